@@ -1,0 +1,114 @@
+"""The one fatal error type, and the located problem record every stage reports.
+
+Stages collect `Problem`s instead of raising, so a run reports everything at once.
+`FatalError` is for what stops a command outright (unreadable file, unreachable
+target); the CLI's single handler turns it into a message and exit code 1.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Union
+
+PathPart = Union[str, int]
+Path = tuple  # tuple[PathPart, ...]: keys and list indexes from the document root
+
+ERROR = "error"
+WARNING = "warning"
+
+
+class FatalError(Exception):
+    """Stops the command: reported as `triton-gitops: error: <message>`, exit 1."""
+
+    def __init__(self, message: str, hint: str = ""):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message + (f" ({self.hint})" if self.hint else "")
+
+
+def format_path(path: Iterable[PathPart]) -> str:
+    """('models', 'm', 'input', 0, 'dims') -> 'models.m.input[0].dims'."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            text = str(part)
+            if out and (not text or any(c in text for c in ".[] ")):
+                out += f"[{text!r}]"
+            else:
+                out += ("." if out else "") + text
+    return out
+
+
+@dataclass
+class Problem:
+    """One finding. `path` is where in the document; `line`/`column` are 1-based, 0 if unknown."""
+
+    message: str
+    rule: str
+    path: Path = ()
+    severity: str = ERROR
+    file: str = ""
+    line: int = 0
+    column: int = 0
+    hint: str = ""
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == ERROR
+
+    def at(self, file: str, line: int, column: int) -> "Problem":
+        self.file, self.line, self.column = file, line, column
+        return self
+
+    def prefixed(self, prefix: Path) -> "Problem":
+        self.path = tuple(prefix) + tuple(self.path)
+        return self
+
+    def as_dict(self) -> dict:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "path": format_path(self.path),
+            "severity": self.severity,
+            "rule": self.rule,
+            "message": self.message,
+            "hint": self.hint,
+        }
+
+    def sort_key(self):
+        return (self.file, self.line, self.column, format_path(self.path), self.message)
+
+
+@dataclass
+class Problems:
+    """An ordered collection with the counts the CLI needs for its exit code."""
+
+    items: list = field(default_factory=list)
+
+    def add(self, problem: Problem) -> None:
+        self.items.append(problem)
+
+    def extend(self, problems: Iterable[Problem]) -> None:
+        self.items.extend(problems)
+
+    @property
+    def errors(self) -> list:
+        return [p for p in self.items if p.is_error]
+
+    @property
+    def warnings(self) -> list:
+        return [p for p in self.items if not p.is_error]
+
+    def sorted(self) -> list:
+        return sorted(self.items, key=Problem.sort_key)
+
+    def __iter__(self):
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
