@@ -1,0 +1,175 @@
+"""Every schema of the manifest, in one module.
+
+The model entry is derived from the `ModelConfig` descriptor that tritonclient ships, so
+every field, enum value and oneof of the running Triton's config language is covered
+without a hand-written copy. On top of it come the keys only a GitOps manifest needs
+(`files`, `versions`, `targets`, ...) and the documented short forms (`FP32` for
+`TYPE_FP32`, `latest: 2`, `parameters: {KEY: value}`, warmup `data:`/`file:`).
+`schemas/models.schema.json` is this module's output, committed; a test keeps it fresh.
+"""
+from __future__ import annotations
+
+import json
+
+from google.protobuf.descriptor import FieldDescriptor as FD
+
+from compiler.proto import ModelConfig, model_config_pb2
+
+SCHEMA_ID = "https://triton-gitops.dev/schemas/models.schema.json"
+NAME_PATTERN = r"^[A-Za-z0-9_.-]+$"
+_INT32 = {"type": "integer", "minimum": -(2**31), "maximum": 2**31 - 1}
+_UINT32 = {"type": "integer", "minimum": 0, "maximum": 2**32 - 1}
+_INT64 = {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1}
+_UINT64 = {"type": "integer", "minimum": 0, "maximum": 2**64 - 1}
+_SCALARS = {
+    FD.TYPE_STRING: {"type": "string"}, FD.TYPE_BYTES: {"type": "string"}, FD.TYPE_BOOL: {"type": "boolean"},
+    FD.TYPE_FLOAT: {"type": "number"}, FD.TYPE_DOUBLE: {"type": "number"},
+    FD.TYPE_INT32: _INT32, FD.TYPE_SINT32: _INT32, FD.TYPE_SFIXED32: _INT32,
+    FD.TYPE_UINT32: _UINT32, FD.TYPE_FIXED32: _UINT32,
+    FD.TYPE_INT64: _INT64, FD.TYPE_SINT64: _INT64, FD.TYPE_SFIXED64: _INT64,
+    FD.TYPE_UINT64: _UINT64, FD.TYPE_FIXED64: _UINT64,
+}
+# Short forms accepted on top of the proto's own spelling (see compiler/manifest/normalize.py).
+DATA_TYPE_SHORT = [v.name[len("TYPE_"):] for v in model_config_pb2.DataType.DESCRIPTOR.values]
+WARMUP_INPUT = "inference.ModelWarmup.Input"
+VERSION_POLICY = "inference.ModelVersionPolicy"
+MODEL_PARAMETER = "inference.ModelParameter"
+
+# Manifest-only keys of a model entry.
+MODEL_EXTRA_KEYS = ("files", "versions")
+
+
+def _def_name(descriptor) -> str:
+    return descriptor.full_name
+
+
+def _field_schema(field, defs) -> dict:
+    if field.message_type is not None and field.message_type.GetOptions().map_entry:
+        value_field = field.message_type.fields_by_name["value"]
+        value = _single_schema(value_field, defs)
+        if value_field.message_type is not None and value_field.message_type.full_name == MODEL_PARAMETER:
+            value = {"anyOf": [{"type": ["string", "number", "boolean"],
+                                "description": "short form of {string_value: ...}"}, value]}
+        return {"type": "object", "additionalProperties": value}
+    single = _single_schema(field, defs)
+    if field.label == FD.LABEL_REPEATED:
+        return {"type": "array", "items": single}
+    return single
+
+
+def _single_schema(field, defs) -> dict:
+    if field.type == FD.TYPE_MESSAGE:
+        _message_schema(field.message_type, defs)
+        return {"$ref": f"#/$defs/{_def_name(field.message_type)}"}
+    if field.type == FD.TYPE_ENUM:
+        names = [v.name for v in field.enum_type.values]
+        if field.enum_type.full_name == "inference.DataType":
+            names = names + DATA_TYPE_SHORT
+        return {"enum": names}
+    return dict(_SCALARS[field.type])
+
+
+def _message_schema(descriptor, defs) -> None:
+    name = _def_name(descriptor)
+    if name in defs:
+        return
+    defs[name] = {}  # placeholder: messages may refer to themselves
+    properties = {f.name: _field_schema(f, defs) for f in descriptor.fields}
+    schema = {"type": "object", "properties": properties, "additionalProperties": False}
+    exclusive = []
+    for oneof in descriptor.oneofs:
+        members = [f.name for f in oneof.fields]
+        for i, a in enumerate(members):
+            for b in members[i + 1:]:
+                exclusive.append({"not": {"type": "object", "required": [a, b]},
+                                  "description": f"oneof {oneof.name}: {a} and {b} exclude each other"})
+    if exclusive:
+        schema["allOf"] = exclusive
+    defs[name] = schema
+
+
+def _add_short_forms(defs) -> None:
+    warmup_input = defs[WARMUP_INPUT]
+    warmup_input["properties"]["data"] = {
+        "type": "array", "description": "literal values in row-major order (nested lists are flattened); "
+        "the compiler writes them to warmup/ as Triton's raw format and sets input_data_file"}
+    warmup_input["properties"]["file"] = {
+        "type": "string", "description": "a raw warmup data file (relative to the manifest) copied into warmup/"}
+    policy = defs[VERSION_POLICY]
+    defs[VERSION_POLICY] = {"anyOf": [
+        {"enum": ["all"], "description": "short form of {all: {}}"},
+        {"type": "object", "additionalProperties": False, "minProperties": 1, "maxProperties": 1, "properties": {
+            "latest": {"type": "integer", "minimum": 1, "description": "short form of {latest: {num_versions: N}}"},
+            "specific": {"type": "array", "items": _INT64, "description": "short form of {specific: {versions: [...]}}"},
+        }},
+        policy,
+    ]}
+
+
+def _model_entry(defs) -> dict:
+    entry = json.loads(json.dumps(defs[_def_name(ModelConfig.DESCRIPTOR)]))
+    entry["properties"]["name"]["description"] = "optional; must equal the key under `models`"
+    entry["properties"]["files"] = {
+        "type": "object", "description": "files placed in the model folder: {name in the folder: source path}",
+        "propertyNames": {"pattern": r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$"},
+        "additionalProperties": {"type": "string", "minLength": 1},
+    }
+    entry["properties"]["versions"] = {
+        "type": "object", "description": "version folders: {N: {source: file or folder}}",
+        "propertyNames": {"pattern": r"^[1-9][0-9]*$"},
+        "additionalProperties": {"$ref": "#/$defs/version"},
+    }
+    return entry
+
+
+def build_schema() -> dict:
+    defs: dict = {}
+    _message_schema(ModelConfig.DESCRIPTOR, defs)
+    _add_short_forms(defs)
+    defs["model"] = _model_entry(defs)
+    defaults = json.loads(json.dumps(defs["model"]))
+    for key in ("name", "versions"):
+        defaults["properties"].pop(key)
+    defs["defaults"] = defaults
+    defs["version"] = {
+        "type": "object", "additionalProperties": False, "required": ["source"],
+        "properties": {
+            "source": {"type": "string", "minLength": 1,
+                       "description": "a file (placed under the backend's default model file name) or a folder "
+                                      "(copied as the version folder), relative to the manifest"},
+            "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$", "description": "expected digest of the source"},
+        },
+    }
+    defs["target"] = {
+        "type": "object", "additionalProperties": False, "required": ["url"],
+        "properties": {
+            "url": {"type": "string", "minLength": 1,
+                    "description": "a path, file://, s3://, gs://, az:// or abfs:// URL; ${ENV} is expanded"},
+            "storage_options": {"type": "object", "description": "fsspec storage options; ${ENV} is expanded"},
+        },
+    }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "triton-gitops manifest (models.yaml)",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["version", "models"],
+        "properties": {
+            "version": {"const": 1, "description": "manifest format version"},
+            "defaults": {"$ref": "#/$defs/defaults",
+                         "description": "merged into every model: a key the model sets itself wins"},
+            "external_models": {"type": "array", "items": {"type": "string", "pattern": NAME_PATTERN},
+                                "description": "models Triton serves that this manifest does not manage; "
+                                               "ensemble steps may name them"},
+            "targets": {"type": "object", "propertyNames": {"pattern": NAME_PATTERN},
+                        "additionalProperties": {"$ref": "#/$defs/target"}},
+            "models": {"type": "object", "propertyNames": {"pattern": NAME_PATTERN},
+                       "additionalProperties": {"$ref": "#/$defs/model"}},
+        },
+        "$defs": defs,
+    }
+
+
+def schema_text() -> str:
+    return json.dumps(build_schema(), indent=2, sort_keys=True) + "\n"

@@ -1,0 +1,36 @@
+"""Triton's own configuration rules, checked offline on a `ModelConfig`.
+
+The same checks serve `validate`/`compile` (configs built from the manifest) and `lint`
+(existing config.pbtxt files). Problems carry paths relative to the config
+(`("input", 0, "reshape")`); the caller maps them to a manifest or pbtxt position.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+
+@dataclass
+class RuleContext:
+    """What is known around one config. `None` means "cannot be known here"."""
+
+    model_name: str
+    # Version folders that will exist in the repository (manifest `versions`, or folders found by lint).
+    versions: Optional[set] = None
+    # Other files in the model folder, as POSIX paths relative to it (labels, warmup/...).
+    files: Optional[set] = None
+    # Every model of the repository (manifest models + external_models, or lint's folders);
+    # None when a lone config.pbtxt is linted, so ensemble steps cannot be resolved.
+    repository_models: Optional[set] = None
+    # Configs of the other models, for ensemble tensor/type checks; may be partial.
+    model_configs: dict = field(default_factory=dict)
+    # True for lint: a config Triton completes from the model file (auto-complete) may omit
+    # platform/backend/data_type, so those are warnings there; the manifest must be complete.
+    model_file_may_complete: bool = False
+
+
+def check_config(config, ctx: RuleContext) -> list:
+    """All problems Triton would raise for `config` (plus the manifest-level ones it implies)."""
+    from compiler.rules.registry import run_all
+
+    return run_all(config, ctx)
