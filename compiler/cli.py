@@ -1,0 +1,87 @@
+"""The command line: parse options, run one command module, turn failures into exit codes.
+
+One handler for everything: a `FatalError` is printed as one line (with its hint) and
+exits 1; Ctrl-C exits 130; anything unexpected is still reported without a traceback
+unless TRITON_GITOPS_DEBUG is set, because users paste these lines into tickets.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+from compiler import __version__
+from compiler.errors import FatalError
+
+_EPILOG = "exit codes: 0 ok, 1 error, 2 changes pending (with --exit-code / plan)"
+
+
+def _manifest_arg(parser) -> None:
+    parser.add_argument("manifest", nargs="?", default="models.yaml",
+                        help="the manifest (default: ./models.yaml)")
+
+
+def _output_arg(parser) -> None:
+    parser.add_argument("--output", choices=("text", "json"), default="text",
+                        help="text for people, json (one record per problem) for editors and CI")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="triton-gitops",
+        description="Validate, compile and sync NVIDIA Triton model repositories from one models.yaml.",
+        epilog=_EPILOG)
+    parser.add_argument("--version", action="version", version=f"triton-gitops {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def command(name, help_text, example):
+        return commands.add_parser(name, help=help_text, description=help_text,
+                                   epilog=f"example:\n  {example}\n\n{_EPILOG}",
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    p = command("validate", "check the manifest: schema, then Triton's own rules; every problem in one run",
+                "triton-gitops validate models.yaml --output json")
+    _manifest_arg(p)
+    _output_arg(p)
+
+    p = command("compile", "write the Triton model repository (or, with --dry-run, show what would change)",
+                "triton-gitops compile models.yaml --out build/model_repository --dry-run --exit-code")
+    _manifest_arg(p)
+    p.add_argument("--out", default="build/model_repository",
+                   help="the repository folder; replaced whole (default: build/model_repository)")
+    p.add_argument("--dry-run", action="store_true", help="write nothing; list files to create/update/delete")
+    p.add_argument("--exit-code", action="store_true", help="with --dry-run: exit 2 when the folder would change")
+    _output_arg(p)
+
+    p = command("lint", "apply Triton's rules to existing config.pbtxt files or model repositories",
+                "triton-gitops lint path/to/model_repository other/config.pbtxt")
+    p.add_argument("paths", nargs="+", help="config files, model folders or repositories")
+    _output_arg(p)
+
+    command("schema", "print the manifest's JSON Schema", "triton-gitops schema > models.schema.json")
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    options = parser.parse_args(argv)
+    try:
+        module = importlib.import_module(f"compiler.commands.{options.command}")
+        return module.run(options)
+    except FatalError as exc:
+        print(f"triton-gitops: error: {exc.message}", file=sys.stderr)
+        if exc.hint:
+            print(f"    hint: {exc.hint}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("triton-gitops: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 1
+    except Exception as exc:  # the last line of defence: never a traceback for a user
+        if os.environ.get("TRITON_GITOPS_DEBUG"):
+            raise
+        print(f"triton-gitops: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print("    hint: rerun with TRITON_GITOPS_DEBUG=1 for a traceback and report it", file=sys.stderr)
+        return 1

@@ -1,0 +1,70 @@
+"""`triton-gitops compile`: write the model repository, or show what would change."""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
+from compiler.compile.output import CREATE, DELETE, UPDATE, check_replaceable, diff_tree, write_tree
+from compiler.pipeline import load_and_build
+from compiler.report import human_size, paint, plural, report_problems, use_colour
+
+_SIGN = {CREATE: "+", UPDATE: "~", DELETE: "-"}
+
+
+def _model_of(path: str) -> str:
+    return path.split("/", 1)[0]
+
+
+def _print_plan(diff, out: Path, colour: bool) -> None:
+    for change in diff.changes:
+        size = human_size(change.size)
+        if change.action == UPDATE:
+            size = f"{human_size(change.old_size)} -> {size}"
+        print(paint(f"{_SIGN[change.action]} {change.action:<6} {change.path} ({size})", change.action, colour))
+    per_model: dict = {}
+    for change in diff.changes:
+        per_model.setdefault(_model_of(change.path), Counter())[change.action] += 1
+    if per_model:
+        print()
+    for model, counts in sorted(per_model.items()):
+        print(f"{model}: {counts[CREATE]} to create, {counts[UPDATE]} to update, {counts[DELETE]} to delete")
+    totals = Counter(c.action for c in diff.changes)
+    if diff.pending:
+        print(f"\n{out}: {plural(totals[CREATE], 'file')} to create, {totals[UPDATE]} to update, "
+              f"{totals[DELETE]} to delete")
+    else:
+        print(f"{out}: up to date")
+
+
+def _plan_json(diff, out: Path) -> dict:
+    return {"out": str(out), "pending": diff.pending,
+            "changes": [{"action": c.action, "path": c.path, "model": _model_of(c.path), "size": c.size,
+                         "old_size": c.old_size} for c in diff.changes]}
+
+
+def run(options) -> int:
+    loaded, tree = load_and_build(options.manifest)
+    if tree is None:
+        report_problems(loaded.problems, options.output, summary_label=str(options.manifest))
+        return EXIT_ERROR
+    out = Path(options.out)
+    if options.output == "text" and loaded.problems:
+        report_problems(loaded.problems, "text")  # warnings only, at this point
+    if options.dry_run:
+        diff = diff_tree(tree, out)
+        if options.output == "json":
+            print(json.dumps(_plan_json(diff, out), indent=2))
+        else:
+            _print_plan(diff, out, use_colour())
+        return EXIT_CHANGES if (options.exit_code and diff.pending) else EXIT_OK
+    check_replaceable(out)
+    write_tree(tree, out)
+    if options.output == "json":
+        print(json.dumps({"out": str(out), "files": len(tree.entries), "bytes": tree.total_bytes}))
+    else:
+        models = len(loaded.manifest.models)
+        print(f"wrote {out}: {plural(models, 'model')}, {plural(len(tree.entries), 'file')}, "
+              f"{human_size(tree.total_bytes)}")
+    return EXIT_OK

@@ -1,0 +1,12 @@
+"""`triton-gitops schema`: print the manifest's JSON Schema."""
+from __future__ import annotations
+
+import sys
+
+from compiler.commands import EXIT_OK
+from compiler.manifest.schema import schema_text
+
+
+def run(options) -> int:
+    sys.stdout.write(schema_text())
+    return EXIT_OK

@@ -1,0 +1,17 @@
+"""`triton-gitops validate`: every problem of the manifest in one run."""
+from __future__ import annotations
+
+from compiler.commands import EXIT_ERROR, EXIT_OK
+from compiler.pipeline import load_and_build
+from compiler.report import plural, report_problems
+
+
+def run(options) -> int:
+    loaded, tree = load_and_build(options.manifest)
+    report_problems(loaded.problems, options.output, summary_label=str(options.manifest))
+    if not loaded.ok:
+        return EXIT_ERROR
+    if options.output == "text":
+        models = len(loaded.manifest.models)
+        print(f"{options.manifest}: OK ({plural(models, 'model')}, {plural(len(tree.entries), 'file')})")
+    return EXIT_OK

@@ -1,0 +1,150 @@
+"""Write a tree to a local folder atomically, or say what writing it would change.
+
+The repository is assembled in a sibling folder and swapped in with one rename
+(renameat2 RENAME_EXCHANGE on Linux), so a reader such as a polling Triton sees either
+the old repository or the new one, never a mix, and an interrupted compile leaves the
+old one untouched.
+"""
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import errno
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from compiler.errors import FatalError
+
+MARKER = ".triton-gitops-compiled"  # says "this folder is ours to replace"
+CREATE, UPDATE, DELETE, UNCHANGED = "create", "update", "delete", "unchanged"
+
+
+@dataclass
+class FileChange:
+    action: str
+    path: str
+    size: int  # new size (old size for deletes)
+    old_size: int = 0
+
+
+@dataclass
+class DiffResult:
+    changes: list = field(default_factory=list)  # everything but unchanged files
+
+    @property
+    def pending(self) -> bool:
+        return bool(self.changes)
+
+
+def _existing_files(out: Path) -> dict:
+    found = {}
+    stack = [(out, "")]
+    while stack:
+        folder, prefix = stack.pop()
+        try:
+            items = list(os.scandir(folder))
+        except FileNotFoundError:
+            continue
+        for item in items:
+            rel = prefix + item.name
+            if item.is_dir(follow_symlinks=False):
+                stack.append((Path(item.path), rel + "/"))
+            elif rel != MARKER:
+                found[rel] = item.stat(follow_symlinks=False).st_size
+    return found
+
+
+def _same_content(entry, existing: Path) -> bool:
+    if entry.data is not None:
+        return existing.read_bytes() == entry.data
+    with open(entry.source, "rb") as a, open(existing, "rb") as b:
+        while True:
+            chunk_a, chunk_b = a.read(1 << 20), b.read(1 << 20)
+            if chunk_a != chunk_b:
+                return False
+            if not chunk_a:
+                return True
+
+
+def diff_tree(tree, out: Path) -> DiffResult:
+    """What `write_tree(tree, out)` would change, by content (never by mtime)."""
+    existing = _existing_files(out) if out.is_dir() else {}
+    result = DiffResult()
+    for entry in tree.entries:
+        old = existing.pop(entry.path, None)
+        if old is None:
+            result.changes.append(FileChange(CREATE, entry.path, entry.size))
+        elif old != entry.size or not _same_content(entry, out / entry.path):
+            result.changes.append(FileChange(UPDATE, entry.path, entry.size, old))
+    for path, size in sorted(existing.items()):
+        result.changes.append(FileChange(DELETE, path, size, size))
+    result.changes.sort(key=lambda c: c.path)
+    return result
+
+
+def check_replaceable(out: Path) -> None:
+    """Refuse to replace a folder we did not write: `--out ~` must not wipe a home folder."""
+    if out.exists() and not out.is_dir():
+        raise FatalError(f"{out} exists and is not a folder", "pass a folder for --out")
+    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).exists():
+        raise FatalError(f"{out} is not empty and was not written by triton-gitops",
+                         "pass a new or empty folder for --out; compile replaces the whole folder")
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths (Linux renameat2); False where unsupported."""
+    libc_name = ctypes.util.find_library("c")
+    if not libc_name:
+        return False
+    libc = ctypes.CDLL(libc_name, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    if ctypes.get_errno() in (errno.EINVAL, errno.ENOSYS, errno.EPERM):
+        return False
+    raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()), str(b))
+
+
+def _assemble(tree, staging: Path) -> None:
+    made = set()
+    for entry in tree.entries:
+        target = staging / entry.path
+        parent = target.parent
+        if parent not in made:
+            parent.mkdir(parents=True, exist_ok=True)
+            made.add(parent)
+        if entry.data is not None:
+            target.write_bytes(entry.data)
+        else:
+            shutil.copyfile(entry.source, target)
+    (staging / MARKER).write_bytes(b"")
+
+
+def write_tree(tree, out: Path) -> None:
+    out = Path(out)
+    check_replaceable(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = out.parent / f".{out.name}.tmp-{os.getpid()}"
+    old = out.parent / f".{out.name}.old-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        staging.mkdir()
+        _assemble(tree, staging)
+        if out.exists():
+            if _exchange(staging, out):
+                shutil.rmtree(staging)  # now holds the previous repository
+                return
+            os.rename(out, old)
+            os.rename(staging, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(staging, out)
+    except OSError as exc:
+        raise FatalError(f"cannot write {out}: {exc.strerror or exc}", "check the folder's permissions and free space")
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

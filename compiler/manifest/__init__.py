@@ -1,0 +1,61 @@
+"""Stage 1: read models.yaml, validate it (schema, then Triton's rules), build the typed model."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from compiler.errors import FatalError, Problem
+from compiler.manifest.yaml_source import Document, load_bytes
+
+DEFAULT_MANIFEST = "models.yaml"
+
+
+@dataclass
+class LoadedManifest:
+    document: Document
+    manifest: Optional[object] = None  # compiler.model.Manifest when the schema passed
+    problems: list = field(default_factory=list)  # located
+
+    @property
+    def ok(self) -> bool:
+        return self.manifest is not None and not any(p.is_error for p in self.problems)
+
+
+def read_manifest_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise FatalError(f"{path}: no such manifest", "create one with `triton-gitops init`, or pass its path")
+    except IsADirectoryError:
+        raise FatalError(f"{path}: is a folder, not a manifest file", f"did you mean {path / DEFAULT_MANIFEST}?")
+    except OSError as exc:
+        raise FatalError(f"{path}: cannot read: {exc.strerror}")
+
+
+def load_manifest(path, display: str = "") -> LoadedManifest:
+    """Everything wrong with the manifest at `path`, in one pass; the model if nothing is."""
+    from compiler.manifest.build import build_manifest
+    from compiler.manifest.validate import is_key_problem, schema_problems
+
+    path = Path(path)
+    document = load_bytes(read_manifest_bytes(path), display or str(path))
+    result = LoadedManifest(document, problems=list(document.problems))
+    if document.problems:
+        return result
+    if not isinstance(document.data, dict):
+        result.problems.append(document.place(Problem("a manifest is a mapping with `version` and `models`",
+                                                      "schema-type", ())))
+        return result
+    schema = schema_problems(document.data)
+    for problem in schema:
+        document.place(problem, is_key_problem(problem))
+    result.problems.extend(schema)
+    if any(p.is_error for p in schema):
+        return result
+    manifest, problems = build_manifest(document.data, path.resolve())
+    for problem in problems:
+        document.place(problem)
+    result.problems.extend(problems)
+    result.manifest = manifest
+    return result

@@ -1,0 +1,113 @@
+"""From a schema-valid document to typed `ModelSpec`s, checking what only the manifest knows
+(sources exist, file names are safe) and running Triton's rules on every config."""
+from __future__ import annotations
+
+from pathlib import Path, PurePosixPath
+
+from google.protobuf import json_format
+
+from compiler.errors import Problem
+from compiler.manifest.normalize import canonical_config, merge_defaults
+from compiler.model import FileSpec, Manifest, ModelSpec, TargetSpec, VersionSpec
+from compiler.proto import ModelConfig
+from compiler.rules import RuleContext, check_config
+
+_RESERVED = {"config.pbtxt", "warmup", "configs"}
+
+
+def _is_remote(source: str) -> bool:
+    return "://" in source
+
+
+def _safe_relative(name: str) -> bool:
+    path = PurePosixPath(name)
+    return not path.is_absolute() and ".." not in path.parts and "\\" not in name and ":" not in name and "\0" not in name
+
+
+def _versions(entry, model_path, root, config, problems) -> dict:
+    versions = {}
+    for key, spec in (entry.get("versions") or {}).items():
+        doc_path = model_path + ("versions", key)
+        number = key if isinstance(key, int) else int(key)
+        source = spec["source"]
+        if _is_remote(source):
+            problems.append(Problem(f"remote source {source!r} is not supported yet", "source-remote",
+                                    doc_path + ("source",), hint="point at a local file or folder"))
+            continue
+        local = (root / source)
+        if not local.exists():
+            problems.append(Problem(f"source {source!r} does not exist (looked for {local})", "source-missing",
+                                    doc_path + ("source",), hint="fix the path; it is relative to the manifest"))
+        versions[number] = VersionSpec(number, source, local, spec.get("sha256", ""), doc_path)
+    if not versions and config.get("platform") == "ensemble":
+        # Triton needs a version folder even for an ensemble, which has no files of its own.
+        versions[1] = VersionSpec(1, "", None, "", model_path)
+    return versions
+
+
+def _files(entry, doc_path_of, root, problems) -> dict:
+    files = {}
+    for name, source in (entry.get("files") or {}).items():
+        doc_path = doc_path_of(("files", name))
+        if not _safe_relative(name) or PurePosixPath(name).parts[0] in _RESERVED or name.split("/")[0].isdigit():
+            problems.append(Problem(f"file name {name!r} is not allowed in a model folder", "file-name", doc_path,
+                                    hint="use a plain relative name; config.pbtxt, warmup/, configs/ and numbered "
+                                         "folders are the compiler's"))
+            continue
+        local = root / source
+        if not local.is_file():
+            problems.append(Problem(f"file {source!r} does not exist (looked for {local})", "source-missing",
+                                    doc_path, hint="fix the path; it is relative to the manifest"))
+        files[name] = FileSpec(name, source, local, doc_path)
+    return files
+
+
+def _parse_config(name, config_dict, model, problems):
+    try:
+        return json_format.ParseDict(config_dict, ModelConfig())
+    except json_format.ParseError as exc:
+        # The schema normally catches everything ParseDict would; this is the safety net.
+        problems.append(Problem(f"not a valid ModelConfig: {exc}", "config-parse", model.doc_path))
+        return None
+
+
+def build_manifest(data: dict, manifest_path: Path) -> tuple:
+    """(Manifest, problems with document paths). Expects data that passed the schema."""
+    root = manifest_path.parent
+    manifest = Manifest(manifest_path, root, external_models=list(data.get("external_models") or []))
+    problems: list = []
+    for name, target in sorted((data.get("targets") or {}).items()):
+        manifest.targets[name] = TargetSpec(name, target["url"], dict(target.get("storage_options") or {}),
+                                            ("targets", name))
+    defaults = data.get("defaults") or {}
+    for name in sorted(data.get("models") or {}):
+        entry = data["models"][name]
+        model_path = ("models", name)
+        if entry.get("name", name) != name:
+            problems.append(Problem(f"name {entry['name']!r} differs from the key {name!r}", "model-name",
+                                    model_path + ("name",), hint="drop `name`; the key is the model's name"))
+        merged, inherited = merge_defaults(defaults, entry)
+        config_dict, warmups = canonical_config(name, merged)
+        model = ModelSpec(name, None, config_dict, inherited=inherited, doc_path=model_path, warmups=warmups)
+        model.config = _parse_config(name, config_dict, model, problems)
+        model.versions = _versions(entry, model_path, root, config_dict, problems)
+        model.files = _files(merged, model.doc_path_of, root, problems)
+        manifest.models[name] = model
+    problems.extend(_rule_problems(manifest))
+    return manifest, problems
+
+
+def _rule_problems(manifest: Manifest) -> list:
+    problems = []
+    known = set(manifest.models) | set(manifest.external_models)
+    configs = {n: m.config for n, m in manifest.models.items() if m.config is not None}
+    for model in manifest.models.values():
+        if model.config is None:
+            continue
+        files = set(model.files) | {f"warmup/{w.file_name}" for w in model.warmups}
+        ctx = RuleContext(model.name, versions=set(model.versions), files=files, repository_models=known,
+                          model_configs=configs)
+        for problem in check_config(model.config, ctx):
+            problem.path = model.doc_path_of(problem.path)
+            problems.append(problem)
+    return problems

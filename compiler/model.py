@@ -1,0 +1,84 @@
+"""The manifest as typed, in-memory objects: what every later stage works from.
+
+Paths in here are document paths (`("models", "m", "versions", 1)`) so that any stage
+can still point a user at the line that caused a problem.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+
+@dataclass
+class VersionSpec:
+    number: int
+    source: str  # as written in the manifest
+    local_path: Optional[Path]  # resolved against the manifest's folder; None for an empty folder
+    sha256: str = ""
+    doc_path: tuple = ()
+
+
+@dataclass
+class FileSpec:
+    name: str  # POSIX path inside the model folder
+    source: str
+    local_path: Path
+    doc_path: tuple = ()
+
+
+@dataclass
+class ModelSpec:
+    name: str
+    config: object  # ModelConfig message
+    config_dict: dict  # the canonical dict the message was parsed from
+    versions: dict = field(default_factory=dict)  # int -> VersionSpec
+    files: dict = field(default_factory=dict)  # name -> FileSpec
+    warmups: list = field(default_factory=list)  # [WarmupSource]
+    inherited: set = field(default_factory=set)  # top-level keys that came from `defaults`
+    doc_path: tuple = ()
+
+    def doc_path_of(self, config_path: tuple) -> tuple:
+        """Map a path inside the config to where it is written in the manifest."""
+        if config_path and config_path[0] in self.inherited:
+            return ("defaults",) + tuple(config_path)
+        return self.doc_path + tuple(config_path)
+
+    @property
+    def default_model_filename(self) -> str:
+        return default_model_filename(self.config)
+
+
+@dataclass
+class TargetSpec:
+    name: str
+    url: str
+    storage_options: dict = field(default_factory=dict)
+    doc_path: tuple = ()
+
+
+@dataclass
+class Manifest:
+    path: Path
+    root: Path  # folder relative sources are resolved against
+    models: dict = field(default_factory=dict)  # name -> ModelSpec, sorted by name
+    targets: dict = field(default_factory=dict)  # name -> TargetSpec
+    external_models: list = field(default_factory=list)
+
+
+# Triton's default model file name per platform/backend, used when a version's source is
+# a single file (model_repository.md, "Model Files").
+_DEFAULT_FILENAMES = {
+    "tensorrt_plan": "model.plan", "tensorrt": "model.plan",
+    "onnxruntime_onnx": "model.onnx", "onnxruntime": "model.onnx",
+    "pytorch_libtorch": "model.pt", "pytorch": "model.pt",
+    "tensorflow_graphdef": "model.graphdef", "tensorflow_savedmodel": "model.savedmodel",
+    "tensorflow": "model.savedmodel",
+    "openvino": "model.xml", "python": "model.py", "dali": "model.dali", "fil": "xgboost.model",
+}
+
+
+def default_model_filename(config) -> str:
+    if config.default_model_filename:
+        return config.default_model_filename
+    return _DEFAULT_FILENAMES.get(config.backend) or _DEFAULT_FILENAMES.get(config.platform) or "model"

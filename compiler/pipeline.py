@@ -1,0 +1,21 @@
+"""The stages chained the way most commands need them: load, validate, build the tree."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from compiler.manifest import load_manifest
+
+
+def load_and_build(manifest_path):
+    """(LoadedManifest, Tree or None). Tree problems are located and added to the result."""
+    from compiler.compile.tree import build_tree
+
+    path = Path(manifest_path)
+    loaded = load_manifest(path, str(manifest_path))
+    if loaded.manifest is None or any(p.is_error for p in loaded.problems):
+        return loaded, None
+    tree, problems = build_tree(loaded.manifest, path.name)
+    for problem in problems:
+        loaded.document.place(problem)
+    loaded.problems.extend(problems)
+    return loaded, tree if loaded.ok else None

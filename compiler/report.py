@@ -1,0 +1,62 @@
+"""Reporting, done once at the end of a command: problems as text or JSON, sizes, colour."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from compiler.errors import format_path
+
+_COLOURS = {"error": "31", "warning": "33", "create": "32", "update": "33", "delete": "31", "bold": "1", "dim": "2"}
+
+
+def use_colour(stream=None) -> bool:
+    stream = stream or sys.stdout
+    return "NO_COLOR" not in os.environ and hasattr(stream, "isatty") and stream.isatty()
+
+
+def paint(text: str, colour: str, enabled: bool) -> str:
+    return f"\033[{_COLOURS[colour]}m{text}\033[0m" if enabled and colour in _COLOURS else text
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if value < 1000 or unit == "TB":
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{size} B"
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
+def problem_line(problem, colour: bool) -> str:
+    where = f"{problem.file}:{problem.line}:{problem.column}" if problem.file else "<input>"
+    path = format_path(problem.path)
+    text = f"{where}: {paint(problem.severity, problem.severity, colour)}: "
+    text += f"{path}: " if path else ""
+    text += f"{problem.message} [{problem.rule}]"
+    if problem.hint:
+        text += f"\n    hint: {problem.hint}"
+    return text
+
+
+def report_problems(problems, output: str, stream=None, summary_label: str = "") -> None:
+    stream = stream or sys.stdout
+    ordered = sorted(problems, key=lambda p: p.sort_key())
+    if output == "json":
+        errors = sum(p.is_error for p in ordered)
+        json.dump({"problems": [p.as_dict() for p in ordered], "errors": errors,
+                   "warnings": len(ordered) - errors}, stream, indent=2)
+        stream.write("\n")
+        return
+    colour = use_colour(stream)
+    for problem in ordered:
+        stream.write(problem_line(problem, colour) + "\n")
+    if summary_label:
+        errors = sum(p.is_error for p in ordered)
+        warnings = len(ordered) - errors
+        if errors or warnings:
+            stream.write(f"{summary_label}: {plural(errors, 'error')}, {plural(warnings, 'warning')}\n")
