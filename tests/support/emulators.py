@@ -1,0 +1,218 @@
+"""Local stand-ins for S3, GCS and Azure Blob, reachable through fsspec.
+
+* S3:    moto's server            (<venv>/bin/moto_server)
+* GCS:   gcp-storage-emulator      (<venv>/bin/gcp-storage-emulator)
+* Azure: Azurite's blob service    (<repo>/.tools/node_modules/.bin/azurite-blob,
+                                    installed by scripts/bootstrap.sh via npm)
+
+Each emulator listens on a free 127.0.0.1 port, runs in its own process group
+and is stopped with SIGTERM then SIGKILL of that group.  All three keep their
+data in memory, so a fresh session starts empty; within a session tests share
+one instance and should use their own bucket names (`make_bucket()` without a
+name returns a unique one).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sysconfig
+import uuid
+from pathlib import Path
+
+from .procs import free_port, port_open, spawn, stop_process, tail, wait_until
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sysconfig.get_path("scripts"))
+
+# Without this gcsfs (>= 2025.x) probes every bucket for "hierarchical
+# namespace" support through an API the emulator does not implement, and each
+# bucket operation stalls for about a minute before falling back.
+GCSFS_ENV = {"GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT": "false"}
+
+# Azurite's fixed, publicly documented development account.
+AZURITE_ACCOUNT = "devstoreaccount1"
+AZURITE_KEY = ("Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/"
+               "K1SZFPTOtr/KBHBeksoGMGw==")
+
+
+class EmulatorError(RuntimeError):
+    pass
+
+
+class Emulator:
+    """Base class: subclasses define `name`, `protocol` and `command()`."""
+
+    name = "emulator"
+    protocol = ""
+
+    def __init__(self, workdir: str | os.PathLike, start_timeout: float = 60.0):
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.log_path = self.workdir / f"{self.name}.log"
+        self.start_timeout = start_timeout
+        self.port = None
+        self.proc = None
+
+    # -- to override --------------------------------------------------------------
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def storage_options(self) -> dict:
+        """Keyword arguments for fsspec.filesystem(self.protocol, **opts)."""
+        raise NotImplementedError
+
+    def env(self) -> dict[str, str]:
+        """Environment a subprocess (our CLI, tritonserver) needs to reach us."""
+        raise NotImplementedError
+
+    # -- common ----------------------------------------------------------------------
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "Emulator":
+        for attempt in range(3):
+            self.port = free_port()
+            cmd = self.command()
+            missing = Path(cmd[0])
+            if not missing.exists():
+                raise EmulatorError(f"{self.name}: {missing} not found; run scripts/bootstrap.sh")
+            self.proc = spawn(cmd, self.log_path, cwd=self.workdir)
+            if wait_until(lambda: port_open(self.port), self.start_timeout, proc=self.proc):
+                return self
+            in_use = "in use" in tail(self.log_path).lower()
+            self.stop()
+            if not in_use or attempt == 2:
+                raise EmulatorError(
+                    f"{self.name} did not accept connections on {self.endpoint} "
+                    f"(exit code {self.proc.returncode}); log {self.log_path}:\n"
+                    f"{tail(self.log_path)}")
+        raise AssertionError("unreachable")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.returncode is None:
+            stop_process(self.proc, signal.SIGTERM, grace=5.0)
+
+    def fs(self):
+        """A fresh fsspec filesystem (no instance or listings cache, so objects
+        written by other processes are always seen)."""
+        import fsspec
+
+        return fsspec.filesystem(self.protocol, skip_instance_cache=True,
+                                 use_listings_cache=False, **self.storage_options())
+
+    def url(self, path: str) -> str:
+        """fsspec URL for "bucket/key" on this emulator, e.g. s3://bucket/key."""
+        return f"{self.protocol}://{path.lstrip('/')}"
+
+    def make_bucket(self, name: str | None = None) -> str:
+        """Create a bucket/container (fine if it exists); return its name."""
+        name = name or f"t-{uuid.uuid4().hex[:12]}"
+        fs = self.fs()
+        if not fs.exists(name):
+            fs.mkdir(name)
+        return name
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.endpoint})"
+
+
+class S3Emulator(Emulator):
+    name = "moto"
+    protocol = "s3"
+    key = secret = "testing"
+    region = "us-east-1"
+
+    def command(self):
+        return [str(VENV_BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(self.port)]
+
+    def storage_options(self):
+        return {"key": self.key, "secret": self.secret,
+                "client_kwargs": {"endpoint_url": self.endpoint, "region_name": self.region}}
+
+    def env(self):
+        return {
+            "AWS_ACCESS_KEY_ID": self.key,
+            "AWS_SECRET_ACCESS_KEY": self.secret,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
+            # Honoured by botocore >= 1.31 (so by s3fs in a subprocess).
+            "AWS_ENDPOINT_URL": self.endpoint,
+            # Never consult ~/.aws or the EC2 metadata service.
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+
+    def make_bucket(self, name: str | None = None) -> str:
+        # s3fs.mkdir sends LocationConstraint=<region_name>, which S3 (and
+        # moto) reject for us-east-1, so create the bucket with a plain call.
+        name = name or f"t-{uuid.uuid4().hex[:12]}"
+        fs = self.fs()
+        if not fs.exists(name):
+            fs.call_s3("create_bucket", Bucket=name)
+        return name
+
+    def triton_url(self, path: str) -> str:
+        """Repository URL for tritonserver: s3://host:port/bucket/prefix (plain HTTP)."""
+        return f"s3://127.0.0.1:{self.port}/{path.lstrip('/')}"
+
+
+class GCSEmulator(Emulator):
+    name = "gcs"
+    protocol = "gs"
+
+    def command(self):
+        return [str(VENV_BIN / "gcp-storage-emulator"), "start", "-H", "127.0.0.1",
+                "--port", str(self.port), "--in-memory"]
+
+    def storage_options(self):
+        return {"token": "anon", "endpoint_url": self.endpoint}
+
+    def env(self):
+        return {
+            # google-cloud-cpp (Triton) and the Python clients use this.
+            "CLOUD_STORAGE_EMULATOR_ENDPOINT": self.endpoint,
+            # gcsfs and google-cloud-storage (Python) use this one instead.
+            "STORAGE_EMULATOR_HOST": self.endpoint,
+            # Point the metadata server at a closed port: credential discovery
+            # then fails fast instead of waiting on a non-existent GCE host.
+            "GCE_METADATA_ROOT": "127.0.0.1:9",
+            **GCSFS_ENV,
+        }
+
+    def triton_url(self, path: str) -> str:
+        return f"gs://{path.lstrip('/')}"
+
+
+class AzureEmulator(Emulator):
+    name = "azurite"
+    protocol = "abfs"
+
+    def command(self):
+        return [str(REPO_ROOT / ".tools" / "node_modules" / ".bin" / "azurite-blob"),
+                "--blobHost", "127.0.0.1", "--blobPort", str(self.port),
+                # In-memory: nothing to clean up.  (Azurite refuses
+                # --inMemoryPersistence together with --location; any stray
+                # file it writes lands in the cwd, which is self.workdir.)
+                "--inMemoryPersistence", "--skipApiVersionCheck", "--loose"]
+
+    @property
+    def connection_string(self) -> str:
+        return (f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};"
+                f"AccountKey={AZURITE_KEY};"
+                f"BlobEndpoint={self.endpoint}/{AZURITE_ACCOUNT};")
+
+    def storage_options(self):
+        return {"connection_string": self.connection_string}
+
+    def env(self):
+        return {"AZURE_STORAGE_CONNECTION_STRING": self.connection_string}
+
+
+EMULATORS = {"s3": S3Emulator, "gcs": GCSEmulator, "azure": AzureEmulator}
