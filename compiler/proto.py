@@ -39,3 +39,9 @@ def _load() -> ModuleType:
 model_config_pb2 = _load()
 ModelConfig = model_config_pb2.ModelConfig
 DataType = model_config_pb2.DataType
+
+
+def is_repeated(field) -> bool:
+    """`FieldDescriptor.label` is deprecated in protobuf 6; older releases lack `is_repeated`."""
+    flag = getattr(field, "is_repeated", None)
+    return flag if isinstance(flag, bool) else field.label == field.LABEL_REPEATED

@@ -145,6 +145,8 @@ def write_tree(tree, out: Path) -> None:
         else:
             os.rename(staging, out)
     except OSError as exc:
-        raise FatalError(f"cannot write {out}: {exc.strerror or exc}", "check the folder's permissions and free space")
+        where = f"{exc.filename}: " if exc.filename else ""
+        raise FatalError(f"cannot write {out}: {where}{exc.strerror or exc}",
+                         "the previous repository is untouched; check the sources, permissions and free space")
     finally:
         shutil.rmtree(staging, ignore_errors=True)

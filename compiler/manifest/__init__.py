@@ -51,11 +51,28 @@ def load_manifest(path, display: str = "") -> LoadedManifest:
     for problem in schema:
         document.place(problem, is_key_problem(problem))
     result.problems.extend(schema)
-    if any(p.is_error for p in schema):
+    broken = _broken_models(schema, document.data)
+    if broken is None:
         return result
-    manifest, problems = build_manifest(document.data, path.resolve())
+    # Models the schema already rejected are left out; the rest still get Triton's rules,
+    # so one run reports everything.
+    manifest, problems = build_manifest(document.data, path.resolve(), skip=broken)
     for problem in problems:
         document.place(problem)
     result.problems.extend(problems)
-    result.manifest = manifest
+    if not broken:
+        result.manifest = manifest
     return result
+
+
+def _broken_models(schema_problems, data):
+    """Names of models with schema errors; None when the error is outside any one model."""
+    broken = set()
+    for problem in schema_problems:
+        if not problem.is_error:
+            continue
+        if len(problem.path) >= 2 and problem.path[0] == "models" and problem.path[1] in (data.get("models") or {}):
+            broken.add(problem.path[1])
+        else:
+            return None
+    return broken

@@ -2,6 +2,7 @@
 (sources exist, file names are safe) and running Triton's rules on every config."""
 from __future__ import annotations
 
+import os
 from pathlib import Path, PurePosixPath
 
 from google.protobuf import json_format
@@ -28,13 +29,13 @@ def _versions(entry, model_path, root, config, problems) -> dict:
     versions = {}
     for key, spec in (entry.get("versions") or {}).items():
         doc_path = model_path + ("versions", key)
-        number = key if isinstance(key, int) else int(key)
+        number = int(key)
         source = spec["source"]
         if _is_remote(source):
             problems.append(Problem(f"remote source {source!r} is not supported yet", "source-remote",
                                     doc_path + ("source",), hint="point at a local file or folder"))
             continue
-        local = (root / source)
+        local = Path(os.path.normpath(root / source))
         if not local.exists():
             problems.append(Problem(f"source {source!r} does not exist (looked for {local})", "source-missing",
                                     doc_path + ("source",), hint="fix the path; it is relative to the manifest"))
@@ -54,7 +55,7 @@ def _files(entry, doc_path_of, root, problems) -> dict:
                                     hint="use a plain relative name; config.pbtxt, warmup/, configs/ and numbered "
                                          "folders are the compiler's"))
             continue
-        local = root / source
+        local = Path(os.path.normpath(root / source))
         if not local.is_file():
             problems.append(Problem(f"file {source!r} does not exist (looked for {local})", "source-missing",
                                     doc_path, hint="fix the path; it is relative to the manifest"))
@@ -71,7 +72,7 @@ def _parse_config(name, config_dict, model, problems):
         return None
 
 
-def build_manifest(data: dict, manifest_path: Path) -> tuple:
+def build_manifest(data: dict, manifest_path: Path, skip=frozenset()) -> tuple:
     """(Manifest, problems with document paths). Expects data that passed the schema."""
     root = manifest_path.parent
     manifest = Manifest(manifest_path, root, external_models=list(data.get("external_models") or []))
@@ -81,6 +82,8 @@ def build_manifest(data: dict, manifest_path: Path) -> tuple:
                                             ("targets", name))
     defaults = data.get("defaults") or {}
     for name in sorted(data.get("models") or {}):
+        if name in skip:
+            continue
         entry = data["models"][name]
         model_path = ("models", name)
         if entry.get("name", name) != name:

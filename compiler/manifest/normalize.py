@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from google.protobuf.descriptor import FieldDescriptor as FD
 
-from compiler.proto import ModelConfig
+from compiler.proto import ModelConfig, is_repeated
 
 MANIFEST_ONLY_KEYS = ("files", "versions")
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
@@ -83,7 +83,7 @@ def _canonical_field(item, field, path, warmups):
             else:
                 result[str(k)] = v
         return result
-    if field.label == FD.LABEL_REPEATED and isinstance(item, list):
+    if is_repeated(field) and isinstance(item, list):
         return [_canonical_single(v, field, path + (i,), warmups) for i, v in enumerate(item)]
     return _canonical_single(item, field, path, warmups)
 

@@ -13,7 +13,7 @@ import json
 
 from google.protobuf.descriptor import FieldDescriptor as FD
 
-from compiler.proto import ModelConfig, model_config_pb2
+from compiler.proto import ModelConfig, is_repeated, model_config_pb2
 
 SCHEMA_ID = "https://triton-gitops.dev/schemas/models.schema.json"
 NAME_PATTERN = r"^[A-Za-z0-9_.-]+$"
@@ -52,7 +52,7 @@ def _field_schema(field, defs) -> dict:
                                 "description": "short form of {string_value: ...}"}, value]}
         return {"type": "object", "additionalProperties": value}
     single = _single_schema(field, defs)
-    if field.label == FD.LABEL_REPEATED:
+    if is_repeated(field):
         return {"type": "array", "items": single}
     return single
 
@@ -111,7 +111,7 @@ def _model_entry(defs) -> dict:
     entry["properties"]["name"]["description"] = "optional; must equal the key under `models`"
     entry["properties"]["files"] = {
         "type": "object", "description": "files placed in the model folder: {name in the folder: source path}",
-        "propertyNames": {"pattern": r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$"},
+        "propertyNames": {"pattern": r"^(?!(.*/)?\.\.?(/|$))[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$"},
         "additionalProperties": {"type": "string", "minLength": 1},
     }
     entry["properties"]["versions"] = {

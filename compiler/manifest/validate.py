@@ -57,6 +57,10 @@ def _problems_for(error) -> list:
         if str(schema.get("pattern", "")).startswith("^[1-9]"):
             return [Problem(f"version {value!r} must be a positive integer without leading zeros", "version-number",
                             path + (value,), hint="Triton ignores version folders it cannot read as such a number")]
+        if path[-1:] == ("files",):
+            return [Problem(f"file name {value!r} is not allowed: a relative path of {_NAME_RULE}, "
+                            "without '.' or '..' parts", "file-name", path + (value,),
+                            hint="name the file as it should appear inside the model folder")]
         return [Problem(f"name {value!r} is not allowed: {_NAME_RULE}", "schema-name", path + (value,),
                         hint="rename it; Triton uses the name as a folder name")]
     if kind == "enum":
@@ -112,4 +116,4 @@ def schema_problems(data) -> list:
 
 def is_key_problem(problem: Problem) -> bool:
     """Unknown keys and bad names point at the key, not at its value."""
-    return problem.rule in ("schema-unknown-key", "schema-name")
+    return problem.rule in ("schema-unknown-key", "schema-name", "file-name", "version-number")

@@ -115,6 +115,16 @@ def _scalar(event, abort):
     return float(resolved) if tag.endswith(":float") else resolved
 
 
+def _key_text(value):
+    """Keys are strings, as in JSON: `1:` and `"1":` are the same version key, and the
+    schema's patterns (version numbers, names) see exactly what was written."""
+    if value == MERGE_TAG or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "null" if value is None else str(value)
+
+
 def _line_col_of_offset(raw: bytes, offset: int) -> tuple:
     before = raw[:offset]
     line = before.count(b"\n") + 1
@@ -224,7 +234,7 @@ def _build(text: str, doc: Document) -> None:
         if top.key is _NO_KEY:
             if isinstance(value, (dict, list)):
                 abort("a mapping or list cannot be used as a key", "yaml-key", mark)
-            top.key, top.key_pos = value, _pos(mark)
+            top.key, top.key_pos = _key_text(value), _pos(mark)
             return
         key, top.key = top.key, _NO_KEY
         if key == MERGE_TAG:

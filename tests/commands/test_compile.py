@@ -1,0 +1,85 @@
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.helpers import REPO, run_cli, run_json, write
+
+
+def copy_example(tmp_path: Path) -> Path:
+    """The repo's example manifest and its models, copied so tests may edit them."""
+    shutil.copy(REPO / "models.yaml", tmp_path / "models.yaml")
+    shutil.copytree(REPO / "examples", tmp_path / "examples", ignore=shutil.ignore_patterns("__pycache__"))
+    return tmp_path / "models.yaml"
+
+
+def files_of(folder: Path) -> dict:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_example_compiles_to_byte_identical_output_twice(tmp_path):
+    manifest = copy_example(tmp_path)
+    assert run_cli("compile", manifest, "--out", tmp_path / "a")[0] == 0
+    assert run_cli("compile", manifest, "--out", tmp_path / "b")[0] == 0
+    a, b = files_of(tmp_path / "a"), files_of(tmp_path / "b")
+    assert a == b
+    assert {"text_classifier/config.pbtxt", "text_classifier/2/model.py", "text_classifier/3/model.py",
+            "text_classifier/labels.txt", "text_classifier/warmup/0_FEATURES", "preprocess/warmup/0_TEXT",
+            "classify_text/config.pbtxt"} <= set(a)
+
+
+def test_dry_run_reports_per_file_and_exit_code_says_whether_anything_would_change(tmp_path):
+    manifest = copy_example(tmp_path)
+    out = tmp_path / "repo"
+    code, text, _ = run_cli("compile", manifest, "--out", out, "--dry-run", "--exit-code")
+    assert code == 2
+    assert "+ create text_classifier/config.pbtxt" in text
+    assert "text_classifier: 7 to create, 0 to update, 0 to delete" in text
+    assert not out.exists()
+    run_cli("compile", manifest, "--out", out)
+    assert run_cli("compile", manifest, "--out", out, "--dry-run", "--exit-code")[:2] == (0, f"{out}: up to date\n")
+    # An edit that keeps the size is still a change: content decides, never mtime.
+    model = tmp_path / "examples/preprocess/1/model.py"
+    model.write_bytes(model.read_bytes().replace(b"vowels", b"VOWELS"))
+    code, plan, _ = run_json("compile", manifest, "--out", out, "--dry-run", "--exit-code")
+    assert code == 2
+    assert [(c["action"], c["path"]) for c in plan["changes"]] == [("update", "preprocess/1/model.py")]
+    # Without --exit-code a dry run with changes still exits 0.
+    assert run_cli("compile", manifest, "--out", out, "--dry-run")[0] == 0
+
+
+def test_nothing_is_written_when_validation_fails(tmp_path):
+    manifest = copy_example(tmp_path)
+    out = tmp_path / "repo"
+    run_cli("compile", manifest, "--out", out)
+    before = files_of(out)
+    text = manifest.read_text().replace("data_type: FP32, dims: [3]", "data_type: FP32, dims: [three]")
+    manifest.write_text(text)
+    code, stdout, _ = run_cli("compile", manifest, "--out", out)
+    assert code == 1
+    assert "expected integer, got string 'three'" in stdout
+    assert files_of(out) == before
+
+
+def test_schema_command_prints_the_committed_schema():
+    code, text, _ = run_cli("schema")
+    assert code == 0
+    assert text == (REPO / "schemas/models.schema.json").read_text()
+
+
+def test_module_entry_point_and_missing_manifest_error_without_traceback(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "compiler", "validate", str(tmp_path / "nope.yaml")],
+                          capture_output=True, text=True, cwd=REPO)
+    assert proc.returncode == 1
+    assert "no such manifest" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_validate_json_records_have_every_field(tmp_path):
+    write(tmp_path / "models.yaml", "version: 1\nmodels:\n  m:\n    bakend: python\n")
+    code, report, _ = run_json("validate", cwd=tmp_path)
+    assert code == 1
+    (problem,) = report["problems"]
+    assert problem == {"file": "models.yaml", "line": 4, "column": 5, "path": "models.m.bakend",
+                       "severity": "error", "rule": "schema-unknown-key", "message": "unknown key 'bakend'",
+                       "hint": "did you mean 'backend'?"}
