@@ -1,0 +1,15 @@
+"""Runs every rule module on one config. Each module has `check(config, ctx) -> list[Problem]`
+and covers one topic; the order here is the order problems are reported in."""
+from __future__ import annotations
+
+from compiler.rules import (backend, batching, ensemble, instances, misc, names, sequence, tensors, versions,
+                            warmup)
+
+MODULES = (names, backend, tensors, batching, sequence, ensemble, versions, warmup, instances, misc)
+
+
+def run_all(config, ctx) -> list:
+    problems = []
+    for module in MODULES:
+        problems.extend(module.check(config, ctx))
+    return problems

@@ -1,0 +1,62 @@
+"""Version folders and the version policy (Triton's VersionsToLoad): the policy must select at
+least one version that exists, and `specific` versions must exist."""
+from __future__ import annotations
+
+from compiler.rules.base import error, model_name
+
+
+def _as_int(version):
+    if isinstance(version, bool):
+        return None
+    if isinstance(version, int):
+        return version
+    if isinstance(version, str) and version.isdigit() and (version == "0" or not version.startswith("0")):
+        return int(version)
+    return None
+
+
+def check(config, ctx) -> list:
+    out = []
+    name = model_name(config, ctx)
+    nothing = f"at least one version must be available under the version policy of model '{name}'"
+    versions = None
+    if ctx.versions is not None:
+        versions = set()
+        for v in sorted(ctx.versions, key=str):
+            number = _as_int(v)
+            if number is None or number < 1:
+                out.append(error("version-number", f"version {v!r} is not a positive integer", (),
+                                 hint="version folders are named 1, 2, 3, ... without leading zeros; Triton ignores "
+                                      "other folder names"))
+            else:
+                versions.add(number)
+    policy = config.version_policy
+    which = policy.WhichOneof("policy_choice") if config.HasField("version_policy") else None
+    if which == "latest":
+        if policy.latest.num_versions < 1:
+            out.append(error("version-policy-empty",
+                             f"version_policy latest selects no version (num_versions is 0); {nothing}",
+                             ("version_policy", "latest", "num_versions"),
+                             hint="set num_versions to 1 or more"))
+            return out
+    elif which == "specific":
+        if not policy.specific.versions:
+            out.append(error("version-policy-empty", f"version_policy specific lists no version; {nothing}",
+                             ("version_policy", "specific", "versions"), hint="list the versions to serve"))
+            return out
+        if versions is not None:
+            missing = [(j, v) for j, v in enumerate(policy.specific.versions) if v not in versions]
+            for j, v in missing:
+                out.append(error("version-missing",
+                                 f"version {v} is specified for model '{name}', but the version directory is not "
+                                 "present", ("version_policy", "specific", "versions", j),
+                                 hint=f"existing versions: {', '.join(map(str, sorted(versions))) or 'none'}"))
+            if len(missing) == len(policy.specific.versions):
+                out.append(error("version-policy-empty", nothing, ("version_policy", "specific"),
+                                 hint="the policy names only versions that do not exist"))
+            return out
+    if versions is not None and not versions:
+        out.append(error("version-none", f"the model has no version folder; {nothing}", (),
+                         hint="add a numbered folder (1/) holding the model file"
+                              + ("; an ensemble needs an empty one" if config.platform == "ensemble" else "")))
+    return out
