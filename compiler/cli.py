@@ -60,6 +60,14 @@ def build_parser() -> argparse.ArgumentParser:
     _output_arg(p)
 
     command("schema", "print the manifest's JSON Schema", "triton-gitops schema > models.schema.json")
+
+    p = command("import", "write a manifest for an existing model repository (a folder or an fsspec URL)",
+                "triton-gitops import s3://bucket/models -o models.yaml --copy-to models/")
+    p.add_argument("source", help="the repository: a folder, or s3://, gs://, az://, ... URL")
+    p.add_argument("-o", "--out", default="models.yaml", help="the manifest to write, - for stdout (default: models.yaml)")
+    p.add_argument("--copy-to", metavar="DIR", help="copy model files here and point the manifest at the copies")
+    p.add_argument("--force", action="store_true", help="replace the manifest if it exists")
+    p.set_defaults(command="import_")  # `import` is a keyword: the module is compiler/commands/import_.py
     return parser
 
 

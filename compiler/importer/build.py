@@ -1,0 +1,180 @@
+"""From a read repository to the manifest's data: one entry per model folder, sources
+pointing at the original files (or at their copies under --copy-to), and the problems
+worth telling the user about.
+
+What maps where:
+- config.pbtxt -> the entry's fields (compiler/importer/entry.py);
+- numbered folders -> `versions: {N: {source: folder}}`;
+- every other file (labels, tokenizers, initial_state/ ...) -> `files:`;
+- warmup/<f> named by an `input_data_file` -> that warmup input's `file:` (the compiler
+  copies it into warmup/); `input_data_file` is kept so the name a reader sees is the
+  original's;
+- configs/*.pbtxt (alternatives chosen with `tritonserver --model-config-name`) have no
+  manifest field yet: they are kept where they are (or copied), listed in a comment above
+  the model, and reported as a warning.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Optional
+
+from google.protobuf import text_format
+
+from compiler.errors import ERROR, WARNING, Problem
+from compiler.importer.entry import config_to_entry
+from compiler.proto import ModelConfig
+
+# Model file name -> backend, for folders without config.pbtxt (Triton's auto-complete
+# picks the backend from these names; model_repository.md, "Model Files").
+_MODEL_FILES = {
+    "model.plan": "tensorrt", "model.onnx": "onnxruntime", "model.pt": "pytorch", "model.pt2": "pytorch",
+    "model.savedmodel": "tensorflow", "model.graphdef": "tensorflow", "model.py": "python", "model.xml": "openvino",
+}
+
+
+@dataclass
+class ImportPlan:
+    data: dict  # the manifest
+    comments: dict  # path -> comment lines above that key
+    problems: list  # located on the source's files
+    copies: list = field(default_factory=list)  # (source path, local destination Path)
+    folders: list = field(default_factory=list)  # local folders to create (empty version folders)
+
+    @property
+    def ok(self) -> bool:
+        return not any(p.is_error for p in self.problems)
+
+
+class _Refs:
+    """How the manifest names a source file: relative to the manifest for local files, the
+    URL for remote ones, or the copy under --copy-to."""
+
+    def __init__(self, repo, manifest_dir: Path, copy_to: Optional[Path]):
+        self.repo, self.manifest_dir, self.copy_to = repo, manifest_dir, copy_to
+
+    def __call__(self, model, rel: str, path: str) -> str:
+        if self.copy_to is not None:
+            return self._relative(self.copy_to / model.name / rel)
+        if self.repo.local:
+            return self._relative(Path(path))
+        return self.repo.display(path)
+
+    def _relative(self, target: Path) -> str:
+        return PurePosixPath(Path(os.path.relpath(os.path.abspath(target), self.manifest_dir))).as_posix()
+
+
+def _parse(model, repo, problems) -> Optional[object]:
+    display = repo.display(model.config_path)
+    try:
+        return text_format.Parse(model.config_text, ModelConfig())
+    except text_format.ParseError as exc:
+        line, column = exc.GetLine() or 0, exc.GetColumn() or 0
+        message = str(exc).split(" : ", 1)[-1]
+        problems.append(Problem(f"config.pbtxt does not parse as a ModelConfig: {message}", "import-parse", (),
+                                ERROR, display, line, column,
+                                hint="fix the file (templates must be filled in first), or move the folder out"))
+        return None
+
+
+def _name_line(text: str) -> tuple:
+    """(line, column) of the top-level `name:` in a config.pbtxt, for the warning's location."""
+    for number, line in enumerate(text.splitlines(), 1):
+        if re.match(r"name\s*:", line):
+            return number, 1
+    return 1, 1
+
+
+def _warmup_files(entry: dict, model, ref, problems, display) -> set:
+    """Give each `input_data_file` its source file; return the warmup files used."""
+    used = set()
+    for sample in entry.get("model_warmup", []):
+        for name, value in sample.get("inputs", {}).items():
+            wanted = value.get("input_data_file")
+            if wanted is None:
+                continue
+            rel = PurePosixPath(wanted).as_posix()
+            if rel in model.warmup:
+                value["file"] = ref(model, f"warmup/{rel}", model.warmup[rel])
+                used.add(rel)
+            else:
+                problems.append(Problem(f"warmup input {name!r} names warmup/{wanted}, which is not in the model "
+                                        "folder; kept as written", "import-warmup", (), WARNING, display))
+    return used
+
+
+def _guess_backend(model) -> str:
+    names = {rel.split("/")[1] for rel in model.contents if "/" in rel and rel.split("/")[0].isdigit()}
+    found = sorted({_MODEL_FILES[n] for n in names if n in _MODEL_FILES})
+    return found[0] if len(found) == 1 else ""
+
+
+def _model_entry(model, repo, ref, problems, comments) -> Optional[dict]:
+    display = repo.display(model.path)
+    for problem in model.problems:
+        problem.file = problem.file or display
+    problems.extend(model.problems)
+    if model.config_path is None:
+        entry = {}
+        backend = _guess_backend(model)
+        if backend:
+            entry["backend"] = backend
+        problems.append(Problem(f"model {model.name!r} has no config.pbtxt: Triton completes its config from the "
+                                "model file, the manifest needs it written out", "import-no-config", (), WARNING,
+                                display, hint="add input/output (and max_batch_size) to the entry; a server that "
+                                              f"loaded it shows them at GET v2/models/{model.name}/config"))
+        comments[("models", model.name)] = ["no config.pbtxt in the original: Triton auto-completed this model;"
+                                            " add input/output from GET v2/models/<name>/config"]
+    else:
+        config = _parse(model, repo, problems)
+        if config is None:
+            return None
+        if config.name and config.name != model.name:
+            problems.append(Problem(f"config name {config.name!r} differs from the folder name {model.name!r}; "
+                                    "the manifest uses the folder name", "import-name", (), WARNING,
+                                    repo.display(model.config_path), *_name_line(model.config_text)))
+        entry = config_to_entry(config)
+    used = _warmup_files(entry, model, ref, problems, display)
+    for rel in sorted(set(model.warmup) - used):
+        problems.append(Problem(f"warmup/{rel} is named by no warmup input; not imported", "import-warmup", (),
+                                WARNING, display))
+    if model.files:
+        entry["files"] = {rel: ref(model, rel, path) for rel, path in sorted(model.files.items())}
+    if model.versions:
+        entry["versions"] = {n: {"source": ref(model, str(n), path)} for n, path in sorted(model.versions.items())}
+    if model.configs:
+        kept = [ref(model, f"configs/{rel}", path) for rel, path in sorted(model.configs.items())]
+        problems.append(Problem(f"{len(kept)} alternative config(s) under configs/ have no manifest field yet; kept "
+                                "as files, not compiled", "import-configs", (), WARNING, display,
+                                hint="tritonserver --model-config-name selects them; see the comment in the manifest"))
+        comments.setdefault(("models", model.name), []).extend(
+            ["alternative configs (configs/, for tritonserver --model-config-name), not compiled:"]
+            + [f"  {k}" for k in kept])
+    return entry
+
+
+def plan_import(repo, manifest_path: Path, copy_to: Optional[Path] = None) -> ImportPlan:
+    manifest_dir = Path(os.path.abspath(manifest_path)).parent
+    ref = _Refs(repo, manifest_dir, Path(os.path.abspath(copy_to)) if copy_to is not None else None)
+    problems: list = []
+    comments: dict = {}
+    models: dict = {}
+    for model in repo.models:
+        entry = _model_entry(model, repo, ref, problems, comments)
+        if entry is not None:
+            models[model.name] = entry
+    if not repo.models:
+        problems.append(Problem(f"{repo.url}: no model folders found", "import-empty", (), ERROR,
+                                hint="give the repository folder, the one that holds <model>/config.pbtxt"))
+    plan = ImportPlan({"version": 1, "models": models}, comments, problems)
+    if copy_to is not None:
+        base = Path(copy_to)
+        for model in repo.models:
+            plan.copies.extend((path, base / model.name / rel) for rel, path in sorted(model.contents.items()))
+            plan.folders.extend(base / model.name / str(n) for n in sorted(model.versions))
+    elif not repo.local and models:
+        problems.append(Problem("the manifest points at remote files; compile reads local sources only for now",
+                                "import-remote", (), WARNING, repo.url, hint="add --copy-to DIR to copy them"))
+    return plan
