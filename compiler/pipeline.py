@@ -12,8 +12,10 @@ def load_and_build(manifest_path):
 
     path = Path(manifest_path)
     loaded = load_manifest(path, str(manifest_path))
-    if loaded.manifest is None or any(p.is_error for p in loaded.problems):
+    if loaded.manifest is None:
         return loaded, None
+    # Built even when Triton's rules failed, so that problems only the tree finds (warmup
+    # data that does not fit, unreadable sources) are reported in the same run.
     tree, problems = build_tree(loaded.manifest, path.name)
     for problem in problems:
         loaded.document.place(problem)
