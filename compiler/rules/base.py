@@ -48,6 +48,18 @@ MODEL_FILES = {
 NO_AUTO_COMPLETE = {"pytorch", ""}
 
 
+def is_repeated(fd) -> bool:
+    """FieldDescriptor.is_repeated where protobuf has it (label() is deprecated there)."""
+    flag = getattr(type(fd), "is_repeated", None)
+    if flag is not None:
+        return bool(fd.is_repeated)
+    return fd.label == fd.LABEL_REPEATED
+
+
+def is_map(fd) -> bool:
+    return fd.message_type is not None and fd.message_type.GetOptions().map_entry
+
+
 def error(rule: str, message: str, path=(), hint: str = "") -> Problem:
     return Problem(message, rule, tuple(path), ERROR, hint=hint)
 
@@ -187,7 +199,7 @@ def resolve_backend(config, ctx) -> Backend:
         # A custom backend named by the model (folder) name: `model.identity` -> backend `identity`.
         name = ctx.model_name
         if "." in name:
-            return Backend("", name.split(".", 1)[1], "model name")
+            return Backend("", name.split(".", 1)[1], f"model name '{name}'")
         return Backend("", "", "", unknowable=ctx.files is None or not ctx.model_name)
     return Backend(platform, backend, source)
 

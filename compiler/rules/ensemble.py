@@ -44,7 +44,10 @@ def _graph(config, name) -> list:
         for field in ("model_name", "input_map", "output_map"):
             if not getattr(step, field):
                 out.append(error("ensemble-step-field", f"must specify '{field}' in step {s} of ensemble '{name}'",
-                                 path + (field,)))
+                                 path + (field,), hint={"model_name": "name the model this step runs",
+                                                        "input_map": "map the step model's inputs to ensemble tensors",
+                                                        "output_map": "map the step model's outputs to ensemble "
+                                                                      "tensors"}[field]))
         for model_output in sorted(step.output_map):
             tensor = step.output_map[model_output]
             if node(tensor).produced_by:
@@ -81,7 +84,8 @@ def _graph(config, name) -> list:
                              + (f" ({suggest(io.name, nodes)})" if suggest(io.name, nodes) else "")))
         elif not tensor.ready:
             culprit = _first_not_ready(tensor)
-            detail = f": at least one of its depending tensors, '{culprit}', is not connected" if culprit else ""
+            detail = (f": at least one of its depending tensors, '{culprit}', is not connected"
+                      if culprit and culprit != tensor.name else "")
             out.append(error("ensemble-output-unwritten", f"output '{io.name}' for ensemble '{name}' is not written{detail}",
                              ("output", i, "name"),
                              hint="every tensor a step reads must be an ensemble input or written by another step"))
@@ -137,9 +141,10 @@ def _cycles(steps, name) -> list:
         state[s] = 1
         for prev in after[s]:
             if state.get(prev) == 1:
-                loop = trail[trail.index(prev):] + [prev]
-                out.append(error("ensemble-cycle", f"steps {' -> '.join(map(str, loop))} of ensemble '{name}' feed each "
-                                 "other in a cycle, so none of them can run", ("ensemble_scheduling", "step", prev),
+                loop = trail[trail.index(prev):]
+                what = (f"step {prev} of ensemble '{name}' reads a tensor it writes itself" if len(loop) == 1 else
+                        f"steps {' -> '.join(map(str, loop + [prev]))} of ensemble '{name}' feed each other in a cycle")
+                out.append(error("ensemble-cycle", f"{what}, so it can never run", ("ensemble_scheduling", "step", prev),
                                  hint="an ensemble is a directed acyclic graph; break the loop"))
             elif prev not in state:
                 visit(prev, trail + [prev])

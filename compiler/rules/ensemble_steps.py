@@ -43,7 +43,8 @@ def _step_tensors(config, name, s, step, model) -> list:
         if inputs and key not in inputs:
             out.append(error("ensemble-step-tensor",
                              f"in ensemble {name}, ensemble tensor {step.input_map[key]} is mapping to non-existing input "
-                             f"{key} in model {m}", path + ("input_map", key), hint=suggest(key, inputs)))
+                             f"{key} in model {m}", path + ("input_map", key),
+                             hint=suggest(key, inputs) or f"inputs of {m}: {', '.join(sorted(inputs))}"))
     for io_name, io in inputs.items():
         if io_name not in step.input_map and not io.optional:
             out.append(error("ensemble-step-unmapped",
@@ -53,7 +54,8 @@ def _step_tensors(config, name, s, step, model) -> list:
         if outputs and key not in outputs:
             out.append(error("ensemble-step-tensor",
                              f"in ensemble {name}, ensemble tensor {step.output_map[key]} is mapped from non-existing "
-                             f"output {key} in model {m}", path + ("output_map", key), hint=suggest(key, outputs)))
+                             f"output {key} in model {m}", path + ("output_map", key),
+                             hint=suggest(key, outputs) or f"outputs of {m}: {', '.join(sorted(outputs))}"))
     return out
 
 

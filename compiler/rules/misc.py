@@ -12,21 +12,17 @@ from __future__ import annotations
 import posixpath
 import re
 
-from compiler.rules.base import error, model_name, warning
+from compiler.rules.base import error, is_map, is_repeated, model_name, warning
 
 PLACEHOLDER = re.compile(r"\$\{[^}]*\}")
 CUSTOMIZABLE_METRICS = {"nv_inference_first_response_histogram_ms"}
-
-
-def _is_map(field) -> bool:
-    return field.message_type is not None and field.message_type.GetOptions().map_entry
 
 
 def strings(message, path=()):
     """(path, text) of every string value and string map key set in `message`."""
     for field, value in message.ListFields():
         here = path + (field.name,)
-        if _is_map(field):
+        if is_map(field):
             value_field = field.message_type.fields_by_name["value"]
             for key in sorted(value, key=str):
                 if isinstance(key, str):
@@ -36,7 +32,7 @@ def strings(message, path=()):
                     yield from strings(item, here + (str(key),))
                 elif isinstance(item, str):
                     yield here + (str(key),), item
-        elif field.label == field.LABEL_REPEATED:
+        elif is_repeated(field):
             for i, item in enumerate(value):
                 if field.message_type is not None:
                     yield from strings(item, here + (i,))

@@ -81,7 +81,8 @@ def _strategy(sb, config, ctx, suffix) -> list:
             path = ("sequence_batching", "oldest", "preferred_batch_size", j)
             if size <= 0:
                 out.append(error("sequence-preferred-size",
-                                 f"sequence batching preferred batch size must be positive{suffix}", path))
+                                 f"sequence batching preferred batch size must be positive{suffix}", path,
+                                 hint=f"{size} is not a batch size"))
             elif size > config.max_batch_size:
                 out.append(error("sequence-preferred-size",
                                  f"sequence batching preferred batch size must be <= max batch size{suffix}", path,
@@ -91,7 +92,8 @@ def _strategy(sb, config, ctx, suffix) -> list:
         if utilization < 0.0 or utilization > 1.0:
             out.append(error("sequence-slot-utilization",
                              f"sequence batching minimum slot utilization must be in range (0.0, 1.0]{suffix}",
-                             ("sequence_batching", "direct", "minimum_slot_utilization")))
+                             ("sequence_batching", "direct", "minimum_slot_utilization"),
+                             hint=f"{utilization} is not a fraction of the slots; use a value in (0, 1]"))
     if config.response_cache.enable:
         out.append(error("response-cache-sequence",
                          f"Response Cache does not currently support model {model_name(config, ctx)} with sequence "
@@ -116,7 +118,8 @@ def _states(sb, ctx) -> list:
         if len(st.initial_state) > 1:
             out.append(error("sequence-initial-state",
                              f"initial_state field for state input '{st.input_name}' must contain exactly one or zero "
-                             f"element. Found '{len(st.initial_state)}' elements.", path + ("initial_state", 1)))
+                             f"element. Found '{len(st.initial_state)}' elements.", path + ("initial_state", 1),
+                             hint="keep one initial_state"))
         elif len(st.initial_state) == 1:
             out.extend(_initial_state(st, st.initial_state[0], path + ("initial_state", 0), ctx))
     return out
@@ -130,11 +133,13 @@ def _initial_state(st, init, path, ctx) -> list:
                       "type.", path + ("data_type",), hint=f"the state is {type_name(st.data_type)}")]
     if not init.name:
         return [error("sequence-initial-state",
-                      f"Field 'name' must be set when using initial_state for state input '{name}'.", path + ("name",))]
+                      f"Field 'name' must be set when using initial_state for state input '{name}'.", path + ("name",),
+                      hint="give the initial state a name")]
     if len(init.dims) != len(st.dims):
         return [error("sequence-initial-state",
                       f"Number of dimensions in 'initial_state' doesn't match the size of 'state' dimensions for state "
-                      f"input '{name}'. {len(init.dims)} != {len(st.dims)}", path + ("dims",))]
+                      f"input '{name}'. {len(init.dims)} != {len(st.dims)}", path + ("dims",),
+                      hint=f"the state has dims {list(st.dims)}")]
     for j, (d, sd) in enumerate(zip(init.dims, st.dims)):
         if d == -1:
             return [error("sequence-initial-state",
@@ -143,7 +148,7 @@ def _initial_state(st, init, path, ctx) -> list:
         if sd != -1 and d != sd:
             return [error("sequence-initial-state",
                           f"'initial_state' dim for input name '{name}' doesn't match 'state' dim description. "
-                          f"{d} != {sd}", path + ("dims", j))]
+                          f"{d} != {sd}", path + ("dims", j), hint=f"the state has dims {list(st.dims)}")]
     which = init.WhichOneof("state_data")
     if which is None:
         return [error("sequence-initial-state",

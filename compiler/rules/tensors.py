@@ -51,7 +51,7 @@ def _gap_severity(config, ctx, backend):
     """(problem constructor, clause naming who may fill the gap) for a missing data_type/dims."""
     if (ctx.model_file_may_complete and not (config.platform or config.backend or config.default_model_filename)
             and backend.backend not in NO_AUTO_COMPLETE
-            and (backend.source.startswith("model file") or backend.source == "model name")):
+            and (backend.source.startswith("model file") or backend.source.startswith("model name"))):
         return warning, (f"; Triton fails unless the '{backend.backend}' backend (from the {backend.source}) "
                          "fills it in from the model file (auto-complete)")
     return error, ""

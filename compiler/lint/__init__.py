@@ -1,0 +1,33 @@
+"""Lint existing Triton configurations: config.pbtxt files, model folders, model repositories.
+
+    from compiler.lint import lint_paths
+    problems = lint_paths(["model_repository/"])   # list[Problem], each with file/line/column
+
+Each path is a config file (any name), a model folder (holds config.pbtxt) or a model
+repository (its subfolders are models). Syntax errors and unknown fields are located by
+protobuf's parser and the pbtxt scanner; everything else comes from `compiler.rules`, run with
+`model_file_may_complete=True` because Triton may complete a config from the model file.
+"""
+from __future__ import annotations
+
+import os
+
+from compiler.errors import Problem
+from compiler.lint.repository import lint_directory, lint_file, lint_model_folder, lint_repository
+
+__all__ = ["lint_paths", "lint_file", "lint_directory", "lint_model_folder", "lint_repository"]
+
+
+def lint_paths(paths: list) -> list:
+    """Problems of every path, each placed at file:line:column (1:1 when nothing closer is known)."""
+    problems: list = []
+    for path in paths:
+        path = str(path)
+        if os.path.isdir(path):
+            found = lint_directory(path)
+        elif os.path.isfile(path):
+            found = lint_file(path)
+        else:
+            found = [Problem(f"no such file or directory: {path}", "lint-path").at(path, 1, 1)]
+        problems.extend(sorted(found, key=Problem.sort_key))
+    return problems

@@ -1,0 +1,131 @@
+"""What lint knows around a config: a lone file, a model folder, or a whole model repository.
+
+- lone file: the model name is the folder's when the file is called config.pbtxt (Triton's
+  layout), else unknown; versions, files and the rest of the repository are unknown (None);
+- model folder (holds config.pbtxt): numbered subfolders are versions (as Triton's
+  VersionsToLoad reads them), every other file is in ctx.files; the repository is unknown;
+- repository (a folder without config.pbtxt whose subfolders are models): every subfolder is a
+  model, and their configs are given to each other for ensemble checks.
+A model folder without config.pbtxt is a warning: Triton would have to generate the whole
+configuration from the model file.
+"""
+from __future__ import annotations
+
+import os
+
+from compiler.errors import Problem, WARNING
+from compiler.lint.source import ConfigFile, load_config
+from compiler.rules import RuleContext, check_config
+
+CONFIG = "config.pbtxt"
+NOT_VERSIONS = {"warmup", "initial_state", "configs"}  # subfolders Triton does not read as versions
+MAX_FILES = 50_000
+
+
+def _warn(message, rule, file, hint="") -> Problem:
+    return Problem(message, rule, (), WARNING, hint=hint).at(file, 1, 1)
+
+
+def _subdirs(path: str) -> list:
+    try:
+        return sorted(e.name for e in os.scandir(path) if e.is_dir() and not e.name.startswith("."))
+    except OSError:
+        return []
+
+
+def _files(folder: str) -> set:
+    """Every file under the model folder (POSIX, relative), except the config itself."""
+    out = set()
+    for root, dirs, names in os.walk(folder):
+        dirs.sort()
+        rel = os.path.relpath(root, folder).replace(os.sep, "/")
+        for name in names:
+            out.add(name if rel == "." else f"{rel}/{name}")
+            if len(out) >= MAX_FILES:
+                return out
+    out.discard(CONFIG)
+    return out
+
+
+def _versions(folder: str, problems: list) -> set:
+    versions = set()
+    for name in _subdirs(folder):
+        if name in NOT_VERSIONS:
+            continue
+        where = os.path.join(folder, name)
+        if len(name) > 1 and name.startswith("0"):
+            problems.append(_warn(f"ignore version directory '{name}' which contains leading zeros in its directory "
+                                  "name", "version-folder-ignored", where, hint=f"rename it to {name.lstrip('0') or '0'}"))
+        elif not name.isdigit():
+            problems.append(_warn(f"ignore version directory '{name}' which fails to convert to integral number",
+                                  "version-folder-ignored", where,
+                                  hint="Triton reads every subfolder of a model as a version; move other folders out"))
+        else:
+            versions.add(int(name))
+            if os.path.isfile(os.path.join(where, CONFIG)):
+                problems.append(_warn(f"{name}/{CONFIG} is ignored: Triton reads the configuration from the model "
+                                      "folder, not from a version folder", "config-misplaced",
+                                      os.path.join(where, CONFIG), hint="move it up one level"))
+    return versions
+
+
+def _run(cf: ConfigFile, ctx: RuleContext) -> list:
+    return [cf.place(problem) for problem in check_config(cf.config, ctx)]
+
+
+def lint_file(path: str) -> list:
+    cf = load_config(path)
+    if cf.config is None:
+        return cf.problems
+    folder = os.path.basename(os.path.dirname(os.path.abspath(path)))
+    name = folder if os.path.basename(path) == CONFIG else ""
+    ctx = RuleContext(name, versions=None, files=None, repository_models=None, model_file_may_complete=True)
+    return cf.problems + _run(cf, ctx)
+
+
+def _missing_config(folder: str) -> Problem:
+    return _warn(f"model folder '{os.path.basename(os.path.normpath(folder))}' has no {CONFIG}; Triton must generate "
+                 "the whole configuration from the model file (auto-complete), which only some backends can and "
+                 "which --disable-auto-complete-config turns off", "config-missing", folder,
+                 hint=f"add a {CONFIG} naming at least the backend, inputs and outputs")
+
+
+def lint_model_folder(folder: str, repository_models=None, model_configs=None, loaded=None) -> list:
+    problems: list = []
+    config_path = os.path.join(folder, CONFIG)
+    if not os.path.isfile(config_path):
+        return [_missing_config(folder)]
+    cf = loaded if loaded is not None else load_config(config_path)
+    versions = _versions(folder, problems)
+    if cf.config is None:
+        return cf.problems + problems
+    ctx = RuleContext(os.path.basename(os.path.normpath(folder)), versions=versions, files=_files(folder),
+                      repository_models=repository_models, model_configs=model_configs or {},
+                      model_file_may_complete=True)
+    return cf.problems + problems + _run(cf, ctx)
+
+
+def lint_repository(root: str) -> list:
+    models = _subdirs(root)
+    if not models:
+        return [_warn(f"'{root}' holds no {CONFIG} and no model folders", "config-missing", root,
+                      hint="pass a config file, a model folder or a model repository")]
+    loaded = {}
+    for name in models:
+        config_path = os.path.join(root, name, CONFIG)
+        if os.path.isfile(config_path):
+            loaded[name] = load_config(config_path)
+    configs = {name: cf.config for name, cf in loaded.items() if cf.config is not None}
+    problems = []
+    for name in models:
+        problems.extend(lint_model_folder(os.path.join(root, name), set(models), configs, loaded.get(name)))
+    return problems
+
+
+def lint_directory(path: str) -> list:
+    if os.path.isfile(os.path.join(path, CONFIG)):
+        return lint_model_folder(path)
+    subdirs = _subdirs(path)
+    if subdirs and all(d.isdigit() or d in NOT_VERSIONS for d in subdirs):
+        return [_missing_config(path)]  # a model folder (it has version folders) without a config
+    return lint_repository(path)

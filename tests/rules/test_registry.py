@@ -1,0 +1,37 @@
+import re
+
+from compiler.rules import RuleContext, check_config
+from compiler.rules.registry import MODULES, run_all
+from tests.rules.util import BASE, config
+
+BROKEN = '''
+name: "bad name"
+platform: "onnxruntime"
+max_batch_size: -1
+input [ { name: "x" data_type: TYPE_FP32 dims: [ 0 ] } ]
+dynamic_batching { priority_levels: 2 default_priority_level: 3 }
+instance_group [ { kind: KIND_CPU gpus: [ 0 ] } ]
+parameters { key: "p" value { string_value: "${x}" } }
+version_policy { latest { } }
+'''
+
+
+def test_check_config_runs_every_module():
+    problems = check_config(config(BROKEN), RuleContext("bad name", versions={1}))
+    rules = {p.rule for p in problems}
+    assert {"model-name", "platform-unknown", "max-batch-size", "tensor-dims-value", "batching-default-priority",
+            "instance-kind-gpus", "placeholder", "version-policy-empty"} <= rules
+    assert run_all(config(BROKEN), RuleContext("bad name", versions={1})) == problems
+    assert len(MODULES) == len(set(MODULES)) >= 10
+
+
+def test_every_problem_has_a_kebab_case_rule_and_a_hint():
+    problems = check_config(config(BROKEN), RuleContext("bad name", versions={1}))
+    for problem in problems:
+        assert re.fullmatch(r"[a-z]+(-[a-z]+)*", problem.rule), problem.rule
+        assert problem.hint, problem.rule
+        assert isinstance(problem.path, tuple)
+
+
+def test_a_complete_config_is_clean():
+    assert check_config(config(BASE), RuleContext("m", versions={1}, files={"1/model.py"}, repository_models={"m"})) == []

@@ -1,0 +1,76 @@
+from compiler.errors import WARNING
+from compiler.rules import warmup
+from tests.rules.util import one, run
+
+MODEL = ('name: "m" backend: "python" max_batch_size: %d input [ { name: "IN" data_type: TYPE_FP32 dims: [ -1, 3 ] }, '
+         '{ name: "OPT" data_type: TYPE_INT32 dims: [ 1 ] optional: true } ] '
+         'output [ { name: "OUT" data_type: TYPE_FP32 dims: [ 3 ] } ] ')
+
+
+def sample(inputs: str, batch_size: int = 1, mbs: int = 8, extra: str = "") -> str:
+    return (MODEL % mbs) + extra + f'model_warmup [ {{ name: "s" batch_size: {batch_size} inputs {inputs} }} ]'
+
+
+GOOD = '{ key: "IN" value: { data_type: TYPE_FP32 dims: [ 2, 3 ] zero_data: true } }'
+
+
+def test_valid_sample():
+    assert run(sample(GOOD), warmup) == []
+
+
+def test_batch_size_rules():
+    zero = one(run(sample(GOOD, batch_size=0), warmup), "warmup-batch-size")
+    assert zero.severity == WARNING and "Skipping batch 0 warmup sample" in zero.message
+    nobatch = one(run(sample(GOOD, batch_size=2, mbs=0), warmup), "warmup-batch-size")
+    assert nobatch.is_error and "batch_size must be 1" in nobatch.message
+    over = one(run(sample(GOOD, batch_size=16), warmup), "warmup-batch-size")
+    assert over.severity == WARNING and "larger than max_batch_size 8" in over.message
+
+
+def test_unknown_input_name():
+    problem = one(run(sample(GOOD + ' inputs { key: "INN" value: { data_type: TYPE_FP32 dims: [ 1 ] zero_data: true } }'),
+                      warmup), "warmup-unknown-input")
+    assert problem.path == ("model_warmup", 0, "inputs", "INN")
+    assert problem.hint == "did you mean 'IN'?"
+
+
+def test_data_type_must_match():
+    problem = one(run(sample('{ key: "IN" value: { data_type: TYPE_INT32 dims: [ 2, 3 ] zero_data: true } }'), warmup),
+                  "warmup-data-type")
+    assert problem.message == ("warmup sample 's': inference input 'IN' data-type is 'INT32', but model 'm' expects "
+                               "'FP32'")
+    assert problem.path == ("model_warmup", 0, "inputs", "IN", "data_type")
+
+
+def test_variable_and_wrong_dims():
+    variable = one(run(sample('{ key: "IN" value: { data_type: TYPE_FP32 dims: [ -1, 3 ] zero_data: true } }'), warmup),
+                   "warmup-dims")
+    assert variable.message == "warmup setting expects all variable-size dimensions are specified for input 'IN'"
+    wrong = one(run(sample('{ key: "IN" value: { data_type: TYPE_FP32 dims: [ 2, 4 ] zero_data: true } }'), warmup),
+                "warmup-dims")
+    assert "Expected [-1,3], got [2,4]" in wrong.message
+
+
+def test_missing_data_source_and_required_input():
+    problems = run(sample('{ key: "OPT" value: { data_type: TYPE_INT32 dims: [ 1 ] } }'), warmup)
+    assert one(problems, "warmup-data").message == "warmup setting expects input 'OPT' to have input_data_type set"
+    assert one(problems, "warmup-missing-input").message == "warmup sample 's' is missing required input(s) ['IN']"
+
+
+def test_data_file_must_be_in_warmup_folder():
+    text = sample('{ key: "IN" value: { data_type: TYPE_FP32 dims: [ 2, 3 ] input_data_file: "in.bin" } }')
+    problem = one(run(text, warmup, files={"in.bin"}), "warmup-data-file")
+    assert problem.message == "warmup data file 'warmup/in.bin' does not exist in the model folder"
+    assert run(text, warmup, files={"warmup/in.bin"}) == []
+    assert run(text, warmup) == []  # files unknown
+    escape = sample('{ key: "IN" value: { data_type: TYPE_FP32 dims: [ 2, 3 ] input_data_file: "../x" } }')
+    assert "outside the model's warmup/ folder" in one(run(escape, warmup), "warmup-data-file").message
+
+
+def test_sequence_control_inputs_may_be_warmed_up():
+    controls = ('sequence_batching { control_input [ { name: "START" control [ { kind: CONTROL_SEQUENCE_START '
+                'int32_false_true: [ 0, 1 ] } ] } ] } ')
+    ok = GOOD + ' inputs { key: "START" value: { data_type: TYPE_INT32 dims: [ 1 ] zero_data: true } }'
+    assert run(sample(ok, extra=controls), warmup) == []
+    bad = GOOD + ' inputs { key: "START" value: { data_type: TYPE_FP32 dims: [ 1 ] zero_data: true } }'
+    assert "expects 'INT32'" in one(run(sample(bad, extra=controls), warmup), "warmup-data-type").message
