@@ -54,6 +54,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--exit-code", action="store_true", help="with --dry-run: exit 2 when the folder would change")
     _output_arg(p)
 
+    for name, help_text, example in (
+            ("plan", "show what a sync would change on a target, per file and per model; changes nothing",
+             "triton-gitops plan models.yaml --target prod --output json"),
+            ("sync", "make a target (folder, s3://, gs://, az://) hold exactly the manifest's repository",
+             "triton-gitops sync models.yaml --target s3://bucket/models --prune")):
+        p = command(name, help_text, example)
+        _manifest_arg(p)
+        p.add_argument("--target", metavar="NAME|URL",
+                       help="a target named in the manifest, or a URL: s3://, gs://, az://, abfs://, file:// "
+                            "or a path (default: the manifest's local target)")
+        p.add_argument("--prune", action="store_true",
+                       help="delete files the manifest no longer has (only files triton-gitops wrote)")
+        if name == "sync":
+            p.add_argument("--dry-run", action="store_true", help="show the plan; change nothing")
+            p.add_argument("--jobs", type=int, default=8, metavar="N", help="parallel transfers (default: 8)")
+            p.add_argument("--force-unlock", action="store_true",
+                           help="remove another sync's lock on the target first (when that sync is gone)")
+            p.add_argument("--lock-wait", type=float, default=10.0, metavar="SECONDS",
+                           help="how long to wait for another sync's lock (default: 10)")
+        _output_arg(p)
+
     p = command("lint", "apply Triton's rules to existing config.pbtxt files or model repositories",
                 "triton-gitops lint path/to/model_repository other/config.pbtxt")
     p.add_argument("paths", nargs="+", help="config files, model folders or repositories")

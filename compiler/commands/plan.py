@@ -1,0 +1,24 @@
+"""`triton-gitops plan`: what a sync would do to a target, per file and per model; touches nothing."""
+from __future__ import annotations
+
+import json
+
+from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
+from compiler.report import report_problems, use_colour
+from compiler.sync import engine
+from compiler.sync.report import plan_json, plan_text
+
+
+def run(options) -> int:
+    ctx, loaded = engine.prepare(options.manifest, options.target, jobs=8)
+    if ctx is None:
+        report_problems(loaded.problems, options.output, summary_label=str(options.manifest))
+        return EXIT_ERROR
+    if options.output == "text" and loaded.problems:
+        report_problems(loaded.problems, "text")  # warnings only, at this point
+    result = engine.plan_only(ctx, prune=options.prune)
+    if options.output == "json":
+        print(json.dumps(plan_json(result.plan, ctx.target), indent=2))
+    else:
+        print("\n".join(plan_text(result.plan, ctx.target, use_colour())))
+    return EXIT_OK if result.plan.in_sync else EXIT_CHANGES

@@ -1,0 +1,44 @@
+"""`triton-gitops sync`: make a target hold exactly the repository the manifest describes."""
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+from compiler.commands import EXIT_ERROR, EXIT_OK
+from compiler.errors import FatalError
+from compiler.report import report_problems, use_colour
+from compiler.sync import engine
+from compiler.sync.progress import Progress
+from compiler.sync.report import plan_text, sync_json, sync_summary
+
+
+def run(options) -> int:
+    if options.jobs < 1:
+        raise FatalError(f"--jobs must be at least 1, not {options.jobs}")
+    started = time.monotonic()
+    ctx, loaded = engine.prepare(options.manifest, options.target, options.jobs)
+    if ctx is None:
+        report_problems(loaded.problems, options.output, summary_label=str(options.manifest))
+        return EXIT_ERROR
+    text = options.output == "text"
+    if text and loaded.problems:
+        report_problems(loaded.problems, "text")  # warnings only, at this point
+    progress = Progress(sys.stderr, enabled=True)
+
+    def show(plan):
+        if text and plan.changes:
+            print("\n".join(plan_text(plan, ctx.target, use_colour())), flush=True)
+            print(flush=True)
+
+    result = engine.sync(ctx, prune=options.prune, dry_run=options.dry_run, jobs=options.jobs,
+                         progress=progress, force_unlock=options.force_unlock, lock_wait=options.lock_wait,
+                         on_plan=show)
+    seconds = time.monotonic() - started
+    if options.output == "json":
+        print(json.dumps(sync_json(result, ctx.target, seconds, options.dry_run), indent=2))
+    elif options.dry_run:
+        print("dry run: nothing was changed")
+    else:
+        print(sync_summary(result, ctx.target, seconds, options.prune))
+    return EXIT_OK

@@ -1,0 +1,14 @@
+"""Stage 4: sync the repository the manifest describes to a folder, S3, GCS or Azure.
+
+    target.py    which storage: manifest target or URL -> fsspec filesystem, ${ENV} expansion
+    hashing.py   what must be there: sha256/md5 of every file, cached by stat
+    listing.py   what is there: one listing, reduced to size/stamp/md5
+    state.py     what we wrote: the state and control files at the target root
+    plan.py      the difference: create / update / repair / delete per file
+    apply.py     doing it in Triton-safe order, in parallel, verified
+    local.py     atomic renames for local and mounted targets
+    transfer.py  streaming one file and checking what arrived
+    lock.py      one sync per target
+    errors.py    storage failures -> messages with hints; what to retry
+    engine.py    the above, chained for the `plan` and `sync` commands
+"""

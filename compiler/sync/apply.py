@@ -1,0 +1,251 @@
+"""Carry out a plan in the order a polling Triton can live with, in parallel within each step.
+
+Steps, each finished (and, on object stores, verified by a listing) before the next:
+ 1. version files (on disk: new version folders assembled aside, then renamed in whole);
+ 2. other model files: labels, warmup data;
+ 3. config.pbtxt of plain models, then of ensembles (so an ensemble never names a step
+    model that is not there yet); on disk new models are renamed in here, config included;
+ 4. with --prune: removed models (ensembles first; on disk renamed out whole, elsewhere
+    config.pbtxt first so Triton never sees a config whose files are gone), then files
+    and versions that left models still served (their configs stopped naming them in 3).
+
+Before step 1 the state is rewritten with every file about to be sent marked pending: if
+the sync dies (Ctrl-C, kill -9, network), the next one knows those files are ours, checks
+them, and converges. After step 4 the state is written with the stamps the final listing
+shows.
+"""
+from __future__ import annotations
+
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+
+from compiler.errors import FatalError
+from compiler.sync.errors import explain, with_retries
+from compiler.sync.listing import list_target
+from compiler.sync.local import LocalWriter
+from compiler.sync.plan import DELETE
+from compiler.sync.state import STATE_NAME, Record, State, now_iso, write_control
+from compiler.sync.transfer import arrived, send
+
+VERIFY_ROUNDS = 3
+
+
+class RemoteWriter:
+    """Object stores: every file straight to its final key; ordering does the rest."""
+
+    local = False
+
+    def __init__(self, target):
+        self.target = target
+
+    def put(self, change):
+        return send(self.target.fs, change.want, self.target.path(change.path))
+
+    def delete(self, change) -> None:
+        self._rm(change.path)
+
+    def _rm(self, rel: str) -> None:
+        try:
+            self.target.fs.rm_file(self.target.path(rel))
+        except FileNotFoundError:
+            pass
+
+    def publish_versions(self) -> None:
+        pass
+
+    def publish_models(self, models) -> None:
+        pass
+
+    def remove_models(self, deletes, removed_models) -> list:
+        return deletes
+
+    def remove_versions(self, deletes) -> list:
+        return deletes
+
+    def clean_leftovers(self, leftovers) -> None:
+        for rel in leftovers:
+            self._rm(rel)
+
+    def finish(self) -> None:
+        pass
+
+
+@dataclass
+class Outcome:
+    sent_files: int = 0
+    sent_bytes: int = 0
+    deleted: int = 0
+    state: State = None
+
+
+class Applier:
+    def __init__(self, target, plan, state, ensembles, jobs, progress, revision, manifest_name):
+        self.target = target
+        self.plan = plan
+        self.ensembles = ensembles
+        self.jobs = max(1, jobs)
+        self.progress = progress
+        self.journal = State(dict(state.files), state.revision, manifest_name, state.synced_at)
+        self.revision = revision
+        self.sent: dict = {}
+        self.outcome = Outcome()
+        self.writer = None
+
+    # -- running a step ---------------------------------------------------------------------
+    def _run(self, pool, items, work, doing: str) -> None:
+        """work(item) for every item in parallel, with retries; the first failure stops the sync."""
+        if not items:
+            return
+        notify = self.progress.note
+
+        def attempt(item):
+            def again(exc, n):
+                notify(f"retrying {item.path} ({n}): {self.target.scrub(str(exc).splitlines()[0] if str(exc) else '')}")
+            return with_retries(lambda: work(item), on_retry=again)
+
+        futures = {pool.submit(attempt, item): item for item in items}
+        failure = None
+        try:
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    item = futures[future]
+                    exc = future.exception()
+                    if exc is not None:
+                        failure = failure or (exc, item)
+                        for other in pending:
+                            other.cancel()
+                        continue
+                    self._record(item, future.result())
+        except BaseException:  # Ctrl-C: let running transfers end, start no new ones
+            for future in futures:
+                future.cancel()
+            raise
+        if failure:
+            exc, item = failure
+            if isinstance(exc, FatalError):
+                raise exc
+            raise explain(exc, self.target, doing, item.path) from exc
+
+    def _deleted(self, path: str) -> None:
+        self.journal.files.pop(path, None)
+        self.outcome.deleted += 1
+        self.progress.done(DELETE, path, 0)
+
+    def _record(self, change, result) -> None:
+        if change.action == DELETE:
+            self._deleted(change.path)
+        else:
+            self.sent[change.path] = result
+            self.outcome.sent_files += 1
+            self.outcome.sent_bytes += change.want.size
+            self.progress.done(change.action, change.path, change.want.size)
+
+    def _verify(self, pool, changes):
+        """List the target; send again whatever does not read back as sent."""
+        for _ in range(VERIFY_ROUNDS):
+            listing = self._list()
+            bad = [c for c in changes if not arrived(listing.files.get(c.path), self.sent[c.path])]
+            if not bad:
+                return listing
+            for change in bad:
+                self.progress.note(f"{change.path} did not read back as sent; sending it again")
+            self._run(pool, bad, self.writer.put, "upload")
+            changes = bad
+        raise FatalError(f"{self.target.display}: {changes[0].path} does not read back as sent "
+                         f"(size or checksum differ) after {VERIFY_ROUNDS} attempts",
+                         "something rewrites the object while we upload it; find it, then run sync again")
+
+    def _list(self):
+        try:
+            return with_retries(lambda: list_target(self.target), attempts=3)
+        except Exception as exc:
+            raise explain(exc, self.target, "list the repository") from exc
+
+    def _write_state(self, doing: str) -> None:
+        try:
+            with_retries(lambda: write_control(self.target, STATE_NAME, self.journal.to_bytes()), attempts=4)
+        except Exception as exc:
+            raise explain(exc, self.target, doing, STATE_NAME) from exc
+
+    # -- the whole sync ------------------------------------------------------------------------
+    def run(self) -> Outcome:
+        plan, journal = self.plan, self.journal
+        active = plan.active
+        puts = [c for c in active if c.action != DELETE]
+        deletes = [c for c in active if c.action == DELETE]
+        for path in plan.forget:
+            journal.files.pop(path, None)
+        journal.files.update(plan.adopt)
+        for change in puts:
+            w = change.want
+            journal.files[change.path] = Record(w.size, w.sha256, w.md5, pending=True)
+        if puts:
+            self._write_state("record the files about to be sent")
+        self.progress.start(len(active), sum(c.want.size for c in puts))
+        self.writer = LocalWriter(self.target, plan) if self.target.local else RemoteWriter(self.target)
+        try:
+            with ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="triton-gitops") as pool:
+                listing = self._apply(pool, puts, deletes)
+        finally:
+            self.writer.finish()
+            self.progress.finish()
+        for change in puts:
+            remote = listing.files.get(change.path) if listing else None
+            w = change.want
+            journal.files[change.path] = Record(w.size, w.sha256, w.md5, remote.stamp if remote else "",
+                                                pending=remote is None)
+        journal.revision = self.revision or journal.revision
+        journal.synced_at = now_iso()
+        self._write_state("write the sync state")
+        self.outcome.state = journal
+        return self.outcome
+
+    def _apply(self, pool, puts, deletes):
+        writer, remote = self.writer, not self.target.local
+        if self.plan.leftovers:
+            writer.clean_leftovers(self.plan.leftovers)
+        versions = [c for c in puts if c.kind == "version"]
+        files = [c for c in puts if c.kind not in ("version", "config")]
+        configs = [c for c in puts if c.kind == "config" and c.model not in self.ensembles]
+        ensemble_configs = [c for c in puts if c.kind == "config" and c.model in self.ensembles]
+        listing = None
+        self._run(pool, versions, writer.put, "upload")
+        writer.publish_versions()
+        self._run(pool, files, writer.put, "upload")
+        if remote and (versions or files):
+            listing = self._verify(pool, versions + files)  # no config may name an unverified file
+        new_models = sorted(self.plan.new_models)
+        self._run(pool, configs, writer.put, "upload")
+        writer.publish_models([m for m in new_models if m not in self.ensembles])
+        self._run(pool, ensemble_configs, writer.put, "upload")
+        writer.publish_models([m for m in new_models if m in self.ensembles])
+        if remote and (configs or ensemble_configs):
+            listing = self._verify(pool, configs + ensemble_configs)
+        if deletes:
+            self._remove(pool, deletes)
+        if not remote and puts:
+            listing = self._list()  # stamps (inode, mtime, ctime) as they are now, after the renames
+        return listing
+
+    def _remove(self, pool, deletes) -> None:
+        removed = sorted(self.plan.removed_models, key=lambda m: (m not in self.ensembles, m))
+        before = {c.path for c in deletes}
+        remaining = self.writer.remove_models(deletes, removed)
+        self._count_whole(before, remaining)
+        gone_configs = [c for c in remaining if c.model in self.plan.removed_models and c.kind == "config"]
+        for group in ([c for c in gone_configs if c.model in self.ensembles],
+                      [c for c in gone_configs if c.model not in self.ensembles]):
+            self._run(pool, group, self.writer.delete, "delete")
+        remaining = [c for c in remaining if c not in gone_configs]
+        before = {c.path for c in remaining}
+        remaining = self.writer.remove_versions(remaining)
+        self._count_whole(before, remaining)
+        self._run(pool, remaining, self.writer.delete, "delete")
+
+    def _count_whole(self, before: set, remaining: list) -> None:
+        """Deletes done by taking a whole folder away: account for them like single ones."""
+        left = {c.path for c in remaining}
+        for path in sorted(before - left):
+            self._deleted(path)

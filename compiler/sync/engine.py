@@ -1,0 +1,134 @@
+"""The sync stage end to end: manifest -> wanted files -> plan against a target -> apply.
+
+The source is the in-memory tree the compiler builds, not a compiled folder, so `plan` and
+`sync` need no `compile` first. A no-op run costs one listing and one read of the state
+(no lock: a run that finds nothing to do writes nothing); a run with work takes the lock,
+then lists and plans again, since another sync may have finished in between.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from compiler.errors import FatalError
+from compiler.pipeline import load_and_build
+from compiler.sync.apply import Applier
+from compiler.sync.errors import explain, with_retries
+from compiler.sync.hashing import HashCache, hash_local, wanted_files
+from compiler.sync.listing import list_target
+from compiler.sync.lock import TargetLock
+from compiler.sync.plan import make_plan
+from compiler.sync.state import read_state
+from compiler.sync.target import resolve_target
+
+
+@dataclass
+class Context:
+    loaded: object  # LoadedManifest
+    tree: object
+    target: object
+    wants: dict
+    cache: HashCache
+    ensembles: set
+    manifest_name: str
+
+
+@dataclass
+class Result:
+    plan: object
+    outcome: object = None  # apply.Outcome, None when nothing was written
+    state: object = None
+
+
+def git_revision(folder: Path):
+    """The manifest's commit, if it lives in a git work tree (GitPython will replace this)."""
+    try:
+        out = subprocess.run(["git", "-C", str(folder), "rev-parse", "HEAD"], capture_output=True, text=True,
+                             timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    revision = out.stdout.strip()
+    return revision if out.returncode == 0 and len(revision) >= 40 else None
+
+
+def prepare(manifest_path, requested_target, jobs: int):
+    """(Context, None) or (None, LoadedManifest with problems) when the manifest does not build."""
+    loaded, tree = load_and_build(manifest_path)
+    if tree is None:
+        return None, loaded
+    manifest = loaded.manifest
+    target = resolve_target(manifest, requested_target)
+    cache = HashCache()
+    try:
+        wants = wanted_files(tree, cache, jobs)
+    except OSError as exc:
+        raise FatalError(f"cannot read {exc.filename}: {exc.strerror}", "the manifest names a source that "
+                         "changed or vanished while hashing; run again")
+    ensembles = {name for name, model in manifest.models.items() if model.config.platform == "ensemble"}
+    return Context(loaded, tree, target, wants, cache, ensembles, Path(manifest_path).name), loaded
+
+
+def _observe(ctx: Context, prune: bool):
+    """(plan, state): read the state and list the target, then compare with the wanted files."""
+    target = ctx.target
+    try:
+        state = with_retries(lambda: read_state(target), attempts=3)
+    except Exception as exc:
+        raise explain(exc, target, "read the sync state") from exc
+    try:
+        listing = with_retries(lambda: list_target(target), attempts=3)
+    except Exception as exc:
+        raise explain(exc, target, "list the repository") from exc
+    rehash_for = None
+    if target.local:
+        def rehash_for(path):
+            def rehash(_size):
+                try:
+                    return hash_local(Path(target.path(path)), ctx.cache)[1]
+                except OSError:
+                    return None
+            return rehash
+    plan = make_plan(ctx.wants, state, listing, prune, rehash_for)
+    return plan, state
+
+
+def plan_only(ctx: Context, prune: bool = False) -> Result:
+    plan, state = _observe(ctx, prune)
+    ctx.cache.save()
+    return Result(plan, None, state)
+
+
+def sync(ctx: Context, prune: bool, dry_run: bool, jobs: int, progress, force_unlock: bool = False,
+         lock_wait: float = 10.0, on_plan=None) -> Result:
+    """Make the target equal to the manifest. `on_plan(plan)` is called with the plan carried out."""
+    plan, state = _observe(ctx, prune)
+    ctx.cache.save()
+    if dry_run or (not plan.needs_write and not force_unlock):
+        if on_plan:
+            on_plan(plan)
+        return Result(plan, None, state)
+    lock = TargetLock(ctx.target, wait=lock_wait, force=force_unlock, notify=progress.note)
+    try:
+        lock.acquire()
+    except FatalError:
+        raise
+    except Exception as exc:
+        raise explain(exc, ctx.target, "take the sync lock") from exc
+    try:
+        plan, state = _observe(ctx, prune)  # under the lock: what is there now
+        if on_plan:
+            on_plan(plan)
+        if not plan.needs_write:
+            return Result(plan, None, state)
+        revision = git_revision(Path(os.path.abspath(ctx.loaded.manifest.path)).parent)
+        applier = Applier(ctx.target, plan, state, ctx.ensembles, jobs, progress, revision, ctx.manifest_name)
+        outcome = applier.run()
+        return Result(plan, outcome, outcome.state)
+    finally:
+        try:
+            lock.release()
+        except Exception as exc:  # noqa: BLE001 - the sync itself is done; say so and move on
+            progress.note(f"warning: could not release the lock on {ctx.target.display}: "
+                          f"{ctx.target.scrub(str(exc))}")

@@ -1,0 +1,118 @@
+"""What is on the target now: one recursive listing, reduced to size, stamp and md5 per file.
+
+One listing call (S3 ListObjectsV2 pages of 1000, GCS/Azure likewise, a directory walk on
+disk) is all a no-op sync needs besides reading the state, so it stays fast however many
+files the repository holds. Names no one should count as drift are set aside here:
+our control files, our temporary names, and the `__pycache__/` Triton's Python backend
+writes next to `model.py`.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Optional
+
+from compiler.sync.state import LOCK_NAME, STATE_NAME, TMP_PREFIX
+
+IGNORED_DIRS = {"__pycache__"}
+_MD5_HEX = re.compile(r"^[0-9a-f]{32}$")
+
+
+@dataclass(frozen=True)
+class Remote:
+    size: int
+    stamp: str  # changes whenever the object is rewritten
+    md5: Optional[str]  # the content's md5 when the store reports one
+
+
+@dataclass
+class Listing:
+    files: dict = field(default_factory=dict)  # path -> Remote, managed or not
+    control: set = field(default_factory=set)  # our state/lock files present
+    leftovers: list = field(default_factory=list)  # temporary names from an interrupted sync (local:
+    # also absolute paths of staging folders beside the repository)
+    ignored: int = 0  # __pycache__ files and the like
+
+
+def _content_md5(info: dict) -> Optional[str]:
+    """The md5 a store reports for an object, if any, as hex.
+
+    S3: the ETag of a single-part upload is the md5 (a multipart one ends in "-N", and
+    SSE-KMS ETags are opaque: neither matches the pattern, so both count as "unknown").
+    GCS: md5Hash, base64. Azure: content_settings.content_md5, bytes (set for single-shot
+    uploads only).
+    """
+    if info.get("md5Hash"):
+        try:
+            return base64.b64decode(info["md5Hash"]).hex()
+        except (binascii.Error, ValueError):
+            return None
+    settings = info.get("content_settings")
+    md5 = settings.get("content_md5") if isinstance(settings, dict) else None
+    if md5:
+        return bytes(md5).hex()
+    etag = str(info.get("ETag") or "").strip('"').lower()
+    return etag if _MD5_HEX.match(etag) else None
+
+
+def _stamp(info: dict) -> str:
+    for key in ("generation", "ETag", "etag"):
+        if info.get(key):
+            return str(info[key]).strip('"')
+    # Local disk: a rewrite changes the inode (we rename into place) or ctime (an edit in place).
+    return f"{info.get('ino')}:{info.get('mtime')!r}:{info.get('created')!r}"
+
+
+def fingerprint(info: dict) -> Remote:
+    return Remote(int(info.get("size") or 0), _stamp(info), _content_md5(info))
+
+
+def list_target(target) -> Listing:
+    """Everything under the target root. A missing root is an empty target, not an error."""
+    fs = target.fs
+    fs.invalidate_cache()  # another process (or our own last phase) may have written since
+    try:
+        found = fs.find(target.root, detail=True, withdirs=False)
+    except FileNotFoundError:
+        if not target.local and "/" not in target.root:
+            raise  # the bucket itself is missing: the caller explains it
+        found = {}
+    if not found and not target.local:
+        _check_bucket(target)
+    listing = Listing()
+    for full, info in found.items():
+        if info.get("type") == "directory":
+            continue
+        rel = target.rel(full.rstrip("/"))
+        parts = rel.split("/")
+        if rel in (STATE_NAME, LOCK_NAME):
+            listing.control.add(rel)
+        elif any(part.startswith(TMP_PREFIX) or TMP_PREFIX in part for part in parts):
+            listing.leftovers.append(rel)
+        elif any(part in IGNORED_DIRS for part in parts[:-1]):
+            listing.ignored += 1
+        else:
+            listing.files[rel] = fingerprint(info)
+    if target.local:
+        listing.leftovers.extend(_staging_leftovers(target.root))
+    listing.leftovers.sort()
+    return listing
+
+
+def _staging_leftovers(root: str) -> list:
+    """Absolute paths of staging folders an interrupted sync left beside a local repository."""
+    parent, name = os.path.split(root.rstrip("/"))
+    try:
+        return [entry.path for entry in os.scandir(parent) if entry.name.startswith(f".{name}{TMP_PREFIX}")]
+    except OSError:
+        return []
+
+
+def _check_bucket(target) -> None:
+    """An empty listing can also mean "no such bucket" (Azure says nothing): ask once."""
+    bucket = target.root.split("/", 1)[0]
+    if not target.fs.exists(bucket):
+        raise FileNotFoundError(f"bucket or container {bucket!r} does not exist")

@@ -1,0 +1,159 @@
+"""Compare what the target must hold with what we wrote (the state) and what is there (a listing).
+
+Three sources, because each alone lies: the manifest says what should be there, the
+state says what we put there last time (so a file we never wrote is never ours to
+delete), and the listing says what is there now (so a hand edit or deletion is drift,
+repaired on the next sync). Nothing here touches the target.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from compiler.sync.state import Record
+
+CREATE, UPDATE, REPAIR, DELETE = "create", "update", "repair", "delete"
+
+
+@dataclass
+class Change:
+    action: str  # create | update | repair | delete
+    path: str
+    size: int
+    reason: str = ""
+    want: object = None  # hashing.Want, for everything but deletes
+    skipped: bool = False  # a delete that needs --prune
+
+    @property
+    def model(self) -> str:
+        return self.path.split("/", 1)[0]
+
+    @property
+    def version(self) -> str:
+        """The version folder this file sits in, "" if none."""
+        parts = self.path.split("/")
+        return parts[1] if len(parts) > 2 and parts[1].isdigit() else ""
+
+    @property
+    def kind(self) -> str:
+        if self.want is not None:
+            return self.want.entry.kind
+        return "config" if self.path.endswith("/config.pbtxt") and self.path.count("/") == 1 else "file"
+
+
+@dataclass
+class Plan:
+    changes: list = field(default_factory=list)  # sorted by path
+    adopt: dict = field(default_factory=dict)  # path -> Record: right on the target, not (yet) in the state
+    forget: list = field(default_factory=list)  # in the state, gone from target and manifest
+    unmanaged: list = field(default_factory=list)  # on the target, never written by us: left alone
+    leftovers: list = field(default_factory=list)  # temporary names of an interrupted sync
+    new_models: set = field(default_factory=set)  # no file of theirs on the target yet
+    removed_models: set = field(default_factory=set)  # in the state, not in the manifest
+    new_versions: set = field(default_factory=set)  # (model, version) with no file on the target yet
+    state_damaged: str = ""
+
+    @property
+    def active(self) -> list:
+        return [c for c in self.changes if not c.skipped]
+
+    @property
+    def skipped(self) -> list:
+        return [c for c in self.changes if c.skipped]
+
+    @property
+    def in_sync(self) -> bool:
+        """The target's files equal the manifest's (deletions without --prune still count as different)."""
+        return not self.changes
+
+    @property
+    def needs_write(self) -> bool:
+        """A sync has something to do: transfers, deletions, or only the state to bring up to date."""
+        return bool(self.active or self.adopt or self.forget or self.leftovers)
+
+    def counts(self) -> Counter:
+        counts = Counter(c.action for c in self.active)
+        counts["skipped"] = len(self.skipped)
+        return counts
+
+    def by_model(self) -> dict:
+        models: dict = {}
+        for change in self.changes:
+            key = DELETE + "-skipped" if change.skipped else change.action
+            models.setdefault(change.model, Counter())[key] += 1
+        return models
+
+    def model_status(self, model: str) -> str:
+        if model in self.new_models:
+            return "new"
+        if model in self.removed_models:
+            return "removed"
+        return "changed"
+
+
+def _intact(remote, record: Record, rehash) -> bool:
+    """Is the target's file still the one we wrote? Cheap checks first, content last."""
+    if remote.size != record.size:
+        return False
+    if record.stamp and remote.stamp == record.stamp:
+        return True
+    if remote.md5 and record.md5:
+        return remote.md5 == record.md5
+    if rehash is not None:  # local disk: stamp moved (touch, copy back); the content decides
+        return rehash(record.size) == record.sha256
+    return False  # an opaque stamp changed: someone rewrote it; rewriting it back is cheap
+
+
+def _matches(remote, want, rehash) -> bool:
+    """Does a file we have no (verified) record of already hold the wanted content?"""
+    if remote.size != want.size:
+        return False
+    if remote.md5:
+        return remote.md5 == want.md5
+    return rehash is not None and rehash(want.size) == want.sha256
+
+
+def make_plan(wants: dict, state, listing, prune: bool, rehash_for=None) -> Plan:
+    """`rehash_for(path)` returns a function hashing the target's copy (local targets), else None."""
+    plan = Plan(leftovers=list(listing.leftovers), state_damaged=state.damaged)
+    present = listing.files
+    for path, want in wants.items():
+        record, remote = state.files.get(path), present.get(path)
+        rehash = rehash_for(path) if rehash_for else None
+        if remote is None:
+            if record is not None and not record.pending and record.sha256 == want.sha256:
+                plan.changes.append(Change(REPAIR, path, want.size, "deleted on the target", want))
+            else:
+                plan.changes.append(Change(CREATE, path, want.size, "", want))
+        elif record is None or record.pending:
+            if _matches(remote, want, rehash):
+                plan.adopt[path] = Record(want.size, want.sha256, want.md5, remote.stamp)
+            else:
+                why = "left unfinished by an interrupted sync" if record else "not written by triton-gitops"
+                plan.changes.append(Change(UPDATE, path, want.size, why, want))
+        elif record.sha256 != want.sha256:
+            plan.changes.append(Change(UPDATE, path, want.size, "", want))
+        elif not _intact(remote, record, rehash):
+            plan.changes.append(Change(REPAIR, path, want.size, "changed on the target", want))
+        elif remote.stamp != record.stamp:
+            plan.adopt[path] = Record(record.size, record.sha256, record.md5, remote.stamp)  # touched only
+    for path, record in state.files.items():
+        if path in wants:
+            continue
+        if path not in present:
+            plan.forget.append(path)
+            continue
+        plan.changes.append(Change(DELETE, path, present[path].size, "" if prune else "needs --prune",
+                                   skipped=not prune))
+    plan.unmanaged = sorted(p for p in present if p not in wants and p not in state.files)
+    plan.changes.sort(key=lambda c: c.path)
+    wanted_models = {path.split("/", 1)[0] for path in wants}
+    listed_models = {path.split("/", 1)[0] for path in present}
+    plan.new_models = wanted_models - listed_models
+    plan.removed_models = {path.split("/", 1)[0] for path in state.files} - wanted_models
+    listed_versions = {tuple(path.split("/", 2)[:2]) for path in present}
+    for change in plan.active:
+        if change.action != DELETE and change.version and change.model not in plan.new_models:
+            if (change.model, change.version) not in listed_versions:
+                plan.new_versions.add((change.model, change.version))
+    return plan

@@ -1,0 +1,135 @@
+"""The record a sync keeps at the target root of what it wrote, and how it is read and written.
+
+`.triton-gitops-state.json` (a file, not a folder: Triton takes every folder at the
+repository root for a model and fails to load a `.triton-gitops/`) lists each managed
+file's path, size, sha256, md5 and the store's stamp for it as seen right after the
+write (S3 ETag, GCS generation, Azure ETag, or inode+mtime+ctime on disk). Comparing a
+listing with these stamps is how hand edits and deletions are noticed without
+downloading anything. Files listed as `pending` were announced before an upload that
+may not have finished: they are ours (so prune may remove them) but unverified.
+
+    {"format": 1, "tool": "triton-gitops 0.1.0", "revision": "<git sha or null>",
+     "manifest": "models.yaml", "synced_at": "2025-01-01T00:00:00Z",
+     "files": {"m/1/model.py": {"size": 10, "sha256": "...", "md5": "...", "stamp": "..."},
+               "m/2/model.py": {"size": 12, "sha256": "...", "md5": "...", "pending": true}}}
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Optional
+
+from compiler import __version__
+
+STATE_NAME = ".triton-gitops-state.json"
+LOCK_NAME = ".triton-gitops-lock.json"
+TMP_PREFIX = ".triton-gitops-tmp-"  # every temporary name we create starts with this
+FORMAT = 1
+
+
+@dataclass
+class Record:
+    size: int
+    sha256: str
+    md5: str = ""
+    stamp: str = ""
+    pending: bool = False
+
+    def as_dict(self) -> dict:
+        out = {"size": self.size, "sha256": self.sha256, "md5": self.md5}
+        if self.stamp:
+            out["stamp"] = self.stamp
+        if self.pending:
+            out["pending"] = True
+        return out
+
+
+@dataclass
+class State:
+    files: dict = field(default_factory=dict)  # path -> Record
+    revision: Optional[str] = None
+    manifest: str = ""
+    synced_at: str = ""
+    damaged: str = ""  # why the stored state could not be read, if it could not
+
+    def to_bytes(self) -> bytes:
+        data = {"format": FORMAT, "tool": f"triton-gitops {__version__}", "revision": self.revision,
+                "manifest": self.manifest, "synced_at": self.synced_at,
+                "files": {path: self.files[path].as_dict() for path in sorted(self.files)}}
+        return (json.dumps(data, indent=1) + "\n").encode()
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> "State":
+        try:
+            data = json.loads(raw)
+            if data.get("format") != FORMAT:
+                return cls(damaged=f"unknown format {data.get('format')!r}")
+            files = {path: Record(int(r["size"]), str(r["sha256"]), str(r.get("md5", "")),
+                                  str(r.get("stamp", "")), bool(r.get("pending", False)))
+                     for path, r in data["files"].items()}
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            return cls(damaged=f"unreadable ({type(exc).__name__})")
+        return cls(files, data.get("revision"), str(data.get("manifest", "")), str(data.get("synced_at", "")))
+
+
+def now_iso(offset: float = 0.0) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + offset))
+
+
+def read_control(target, name: str) -> Optional[bytes]:
+    """The bytes of one of our control files at the target root, or None if absent."""
+    try:
+        return target.fs.cat_file(target.path(name))
+    except FileNotFoundError:
+        return None
+
+
+def write_control(target, name: str, data: bytes) -> None:
+    """Replace a control file whole: readers see the old or the new one, never a torn one."""
+    path = target.path(name)
+    if target.local:
+        os.makedirs(target.root, exist_ok=True)
+        tmp = f"{path}.{TMP_PREFIX}{os.getpid()}"
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    else:
+        target.fs.pipe_file(path, data)
+
+
+def create_control(target, name: str, data: bytes) -> bool:
+    """Create a control file only if absent; False if it already exists.
+
+    Local disks use O_EXCL. Object stores get a conditional write (S3 If-None-Match,
+    GCS ifGenerationMatch=0, Azure If-None-Match) through fsspec's mode="create"; where
+    a backend or emulator ignores the condition, the caller's read-back settles it.
+    """
+    path = target.path(name)
+    if target.local:
+        os.makedirs(target.root, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            return False
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        return True
+    try:
+        target.fs.pipe_file(path, data, mode="create")
+    except FileExistsError:
+        return False
+    return True
+
+
+def remove_control(target, name: str) -> None:
+    try:
+        target.fs.rm_file(target.path(name))
+    except FileNotFoundError:
+        pass
+
+
+def read_state(target) -> State:
+    raw = read_control(target, STATE_NAME)
+    return State() if raw is None else State.from_bytes(raw)
