@@ -1,0 +1,117 @@
+from compiler.errors import WARNING
+from compiler.lint import lint_paths
+from tests.lint.util import write
+
+MODEL = '''name: "{name}"
+backend: "python"
+max_batch_size: 4
+input [ {{ name: "x" data_type: TYPE_FP32 dims: [ 4 ] }} ]
+output [ {{ name: "y" data_type: TYPE_FP32 dims: [ 4 ] }} ]
+'''
+
+ENSEMBLE = '''name: "pipe"
+platform: "ensemble"
+max_batch_size: 4
+input [ { name: "IN" data_type: TYPE_FP32 dims: [ 4 ] } ]
+output [ { name: "OUT" data_type: TYPE_FP32 dims: [ 4 ] } ]
+ensemble_scheduling {
+  step [
+    { model_name: "pre" model_version: -1 input_map { key: "x" value: "IN" } output_map { key: "y" value: "mid" } },
+    { model_name: "post" model_version: -1 input_map { key: "x" value: "mid" } output_map { key: "y" value: "OUT" } }
+  ]
+}
+'''
+
+
+def model(root, name, text=None, version=True):
+    write(root / name / "config.pbtxt", text if text is not None else MODEL.format(name=name))
+    if version:
+        write(root / name / "1" / "model.py", "")
+
+
+def test_clean_repository(tmp_path):
+    for name in ("pre", "post"):
+        model(tmp_path, name)
+    model(tmp_path, "pipe", ENSEMBLE, version=False)
+    (tmp_path / "pipe" / "1").mkdir()
+    assert lint_paths([str(tmp_path)]) == []
+
+
+def test_repository_checks_ensemble_steps_against_their_configs(tmp_path):
+    model(tmp_path, "pre")
+    model(tmp_path, "pipe", ENSEMBLE, version=False)
+    (tmp_path / "pipe" / "1").mkdir()
+    problems = lint_paths([str(tmp_path)])
+    missing, = [p for p in problems if p.rule == "ensemble-step-missing"]
+    assert missing.message == "ensemble pipe contains models that are not available or ambiguous: post"
+    assert missing.file == str(tmp_path / "pipe" / "config.pbtxt")
+    assert (missing.line, missing.column) == (9, 7)
+
+
+def test_step_tensor_mismatch_is_reported_in_the_ensemble(tmp_path):
+    model(tmp_path, "pre", MODEL.format(name="pre").replace('name: "x"', 'name: "z"'))
+    model(tmp_path, "post")
+    model(tmp_path, "pipe", ENSEMBLE, version=False)
+    (tmp_path / "pipe" / "1").mkdir()
+    problems = lint_paths([str(tmp_path)])
+    assert sorted(p.rule for p in problems) == ["ensemble-step-tensor", "ensemble-step-unmapped"]
+    tensor = next(p for p in problems if p.rule == "ensemble-step-tensor")
+    assert tensor.message == "in ensemble pipe, ensemble tensor IN is mapping to non-existing input x in model pre"
+    assert tensor.hint == "inputs of pre: z"
+
+
+def test_model_folder_versions_and_files(tmp_path):
+    text = MODEL.format(name="m").replace('output [ { name: "y" data_type: TYPE_FP32 dims: [ 4 ] } ]',
+                        'output [ { name: "y" data_type: TYPE_FP32 dims: [ 4 ] label_filename: "labels.txt" } ]')
+    text += 'version_policy { specific { versions: [ 1, 2 ] } }\n'
+    model(tmp_path, "m", text)
+    write(tmp_path / "m" / "003" / "model.py")
+    write(tmp_path / "m" / "notes" / "x.md")
+    write(tmp_path / "m" / "1" / "config.pbtxt", "")
+    problems = lint_paths([str(tmp_path / "m")])
+    rules = sorted((p.rule, p.severity) for p in problems)
+    assert rules == [("config-misplaced", WARNING), ("label-file", "error"), ("version-folder-ignored", WARNING),
+                     ("version-folder-ignored", WARNING), ("version-missing", "error")]
+    version = next(p for p in problems if p.rule == "version-missing")
+    assert version.message == "version 2 is specified for model 'm', but the version directory is not present"
+    assert version.line == 6
+    ignored = sorted(p.message for p in problems if p.rule == "version-folder-ignored")
+    assert ignored[0] == "ignore version directory '003' which contains leading zeros in its directory name"
+    write(tmp_path / "m" / "labels.txt", "cat\n")
+    assert "label-file" not in {p.rule for p in lint_paths([str(tmp_path / "m")])}
+
+
+def test_model_folder_without_versions(tmp_path):
+    model(tmp_path, "m", version=False)
+    problem, = lint_paths([str(tmp_path / "m")])
+    assert problem.rule == "version-none" and problem.is_error
+
+
+def test_backend_from_the_model_file_in_a_folder(tmp_path):
+    text = 'max_batch_size: 1\ninput [ { name: "x" dims: [ 1 ] } ]\noutput [ { name: "y" data_type: TYPE_FP32 dims: [ 1 ] } ]\n'
+    model(tmp_path, "m", text, version=False)
+    write(tmp_path / "m" / "1" / "model.onnx", "")
+    problem, = lint_paths([str(tmp_path / "m")])
+    assert problem.rule == "tensor-data-type" and problem.severity == WARNING
+    assert "'onnxruntime' backend (from the model file 1/model.onnx)" in problem.message
+
+
+def test_folders_without_config(tmp_path):
+    write(tmp_path / "repo" / "bare" / "1" / "model.onnx")
+    model(tmp_path / "repo", "ok")
+    problems = lint_paths([str(tmp_path / "repo")])
+    assert [(p.rule, p.severity, p.file) for p in problems] == [
+        ("config-missing", WARNING, str(tmp_path / "repo" / "bare"))]
+    lone, = lint_paths([str(tmp_path / "repo" / "bare")])
+    assert lone.rule == "config-missing" and (lone.line, lone.column) == (1, 1)
+    (tmp_path / "empty").mkdir()
+    empty, = lint_paths([str(tmp_path / "empty")])
+    assert empty.rule == "config-missing"
+
+
+def test_unparsable_config_in_a_repository(tmp_path):
+    model(tmp_path, "broken", 'name: "broken"\nmax_batch_size: "x"\n')
+    model(tmp_path, "ok")
+    problems = lint_paths([str(tmp_path)])
+    assert [(p.rule, p.line, p.file) for p in problems] == [
+        ("pbtxt-syntax", 2, str(tmp_path / "broken" / "config.pbtxt"))]
