@@ -82,6 +82,39 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("schema", "print the manifest's JSON Schema", "triton-gitops schema > models.schema.json")
 
+    # GitOps commands (compiler/commands/{init,report,targets}.py)
+    p = command("init", "scaffold a GitOps repository: manifest, example model, workflows, compose file; asks nothing",
+                "triton-gitops init my-models && cd my-models && triton-gitops validate")
+    p.add_argument("dir", nargs="?", default=".", help="the folder to create or fill (default: .)")
+    p.add_argument("--name", help="the project's name (default: the folder's name)")
+    p.add_argument("--install", metavar="PIP_ARGS",
+                   help="what the workflows pip-install to get triton-gitops (default: triton-gitops==VERSION)")
+    p.add_argument("--python-version", metavar="X.Y", help="Python for the workflows (default: 3.11)")
+    p.add_argument("--no-example", action="store_true", help="an empty `models:` instead of the example model")
+    p.add_argument("--force", action="store_true", help="overwrite files that exist")
+
+    p = command("report", "compare the manifest with a base git ref, model by model, as a Markdown PR report",
+                "triton-gitops report models.yaml --base origin/main --plans build/plans > report.md")
+    _manifest_arg(p)
+    p.add_argument("--base", default="main", metavar="REF",
+                   help="the git ref to compare with; fetched at depth 1 if a shallow clone lacks it (default: main)")
+    p.add_argument("--plans", metavar="DIR", help="per-target plan results: DIR/<target>.json, .err, .code")
+    p.add_argument("--out", metavar="FILE", help="write the report here instead of stdout")
+    p.add_argument("--summary", action="store_true", help="also append it to $GITHUB_STEP_SUMMARY")
+    p.add_argument("--github-output", metavar="NAME",
+                   help="also set it as step output NAME (cut to fit a PR comment) and `pending`")
+    p.add_argument("--exit-code", action="store_true", help="exit 2 when any model changes")
+    p.add_argument("--output", choices=("markdown", "json"), default="markdown",
+                   help="markdown for people and PRs, json for machines")
+
+    p = command("targets", "list the manifest's sync targets with their kind (s3, gcs, azure, local)",
+                "triton-gitops targets models.yaml --remote --output json")
+    _manifest_arg(p)
+    p.add_argument("--remote", action="store_true", help="leave out local folders")
+    p.add_argument("--github-output", action="store_true",
+                   help="also set step outputs matrix, names, kinds, count (GitHub Actions)")
+    _output_arg(p)
+
     p = command("import", "write a manifest for an existing model repository (a folder or an fsspec URL)",
                 "triton-gitops import s3://bucket/models -o models.yaml --copy-to models/")
     p.add_argument("source", help="the repository: a folder, or s3://, gs://, az://, ... URL")

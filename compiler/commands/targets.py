@@ -1,0 +1,52 @@
+"""`triton-gitops targets`: the manifest's sync targets, for people and for CI matrices.
+
+Each target has a kind from its URL: `s3`, `gcs` (gs://, gcs://), `azure` (az://, abfs://,
+abfss://, adl://), `local` (a path or file://) or `other`. With `--github-output` the step
+outputs are `matrix` (`{"include": [{"target": NAME, "kind": KIND}, ...]}`), `names`
+and `kinds` (space-separated) and `count`.
+"""
+from __future__ import annotations
+
+import json
+
+from compiler.commands import EXIT_ERROR, EXIT_OK
+from compiler.report import report_problems
+
+_KINDS = {"s3": "s3", "s3a": "s3", "gs": "gcs", "gcs": "gcs", "az": "azure", "abfs": "azure",
+          "abfss": "azure", "adl": "azure", "file": "local", "local": "local"}
+
+
+def kind_of(url: str) -> str:
+    scheme, sep, _ = url.partition("://")
+    if not sep:
+        return "local"
+    return _KINDS.get(scheme.lower(), "other")
+
+
+def run(options) -> int:
+    from compiler.manifest import load_manifest
+
+    loaded = load_manifest(options.manifest, str(options.manifest))
+    if not loaded.ok:
+        report_problems(loaded.problems, options.output if options.output == "json" else "text",
+                        summary_label=str(options.manifest))
+        return EXIT_ERROR
+    targets = [{"name": t.name, "kind": kind_of(t.url), "url": t.url} for t in loaded.manifest.targets.values()]
+    if options.remote:
+        targets = [t for t in targets if t["kind"] != "local"]
+    if options.github_output:
+        from compiler.prreport.github import set_outputs
+
+        set_outputs({"matrix": json.dumps({"include": [{"target": t["name"], "kind": t["kind"]} for t in targets]}),
+                     "names": " ".join(t["name"] for t in targets),
+                     "kinds": " ".join(sorted({t["kind"] for t in targets})),
+                     "count": str(len(targets))})
+    if options.output == "json":
+        print(json.dumps({"targets": targets}, indent=2))
+    elif targets:
+        width = max(len(t["name"]) for t in targets)
+        for t in targets:
+            print(f"{t['name']:<{width}}  {t['kind']:<6} {t['url']}")
+    else:
+        print("no targets" + (" (remote)" if options.remote else ""))
+    return EXIT_OK

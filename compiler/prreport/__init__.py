@@ -1,0 +1,14 @@
+"""The pull-request plan report: what a PR changes, model by model, rendered with Jinja2.
+
+    report = build_report("models.yaml", "HEAD^1", read_plans("build/plans"))
+    markdown = render_markdown(report)
+
+`build` compares the manifest at a base ref (read through `compiler.gitinfo`) with the work
+tree; `plans` reads per-target `plan --output json` results; `render` applies
+`templates/report/`; `github` writes the job summary and step outputs.
+"""
+from compiler.prreport.build import build_report
+from compiler.prreport.plans import read_plans
+from compiler.prreport.render import MARKER, render_markdown
+
+__all__ = ["build_report", "read_plans", "render_markdown", "MARKER"]

@@ -1,0 +1,214 @@
+"""The report's data: the manifest at a base ref against the work tree, model by model.
+
+Both sides go through `compiler.pipeline.load_and_build`; the base side is loaded from a
+temporary copy of the manifest's folder as it was at the base ref (`gitinfo.checkout_tree`),
+so relative sources resolve as they did there. Per model: added / changed / removed, the
+field-level config diff, the files of the compiled model folder that differ, and a digest
+per version.
+
+Version digest: a version folder holding one file gets that file's sha256 (what
+`sha256sum model.onnx` prints); a folder with several gets the sha256 of its
+`sha256sum`-style listing (`<sha256>  <path>\\n` per file, sorted by path).
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from compiler import gitinfo
+from compiler.prreport.configdiff import diff_configs
+
+ADDED, CHANGED, REMOVED, UNCHANGED = "added", "changed", "removed", "unchanged"
+_CONFIG = "config.pbtxt"
+
+
+@dataclass
+class Side:
+    """One manifest, loaded: config dicts, per-file digests and the problems found."""
+    configs: dict = field(default_factory=dict)  # model -> config_dict
+    files: dict = field(default_factory=dict)  # model -> {path inside the model folder: (sha256, size)}
+    config_texts: dict = field(default_factory=dict)  # model -> config.pbtxt as compiled
+    sources: dict = field(default_factory=dict)  # model -> {version: source as written}
+    problems: list = field(default_factory=list)  # Problem
+    ok: bool = False
+    has_tree: bool = False  # files/digests known (the manifest built); else configs only
+
+
+@dataclass
+class ModelReport:
+    name: str
+    status: str
+    config_changes: list = field(default_factory=list)  # FieldChange
+    files: list = field(default_factory=list)  # {"path", "status", "sha256", "old_sha256", "size"}
+    versions: list = field(default_factory=list)  # {"version", "status", "sha256", "old_sha256", "source", "files"}
+    config_text: str = ""  # an added model's whole config.pbtxt
+
+    @property
+    def extra_files(self) -> list:
+        """Changed files outside the version folders: labels, warmup data, ..."""
+        return [f for f in self.files if not f["path"].split("/", 1)[0].isdigit()]
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "status": self.status,
+                "config_changes": [c.as_dict() for c in self.config_changes],
+                "files": self.files, "versions": self.versions, "config_text": self.config_text}
+
+
+@dataclass
+class Report:
+    manifest: str
+    base_ref: str
+    base_sha: str = ""
+    head: object = None  # gitinfo.Revision or None
+    base_note: str = ""
+    models: list = field(default_factory=list)  # ModelReport, every model on either side
+    problems: list = field(default_factory=list)  # the PR side's problems (warnings, or errors)
+    changed_files: list = field(default_factory=list)  # git paths changed since base, in the manifest's folder
+    targets: list = field(default_factory=list)  # prreport.plans.TargetPlan
+    head_ok: bool = True
+
+    def counts(self) -> dict:
+        counts = {ADDED: 0, CHANGED: 0, REMOVED: 0, UNCHANGED: 0}
+        for model in self.models:
+            counts[model.status] += 1
+        return counts
+
+    @property
+    def pending(self) -> bool:
+        return any(m.status != UNCHANGED for m in self.models)
+
+    def as_dict(self) -> dict:
+        errors = sum(p.is_error for p in self.problems)
+        return {"manifest": self.manifest, "base": {"ref": self.base_ref, "sha": self.base_sha, "note": self.base_note},
+                "head": self.head.as_dict() if self.head else None, "ok": self.head_ok,
+                "counts": self.counts(), "pending": self.pending,
+                "models": [m.as_dict() for m in self.models],
+                "problems": [p.as_dict() for p in sorted(self.problems, key=lambda p: p.sort_key())],
+                "errors": errors, "warnings": len(self.problems) - errors,
+                "changed_files": self.changed_files,
+                "targets": [t.as_dict() for t in self.targets]}
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load_side(manifest_path) -> Side:
+    from compiler.pipeline import load_and_build
+
+    side = Side()
+    loaded, tree = load_and_build(manifest_path)
+    side.problems = list(loaded.problems)
+    side.ok = loaded.ok
+    if loaded.manifest is None:
+        return side
+    for name, model in loaded.manifest.models.items():
+        side.configs[name] = model.config_dict
+        side.sources[name] = {n: v.source for n, v in model.versions.items()}
+    if tree is not None:
+        side.has_tree = True
+        for entry in tree.entries:
+            inner = entry.path.split("/", 1)[1]
+            sha = hashlib.sha256(entry.data).hexdigest() if entry.data is not None else sha256_file(entry.source)
+            if inner == _CONFIG and entry.data is not None:
+                side.config_texts[entry.model] = entry.data.decode("utf-8", "replace")
+            side.files.setdefault(entry.model, {})[inner] = (sha, entry.size)
+    return side
+
+
+def version_digests(files: dict) -> dict:
+    """{version number: (digest, file count)} from one model's {path: (sha256, size)}."""
+    per_version: dict = {}
+    for path, (sha, _size) in files.items():
+        head, _, rest = path.partition("/")
+        if head.isdigit() and rest:
+            per_version.setdefault(int(head), []).append((rest, sha))
+    digests = {}
+    for number, items in per_version.items():
+        items.sort()
+        if len(items) == 1:
+            digests[number] = (items[0][1], 1)
+        else:
+            listing = "".join(f"{sha}  {rel}\n" for rel, sha in items)
+            digests[number] = (hashlib.sha256(listing.encode("utf-8")).hexdigest(), len(items))
+    return digests
+
+
+def compare_model(name: str, base: Side, head: Side) -> ModelReport:
+    in_base, in_head = name in base.configs, name in head.configs
+    status = ADDED if not in_base else REMOVED if not in_head else UNCHANGED
+    report = ModelReport(name, status)
+    if in_base and in_head:
+        report.config_changes = diff_configs(base.configs[name], head.configs[name])
+    elif in_head:
+        report.config_text = head.config_texts.get(name, "")
+    # Content is compared only when both sides built (a side that did not has no files;
+    # missing files there are not removals). A side missing the model entirely counts as built.
+    trees = (base.has_tree or not in_base) and (head.has_tree or not in_head)
+    old_files, new_files = base.files.get(name, {}), head.files.get(name, {})
+    for path in sorted(set(old_files) | set(new_files)) if trees else ():
+        if path == _CONFIG:
+            continue
+        old, new = old_files.get(path), new_files.get(path)
+        if old == new or (old and new and old[0] == new[0]):
+            continue
+        file_status = ADDED if old is None else REMOVED if new is None else CHANGED
+        report.files.append({"path": path, "status": file_status, "sha256": new[0] if new else "",
+                             "old_sha256": old[0] if old else "", "size": new[1] if new else old[1]})
+    old_digests, new_digests = version_digests(old_files), version_digests(new_files)
+    old_sources, new_sources = base.sources.get(name, {}), head.sources.get(name, {})
+    for number in sorted(set(old_sources) | set(new_sources)):
+        old, new = old_digests.get(number), new_digests.get(number)
+        if number not in old_sources:
+            v_status = ADDED
+        elif number not in new_sources:
+            v_status = REMOVED
+        elif trees and (old or ("", 0))[0] != (new or ("", 0))[0]:
+            v_status = CHANGED
+        else:
+            v_status = UNCHANGED
+        report.versions.append({"version": number, "status": v_status,
+                                "sha256": new[0] if new else "", "old_sha256": old[0] if old else "",
+                                "files": (new or old or ("", 0))[1],
+                                "source": new_sources.get(number, old_sources.get(number, ""))})
+    if status == UNCHANGED and (report.config_changes or report.files
+                                or any(v["status"] != UNCHANGED for v in report.versions)):
+        report.status = CHANGED
+    return report
+
+
+def build_report(manifest, base_ref: str, plans: list | None = None) -> Report:
+    """Compare `manifest` in the work tree with the same path at `base_ref`."""
+    manifest = Path(manifest)
+    display = manifest.as_posix()
+    report = Report(display, base_ref)
+    report.head = gitinfo.revision(manifest)
+    repo = gitinfo.open_repo(manifest)
+    head = load_side(manifest)
+    report.problems = head.problems
+    report.head_ok = head.ok
+    base = Side()
+    if repo is None:
+        report.base_note = "not a git repository: every model is shown as added"
+    else:
+        commit = gitinfo.resolve(repo, base_ref)
+        report.base_sha = commit.hexsha
+        with gitinfo.checkout_tree(base_ref, manifest) as base_manifest:
+            if base_manifest is None or not base_manifest.is_file():
+                report.base_note = f"no {manifest.name} at the base: every model is new"
+            else:
+                base = load_side(base_manifest)
+                if not base.ok:
+                    errors = sum(p.is_error for p in base.problems)
+                    report.base_note = (f"the base {manifest.name} has {errors} error(s); models it could not "
+                                        "build are compared by config only")
+        report.changed_files = gitinfo.changed_since(base_ref, manifest)
+    names = sorted(set(base.configs) | set(head.configs))
+    report.models = [compare_model(name, base, head) for name in names]
+    report.targets = list(plans or [])
+    return report

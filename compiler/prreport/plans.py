@@ -1,0 +1,109 @@
+"""Per-target plan results, as the PR workflow leaves them in a folder:
+
+    build/plans/<target>.json   stdout of `triton-gitops plan --target <target> --output json`
+    build/plans/<target>.err    its stderr
+    build/plans/<target>.code   its exit code (0 in sync, 2 changes pending, 1 error)
+
+The JSON is read tolerantly: a list of file changes under `changes` (or `files`), each with
+an `action` and a `path` (`model` optional; else the path's first folder), is counted per
+action and per model; anything else still gives the target's status from the exit code.
+"""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+IN_SYNC, PENDING, ERROR, UNKNOWN = "in sync", "changes pending", "error", "unknown"
+_ACTION_KEYS = ("action", "op", "change")
+_PATH_KEYS = ("path", "file", "key")
+_ERR_LINES = 8
+
+
+@dataclass
+class TargetPlan:
+    name: str
+    status: str
+    code: int | None = None
+    actions: Counter = field(default_factory=Counter)  # action -> files
+    models: dict = field(default_factory=dict)  # model -> Counter(action -> files)
+    error: str = ""
+    data: object = None  # the parsed JSON, as is
+
+    def as_dict(self) -> dict:
+        return {"target": self.name, "status": self.status, "exit_code": self.code,
+                "actions": dict(self.actions), "models": {m: dict(c) for m, c in self.models.items()},
+                "error": self.error}
+
+
+def _first(item: dict, keys) -> str:
+    for key in keys:
+        value = item.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return ""
+
+
+def _changes(data) -> list:
+    if isinstance(data, dict):
+        for key in ("changes", "files"):
+            if isinstance(data.get(key), list):
+                return [c for c in data[key] if isinstance(c, dict)]
+        if isinstance(data.get("plan"), dict):
+            return _changes(data["plan"])
+    return []
+
+
+def _status(code, data) -> str:
+    if code == 0:
+        return IN_SYNC
+    if code == 2:
+        return PENDING
+    if code is not None:
+        return ERROR
+    if isinstance(data, dict) and isinstance(data.get("pending"), bool):
+        return PENDING if data["pending"] else IN_SYNC
+    return UNKNOWN
+
+
+def read_plan(name: str, json_text: str = "", code: int | None = None, stderr: str = "") -> TargetPlan:
+    data = None
+    if json_text.strip():
+        try:
+            data = json.loads(json_text)
+        except ValueError:
+            data = None
+    plan = TargetPlan(name, _status(code, data), code, data=data)
+    for change in _changes(data):
+        action, path = _first(change, _ACTION_KEYS), _first(change, _PATH_KEYS)
+        if not action:
+            continue
+        model = change.get("model") if isinstance(change.get("model"), str) else path.split("/", 1)[0]
+        plan.actions[action] += 1
+        plan.models.setdefault(model or "", Counter())[action] += 1
+    if plan.status == ERROR:
+        lines = [line for line in stderr.strip().splitlines() if line.strip()]
+        plan.error = "\n".join(lines[-_ERR_LINES:]) or f"exit code {code}"
+    return plan
+
+
+def read_plans(folder) -> list:
+    """Every `<target>.code` / `.json` / `.err` triple in `folder`, by target name."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    names = sorted({p.stem for p in folder.iterdir() if p.suffix in (".json", ".code")})
+    plans = []
+    for name in names:
+        code_text = _read(folder / f"{name}.code").strip()
+        code = int(code_text) if code_text.lstrip("-").isdigit() else None
+        plans.append(read_plan(name, _read(folder / f"{name}.json"), code, _read(folder / f"{name}.err")))
+    return plans
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
