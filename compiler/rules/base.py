@@ -113,7 +113,7 @@ class Backend:
         return bool(self.backend) or self.platform == ENSEMBLE
 
 
-def _first_version_content(files) -> tuple:
+def first_version_content(files) -> tuple:
     """(lexically first subfolder or "", {entry name: is_dir} inside it): what Triton inspects."""
     if files is None:
         return "", {}
@@ -132,7 +132,7 @@ def _first_version_content(files) -> tuple:
 def resolve_backend(config, ctx) -> Backend:
     """Triton's AutoCompleteBackendFields, offline: platform and backend after Triton fills them in."""
     platform, backend, filename = config.platform, config.backend, config.default_model_filename
-    first_dir, content = _first_version_content(ctx.files)
+    first_dir, content = first_version_content(ctx.files)
 
     def file_backend(wanted_backends) -> Optional[tuple]:
         if platform or filename or not first_dir:

@@ -8,16 +8,17 @@ fatal depends on who fills it. Evidence from the corpus (VERIFIED.tsv, Triton 2.
 - the DALI `model.dali` config (no platform/backend, no data types, an output without dims) is
   rejected the same way with auto-complete off, and loads with it on: the backend `dali` is
   taken from the model name `model.<backend>` and completes the tensors from the model file.
-So the gap is an ERROR, except under `model_file_may_complete` (lint) when the config leaves the
-backend to Triton (no platform, backend, default_model_filename) *and* lint can see where Triton
-gets it (a model file in the first version folder, or a `model.<backend>` model name) and that
-backend can auto-complete; then it is a WARNING. A config that names its platform is expected to
-be complete, as in Triton's own QA.
+So the gap is an ERROR, except under `model_file_may_complete` (lint) when lint can see where
+auto-complete would take the tensor from, and the backend can auto-complete (not libtorch, not
+an ensemble): the backend is taken from a model file in the first version folder or from a
+`model.<backend>` model name, or the config names its backend and lint sees the model in the
+first version folder. Then it is a WARNING. A lone config file (nothing around it known) with
+a gap is an ERROR, as in Triton's own QA.
 """
 from __future__ import annotations
 
-from compiler.rules.base import (NO_AUTO_COMPLETE, WILDCARD, error, for_model, resolve_backend,
-                                 warning)
+from compiler.rules.base import (NO_AUTO_COMPLETE, WILDCARD, error, first_version_content, for_model,
+                                 resolve_backend, warning)
 
 _DIM_TEXT = "must be integer >= 1, or -1 to indicate a variable-size dimension"
 
@@ -49,11 +50,15 @@ def _segments(dims) -> list:
 
 def _gap_severity(config, ctx, backend):
     """(problem constructor, clause naming who may fill the gap) for a missing data_type/dims."""
-    if (ctx.model_file_may_complete and not (config.platform or config.backend or config.default_model_filename)
-            and backend.backend not in NO_AUTO_COMPLETE
-            and (backend.source.startswith("model file") or backend.source.startswith("model name"))):
+    if not ctx.model_file_may_complete or backend.backend in NO_AUTO_COMPLETE:
+        return error, ""
+    if backend.source.startswith(("model file", "model name")):
         return warning, (f"; Triton fails unless the '{backend.backend}' backend (from the {backend.source}) "
                          "fills it in from the model file (auto-complete)")
+    first_dir, content = first_version_content(ctx.files)
+    if first_dir.isdigit() and content:
+        return warning, (f"; Triton fails unless the '{backend.backend}' backend fills it in from the model in "
+                         f"{first_dir}/ (auto-complete, on unless --disable-auto-complete-config)")
     return error, ""
 
 

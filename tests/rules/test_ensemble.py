@@ -1,4 +1,3 @@
-from compiler.errors import WARNING
 from compiler.rules import ensemble
 from tests.rules.util import by_rule, config, one, run
 
@@ -28,11 +27,6 @@ REPO = {"a": model("a"), "b": model("b")}
 
 def test_valid_chain_with_known_steps():
     assert run(ens(CHAIN), ensemble, name="e", repository_models={"a", "b", "e"}, model_configs=REPO) == []
-
-
-def test_steps_unchecked_without_the_repository():
-    problem = one(run(ens(CHAIN), ensemble, name="e"), "ensemble-step-unchecked")
-    assert problem.severity == WARNING and "(a, b)" in problem.message
 
 
 def test_scheduling_on_a_non_ensemble():
@@ -94,71 +88,3 @@ def test_steps_in_a_cycle():
              step("b", {"x": "fwd"}, {"y": "back", "y2": "OUT"}))
     problem = one(run(ens(steps), ensemble, name="e"), "ensemble-cycle")
     assert "steps 0 -> 1 -> 0 of ensemble 'e' feed each other in a cycle" in problem.message
-
-
-def test_missing_step_model():
-    problem = one(run(ens(CHAIN), ensemble, name="e", repository_models={"a", "bb"}), "ensemble-step-missing")
-    assert problem.message == "ensemble e contains models that are not available or ambiguous: b"
-    assert problem.path == ("ensemble_scheduling", "step", 1, "model_name")
-    assert problem.hint == "did you mean 'bb'?"
-
-
-def test_circular_dependency_between_ensembles():
-    other = config('name: "f" platform: "ensemble" ensemble_scheduling { step [ ' +
-                   step("e", {"IN": "i"}, {"OUT": "o"}) + " ] }")
-    text = ens(step("f", {"i": "IN"}, {"o": "OUT"}))
-    problem = one(run(text, ensemble, name="e", repository_models={"e", "f"}, model_configs={"f": other}),
-                  "ensemble-circular")
-    assert problem.message == "circular dependency between ensembles: e -> ... -> f -> e"
-    own = one(run(ens(step("e", {"i": "IN"}, {"o": "OUT"})), ensemble, name="e", repository_models={"e"}),
-              "ensemble-circular")
-    assert own.message == "circular dependency between ensembles: e -> ... -> e -> e"
-
-
-def test_step_tensors_checked_against_the_step_config():
-    steps = step("a", {"x": "IN", "nope": "IN"}, {"y": "mid", "gone": "x2"}) + ", " + step("b", {"x": "mid"}, {"y": "OUT"})
-    repo = {"a": model("a", ins="x w"), "b": model("b")}
-    problems = run(ens(steps), ensemble, name="e", repository_models={"a", "b"}, model_configs=repo)
-    mapped = by_rule(problems, "ensemble-step-tensor")
-    assert [p.message for p in mapped] == [
-        "in ensemble e, ensemble tensor IN is mapping to non-existing input nope in model a",
-        "in ensemble e, ensemble tensor x2 is mapped from non-existing output gone in model a"]
-    assert one(problems, "ensemble-step-unmapped").message == \
-        "in ensemble e, input w in model a is not mapped to any ensemble tensors"
-
-
-def test_optional_step_input_may_stay_unmapped():
-    repo = {"a": config('name: "a" backend: "python" max_batch_size: 8 input [ { name: "x" data_type: TYPE_FP32 '
-                        'dims: [ 4 ] }, { name: "w" data_type: TYPE_FP32 dims: [ 4 ] optional: true } ] '
-                        'output [ { name: "y" data_type: TYPE_FP32 dims: [ 4 ] } ]'), "b": model("b")}
-    assert run(ens(CHAIN), ensemble, name="e", repository_models={"a", "b"}, model_configs=repo) == []
-
-
-def test_inconsistent_data_type_and_shape():
-    repo = {"a": model("a", dtype="TYPE_INT32"), "b": model("b", dims="[ 4, 4 ]")}
-    problems = by_rule(run(ens(CHAIN), ensemble, name="e", repository_models={"a", "b"}, model_configs=repo),
-                       "ensemble-tensor-mismatch")
-    assert problems[0].message == ("in ensemble e, ensemble tensor IN: inconsistent data type: TYPE_FP32 is inferred "
-                                   "from model e while TYPE_INT32 is inferred from model a")
-    assert problems[-1].message == ("in ensemble e, ensemble tensor OUT: inconsistent shape: [-1,4] is inferred from "
-                                   "model e while [-1,4,4] is inferred from model b")
-    assert problems[-1].path == ("ensemble_scheduling", "step", 1, "output_map", "y")
-
-
-def test_step_batch_size_too_small():
-    repo = {"a": model("a", mbs=2), "b": model("b")}
-    problem = one(run(ens(CHAIN), ensemble, name="e", repository_models={"a", "b"}, model_configs=repo),
-                  "ensemble-batch-size")
-    assert problem.message == ("ensemble e allows maximum batch size 4, but it contains model a which only allows "
-                               "maximum batch size to be 2")
-
-
-def test_inputs_from_different_decoupled_models():
-    decoupled = "model_transaction_policy { decoupled: true }"
-    steps = (step("r", {"x": "IN"}, {"y": "r1"}) + ", " + step("r", {"x": "IN"}, {"y": "r2"}) + ", " +
-             step("join", {"x": "r1", "w": "r2"}, {"y": "OUT"}))
-    repo = {"r": model("r", extra=decoupled), "join": model("join", ins="x w")}
-    problem = one(run(ens(steps), ensemble, name="e", repository_models={"r", "join"}, model_configs=repo),
-                  "ensemble-decoupled-branching")
-    assert problem.message == ("in ensemble e, step of model 'join' receives inputs originated from different "
-                               "decoupled models")

@@ -113,3 +113,13 @@ def test_shape_tensors_only_for_tensorrt():
 def test_reported_messages_for_every_dim_problem():
     problems = run(io('input [ { name: "x" data_type: TYPE_FP32 dims: [ 0, -2 ] } ]'), tensors)
     assert [p.path for p in by_rule(problems, "tensor-dims-value")] == [("input", 0, "dims", 0), ("input", 0, "dims", 1)]
+
+
+def test_gap_is_a_warning_when_lint_sees_the_model_the_backend_completes_from():
+    text = 'name: "m" platform: "onnxruntime_onnx" input [ { name: "x" dims: [ 1 ] } ]'
+    problem = one(run(text, tensors, files={"1/model.onnx"}, model_file_may_complete=True), "tensor-data-type")
+    assert problem.severity == WARNING
+    assert "'onnxruntime' backend fills it in from the model in 1/" in problem.message
+    assert one(run(text, tensors, files={"labels.txt"}, model_file_may_complete=True), "tensor-data-type").is_error
+    libtorch = 'name: "m" platform: "pytorch_libtorch" input [ { name: "x" dims: [ 1 ] } ]'
+    assert one(run(libtorch, tensors, files={"1/model.pt"}, model_file_may_complete=True), "tensor-data-type").is_error
