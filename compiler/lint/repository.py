@@ -77,17 +77,25 @@ def lint_file(path: str) -> list:
     cf = load_config(path)
     if cf.config is None:
         return cf.problems
-    folder = os.path.basename(os.path.dirname(os.path.abspath(path)))
-    name = folder if os.path.basename(path) == CONFIG else ""
+    folder = os.path.dirname(os.path.abspath(path))
+    name, extra = "", []
+    if os.path.basename(path) == CONFIG:
+        name = os.path.basename(folder)
+        if name.isdigit():  # <model>/<version>/config.pbtxt: not where Triton looks
+            extra.append(_warn(f"{name}/{CONFIG} is ignored: Triton reads the configuration from the model folder, "
+                               "not from a version folder", "config-misplaced", path, hint="move it up one level"))
+            name = os.path.basename(os.path.dirname(folder))
     ctx = RuleContext(name, versions=None, files=None, repository_models=None, model_file_may_complete=True)
-    return cf.problems + _run(cf, ctx)
+    return cf.problems + extra + _run(cf, ctx)
 
 
 def _missing_config(folder: str) -> Problem:
+    misplaced = [d for d in _subdirs(folder) if d.isdigit() and os.path.isfile(os.path.join(folder, d, CONFIG))]
+    hint = (f"found {misplaced[0]}/{CONFIG}: move it up into the model folder" if misplaced else
+            f"add a {CONFIG} naming at least the backend, inputs and outputs")
     return _warn(f"model folder '{os.path.basename(os.path.normpath(folder))}' has no {CONFIG}; Triton must generate "
                  "the whole configuration from the model file (auto-complete), which only some backends can and "
-                 "which --disable-auto-complete-config turns off", "config-missing", folder,
-                 hint=f"add a {CONFIG} naming at least the backend, inputs and outputs")
+                 "which --disable-auto-complete-config turns off", "config-missing", folder, hint=hint)
 
 
 def lint_model_folder(folder: str, repository_models=None, model_configs=None, loaded=None) -> list:

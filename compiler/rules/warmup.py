@@ -30,8 +30,8 @@ def _input(sample, key, wi, config, ctx, path, inputs, controls) -> list:
     label = f"warmup sample '{sample.name}'"
     name = model_name(config, ctx)
     if key not in inputs and key not in controls:
-        return [error("warmup-unknown-input", f"{label} names input '{key}', which is neither a model input nor a "
-                      "sequence control or state input", path, hint=suggest(key, set(inputs) | set(controls))
+        return [error("warmup-unknown-input", f"{label} names input '{key}', which is not a model input, a sequence "
+                      "control or state input, or a batch input", path, hint=suggest(key, set(inputs) | set(controls))
                       or f"model inputs: {', '.join(sorted(inputs)) or 'none'}")]
     expected = inputs[key].data_type if key in inputs else controls[key]
     if expected and wi.data_type != expected:
@@ -75,6 +75,9 @@ def check(config, ctx) -> list:
     if config.HasField("sequence_batching"):
         for st in config.sequence_batching.state:
             controls.setdefault(st.input_name, st.data_type)
+    for bi in config.batch_input:  # inputs the backend computes; a sample may still carry them
+        for target in bi.target_name:
+            controls.setdefault(target, bi.data_type)
     for w, sample in enumerate(config.model_warmup):
         path = ("model_warmup", w)
         out.extend(_batch_size(sample, config, path))

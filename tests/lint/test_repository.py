@@ -115,3 +115,11 @@ def test_unparsable_config_in_a_repository(tmp_path):
     problems = lint_paths([str(tmp_path)])
     assert [(p.rule, p.line, p.file) for p in problems] == [
         ("pbtxt-syntax", 2, str(tmp_path / "broken" / "config.pbtxt"))]
+
+
+def test_config_inside_a_version_folder(tmp_path):
+    write(tmp_path / "m" / "1" / "config.pbtxt", MODEL.format(name="m"))
+    folder, = lint_paths([str(tmp_path / "m")])
+    assert folder.rule == "config-missing" and folder.hint == "found 1/config.pbtxt: move it up into the model folder"
+    problems = lint_paths([str(tmp_path / "m" / "1" / "config.pbtxt")])
+    assert [p.rule for p in problems] == ["config-misplaced"]  # and the model name is taken from 'm', not '1'

@@ -74,3 +74,12 @@ def test_sequence_control_inputs_may_be_warmed_up():
     assert run(sample(ok, extra=controls), warmup) == []
     bad = GOOD + ' inputs { key: "START" value: { data_type: TYPE_FP32 dims: [ 1 ] zero_data: true } }'
     assert "expects 'INT32'" in one(run(sample(bad, extra=controls), warmup), "warmup-data-type").message
+
+
+def test_batch_input_targets_may_be_named():
+    batch = 'batch_input [ { kind: BATCH_ELEMENT_COUNT target_name: "N" data_type: TYPE_INT32 source_input: "IN" } ] '
+    ok = GOOD + ' inputs { key: "N" value: { data_type: TYPE_INT32 dims: [ 1 ] zero_data: true } }'
+    assert run(sample(ok, extra=batch), warmup) == []
+    assert one(run(sample(ok), warmup), "warmup-unknown-input").message == (
+        "warmup sample 's' names input 'N', which is not a model input, a sequence control or state input, or a batch "
+        "input")
