@@ -65,3 +65,12 @@ def test_load_config_keeps_text_and_positions(tmp_path):
     loaded = load_config(str(path))
     assert loaded.config.max_batch_size == 3 and loaded.problems == []
     assert loaded.positions.locate(("max_batch_size",)) == (3, 1)
+
+
+def test_oversized_file_is_not_read(tmp_path):
+    from compiler.lint.source import MAX_BYTES
+
+    path = tmp_path / "config.pbtxt"
+    path.write_bytes(b"#" * (MAX_BYTES + 1))
+    problem, = lint_paths([str(path)])
+    assert problem.rule == "lint-read" and (problem.line, problem.column) == (1, 1)

@@ -46,6 +46,7 @@ def test_preserve_ordering_conflicts():
         ("dynamic_batching", "priority_levels"),
         ("dynamic_batching", "default_queue_policy", "timeout_action"),
         ("dynamic_batching", "priority_queue_policy", "2", "timeout_action")]
+    assert {p.rule for p in problems} == {"batching-preserve-ordering"}
     assert problems[0].message == "Only one priority level is allowed when 'preserve_ordering' is true for m"
     assert problems[1].message == ("Queue policy can not have DELAY as timeout action when 'preserve_ordering' is true "
                                    "for m")
@@ -85,3 +86,10 @@ def test_valid_batch_io():
                    'source_input: "IN" } ] batch_output [ { kind: BATCH_SCATTER_WITH_INPUT_SHAPE target_name: "OUT" '
                    'source_input: "IN" } ]')
     assert run(text, batching) == []
+
+
+def test_batch_output_unknown_source():
+    text = HEAD + 'batch_output [ { kind: BATCH_SCATTER_WITH_INPUT_SHAPE target_name: "OUT" source_input: "IN2" } ]'
+    problem = one(run(text, batching), "batch-output-source-unknown")
+    assert problem.message == "unknown source input name 'IN2' for m"
+    assert problem.path == ("batch_output", 0, "source_input", 0)

@@ -49,16 +49,17 @@ METRIC = 'model_metrics { metric_control [ { %s } ] }'
 
 def test_model_metrics_messages():
     cases = {
-        'histogram_options { buckets: [ 1 ] }': "metric control must specify 'metric_identifier'",
-        'metric_identifier { } histogram_options { buckets: [ 1 ] }': "metric identifier must specify non-empty 'family'",
+        'histogram_options { buckets: [ 1 ] }': ("metrics-identifier", "metric control must specify 'metric_identifier'"),
+        'metric_identifier { } histogram_options { buckets: [ 1 ] }':
+            ("metrics-identifier", "metric identifier must specify non-empty 'family'"),
         'metric_identifier { family: "nv_inference_first_response_histogram_ms" }':
-            "metric control must specify 'histogram_options'",
+            ("metrics-histogram", "metric control must specify 'histogram_options'"),
         'metric_identifier { family: "nv_inference_first_response_histogram_ms" } histogram_options { }':
-            "histogram options must specify non-empty 'buckets'",
+            ("metrics-buckets", "histogram options must specify non-empty 'buckets'"),
     }
-    for body, message in cases.items():
+    for body, expected in cases.items():
         problems = [p for p in run(HEAD + METRIC % body, misc) if p.is_error]
-        assert [p.message for p in problems] == [message], body
+        assert [(p.rule, p.message) for p in problems] == [expected], body
 
 
 def test_model_metrics_valid_warn_and_order():

@@ -64,6 +64,7 @@ def test_unnamed_control():
 
 def test_oldest_and_direct_settings():
     problems = run(seq("oldest { preferred_batch_size: [ 0, 9 ] }"), sequence)
+    assert {p.rule for p in problems} == {"sequence-preferred-size"}
     assert [p.message for p in problems] == [
         "sequence batching preferred batch size must be positive for m",
         "sequence batching preferred batch size must be <= max batch size for m"]
@@ -111,3 +112,10 @@ def test_duplicate_state_input():
                '{ input_name: "A" output_name: "C" data_type: TYPE_FP32 dims: [ 1 ] } ]')
     problem = one(run(text, sequence), "sequence-state-duplicate")
     assert problem.message == "State input name 'A' specified more than once."
+
+
+def test_state_needs_input_and_output_names():
+    problems = run(seq('state [ { input_name: "A" data_type: TYPE_FP32 dims: [ 1 ] } ]'), sequence)
+    problem = one(problems, "sequence-state-name")
+    assert problem.message == "sequence batching state must specify 'output_name'"
+    assert problem.path == ("sequence_batching", "state", 0, "output_name")

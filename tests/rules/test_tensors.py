@@ -123,3 +123,12 @@ def test_gap_is_a_warning_when_lint_sees_the_model_the_backend_completes_from():
     assert one(run(text, tensors, files={"labels.txt"}, model_file_may_complete=True), "tensor-data-type").is_error
     libtorch = 'name: "m" platform: "pytorch_libtorch" input [ { name: "x" dims: [ 1 ] } ]'
     assert one(run(libtorch, tensors, files={"1/model.pt"}, model_file_may_complete=True), "tensor-data-type").is_error
+
+
+def test_non_linear_format_io():
+    text = 'platform: "%s" input [ { name: "x" data_type: TYPE_FP32 dims: [ %s ] is_non_linear_format_io: true } ]'
+    other = one(run(text % ("onnxruntime_onnx", "3, 4, 4"), tensors), "tensor-non-linear-format")
+    assert other.message == "Non-linear IO format is only supported for the TensorRT platform for m"
+    dims = one(run(text % ("tensorrt_plan", "4, 4"), tensors), "tensor-non-linear-format")
+    assert dims.message == "Non-linear IO format input requires 3 dims for m"
+    assert run(text % ("tensorrt_plan", "3, 4, 4"), tensors) == []
