@@ -69,7 +69,12 @@ def _parse_error(cf: ConfigFile, exc: text_format.ParseError) -> None:
             return
     hint = "Triton reads config.pbtxt as protobuf text format; fix the syntax at this position"
     lines = cf.text.splitlines()
-    if line and 0 < line <= len(lines) and (_TEMPLATE_LINE.search(lines[line - 1]) or _TEMPLATE_VALUE.search(message)):
+    if "another member of oneof" in message:
+        hint = "these fields exclude each other (one scheduler, one version policy, ...); keep only one"
+    elif "should not have multiple" in message:
+        hint = "a single field may be given once; remove the repetition"
+    elif line and 0 < line <= len(lines) and (_TEMPLATE_LINE.search(lines[line - 1])
+                                              or _TEMPLATE_VALUE.search(message)):
         hint = ("this line looks like an unrendered template (placeholder or '#' used as a template marker); "
                 "render it before deploying")
     _problem(cf, f"config syntax: {message}", "pbtxt-syntax", line, column, hint=hint)

@@ -74,3 +74,15 @@ def test_oversized_file_is_not_read(tmp_path):
     path.write_bytes(b"#" * (MAX_BYTES + 1))
     problem, = lint_paths([str(path)])
     assert problem.rule == "lint-read" and (problem.line, problem.column) == (1, 1)
+
+
+def test_oneof_conflict_and_repeated_singular_field(tmp_path):
+    path = write(tmp_path / "m" / "config.pbtxt", 'name: "m"\nbackend: "python"\ndynamic_batching { }\nsequence_batching { }\n')
+    problem, = lint_paths([str(path)])
+    assert (problem.rule, problem.line, problem.column) == ("pbtxt-syntax", 4, 1)
+    assert 'another member of oneof "scheduling_choice"' in problem.message
+    assert "keep only one" in problem.hint
+    path = write(tmp_path / "m" / "config.pbtxt", 'name: "m"\nmax_batch_size: 1\nmax_batch_size: 2\n')
+    problem, = lint_paths([str(path)])
+    assert (problem.rule, problem.line) == ("pbtxt-syntax", 3)
+    assert "remove the repetition" in problem.hint
