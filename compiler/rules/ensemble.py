@@ -79,9 +79,10 @@ def _graph(config, name) -> list:
         outputs.add(io.name)
         tensor = nodes.get(io.name)
         if tensor is None:
+            close = suggest(io.name, nodes)
             out.append(error("ensemble-output-unwritten", f"ensemble output '{io.name}' for ensemble {name}' is not used",
-                             ("output", i, "name"), hint="map a step output to it in an output_map"
-                             + (f" ({suggest(io.name, nodes)})" if suggest(io.name, nodes) else "")))
+                             ("output", i, "name"),
+                             hint="map a step output to it in an output_map" + (f" ({close})" if close else "")))
         elif not tensor.ready:
             culprit = _first_not_ready(tensor)
             detail = (f": at least one of its depending tensors, '{culprit}', is not connected"
@@ -91,20 +92,21 @@ def _graph(config, name) -> list:
                              hint="every tensor a step reads must be an ensemble input or written by another step"))
     inputs = {io.name for io in config.input}
     for tensor in nodes.values():
-        if tensor.name in outputs or (tensor.ready and tensor.consumed_by):
-            continue
-        if not tensor.produced_by and tensor.name not in inputs:
-            hint = (f"step {tensor.consumed_by[0]} reads '{tensor.name}' but no step writes it and it is not an "
-                    "ensemble input" + (f" ({suggest(tensor.name, nodes.keys() - {tensor.name})})"
-                                        if suggest(tensor.name, nodes.keys() - {tensor.name}) else ""))
-        elif not tensor.consumed_by:
-            hint = "no step reads it and it is not an ensemble output; drop the mapping or add it to `output`"
-        else:
-            hint = "it depends on a tensor that is never written"
-        out.append(error("ensemble-tensor-unused", f"ensemble tensor '{tensor.name}' is unused in ensemble '{name}'",
-                         _tensor_path(steps, tensor), hint=hint))
+        if tensor.name not in outputs and not (tensor.ready and tensor.consumed_by):
+            out.append(error("ensemble-tensor-unused", f"ensemble tensor '{tensor.name}' is unused in ensemble '{name}'",
+                             _tensor_path(steps, tensor), hint=_unused_hint(tensor, inputs, nodes)))
     out.extend(_cycles(steps, name))
     return out
+
+
+def _unused_hint(tensor, inputs, nodes) -> str:
+    if not tensor.produced_by and tensor.name not in inputs:
+        close = suggest(tensor.name, nodes.keys() - {tensor.name})
+        return (f"step {tensor.consumed_by[0]} reads '{tensor.name}' but no step writes it and it is not an ensemble "
+                "input" + (f" ({close})" if close else ""))
+    if not tensor.consumed_by:
+        return "no step reads it and it is not an ensemble output; drop the mapping or add it to `output`"
+    return "it depends on a tensor that is never written"
 
 
 def _first_not_ready(tensor):
