@@ -4,9 +4,11 @@
     build/plans/<target>.err    its stderr
     build/plans/<target>.code   its exit code (0 in sync, 2 changes pending, 1 error)
 
-The JSON is read tolerantly: a list of file changes under `changes` (or `files`), each with
-an `action` and a `path` (`model` optional; else the path's first folder), is counted per
-action and per model; anything else still gives the target's status from the exit code.
+The JSON is `compiler.sync.report.plan_json`'s: `changes` (each with `action` create /
+update / repair / delete, `path`, `model`, `skipped` for a delete that needs --prune),
+`unmanaged` and `state_damaged`. It is read tolerantly: changes are counted per action and
+per model (a skipped delete as `delete-skipped`), and a file that is not such JSON still
+gives the target's status from the exit code.
 """
 from __future__ import annotations
 
@@ -29,12 +31,21 @@ class TargetPlan:
     actions: Counter = field(default_factory=Counter)  # action -> files
     models: dict = field(default_factory=dict)  # model -> Counter(action -> files)
     error: str = ""
+    unmanaged: int = 0  # files on the target triton-gitops did not write (left alone)
+    warning: str = ""  # e.g. a damaged state on the target
     data: object = None  # the parsed JSON, as is
+
+    def describe(self, model: str) -> str:
+        """`2 to create, 1 to delete with --prune` for one model."""
+        counts = self.models.get(model, {})
+        order = ["create", "update", "repair", "delete", "delete-skipped"]
+        names = sorted(counts, key=lambda a: (order.index(a) if a in order else len(order), a))
+        return ", ".join(f"{counts[a]} to {'delete with --prune' if a == 'delete-skipped' else a}" for a in names)
 
     def as_dict(self) -> dict:
         return {"target": self.name, "status": self.status, "exit_code": self.code,
                 "actions": dict(self.actions), "models": {m: dict(c) for m, c in self.models.items()},
-                "error": self.error}
+                "unmanaged": self.unmanaged, "warning": self.warning, "error": self.error}
 
 
 def _first(item: dict, keys) -> str:
@@ -79,9 +90,16 @@ def read_plan(name: str, json_text: str = "", code: int | None = None, stderr: s
         action, path = _first(change, _ACTION_KEYS), _first(change, _PATH_KEYS)
         if not action:
             continue
+        if action == "delete" and change.get("skipped") is True:
+            action = "delete-skipped"
         model = change.get("model") if isinstance(change.get("model"), str) else path.split("/", 1)[0]
         plan.actions[action] += 1
         plan.models.setdefault(model or "", Counter())[action] += 1
+    if isinstance(data, dict):
+        if isinstance(data.get("unmanaged"), list):
+            plan.unmanaged = len(data["unmanaged"])
+        if isinstance(data.get("state_damaged"), str) and data["state_damaged"]:
+            plan.warning = f"the sync state on the target is {data['state_damaged']}"
     if plan.status == ERROR:
         lines = [line for line in stderr.strip().splitlines() if line.strip()]
         plan.error = "\n".join(lines[-_ERR_LINES:]) or f"exit code {code}"

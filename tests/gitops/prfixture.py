@@ -24,11 +24,16 @@ ECHO = """
 """
 
 
-def make_pr_repo(root: Path, head_manifest_edit=None) -> Path:
+def make_pr_repo(root: Path, head_manifest_edit=None, extra_targets: str = "") -> Path:
+    """`extra_targets`: YAML lines added under `targets:` on both branches."""
     repo = init_repo(root)
-    shutil.copy(REPO / "models.yaml", repo / "models.yaml")
+    base = (REPO / "models.yaml").read_text()
+    local = "  local: {url: build/model_repository}\n"
+    assert local in base
+    (repo / "models.yaml").write_text(base.replace(local, local + extra_targets))
     shutil.copytree(REPO / "examples", repo / "examples", ignore=shutil.ignore_patterns("__pycache__"))
     (repo / "README.md").write_text("models\n")
+    (repo / ".gitignore").write_text("build/\n__pycache__/\n")
     commit_all(repo, "the example models")
     git(repo, "checkout", "-q", "-b", "pr")
     text = (repo / "models.yaml").read_text()
