@@ -26,6 +26,9 @@ MAX_BYTES = 16 * 1024 * 1024
 MAX_NODES = 500_000
 MAX_DEPTH = 64
 MERGE_TAG = "tag:yaml.org,2002:merge"
+# Python will not convert (or print) a decimal integer of more than 4,300 digits, and no
+# manifest value needs more than 20; a longer integer literal is a located problem.
+MAX_INT_CHARS = 100
 
 
 
@@ -77,6 +80,12 @@ _FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*|[0-9]+(?=[eE]))(?:[eE][-+
 _SPECIAL_FLOAT = {".inf": float("inf"), "+.inf": float("inf"), "-.inf": float("-inf"), ".nan": float("nan")}
 _TAGS = {"tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float",
          "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null"}
+_COLLECTION_TAGS = {yaml.MappingStartEvent: (None, "!", "tag:yaml.org,2002:map"),
+                    yaml.SequenceStartEvent: (None, "!", "tag:yaml.org,2002:seq")}
+
+
+class _IntegerTooLong(ValueError):
+    pass
 
 
 def _plain(value: str):
@@ -84,10 +93,10 @@ def _plain(value: str):
         return _BOOL[value]
     if _NULL.match(value):
         return None
-    if _INT.match(value):
-        return int(value)
-    if _INT_OTHER.match(value):
-        return int(value, 0)
+    if _INT.match(value) or _INT_OTHER.match(value):
+        if len(value) > MAX_INT_CHARS:
+            raise _IntegerTooLong(value)
+        return int(value) if _INT.match(value) else int(value, 0)
     if _FLOAT.match(value):
         return float(value)
     if value.lower() in _SPECIAL_FLOAT:
@@ -96,6 +105,14 @@ def _plain(value: str):
 
 
 def _scalar(event, abort):
+    try:
+        return _resolve_scalar(event, abort)
+    except _IntegerTooLong:
+        abort(f"an integer of {len(event.value):,} characters is too large for a manifest", "yaml-number",
+              event.start_mark, hint="quote it if it is meant as text")
+
+
+def _resolve_scalar(event, abort):
     tag, value = event.tag, event.value
     if tag in (None, "!"):
         if not event.style and event.implicit[0]:
@@ -270,6 +287,9 @@ def _build(text: str, doc: Document) -> None:
             deliver(_scalar(event, abort), 1, mark, event.anchor)
         elif kind in (yaml.MappingStartEvent, yaml.SequenceStartEvent):
             total += 1
+            if event.tag not in _COLLECTION_TAGS[kind]:
+                abort(f"YAML tag {event.tag} is not supported in a manifest", "yaml-tag", mark,
+                      hint="remove the tag; plain mappings and lists are enough")
             if len(stack) >= MAX_DEPTH:
                 abort(f"nested more than {MAX_DEPTH} levels deep", "yaml-depth", mark)
             path = child_path(mark)
