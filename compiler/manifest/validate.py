@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import re
 
 import jsonschema
 
@@ -15,15 +16,32 @@ from compiler.errors import Problem
 from compiler.manifest.schema import build_schema
 
 _NAME_RULE = "letters, digits, '_', '.' and '-' only"
+# difflib indexes every character of the word: a 15 MB key would cost ~600 MB to compare.
+_MAX_SUGGEST_CHARS = 200
+
+
+@functools.lru_cache(maxsize=None)
+def _python_regex(pattern: str):
+    """A JSON Schema (ECMA-262) pattern for `re`: there `$` is the end of the string, whereas
+    Python's `$` also matches before a final newline, which let "name\n" through `^...$`."""
+    return re.compile(re.sub(r"(?<!\\)\$", r"\\Z", pattern))
+
+
+def _ecma_pattern(validator, pattern, instance, schema):
+    if validator.is_type(instance, "string") and not _python_regex(pattern).search(instance):
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
 @functools.lru_cache(maxsize=1)
 def _validator():
     schema = build_schema()
-    return jsonschema.Draft202012Validator(schema, format_checker=None)
+    cls = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"pattern": _ecma_pattern})
+    return cls(schema, format_checker=None)
 
 
 def _suggest(word, choices) -> str:
+    if len(str(word)) > _MAX_SUGGEST_CHARS:
+        return ""
     close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
     return f"did you mean {close[0]!r}?" if close else ""
 
