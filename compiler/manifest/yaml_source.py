@@ -160,6 +160,18 @@ def decode(raw: bytes, file: str) -> str:
         )
 
 
+_LINE_BREAK = re.compile("\r\n|[\n\r\x85\u2028\u2029]")
+
+
+def _inside(text: str, line: int, col: int) -> tuple:
+    """libyaml reports an error at the end of a file without a final newline on the line after
+    it; point at the end of the last line instead, where an editor can show it."""
+    lines = _LINE_BREAK.split(text)
+    if line <= len(lines):
+        return line, col
+    return len(lines), len(lines[-1]) + 1
+
+
 def load_text(text: str, file: str) -> Document:
     doc = Document(file)
     try:
@@ -169,7 +181,7 @@ def load_text(text: str, file: str) -> Document:
         doc.data = None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line, col = _pos(mark) if mark else (1, 1)
+        line, col = _inside(text, *_pos(mark)) if mark else (1, 1)
         message = (exc.problem or str(exc)).strip()
         if exc.context:
             message = f"{exc.context}: {message}"
