@@ -6,9 +6,29 @@ README. Existing files are never overwritten without `--force`.
 """
 from __future__ import annotations
 
+import argparse
+import contextlib
+import importlib
+import io
 from pathlib import Path
 
 from compiler.commands import EXIT_OK
+from compiler.errors import FatalError
+
+
+def _write_lock(manifest: Path) -> bool:
+    """models.lock for the example (the sync workflow runs `sync --locked`), when `lock` exists."""
+    try:
+        lock = importlib.import_module("compiler.commands.lock")
+    except ImportError:
+        return False
+    quiet = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet):
+            code = lock.run(argparse.Namespace(manifest=str(manifest), check=False, output="json"))
+    except FatalError:
+        code = 1
+    return code == 0 and (manifest.parent / "models.lock").is_file()
 
 
 def run(options) -> int:
@@ -22,11 +42,14 @@ def run(options) -> int:
     if options.python_version:
         scaffold.python_version = options.python_version
     written = write_files(render_all(scaffold), dest, force=options.force)
+    if scaffold.example and _write_lock(dest / scaffold.manifest):
+        written.append("models.lock")
     for rel in written:
         print(f"  create {rel}")
     print(f"\nscaffolded {dest} ({len(written)} files). Next:\n"
           f"  cd {dest}\n"
           "  git init -b main && git add -A && git commit -m 'triton-gitops init'\n"
+          f"  triton-gitops lock {scaffold.manifest}      # after each change of a model's files\n"
           f"  triton-gitops validate {scaffold.manifest}\n"
           f"  triton-gitops compile {scaffold.manifest} --out build/model_repository\n"
           "  docker compose up -d && curl -fsS localhost:8000/v2/health/ready")

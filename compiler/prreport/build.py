@@ -6,12 +6,14 @@ so relative sources resolve as they did there. Per model: added / changed / remo
 field-level config diff, the files of the compiled model folder that differ, and a digest
 per version.
 
-Version digest: a version folder holding one file gets that file's sha256 (what
-`sha256sum model.onnx` prints); a folder with several gets the sha256 of its
-`sha256sum`-style listing (`<sha256>  <path>\\n` per file, sorted by path).
+Version digests are the ones `models.lock` records (`compiler.artifacts`): a file source's
+is its sha256 (what `sha256sum model.onnx` prints), a folder's the sha256 of its
+`sha256sum`-style listing (`<sha256>  <path>\\n` per file, sorted by path); an ensemble's
+empty version folder has none.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +31,7 @@ class Side:
     configs: dict = field(default_factory=dict)  # model -> config_dict
     files: dict = field(default_factory=dict)  # model -> {path inside the model folder: (sha256, size)}
     config_texts: dict = field(default_factory=dict)  # model -> config.pbtxt as compiled
+    digests: dict = field(default_factory=dict)  # model -> {version: (digest, file count)}
     sources: dict = field(default_factory=dict)  # model -> {version: source as written}
     problems: list = field(default_factory=list)  # Problem
     ok: bool = False
@@ -98,11 +101,30 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _entry_sha(entry) -> str:
+    if entry.data is not None:
+        return hashlib.sha256(entry.data).hexdigest()
+    origin = getattr(entry, "origin", None)  # a remote source left where it is
+    if origin is not None and getattr(origin, "sha256", ""):
+        return origin.sha256
+    return sha256_file(entry.source) if entry.source is not None else ""
+
+
+def _no_downloads():
+    """Digests are enough for a report: remote sources are not fetched when the resolver allows it."""
+    try:
+        from compiler.artifacts import settings
+    except ImportError:
+        return contextlib.nullcontext()
+    return settings.using(fetch=False)
+
+
 def load_side(manifest_path) -> Side:
     from compiler.pipeline import load_and_build
 
     side = Side()
-    loaded, tree = load_and_build(manifest_path)
+    with _no_downloads():
+        loaded, tree = load_and_build(manifest_path)
     side.problems = list(loaded.problems)
     side.ok = loaded.ok
     if loaded.manifest is None:
@@ -114,15 +136,34 @@ def load_side(manifest_path) -> Side:
         side.has_tree = True
         for entry in tree.entries:
             inner = entry.path.split("/", 1)[1]
-            sha = hashlib.sha256(entry.data).hexdigest() if entry.data is not None else sha256_file(entry.source)
+            sha = _entry_sha(entry)
             if inner == _CONFIG and entry.data is not None:
                 side.config_texts[entry.model] = entry.data.decode("utf-8", "replace")
             side.files.setdefault(entry.model, {})[inner] = (sha, entry.size)
+        for name, model in loaded.manifest.models.items():
+            side.digests[name] = _digests(model, side.files.get(name, {}))
     return side
 
 
+def _digests(model, files: dict) -> dict:
+    """{version: (digest, file count)}: the resolved artifact's digest, else computed the same way."""
+    listed = version_digests(files)
+    out = {}
+    for number, version in model.versions.items():
+        artifact = getattr(version, "artifact", None)
+        if artifact is not None and getattr(artifact, "digest", ""):
+            count = len(getattr(artifact, "files", None) or ()) or listed.get(number, ("", 1))[1]
+            out[number] = (artifact.digest, count)
+        elif version.local_path is not None:
+            digest, count = listed.get(number, ("", 0))
+            if version.local_path.is_file():  # a file source: its own sha256, not a listing's
+                digest = next((sha for path, (sha, _) in files.items() if path.startswith(f"{number}/")), digest)
+            out[number] = (digest, count)
+    return out
+
+
 def version_digests(files: dict) -> dict:
-    """{version number: (digest, file count)} from one model's {path: (sha256, size)}."""
+    """{version number: (folder digest, file count)} from one model's {path: (sha256, size)}."""
     per_version: dict = {}
     for path, (sha, _size) in files.items():
         head, _, rest = path.partition("/")
@@ -130,12 +171,9 @@ def version_digests(files: dict) -> dict:
             per_version.setdefault(int(head), []).append((rest, sha))
     digests = {}
     for number, items in per_version.items():
-        items.sort()
-        if len(items) == 1:
-            digests[number] = (items[0][1], 1)
-        else:
-            listing = "".join(f"{sha}  {rel}\n" for rel, sha in items)
-            digests[number] = (hashlib.sha256(listing.encode("utf-8")).hexdigest(), len(items))
+        items.sort(key=lambda item: item[0].encode("utf-8"))
+        listing = "".join(f"{sha}  {rel}\n" for rel, sha in items)
+        digests[number] = (hashlib.sha256(listing.encode("utf-8")).hexdigest(), len(items))
     return digests
 
 
@@ -160,7 +198,7 @@ def compare_model(name: str, base: Side, head: Side) -> ModelReport:
         file_status = ADDED if old is None else REMOVED if new is None else CHANGED
         report.files.append({"path": path, "status": file_status, "sha256": new[0] if new else "",
                              "old_sha256": old[0] if old else "", "size": new[1] if new else old[1]})
-    old_digests, new_digests = version_digests(old_files), version_digests(new_files)
+    old_digests, new_digests = base.digests.get(name, {}), head.digests.get(name, {})
     old_sources, new_sources = base.sources.get(name, {}), head.sources.get(name, {})
     for number in sorted(set(old_sources) | set(new_sources)):
         old, new = old_digests.get(number), new_digests.get(number)

@@ -198,7 +198,8 @@ def load_workflow(path: Path) -> dict:
 
 
 def run_job(workflow: dict, job_name: str, workdir: Path, files: Path, github: dict, *, env: dict,
-            needs: dict | None = None, vars_: dict | None = None, skip_names=(), timeout: float = 120) -> JobResult:
+            needs: dict | None = None, vars_: dict | None = None, matrix: dict | None = None, skip_names=(),
+            timeout: float = 120) -> JobResult:
     """Run one job's steps. `files` is the temp folder for the runner's files (shared by the jobs)."""
     job = workflow["jobs"][job_name]
     files.mkdir(parents=True, exist_ok=True)
@@ -207,7 +208,7 @@ def run_job(workflow: dict, job_name: str, workdir: Path, files: Path, github: d
     event_path = files / "event.json"
     event_path.write_text(json.dumps(github.get("event", {})))
     context = {"github": github, "vars": vars_ or {}, "secrets": {}, "needs": needs or {}, "steps": {},
-               "matrix": {}, "runner": {"os": "Linux", "temp": str(files)}, "env": {}}
+               "matrix": matrix or {}, "runner": {"os": "Linux", "temp": str(files)}, "env": {}}
     workflow_env = {k: substitute(v, context) for k, v in (workflow.get("env") or {}).items()}
     context["env"] = dict(workflow_env)
     job_env = {k: substitute(v, context) for k, v in (job.get("env") or {}).items()}

@@ -1,6 +1,7 @@
 """`init`, and the rules every workflow file here follows (pins, permissions, triggers)."""
 from __future__ import annotations
 
+import importlib.util
 import re
 from pathlib import Path
 
@@ -27,6 +28,9 @@ def test_init_writes_a_repository_that_validates_and_compiles(tmp_path):
     code, out, _ = run_cli("init", dest)
     assert code == 0
     files = {p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file()}
+    if importlib.util.find_spec("compiler.commands.lock"):  # the sync workflow runs `sync --locked`
+        assert "create models.lock" in out
+        files.remove("models.lock")
     assert files == {".github/workflows/triton-gitops-plan.yml", ".github/workflows/triton-gitops-sync.yml",
                      ".gitignore", "README.md", "docker-compose.yml", "models.yaml", "models/hello/1/model.py",
                      "schemas/models.schema.json"}

@@ -116,3 +116,57 @@ def test_expressions_follow_githubs_rules():
     assert runner.evaluate("contains('s3 gcs', 'GCS') && github.event.n == 3", ctx) is True
     assert runner.evaluate("${{ !cancelled() }}", ctx) is True
     assert runner.substitute("g-${{ github.event.n }}", ctx) == "g-3"
+
+
+SYNC_WORKFLOW = REPO / ".github" / "workflows" / "triton-gitops-sync.yml"
+
+
+def test_sync_workflow_steps_sync_each_target_of_a_push_to_main(tmp_path, s3_emulator):
+    parser_knows_locked = True
+    try:
+        from compiler.cli import build_parser
+        build_parser().parse_args(["sync", "--locked"])
+    except SystemExit:
+        parser_knows_locked = False
+    if not parser_knows_locked:
+        pytest.skip("`sync --locked` (models.lock) is not implemented yet")
+    bucket = s3_emulator.make_bucket()
+    env = runner.runner_env(tool_bin(tmp_path / "bin"))
+    env.update(s3_emulator.env(), TG_BUCKET=bucket, XDG_CACHE_HOME=str(tmp_path / "cache"))
+    upstream = make_pr_repo(tmp_path / "upstream", extra_targets=PROD)
+    git(upstream, "checkout", "-q", "main")
+    lock = subprocess.run(["triton-gitops", "lock", "models.yaml"], cwd=upstream, env=env, capture_output=True,
+                          text=True)
+    assert lock.returncode == 0, lock.stdout + lock.stderr
+    git(upstream, "add", "models.lock")
+    git(upstream, "commit", "-q", "-m", "lock")
+    clone = tmp_path / "work"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", "--branch", "main", upstream.as_uri(), str(clone)],
+                   check=True)
+    head = git(clone, "rev-parse", "HEAD")
+    workflow = runner.load_workflow(SYNC_WORKFLOW)
+    github = runner.github_context({"ref": "refs/heads/main", "after": head}, "push", "acme/models")
+    files = tmp_path / "runner"
+    targets = runner.run_job(workflow, "targets", clone, files, github, env=env, skip_names={"Install triton-gitops"})
+    assert targets.status == "success", targets.log
+    assert targets.outputs == {"matrix": json.dumps({"include": [{"target": "prod", "kind": "s3"}]}), "count": "1"}
+
+    job = workflow["jobs"]["sync"]
+    needs = {"targets": {"outputs": targets.outputs, "result": "success"}}
+    assert runner.evaluate(job["if"], {"needs": needs}) is True
+    matrix = runner.evaluate(job["strategy"]["matrix"], {"needs": needs})
+    assert matrix == {"include": [{"target": "prod", "kind": "s3"}]}
+    for entry in matrix["include"]:
+        context = {"matrix": entry, "github": github}
+        assert runner.substitute(job["environment"]["name"], context) == "prod"
+        assert runner.substitute(job["concurrency"]["group"], context) == "triton-gitops-sync-prod"
+        sync = runner.run_job(workflow, "sync", clone, files, github, env=env, needs=needs, matrix=entry,
+                              skip_names={"Install triton-gitops"})
+        assert sync.status == "success", sync.log
+        assert sync.ran == ["Sync"]  # credentials come from OIDC actions (here: the environment); no TRITON_URL
+        assert {"AWS credentials", "Roll out to Triton"} <= set(sync.skipped)
+    fs = s3_emulator.fs()
+    assert fs.exists(f"{bucket}/models/echo/config.pbtxt") is False  # main does not have the PR's model
+    assert fs.exists(f"{bucket}/models/classify_text/config.pbtxt")
+    state = json.loads(fs.cat(f"{bucket}/models/.triton-gitops-state.json"))
+    assert state["revision"] == head
