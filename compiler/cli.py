@@ -122,6 +122,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--copy-to", metavar="DIR", help="copy model files here and point the manifest at the copies")
     p.add_argument("--force", action="store_true", help="replace the manifest if it exists")
     p.set_defaults(command="import_")  # `import` is a keyword: the module is compiler/commands/import_.py
+
+    # Live Triton commands (compiler/commands/{rollout,status}.py, compiler/rollout/)
+    p = command("rollout", "load what changed into a Triton in EXPLICIT mode, unload what left, wait until READY",
+                "triton-gitops rollout models.yaml --target prod --triton-url grpc://triton:8001 --smoke")
+    _manifest_arg(p)
+    p.add_argument("--triton-url", required=True, metavar="URL",
+                   help="http://HOST:8000 or grpc://HOST:8001 (https://, grpcs:// for TLS)")
+    p.add_argument("--target", metavar="NAME|URL",
+                   help="the target this Triton reads; checked to hold the manifest (as `plan` would) first")
+    p.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
+                   help="per model: how long a load may take until its versions are READY (default: 300)")
+    p.add_argument("--reload", action="append", metavar="MODEL",
+                   help="load MODEL even if the server already serves it as the manifest says ('*' for all)")
+    p.add_argument("--smoke", action="store_true", help="one inference per loaded model (warmup inputs or zeros)")
+    p.add_argument("--perf", action="store_true", help="measure each loaded model: p50/p99 latency, inferences/s")
+    p.add_argument("--concurrency", type=int, default=4, metavar="N", help="with --perf: requests in flight (default: 4)")
+    p.add_argument("--duration", type=float, default=5.0, metavar="SECONDS",
+                   help="with --perf: how long to measure each model (default: 5)")
+    _output_arg(p)
+
+    p = command("status", "compare what a live Triton serves with the manifest; exit 2 when they differ",
+                "triton-gitops status models.yaml --triton-url http://triton:8000 --output json")
+    _manifest_arg(p)
+    p.add_argument("--triton-url", required=True, metavar="URL", help="http://HOST:8000 or grpc://HOST:8001")
+    p.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS", help="per request (default: 30)")
+    _output_arg(p)
     return parser
 
 

@@ -52,11 +52,13 @@ def open_repository(source: str) -> Repository:
     try:
         fs, root = fsspec.core.url_to_fs(source)
     except (ImportError, ValueError) as exc:
-        raise FatalError(f"{source}: cannot open: {exc}", "install the fsspec backend for this URL (s3fs, gcsfs, adlfs)")
+        raise FatalError(f"{source}: cannot open: {exc}",
+                         "install the fsspec backend for this URL (s3fs, gcsfs, adlfs)")
     root = root.rstrip("/")
     try:
         if not fs.isdir(root):
-            raise FatalError(f"{source}: not a folder", "give the model repository folder (the one holding model folders)")
+            raise FatalError(f"{source}: not a folder",
+                             "give the model repository folder (the one holding model folders)")
         listing = fs.find(root, withdirs=True, detail=True)
     except FatalError:
         raise

@@ -6,7 +6,7 @@ import pytest
 from compiler.importer.emit import dump, scalar
 from compiler.manifest.yaml_source import load_bytes
 from tests.commands.test_compile import copy_example, files_of
-from tests.helpers import run_cli, run_json, write
+from tests.helpers import run_cli, write
 
 PY_CONFIG = """name: "{name}"
 backend: "python"

@@ -7,7 +7,6 @@ short-form expansion, rendering) but not through Triton's rules: a fifth of the 
 them on purpose, and import must still carry those configs over for `validate` to name the
 problem (checked below too)."""
 import csv
-from pathlib import Path
 
 import pytest
 from google.protobuf import json_format, text_format

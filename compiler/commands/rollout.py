@@ -1,0 +1,127 @@
+"""`triton-gitops rollout`: load what changed into a live Triton (EXPLICIT mode), unload what
+left the manifest, wait for the versions each policy selects, then optionally smoke- and
+load-test the models that were loaded."""
+from __future__ import annotations
+
+import json
+import sys
+
+from compiler.commands import EXIT_ERROR, EXIT_OK
+from compiler.pipeline import load_and_build
+from compiler.report import paint, plural, report_problems, use_colour
+
+_COLOUR = {"loaded": "create", "unchanged": "dim", "failed": "error", "unloaded": "update"}
+
+
+def _indent(text: str, prefix: str) -> str:
+    return "\n".join(prefix + line for line in text.strip().splitlines())
+
+
+def _outcome_text(o, colour: bool) -> str:
+    from compiler.rollout.drift import versions_text
+
+    head = f"  {paint(f'{o.action:<9}', _COLOUR.get(o.action, ''), colour)} {o.name}"
+    if o.action == "unloaded":
+        return f"{head} ({o.seconds:.1f} s)"
+    lines = [f"{head}: versions {versions_text(o.ready)} READY" + (f" ({o.seconds:.1f} s)" if o.seconds else "")]
+    lines += [_indent(w, "      ") for w in o.why if w != "not loaded"]
+    if o.action == "failed":
+        if o.message:
+            lines.append(_indent(o.message, "      triton: "))
+        for version, reason in o.failures.items():
+            lines.append(_indent(reason, f"      version {version}: "))
+        if o.ready:
+            lines.append(f"      Triton keeps serving versions {versions_text(o.ready)} of {o.name}")
+        else:
+            lines.append(f"      {o.name} is not being served")
+    return "\n".join(lines)
+
+
+def _target_gate(options, colour: bool):
+    """None to go on, or an exit code when the target does not hold the manifest yet."""
+    from compiler.rollout.target_check import check_target
+
+    check = check_target(options.manifest, options.target)
+    if check.note:
+        print(f"note: {check.note}", file=sys.stderr)
+    if check.in_sync:
+        return None
+    print(paint(f"target {check.target} does not hold this manifest yet:", "error", colour), file=sys.stderr)
+    for model, files in sorted(check.pending.items()):
+        print(f"  {model}: {plural(len(files), 'file')} to sync ({files[0]}{', ...' if len(files) > 1 else ''})",
+              file=sys.stderr)
+    print(f"    hint: run `triton-gitops sync {options.manifest} --target {options.target}` first", file=sys.stderr)
+    return EXIT_ERROR
+
+
+def run(options) -> int:
+    from compiler.rollout.client import TritonClient
+    from compiler.rollout.engine import FAILED, LOADED, rollout
+
+    loaded, tree = load_and_build(options.manifest)
+    if tree is None:
+        report_problems(loaded.problems, options.output, summary_label=str(options.manifest))
+        return EXIT_ERROR
+    manifest = loaded.manifest
+    text = options.output == "text"
+    colour = use_colour()
+    if options.target:
+        gate = _target_gate(options, colour)
+        if gate is not None:
+            return gate
+    client = TritonClient(options.triton_url, timeout=options.timeout)
+    try:
+        client.check_live()
+        if text:
+            print(f"rollout of {options.manifest} to Triton at {client.endpoint}"
+                  + (f" (target {options.target})" if options.target else ""))
+        outcomes = rollout(manifest, client, options.timeout, tuple(options.reload or ()),
+                           on_outcome=(lambda o: print(_outcome_text(o, colour), flush=True)) if text else None)
+        changed = [manifest.models[o.name] for o in outcomes if o.action == LOADED]
+        smokes = _smoke(changed, client, manifest.root, text) if options.smoke else []
+        perfs = _perf(changed, client, manifest.root, options, text) if options.perf else []
+    finally:
+        client.close()
+    counts = {a: sum(o.action == a for o in outcomes) for a in ("loaded", "unchanged", "failed", "unloaded")}
+    ok = not counts[FAILED] and all(s.ok for s in smokes) and all(p.ok for p in perfs)
+    if text:
+        summary = ", ".join(f"{n} {a}" for a, n in counts.items())
+        print(f"rollout: {summary}" + ("" if ok else paint(" - FAILED", "error", colour)))
+        if counts[FAILED]:
+            print("    Triton keeps serving the previous versions of a model whose load failed")
+    else:
+        print(json.dumps({"triton_url": str(client.endpoint), "ok": ok, "counts": counts,
+                          "models": [o.as_dict() for o in outcomes], "smoke": [s.as_dict() for s in smokes],
+                          "perf": [p.as_dict() for p in perfs]}, indent=2))
+    return EXIT_OK if ok else EXIT_ERROR
+
+
+def _smoke(models, client, root, text: bool) -> list:
+    from compiler.rollout.smoke import smoke
+
+    results = []
+    for model in models:
+        result = smoke(model, client, root)
+        results.append(result)
+        if text:
+            sources = ", ".join(sorted({f for _, _, _, f in result.inputs})) or "no inputs"
+            status = "ok" if result.ok else "FAILED"
+            print(f"  smoke {status:<6} {model.name}: {result.detail} (inputs from {sources})")
+    return results
+
+
+def _perf(models, client, root, options, text: bool) -> list:
+    from compiler.rollout.perf import measure
+
+    results = []
+    for model in models:
+        result = measure(model, client.endpoint, root, options.concurrency, options.duration)
+        results.append(result)
+        if text:
+            line = (f"  perf  {model.name}: {result.per_second:.1f} infer/s, p50 {result.p50_ms:.2f} ms, "
+                    f"p99 {result.p99_ms:.2f} ms ({result.requests} requests, concurrency {result.concurrency}, "
+                    f"{result.seconds:.1f} s, {result.tool})")
+            if result.errors:
+                line += f"; {plural(result.errors, 'error')}: {result.detail}"
+            print(line)
+    return results

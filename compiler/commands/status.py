@@ -1,0 +1,43 @@
+"""`triton-gitops status`: does a live Triton serve what the manifest says? Exit 2 when not."""
+from __future__ import annotations
+
+import json
+
+from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
+from compiler.pipeline import load_and_build
+from compiler.report import paint, plural, report_problems, use_colour
+
+
+def run(options) -> int:
+    from compiler.rollout.client import TritonClient
+    from compiler.rollout.drift import find_drift
+
+    loaded, tree = load_and_build(options.manifest)
+    if tree is None:
+        report_problems(loaded.problems, options.output, summary_label=str(options.manifest))
+        return EXIT_ERROR
+    manifest = loaded.manifest
+    client = TritonClient(options.triton_url, timeout=options.timeout)
+    try:
+        client.check_live()
+        drift = find_drift(manifest, client)
+    finally:
+        client.close()
+    if options.output == "json":
+        print(json.dumps({"triton_url": str(client.endpoint), "in_sync": not drift,
+                          "models": len(manifest.models), "drift": [d.as_dict() for d in drift]}, indent=2))
+        return EXIT_CHANGES if drift else EXIT_OK
+    colour = use_colour()
+    for item in drift:
+        kind = paint(item.kind, "error" if item.kind == "missing" else "update", colour)
+        print(f"{kind} {item.model}: {item.message}")
+        for detail in item.details:
+            print("    " + detail.strip().replace("\n", "\n    "))
+    if drift:
+        models = len({d.model for d in drift})
+        print(f"status: drifted - {plural(len(drift), 'finding')} in {plural(models, 'model')} "
+              f"(Triton at {client.endpoint}, {options.manifest})")
+        return EXIT_CHANGES
+    print(f"status: in sync - {plural(len(manifest.models), 'model')} served as {options.manifest} says "
+          f"(Triton at {client.endpoint})")
+    return EXIT_OK

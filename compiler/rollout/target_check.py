@@ -1,0 +1,38 @@
+"""Before a rollout: does the target Triton reads from hold what the manifest says?
+
+Loading a model makes Triton read its folder from the repository at that moment; rolling
+out before the sync finished would load yesterday's files and report them as today's. The
+sync stage (compiler/sync) already knows how to compare the manifest with a target without
+writing anything (`plan`), so this asks it, and names the models a sync would still change.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from compiler.errors import FatalError
+
+
+@dataclass
+class TargetCheck:
+    target: str  # how the target is shown (never with secrets)
+    pending: dict = field(default_factory=dict)  # model -> files a sync would still write or delete
+    note: str = ""
+
+    @property
+    def in_sync(self) -> bool:
+        return not self.pending
+
+
+def check_target(manifest_path, requested: str, jobs: int = 8) -> TargetCheck:
+    try:
+        from compiler.sync.engine import plan_only, prepare
+    except ImportError:  # an install without the sync stage: say so rather than guess
+        return TargetCheck(requested, note="sync is not available here; the target was not checked")
+    ctx, loaded = prepare(manifest_path, requested, jobs)
+    if ctx is None:
+        raise FatalError(f"{manifest_path}: does not validate", "run `triton-gitops validate` for the problems")
+    plan = plan_only(ctx).plan
+    pending: dict = {}
+    for change in plan.active:
+        pending.setdefault(change.model, []).append(f"{change.action} {change.path}")
+    return TargetCheck(ctx.target.display, pending)
