@@ -190,6 +190,14 @@ class JobResult:
     status: str = "success"
 
 
+def load_action(path: Path) -> tuple:
+    """(a one-job workflow holding a composite action's steps, its inputs with their defaults)."""
+    data = yaml.safe_load(path.read_text())
+    defaults = {name: spec.get("default", "") for name, spec in (data.get("inputs") or {}).items()}
+    return {"jobs": {"action": {"steps": data["runs"]["steps"], "outputs": {
+        name: spec["value"] for name, spec in (data.get("outputs") or {}).items()}}}}, defaults
+
+
 def load_workflow(path: Path) -> dict:
     data = yaml.safe_load(path.read_text())
     if True in data:
@@ -199,7 +207,7 @@ def load_workflow(path: Path) -> dict:
 
 def run_job(workflow: dict, job_name: str, workdir: Path, files: Path, github: dict, *, env: dict,
             needs: dict | None = None, vars_: dict | None = None, matrix: dict | None = None, skip_names=(),
-            timeout: float = 120) -> JobResult:
+            inputs: dict | None = None, timeout: float = 120) -> JobResult:
     """Run one job's steps. `files` is the temp folder for the runner's files (shared by the jobs)."""
     job = workflow["jobs"][job_name]
     files.mkdir(parents=True, exist_ok=True)
@@ -208,7 +216,7 @@ def run_job(workflow: dict, job_name: str, workdir: Path, files: Path, github: d
     event_path = files / "event.json"
     event_path.write_text(json.dumps(github.get("event", {})))
     context = {"github": github, "vars": vars_ or {}, "secrets": {}, "needs": needs or {}, "steps": {},
-               "matrix": matrix or {}, "runner": {"os": "Linux", "temp": str(files)}, "env": {}}
+               "matrix": matrix or {}, "inputs": inputs or {}, "runner": {"os": "Linux", "temp": str(files)}, "env": {}}
     workflow_env = {k: substitute(v, context) for k, v in (workflow.get("env") or {}).items()}
     context["env"] = dict(workflow_env)
     job_env = {k: substitute(v, context) for k, v in (job.get("env") or {}).items()}
