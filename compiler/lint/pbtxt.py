@@ -23,7 +23,7 @@ from compiler.rules.base import is_map, is_repeated
 
 _TOKEN = re.compile(r"""
     (?P<ws>[ \t\r\f\v]+) | (?P<nl>\n) | (?P<comment>\#[^\n]*)
-  | (?P<string>"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')
+  | (?P<string>"[^"\\\n]*(?:\\.[^"\\\n]*)*"|'[^'\\\n]*(?:\\.[^'\\\n]*)*')
   | (?P<number>-?(?:0[xX][0-9a-fA-F]+|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)[fFuUlL]*)
   | (?P<ident>-?[A-Za-z_][A-Za-z0-9_]*)
   | (?P<symbol>[:{}<>\[\],;/.-])
@@ -33,13 +33,16 @@ _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "f": "\f", "v
             '"': '"', "?": "?"}
 
 
+MAX_TOKENS = 200_000  # beyond this (a pathological file) the caller falls back to coarse positions
+
+
 class ScanError(Exception):
     def __init__(self, message: str, line: int, column: int):
         super().__init__(f"{line}:{column}: {message}")
         self.line, self.column = line, column
 
 
-@dataclass
+@dataclass(slots=True)
 class Token:
     kind: str
     text: str
@@ -58,43 +61,32 @@ def tokenize(text: str) -> list:
             line, line_start = line + 1, match.end()
         elif kind not in ("ws", "comment"):
             tokens.append(Token(kind, match.group(), line, pos - line_start + 1))
+            if len(tokens) > MAX_TOKENS:
+                raise ScanError(f"more than {MAX_TOKENS:,} tokens; positions are not tracked", line, 1)
         pos = match.end()
     tokens.append(Token("eof", "", line, pos - line_start + 1))
     return tokens
 
 
+_ESCAPE = re.compile(r"\\(x[0-9a-fA-F]{1,2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[0-7]{1,3}|.)", re.DOTALL)
+
+
+def _escape_value(match) -> str:
+    code = match.group(1)
+    if code[0] in "xuU" and len(code) > 1:
+        return chr(int(code[1:], 16))
+    if code[0].isdigit() and code[0] in "01234567":
+        return chr(int(code, 8))
+    return _ESCAPES.get(code, code)
+
+
 def unescape(quoted: str) -> str:
     """The value of one quoted text-format string (C-style escapes)."""
-    body, out, i = quoted[1:-1], [], 0
-    while i < len(body):
-        ch = body[i]
-        if ch != "\\" or i + 1 >= len(body):
-            out.append(ch)
-            i += 1
-            continue
-        nxt = body[i + 1]
-        if nxt in _ESCAPES:
-            out.append(_ESCAPES[nxt])
-            i += 2
-        elif nxt in "xX":
-            digits = re.match(r"[0-9a-fA-F]{1,2}", body[i + 2:])
-            out.append(chr(int(digits.group(), 16)) if digits else nxt)
-            i += 2 + (len(digits.group()) if digits else 0)
-        elif nxt in "uU":
-            width = 4 if nxt == "u" else 8
-            out.append(chr(int(body[i + 2:i + 2 + width], 16)))
-            i += 2 + width
-        elif nxt.isdigit():
-            digits = re.match(r"[0-7]{1,3}", body[i + 1:]).group()
-            out.append(chr(int(digits, 8)))
-            i += 1 + len(digits)
-        else:
-            out.append(nxt)
-            i += 2
-    return "".join(out)
+    body = quoted[1:-1]
+    return _ESCAPE.sub(_escape_value, body) if "\\" in body else body
 
 
-@dataclass
+@dataclass(slots=True)
 class Scalar:
     text: str  # decoded value for strings, the token text otherwise
     line: int
@@ -102,21 +94,21 @@ class Scalar:
     is_string: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class Message:
     line: int
     column: int
     entries: list = field(default_factory=list)  # [Entry]
 
 
-@dataclass
+@dataclass(slots=True)
 class ListValue:
     line: int
     column: int
     items: list = field(default_factory=list)  # [Scalar | Message]
 
 
-@dataclass
+@dataclass(slots=True)
 class Entry:
     name: str
     line: int

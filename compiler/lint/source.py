@@ -11,9 +11,9 @@ from google.protobuf import text_format
 from compiler.errors import Problem
 from compiler.lint.pbtxt import Positions, ScanError, positions
 from compiler.proto import ModelConfig
-from compiler.rules.base import suggest
+from compiler.rules.base import clip, suggest
 
-MAX_BYTES = 16 * 1024 * 1024
+MAX_BYTES = 4 * 1024 * 1024  # real configs are kilobytes; protobuf parses ~250k values a second
 _LOCATION = re.compile(r"^\s*(\d+):(\d+)\s*:\s*")
 _TEMPLATE_LINE = re.compile(r"\$\{|\$[A-Za-z_]|[A-Za-z_]#[A-Za-z_]|:\s*#")
 _TEMPLATE_VALUE = re.compile(r"(?:integer|float|value)[^:]*:\s*\$?[A-Z_][A-Z0-9_]*\b")
@@ -33,7 +33,7 @@ class ConfigFile:
 
 
 def _problem(cf: ConfigFile, message, rule, line=1, column=1, hint="", path=()) -> None:
-    cf.problems.append(Problem(message, rule, tuple(path), hint=hint).at(cf.file, line or 1, column or 1))
+    cf.problems.append(Problem(clip(message), rule, tuple(path), hint=clip(hint)).at(cf.file, line or 1, column or 1))
 
 
 def _decode(raw: bytes, cf: ConfigFile) -> Optional[str]:

@@ -89,8 +89,20 @@ def triton_type(value: int) -> str:
     return "BYTES" if name == "STRING" else name
 
 
+MAX_MESSAGE = 2000
+
+
+def clip(text: str, limit: int = MAX_MESSAGE) -> str:
+    """Bound a message that quotes user values (a 10 MB name must not make a 10 MB report)."""
+    return text if len(text) <= limit else text[:limit - 15] + "... (truncated)"
+
+
 def suggest(word: str, choices) -> str:
-    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    """"did you mean 'x'?" for a close match, or "". Long words are not compared (difflib is quadratic)."""
+    word = str(word)
+    if len(word) > 200:
+        return ""
+    close = difflib.get_close_matches(word, [str(c) for c in choices if len(str(c)) <= 200], n=1, cutoff=0.6)
     return f"did you mean {close[0]!r}?" if close else ""
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from compiler.rules import (backend, batching, ensemble, instances, misc, names, sequence, tensors, versions,
                             warmup)
+from compiler.rules.base import clip
 
 MODULES = (names, backend, tensors, batching, sequence, ensemble, versions, warmup, instances, misc)
 
@@ -12,4 +13,6 @@ def run_all(config, ctx) -> list:
     problems = []
     for module in MODULES:
         problems.extend(module.check(config, ctx))
+    for problem in problems:
+        problem.message, problem.hint = clip(problem.message), clip(problem.hint)
     return problems

@@ -86,3 +86,20 @@ def test_oneof_conflict_and_repeated_singular_field(tmp_path):
     problem, = lint_paths([str(path)])
     assert (problem.rule, problem.line) == ("pbtxt-syntax", 3)
     assert "remove the repetition" in problem.hint
+
+
+def test_too_many_tokens_fall_back_to_coarse_positions(tmp_path, monkeypatch):
+    import compiler.lint.pbtxt as pbtxt
+
+    monkeypatch.setattr(pbtxt, "MAX_TOKENS", 20)
+    path = write(tmp_path / "m" / "config.pbtxt",
+                 'name: "m"\nbackend: "python"\ninput [ { name: "a" data_type: TYPE_FP32 dims: [ 1, 1, 1, 1, 0 ] } ]\n')
+    problem, = lint_paths([str(path)])
+    assert problem.rule == "tensor-dims-value" and (problem.line, problem.column) == (1, 1)
+
+
+def test_long_values_are_clipped_in_messages(tmp_path):
+    path = write(tmp_path / "m" / "config.pbtxt", 'name: "m"\nplatform: "' + "x" * 50_000 + '"\n')
+    problem, = lint_paths([str(path)])
+    assert problem.rule == "platform-unknown" and len(problem.message) == 2000
+    assert problem.message.endswith("... (truncated)") and problem.hint.startswith("valid platforms:")
