@@ -12,6 +12,7 @@ import os
 import sys
 
 from compiler import __version__
+from compiler.artifacts import settings as artifact_settings
 from compiler.errors import FatalError
 
 _EPILOG = "exit codes: 0 ok, 1 error, 2 changes pending (with --exit-code / plan)"
@@ -33,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Validate, compile and sync NVIDIA Triton model repositories from one models.yaml.",
         epilog=_EPILOG)
     parser.add_argument("--version", action="version", version=f"triton-gitops {__version__}")
+    artifact_settings.reset()  # a fresh command line: no --locked left over from an earlier in-process run
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     def command(name, help_text, example):
@@ -43,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("validate", "check the manifest: schema, then Triton's own rules; every problem in one run",
                 "triton-gitops validate models.yaml --output json")
     _manifest_arg(p)
+    p.add_argument("--locked", action=artifact_settings.LockedFlag)
     _output_arg(p)
 
     p = command("compile", "write the Triton model repository (or, with --dry-run, show what would change)",
@@ -52,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the repository folder; replaced whole (default: build/model_repository)")
     p.add_argument("--dry-run", action="store_true", help="write nothing; list files to create/update/delete")
     p.add_argument("--exit-code", action="store_true", help="with --dry-run: exit 2 when the folder would change")
+    p.add_argument("--locked", action=artifact_settings.LockedFlag)
     _output_arg(p)
 
     for name, help_text, example in (
@@ -66,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "or a path (default: the manifest's local target)")
         p.add_argument("--prune", action="store_true",
                        help="delete files the manifest no longer has (only files triton-gitops wrote)")
+        p.add_argument("--locked", action=artifact_settings.LockedFlag)
         if name == "sync":
             p.add_argument("--dry-run", action="store_true", help="show the plan; change nothing")
             p.add_argument("--jobs", type=int, default=8, metavar="N", help="parallel transfers (default: 8)")
@@ -81,6 +86,20 @@ def build_parser() -> argparse.ArgumentParser:
     _output_arg(p)
 
     command("schema", "print the manifest's JSON Schema", "triton-gitops schema > models.schema.json")
+
+    # Model artifacts (compiler/commands/{lock,cache}.py)
+    p = command("lock", "write models.lock next to the manifest: the sha256 of every version source",
+                "triton-gitops lock models.yaml && git add models.lock")
+    _manifest_arg(p)
+    p.add_argument("--check", action="store_true", help="write nothing; exit 2 when models.lock would change")
+    _output_arg(p)
+    p = command("cache", "the download cache of model artifacts (TRITON_GITOPS_CACHE_DIR, default ~/.cache)",
+                "triton-gitops cache prune --older-than 7")
+    actions = p.add_subparsers(dest="cache_action", metavar="ACTION", required=True)
+    q = actions.add_parser("prune", help="remove cached artifacts not used for a while",
+                           description="remove cached artifacts (and digests) not used for --older-than days")
+    q.add_argument("--older-than", type=float, default=30.0, metavar="DAYS", help="default: 30")
+    q.add_argument("--all", action="store_true", help="empty the cache")
 
     # GitOps commands (compiler/commands/{init,report,targets}.py)
     p = command("init", "scaffold a GitOps repository: manifest, example model, workflows, compose file; asks nothing",

@@ -14,9 +14,12 @@ from typing import Optional
 class VersionSpec:
     number: int
     source: str  # as written in the manifest
-    local_path: Optional[Path]  # resolved against the manifest's folder; None for an empty folder
+    local_path: Optional[Path]  # resolved against the manifest's folder; None for a URL or an empty folder
     sha256: str = ""
     doc_path: tuple = ()
+    remote: bool = False  # `source` is a URL (s3://, gs://, az://, https://, ...)
+    storage_options: dict = field(default_factory=dict)  # fsspec options for a URL source, ${ENV} unexpanded
+    artifact: Optional[object] = None  # compiler.artifacts.Artifact once resolved: files, digests, local bytes
 
 
 @dataclass

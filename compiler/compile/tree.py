@@ -1,11 +1,12 @@
 """Stage 3: the model repository as a list of entries, before anything is written.
 
-Building the tree reads no file contents (except raw warmup files given as data), so it
-is cheap enough for `validate` to run it too and report every problem up front.
+Building the tree first resolves the version sources (`compiler.artifacts`: digests from
+its index or by hashing, remote files into the download cache, pins and models.lock);
+apart from that it reads no file contents (except raw warmup files given as data), so
+`validate` runs it too and reports every problem up front.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -30,7 +31,10 @@ class Entry:
     kind: str  # config | version | file | warmup
     size: int
     data: Optional[bytes] = None  # generated content
-    source: Optional[Path] = None  # or a local file to copy
+    source: Optional[Path] = None  # or a local file to copy (for a remote source: its verified cache copy)
+    # Where a version file from a URL source lives (compiler.artifacts.Origin: URL, size, sha256,
+    # store stamp): sync can copy it server-side, and `source` may then be None (not downloaded).
+    origin: Optional[object] = None
 
 
 @dataclass
@@ -45,49 +49,18 @@ class Tree:
         return sum(e.size for e in self.entries)
 
 
-def _walk_source(folder: Path, doc_path: tuple, problems: list):
-    """Yield (relative POSIX path, absolute path, size) for every file under `folder`."""
-    root = folder.resolve()
-    stack = [(folder, "")]
-    while stack:
-        current, prefix = stack.pop()
-        try:
-            items = sorted(os.scandir(current), key=lambda e: e.name)
-        except OSError as exc:
-            problems.append(Problem(f"cannot read source folder {current}: {exc.strerror}", "source-unreadable",
-                                    doc_path))
-            continue
-        for item in items:
-            if item.name in SKIPPED_NAMES:
-                continue
-            rel = prefix + item.name
-            if item.is_symlink():
-                target = Path(item.path).resolve()
-                if not (target == root or root in target.parents):
-                    problems.append(Problem(f"{rel} in {folder} is a symlink to {target}, outside the source folder",
-                                            "source-symlink-escape", doc_path,
-                                            hint="copy the file into the folder instead of linking out of it"))
-                    continue
-            if item.is_dir():
-                stack.append((Path(item.path), rel + "/"))
-            elif item.is_file():
-                yield rel, Path(item.path), item.stat().st_size
-
-
-def _version_entries(model, version, problems) -> list:
+def _version_entries(model, version) -> list:
     prefix = f"{model.name}/{version.number}/"
-    doc_path = version.doc_path + ("source",)
-    if version.local_path is None:
-        return [Entry(prefix + KEEP_FILE, model.name, VERSION, 0, data=b"")]
-    if version.local_path.is_dir():
-        entries = [Entry(prefix + rel, model.name, VERSION, size, source=path)
-                   for rel, path, size in _walk_source(version.local_path, doc_path, problems)]
-        return entries or [Entry(prefix + KEEP_FILE, model.name, VERSION, 0, data=b"")]
-    if version.local_path.is_file():
-        name = model.default_model_filename
-        return [Entry(prefix + name, model.name, VERSION, version.local_path.stat().st_size,
-                      source=version.local_path)]
-    return []  # missing sources were reported while building the manifest
+    artifact = version.artifact
+    if artifact is None:  # an ensemble's empty version; or a source that failed (already reported)
+        return [] if version.source else [Entry(prefix + KEEP_FILE, model.name, VERSION, 0, data=b"")]
+    if artifact.kind == "file":
+        item = artifact.files[0]
+        return [Entry(prefix + model.default_model_filename, model.name, VERSION, item.size, source=item.local,
+                      origin=item.origin)]
+    entries = [Entry(prefix + item.rel, model.name, VERSION, item.size, source=item.local, origin=item.origin)
+               for item in artifact.files]
+    return entries or [Entry(prefix + KEEP_FILE, model.name, VERSION, 0, data=b"")]
 
 
 def _warmup_entries(model, root: Path, problems) -> list:
@@ -114,13 +87,15 @@ def _warmup_entries(model, root: Path, problems) -> list:
 
 def build_tree(manifest, source_label: str = "models.yaml") -> tuple:
     """(Tree, problems with document paths)."""
-    problems: list = []
+    from compiler.artifacts import resolve_versions
+
+    problems: list = resolve_versions(manifest)  # before rendering: it adds checksum-agent MD5 parameters
     entries: list = []
     for model in manifest.models.values():
         text = render_config(model.config, source_label).encode("utf-8")
         entries.append(Entry(f"{model.name}/config.pbtxt", model.name, CONFIG, len(text), data=text))
         for version in model.versions.values():
-            entries.extend(_version_entries(model, version, problems))
+            entries.extend(_version_entries(model, version))
         for spec in model.files.values():
             if spec.local_path.is_file():
                 entries.append(Entry(f"{model.name}/{spec.name}", model.name, FILE, spec.local_path.stat().st_size,

@@ -34,6 +34,7 @@ _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "f": "\f", "v
 
 
 MAX_TOKENS = 200_000  # beyond this (a pathological file) the caller falls back to coarse positions
+MAX_DEPTH = 100  # ModelConfig nests about 8 deep; deeper text is not a config
 
 
 class ScanError(Exception):
@@ -122,6 +123,7 @@ class _Parser:
     def __init__(self, text: str):
         self.tokens = tokenize(text)
         self.i = 0
+        self.depth = 0
 
     def peek(self) -> Token:
         return self.tokens[self.i]
@@ -142,6 +144,9 @@ class _Parser:
         raise ScanError(message, token.line, token.column)
 
     def message(self, line: int, column: int, close) -> Message:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise ScanError(f"nested more than {MAX_DEPTH} levels deep", line, column)
         node = Message(line, column)
         while True:
             token = self.peek()
@@ -149,6 +154,7 @@ class _Parser:
                 return node
             if close is not None and token.kind == "symbol" and token.text == close:
                 self.take()
+                self.depth -= 1
                 return node
             if token.kind != "ident" or token.text.startswith("-"):
                 self.fail(f"expected a field name, got {token.text or 'end of file'!r}")

@@ -32,8 +32,9 @@ def _versions(entry, model_path, root, config, problems) -> dict:
         number = int(key)
         source = spec["source"]
         if _is_remote(source):
-            problems.append(Problem(f"remote source {source!r} is not supported yet", "source-remote",
-                                    doc_path + ("source",), hint="point at a local file or folder"))
+            # Listed, hashed and fetched by compiler.artifacts when the tree is built.
+            versions[number] = VersionSpec(number, source, None, spec.get("sha256", ""), doc_path, remote=True,
+                                           storage_options=dict(spec.get("storage_options") or {}))
             continue
         local = Path(os.path.normpath(root / source))
         if not local.exists():

@@ -136,8 +136,14 @@ def build_schema() -> dict:
         "properties": {
             "source": {"type": "string", "minLength": 1,
                        "description": "a file (placed under the backend's default model file name) or a folder "
-                                      "(copied as the version folder), relative to the manifest"},
-            "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$", "description": "expected digest of the source"},
+                                      "(copied as the version folder): a path relative to the manifest, or an "
+                                      "s3://, gs://, az://, https:// (any fsspec) URL"},
+            "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$",
+                       "description": "expected digest: sha256 of a file, or of a folder's `sha256sum` listing "
+                                      "(see README, Model artifacts); a mismatch stops compile and sync"},
+            "storage_options": {"type": "object",
+                                "description": "fsspec storage options for a URL source (endpoint, credentials "
+                                               "profile, ...); ${ENV} is expanded"},
         },
     }
     defs["target"] = {

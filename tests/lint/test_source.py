@@ -103,3 +103,10 @@ def test_long_values_are_clipped_in_messages(tmp_path):
     problem, = lint_paths([str(path)])
     assert problem.rule == "platform-unknown" and len(problem.message) == 2000
     assert problem.message.endswith("... (truncated)") and problem.hint.startswith("valid platforms:")
+
+
+def test_deeply_nested_unknown_fields_do_not_exhaust_the_stack(tmp_path):
+    path = write(tmp_path / "config.pbtxt", 'name: "m"\n' + "a { " * 5000 + "} " * 5000 + "\n")
+    problem, = lint_paths([str(path)])
+    assert (problem.rule, problem.line, problem.column) == ("pbtxt-syntax", 2, 1)
+    assert 'has no field named "a"' in problem.message

@@ -1,0 +1,153 @@
+"""The local, content-addressed artifact cache, and the two indexes that make it cheap.
+
+    <root>/blobs/sha256/ab/abcd...        verified bytes, named by their sha256, read-only
+    <root>/tmp/<random>.part              downloads in progress (same disk: rename is atomic)
+    <root>/index/remote/ab/<key>.json     URL + the store's stamp (ETag, generation, ...) -> sha256
+    <root>/index/local/ab/<key>.json      path + stat (size, mtime, ctime, inode) -> sha256
+
+A blob only appears by `os.replace` of a complete download whose digest was computed
+from the bytes written, so a crash or a mismatch never leaves a partial or unverified
+blob. The remote index is what lets a second run skip the download (the store's stamp
+changes whenever the object is rewritten); the local index lets a second run skip
+re-hashing an unchanged local file (like git's index, ctime is in the key because
+nothing can set it back). Every record is its own small file written by rename, so
+parallel runs never corrupt one another; losing the cache only costs time.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Optional
+
+from compiler.errors import FatalError
+
+TMP_MAX_AGE = 24 * 3600  # a .part file older than this belongs to no running download
+
+
+def _key_name(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class Cache:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.writable = True  # becomes False after the first failed write: warn once, go on
+
+    # -- blobs -----------------------------------------------------------------------------
+    def blob(self, sha256: str) -> Path:
+        return self.root / "blobs" / "sha256" / sha256[:2] / sha256
+
+    def has(self, sha256: str, size: int = -1) -> Optional[Path]:
+        """The blob's path if present (and of the expected size); marks it as used for prune."""
+        path = self.blob(sha256)
+        try:
+            stat = path.stat()
+        except OSError:
+            return None
+        if size >= 0 and stat.st_size != size:
+            return None  # damaged by hand: ignore it, it will be replaced
+        try:
+            os.utime(path)  # prune removes what was not used recently
+        except OSError:
+            pass
+        return path
+
+    def temp_file(self, expected_size: int = 0) -> Path:
+        """A fresh temporary name inside the cache, after checking there is room for the download."""
+        folder = self.root / "tmp"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            free = shutil.disk_usage(folder).free
+        except OSError as exc:
+            raise FatalError(f"cannot use the artifact cache {self.root}: {exc.strerror or exc}",
+                             "set TRITON_GITOPS_CACHE_DIR to a writable folder")
+        if expected_size and free < expected_size + (64 << 20):
+            raise FatalError(f"not enough space in the artifact cache {self.root}: {expected_size} bytes needed, "
+                             f"{free} free", "run `triton-gitops cache prune`, or set TRITON_GITOPS_CACHE_DIR")
+        handle, name = tempfile.mkstemp(prefix="dl-", suffix=".part", dir=folder)
+        os.close(handle)
+        return Path(name)
+
+    def commit(self, temp: Path, sha256: str) -> Path:
+        """Move a verified download into place under its digest."""
+        target = self.blob(sha256)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(temp, 0o444)  # blobs are shared by every run: no one edits them in place
+        os.replace(temp, target)  # another run may have placed the same bytes: same content
+        return target
+
+    # -- index -----------------------------------------------------------------------------
+    def _record_path(self, kind: str, key: str) -> Path:
+        name = _key_name(key)
+        return self.root / "index" / kind / name[:2] / f"{name}.json"
+
+    def lookup(self, kind: str, key: str) -> Optional[dict]:
+        path = self._record_path(kind, key)
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return None
+        if not isinstance(record, dict) or record.get("key") != key:
+            return None
+        try:
+            os.utime(path)  # used: prune keeps it
+        except OSError:
+            pass
+        return record
+
+    def remember(self, kind: str, key: str, **values) -> None:
+        if not self.writable:
+            return
+        path = self._record_path(kind, key)
+        temp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temp.write_text(json.dumps({"key": key, **values}, sort_keys=True))
+            os.replace(temp, path)
+        except OSError:
+            self.writable = False  # a read-only cache only costs time on the next run
+            temp.unlink(missing_ok=True)
+
+    # -- prune ------------------------------------------------------------------------------
+    def prune(self, older_than_days: Optional[float]) -> tuple:
+        """Remove blobs and records not used for `older_than_days` (None: everything).
+
+        Returns (files removed, bytes freed, bytes kept). Temporary files of downloads
+        still running elsewhere are young, so they are left alone.
+        """
+        now = time.time()
+        limit = None if older_than_days is None else now - older_than_days * 86400
+        removed = freed = kept = 0
+        for sub in ("blobs", "index", "tmp"):
+            for path in sorted((self.root / sub).rglob("*")) if (self.root / sub).is_dir() else ():
+                try:
+                    stat = path.lstat()
+                except OSError:
+                    continue
+                if path.is_dir():
+                    continue
+                stale = limit is None or stat.st_mtime < limit
+                if sub == "tmp":
+                    stale = limit is None or stat.st_mtime < now - TMP_MAX_AGE
+                if not stale:
+                    kept += stat.st_size
+                    continue
+                try:
+                    path.unlink()
+                except OSError:
+                    kept += stat.st_size
+                    continue
+                removed += 1
+                freed += stat.st_size
+        for folder in sorted((p for p in self.root.rglob("*") if p.is_dir()), reverse=True) \
+                if self.root.is_dir() else ():
+            try:
+                folder.rmdir()  # only succeeds when empty
+            except OSError:
+                pass
+        return removed, freed, kept

@@ -1,0 +1,84 @@
+"""The digest (and, where needed, local bytes) of one artifact file, doing as little as possible.
+
+A local file is hashed once; later runs find its digest in the cache's local index for as
+long as its stat key (size, mtime, ctime, inode) is unchanged. A remote file whose store
+stamp was seen before is not read again: its digest comes from the remote index and its
+bytes, when needed, from the content-addressed blob. Everything else is downloaded once.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from urllib.parse import urlsplit, urlunsplit
+
+from compiler.artifacts.digest import md5_file, sha256_file
+from compiler.artifacts.fetch import Mismatch, download
+
+LOCAL, REMOTE = "local", "remote"
+
+
+def _stat_key(stat) -> list:
+    return [stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino, stat.st_dev]
+
+
+def local_digests(cache, path, want_md5: bool = False) -> tuple:
+    """(sha256, md5 or "") of a local file, from the index when its stat key still matches."""
+    key = os.path.abspath(path)
+    stat = os.stat(key)
+    record = cache.lookup(LOCAL, key)
+    if record and record.get("stat") == _stat_key(stat):
+        sha, md5 = record.get("sha256", ""), record.get("md5", "")
+        if sha and (md5 or not want_md5):
+            return sha, md5
+    else:
+        sha, md5 = "", ""
+    sha = sha or sha256_file(key)
+    md5 = md5 or (md5_file(key) if want_md5 else "")
+    if _stat_key(os.stat(key)) == _stat_key(stat):  # only remember a digest of a file that held still
+        cache.remember(LOCAL, key, stat=_stat_key(stat), sha256=sha, md5=md5)
+    return sha, md5
+
+
+def _remote_key(origin) -> str:
+    """The URL without its query (signed URLs change on every signing; the object does not),
+    plus the store's stamp and size: a rewrite of the object gives a new key."""
+    parts = urlsplit(origin.url)
+    return "\n".join([urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")), origin.stamp,
+                      str(origin.size)])
+
+
+def recall(cache, origin) -> str:
+    """The sha256 recorded for this very object version, or ""."""
+    if not origin.stamp:
+        return ""  # nothing tells us the object is the one we saw: never trust a record
+    record = cache.lookup(REMOTE, _remote_key(origin))
+    return record.get("sha256", "") if record else ""
+
+
+def remote_file(cache, filesystems, item, expected: str, need_bytes: bool, need_digest: bool, label: str):
+    """Fill `item` (an ArtifactFile with an origin): sha256 and, if `need_bytes`, `local` (a blob).
+
+    Raises Mismatch when the bytes are not `expected`, without caching them.
+    """
+    origin = item.origin
+    sha = recall(cache, origin)
+    if sha and expected and sha != expected:
+        raise Mismatch(label, expected, sha)  # the very bytes we hashed before: no need to read again
+    if sha:
+        blob = cache.has(sha, origin.size) if need_bytes else None
+        if blob is not None or not need_bytes:
+            return _known(item, sha, blob)
+    elif not (need_bytes or need_digest):
+        return item  # stays remote and unhashed: sync may copy it server-side
+    fs, _ = filesystems.get(origin.url, origin.storage_options)
+    blob, sha = download(fs, origin, cache, expected=expected, label=label)
+    if origin.stamp:
+        cache.remember(REMOTE, _remote_key(origin), sha256=sha, size=origin.size)
+    item.fetched = True
+    return _known(item, sha, blob)
+
+
+def _known(item, sha: str, blob):
+    # The origin travels on the tree's entries to sync: it carries the digest with it.
+    item.sha256, item.local, item.origin = sha, blob, replace(item.origin, sha256=sha)
+    return item

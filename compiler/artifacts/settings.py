@@ -1,0 +1,98 @@
+"""How this run treats model artifacts: lock checking, fetching, cache location, parallelism.
+
+The tree is built deep inside `load_and_build`, which every command shares, so the few
+run-wide choices reach the resolver through a context variable rather than through every
+signature on the way. A command (or the `--locked` flag itself, see `LockedFlag`) sets
+them before building the tree; `compiler.cli.build_parser` resets them, so one in-process
+run never inherits another's flags.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import contextvars
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+# What the lock file means for this run.
+LOCK_WARN = "warn"  # drift from models.lock is a warning (plain compile/validate)
+LOCK_STRICT = "strict"  # drift, or no entry, is an error (--locked)
+LOCK_IGNORE = "ignore"  # the lock is being rewritten (`lock`)
+
+
+@dataclass(frozen=True)
+class Settings:
+    lock: str = LOCK_WARN
+    # True: every remote file is downloaded into the cache (compile needs local bytes).
+    # False: only what must be verified is downloaded; the rest stays remote so that a
+    # sync to the same store can copy it server-side.
+    fetch: bool = True
+    cache_dir: str = ""  # "" = TRITON_GITOPS_CACHE_DIR, else the user cache dir
+    jobs: int = 0  # parallel transfers; 0 = TRITON_GITOPS_JOBS or 8
+
+    @property
+    def cache_root(self) -> Path:
+        return Path(self.cache_dir) if self.cache_dir else default_cache_dir()
+
+    @property
+    def workers(self) -> int:
+        if self.jobs > 0:
+            return self.jobs
+        try:
+            return max(1, int(os.environ.get("TRITON_GITOPS_JOBS", "8")))
+        except ValueError:
+            return 8
+
+
+def default_cache_dir() -> Path:
+    """TRITON_GITOPS_CACHE_DIR, else $XDG_CACHE_HOME/triton-gitops/artifacts (~/.cache by default)."""
+    explicit = os.environ.get("TRITON_GITOPS_CACHE_DIR")
+    if explicit:
+        return Path(explicit).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "triton-gitops" / "artifacts"
+
+
+_CURRENT: contextvars.ContextVar = contextvars.ContextVar("triton_gitops_artifacts", default=Settings())
+
+
+def current() -> Settings:
+    return _CURRENT.get()
+
+
+def configure(**changes) -> Settings:
+    """Change the settings for the rest of this context (a command run)."""
+    settings = replace(_CURRENT.get(), **changes)
+    _CURRENT.set(settings)
+    return settings
+
+
+def reset() -> None:
+    _CURRENT.set(Settings())
+
+
+@contextlib.contextmanager
+def using(**changes):
+    """Settings for one block only (tests, sync's planning step)."""
+    token = _CURRENT.set(replace(_CURRENT.get(), **changes))
+    try:
+        yield _CURRENT.get()
+    finally:
+        _CURRENT.reset(token)
+
+
+class LockedFlag(argparse.Action):
+    """`--locked`: stored on the options like store_true, and applied to the settings at once.
+
+    Applying it at parse time means every command that builds the tree honours it without
+    having to pass it down by hand; a command may still read `options.locked`.
+    """
+
+    def __init__(self, option_strings, dest, **kwargs):
+        kwargs.setdefault("help", "refuse to go on when a source no longer matches models.lock")
+        super().__init__(option_strings, dest, nargs=0, default=False, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, True)
+        configure(lock=LOCK_STRICT)
