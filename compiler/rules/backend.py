@@ -1,5 +1,13 @@
 """platform / backend / runtime: which backend serves the model (Triton's
-AutoCompleteBackendFields followed by the checks at the top of ValidateModelConfig)."""
+AutoCompleteBackendFields followed by the checks at the top of ValidateModelConfig).
+
+Neither platform nor backend: an ERROR for the manifest (it must be complete). For lint
+(`model_file_may_complete`) Triton takes the backend from the model file in the first version
+folder, or from a model name `model.<backend>`: a WARNING when lint cannot see the folder (a lone
+config file; e.g. Triton's own QA configs, which get their platform injected), an ERROR with
+Triton's "Invalid model name: Could not determine backend ..." when it can and finds neither
+(QA autofill_noplatform/custom/no_delimiter and common/no_version).
+"""
 from __future__ import annotations
 
 import posixpath

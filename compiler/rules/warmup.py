@@ -45,7 +45,7 @@ def _input(sample, key, wi, config, ctx, path, inputs, controls) -> list:
                              f"input '{key}'", path + ("dims", j), hint="give a concrete size for every dimension"))
             break
     else:
-        if key in inputs and inputs[key].dims:
+        if key in inputs and inputs[key].dims and not inputs[key].is_shape_tensor:
             model_dims = list(inputs[key].dims)
             if len(model_dims) != len(wi.dims) or any(m != WILDCARD and m != d for m, d in zip(model_dims, wi.dims)):
                 out.append(error("warmup-dims", f"{label}: unexpected shape for input '{key}' for model '{name}'. "
