@@ -134,6 +134,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also set step outputs matrix, names, kinds, count (GitHub Actions)")
     _output_arg(p)
 
+    p = command("completion", "print a shell completion script (commands, options, choices, target names)",
+                'eval "$(triton-gitops completion bash)"    # in ~/.bashrc; zsh: completion zsh in ~/.zshrc')
+    p.add_argument("shell", choices=("bash", "zsh"), help="the shell")
+
     p = command("import", "write a manifest for an existing model repository (a folder or an fsspec URL)",
                 "triton-gitops import s3://bucket/models -o models.yaml --copy-to models/")
     p.add_argument("source", help="the repository: a folder, or s3://, gs://, az://, ... URL")

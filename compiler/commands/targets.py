@@ -1,7 +1,8 @@
 """`triton-gitops targets`: the manifest's sync targets, for people and for CI matrices.
 
 Each target has a kind from its URL: `s3`, `gcs` (gs://, gcs://), `azure` (az://, abfs://,
-abfss://, adl://), `local` (a path or file://) or `other`. With `--github-output` the step
+abfss://, adl://), `local` (a path or file://) or `other`. Problems in the models do not
+stop the listing (that is `validate`'s job); a manifest that cannot be read at all does. With `--github-output` the step
 outputs are `matrix` (`{"include": [{"target": NAME, "kind": KIND}, ...]}`), `names`
 and `kinds` (space-separated) and `count`.
 """
@@ -27,7 +28,8 @@ def run(options) -> int:
     from compiler.manifest import load_manifest
 
     loaded = load_manifest(options.manifest, str(options.manifest))
-    if not loaded.ok:
+    # Only `targets:` matters here: a model's problem (a missing source, ...) is for `validate`.
+    if loaded.manifest is None:
         report_problems(loaded.problems, options.output if options.output == "json" else "text",
                         summary_label=str(options.manifest))
         return EXIT_ERROR

@@ -156,10 +156,11 @@ def test_pre_commit_hook():
     assert not re.search(hook["files"], "models.yaml.bak")
 
 
-@pytest.mark.parametrize("command", ["init", "report", "targets"])
+@pytest.mark.parametrize("command", ["init", "report", "targets", "completion"])
 def test_help_has_an_example(command, capsys):
     with pytest.raises(SystemExit) as exit_:
         from compiler.cli import main
         main([command, "--help"])
     assert exit_.value.code == 0
-    assert "example:\n  triton-gitops " + command in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"triton-gitops {command}" in out.split("example:\n  ", 1)[1].splitlines()[0]
