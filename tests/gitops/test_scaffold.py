@@ -142,8 +142,9 @@ def test_docker_compose_serves_the_local_repository():
     triton = compose["services"]["triton"]
     assert re.fullmatch(r"nvcr\.io/nvidia/tritonserver:\$\{TRITON_TAG:-\d\d\.\d\d\}-py3", triton["image"])
     assert triton["ports"] == ["8000:8000", "8001:8001", "8002:8002"]
-    assert triton["volumes"][0]["source"] == "./build/model_repository"
-    assert "--model-repository=/models" in triton["command"]
+    # the parent is mounted: `compile --out` swaps in a new folder, invisible through a bind mount of the old one
+    assert triton["volumes"][0] == {"type": "bind", "source": "./build", "target": "/build", "read_only": True}
+    assert "--model-repository=/build/model_repository" in triton["command"]
     assert "/v2/health/ready" in " ".join(triton["healthcheck"]["test"])
 
 
