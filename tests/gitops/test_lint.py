@@ -1,5 +1,6 @@
-"""actionlint, zizmor and check-jsonschema on this repository's GitHub files, on `init` output,
-and on known-bad input (so a linter that silently checks nothing cannot pass).
+"""actionlint, zizmor, check-jsonschema and shellcheck (on the run: steps) on this repository's
+GitHub files, on `init` output, and on known-bad input (so a linter that silently checks
+nothing cannot pass).
 
 Each tool is run through scripts/lint_workflows.sh --only TOOL; a test is skipped only when
 that tool is not installed here (exit code 3), never when it finds something.
@@ -17,7 +18,7 @@ import pytest
 from tests.helpers import REPO, run_cli
 
 SCRIPT = REPO / "scripts" / "lint_workflows.sh"
-TOOLS = ("actionlint", "zizmor", "jsonschema")
+TOOLS = ("actionlint", "zizmor", "jsonschema", "shellcheck")
 
 
 def lint(tool: str, root: Path) -> subprocess.CompletedProcess:
@@ -60,6 +61,7 @@ jobs:
           ref: ${{ github.event.pull_request.head.sha }}
       - run: echo "${{ github.event.pull_request.title }}"
       - run: echo ${{ steps.nope.outputs.x }}
+      - run: rm -rf $BUILD/*
 """
 
 
@@ -85,6 +87,12 @@ def test_zizmor_catches_unpinned_actions_and_a_dangerous_trigger(bad_repo):
     text = result.stdout + result.stderr
     for audit in ("dangerous-triggers", "unpinned-uses", "template-injection"):
         assert audit in text
+
+
+def test_shellcheck_reads_every_run_step(bad_repo):
+    result = lint("shellcheck", bad_repo)
+    assert result.returncode == 1
+    assert "bad.yml: jobs.a.steps[3]" in result.stdout and "SC2115" in result.stdout
 
 
 def test_compose_schema_rejects_a_broken_file(bad_repo):
