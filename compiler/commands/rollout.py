@@ -13,23 +13,32 @@ from compiler.report import paint, plural, report_problems, use_colour
 _COLOUR = {"loaded": "create", "unchanged": "dim", "failed": "error", "unloaded": "update"}
 
 
-def _indent(text: str, prefix: str) -> str:
-    return "\n".join(prefix + line for line in text.strip().splitlines())
+def _indent(text: str, first: str, rest: str = "") -> list:
+    """Triton's multi-line messages (a Python traceback, say) indented under their first line;
+    blank lines and the lone ';' Triton appends are dropped."""
+    lines = [line.rstrip() for line in text.splitlines() if line.strip() not in ("", ";")]
+    rest = rest or " " * len(first)
+    return [(first if i == 0 else rest) + line for i, line in enumerate(lines)]
 
 
 def _outcome_text(o, colour: bool) -> str:
     from compiler.rollout.drift import versions_text
 
     head = f"  {paint(f'{o.action:<9}', _COLOUR.get(o.action, ''), colour)} {o.name}"
-    if o.action == "unloaded":
-        return f"{head} ({o.seconds:.1f} s)"
-    lines = [f"{head}: versions {versions_text(o.ready)} READY" + (f" ({o.seconds:.1f} s)" if o.seconds else "")]
-    lines += [_indent(w, "      ") for w in o.why if w != "not loaded"]
+    took = f" ({o.seconds:.1f} s)" if o.seconds else ""
+    if o.action in ("unloaded", "failed"):
+        lines = [head + took]
+    else:
+        lines = [f"{head}: versions {versions_text(o.ready)} READY{took}"]
+    for why in o.why:
+        if why != "not loaded":
+            lines += _indent(why, "      ")
     if o.action == "failed":
-        if o.message:
-            lines.append(_indent(o.message, "      triton: "))
+        # Triton's reason per version (from the index) says it best; the load answer repeats it.
         for version, reason in o.failures.items():
-            lines.append(_indent(reason, f"      version {version}: "))
+            lines += _indent(reason, f"      version {version}: ", "        ")
+        if o.message and not o.failures:
+            lines += _indent(o.message, "      triton: ", "        ")
         if o.ready:
             lines.append(f"      Triton keeps serving versions {versions_text(o.ready)} of {o.name}")
         else:

@@ -68,7 +68,14 @@ def with_triton_defaults(ours, theirs, model: str):
 
 
 def _as_dict(config) -> dict:
-    return json_format.MessageToDict(config, preserving_proto_field_name=True)
+    """Every field with its value, zeros included, so that `max_batch_size: 0` against 4 reads
+    as 0 vs 4; only unset messages are absent. (protobuf renamed the flag in 26.x.)"""
+    try:
+        return json_format.MessageToDict(config, preserving_proto_field_name=True,
+                                         always_print_fields_with_no_presence=True)
+    except TypeError:
+        return json_format.MessageToDict(config, preserving_proto_field_name=True,
+                                         including_default_value_fields=True)
 
 
 def _differences(ours, theirs, path: str, out: list) -> None:
@@ -76,9 +83,9 @@ def _differences(ours, theirs, path: str, out: list) -> None:
         for key in list(ours) + [k for k in theirs if k not in ours]:
             where = f"{path}.{key}" if path else key
             if key not in theirs:
-                out.append((where, ours[key], None))
+                out.append((where, _compact(ours[key]), None))
             elif key not in ours:
-                out.append((where, None, theirs[key]))
+                out.append((where, None, _compact(theirs[key])))
             else:
                 _differences(ours[key], theirs[key], where, out)
     elif isinstance(ours, list) and isinstance(theirs, list) and len(ours) == len(theirs):
@@ -88,12 +95,20 @@ def _differences(ours, theirs, path: str, out: list) -> None:
         out.append((path, ours, theirs))
 
 
+def _compact(value):
+    """A block present on one side only, shown without its zero values."""
+    if isinstance(value, dict):
+        kept = {k: _compact(v) for k, v in value.items()}
+        return {k: v for k, v in kept.items() if v not in (False, 0, "0", "", [], {})}
+    if isinstance(value, list):
+        return [_compact(v) for v in value]
+    return value
+
+
 def config_differences(ours, theirs, model: str) -> list:
     """[(path, manifest value or None, server value or None)] - empty when they agree."""
     out: list = []
     _differences(_as_dict(with_triton_defaults(ours, theirs, model)), _as_dict(theirs), "", out)
-    if ours.max_batch_size != theirs.max_batch_size and not any(p == "max_batch_size" for p, _, _ in out):
-        out.append(("max_batch_size", ours.max_batch_size, theirs.max_batch_size))
     return [d for d in out if d[0] != "name"]
 
 

@@ -30,6 +30,7 @@ def versions_text(versions) -> str:
 
 
 def _failures(served, versions) -> list:
+    """Triton's reason for each of `versions` it tried and failed to load (not the ones it never saw)."""
     if served is None:
         return []
     return [f"version {v}: {reason}" for v, reason in served.failures(versions).items()]

@@ -41,8 +41,9 @@ class ServedModel:
         return reason or state
 
     def failures(self, versions) -> dict:
-        """version -> Triton's reason, for the given versions that are not READY."""
-        return {v: self.reason(v) or "not loaded" for v in sorted(versions) if v not in self.ready}
+        """version -> Triton's reason, for those of `versions` Triton tried that are not READY
+        (a version it never tried has no reason to give)."""
+        return {v: self.reason(v) for v in sorted(versions) if v in self.versions and v not in self.ready}
 
 
 def read_served(client) -> dict:

@@ -70,3 +70,10 @@ def write_manifest(root: Path, versions=(1,), broken=(), echo=True, delay=100, e
     path = root / "models.yaml"
     path.write_text(text)
     return path
+
+
+def infer_add(server, x=(1.0, 2.0)):
+    """(status, Y) of one request to `add` (batching: shape [1, 2]) over HTTP/JSON."""
+    status, body = server.post("/v2/models/add/infer", {
+        "inputs": [{"name": "X", "shape": [1, 2], "datatype": "FP32", "data": list(x)}]})
+    return (status, body["outputs"][0]["data"]) if status == 200 else (status, body)
