@@ -49,10 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
     _output_arg(p)
 
     p = command("compile", "write the Triton model repository (or, with --dry-run, show what would change)",
-                "triton-gitops compile models.yaml --out build/model_repository --dry-run --exit-code")
+                "triton-gitops compile models.yaml --out build/compiled --dry-run --exit-code")
     _manifest_arg(p)
-    p.add_argument("--out", default="build/model_repository",
-                   help="the repository folder; replaced whole (default: build/model_repository)")
+    p.add_argument("--out", default="build/compiled",
+                   help="the repository folder; replaced whole (default: build/compiled; `sync` keeps the "
+                        "manifest's local target, build/model_repository in the example, up to date)")
     p.add_argument("--dry-run", action="store_true", help="write nothing; list files to create/update/delete")
     p.add_argument("--exit-code", action="store_true", help="with --dry-run: exit 2 when the folder would change")
     p.add_argument("--locked", action=artifact_settings.LockedFlag)
