@@ -16,11 +16,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from compiler.errors import FatalError
 from compiler.rollout.client import TritonError
 from compiler.rollout.drift import extra_models, model_drift, versions_text
 from compiler.rollout.state import ServedModel, expected_versions, read_served
 
 LOADED, UNCHANGED, FAILED, UNLOADED = "loaded", "unchanged", "failed", "unloaded"
+# Triton's answer to load/unload in NONE and POLL mode (it says "polling" for both).
+_NOT_EXPLICIT = "explicit model load / unload is not allowed"
 POLL_SECONDS = 0.2
 
 
@@ -81,12 +84,20 @@ def _wait(client, name: str, expected: set, deadline: float):
         time.sleep(POLL_SECONDS)
 
 
+def _refuse_if_not_explicit(exc: TritonError, client) -> None:
+    if _NOT_EXPLICIT in exc.message:
+        raise FatalError(f"Triton at {client.endpoint} does not take load/unload requests: {exc.message}",
+                         "start tritonserver with --model-control-mode=explicit (in POLL mode Triton loads what "
+                         "sync writes by itself; `status` still reports drift)")
+
+
 def _load(model, client, why: list, timeout: float) -> Outcome:
     outcome = Outcome(model.name, LOADED, expected_versions(model), why=why)
     started = time.monotonic()
     try:
         client.load(model.name)
     except TritonError as exc:
+        _refuse_if_not_explicit(exc, client)
         outcome.action, outcome.message = FAILED, exc.message
     served, settled = _wait(client, model.name, outcome.expected, started + timeout) \
         if outcome.action == LOADED else (read_served(client).get(model.name), False)
@@ -110,6 +121,7 @@ def _unload(name: str, client, timeout: float) -> Outcome:
         if not settled:
             outcome.action, outcome.message = FAILED, f"still serving after {timeout:g} s"
     except TritonError as exc:
+        _refuse_if_not_explicit(exc, client)
         outcome.action, outcome.message = FAILED, exc.message
     outcome.seconds = time.monotonic() - started
     return outcome
