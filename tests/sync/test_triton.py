@@ -1,0 +1,195 @@
+"""A real tritonserver reading what sync wrote: from S3 and GCS, and live, polling a folder."""
+from __future__ import annotations
+
+import re
+import textwrap
+import time
+
+import numpy as np
+import pytest
+import yaml
+
+from tests.helpers import run_cli, run_json
+from tests.support.procs import wait_until
+from tests.support.triton import tritonserver_binary
+from tests.sync.conftest import Backend, Project, _fs
+from tests.test_example_serves import classify, features
+
+pytestmark = [pytest.mark.triton, pytest.mark.emulators]
+
+needs_triton = pytest.mark.skipif(tritonserver_binary() is None, reason="tritonserver not installed")
+
+
+def _infer_text(server, text):
+    status, body = server.post("/v2/models/classify_text/infer", {
+        "inputs": [{"name": "TEXT", "shape": [1, 1], "datatype": "BYTES", "data": [text]}],
+        "outputs": [{"name": "PROBS"}]})
+    assert status == 200, body
+    return np.array(body["outputs"][0]["data"], dtype=np.float64)
+
+
+@needs_triton
+@pytest.mark.parametrize("kind", ["s3", "gcs"])
+def test_triton_serves_the_synced_example_straight_from_the_bucket(kind, request, tmp_path, monkeypatch,
+                                                                    triton_server):
+    emulator = request.getfixturevalue(f"{kind}_emulator")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    bucket = emulator.make_bucket()
+    (tmp_path / "src").mkdir()
+    url = f"{emulator.protocol}://{bucket}/prefix/models"
+    backend = Backend(kind, _fs(emulator.protocol, **emulator.storage_options()), f"{bucket}/prefix/models",
+                      {"url": url, "storage_options": emulator.storage_options()}, {})
+    project = Project(tmp_path / "src", backend)
+    code, out, err = project.cli("sync")
+    assert code == 0, err
+
+    server = triton_server(emulator.triton_url(f"{bucket}/prefix/models"), env=emulator.env(), timeout=120)
+    status, index = server.post("/v2/repository/index", {})
+    assert sorted((m["name"], m["version"], m["state"]) for m in index) == [
+        ("classify_text", "1", "READY"), ("preprocess", "1", "READY"),
+        ("text_classifier", "2", "READY"), ("text_classifier", "3", "READY")]
+    np.testing.assert_allclose(_infer_text(server, "hello world 42"), classify(features("hello world 42"), 0.5),
+                               rtol=1e-5)
+
+
+# -- a live, polling Triton while the manifest changes 20 times ------------------------------
+
+MODEL_PY = textwrap.dedent("""\
+    import numpy as np
+    import triton_python_backend_utils as pb_utils
+
+    OFFSET = {offset}
+
+
+    class TritonPythonModel:
+        def execute(self, requests):
+            out = []
+            for request in requests:
+                x = pb_utils.get_input_tensor_by_name(request, "X").as_numpy()
+                y = pb_utils.Tensor("Y", (x + OFFSET).astype(np.float32))
+                out.append(pb_utils.InferenceResponse(output_tensors=[y]))
+            return out
+    """)
+
+
+def _model(versions: dict, tag: str = "a") -> dict:
+    return {"backend": "python", "max_batch_size": 0,
+            "input": [{"name": "X", "data_type": "FP32", "dims": [2]}],
+            "output": [{"name": "Y", "data_type": "FP32", "dims": [2]}],
+            "instance_group": [{"kind": "KIND_CPU", "count": 1}],
+            "version_policy": {"all": {}},
+            "parameters": {"tag": {"string_value": tag}},
+            "versions": {v: {"source": f"src/{name}.py"} for v, name in versions.items()}}
+
+
+# Each step: {model: ({version: source name}, config tag)}. New versions, changed code in a
+# served version, config changes, removed versions, a model added and one removed.
+STEPS = [
+    {"alpha": ({1: "p1"}, "a"), "beta": ({1: "p1"}, "a")},
+    {"alpha": ({1: "p1", 2: "p2"}, "a"), "beta": ({1: "p1"}, "a")},
+    {"alpha": ({1: "p1", 2: "p2"}, "b"), "beta": ({1: "p1"}, "a")},
+    {"alpha": ({1: "p1", 2: "p2"}, "b"), "beta": ({1: "p1", 2: "p2", 3: "p3"}, "a")},
+    {"alpha": ({2: "p2"}, "b"), "beta": ({1: "p1", 2: "p2", 3: "p3"}, "a")},
+    {"alpha": ({2: "p20"}, "b"), "beta": ({1: "p1", 2: "p2", 3: "p3"}, "a")},
+    {"alpha": ({2: "p20"}, "b"), "beta": ({1: "p1", 3: "p3"}, "b"), "gamma": ({1: "p1"}, "a")},
+    {"alpha": ({2: "p20", 3: "p3"}, "c"), "beta": ({1: "p1", 3: "p3"}, "b"), "gamma": ({1: "p1"}, "a")},
+    {"alpha": ({3: "p3"}, "c"), "beta": ({1: "p1", 3: "p3"}, "b"), "gamma": ({1: "p1", 2: "p2"}, "b")},
+    {"alpha": ({3: "p3", 4: "p4"}, "c"), "beta": ({3: "p3"}, "c"), "gamma": ({1: "p1", 2: "p2"}, "b")},
+    {"alpha": ({3: "p3", 4: "p4"}, "d"), "beta": ({3: "p30"}, "c"), "gamma": ({2: "p2"}, "b")},
+    {"alpha": ({4: "p4"}, "d"), "beta": ({3: "p30", 4: "p4"}, "c"), "gamma": ({2: "p2"}, "c")},
+    {"alpha": ({4: "p4"}, "d"), "beta": ({3: "p30", 4: "p4"}, "c")},
+    {"alpha": ({4: "p4", 5: "p5"}, "e"), "beta": ({4: "p4"}, "c")},
+    {"alpha": ({5: "p5"}, "e"), "beta": ({4: "p40"}, "d"), "delta": ({1: "p1"}, "a")},
+    {"alpha": ({5: "p5", 6: "p1"}, "e"), "beta": ({4: "p40", 5: "p5"}, "d"), "delta": ({1: "p1"}, "a")},
+    {"alpha": ({5: "p5", 6: "p1"}, "f"), "beta": ({5: "p5"}, "d"), "delta": ({1: "p10"}, "b")},
+    {"alpha": ({6: "p1"}, "f"), "beta": ({5: "p5"}, "e"), "delta": ({1: "p10", 2: "p2"}, "b")},
+    {"alpha": ({6: "p1", 7: "p7"}, "f"), "beta": ({5: "p5", 6: "p6"}, "e"), "delta": ({2: "p2"}, "b")},
+    {"alpha": ({7: "p7"}, "g"), "beta": ({5: "p5", 6: "p6"}, "e"), "delta": ({2: "p2", 3: "p3"}, "c")},
+]
+
+
+def _write_manifest(folder, step) -> None:
+    data = {"version": 1, "targets": {"local": {"url": "repo"}},
+            "models": {name: _model(versions, tag) for name, (versions, tag) in step.items()}}
+    (folder / "models.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def _served(server) -> list:
+    status, index = server.post("/v2/repository/index", {})
+    assert status == 200
+    return sorted((m["name"], int(m["version"]), m.get("state", "")) for m in index if m.get("state") == "READY")
+
+
+def _failures(log: str) -> list:
+    bad = re.compile(r"failed to load|Poll failed|failed to poll|unable to load|Internal - ", re.I)
+    return [line for line in log.splitlines() if bad.search(line)]
+
+
+def _wanted(step) -> list:
+    return sorted((name, v, "READY") for name, (versions, _) in step.items() for v in versions)
+
+
+def _offset(source: str) -> int:
+    return int(source[1:])
+
+
+def _caught_up(server, step) -> bool:
+    """Triton is idle and serves exactly `step`: versions, config, and each version's code."""
+    status, index = server.post("/v2/repository/index", {})
+    if status != 200 or any(m.get("state") in ("LOADING", "UNLOADING") for m in index):
+        return False
+    if _served(server) != _wanted(step):
+        return False
+    for name, (versions, tag) in step.items():
+        status, config = server.get(f"/v2/models/{name}/config")
+        if status != 200 or config.get("parameters", {}).get("tag", {}).get("string_value") != tag:
+            return False
+        for version, source in versions.items():
+            status, body = server.post(f"/v2/models/{name}/versions/{version}/infer", {
+                "inputs": [{"name": "X", "shape": [2], "datatype": "FP32", "data": [0.0, 1.0]}]})
+            if status != 200 or body["outputs"][0]["data"] != [_offset(source), _offset(source) + 1]:
+                return False
+    return True
+
+
+def _removes(before, after) -> bool:
+    return any(name not in after or set(versions) - set(after[name][0]) for name, (versions, _) in before.items())
+
+
+@needs_triton
+def test_a_polling_triton_follows_twenty_syncs_without_a_failed_load(tmp_path, monkeypatch, triton_server):
+    """Syncs land at arbitrary points of Triton's poll cycle, so it sees half-done syncs.
+
+    One thing no ordering can make safe: a version taken away while Triton is still loading
+    it (the Python stub then finds no model.py and Triton 2.51's poller hangs for good). A
+    real repository changes minutes apart, not a second; so before a step that removes
+    something, the test lets Triton finish loading the previous step. Additions and changes
+    go in back to back.
+    """
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    src = tmp_path / "src"
+    src.mkdir()
+    for offset in (1, 2, 3, 4, 5, 6, 7, 10, 20, 30, 40):
+        (src / f"p{offset}.py").write_text(MODEL_PY.format(offset=offset))
+    manifest = tmp_path / "models.yaml"
+    _write_manifest(tmp_path, STEPS[0])
+    assert run_cli("sync", manifest)[0] == 0
+    server = triton_server(tmp_path / "repo", "--model-control-mode=poll", "--repository-poll-secs=1",
+                           timeout=120)
+    pauses = [0.2, 0.9, 0.5, 0.1, 0.7, 0.4]  # land the syncs at different points of the poll cycle
+    for i, (before, step) in enumerate(zip(STEPS, STEPS[1:])):
+        if _removes(before, step):
+            time.sleep(1.2)  # at least one poll since the last sync, so its reload has started
+            assert wait_until(lambda: _caught_up(server, before), 60, interval=0.3), (i, _served(server))
+        _write_manifest(tmp_path, step)
+        code, result, err = run_json("sync", manifest, "--prune")
+        assert code == 0, err
+        assert result["sent_files"] or result["deleted"]
+        time.sleep(pauses[i % len(pauses)])
+
+    time.sleep(1.2)
+    assert wait_until(lambda: _caught_up(server, STEPS[-1]), 60, interval=0.3), _served(server)
+    time.sleep(2.5)  # two more polls: nothing flips afterwards
+    assert _caught_up(server, STEPS[-1])
+    log = server.log_text()
+    assert not _failures(log), "\n".join(_failures(log))
