@@ -3,15 +3,18 @@
     <root>/blobs/sha256/ab/abcd...        verified bytes, named by their sha256, read-only
     <root>/tmp/<random>.part              downloads in progress (same disk: rename is atomic)
     <root>/index/remote/ab/<key>.json     URL + the store's stamp (ETag, generation, ...) -> sha256
-    <root>/index/local/ab/<key>.json      path + stat (size, mtime, ctime, inode) -> sha256
+    <root>/index/local.json               path -> stat (size, mtime, ctime, inode, device) + sha256
 
 A blob only appears by `os.replace` of a complete download whose digest was computed
 from the bytes written, so a crash or a mismatch never leaves a partial or unverified
 blob. The remote index is what lets a second run skip the download (the store's stamp
 changes whenever the object is rewritten); the local index lets a second run skip
 re-hashing an unchanged local file (like git's index, ctime is in the key because
-nothing can set it back). Every record is its own small file written by rename, so
-parallel runs never corrupt one another; losing the cache only costs time.
+nothing can set it back). Remote records are small files of their own; the local index is
+one file, read once and written back once per run (merged with what other runs wrote
+meanwhile), because a manifest may list thousands of small local files. Everything is
+written by rename, so parallel runs never corrupt one another; losing the cache only costs
+time.
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Optional
@@ -27,6 +31,7 @@ from typing import Optional
 from compiler.errors import FatalError
 
 TMP_MAX_AGE = 24 * 3600  # a .part file older than this belongs to no running download
+LOCAL_INDEX_LIMIT = 200_000  # entries; the least recently used go first
 
 
 def _key_name(text: str) -> str:
@@ -37,6 +42,9 @@ class Cache:
     def __init__(self, root: Path):
         self.root = Path(root)
         self.writable = True  # becomes False after the first failed write: warn once, go on
+        self._local = None  # {path: [size, mtime_ns, ctime_ns, ino, dev, sha256, md5]}, loaded on first use
+        self._local_changed: dict = {}
+        self._lock = threading.Lock()
 
     # -- blobs -----------------------------------------------------------------------------
     def blob(self, sha256: str) -> Path:
@@ -112,6 +120,51 @@ class Cache:
         except OSError:
             self.writable = False  # a read-only cache only costs time on the next run
             temp.unlink(missing_ok=True)
+
+    # -- the local index ----------------------------------------------------------------------
+    @property
+    def _local_path(self) -> Path:
+        return self.root / "index" / "local.json"
+
+    def _read_local(self) -> dict:
+        try:
+            data = json.loads(self._local_path.read_text())
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def local_record(self, path: str) -> Optional[list]:
+        with self._lock:
+            if self._local is None:
+                self._local = self._read_local()
+            return self._local.get(path)
+
+    def set_local_record(self, path: str, record: list) -> None:
+        with self._lock:
+            if self._local is None:
+                self._local = self._read_local()
+            self._local[path] = self._local_changed[path] = record
+
+    def save(self) -> None:
+        """Write the local index back: merged with the file as it is now, newest entries last."""
+        with self._lock:
+            if not self._local_changed or not self.writable:
+                return
+            merged = self._read_local()
+            for path, record in self._local_changed.items():
+                merged.pop(path, None)
+                merged[path] = record
+            if len(merged) > LOCAL_INDEX_LIMIT:
+                merged = dict(list(merged.items())[-LOCAL_INDEX_LIMIT:])
+            temp = self._local_path.with_name(f"local.json.{os.getpid()}.tmp")
+            try:
+                temp.parent.mkdir(parents=True, exist_ok=True)
+                temp.write_text(json.dumps(merged, separators=(",", ":")))
+                os.replace(temp, self._local_path)
+                self._local_changed.clear()
+            except OSError:
+                self.writable = False
+                temp.unlink(missing_ok=True)
 
     # -- prune ------------------------------------------------------------------------------
     def prune(self, older_than_days: Optional[float]) -> tuple:

@@ -87,10 +87,12 @@ def download(fs, origin, cache, expected: str = "", label: str = "", sleep=time.
         temp.unlink(missing_ok=True)  # gone already after a commit; a failure leaves nothing
 
 
-def in_parallel(function, items, workers: int) -> list:
+def in_parallel(function, items, workers: int, inline=None) -> list:
     """[(item, result, exception)] for every item, run on up to `workers` threads.
 
-    Threads suit this: the work is network waits and hashlib, which releases the GIL.
+    Threads suit this: the work is network waits and hashlib, which releases the GIL. Items
+    for which `inline(item)` is true (cheap local work) run on the calling thread first:
+    for thousands of small files a pool costs more than the work.
     """
     def call(item):
         try:
@@ -99,7 +101,10 @@ def in_parallel(function, items, workers: int) -> list:
             return item, None, exc
 
     items = list(items)
-    if len(items) <= 1 or workers <= 1:
-        return [call(item) for item in items]
-    with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
-        return list(pool.map(call, items))
+    here = [item for item in items if inline is not None and inline(item)]
+    pooled = [item for item in items if not (inline is not None and inline(item))]
+    results = [call(item) for item in here]
+    if len(pooled) <= 1 or workers <= 1:
+        return results + [call(item) for item in pooled]
+    with ThreadPoolExecutor(max_workers=min(workers, len(pooled))) as pool:
+        return results + list(pool.map(call, pooled))

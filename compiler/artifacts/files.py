@@ -14,7 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 from compiler.artifacts.digest import md5_file, sha256_file
 from compiler.artifacts.fetch import Mismatch, download
 
-LOCAL, REMOTE = "local", "remote"
+REMOTE = "remote"
 
 
 def _stat_key(stat) -> list:
@@ -25,17 +25,16 @@ def local_digests(cache, path, want_md5: bool = False) -> tuple:
     """(sha256, md5 or "") of a local file, from the index when its stat key still matches."""
     key = os.path.abspath(path)
     stat = os.stat(key)
-    record = cache.lookup(LOCAL, key)
-    if record and record.get("stat") == _stat_key(stat):
-        sha, md5 = record.get("sha256", ""), record.get("md5", "")
+    record = cache.local_record(key)
+    sha = md5 = ""
+    if record and record[:5] == _stat_key(stat):
+        sha, md5 = record[5], record[6]
         if sha and (md5 or not want_md5):
             return sha, md5
-    else:
-        sha, md5 = "", ""
     sha = sha or sha256_file(key)
     md5 = md5 or (md5_file(key) if want_md5 else "")
     if _stat_key(os.stat(key)) == _stat_key(stat):  # only remember a digest of a file that held still
-        cache.remember(LOCAL, key, stat=_stat_key(stat), sha256=sha, md5=md5)
+        cache.set_local_record(key, _stat_key(stat) + [sha, md5])
     return sha, md5
 
 

@@ -22,6 +22,9 @@ from compiler.artifacts.lockfile import differences, key_of, lock_path, read_loc
 from compiler.artifacts.source import FILE, Filesystems, display_url, expand_env, list_local, list_remote
 from compiler.errors import ERROR, WARNING, FatalError, Problem
 
+# Local files under this size are hashed on the calling thread: a pool only pays off for big ones.
+_INLINE_SIZE = 4 << 20
+
 @dataclass
 class Artifact:
     """A resolved version source: what the tree copies and what the plan and lock show."""
@@ -126,9 +129,8 @@ class _Run:
                 hint="if the new bytes are intended, update sha256 (folder digest: see README, Model artifacts)"))
         artifact.pinned = bool(version.sha256)
         self.check_lock(model, version, artifact, doc_path)
-        pointers = [(f.local, _label(f, self.manifest.root), pointer_size(f.local, f.size))
-                    for f in files if f.local is not None]
-        pointers = [p for p in pointers if p[2] is not None]
+        pointers = [(f, pointer_size(f.local, f.size)) for f in files if f.local is not None]
+        pointers = [(f.local, _label(f, self.manifest.root), real) for f, real in pointers if real is not None]
         if pointers:
             self.problems.append(pointer_problem(pointers, display_url(version.source), doc_path, version.remote))
 
@@ -167,9 +169,16 @@ class _Run:
 def resolve_versions(manifest) -> list:
     """Resolve every version (in place: `version.artifact`); returns problems with document paths."""
     run = _Run(manifest, settings_mod.current())
+    try:
+        return _resolve(run, manifest)
+    finally:
+        run.cache.save()  # the digests learnt this run, even when it stops on an error
+
+
+def _resolve(run, manifest) -> list:
     pairs = [(m, v) for m in manifest.models.values() for v in m.versions.values() if v.source]
     workers = run.settings.workers
-    listed = in_parallel(run.list, pairs, workers)
+    listed = in_parallel(run.list, pairs, workers, inline=lambda pair: not pair[1].remote)
     tasks, artifacts = [], {}
     for (model, version), result, exc in listed:
         if exc is not None:
@@ -183,7 +192,7 @@ def resolve_versions(manifest) -> list:
         need_bytes = md5 or (run.settings.fetch and "bytes")
         tasks.extend((model, version, kind, item, need_bytes) for item in files)
     failed = set()
-    for task, _, exc in in_parallel(run.digest, tasks, workers):
+    for task, _, exc in in_parallel(run.digest, tasks, workers, inline=_small_local):
         model, version, kind, item, _ = task
         if exc is None:
             continue
@@ -206,6 +215,11 @@ def resolve_versions(manifest) -> list:
     run.stale_lock_entries(key_of(m.name, v.number) for m, v in pairs)
     run.problems.extend(cloud_target_warnings(manifest))
     return run.problems
+
+
+def _small_local(task) -> bool:
+    item = task[3]
+    return item.origin is None and item.size < _INLINE_SIZE
 
 
 def _checksums(manifest, cache) -> list:
