@@ -7,10 +7,12 @@ way a value changed in git shows up, and so does a block removed from git (Trito
 invents `dynamic_batching` or a warmup sample), while Triton's own defaults do not.
 
 What Triton 2.51 fills in (seen on a real server): `version_policy {latest 1}`,
-`default_model_filename`, `optimization` pinned memory, `instance_group` names
-(`<model>_<i>`), count 1 and the kind for KIND_AUTO, `dynamic_batching.preferred_batch_size`
-(max_batch_size), an empty `model_transaction_policy`, and - through auto-complete from the
-model file - backend/platform, runtime, inputs and outputs.
+`default_model_filename`, `optimization` pinned memory (also next to a priority the manifest
+sets), `instance_group` names (`<model>_<i>`), count 1 and the kind for KIND_AUTO,
+`dynamic_batching.preferred_batch_size` (max_batch_size),
+`sequence_batching.max_sequence_idle_microseconds` (1 s), an empty
+`model_transaction_policy`, and - through auto-complete from the model file -
+backend/platform, runtime, inputs and outputs.
 """
 from __future__ import annotations
 
@@ -62,6 +64,13 @@ def with_triton_defaults(ours, theirs, model: str):
     if (filled.HasField("dynamic_batching") and theirs.HasField("dynamic_batching")
             and not filled.dynamic_batching.preferred_batch_size):
         filled.dynamic_batching.preferred_batch_size.extend(theirs.dynamic_batching.preferred_batch_size)
+    sequence, served_sequence = filled.sequence_batching, theirs.sequence_batching
+    if filled.HasField("sequence_batching") and not sequence.max_sequence_idle_microseconds:
+        sequence.max_sequence_idle_microseconds = served_sequence.max_sequence_idle_microseconds
+    if filled.HasField("optimization"):  # pinned memory is filled in next to what the manifest sets
+        for name in ("input_pinned_memory", "output_pinned_memory"):
+            if theirs.optimization.HasField(name) and not filled.optimization.HasField(name):
+                getattr(filled.optimization, name).CopyFrom(getattr(theirs.optimization, name))
     if not filled.name:
         filled.name = theirs.name
     return filled

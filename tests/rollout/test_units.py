@@ -80,6 +80,18 @@ def test_tritons_fill_ins_are_no_difference_but_edits_and_removals_are(manifest)
     assert ("max_batch_size", 0, 4) in config_differences(ours, served, "add")
 
 
+def test_fill_ins_inside_blocks_the_manifest_sets(manifest):
+    ours = manifest.models["add"].config
+    served = text_format.Parse(SERVED, ModelConfig())
+    ours.optimization.priority = served.optimization.priority = 1
+    ours.sequence_batching.SetInParent()
+    served.sequence_batching.max_sequence_idle_microseconds = 1000000
+    assert config_differences(ours, served, "add") == []
+    ours.sequence_batching.max_sequence_idle_microseconds = 5
+    assert [p for p, _, _ in config_differences(ours, served, "add")] == [
+        "sequence_batching.max_sequence_idle_microseconds"]
+
+
 def test_ensembles_load_after_their_steps():
     class Model:
         def __init__(self, text):
