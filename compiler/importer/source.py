@@ -68,6 +68,9 @@ def open_repository(source: str) -> Repository:
         raise FatalError(f"{source}: access denied: {exc}")
     except OSError as exc:
         raise FatalError(f"{source}: cannot list: {exc}")
+    if f"{root}/config.pbtxt" in listing:
+        raise FatalError(f"{source}: is a model folder (it holds config.pbtxt), not a repository",
+                         "give the folder above it, the one that holds the model folders")
     local = type(fs).__name__ == "LocalFileSystem"
     repo = Repository(fs, root, source, local, [])
     repo.models = _models(repo, listing)

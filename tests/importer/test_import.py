@@ -146,6 +146,9 @@ def test_refuses_to_overwrite_without_force_and_writes_stdout(tmp_path):
 def test_missing_or_empty_source(tmp_path):
     code, _, err = run_cli("import", tmp_path / "nope", "-o", tmp_path / "m.yaml")
     assert code == 1 and "nope" in err
+    make_model(tmp_path / "repo")
+    code, _, err = run_cli("import", tmp_path / "repo" / "m", "-o", tmp_path / "m.yaml")
+    assert code == 1 and "is a model folder" in err
     (tmp_path / "empty").mkdir()
     code, text, _ = run_cli("import", tmp_path / "empty", "-o", tmp_path / "m.yaml")
     assert code == 1 and "no model folders found" in text
