@@ -106,5 +106,11 @@ def in_parallel(function, items, workers: int, inline=None) -> list:
     results = [call(item) for item in here]
     if len(pooled) <= 1 or workers <= 1:
         return results + [call(item) for item in pooled]
-    with ThreadPoolExecutor(max_workers=min(workers, len(pooled))) as pool:
-        return results + list(pool.map(call, pooled))
+    pool = ThreadPoolExecutor(max_workers=min(workers, len(pooled)))
+    try:
+        results += list(pool.map(call, pooled))
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)  # Ctrl-C: start no further download
+        raise
+    pool.shutdown()
+    return results

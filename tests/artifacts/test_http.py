@@ -89,3 +89,20 @@ def test_missing_url_and_folder_url(tmp_path, served):
     assert code == 1
     rules = sorted(p["rule"] for p in report["problems"])
     assert rules == ["source-http-folder", "source-missing"]
+
+
+def test_memory_does_not_grow_with_the_file(tmp_path, served):
+    """Download, hash and compile a 64 MiB file: Python allocations stay a small fraction of it."""
+    import tracemalloc
+
+    data = os.urandom(64 << 20)
+    (served.root / "big.onnx").write_bytes(data)
+    manifest = write_manifest(tmp_path / "repo", {1: {"source": served.url("big.onnx"), "sha256": sha256(data)}})
+    tracemalloc.start()
+    try:
+        code, out, err = run_cli("compile", manifest, "--out", tmp_path / "out")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert code == 0, out + err
+    assert peak < 16 << 20, f"peak traced memory {peak / 1e6:.1f} MB for a 67 MB file"

@@ -131,3 +131,21 @@ def test_s3_server_side_copy_refuses_an_object_replaced_since_it_was_listed(tmp_
         server_side_copy(entry.origin, s3_emulator.fs(), f"{bucket}/dst/model.onnx")
     assert isinstance(caught.value, SourceChanged) or "Precondition" in str(caught.value)
     assert not fs.exists(f"{bucket}/dst/model.onnx")
+
+
+def test_s3_download_memory_does_not_grow_with_the_file(tmp_path, s3_emulator, bucket):
+    """s3fs would fetch 10 parts of 50 MiB at once into memory; one streamed GET per file it is."""
+    import tracemalloc
+
+    data = os.urandom(96 << 20)
+    s3_emulator.fs().pipe_file(f"{bucket}/big.onnx", data)
+    manifest = write_manifest(tmp_path, {1: source(s3_emulator, f"s3://{bucket}/big.onnx", sha256=sha256(data))})
+    del data
+    tracemalloc.start()
+    try:
+        code, out, err = run_cli("compile", manifest, "--out", tmp_path / "out")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert code == 0, out + err
+    assert peak < 24 << 20, f"peak traced memory {peak / 1e6:.1f} MB for a 100 MB object"
