@@ -101,7 +101,7 @@ class _Run:
                 raise Mismatch(_label(item, self.manifest.root), expected, item.sha256)
             return item
         need_digest = bool(version.sha256 or self.lock_entry(model, version) is not None
-                           or self.settings.lock == settings_mod.LOCK_IGNORE)
+                           or self.settings.lock == settings_mod.LOCK_IGNORE or self.settings.digests)
         return remote_file(self.cache, self.filesystems, item, expected, bool(need_bytes), need_digest,
                            _label(item, self.manifest.root))
 

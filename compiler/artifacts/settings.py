@@ -28,6 +28,9 @@ class Settings:
     # False: only what must be verified is downloaded; the rest stays remote so that a
     # sync to the same store can copy it server-side.
     fetch: bool = True
+    # With fetch=False: still learn every remote file's sha256 (downloading, once, what the
+    # cache has never seen) so that content comparisons work; sync wants this.
+    digests: bool = False
     cache_dir: str = ""  # "" = TRITON_GITOPS_CACHE_DIR, else the user cache dir
     jobs: int = 0  # parallel transfers; 0 = TRITON_GITOPS_JOBS or 8
 

@@ -118,6 +118,10 @@ def test_s3_to_s3_copy_is_server_side(tmp_path, s3_emulator, bucket, locked):
     assert copy_method(entry, "gs://elsewhere/repo", {}) == UPLOAD
     assert copy_method(entry, target_url, {**s3_emulator.storage_options(), "key": "other"}) == UPLOAD
     assert local_copy(entry.origin).read_bytes() == data
+    with settings.using(fetch=False, digests=True):  # sync's mode: digests known, bytes left remote
+        loaded, tree = load_and_build(manifest)
+    (entry,) = [e for e in tree.entries if e.origin is not None]
+    assert entry.origin.sha256 == sha256(data) and entry.source is None
 
 
 def test_s3_server_side_copy_refuses_an_object_replaced_since_it_was_listed(tmp_path, s3_emulator, bucket):
