@@ -24,6 +24,13 @@ import pytest
 # operation against the GCS emulator stalls for ~60 s (see support/emulators.py).
 os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
 
+# Tests never touch the user's real artifact/hash caches: one throw-away cache per run
+# (subprocesses inherit it through the environment).
+if "TRITON_GITOPS_CACHE_DIR" not in os.environ:
+    import tempfile
+
+    os.environ["TRITON_GITOPS_CACHE_DIR"] = tempfile.mkdtemp(prefix="triton-gitops-test-cache-")
+
 # Make `support` importable whether or not tests/ becomes a package later.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
 from compiler.compile.output import CREATE, DELETE, UPDATE, check_replaceable, diff_tree, write_tree
+from compiler.artifacts.plan import source_lines, source_records
 from compiler.pipeline import load_and_build
 from compiler.report import human_size, paint, plural, report_problems, use_colour
 
@@ -38,8 +39,8 @@ def _print_plan(diff, out: Path, colour: bool) -> None:
         print(f"{out}: up to date")
 
 
-def _plan_json(diff, out: Path) -> dict:
-    return {"out": str(out), "pending": diff.pending,
+def _plan_json(diff, out: Path, manifest) -> dict:
+    return {"out": str(out), "pending": diff.pending, "sources": source_records(manifest),
             "changes": [{"action": c.action, "path": c.path, "model": _model_of(c.path), "size": c.size,
                          "old_size": c.old_size} for c in diff.changes]}
 
@@ -55,8 +56,12 @@ def run(options) -> int:
     if options.dry_run:
         diff = diff_tree(tree, out)
         if options.output == "json":
-            print(json.dumps(_plan_json(diff, out), indent=2))
+            print(json.dumps(_plan_json(diff, out, loaded.manifest), indent=2))
         else:
+            # Each version's source and digest, so a reviewer sees what the bytes are.
+            sources = source_lines(loaded.manifest)
+            if sources:
+                print("sources:\n" + "\n".join("  " + line for line in sources) + "\n")
             _print_plan(diff, out, use_colour())
         return EXIT_CHANGES if (options.exit_code and diff.pending) else EXIT_OK
     check_replaceable(out)
