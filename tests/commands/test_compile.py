@@ -37,7 +37,11 @@ def test_dry_run_reports_per_file_and_exit_code_says_whether_anything_would_chan
     assert "text_classifier: 6 to create, 0 to update, 0 to delete" in text
     assert not out.exists()
     run_cli("compile", manifest, "--out", out)
-    assert run_cli("compile", manifest, "--out", out, "--dry-run", "--exit-code")[:2] == (0, f"{out}: up to date\n")
+    code, text, _ = run_cli("compile", manifest, "--out", out, "--dry-run", "--exit-code")
+    assert code == 0 and text.endswith(f"\n{out}: up to date\n")
+    # The reviewer sees each version's source and digest.
+    assert "text_classifier/3  examples/text_classifier/3/model.py  file, 881 B" in text
+    assert "sha256:" in text
     # An edit that keeps the size is still a change: content decides, never mtime.
     model = tmp_path / "examples/preprocess/1/model.py"
     model.write_bytes(model.read_bytes().replace(b"vowels", b"VOWELS"))
