@@ -2,8 +2,9 @@
 
     python scripts/fuzz_long.py [--cases 10000] [--seed 0] [--family all] [--failures build/fuzz-failures]
 
-The cases are split over the three families of tests/hardening/strategies.py (mutations of
-the example manifest, manifests generated from the schema, damaged bytes). Unlike the pytest
+The cases are split evenly over the four families of tests/hardening/strategies.py (mutations of
+the example manifest, manifests generated from the schema, valid manifests with one hostile
+value, damaged bytes). Unlike the pytest
 suite, a failure does not stop the run: each distinct failure (exception type, first line,
 innermost compiler frame) is counted, and its smallest input saved to the failures folder,
 so that one bug does not hide the next. Prints the count of cases run and of failures;
@@ -28,7 +29,7 @@ from tests.hardening import strategies  # noqa: E402
 from tests.hardening.harness import Workspace, check_case  # noqa: E402
 
 FAMILIES = {"mutated-example": strategies.mutated_example, "generated": strategies.small_manifest,
-            "raw-bytes": strategies.raw_bytes}
+            "one-hostile": strategies.one_hostile_manifest, "raw-bytes": strategies.raw_bytes}
 
 
 def signature(exc: BaseException) -> tuple:
@@ -61,7 +62,8 @@ class Run:
         if not self.smallest:
             return saved
         self.failures_dir.mkdir(parents=True, exist_ok=True)
-        for i, (sig, (family, raw, text)) in enumerate(sorted(self.smallest.items(), key=lambda kv: -self.failures[kv[0]])):
+        ordered = sorted(self.smallest.items(), key=lambda kv: -self.failures[kv[0]])
+        for i, (sig, (family, raw, text)) in enumerate(ordered):
             path = self.failures_dir / f"{i:03d}-{family}.yaml"
             path.write_bytes(raw)
             path.with_suffix(".txt").write_text(f"{sig}\n\n{text}")

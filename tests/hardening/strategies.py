@@ -7,6 +7,10 @@
 - `small_manifest()`: a manifest of 0-3 models generated from the manifest's own JSON Schema
   (so every field, enum and oneof of ModelConfig can appear), each grafted on a model that
   would compile, with noise of any type mixed in at every level.
+- `one_hostile_manifest()`: a valid one-model manifest with a single hostile value in one
+  slot that becomes a folder, a file or a config line (model name, files key or source,
+  version key or source, default_model_filename, label_filename, tensor name, warmup data...),
+  so that the value reaches the code behind validation.
 - `raw_bytes()`: either family serialised and then damaged as bytes (truncated, invalid UTF-8,
   tabs, BOMs, NULs, stray YAML syntax, CR/LF changes, UTF-16), or arbitrary bytes.
 """
@@ -23,8 +27,11 @@ from tests.helpers import REPO
 
 # --- leaves --------------------------------------------------------------------------------
 
+# No path here names anything outside the workspace's folder that exists: a version source of
+# "/" would copy the whole file system (test_attacks covers sources outside the manifest).
 HOSTILE_NAMES = [
-    "..", ".", "../x", "x/..", "a/b", "/etc", "/", "a\x00b", "C:\\x", "C:foo", "\\\\server\\share", "a\\b",
+    "..", ".", "../x", "x/..", "a/b", "/nonexistent", "//nonexistent", "a\x00b", "C:\\x", "C:foo",
+    "\\\\server\\share", "a\\b",
     "m\n", "\nm", " m", "m ", "con", "NUL", "~", "$HOME", "${HOME}", "*", "-", "--help", "é", "𝔘", "\u202egnp.exe",
     "\ufeffm", "\x1b[31m", "a" * 300, "config.pbtxt", "warmup", "configs", "1", "01", ".triton-gitops-compiled",
     ".git", "__pycache__", "labels.txt", "", "true", "null", "1e3", "0x10",
@@ -35,7 +42,7 @@ HOSTILE_STRINGS = HOSTILE_NAMES + [
 ]
 HOSTILE_NUMBERS = [
     0, -1, 1, 2, -2**31 - 1, -2**31, 2**31 - 1, 2**31, 2**32, -2**63 - 1, -2**63, 2**63 - 1, 2**63, 2**64 - 1,
-    2**64, 10**30, -10**30, 10**100, 1.0, -0.0, 0.5, 1e30, 1e308, float("inf"), float("-inf"), float("nan"),
+    2**64, 10**30, -10**30, 10**100, 10**400, 1.0, -0.0, 0.5, 1e30, 1e308, float("inf"), float("-inf"), float("nan"),
 ]
 SOURCES = [
     "src/m/1", "src/m/1/model.py", "src/labels.txt", "src", "examples/preprocess/1", "examples/text_classifier",
@@ -208,7 +215,8 @@ def gently(draw, tree, max_changes: int = 3):
         if op == "parameter":
             value = draw(st.one_of(st.text(), st.sampled_from(HOSTILE_STRINGS), st.booleans(), st.integers(),
                                    st.floats(allow_nan=False, allow_infinity=False)))
-            model.setdefault("parameters", {})[draw(st.one_of(st.text(min_size=1), st.sampled_from(HOSTILE_NAMES)))] = value
+            key = draw(st.one_of(st.text(min_size=1), st.sampled_from(HOSTILE_NAMES)))
+            model.setdefault("parameters", {})[key] = value
         elif op == "warmup_name" and model.get("model_warmup"):
             model["model_warmup"][0]["name"] = draw(st.one_of(st.text(min_size=1), st.sampled_from(HOSTILE_STRINGS)))
         elif op == "number":
@@ -372,8 +380,69 @@ def small_tree(draw) -> dict:
     return doc
 
 
+# Slots of a valid model where one hostile value is injected (`one_hostile`): each is a name
+# or path the compiler turns into a folder, a file or a line of config.pbtxt.
+SLOTS = ["model-name", "files-key", "files-source", "version-key", "version-source", "default_model_filename",
+         "label_filename", "tensor-name", "warmup-name", "warmup-value", "parameter", "platform", "backend",
+         "warmup-file"]
+
+
+# What a name or path slot must refuse (or survive): parent and root references, separators of
+# every system, NUL, a trailing newline, parts longer than a file name.
+PATHS = ["..", ".", "../x", "x/..", "a/../..", "a/b", "a//b", "/nonexistent/etc", "a\x00b", "C:\\x", "C:foo", "a\\b",
+         "\\\\server\\share", "m\n", "a" * 300, "x" * 5000, "é" * 200, "con", "warmup", "config.pbtxt", "1"]
+
+
+@st.composite
+def one_hostile(draw) -> dict:
+    """A valid one-model manifest with exactly one hostile value in one slot: reaches the code
+    behind validation (build, rules, tree, render, writers) with that value."""
+    data_type = draw(st.sampled_from(["FP32", "BF16", "FP16", "INT8", "UINT64", "STRING", "BOOL"]))
+    source = draw(st.sampled_from(["src/m/1", "src/m/1/model.py"]))
+    model = _base_model(data_type, source)
+    model["max_batch_size"] = draw(st.sampled_from([0, 4]))
+    model["files"] = {"labels.txt": "src/labels.txt"}
+    name = "m"
+    slot = draw(st.sampled_from(SLOTS))
+    hostile = st.one_of(st.sampled_from(PATHS), st.sampled_from(HOSTILE_STRINGS), st.text(min_size=1, max_size=30))
+    value = draw(hostile)
+    if slot == "model-name":
+        name = value
+    elif slot == "files-key":
+        model["files"] = {value: "src/labels.txt"}
+    elif slot == "files-source":
+        model["files"] = {"labels.txt": value}
+    elif slot == "version-key":
+        model["versions"] = {draw(st.one_of(st.sampled_from(VERSION_KEYS), hostile)): {"source": source}}
+    elif slot == "version-source":
+        model["versions"] = {"1": {"source": value}}
+    elif slot in ("default_model_filename", "platform", "backend"):
+        model[slot] = value
+    elif slot == "label_filename":
+        model["output"][0]["label_filename"] = value
+        model["files"] = draw(st.sampled_from([{value: "src/labels.txt"}, {"labels.txt": "src/labels.txt"}]))
+    elif slot == "tensor-name":
+        model[draw(st.sampled_from(["input", "output"]))][0]["name"] = value
+    elif slot == "parameter":
+        model["parameters"] = {value: draw(st.one_of(hostile, numbers, st.booleans()))}
+    else:
+        sample = {"data_type": data_type, "dims": [2]}
+        if slot == "warmup-file":
+            sample["file"] = value
+        else:
+            element = draw(st.one_of(numbers, strings, st.booleans()))
+            sample["data"] = [element, element]
+        model["model_warmup"] = [{"name": value if slot == "warmup-name" else "w", "batch_size": 1,
+                                  "inputs": {"X": sample}}]
+    return {"version": 1, "models": {name: model}}
+
+
 def small_manifest():
     return small_tree().flatmap(serialise)
+
+
+def one_hostile_manifest():
+    return one_hostile().flatmap(serialise)
 
 
 # --- raw bytes -----------------------------------------------------------------------------

@@ -126,6 +126,15 @@ def test_model_name_longer_than_a_file_name_is_refused(workspace):
     assert_refused(workspace, manifest(name="m" * 300), rules={"schema-name"}, line=3, column=3)
 
 
+@pytest.mark.xfail(strict=True, reason=OPEN + ("NAME_PATTERN accepts the names of the tool's own files at the "
+                                             "repository root: a model '.triton-gitops-compiled' passes validate, "
+                                             "then compile fails writing the marker; the sync state and lock names "
+                                             "collide the same way"))
+@pytest.mark.parametrize("name", [".triton-gitops-compiled", ".triton-gitops-state.json", ".triton-gitops-lock.json"])
+def test_model_name_of_the_tools_own_files_is_refused(workspace, name):
+    assert_refused(workspace, manifest(name=name), rules={"schema-name"}, line=3, column=3)
+
+
 HOSTILE_FILE_KEYS = [
     pytest.param("..", id="dotdot"),
     pytest.param(".", id="dot"),
@@ -154,7 +163,8 @@ def test_files_key_that_is_a_path_is_refused(workspace, key):
 @pytest.mark.xfail(strict=True, reason=OPEN + ("default_model_filename is used unchecked as the name of a file "
                                              "source in its version folder (compile/tree.py _version_entries): "
                                              "'../../../x' writes outside the repository"))
-@pytest.mark.parametrize("name", ["../../../evil.py", "/tmp/evil.py", "a/../../../evil.py", "..", "a\\b"])
+@pytest.mark.parametrize("name", ["../../../evil.py", "/tmp/evil.py", "a/../../../evil.py", "..", "a\\b", "a\0b",
+                                  "a//b", "./model.py"])
 def test_default_model_filename_cannot_leave_the_version_folder(workspace, name):
     text = manifest(source="src/m/1/model.py", extra=f"default_model_filename: {q(name)}\n")
     assert_refused(workspace, text, line=9)
@@ -318,7 +328,7 @@ LONG = 15 * 2**20  # under the 16 MiB limit, on one line
 def test_very_long_single_line_is_refused_quickly_in_bounded_memory(workspace, where):
     x = "x" * LONG
     raw = {"value": manifest().replace("max_batch_size: 0", f"max_batch_size: {x}"),
-           "enum": manifest().replace("data_type: FP32, dims: [2]}]\n    out", f"data_type: F{x}, dims: [2]}}]\n    out"),
+           "enum": bad_enum(x),
            "name-value": manifest(extra=f"name: {x}\n"),
            "unknown-key": manifest(extra=f"? {x}\n: 1\n")}[where].encode()
     workspace.reset()
@@ -336,7 +346,7 @@ def test_very_long_single_line_is_refused_quickly_in_bounded_memory(workspace, w
 @pytest.mark.parametrize("where", ["enum", "name-value", "unknown-key"])
 def test_report_of_a_very_long_value_stays_short(workspace, where):
     x = "x" * 10**6
-    text = {"enum": manifest().replace("data_type: FP32, dims: [2]}]\n    out", f"data_type: F{x}, dims: [2]}}]\n    out"),
+    text = {"enum": bad_enum(x),
             "name-value": manifest(extra=f"name: {x}\n"),
             "unknown-key": manifest(extra=f"? {x}\n: 1\n")}[where]
     workspace.reset()
@@ -344,6 +354,10 @@ def test_report_of_a_very_long_value_stays_short(workspace, where):
     code, out, err = cli(workspace, "validate", MANIFEST)
     assert code == 1
     assert len(out) < 10_000, f"{len(out):,} characters of report"
+
+
+def bad_enum(value: str) -> str:
+    return manifest().replace("data_type: FP32, dims: [2]}]\n    out", f"data_type: F{value}, dims: [2]}}]\n    out")
 
 
 # --- not a manifest -------------------------------------------------------------------------
@@ -398,11 +412,49 @@ def test_bf16_warmup_value_beyond_float_range_is_refused(workspace):
 @pytest.mark.xfail(strict=True, reason=OPEN + ("Path.exists()/is_file() raise OSError(ENAMETOOLONG) for a source "
                                              "path with a part over 255 bytes (compiler/manifest/build.py _versions "
                                              "and _files)"))
-@pytest.mark.parametrize("field", ["version-source", "file-source"])
+@pytest.mark.parametrize("field", ["version-source", "file-source", "warmup-file"])
 def test_source_path_too_long_for_the_file_system_is_refused(workspace, field):
     long = "x" * 300
-    text = manifest(source=long) if field == "version-source" else manifest(extra=f"files: {{a.txt: {long}}}\n")
+    text = {"version-source": manifest(source=long), "file-source": manifest(extra=f"files: {{a.txt: {long}}}\n"),
+            "warmup-file": manifest(extra=f"""\
+                model_warmup: [{{name: w, batch_size: 1, inputs: {{X: {{data_type: FP32, dims: [2], file: {long}}}}}}}]
+                """)}[field]
     assert_refused(workspace, text, rules={"source-missing"})
+
+
+@pytest.mark.xfail(strict=True, reason=OPEN + ("a warmup input with `file: \"\"` is taken for literal data, and "
+                                             "encode() iterates None (compile/warmup.py _flatten): a TypeError"))
+def test_warmup_file_that_is_empty_is_refused(workspace):
+    text = manifest(extra="""\
+        model_warmup: [{name: w, batch_size: 1, inputs: {X: {data_type: FP32, dims: [2], file: ""}}}]
+        """)
+    assert_refused(workspace, text, line=9)
+
+
+OUTSIDE = OPEN + ("policy: symlinks leaving a source folder are refused, but a source path may name anything "
+                  "on the machine: `files: {env.txt: /proc/self/environ}` copies the CI job's environment (its "
+                  "credentials) into the repository, `source: /` the whole file system "
+                  "(compiler/manifest/build.py _versions/_files, compile/tree.py)")
+
+
+@pytest.mark.parametrize("field", [
+    pytest.param("proc-environ", marks=pytest.mark.xfail(strict=True, reason=OUTSIDE)),
+    pytest.param("absolute-file", marks=pytest.mark.xfail(strict=True, reason=OUTSIDE)),
+    pytest.param("parent-folder", marks=pytest.mark.xfail(strict=True, reason=OUTSIDE)),
+    "device",
+    "device-version",
+])
+def test_source_outside_the_manifest_folder_is_refused(workspace, field):
+    elsewhere = workspace.root.parent / "elsewhere"
+    (elsewhere / "1").mkdir(parents=True, exist_ok=True)
+    (elsewhere / "1" / "model.py").write_text("# not in the manifest's folder\n")
+    (elsewhere / "secret.txt").write_text("secret\n")
+    text = {"proc-environ": manifest(extra="files: {env.txt: /proc/self/environ}\n"),
+            "absolute-file": manifest(extra=f"files: {{s.txt: {elsewhere / 'secret.txt'}}}\n"),
+            "parent-folder": manifest(source="../elsewhere/1"),
+            "device": manifest(extra="files: {zero.bin: /dev/zero}\n"),
+            "device-version": manifest(source="/dev/zero")}[field]
+    assert_refused(workspace, text, line=8 if field in ("parent-folder", "device-version") else 9)
 
 
 @pytest.mark.xfail(strict=True, reason=OPEN + ("no length limit on files: keys: validate passes, then compile fails "
