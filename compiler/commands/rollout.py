@@ -7,6 +7,7 @@ import json
 import sys
 
 from compiler.commands import EXIT_ERROR, EXIT_OK
+from compiler.errors import FatalError
 from compiler.pipeline import load_and_build
 from compiler.report import paint, plural, report_problems, use_colour
 
@@ -64,7 +65,7 @@ def _target_gate(options, colour: bool):
 
 
 def run(options) -> int:
-    from compiler.rollout.client import TritonClient
+    from compiler.rollout.client import TritonClient, TritonError
     from compiler.rollout.engine import FAILED, LOADED, rollout
 
     loaded, tree = load_and_build(options.manifest)
@@ -89,6 +90,8 @@ def run(options) -> int:
         changed = [manifest.models[o.name] for o in outcomes if o.action == LOADED]
         smokes = _smoke(changed, client, manifest.root, text) if options.smoke else []
         perfs = _perf(changed, client, manifest.root, options, text) if options.perf else []
+    except TritonError as exc:  # the server went away mid-rollout: what is known was printed already
+        raise FatalError(f"Triton at {client.endpoint}: {exc.message}", "check the server; rerun rollout to converge")
     finally:
         client.close()
     counts = {a: sum(o.action == a for o in outcomes) for a in ("loaded", "unchanged", "failed", "unloaded")}

@@ -4,12 +4,13 @@ from __future__ import annotations
 import json
 
 from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
+from compiler.errors import FatalError
 from compiler.pipeline import load_and_build
 from compiler.report import paint, plural, report_problems, use_colour
 
 
 def run(options) -> int:
-    from compiler.rollout.client import TritonClient
+    from compiler.rollout.client import TritonClient, TritonError
     from compiler.rollout.drift import find_drift
 
     loaded, tree = load_and_build(options.manifest)
@@ -21,6 +22,8 @@ def run(options) -> int:
     try:
         client.check_live()
         drift = find_drift(manifest, client)
+    except TritonError as exc:
+        raise FatalError(f"Triton at {client.endpoint}: {exc.message}")
     finally:
         client.close()
     if options.output == "json":
