@@ -174,7 +174,12 @@ def plan_import(repo, manifest_path: Path, copy_to: Optional[Path] = None) -> Im
         for model in repo.models:
             plan.copies.extend((path, base / model.name / rel) for rel, path in sorted(model.contents.items()))
             plan.folders.extend(base / model.name / str(n) for n in sorted(model.versions))
-    elif not repo.local and models:
-        problems.append(Problem("the manifest points at remote files; compile reads local sources only for now",
-                                "import-remote", (), WARNING, repo.url, hint="add --copy-to DIR to copy them"))
+    elif not repo.local:
+        # Version sources may be URLs (fetched at compile time); `files:` and warmup `file:` are read locally.
+        local_only = [m.name for m in repo.models if m.name in models and (m.files or m.warmup)]
+        if local_only:
+            problems.append(Problem(f"{len(local_only)} model(s) have files (labels, warmup data, ...) that the "
+                                    f"manifest must name as local paths: {', '.join(local_only[:5])}"
+                                    + (", ..." if len(local_only) > 5 else ""), "import-remote", (), WARNING,
+                                    repo.url, hint="add --copy-to DIR to copy them (and the versions) next to it"))
     return plan

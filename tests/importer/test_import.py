@@ -181,6 +181,15 @@ def test_import_from_s3(s3_emulator, tmp_path, monkeypatch):
     code, text, _ = run_cli("import", f"s3://{bucket}/prod", "-o", out)
     assert code == 0 and "[import-remote]" in text
     assert f'source: "s3://{bucket}/prod/m/1"' in out.read_text()
+    # Versions alone may stay in the bucket: compile fetches URL sources itself.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    fs.rm(f"{bucket}/prod/m/labels.txt")
+    fs.pipe(f"{bucket}/prod/m/config.pbtxt", PY_CONFIG.replace(' label_filename: "labels.txt"', "").format(name="m").encode())
+    code, text, _ = run_cli("import", f"s3://{bucket}/prod", "-o", out, "--force")
+    assert code == 0 and "[import-remote]" not in text
+    assert run_cli("compile", out, "--out", tmp_path / "from-bucket")[0] == 0
+    assert files_of(tmp_path / "from-bucket" / "m")["1/model.py"] == b"# version 1\n"
+    fs.put(str(local) + "/", f"{bucket}/prod/", recursive=True)
     code, text, _ = run_cli("import", f"s3://{bucket}/prod", "-o", out, "--force", "--copy-to", tmp_path / "models")
     assert code == 0, text
     assert run_cli("compile", out, "--out", tmp_path / "built")[0] == 0
