@@ -33,7 +33,12 @@ def plural(count: int, word: str) -> str:
 
 
 def problem_line(problem, colour: bool) -> str:
-    where = f"{problem.file}:{problem.line}:{problem.column}" if problem.file else "<input>"
+    if not problem.file:
+        where = "<input>"
+    elif problem.line:
+        where = f"{problem.file}:{problem.line}:{problem.column}"
+    else:  # a whole file or folder, no position inside it
+        where = problem.file
     path = format_path(problem.path)
     text = f"{where}: {paint(problem.severity, problem.severity, colour)}: "
     text += f"{path}: " if path else ""

@@ -119,6 +119,9 @@ def _warmup_input(value, path, warmups):
     # so the file is named by warmup index and input name, which is unique per model.
     index, input_name = path[-3], path[-1]
     file_name = f"{index}_{_UNSAFE.sub('_', input_name)}"
+    given = value.get("input_data_file")
+    if source and isinstance(given, str) and given and not _UNSAFE.search(given) and given not in (".", ".."):
+        file_name = given  # a copied file keeps the name it had (an imported repository stays the same)
     data_type = value.get("data_type", "")
     if isinstance(data_type, str) and data_type and not data_type.startswith("TYPE_"):
         data_type = "TYPE_" + data_type

@@ -87,3 +87,22 @@ def test_validate_json_records_have_every_field(tmp_path):
     assert problem == {"file": "models.yaml", "line": 4, "column": 5, "path": "models.m.bakend",
                        "severity": "error", "rule": "schema-unknown-key", "message": "unknown key 'bakend'",
                        "hint": "did you mean 'backend'?"}
+
+
+def test_a_copied_warmup_file_keeps_its_given_name(tmp_path):
+    write(tmp_path / "m/1/model.py", "# model\n")
+    (tmp_path / "sample.bin").write_bytes(b"\x00\x00\x80\x3f")
+    write(tmp_path / "models.yaml", """version: 1
+models:
+  m:
+    backend: python
+    max_batch_size: 0
+    input: [{name: X, data_type: FP32, dims: [1]}]
+    output: [{name: Y, data_type: FP32, dims: [1]}]
+    model_warmup:
+      - {name: w, batch_size: 1, inputs: {X: {data_type: FP32, dims: [1], input_data_file: raw_x, file: sample.bin}}}
+    versions: {1: {source: m/1}}
+""")
+    assert run_cli("compile", "--out", "out", cwd=tmp_path)[0] == 0
+    assert (tmp_path / "out/m/warmup/raw_x").read_bytes() == b"\x00\x00\x80\x3f"
+    assert 'input_data_file: "raw_x"' in (tmp_path / "out/m/config.pbtxt").read_text()
