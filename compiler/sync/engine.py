@@ -7,6 +7,7 @@ then lists and plans again, since another sync may have finished in between.
 """
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from compiler.sync.listing import list_target
 from compiler.sync.lock import TargetLock
 from compiler.sync.plan import make_plan
 from compiler.sync.state import read_state
-from compiler.sync.target import resolve_target
+from compiler.sync.target import probe, resolve_target
 
 
 @dataclass
@@ -53,8 +54,20 @@ def git_revision(folder: Path):
     return revision if out.returncode == 0 and len(revision) >= 40 else None
 
 
+def quiet_libraries() -> None:
+    """Keep the SDKs' own log records (gcsfs prints whole tracebacks while it retries) off stderr:
+    every failure reaches the user once, explained. TRITON_GITOPS_DEBUG=1 shows them."""
+    if os.environ.get("TRITON_GITOPS_DEBUG"):
+        logging.basicConfig(level=logging.DEBUG)
+        return
+    root = logging.getLogger()
+    if not root.handlers:
+        root.addHandler(logging.NullHandler())
+
+
 def prepare(manifest_path, requested_target, jobs: int):
     """(Context, None) or (None, LoadedManifest with problems) when the manifest does not build."""
+    quiet_libraries()
     loaded, tree = load_and_build(manifest_path)
     if tree is None:
         return None, loaded
@@ -73,8 +86,9 @@ def prepare(manifest_path, requested_target, jobs: int):
 def _observe(ctx: Context, prune: bool):
     """(plan, state): read the state and list the target, then compare with the wanted files."""
     target = ctx.target
+    probe(target)
     try:
-        state = with_retries(lambda: read_state(target), attempts=3)
+        state = read_state(target)  # the SDKs retry on their own; a dead endpoint must fail fast
     except Exception as exc:
         raise explain(exc, target, "read the sync state") from exc
     try:

@@ -21,7 +21,7 @@ _PATTERNS = [
     (CREDENTIALS, ("NoCredentialsError", "Unable to locate credentials", "DefaultCredentialsError",
                    "Could not automatically determine credentials", "InvalidAccessKeyId",
                    "SignatureDoesNotMatch", "ExpiredToken", "ClientAuthenticationError",
-                   "CredentialUnavailableError", "AuthenticationFailed")),
+                   "CredentialUnavailableError", "AuthenticationFailed", "failed to authenticate")),
     (NO_BUCKET, ("NoSuchBucket", "bucket does not exist", "ContainerNotFound", "container does not exist",
                  "bucket or container")),
     (DENIED, ("AccessDenied", "Access Denied", "Forbidden", "AuthorizationFailure",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -29,6 +30,7 @@ class Target:
     root: str  # the repository's path inside `fs`, without a trailing slash
     local: bool
     secrets: tuple = field(default_factory=tuple)
+    endpoint: str = ""  # an endpoint the options or environment name explicitly ("" = the cloud's own)
 
     @property
     def display(self) -> str:
@@ -165,4 +167,53 @@ def resolve_target(manifest, requested=None, cwd: Path = None) -> Target:
     root = root.rstrip("/")
     if not root:
         raise FatalError(f"target {_redact_url(url)} names no bucket or container", "use s3://BUCKET/PREFIX")
-    return Target(name, url, fs, root, False, secrets)
+    return Target(name, url, fs, root, False, secrets, _endpoint(url, options))
+
+
+_ENDPOINT_KEYS = ("endpoint_url", "endpoint", "account_url")
+_ENDPOINT_ENV = {"s3": ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"), "gs": ("STORAGE_EMULATOR_HOST",),
+                 "gcs": ("STORAGE_EMULATOR_HOST",)}
+
+
+def _endpoint(url: str, options: dict) -> str:
+    """The endpoint the user pointed this target at, if any: worth a quick reachability probe."""
+    for where in (options, options.get("client_kwargs") or {}):
+        for key in _ENDPOINT_KEYS:
+            if isinstance(where.get(key), str) and where[key]:
+                return where[key]
+    connection = options.get("connection_string") or ""
+    scheme = url.split("://", 1)[0].lower()
+    if not connection and scheme in ("az", "abfs", "abfss"):
+        connection = os.environ.get("AZURE_STORAGE_CONNECTION_STRING", "")
+    match = re.search(r"BlobEndpoint=([^;]+)", connection)
+    if match:
+        return match.group(1)
+    for name in _ENDPOINT_ENV.get(scheme, ()):
+        if os.environ.get(name):
+            return os.environ[name]
+    return ""
+
+
+def probe(target, timeout: float = 3.0) -> None:
+    """Fail in a second, not after minutes of SDK retries, when an explicit endpoint is down.
+
+    Only endpoints the user named (emulators, MinIO, private links) are probed; the clouds'
+    own endpoints are left to the SDKs.
+    """
+    if target.local or not target.endpoint:
+        return
+    parts = urlsplit(target.endpoint if "://" in target.endpoint else f"http://{target.endpoint}")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return
+    if not parts.hostname:
+        return
+    try:
+        socket.create_connection((parts.hostname, port), timeout=timeout).close()
+    except OSError as exc:
+        shown = _redact_url(target.endpoint)
+        raise FatalError(f"{target.display}: endpoint unreachable: cannot connect to {shown} "
+                         f"({exc.strerror or type(exc).__name__})",
+                         "check the endpoint in the target's storage_options (or AWS_ENDPOINT_URL and the like), "
+                         "that the service is up, and the network or proxy settings")

@@ -1,0 +1,123 @@
+"""What only a local target shows: Triton's __pycache__, the hash cache, git revision, output."""
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+import compiler.sync.hashing as hashing
+from compiler.sync.state import STATE_NAME, State
+from tests.sync.conftest import Backend, Project, _fs
+
+
+@pytest.fixture
+def local(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    root = tmp_path / "target" / "repo"
+    backend = Backend("local", _fs("file"), str(root), {"url": str(root)}, {})
+    (tmp_path / "src").mkdir()
+    return Project(tmp_path / "src", backend), root
+
+
+def test_triton_pycache_is_neither_drift_nor_kept_in_a_removed_version(local):
+    project, root = local
+    assert project.cli("sync")[0] == 0
+    for version in (1, 2):
+        cache = root / "text_classifier" / str(version) / "__pycache__"
+        cache.mkdir()
+        (cache / "model.cpython-311.pyc").write_bytes(b"\0" * 100)
+    code, plan, _ = project.json("plan")
+    assert code == 0 and plan["unmanaged"] == []
+
+    del project.models["text_classifier"]["versions"][1]
+    project.save()
+    code, result, _ = project.json("sync", "--prune")
+    assert code == 0 and result["deleted"] == 1
+    assert not (root / "text_classifier" / "1").exists()  # the whole folder, Triton's cache with it
+    assert (root / "text_classifier" / "2" / "__pycache__" / "model.cpython-311.pyc").exists()
+
+
+def test_a_removed_model_with_a_foreign_file_keeps_that_file_only(local):
+    project, root = local
+    assert project.cli("sync")[0] == 0
+    (root / "preprocess" / "NOTES.md").write_text("mine")
+    del project.models["classify_text"]
+    del project.models["preprocess"]
+    project.save()
+    code, result, err = project.json("sync", "--prune")
+    assert code == 0, err
+    assert not (root / "classify_text").exists()
+    assert sorted(p.name for p in (root / "preprocess").rglob("*") if p.is_file()) == ["NOTES.md"]
+
+
+def test_a_no_op_run_reads_no_source_file(local, monkeypatch):
+    project, _ = local
+    assert project.cli("sync")[0] == 0
+    reads = []
+    real = hashing.digest_file
+    monkeypatch.setattr(hashing, "digest_file", lambda path: reads.append(path) or real(path))
+    code, result, _ = project.json("sync")
+    assert code == 0 and result["sent_files"] == 0
+    assert reads == []
+    (project.folder / "examples" / "text_classifier" / "labels.txt").touch()  # same bytes, new stat
+    code, result, _ = project.json("sync")
+    assert code == 0 and result["sent_files"] == 0
+    assert [p.rsplit("/", 1)[-1] for p in reads] == ["labels.txt"]
+
+
+def test_the_state_records_the_manifest_revision(local):
+    project, root = local
+    git = ["git", "-C", str(project.folder), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "models"], check=True)
+    head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    assert project.cli("sync")[0] == 0
+    state = json.loads((root / STATE_NAME).read_text())
+    assert state["revision"] == head and state["manifest"] == "models.yaml"
+    record = state["files"]["text_classifier/labels.txt"]
+    assert set(record) == {"size", "sha256", "md5", "stamp"}
+
+
+def test_a_damaged_state_deletes_nothing_and_is_rebuilt(local):
+    project, root = local
+    assert project.cli("sync")[0] == 0
+    (root / STATE_NAME).write_text("{not json")
+    del project.models["classify_text"]
+    project.save()
+    code, out, _ = project.cli("plan", "--prune")
+    assert code == 0 and "state on the target is unreadable" in out
+    assert "classify_text/config.pbtxt" not in out.split("warning")[0]
+    code, result, _ = project.json("sync", "--prune")
+    assert code == 0 and result["sent_files"] == 0 and result["deleted"] == 0
+    assert (root / "classify_text" / "config.pbtxt").exists()  # no longer known to be ours
+    state = State.from_bytes((root / STATE_NAME).read_bytes())
+    assert not state.damaged and "preprocess/config.pbtxt" in state.files
+
+
+def test_text_output_lists_files_models_and_a_summary(local):
+    project, root = local
+    assert project.cli("sync")[0] == 0
+    (root / "text_classifier" / "labels.txt").write_text("x" * 23)
+    project.models["text_classifier"]["dynamic_batching"] = {"max_queue_delay_microseconds": 50}
+    del project.models["text_classifier"]["versions"][1]
+    project.save()
+    code, out, _ = project.cli("plan")
+    assert code == 2
+    lines = out.splitlines()
+    assert "- delete text_classifier/1/model.py (881 B): needs --prune" in lines
+    assert "! repair text_classifier/labels.txt (23 B): changed on the target" in lines
+    assert any(line.startswith("~ update text_classifier/config.pbtxt") for line in lines)
+    assert "text_classifier: 1 to update, 1 to repair, 1 to delete (needs --prune)" in lines
+    assert lines[-1].endswith("1 to update, 1 to repair, 1 to delete with --prune")
+
+    code, out, err = project.cli("sync", "--dry-run")
+    assert code == 0 and out.rstrip().endswith("dry run: nothing was changed")
+    assert (root / "text_classifier" / "labels.txt").read_text() == "x" * 23
+    code, out, err = project.cli("sync")
+    assert code == 0
+    assert "repaired text_classifier/labels.txt (23 B)\n" in err  # not a terminal: one line per file
+    assert "updated text_classifier/config.pbtxt" in err
+    assert out.splitlines()[-1].startswith("synced ")
+    assert "1 updated, 1 repaired, 0 deleted; 2 files" in out and "1 deletion skipped (use --prune)" in out
