@@ -28,6 +28,23 @@ class FatalError(Exception):
         return self.message + (f" ({self.hint})" if self.hint else "")
 
 
+MAX_MESSAGE = 2000
+MAX_PATH_PART = 80
+
+
+def clip(text: str, limit: int) -> str:
+    """Hostile input can put megabytes into a key or value; reports quote at most `limit`."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def printable(text: str) -> str:
+    """Control and bidi characters from the manifest must not reach a terminal or a CI log,
+    where they could move the cursor or forge a line such as `::error::`."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 def format_path(path: Iterable[PathPart]) -> str:
     """('models', 'm', 'input', 0, 'dims') -> 'models.m.input[0].dims'."""
     out = ""
@@ -35,7 +52,7 @@ def format_path(path: Iterable[PathPart]) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            text = str(part)
+            text = clip(printable(str(part)), MAX_PATH_PART)
             if out and (not text or any(c in text for c in ".[] ")):
                 out += f"[{text!r}]"
             else:
@@ -55,6 +72,10 @@ class Problem:
     line: int = 0
     column: int = 0
     hint: str = ""
+
+    def __post_init__(self):
+        self.message = clip(printable(self.message), MAX_MESSAGE)
+        self.hint = clip(printable(self.hint), MAX_MESSAGE)
 
     @property
     def is_error(self) -> bool:

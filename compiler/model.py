@@ -39,6 +39,9 @@ class ModelSpec:
     files: dict = field(default_factory=dict)  # name -> FileSpec
     warmups: list = field(default_factory=list)  # [WarmupSource]
     inherited: set = field(default_factory=set)  # top-level keys that came from `defaults`
+    # Every version number the manifest declares, including ones whose source was refused,
+    # so that Triton's version rules do not pile a "no version" on top of the real problem.
+    declared_versions: set = field(default_factory=set)
     doc_path: tuple = ()
 
     def doc_path_of(self, config_path: tuple) -> tuple:

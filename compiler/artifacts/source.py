@@ -132,6 +132,7 @@ def list_local(path: Path, doc_path: tuple, problems: list) -> tuple:
         return FILE, [ArtifactFile("", path.stat().st_size, local=path)]
     root = path.resolve()
     files, stack = [], [(path, "")]
+    seen = {root}  # real folders already walked: a symlink back into the tree is a loop, not more files
     while stack:
         current, prefix = stack.pop()
         try:
@@ -151,12 +152,23 @@ def list_local(path: Path, doc_path: tuple, problems: list) -> tuple:
                                             "source-symlink-escape", doc_path,
                                             hint="copy the file into the folder instead of linking out of it"))
                     continue
-            if item.is_dir():
-                stack.append((Path(item.path), rel + "/"))
-            elif item.is_file():
-                if _refuse_name(rel, path, doc_path, problems):
-                    continue
-                files.append(ArtifactFile(rel, item.stat().st_size, local=Path(item.path)))
+            try:
+                if item.is_dir():
+                    real = Path(item.path).resolve()
+                    if real in seen:
+                        problems.append(Problem(f"{rel} in {path} links back to a folder already copied "
+                                                f"({real})", "source-symlink-loop", doc_path,
+                                                hint="remove the link; a model folder cannot contain itself"))
+                        continue
+                    seen.add(real)
+                    stack.append((Path(item.path), rel + "/"))
+                elif item.is_file():
+                    if _refuse_name(rel, path, doc_path, problems):
+                        continue
+                    files.append(ArtifactFile(rel, item.stat().st_size, local=Path(item.path)))
+            except OSError as exc:
+                problems.append(Problem(f"cannot read {rel} in {path}: {exc.strerror}", "source-unreadable",
+                                        doc_path))
     files.sort(key=lambda f: f.rel.encode("utf-8"))
     return FOLDER, files
 

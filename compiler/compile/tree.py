@@ -69,12 +69,9 @@ def _warmup_entries(model, root: Path, problems) -> list:
         path = f"{model.name}/warmup/{warmup.file_name}"
         doc_path = model.doc_path_of(warmup.path)
         if warmup.source:
-            local = root / warmup.source
-            if not local.is_file():
-                problems.append(Problem(f"warmup file {warmup.source!r} does not exist (looked for {local})",
-                                        "source-missing", doc_path + ("file",)))
-                continue
-            entries.append(Entry(path, model.name, WARMUP, local.stat().st_size, source=local))
+            local = warmup.local_path  # resolved and checked while the manifest was built
+            if local is not None and local.is_file():
+                entries.append(Entry(path, model.name, WARMUP, local.stat().st_size, source=local))
             continue
         data, found = encode(warmup.data_type, warmup.dims, warmup.data, ())
         for problem in found:
@@ -92,6 +89,8 @@ def build_tree(manifest, source_label: str = "models.yaml") -> tuple:
     problems: list = resolve_versions(manifest)  # before rendering: it adds checksum-agent MD5 parameters
     entries: list = []
     for model in manifest.models.values():
+        if model.config is None:  # not a valid ModelConfig: already reported, nothing to render
+            continue
         text = render_config(model.config, source_label).encode("utf-8")
         entries.append(Entry(f"{model.name}/config.pbtxt", model.name, CONFIG, len(text), data=text))
         for version in model.versions.values():

@@ -45,7 +45,7 @@ def element_count(dims) -> int:
 def encode(data_type: str, dims: list, values: list, path: tuple) -> tuple:
     """(bytes, problems). `path` locates the `data:` list in the config."""
     problems: list = []
-    flat = _flatten(values, path, problems, [])
+    flat = _flatten(values if isinstance(values, list) else [], path, problems, [])
     data_path = path + ("data",)
     if any(d < 0 for d in dims):
         # Reported by the warmup rule (compiler/rules) in Triton's words; nothing to encode.
@@ -69,6 +69,8 @@ def encode(data_type: str, dims: list, values: list, path: tuple) -> tuple:
         for i, value in enumerate(flat):
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 problems.append(Problem(f"value {value!r} is not a number", "warmup-data-type", data_path + (i,)))
+            elif isinstance(value, int) and abs(value) > 3.4e38:  # beyond float32, so beyond BF16 too
+                problems.append(Problem(f"value {value} does not fit BF16", "warmup-data-type", data_path + (i,)))
         return (b"" if problems else b"".join(_bf16(float(v)) for v in flat)), problems
     if data_type not in _NUMERIC:
         return b"", [Problem(f"warmup data cannot be given for data_type {data_type or 'unset'}", "warmup-data-type",

@@ -23,8 +23,13 @@ class LoadedManifest:
 
 
 def read_manifest_bytes(path: Path) -> bytes:
+    """At most one byte past the size limit is read, so a 1 GB file (or /dev/zero) costs
+    no more memory than a legal manifest; the loader then refuses it as too large."""
+    from compiler.manifest.yaml_source import MAX_BYTES
+
     try:
-        return path.read_bytes()
+        with open(path, "rb") as handle:
+            return handle.read(MAX_BYTES + 1)
     except FileNotFoundError:
         raise FatalError(f"{path}: no such manifest", "create one with `triton-gitops init`, or pass its path")
     except IsADirectoryError:

@@ -25,29 +25,68 @@ def _safe_relative(name: str) -> bool:
     return not path.is_absolute() and ".." not in path.parts and "\\" not in name and ":" not in name and "\0" not in name
 
 
-def _versions(entry, model_path, root, config, problems) -> dict:
+INT64_MAX = 2**63 - 1
+
+
+def source_boundary(folder: Path) -> Path:
+    """Local sources must stay inside what review covers: the git work tree holding the
+    manifest, or the manifest's folder when it is not in git. Otherwise a one-line PR such
+    as `files: {env.txt: /proc/self/environ}` ships whatever the CI machine has."""
+    folder = folder.resolve()
+    for candidate in (folder, *folder.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return folder
+
+
+def local_source(root: Path, boundary: Path, source: str, doc_path: tuple, problems: list, need_file=False):
+    """The resolved local path of `source`, or None after adding a located problem."""
+    hint = "use a path relative to the manifest, inside its git repository"
+    if os.path.isabs(source) or source[1:3] in (":\\", ":/") or "\0" in source:
+        problems.append(Problem(f"source {source!r} is an absolute path", "source-outside", doc_path, hint=hint))
+        return None
+    local = Path(os.path.normpath(root / source))
+    try:
+        real = local.resolve()
+        if real != boundary and boundary not in real.parents:
+            problems.append(Problem(f"source {source!r} is outside {boundary}", "source-outside", doc_path, hint=hint))
+            return None
+        present = local.is_file() if need_file else local.exists()
+    except OSError as exc:  # e.g. a name longer than the file system allows
+        problems.append(Problem(f"source {source!r} cannot be read: {exc.strerror}", "source-unreadable", doc_path))
+        return None
+    if not present:
+        what = "file" if need_file else "source"
+        problems.append(Problem(f"{what} {source!r} does not exist (looked for {local})", "source-missing",
+                                doc_path, hint="fix the path; it is relative to the manifest"))
+    return local
+
+
+def _versions(entry, model_path, root, config, problems, boundary) -> dict:
     versions = {}
     for key, spec in (entry.get("versions") or {}).items():
         doc_path = model_path + ("versions", key)
         number = int(key)
+        if number > INT64_MAX:
+            problems.append(Problem(f"version {key} is larger than Triton's int64 version numbers", "version-number",
+                                    doc_path, hint="use a smaller version number"))
+            continue
         source = spec["source"]
         if _is_remote(source):
             # Listed, hashed and fetched by compiler.artifacts when the tree is built.
             versions[number] = VersionSpec(number, source, None, spec.get("sha256", ""), doc_path, remote=True,
                                            storage_options=dict(spec.get("storage_options") or {}))
             continue
-        local = Path(os.path.normpath(root / source))
-        if not local.exists():
-            problems.append(Problem(f"source {source!r} does not exist (looked for {local})", "source-missing",
-                                    doc_path + ("source",), hint="fix the path; it is relative to the manifest"))
-        versions[number] = VersionSpec(number, source, local, spec.get("sha256", ""), doc_path)
+        local = local_source(root, boundary, source, doc_path + ("source",), problems)
+        if local is not None:
+            versions[number] = VersionSpec(number, source, local, spec.get("sha256", ""), doc_path)
     if not versions and config.get("platform") == "ensemble":
         # Triton needs a version folder even for an ensemble, which has no files of its own.
         versions[1] = VersionSpec(1, "", None, "", model_path)
     return versions
 
 
-def _files(entry, doc_path_of, root, problems) -> dict:
+def _files(entry, doc_path_of, root, problems, boundary) -> dict:
     files = {}
     for name, source in (entry.get("files") or {}).items():
         doc_path = doc_path_of(("files", name))
@@ -56,12 +95,22 @@ def _files(entry, doc_path_of, root, problems) -> dict:
                                     hint="use a plain relative name; config.pbtxt, warmup/, configs/ and numbered "
                                          "folders are the compiler's"))
             continue
-        local = Path(os.path.normpath(root / source))
-        if not local.is_file():
-            problems.append(Problem(f"file {source!r} does not exist (looked for {local})", "source-missing",
-                                    doc_path, hint="fix the path; it is relative to the manifest"))
-        files[name] = FileSpec(name, source, local, doc_path)
+        local = local_source(root, boundary, source, doc_path, problems, need_file=True)
+        if local is not None:
+            files[name] = FileSpec(name, source, local, doc_path)
     return files
+
+
+def _check_default_filename(config_dict, model, problems) -> None:
+    """A file source is written under this name inside its version folder, so it must be a
+    plain file name: `../../x` would write outside the repository."""
+    name = config_dict.get("default_model_filename")
+    if not isinstance(name, str) or not name:
+        return
+    if name in (".", "..") or any(c in name for c in "/\\\0") or len(name.encode("utf-8")) > 255:
+        problems.append(Problem(f"default_model_filename {name!r} must be a plain file name", "default-model-filename",
+                                model.doc_path_of(("default_model_filename",)),
+                                hint="no folders, '..', backslashes or NUL; at most 255 bytes"))
 
 
 def _parse_config(name, config_dict, model, problems):
@@ -82,6 +131,7 @@ def build_manifest(data: dict, manifest_path: Path, skip=frozenset()) -> tuple:
         manifest.targets[name] = TargetSpec(name, target["url"], dict(target.get("storage_options") or {}),
                                             ("targets", name))
     defaults = data.get("defaults") or {}
+    boundary = source_boundary(root)
     for name in sorted(data.get("models") or {}):
         if name in skip:
             continue
@@ -94,8 +144,15 @@ def build_manifest(data: dict, manifest_path: Path, skip=frozenset()) -> tuple:
         config_dict, warmups = canonical_config(name, merged)
         model = ModelSpec(name, None, config_dict, inherited=inherited, doc_path=model_path, warmups=warmups)
         model.config = _parse_config(name, config_dict, model, problems)
-        model.versions = _versions(entry, model_path, root, config_dict, problems)
-        model.files = _files(merged, model.doc_path_of, root, problems)
+        model.versions = _versions(entry, model_path, root, config_dict, problems, boundary)
+        model.declared_versions = set(model.versions) | {
+            int(k) for k in (entry.get("versions") or {}) if str(k).isdigit() and int(k) <= INT64_MAX}
+        model.files = _files(merged, model.doc_path_of, root, problems, boundary)
+        for warmup in warmups:
+            if warmup.source:
+                warmup.local_path = local_source(root, boundary, warmup.source,
+                                                 model.doc_path_of(warmup.path + ("file",)), problems, need_file=True)
+        _check_default_filename(config_dict, model, problems)
         manifest.models[name] = model
     problems.extend(_rule_problems(manifest))
     return manifest, problems
@@ -109,7 +166,7 @@ def _rule_problems(manifest: Manifest) -> list:
         if model.config is None:
             continue
         files = set(model.files) | {f"warmup/{w.file_name}" for w in model.warmups}
-        ctx = RuleContext(model.name, versions=set(model.versions), files=files, repository_models=known,
+        ctx = RuleContext(model.name, versions=model.declared_versions, files=files, repository_models=known,
                           model_configs=configs)
         for problem in check_config(model.config, ctx):
             problem.path = model.doc_path_of(problem.path)

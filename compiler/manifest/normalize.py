@@ -31,6 +31,7 @@ class WarmupSource:
     data: object  # list of literal values, or None
     source: str  # path relative to the manifest, or ""
     path: tuple  # config path of the input, for problems
+    local_path: object = None  # the resolved `source`, set while the manifest is built
 
 
 def merge_defaults(defaults: dict, entry: dict) -> tuple:

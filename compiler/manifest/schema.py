@@ -16,7 +16,9 @@ from google.protobuf.descriptor import FieldDescriptor as FD
 from compiler.proto import ModelConfig, is_repeated, model_config_pb2
 
 SCHEMA_ID = "https://triton-gitops.dev/schemas/models.schema.json"
-NAME_PATTERN = r"^[A-Za-z0-9_.-]+$"
+# Model and target names: a folder name Triton accepts that cannot be `.`/`..`, hidden (the
+# tool's own files at the repository root start with a dot) or too long for a file system.
+NAME_PATTERN = r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,199}$"
 _INT32 = {"type": "integer", "minimum": -(2**31), "maximum": 2**31 - 1}
 _UINT32 = {"type": "integer", "minimum": 0, "maximum": 2**32 - 1}
 _INT64 = {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1}
@@ -94,7 +96,7 @@ def _add_short_forms(defs) -> None:
         "type": "array", "description": "literal values in row-major order (nested lists are flattened); "
         "the compiler writes them to warmup/ as Triton's raw format and sets input_data_file"}
     warmup_input["properties"]["file"] = {
-        "type": "string", "description": "a raw warmup data file (relative to the manifest) copied into warmup/"}
+        "type": "string", "minLength": 1, "description": "a raw warmup data file (relative to the manifest) copied into warmup/"}
     policy = defs[VERSION_POLICY]
     defs[VERSION_POLICY] = {"anyOf": [
         {"enum": ["all"], "description": "short form of {all: {}}"},
@@ -111,12 +113,12 @@ def _model_entry(defs) -> dict:
     entry["properties"]["name"]["description"] = "optional; must equal the key under `models`"
     entry["properties"]["files"] = {
         "type": "object", "description": "files placed in the model folder: {name in the folder: source path}",
-        "propertyNames": {"pattern": r"^(?!(.*/)?\.\.?(/|$))[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$"},
+        "propertyNames": {"pattern": r"^(?!(.*/)?\.\.?(/|$))[A-Za-z0-9_.-]{1,255}(/[A-Za-z0-9_.-]{1,255})*$"},
         "additionalProperties": {"type": "string", "minLength": 1},
     }
     entry["properties"]["versions"] = {
         "type": "object", "description": "version folders: {N: {source: file or folder}}",
-        "propertyNames": {"pattern": r"^[1-9][0-9]*$"},
+        "propertyNames": {"pattern": r"^[1-9][0-9]{0,18}$"},
         "additionalProperties": {"$ref": "#/$defs/version"},
     }
     return entry

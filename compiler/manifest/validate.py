@@ -73,13 +73,15 @@ def _problems_for(error) -> list:
     if "propertyNames" in error.relative_schema_path:
         # jsonschema reports a bad key at the path of its mapping, with the key as instance.
         if str(schema.get("pattern", "")).startswith("^[1-9]"):
-            return [Problem(f"version {value!r} must be a positive integer without leading zeros", "version-number",
+            return [Problem(f"version {value!r} must be a positive integer without leading zeros (at most 19 digits)",
+                            "version-number",
                             path + (value,), hint="Triton ignores version folders it cannot read as such a number")]
         if path[-1:] == ("files",):
             return [Problem(f"file name {value!r} is not allowed: a relative path of {_NAME_RULE}, "
                             "without '.' or '..' parts", "file-name", path + (value,),
                             hint="name the file as it should appear inside the model folder")]
-        return [Problem(f"name {value!r} is not allowed: {_NAME_RULE}", "schema-name", path + (value,),
+        return [Problem(f"name {value!r} is not allowed: {_NAME_RULE}, not starting with '.', at most 200 "
+                        "characters", "schema-name", path + (value,),
                         hint="rename it; Triton uses the name as a folder name")]
     if kind == "enum":
         hint = _suggest(value, schema["enum"]) or ("one of: " + ", ".join(map(str, schema["enum"][:20])))

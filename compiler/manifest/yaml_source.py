@@ -199,7 +199,7 @@ def load_text(text: str, file: str) -> Document:
 def load_bytes(raw: bytes, file: str) -> Document:
     if len(raw) > MAX_BYTES:
         doc = Document(file)
-        doc.problems.append(Problem(f"file is {len(raw):,} bytes; the limit is {MAX_BYTES:,}", "yaml-size",
+        doc.problems.append(Problem(f"file is too large; the limit is {MAX_BYTES:,} bytes", "yaml-size",
                                     hint="split large data out of the manifest").at(file, 1, 1))
         return doc
     try:
