@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import re
 import sys
 import tempfile
 import time
@@ -32,11 +33,23 @@ FAMILIES = {"mutated-example": strategies.mutated_example, "generated": strategi
             "one-hostile": strategies.one_hostile_manifest, "raw-bytes": strategies.raw_bytes}
 
 
+def _general(text: str) -> str:
+    """A message without its particulars (quoted values, paths, numbers), to group failures."""
+    text = re.sub(r"'[^']*'|\"[^\"]*\"", "'…'", text)
+    text = re.sub(r"(?<![\w.])/[^\s:]+", "/…", text)
+    return re.sub(r"\d+", "N", text)[:160]
+
+
 def signature(exc: BaseException) -> tuple:
+    """(exception type, message in general, innermost compiler frame or the property)."""
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if "/compiler/" in f.filename]
-    where = f"{frames[-1].filename.split('/compiler/', 1)[1]}:{frames[-1].lineno} {frames[-1].name}" if frames \
-        else "tests/hardening/harness.py (a property)"
-    first = (str(exc).splitlines() or [""])[0][:160]
+    lines = [line for line in str(exc).splitlines() if line.strip()]
+    first = _general(lines[0]) if lines else ""
+    if frames:
+        where = f"{frames[-1].filename.split('/compiler/', 1)[1]} {frames[-1].name}"
+    else:  # a property of harness.check_case: the first line of its evidence tells the cases apart
+        evidence = lines[lines.index("--- evidence ---") + 1] if "--- evidence ---" in lines[:-1] else ""
+        where = "property; " + _general(evidence.strip())
     return type(exc).__name__, first, where
 
 

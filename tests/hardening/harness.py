@@ -166,7 +166,7 @@ def check_case(ws: Workspace, raw: bytes, compile_too: bool = True) -> Outcome:
         ccode, cout, cerr = cli(ws, "compile", MANIFEST, "--out", OUT)
         if code == 0:
             if ccode != 0 or not (ws.out / MARKER).is_file():
-                _fail(f"validate passed but compile exited {ccode}", cout + cerr)
+                _fail(f"validate passed but compile exited {ccode}", cerr + cout)
             compiled = True
             dcode, dout, derr = cli(ws, "compile", MANIFEST, "--out", OUT, "--dry-run", "--exit-code")
             lines = dout.rstrip("\n").splitlines()

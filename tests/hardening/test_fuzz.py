@@ -6,7 +6,6 @@ as many cases as asked (see tests/hardening/harness.py for the properties).
 """
 from __future__ import annotations
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 
 from tests.hardening import strategies as s
@@ -30,11 +29,6 @@ def test_generated_manifest(workspace, raw):
     check_case(workspace, raw)
 
 
-# Holes this finds today, each with its named test in test_attacks.py: default_model_filename
-# used unchecked; ENAMETOOLONG from Path.exists()/is_file(); BF16 warmup overflow; warmup
-# `file: ""`; model names of the tool's own files. Drop the marker when they are fixed.
-@pytest.mark.xfail(strict=True, reason="holes still open, see test_attacks.py (default_model_filename, "
-                                      "ENAMETOOLONG, BF16 overflow, empty warmup file, reserved model names)")
 @FUZZ
 @given(raw=s.one_hostile_manifest())
 def test_one_hostile_value_in_a_valid_manifest(workspace, raw):
