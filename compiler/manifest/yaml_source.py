@@ -65,7 +65,8 @@ class _LoadAbort(Exception):
 
 
 def _pos(mark) -> tuple:
-    return (mark.line + 1, mark.column + 1)
+    """(line, column), 1-based, of a parser mark (or of a position already made one)."""
+    return mark if isinstance(mark, tuple) else (mark.line + 1, mark.column + 1)
 
 
 # Plain scalars resolve by the YAML 1.2 core schema, as editors using the
@@ -315,7 +316,9 @@ def _build(text: str, doc: Document) -> None:
             for merged in frame.merges:
                 for key, value in merged.items():
                     frame.value.setdefault(key, value)
-            deliver(frame.value, frame.nodes, mark, frame.anchor)
+            # Located at its start: a problem with the collection as a whole (a duplicate key,
+            # a mapping used as a key) is not at its end, which may be past the file's last line.
+            deliver(frame.value, frame.nodes, doc.positions.get(frame.path, _pos(mark)), frame.anchor)
         elif kind is yaml.AliasEvent:
             if event.anchor not in anchors:
                 abort(f"alias *{event.anchor} refers to an anchor that is not defined (or not yet closed)",
