@@ -14,7 +14,7 @@ import unicodedata
 
 import pytest
 
-from tests.hardening.harness import (MANIFEST, OUT, check_located, cli, files_of, run_measured)
+from tests.hardening.harness import (MANIFEST, OUT, Workspace, check_located, cli, files_of, run_measured)
 
 # Bounds generous enough for a loaded 2-core CI machine; a process's time includes start-up.
 SECONDS = 5.0
@@ -440,11 +440,16 @@ def test_integer_map_key_that_is_not_a_number_is_refused(workspace):
     assert_refused(workspace, text, line=9)
 
 
-def test_version_source_folder_containing_the_destination_is_refused(workspace):
-    workspace.reset()
-    workspace.manifest.write_text(manifest(source="."))
-    assert cli(workspace, "compile", MANIFEST, "--out", OUT)[0] == 1
-    assert not os.path.lexists(workspace.out)
+@pytest.mark.xfail(strict=True, reason=OPEN + ("a version source folder may contain --out: each compile copies the "
+                                             "previous output into the new one, and a dry run right after compile "
+                                             "is never up to date (compiler/commands/compile.py run)"))
+@pytest.mark.parametrize("source", [".", "x/..", "build/.."])
+def test_version_source_folder_containing_the_destination_is_refused(tmp_path, source):
+    ws = Workspace(tmp_path / "ws")  # of its own: the shared one holds symlinks that refuse "." anyway
+    ws.manifest.write_text(manifest(source=source))
+    code, out, err = cli(ws, "compile", MANIFEST, "--out", OUT)
+    assert code == 1, out + err
+    assert not os.path.lexists(ws.out)
 
 
 # --- what reaches the terminal --------------------------------------------------------------
