@@ -10,6 +10,11 @@ from compiler.sync.report import plan_json, plan_text
 
 
 def run(options) -> int:
+    with engine.fewer_gc_passes():
+        return _run(options)
+
+
+def _run(options) -> int:
     ctx, loaded = engine.prepare(options.manifest, options.target, jobs=8)
     if ctx is None:
         report_problems(loaded.problems, options.output, summary_label=str(options.manifest))

@@ -14,6 +14,11 @@ from compiler.sync.report import plan_text, sync_json, sync_summary
 
 
 def run(options) -> int:
+    with engine.fewer_gc_passes():
+        return _run(options)
+
+
+def _run(options) -> int:
     if options.jobs < 1:
         raise FatalError(f"--jobs must be at least 1, not {options.jobs}")
     started = time.monotonic()

@@ -180,7 +180,7 @@ class Applier:
         journal.files.update(plan.adopt)
         for change in puts:
             w = change.want
-            journal.files[change.path] = Record(w.size, w.sha256, w.md5, pending=True)
+            journal.files[change.path] = Record(w.size, w.sha256, pending=True)  # md5 known once sent
         if puts:
             self._write_state("record the files about to be sent")
         self.progress.start(len(active), sum(c.want.size for c in puts))
@@ -194,8 +194,9 @@ class Applier:
         for change in puts:
             remote = listing.files.get(change.path) if listing else None
             w = change.want
-            journal.files[change.path] = Record(w.size, w.sha256, w.md5, remote.stamp if remote else "",
-                                                pending=remote is None)
+            sent = self.sent.get(change.path)
+            journal.files[change.path] = Record(w.size, w.sha256, sent.md5 if sent else "",
+                                                remote.stamp if remote else "", pending=remote is None)
         journal.revision = self.revision or journal.revision
         journal.synced_at = now_iso()
         self._write_state("write the sync state")

@@ -7,9 +7,13 @@ then lists and plans again, since another sync may have finished in between.
 """
 from __future__ import annotations
 
+import atexit
+import gc
 import logging
 import os
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,10 +34,18 @@ class Context:
     loaded: object  # LoadedManifest
     tree: object
     target: object
-    wants: dict
+    hashing: object  # a Future of {path: Want}: files are hashed while the target is listed
     cache: HashCache
     ensembles: set
     manifest_name: str
+
+    @property
+    def wants(self) -> dict:
+        try:
+            return self.hashing.result()
+        except OSError as exc:
+            raise FatalError(f"cannot read {exc.filename}: {exc.strerror}", "the manifest names a source that "
+                             "changed or vanished while hashing; run again") from exc
 
 
 @dataclass
@@ -72,15 +84,32 @@ def prepare(manifest_path, requested_target, jobs: int):
     if tree is None:
         return None, loaded
     manifest = loaded.manifest
-    target = resolve_target(manifest, requested_target)
     cache = HashCache()
-    try:
-        wants = wanted_files(tree, cache, jobs)
-    except OSError as exc:
-        raise FatalError(f"cannot read {exc.filename}: {exc.strerror}", "the manifest names a source that "
-                         "changed or vanished while hashing; run again")
+    # Hashing (hashlib lets go of the GIL) runs beside opening and listing the target.
+    hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="triton-gitops-hash")
+    future = hashing.submit(wanted_files, tree, cache, jobs)
+    hashing.shutdown(wait=False)
+    target = resolve_target(manifest, requested_target)
     ensembles = {name for name, model in manifest.models.items() if model.config.platform == "ensemble"}
-    return Context(loaded, tree, target, wants, cache, ensembles, Path(manifest_path).name), loaded
+    return Context(loaded, tree, target, future, cache, ensembles, Path(manifest_path).name), loaded
+
+
+_FREEZE_AT_EXIT = []
+
+
+@contextmanager
+def fewer_gc_passes():
+    """Imports and listings allocate hundreds of thousands of objects that all stay alive; the
+    default collector would walk them over and over (~40 ms of a 0.6 s no-op run), and once
+    more at interpreter exit (~80 ms): frozen then, they are freed without being walked."""
+    if not _FREEZE_AT_EXIT:
+        _FREEZE_AT_EXIT.append(atexit.register(gc.freeze))
+    old = gc.get_threshold()
+    gc.set_threshold(50_000, old[1], old[2])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
 
 
 def _observe(ctx: Context, prune: bool):

@@ -1,39 +1,50 @@
 """Content digests of what a sync would write, with a cache so a no-op run reads no file.
 
-Change detection is by content (sha256, plus md5 because that is what S3 ETags and GCS/
-Azure listings report). Hashing gigabytes on every run would be slow, so digests of local
-files are cached under the user cache dir, keyed like git's index: path, size, mtime_ns,
-ctime_ns and inode. ctime is in the key because nothing can set it back: an edit that
-keeps size and mtime (`touch -r`) still changes ctime, so it is still caught; a fresh
-checkout changes them all, so it is re-hashed (and then moves nothing).
+Change detection is by content: sha256, which is what the state records. Stores report
+md5 instead (S3 single-part ETags, GCS md5Hash, Azure Content-MD5), so an md5 is worked
+out too, but only for files that need one (sent, or compared with a store's md5): md5 is
+half as fast as sha256 here, and a fresh checkout must re-read every file.
+
+Digests of local files are cached under the user cache dir, keyed like git's index:
+path, size, mtime_ns, ctime_ns and inode. ctime is in the key because nothing can set it
+back: an edit that keeps size and mtime (`touch -r`) still changes ctime, so it is still
+caught; a fresh checkout changes them all, so it is re-hashed (and then moves nothing).
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
 CHUNK = 1 << 20
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 2
 _CACHE_LIMIT = 200_000  # entries; older ones are dropped first
 
 
-@dataclass(frozen=True)
 class Want:
-    """One file the target must hold."""
+    """One file the target must hold: its entry, size, sha256, and md5 when first asked for."""
 
-    entry: object  # compiler.compile.tree.Entry
-    size: int
-    sha256: str
-    md5: str
+    __slots__ = ("entry", "size", "sha256", "_md5", "_cache")
+
+    def __init__(self, entry, size: int, sha256: str, md5: Optional[str] = None, cache=None):
+        self.entry, self.size, self.sha256, self._md5, self._cache = entry, size, sha256, md5, cache
 
     @property
     def path(self) -> str:
         return self.entry.path
+
+    @property
+    def md5(self) -> str:
+        if self._md5 is None:
+            if self.entry.data is not None:
+                self._md5 = hashlib.md5(self.entry.data).hexdigest()
+            else:
+                self._md5 = md5_local(Path(self.entry.source), self._cache)
+        return self._md5
 
 
 def cache_path() -> Path:
@@ -41,30 +52,32 @@ def cache_path() -> Path:
     return Path(base) / "triton-gitops" / "hashes.json"
 
 
-def digest_bytes(data: bytes) -> tuple:
-    return hashlib.sha256(data).hexdigest(), hashlib.md5(data).hexdigest()
-
-
-def digest_file(path) -> tuple:
-    """(size, sha256, md5) read in chunks: constant memory whatever the size."""
-    sha, md5, size = hashlib.sha256(), hashlib.md5(), 0
+def _digest(path, *names) -> tuple:
+    """(size, hexdigest per algorithm) read in chunks: constant memory whatever the size."""
+    hashes, size = [hashlib.new(n) for n in names], 0
     with open(path, "rb") as handle:
         while True:
             chunk = handle.read(CHUNK)
             if not chunk:
-                return size, sha.hexdigest(), md5.hexdigest()
+                return (size, *(h.hexdigest() for h in hashes))
             size += len(chunk)
-            sha.update(chunk)  # hashlib drops the GIL for big buffers: threads hash in parallel
-            md5.update(chunk)
+            for h in hashes:
+                h.update(chunk)  # hashlib drops the GIL for big buffers: threads hash in parallel
+
+
+def digest_file(path) -> tuple:
+    """(size, sha256) of a file."""
+    return _digest(path, "sha256")
 
 
 class HashCache:
-    """{absolute path: [size, mtime_ns, ctime_ns, inode, sha256, md5]} in one JSON file."""
+    """{absolute path: [size, mtime_ns, ctime_ns, inode, sha256, md5 or ""]} in one JSON file."""
 
     def __init__(self, path: Optional[Path] = None):
         self.path = path or cache_path()
         self.entries: dict = {}
         self.changed = False
+        self._lock = threading.Lock()
         try:
             data = json.loads(self.path.read_text())
             if data.get("format") == _CACHE_FORMAT and isinstance(data.get("entries"), dict):
@@ -73,20 +86,21 @@ class HashCache:
             pass  # no cache or a damaged one: hash again, nothing is lost
 
     @staticmethod
-    def _key(stat) -> list:
+    def key(stat) -> list:
         return [stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino]
 
-    def lookup(self, path: str, stat) -> Optional[tuple]:
+    def lookup(self, path: str, stat) -> Optional[list]:
+        """[sha256, md5 or ""] when the file's stat key is the cached one."""
         hit = self.entries.get(path)
-        if hit and hit[:4] == self._key(stat):
-            self.entries[path] = self.entries.pop(path)  # most recently used last
-            return hit[4], hit[5]
+        if hit and hit[:4] == self.key(stat):
+            return hit[4:6]
         return None
 
-    def store(self, path: str, stat, sha256: str, md5: str) -> None:
-        self.entries.pop(path, None)
-        self.entries[path] = self._key(stat) + [sha256, md5]
-        self.changed = True
+    def store(self, path: str, stat, sha256: str, md5: str = "") -> None:
+        with self._lock:
+            self.entries.pop(path, None)  # re-inserted last: the most recently used are kept
+            self.entries[path] = self.key(stat) + [sha256, md5]
+            self.changed = True
 
     def save(self) -> None:
         if not self.changed:
@@ -103,28 +117,42 @@ class HashCache:
             tmp.unlink(missing_ok=True)  # a read-only home only costs re-hashing next time
 
 
+def _still(path: str, stat) -> bool:
+    return HashCache.key(os.stat(path)) == HashCache.key(stat)
+
+
 def hash_local(path: Path, cache: HashCache) -> tuple:
-    """(size, sha256, md5) of a local file, from the cache when its stat key matches."""
+    """(size, sha256, md5 or None) of a local file, from the cache when its stat key matches."""
     key = os.path.abspath(path)
     stat = os.stat(key)
     hit = cache.lookup(key, stat)
     if hit:
-        return stat.st_size, hit[0], hit[1]
-    size, sha, md5 = digest_file(key)
-    after = os.stat(key)
-    if size == after.st_size and HashCache._key(after) == HashCache._key(stat):
-        cache.store(key, stat, sha, md5)  # only cache a digest of a file that held still
-    return size, sha, md5
+        return stat.st_size, hit[0], hit[1] or None
+    size, sha = digest_file(key)
+    if size == stat.st_size and _still(key, stat):
+        cache.store(key, stat, sha)  # only cache a digest of a file that held still
+    return size, sha, None
+
+
+def md5_local(path: Path, cache: Optional[HashCache]) -> str:
+    key = os.path.abspath(path)
+    stat = os.stat(key)
+    hit = cache.lookup(key, stat) if cache else None
+    if hit and hit[1]:
+        return hit[1]
+    size, sha, md5 = _digest(key, "sha256", "md5")
+    if cache is not None and size == stat.st_size and _still(key, stat):
+        cache.store(key, stat, sha, md5)
+    return md5
 
 
 def wanted_files(tree, cache: HashCache, jobs: int = 4) -> dict:
     """{path: Want} for every entry of the tree, hashing in parallel where the cache misses."""
     def one(entry):
         if entry.data is not None:
-            sha, md5 = digest_bytes(entry.data)
-            return Want(entry, len(entry.data), sha, md5)
+            return Want(entry, len(entry.data), hashlib.sha256(entry.data).hexdigest())
         size, sha, md5 = hash_local(entry.source, cache)
-        return Want(entry, size, sha, md5)
+        return Want(entry, size, sha, md5, cache)
 
     sources = [e for e in tree.entries if e.data is None]
     if len(sources) > 8 and jobs > 1:

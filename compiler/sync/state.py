@@ -81,7 +81,8 @@ def now_iso(offset: float = 0.0) -> str:
 def read_control(target, name: str) -> Optional[bytes]:
     """The bytes of one of our control files at the target root, or None if absent."""
     try:
-        return target.fs.cat_file(target.path(name))
+        # start=0: a plain ranged GET; without it s3fs asks for the size first (a second request).
+        return target.fs.cat_file(target.path(name), start=0)
     except FileNotFoundError:
         return None
 

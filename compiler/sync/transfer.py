@@ -1,11 +1,10 @@
 """Moving one file's bytes to the target, streamed, and checking what arrived.
 
-Small files (up to STREAM_LIMIT) go through the backend's own `put_file`/`pipe_file`: one
-request each, and the most the SDK holds in memory is that one small file. Bigger files
-are copied through `fs.open(..., "wb")` in CHUNK pieces with a BLOCK-sized buffer, so
-memory stays constant whatever the size, while the bytes sent are hashed on the way: if
-they do not hash to what the plan promised, the source changed under us and the file is
-not trusted.
+Files up to STREAM_LIMIT are read into memory once, checked against the sha256 the plan
+promised (the source must not have changed since), md5-hashed and sent in one request
+(`pipe_file`). Bigger files are copied through `fs.open(..., "wb")` in CHUNK pieces with a
+BLOCK-sized buffer, hashed on the way. Either way a transfer holds at most BLOCK bytes,
+and all transfers together at most MEMORY_BUDGET, whatever the file sizes and --jobs.
 
 Verification compares a listing with what we sent: size always; the md5 when the store
 reports one (S3 single-part ETag, GCS md5Hash, Azure Content-MD5); for an S3 multipart
@@ -14,14 +13,41 @@ upload the ETag is md5(part md5s)-N, which we can compute because we chose the p
 from __future__ import annotations
 
 import hashlib
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Optional
 
 from compiler.sync.errors import VerifyError
 
 CHUNK = 1 << 20
-BLOCK = 16 << 20  # a multiple of S3's 5 MiB minimum part and of GCS's 256 KiB granularity
+BLOCK = 32 << 20  # a multiple of S3's 5 MiB minimum part and of GCS's 256 KiB granularity
 STREAM_LIMIT = BLOCK
+MEMORY_BUDGET = 4 * BLOCK
+
+
+class _Budget:
+    """Bytes held in memory by transfers in flight, across threads."""
+
+    def __init__(self, limit: int):
+        self.limit, self.used = limit, 0
+        self._cond = threading.Condition()
+
+    @contextmanager
+    def hold(self, size: int):
+        size = min(size, self.limit)
+        with self._cond:
+            self._cond.wait_for(lambda: self.used + size <= self.limit)
+            self.used += size
+        try:
+            yield
+        finally:
+            with self._cond:
+                self.used -= size
+                self._cond.notify_all()
+
+
+MEMORY = _Budget(MEMORY_BUDGET)
 
 
 @dataclass(frozen=True)
@@ -36,6 +62,7 @@ class Sent:
 def stream_copy(fs, src, dest: str, want, block: int = BLOCK) -> Sent:
     """Copy a local file to `dest` on `fs` chunk by chunk, hashing what is sent."""
     sha, md5, size = hashlib.sha256(), hashlib.md5(), 0
+    multipart = want.size > block  # then S3 reports md5(part md5s)-N: keep the parts' digests
     parts, part, part_fill = [], hashlib.md5(), 0
     with open(src, "rb") as source, fs.open(dest, "wb", block_size=block) as out:
         while True:
@@ -46,8 +73,8 @@ def stream_copy(fs, src, dest: str, want, block: int = BLOCK) -> Sent:
             sha.update(chunk)
             md5.update(chunk)
             size += len(chunk)
-            view = memoryview(chunk)
-            while view:  # the part digests S3 will combine into a multipart ETag
+            view = memoryview(chunk) if multipart else b""
+            while view:
                 take = min(len(view), block - part_fill)
                 part.update(view[:take])
                 part_fill += take
@@ -56,16 +83,18 @@ def stream_copy(fs, src, dest: str, want, block: int = BLOCK) -> Sent:
                     parts.append(part.digest())
                     part, part_fill = hashlib.md5(), 0
     if sha.hexdigest() != want.sha256 or size != want.size:
-        # Already written (fsspec commits on close): the caller sends it again, and a sync
-        # that keeps failing stops before any config refers to the file.
-        raise VerifyError(f"{src} changed while it was being sent (expected {want.size} bytes, "
-                          f"sha256 {want.sha256[:12]}...)")
+        raise _changed(src, want)
     if part_fill:
         parts.append(part.digest())
-    multipart = None
-    if len(parts) > 1:
-        multipart = hashlib.md5(b"".join(parts)).hexdigest() + f"-{len(parts)}"
-    return Sent(size, md5.hexdigest(), multipart)
+    etag = hashlib.md5(b"".join(parts)).hexdigest() + f"-{len(parts)}" if len(parts) > 1 else None
+    return Sent(size, md5.hexdigest(), etag)
+
+
+def _changed(src, want) -> VerifyError:
+    # Already written if it got that far (fsspec commits on close): the caller sends it again,
+    # and a sync that keeps failing stops before any config refers to the file.
+    return VerifyError(f"{src} changed while it was being sent (expected {want.size} bytes, "
+                       f"sha256 {want.sha256[:12]}...)")
 
 
 def send(fs, want, dest: str) -> Sent:
@@ -75,9 +104,16 @@ def send(fs, want, dest: str) -> Sent:
         fs.pipe_file(dest, entry.data)
         return Sent(want.size, want.md5)
     if want.size <= STREAM_LIMIT:
-        fs.put_file(str(entry.source), dest)
-        return Sent(want.size, want.md5)
-    return stream_copy(fs, entry.source, dest, want)
+        with MEMORY.hold(want.size):
+            with open(entry.source, "rb") as handle:
+                data = handle.read(STREAM_LIMIT + 1)
+            if len(data) != want.size or hashlib.sha256(data).hexdigest() != want.sha256:
+                raise _changed(entry.source, want)
+            md5 = hashlib.md5(data).hexdigest()
+            fs.pipe_file(dest, data)
+            return Sent(want.size, md5)
+    with MEMORY.hold(BLOCK):
+        return stream_copy(fs, entry.source, dest, want)
 
 
 def write_local(fs, want, dest: str) -> Sent:
