@@ -21,3 +21,15 @@ def load_and_build(manifest_path):
         loaded.document.place(problem)
     loaded.problems.extend(problems)
     return loaded, tree if loaded.ok else None
+
+
+def load_valid(options):
+    """(LoadedManifest, Tree) for commands that need a valid manifest; None after the
+    manifest's problems were reported in `options.output`'s format."""
+    from compiler.report import report_problems
+
+    loaded, tree = load_and_build(options.manifest)
+    if tree is None:
+        report_problems(loaded.problems, options.output, summary_label=str(options.manifest))
+        return None
+    return loaded, tree

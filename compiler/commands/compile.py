@@ -8,7 +8,7 @@ from pathlib import Path
 from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
 from compiler.compile.output import CREATE, DELETE, UPDATE, check_replaceable, diff_tree, write_tree
 from compiler.artifacts.plan import source_lines, source_records
-from compiler.pipeline import load_and_build
+from compiler.pipeline import load_valid
 from compiler.report import human_size, paint, plural, report_problems, use_colour
 
 _SIGN = {CREATE: "+", UPDATE: "~", DELETE: "-"}
@@ -46,10 +46,10 @@ def _plan_json(diff, out: Path, manifest) -> dict:
 
 
 def run(options) -> int:
-    loaded, tree = load_and_build(options.manifest)
-    if tree is None:
-        report_problems(loaded.problems, options.output, summary_label=str(options.manifest))
+    built = load_valid(options)
+    if built is None:
         return EXIT_ERROR
+    loaded, tree = built
     out = Path(options.out)
     if options.output == "text" and loaded.problems:
         report_problems(loaded.problems, "text")  # warnings only, at this point

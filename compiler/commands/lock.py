@@ -8,7 +8,7 @@ from compiler.artifacts import settings
 from compiler.artifacts.lockfile import LockEntry, key_of, lock_path, render_lock, write_lock
 from compiler.artifacts.plan import source_lines, source_records
 from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
-from compiler.pipeline import load_and_build
+from compiler.pipeline import load_valid
 from compiler.report import plural, report_problems
 
 
@@ -29,10 +29,10 @@ def run(options) -> int:
     # The old lock is what is being replaced, so it is not checked; digests are needed, bytes
     # are not (a remote file seen before is not downloaded again just to be locked).
     with settings.using(lock=settings.LOCK_IGNORE, fetch=False):
-        loaded, tree = load_and_build(options.manifest)
-    if tree is None:
-        report_problems(loaded.problems, options.output, summary_label=str(options.manifest))
+        built = load_valid(options)
+    if built is None:
         return EXIT_ERROR
+    loaded, tree = built
     manifest = loaded.manifest
     path = lock_path(options.manifest)
     entries = lock_entries(manifest)

@@ -8,8 +8,8 @@ import sys
 
 from compiler.commands import EXIT_ERROR, EXIT_OK
 from compiler.errors import FatalError
-from compiler.pipeline import load_and_build
-from compiler.report import paint, plural, report_problems, use_colour
+from compiler.pipeline import load_valid
+from compiler.report import paint, plural, use_colour
 
 _COLOUR = {"loaded": "create", "unchanged": "dim", "failed": "error", "unloaded": "update"}
 
@@ -68,10 +68,10 @@ def run(options) -> int:
     from compiler.rollout.client import TritonClient, TritonError
     from compiler.rollout.engine import FAILED, LOADED, rollout
 
-    loaded, tree = load_and_build(options.manifest)
-    if tree is None:
-        report_problems(loaded.problems, options.output, summary_label=str(options.manifest))
+    built = load_valid(options)
+    if built is None:
         return EXIT_ERROR
+    loaded, tree = built
     manifest = loaded.manifest
     text = options.output == "text"
     colour = use_colour()

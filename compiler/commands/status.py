@@ -5,18 +5,18 @@ import json
 
 from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
 from compiler.errors import FatalError
-from compiler.pipeline import load_and_build
-from compiler.report import paint, plural, report_problems, use_colour
+from compiler.pipeline import load_valid
+from compiler.report import paint, plural, use_colour
 
 
 def run(options) -> int:
     from compiler.rollout.client import TritonClient, TritonError
     from compiler.rollout.drift import find_drift
 
-    loaded, tree = load_and_build(options.manifest)
-    if tree is None:
-        report_problems(loaded.problems, options.output, summary_label=str(options.manifest))
+    built = load_valid(options)
+    if built is None:
         return EXIT_ERROR
+    loaded, tree = built
     manifest = loaded.manifest
     client = TritonClient(options.triton_url, timeout=options.timeout)
     try:

@@ -13,7 +13,6 @@ from typing import Optional
 
 from compiler.compile.render import render_config
 from compiler.compile.warmup import encode
-from compiler.errors import Problem
 
 # An empty version folder (an ensemble's) cannot exist on an object store, where folders
 # are only prefixes of files; this zero-byte file keeps it present everywhere.

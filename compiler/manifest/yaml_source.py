@@ -250,7 +250,6 @@ def _build(text: str, doc: Document) -> None:
         return top.path + (top.key,)
 
     def deliver(value, nodes, mark, anchor):
-        nonlocal total
         if anchor is not None:
             anchors[anchor] = (value, nodes)
         if not stack:
