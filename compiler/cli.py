@@ -15,6 +15,7 @@ from compiler import __version__
 from compiler.artifacts import settings as artifact_settings
 from compiler.errors import FatalError
 
+_LOCKED_HELP = "refuse to go on when a source no longer matches models.lock"
 _EPILOG = "exit codes: 0 ok, 1 error, 2 changes pending (with --exit-code / plan)"
 
 
@@ -34,7 +35,6 @@ def build_parser() -> argparse.ArgumentParser:
         description="Validate, compile and sync NVIDIA Triton model repositories from one models.yaml.",
         epilog=_EPILOG)
     parser.add_argument("--version", action="version", version=f"triton-gitops {__version__}")
-    artifact_settings.reset()  # a fresh command line: no --locked left over from an earlier in-process run
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     def command(name, help_text, example):
@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("validate", "check the manifest: schema, then Triton's own rules; every problem in one run",
                 "triton-gitops validate models.yaml --output json")
     _manifest_arg(p)
-    p.add_argument("--locked", action=artifact_settings.LockedFlag)
+    p.add_argument("--locked", action="store_true", help=_LOCKED_HELP)
     _output_arg(p)
 
     p = command("compile", "write the Triton model repository (or, with --dry-run, show what would change)",
@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "manifest's local target, build/model_repository in the example, up to date)")
     p.add_argument("--dry-run", action="store_true", help="write nothing; list files to create/update/delete")
     p.add_argument("--exit-code", action="store_true", help="with --dry-run: exit 2 when the folder would change")
-    p.add_argument("--locked", action=artifact_settings.LockedFlag)
+    p.add_argument("--locked", action="store_true", help=_LOCKED_HELP)
     _output_arg(p)
 
     for name, help_text, example in (
@@ -71,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "or a path (default: the manifest's local target)")
         p.add_argument("--prune", action="store_true",
                        help="delete files the manifest no longer has (only files triton-gitops wrote)")
-        p.add_argument("--locked", action=artifact_settings.LockedFlag)
+        p.add_argument("--locked", action="store_true", help=_LOCKED_HELP)
         if name == "sync":
             p.add_argument("--dry-run", action="store_true", help="show the plan; change nothing")
             p.add_argument("--jobs", type=int, default=8, metavar="N", help="parallel transfers (default: 8)")
@@ -178,6 +178,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     parser = build_parser()
     options = parser.parse_args(argv)
+    # Run-wide artifact settings come from the options, fresh for every run (tests run many
+    # commands in one process).
+    artifact_settings.reset()
+    if getattr(options, "locked", False):
+        artifact_settings.configure(lock=artifact_settings.LOCK_STRICT)
     try:
         module = importlib.import_module(f"compiler.commands.{options.command}")
         return module.run(options)

@@ -2,13 +2,11 @@
 
 The tree is built deep inside `load_and_build`, which every command shares, so the few
 run-wide choices reach the resolver through a context variable rather than through every
-signature on the way. A command (or the `--locked` flag itself, see `LockedFlag`) sets
-them before building the tree; `compiler.cli.build_parser` resets them, so one in-process
-run never inherits another's flags.
+signature on the way. `compiler.cli.main` resets them for every run and applies
+`--locked`; a command may change them further before building the tree.
 """
 from __future__ import annotations
 
-import argparse
 import contextlib
 import contextvars
 import os
@@ -83,19 +81,3 @@ def using(**changes):
         yield _CURRENT.get()
     finally:
         _CURRENT.reset(token)
-
-
-class LockedFlag(argparse.Action):
-    """`--locked`: stored on the options like store_true, and applied to the settings at once.
-
-    Applying it at parse time means every command that builds the tree honours it without
-    having to pass it down by hand; a command may still read `options.locked`.
-    """
-
-    def __init__(self, option_strings, dest, **kwargs):
-        kwargs.setdefault("help", "refuse to go on when a source no longer matches models.lock")
-        super().__init__(option_strings, dest, nargs=0, default=False, **kwargs)
-
-    def __call__(self, parser, namespace, values, option_string=None):
-        setattr(namespace, self.dest, True)
-        configure(lock=LOCK_STRICT)
