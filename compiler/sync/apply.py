@@ -178,10 +178,11 @@ class Applier:
         for path in plan.forget:
             journal.files.pop(path, None)
         journal.files.update(plan.adopt)
+        new_paths = [c.path for c in puts if c.path not in journal.files]
         for change in puts:
             w = change.want
             journal.files[change.path] = Record(w.size, w.sha256, pending=True)  # md5 known once sent
-        if puts:
+        if new_paths:  # paths the state already lists are known to be ours: no need to say so first
             self._write_state("record the files about to be sent")
         self.progress.start(len(active), sum(c.want.size for c in puts))
         self.writer = LocalWriter(self.target, plan) if self.target.local else RemoteWriter(self.target)

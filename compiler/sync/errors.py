@@ -132,6 +132,8 @@ def explain(exc, target, doing: str, path: str = "") -> FatalError:
     elif category == DENIED:
         detail = f"access denied ({detail})"
     hint = _hint(category, target) or "rerun with TRITON_GITOPS_DEBUG=1 for details"
+    if isinstance(exc, VerifyError):
+        hint = "a source file changed, or something rewrites the object, while the sync ran; run it again"
     return FatalError(target.scrub(f"{where}: cannot {doing}: {detail}"), target.scrub(hint))
 
 

@@ -1,0 +1,234 @@
+"""Benchmark: `triton-gitops sync` against `aws s3 sync` and `rclone sync`, on moto over loopback.
+
+    /tmp/probe-venv/bin/python bench/sync_bench.py [--models 200] [--big 10] [--jobs 8]
+
+A generated manifest of MODELS models x 2 versions (100 kB files, BIG of them 20 MB) plus
+one config.pbtxt each; the other tools sync the repository `triton-gitops compile` wrote
+from it. Scenarios, in order, each tool on its own bucket:
+
+  first upload   empty bucket
+  no-op          nothing changed
+  fresh checkout every file rewritten with the same bytes (new mtime, inode, ctime); for the
+                 other tools the repository is compiled again, as a CI job would
+  same-size edit one version file edited in place, size and mtime kept
+
+Each run is a whole process (start-up and imports count). Requests and files moved are read
+from moto's access log (files moved = distinct objects PUT, our state and lock files left
+out); "right" means the bucket then holds exactly the source, byte for byte where it changed,
+and nothing was sent that did not need to be.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.support.emulators import S3Emulator  # noqa: E402
+
+SMALL, BIG = 100_000, 20_000_000
+_REQUEST = re.compile(r'"(?:\x1b\[[0-9;]*m)*(GET|PUT|POST|HEAD|DELETE) (/[^ ?]*)(\?[^ ]*)? HTTP')
+CONTROL = (".triton-gitops-state.json", ".triton-gitops-lock.json")
+
+CONFIG = """\
+  m{i:03d}:
+    max_batch_size: 8
+    input: [{{name: X, data_type: FP32, dims: [16]}}]
+    output: [{{name: Y, data_type: FP32, dims: [4]}}]
+    versions:
+      1: {{source: src/m{i:03d}/1/model.onnx}}
+      2: {{source: src/m{i:03d}/2/model.onnx}}
+"""
+
+
+def generate(root: Path, models: int, big: int) -> Path:
+    rng = random.Random(42)
+    big_files = set(rng.sample(range(models * 2), big))
+    lines = ["version: 1", "defaults: {platform: onnxruntime_onnx}", "models:"]
+    for i in range(models):
+        for v in (1, 2):
+            path = root / "src" / f"m{i:03d}" / str(v) / "model.onnx"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            size = BIG if (i * 2 + v - 1) in big_files else SMALL
+            path.write_bytes(rng.randbytes(size))
+        lines.append(CONFIG.format(i=i).rstrip("\n"))
+    manifest = root / "models.yaml"
+    manifest.write_text("\n".join(lines) + "\n")
+    return manifest
+
+
+def compile_repo(manifest: Path, out: Path, env) -> None:
+    """The repository the other tools sync: compiled afresh (new files), without compile's marker."""
+    compiled = out.with_name("compiled")
+    shutil.rmtree(compiled, ignore_errors=True)
+    subprocess.run([sys.executable, "-m", "compiler", "compile", str(manifest), "--out", str(compiled)],
+                   check=True, env=env, cwd=REPO, stdout=subprocess.DEVNULL)
+    shutil.rmtree(out, ignore_errors=True)
+    shutil.copytree(compiled, out, ignore=shutil.ignore_patterns(".triton-gitops-compiled"))
+
+
+def rewrite_all(folder: Path) -> None:
+    """What a fresh clone does to each file: same bytes, a new inode, new mtime and ctime."""
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            data = path.read_bytes()
+            path.unlink()
+            path.write_bytes(data)
+
+
+def edit_keeping_size_and_mtime(path: Path) -> None:
+    stat = path.stat()
+    with open(path, "r+b") as handle:
+        handle.seek(1000)
+        old = handle.read(16)
+        handle.seek(1000)
+        handle.write(bytes(b ^ 0xFF for b in old))
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+
+class Moto:
+    def __init__(self, workdir: Path):
+        self.emulator = S3Emulator(workdir)
+        self.emulator.start()
+        self.offset = 0
+
+    def mark(self) -> None:
+        self.offset = self.emulator.log_path.stat().st_size
+
+    def requests(self):
+        time.sleep(0.2)  # let the access log catch up
+        with open(self.emulator.log_path, "rb") as log:
+            log.seek(self.offset)
+            text = log.read().decode(errors="replace")
+        return [(m.group(1), m.group(2), m.group(3) or "") for m in _REQUEST.finditer(text)]
+
+
+def tools(moto: Moto, work: Path, jobs: int, rep: int):
+    endpoint = moto.emulator.endpoint
+    aws_env = {**os.environ, **moto.emulator.env()}
+    rclone_env = {k: v for k, v in os.environ.items() if k != "AWS_CA_BUNDLE"}  # rclone rejects the bundle
+    rclone_env.update({"RCLONE_CONFIG_MOTO_TYPE": "s3", "RCLONE_CONFIG_MOTO_PROVIDER": "Other",
+                       "RCLONE_CONFIG_MOTO_ENDPOINT": endpoint, "RCLONE_CONFIG_MOTO_ACCESS_KEY_ID": "testing",
+                       "RCLONE_CONFIG_MOTO_SECRET_ACCESS_KEY": "testing", "RCLONE_CONFIG_MOTO_REGION": "us-east-1"})
+    ours_env = {**aws_env, "PYTHONPATH": str(REPO), "XDG_CACHE_HOME": str(work / "cache")}
+    repo = work / "repo"
+    return {
+        "triton-gitops sync": ([sys.executable, "-m", "compiler", "sync", str(work / "models.yaml"),
+                                "--target", f"s3://ours{rep}/models", "--jobs", str(jobs)], ours_env, f"ours{rep}"),
+        "aws s3 sync": (["aws", "s3", "sync", str(repo), f"s3://aws{rep}/models", "--endpoint-url", endpoint,
+                         "--only-show-errors"], aws_env, f"aws{rep}"),
+        "rclone sync": (["rclone", "sync", str(repo), f"moto:rclone{rep}/models"], rclone_env, f"rclone{rep}"),
+        "rclone sync --checksum --fast-list": (["rclone", "sync", "--checksum", "--fast-list", str(repo),
+                                                f"moto:rclonesum{rep}/models"], rclone_env, f"rclonesum{rep}"),
+    }
+
+
+def bucket_matches(moto: Moto, bucket: str, repo: Path, check: list) -> bool:
+    """Same keys and sizes as the source, and the bytes of the files in `check` (paths in repo)."""
+    fs = moto.emulator.fs()
+    found = {p[len(bucket) + len("/models/"):]: info["size"]
+             for p, info in fs.find(f"{bucket}/models", detail=True).items()}
+    for name in CONTROL:
+        found.pop(name, None)
+    wanted = {p.relative_to(repo).as_posix(): p.stat().st_size for p in repo.rglob("*") if p.is_file()}
+    if found != wanted:
+        return False
+    return all(hashlib.md5(fs.cat_file(f"{bucket}/models/{rel}")).digest() == hashlib.md5((repo / rel).read_bytes())
+               .digest() for rel in check)
+
+
+def one_round(args, moto: Moto, work: Path, rep: int, results: dict) -> None:
+    """Every scenario once, every tool on fresh buckets and a freshly generated project."""
+    manifest = generate(work, args.models, args.big)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    compile_repo(manifest, work / "repo", env)
+    table = tools(moto, work, args.jobs, rep)
+    for _, _, bucket in table.values():
+        moto.emulator.make_bucket(bucket)
+    files = sum(1 for p in (work / "repo").rglob("*") if p.is_file())
+    edited = f"m{args.models // 2:03d}/1/model.onnx"
+    scenarios = [("first upload", None, files), ("no-op", None, 0),
+                 ("fresh checkout", "fresh", 0), ("same-size edit", "edit", 1)]
+    for scenario, change, needed in scenarios:
+        if change == "fresh":
+            rewrite_all(work / "src")
+            compile_repo(manifest, work / "repo", env)
+        elif change == "edit":
+            edit_keeping_size_and_mtime(work / "src" / edited)
+            edit_keeping_size_and_mtime(work / "repo" / edited)
+        for tool, (command, tool_env, bucket) in table.items():
+            moto.mark()
+            started = time.monotonic()
+            done = subprocess.run(command, env=tool_env, cwd=work, capture_output=True, text=True)
+            seconds = time.monotonic() - started
+            if done.returncode != 0:
+                raise SystemExit(f"{tool} failed ({done.returncode}):\n{done.stderr[-2000:]}")
+            requests = [r for r in moto.requests() if f"/{bucket}" == r[1] or r[1].startswith(f"/{bucket}/")]
+            moved = {path for method, path, query in requests
+                     if method in ("PUT", "POST") and not path.endswith(CONTROL) and path != f"/{bucket}"}
+            right = bucket_matches(moto, bucket, work / "repo", [edited]) and len(moved) == needed
+            results.setdefault((scenario, tool), []).append((seconds, len(requests), len(moved), right))
+            if args.verbose:
+                print("\n".join(f"    {m} {p}{q}" for m, p, q in requests[:40]))
+            print(f"{rep}: {scenario:<15} {tool:<36} {seconds:6.2f} s {len(requests):6d} requests "
+                  f"{len(moved):4d} moved  {'right' if right else 'WRONG'}", flush=True)
+
+
+def run(args) -> list:
+    top = Path(tempfile.mkdtemp(prefix="sync-bench-"))
+    results: dict = {}
+    try:
+        moto = Moto(top / "moto")
+        try:
+            for rep in range(args.repeat):
+                work = top / f"round{rep}"
+                work.mkdir()
+                one_round(args, moto, work, rep, results)
+                shutil.rmtree(work / "src", ignore_errors=True)  # 240 MB a round
+        finally:
+            moto.emulator.stop()
+    finally:
+        if not args.keep:
+            shutil.rmtree(top, ignore_errors=True)
+    rows = []
+    for (scenario, tool), runs in results.items():
+        times = sorted(r[0] for r in runs)
+        median = runs[[r[0] for r in runs].index(times[len(times) // 2])]
+        rows.append((scenario, tool, times[len(times) // 2], times[0], times[-1], median[1], median[2],
+                     all(r[3] for r in runs)))
+    return rows
+
+
+def markdown(rows) -> str:
+    out = ["| scenario | tool | wall time (median) | min - max | requests | files moved | right |",
+           "|---|---|---:|---:|---:|---:|---|"]
+    for scenario, tool, median, low, high, requests, moved, right in rows:
+        out.append(f"| {scenario} | `{tool}` | {median:.2f} s | {low:.2f} - {high:.2f} | {requests} | {moved} | "
+                   f"{'yes' if right else 'no'} |")
+    return "\n".join(out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--models", type=int, default=200)
+    parser.add_argument("--big", type=int, default=10, help="how many version files are 20 MB")
+    parser.add_argument("--jobs", type=int, default=8)
+    parser.add_argument("--repeat", type=int, default=3, help="rounds; the table shows the median")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    parser.add_argument("--verbose", action="store_true", help="list each run's requests")
+    args = parser.parse_args()
+    print(markdown(run(args)))
+
+
+if __name__ == "__main__":
+    main()
