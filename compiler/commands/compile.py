@@ -6,6 +6,7 @@ from collections import Counter
 from pathlib import Path
 
 from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
+from compiler.errors import FatalError
 from compiler.compile.output import CREATE, DELETE, UPDATE, check_replaceable, diff_tree, write_tree
 from compiler.artifacts.plan import source_lines, source_records
 from compiler.pipeline import load_valid
@@ -45,12 +46,26 @@ def _plan_json(diff, out: Path, manifest) -> dict:
                          "old_size": c.old_size} for c in diff.changes]}
 
 
+def _refuse_output_inside_a_source(manifest, out: Path) -> None:
+    """An --out inside a version's source folder would be copied into itself on every run."""
+    target = out.resolve()
+    for model in manifest.models.values():
+        for version in model.versions.values():
+            folder = version.local_path
+            if folder is not None and folder.is_dir():
+                root = folder.resolve()
+                if target == root or root in target.parents:
+                    raise FatalError(f"--out {out} is inside the source of {model.name} version {version.number} "
+                                     f"({version.source})", "write the repository outside the model sources")
+
+
 def run(options) -> int:
     built = load_valid(options)
     if built is None:
         return EXIT_ERROR
     loaded, tree = built
     out = Path(options.out)
+    _refuse_output_inside_a_source(loaded.manifest, out)
     if options.output == "text" and loaded.problems:
         report_problems(loaded.problems, "text")  # warnings only, at this point
     if options.dry_run:

@@ -18,6 +18,9 @@ _NUMERIC = {
 }
 
 
+_FLOAT32_MAX = 3.4028234663852886e38
+
+
 def _flatten(values, path, problems, out):
     for i, value in enumerate(values):
         if isinstance(value, list):
@@ -69,7 +72,7 @@ def encode(data_type: str, dims: list, values: list, path: tuple) -> tuple:
         for i, value in enumerate(flat):
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 problems.append(Problem(f"value {value!r} is not a number", "warmup-data-type", data_path + (i,)))
-            elif isinstance(value, int) and abs(value) > 3.4e38:  # beyond float32, so beyond BF16 too
+            elif not math.isinf(value) and abs(value) > _FLOAT32_MAX:  # beyond float32, so beyond BF16 too
                 problems.append(Problem(f"value {value} does not fit BF16", "warmup-data-type", data_path + (i,)))
         return (b"" if problems else b"".join(_bf16(float(v)) for v in flat)), problems
     if data_type not in _NUMERIC:
