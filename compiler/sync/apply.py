@@ -82,10 +82,11 @@ class Applier:
     def __init__(self, target, plan, state, ensembles, jobs, progress, revision, manifest_name):
         self.target = target
         self.plan = plan
-        self.ensembles = ensembles
+        self.ensembles = set(ensembles) | (set(state.ensembles) & plan.removed_models)
         self.jobs = max(1, jobs)
         self.progress = progress
-        self.journal = State(dict(state.files), state.revision, manifest_name, state.synced_at)
+        self.journal = State(dict(state.files), state.revision, manifest_name, state.synced_at,
+                             ensembles=list(state.ensembles))
         self.revision = revision
         self.sent: dict = {}
         self.outcome = Outcome()
@@ -199,6 +200,8 @@ class Applier:
             journal.files[change.path] = Record(w.size, w.sha256, sent.md5 if sent else "",
                                                 remote.stamp if remote else "", pending=remote is None)
         journal.revision = self.revision or journal.revision
+        still_there = {path.split("/", 1)[0] for path in journal.files}
+        journal.ensembles = sorted(m for m in self.ensembles if m in still_there)
         journal.synced_at = now_iso()
         self._write_state("write the sync state")
         self.outcome.state = journal

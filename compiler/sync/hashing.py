@@ -28,10 +28,15 @@ _CACHE_LIMIT = 200_000  # entries; older ones are dropped first
 class Want:
     """One file the target must hold: its entry, size, sha256, and md5 when first asked for."""
 
-    __slots__ = ("entry", "size", "sha256", "_md5", "_cache")
+    __slots__ = ("entry", "size", "sha256", "_md5", "_cache", "key")
 
-    def __init__(self, entry, size: int, sha256: str, md5: Optional[str] = None, cache=None):
+    def __init__(self, entry, size: int, sha256: str, md5: Optional[str] = None, cache=None, key=None):
         self.entry, self.size, self.sha256, self._md5, self._cache = entry, size, sha256, md5, cache
+        self.key = key  # the source's stat key when hashed: if it still matches, so does the content
+
+    def unchanged(self, stat) -> bool:
+        """Is the source, as `stat` shows it now, the file that was hashed?"""
+        return self.key is None or HashCache.key(stat) == self.key
 
     @property
     def path(self) -> str:
@@ -122,16 +127,18 @@ def _still(path: str, stat) -> bool:
 
 
 def hash_local(path: Path, cache: HashCache) -> tuple:
-    """(size, sha256, md5 or None) of a local file, from the cache when its stat key matches."""
+    """(size, sha256, md5 or None, stat key or None) of a local file, from the cache when its
+    stat key matches. The key is None when the file changed while it was being read."""
     key = os.path.abspath(path)
     stat = os.stat(key)
     hit = cache.lookup(key, stat)
     if hit:
-        return stat.st_size, hit[0], hit[1] or None
+        return stat.st_size, hit[0], hit[1] or None, HashCache.key(stat)
     size, sha = digest_file(key)
     if size == stat.st_size and _still(key, stat):
         cache.store(key, stat, sha)  # only cache a digest of a file that held still
-    return size, sha, None
+        return size, sha, None, HashCache.key(stat)
+    return size, sha, None, [None]  # matches no stat: sending it will report the change
 
 
 def md5_local(path: Path, cache: Optional[HashCache]) -> str:
@@ -151,8 +158,8 @@ def wanted_files(tree, cache: HashCache, jobs: int = 4) -> dict:
     def one(entry):
         if entry.data is not None:
             return Want(entry, len(entry.data), hashlib.sha256(entry.data).hexdigest())
-        size, sha, md5 = hash_local(entry.source, cache)
-        return Want(entry, size, sha, md5, cache)
+        size, sha, md5, key = hash_local(entry.source, cache)
+        return Want(entry, size, sha, md5, cache, key)
 
     sources = [e for e in tree.entries if e.data is None]
     if len(sources) > 8 and jobs > 1:

@@ -9,7 +9,7 @@ downloading anything. Files listed as `pending` were announced before an upload 
 may not have finished: they are ours (so prune may remove them) but unverified.
 
     {"format": 1, "tool": "triton-gitops 0.1.0", "revision": "<git sha or null>",
-     "manifest": "models.yaml", "synced_at": "2025-01-01T00:00:00Z",
+     "manifest": "models.yaml", "synced_at": "2025-01-01T00:00:00Z", "ensembles": ["m_ens"],
      "files": {"m/1/model.py": {"size": 10, "sha256": "...", "md5": "...", "stamp": "..."},
                "m/2/model.py": {"size": 12, "sha256": "...", "md5": "...", "pending": true}}}
 """
@@ -53,10 +53,11 @@ class State:
     manifest: str = ""
     synced_at: str = ""
     damaged: str = ""  # why the stored state could not be read, if it could not
+    ensembles: list = field(default_factory=list)  # so a removed ensemble can still go first
 
     def to_bytes(self) -> bytes:
         data = {"format": FORMAT, "tool": f"triton-gitops {__version__}", "revision": self.revision,
-                "manifest": self.manifest, "synced_at": self.synced_at,
+                "manifest": self.manifest, "synced_at": self.synced_at, "ensembles": sorted(self.ensembles),
                 "files": {path: self.files[path].as_dict() for path in sorted(self.files)}}
         return (json.dumps(data, indent=1) + "\n").encode()
 
@@ -71,7 +72,9 @@ class State:
                      for path, r in data["files"].items()}
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             return cls(damaged=f"unreadable ({type(exc).__name__})")
-        return cls(files, data.get("revision"), str(data.get("manifest", "")), str(data.get("synced_at", "")))
+        ensembles = [str(name) for name in data.get("ensembles") or [] if isinstance(name, str)]
+        return cls(files, data.get("revision"), str(data.get("manifest", "")), str(data.get("synced_at", "")),
+                   ensembles=ensembles)
 
 
 def now_iso(offset: float = 0.0) -> str:

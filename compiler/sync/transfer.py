@@ -1,8 +1,9 @@
 """Moving one file's bytes to the target, streamed, and checking what arrived.
 
-Files up to STREAM_LIMIT are read into memory once, checked against the sha256 the plan
-promised (the source must not have changed since), md5-hashed and sent in one request
-(`pipe_file`). Bigger files are copied through `fs.open(..., "wb")` in CHUNK pieces with a
+Files up to STREAM_LIMIT are read into memory once, md5-hashed and sent in one request
+(`pipe_file`). Either way the source's stat key (size, mtime, ctime, inode) must still be
+the one it had when its sha256 was taken, the premise the hash cache rests on too: a file
+changed since is not sent under the digest of its old content. Bigger files are copied through `fs.open(..., "wb")` in CHUNK pieces with a
 BLOCK-sized buffer, hashed on the way. All transfers together hold at most MEMORY_BUDGET
 bytes of file data, whatever the file sizes and --jobs: memory does not grow with them.
 
@@ -13,6 +14,7 @@ upload the ETag is md5(part md5s)-N, which we can compute because we chose the p
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -63,17 +65,18 @@ class Sent:
 
 
 def stream_copy(fs, src, dest: str, want, block: int = BLOCK) -> Sent:
-    """Copy a local file to `dest` on `fs` chunk by chunk, hashing what is sent."""
-    sha, md5, size = hashlib.sha256(), hashlib.md5(), 0
+    """Copy a local file to `dest` on `fs` chunk by chunk, md5-hashing what is sent."""
+    md5, size = hashlib.md5(), 0
     multipart = want.size > block  # then S3 reports md5(part md5s)-N: keep the parts' digests
     parts, part, part_fill = [], hashlib.md5(), 0
     with open(src, "rb") as source, fs.open(dest, "wb", block_size=block) as out:
+        if not want.unchanged(os.fstat(source.fileno())):
+            raise _changed(src, want)
         while True:
             chunk = source.read(CHUNK)
             if not chunk:
                 break
             out.write(chunk)
-            sha.update(chunk)
             md5.update(chunk)
             size += len(chunk)
             view = memoryview(chunk) if multipart else b""
@@ -85,7 +88,8 @@ def stream_copy(fs, src, dest: str, want, block: int = BLOCK) -> Sent:
                 if part_fill == block:
                     parts.append(part.digest())
                     part, part_fill = hashlib.md5(), 0
-    if sha.hexdigest() != want.sha256 or size != want.size:
+        changed = size != want.size or not want.unchanged(os.fstat(source.fileno()))
+    if changed:
         raise _changed(src, want)
     if part_fill:
         parts.append(part.digest())
@@ -110,7 +114,8 @@ def send(fs, want, dest: str) -> Sent:
         with MEMORY.hold(want.size):
             with open(entry.source, "rb") as handle:
                 data = handle.read(STREAM_LIMIT + 1)
-            if len(data) != want.size or hashlib.sha256(data).hexdigest() != want.sha256:
+                held = want.unchanged(os.fstat(handle.fileno()))
+            if len(data) != want.size or not held:
                 raise _changed(entry.source, want)
             md5 = hashlib.md5(data).hexdigest()
             fs.pipe_file(dest, data)

@@ -76,6 +76,7 @@ def test_the_state_records_the_manifest_revision(local):
     assert project.cli("sync")[0] == 0
     state = json.loads((root / STATE_NAME).read_text())
     assert state["revision"] == head and state["manifest"] == "models.yaml"
+    assert state["ensembles"] == ["classify_text"]  # so that, removed, it can still be taken away first
     record = state["files"]["text_classifier/labels.txt"]
     assert set(record) == {"size", "sha256", "md5", "stamp"}
 
@@ -121,3 +122,18 @@ def test_text_output_lists_files_models_and_a_summary(local):
     assert "updated text_classifier/config.pbtxt" in err
     assert out.splitlines()[-1].startswith("synced ")
     assert "1 updated, 1 repaired, 0 deleted; 2 files" in out and "1 deletion skipped (use --prune)" in out
+
+
+def test_a_source_changed_after_hashing_is_not_sent_under_its_old_digest(tmp_path):
+    from compiler.compile.tree import Entry, Tree
+    from compiler.sync.errors import VerifyError
+    from compiler.sync.transfer import send
+
+    source = tmp_path / "model.bin"
+    for size in (1000, 40 << 20):  # one request, and streamed in parts
+        source.write_bytes(b"a" * size)
+        want = hashing.wanted_files(Tree([Entry("m/1/model.bin", "m", "version", size, source=source)]),
+                                    hashing.HashCache(tmp_path / "cache.json"))["m/1/model.bin"]
+        source.write_bytes(b"b" * size)  # same size, new content
+        with pytest.raises(VerifyError, match="changed while it was being sent"):
+            send(_fs("file"), want, str(tmp_path / "out.bin"))
