@@ -30,7 +30,6 @@ from pathlib import Path
 from tests.helpers import REPO, run_cli
 
 MANIFEST = "models.yaml"
-OUT = "build/repo"
 MARKER = ".triton-gitops-compiled"
 RULE = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
 # Everything YAML counts as a line break, so that a reported line may be checked against the file.
@@ -75,7 +74,9 @@ class Workspace:
         <root>/examples/...        the example models (for mutations of ./models.yaml)
         <root>/src/...             tests/fixtures/manifests/src (labels.txt, m/1/model.py)
         <root>/outside/secret.txt  a file outside every source folder (symlink targets)
-        <root>/build/              the parent of the compile destination, initially empty
+        <root>-out/repo            the compile destination, beside the workspace: a version
+                                   source of "." may name the whole workspace, and a
+                                   destination inside a source is refused by design
     """
 
     def __init__(self, root: Path):
@@ -87,35 +88,36 @@ class Workspace:
                         dirs_exist_ok=True)
         (self.root / "outside").mkdir(exist_ok=True)
         (self.root / "outside" / "secret.txt").write_text("not for the repository\n")
-        (self.root / "build").mkdir(exist_ok=True)
         self.manifest = self.root / MANIFEST
-        self.out = self.root / OUT
+        self.out = self.root.parent / (self.root.name + "-out") / "repo"
+        self.out.parent.mkdir(exist_ok=True)
         # Beside the workspace, not in it: the artifact cache (and its index) is meant to be written.
         self.cache = self.root.parent / (self.root.name + "-cache")
         self.env = {"TRITON_GITOPS_DEBUG": "1", "TRITON_GITOPS_CACHE_DIR": str(self.cache), "NO_COLOR": "1"}
 
     def reset(self) -> None:
         """Remove what a previous case may have left at the destination or beside it."""
-        build = self.root / "build"
-        shutil.rmtree(build, ignore_errors=True)
-        build.mkdir()
+        shutil.rmtree(self.out.parent, ignore_errors=True)
+        self.out.parent.mkdir()
 
     def snapshot(self) -> dict:
-        """{relative path: (kind, size, mtime_ns)} of everything but the manifest and the destination."""
+        """{path: (kind, size, mtime_ns)} of the workspace and the destination's folder, but for
+        the manifest and the destination itself: what compile must never touch."""
         found = {}
         skip = {self.manifest, self.out}
-        for folder, dirs, files in os.walk(self.root, followlinks=False):
-            base = Path(folder)
-            dirs[:] = [d for d in dirs if base / d not in skip]
-            for name in dirs + files:
-                path = base / name
-                if path in skip:
-                    continue
-                st = path.lstat()
-                if path.is_dir() and not path.is_symlink():
-                    found[str(path.relative_to(self.root))] = ("dir",)  # its mtime moves with its entries
-                else:
-                    found[str(path.relative_to(self.root))] = (st.st_mode >> 12, st.st_size, st.st_mtime_ns)
+        for top in (self.root, self.out.parent):
+            for folder, dirs, files in os.walk(top, followlinks=False):
+                base = Path(folder)
+                dirs[:] = [d for d in dirs if base / d not in skip]
+                for name in dirs + files:
+                    path = base / name
+                    if path in skip:
+                        continue
+                    st = path.lstat()
+                    if path.is_dir() and not path.is_symlink():
+                        found[str(path)] = ("dir",)  # its mtime moves with its entries
+                    else:
+                        found[str(path)] = (st.st_mode >> 12, st.st_size, st.st_mtime_ns)
         return found
 
 
@@ -163,14 +165,14 @@ def check_case(ws: Workspace, raw: bytes, compile_too: bool = True) -> Outcome:
         _fail(f"validate exited {code} with {len(errors)} errors", out + err)
     compiled = False
     if compile_too:
-        ccode, cout, cerr = cli(ws, "compile", MANIFEST, "--out", OUT)
+        ccode, cout, cerr = cli(ws, "compile", MANIFEST, "--out", ws.out)
         if code == 0:
             if ccode != 0 or not (ws.out / MARKER).is_file():
                 _fail(f"validate passed but compile exited {ccode}", cerr + cout)
             compiled = True
-            dcode, dout, derr = cli(ws, "compile", MANIFEST, "--out", OUT, "--dry-run", "--exit-code")
+            dcode, dout, derr = cli(ws, "compile", MANIFEST, "--out", ws.out, "--dry-run", "--exit-code")
             lines = dout.rstrip("\n").splitlines()
-            if dcode != 0 or not lines or lines[-1] != f"{OUT}: up to date":
+            if dcode != 0 or not lines or lines[-1] != f"{ws.out}: up to date":
                 _fail(f"a dry run right after compile exited {dcode} and did not say up to date", dout + derr)
         else:
             if ccode != 1:

@@ -14,7 +14,7 @@ import unicodedata
 
 import pytest
 
-from tests.hardening.harness import (MANIFEST, OUT, Workspace, check_located, cli, files_of, run_measured)
+from tests.hardening.harness import MANIFEST, Workspace, check_located, cli, files_of, run_measured
 
 # Bounds generous enough for a loaded 2-core CI machine; a process's time includes start-up.
 SECONDS = 5.0
@@ -45,7 +45,7 @@ def prepare_destination(ws) -> tuple:
     """Compile a good manifest to the destination; (its files, the workspace around it)."""
     ws.reset()
     ws.manifest.write_text(manifest())
-    code, out, err = cli(ws, "compile", MANIFEST, "--out", OUT)
+    code, out, err = cli(ws, "compile", MANIFEST, "--out", ws.out)
     assert code == 0, out + err
     return files_of(ws.out), ws.snapshot()
 
@@ -69,7 +69,7 @@ def assert_refused(ws, text, rules=(), line=None, column=None, message="") -> li
         hits = [p for p in errors if p["rule"] in rules and (line is None or p["line"] == line)
                 and (column is None or p["column"] == column) and message in p["message"]]
         assert hits, f"expected {rules} at {line}:{column} containing {message!r}; got " + json.dumps(errors)[:3000]
-    code, out, err = cli(ws, "compile", MANIFEST, "--out", OUT)
+    code, out, err = cli(ws, "compile", MANIFEST, "--out", ws.out)
     assert code == 1, out + err
     assert files_of(ws.out) == before_out, "compile changed the destination"
     assert ws.snapshot() == before, "compile wrote beside the destination"
@@ -87,7 +87,7 @@ def assert_measured_refusal(ws, raw: bytes, rules) -> None:
     problems = json.loads(run.stdout)["problems"]
     assert any(p["rule"] in rules and p["line"] >= 1 and p["column"] >= 1 for p in problems), problems
     assert len(run.stdout) < 64_000, "the report itself should stay short"
-    run = run_measured(ws, "compile", MANIFEST, "--out", OUT)
+    run = run_measured(ws, "compile", MANIFEST, "--out", ws.out)
     assert run.code == 1 and not os.path.lexists(ws.out), run.stderr[-3000:]
 
 
@@ -173,7 +173,7 @@ def test_largest_int64_version_number_compiles(workspace):
     text = manifest().replace("versions: {1:", f"versions: {{{2**63 - 1}:")
     workspace.reset()
     workspace.manifest.write_text(text)
-    code, out, err = cli(workspace, "compile", MANIFEST, "--out", OUT)
+    code, out, err = cli(workspace, "compile", MANIFEST, "--out", workspace.out)
     assert code == 0, out + err
     assert (workspace.out / "m" / str(2**63 - 1) / "model.py").is_file()
 
@@ -226,7 +226,7 @@ def test_symlink_inside_the_source_folder_is_copied_as_a_file(workspace):
     os.symlink("model.py", workspace.root / source / "alias.py")
     workspace.reset()
     workspace.manifest.write_text(manifest(source=source))
-    code, out, err = cli(workspace, "compile", MANIFEST, "--out", OUT)
+    code, out, err = cli(workspace, "compile", MANIFEST, "--out", workspace.out)
     assert code == 0, out + err
     copied = workspace.out / "m" / "1" / "alias.py"
     assert copied.is_file() and not copied.is_symlink()
@@ -267,7 +267,7 @@ def test_100_mb_manifest_is_refused_quickly_in_bounded_memory(workspace):
     (problem,) = json.loads(run.stdout)["problems"]
     assert (problem["rule"], problem["line"], problem["column"]) == ("yaml-size", 1, 1)
     assert "16,777,216" in problem["message"]
-    assert run_measured(workspace, "compile", MANIFEST, "--out", OUT).code == 1
+    assert run_measured(workspace, "compile", MANIFEST, "--out", workspace.out).code == 1
     assert not os.path.lexists(workspace.out)
 
 
@@ -441,9 +441,9 @@ def test_integer_map_key_that_is_not_a_number_is_refused(workspace):
 def test_version_source_folder_containing_the_destination_is_refused(tmp_path, source):
     ws = Workspace(tmp_path / "ws")  # of its own: the shared one holds symlinks that refuse "." anyway
     ws.manifest.write_text(manifest(source=source))
-    code, out, err = cli(ws, "compile", MANIFEST, "--out", OUT)
+    code, out, err = cli(ws, "compile", MANIFEST, "--out", "build/repo")  # inside the manifest's folder
     assert code == 1, out + err
-    assert not os.path.lexists(ws.out)
+    assert not os.path.lexists(ws.root / "build" / "repo")
 
 
 # --- what reaches the terminal --------------------------------------------------------------
