@@ -8,9 +8,11 @@ with TRITON_GITOPS_DEBUG=1 so that an unexpected exception escapes instead of be
 1. `validate --output json`: exit 0 or 1, never an exception; every problem located
    (the manifest's file name, 1 <= line <= the file's lines, column >= 1, a rule, a message);
    exit 1 iff at least one error.
-2. `compile --out build/repo`: when validate said 0, it succeeds, and a dry run right after
-   says "up to date"; when validate said 1, it exits 1 and nothing exists at the destination.
-3. Nothing anywhere else in the workspace was created, changed or removed.
+2. `compile --out <workspace>-out/repo`: when validate said 0, it succeeds, and a dry run
+   right after says "up to date"; when validate said 1, it exits 1 and nothing exists at
+   the destination.
+3. Nothing anywhere else in the workspace or beside the destination was created, changed
+   or removed.
 
 The same function serves the pytest fuzz suite and `scripts/fuzz_long.py`.
 """
