@@ -118,7 +118,8 @@ def _problems_for(error) -> list:
         return [Problem(f"{value!r} is out of range ({kind} {bound})", "schema-range", path)]
     if kind == "pattern":
         return [Problem(f"{value!r} does not match the pattern {schema['pattern']}", "schema-pattern", path)]
-    return [Problem(error.message[:300], f"schema-{kind}", path)]
+    # Rule names are kebab-case like every other: minLength -> schema-min-length.
+    return [Problem(error.message[:300], "schema-" + re.sub(r"(?<=[a-z])(?=[A-Z])", "-", kind).lower(), path)]
 
 
 def schema_problems(data) -> list:
