@@ -33,7 +33,7 @@ from tests.helpers import REPO, run_cli
 
 MANIFEST = "models.yaml"
 MARKER = ".triton-gitops-compiled"
-RULE = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
+RULE = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")  # kebab-case, as every rule is named
 # Everything YAML counts as a line break, so that a reported line may be checked against the file.
 _BREAKS = (b"\n", b"\r", "\u0085".encode(), "\u2028".encode(), "\u2029".encode())
 
