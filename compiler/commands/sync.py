@@ -5,7 +5,7 @@ import json
 import sys
 import time
 
-from compiler.commands import EXIT_ERROR, EXIT_OK
+from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
 from compiler.errors import FatalError
 from compiler.report import report_problems, use_colour
 from compiler.sync import engine
@@ -46,4 +46,5 @@ def _run(options) -> int:
         print("dry run: nothing was changed")
     else:
         print(sync_summary(result, ctx.target, seconds, options.prune))
-    return EXIT_OK
+    # Like `plan`: a dry run says by its exit code whether this sync would change the target.
+    return EXIT_CHANGES if options.dry_run and result.plan.active else EXIT_OK

@@ -114,7 +114,7 @@ def test_text_output_lists_files_models_and_a_summary(local):
     assert lines[-1].endswith("1 to update, 1 to repair, 1 to delete with --prune")
 
     code, out, err = project.cli("sync", "--dry-run")
-    assert code == 0 and out.rstrip().endswith("dry run: nothing was changed")
+    assert code == 2 and out.rstrip().endswith("dry run: nothing was changed")
     assert (root / "text_classifier" / "labels.txt").read_text() == "x" * 23
     code, out, err = project.cli("sync")
     assert code == 0
