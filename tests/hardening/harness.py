@@ -76,6 +76,7 @@ class Workspace:
         <root>/examples/...        the example models (for mutations of ./models.yaml)
         <root>/src/...             tests/fixtures/manifests/src (labels.txt, m/1/model.py)
         <root>/outside/secret.txt  a file outside every source folder (symlink targets)
+        <root>/.git                the workspace is a git work tree, as a CI checkout is
         <root>-out/repo            the compile destination, beside the workspace: a version
                                    source of "." may name the whole workspace, and a
                                    destination inside a source is refused by design
@@ -90,6 +91,9 @@ class Workspace:
                         dirs_exist_ok=True)
         (self.root / "outside").mkdir(exist_ok=True)
         (self.root / "outside" / "secret.txt").write_text("not for the repository\n")
+        # A git work tree, as in CI: local sources must stay inside it.
+        if not (self.root / ".git").exists():
+            subprocess.run(["git", "init", "-q", str(self.root)], check=True)
         self.manifest = self.root / MANIFEST
         self.out = self.root.parent / (self.root.name + "-out") / "repo"
         self.out.parent.mkdir(exist_ok=True)
@@ -106,7 +110,7 @@ class Workspace:
         """{path: (kind, size, mtime_ns)} of the workspace and the destination's folder, but for
         the manifest and the destination itself: what compile must never touch."""
         found = {}
-        skip = {self.manifest, self.out}
+        skip = {self.manifest, self.out, self.root / ".git"}  # git may refresh its index on a read
         for top in (self.root, self.out.parent):
             for folder, dirs, files in os.walk(top, followlinks=False):
                 base = Path(folder)
