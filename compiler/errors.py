@@ -32,9 +32,13 @@ MAX_MESSAGE = 2000
 MAX_PATH_PART = 80
 
 
-def clip(text: str, limit: int) -> str:
-    """Hostile input can put megabytes into a key or value; reports quote at most `limit`."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def clip(text: str, limit: int = MAX_MESSAGE) -> str:
+    """Hostile input can put megabytes into a key or value; reports quote at most `limit`
+    characters (the marker included)."""
+    marker = "... (truncated)"
+    if len(text) <= limit:
+        return text
+    return text[: max(limit - len(marker), 0)] + marker if limit > len(marker) else text[:limit]
 
 
 def printable(text: str) -> str:

@@ -28,28 +28,39 @@ def _safe_relative(name: str) -> bool:
 INT64_MAX = 2**63 - 1
 
 
-def source_boundary(folder: Path) -> Path:
-    """Local sources must stay inside what review covers: the git work tree holding the
-    manifest, or the manifest's folder when it is not in git. Otherwise a one-line PR such
-    as `files: {env.txt: /proc/self/environ}` ships whatever the CI machine has."""
+def source_boundary(folder: Path):
+    """Where local sources may live: inside the git work tree that holds the manifest, which
+    is what review covers. Otherwise a one-line PR such as `files: {env.txt: ../../.aws/credentials}`
+    would ship whatever the CI machine has. Outside git (a local run, an imported repository)
+    there is no review to protect and relative paths may go anywhere: None."""
     folder = folder.resolve()
     for candidate in (folder, *folder.parents):
         if (candidate / ".git").exists():
             return candidate
-    return folder
+    return None
 
 
-def local_source(root: Path, boundary: Path, source: str, doc_path: tuple, problems: list, need_file=False):
+_SYSTEM_ROOTS = (Path("/proc"), Path("/sys"), Path("/dev"))
+
+
+def local_source(root: Path, boundary, source: str, doc_path: tuple, problems: list, need_file=False):
     """The resolved local path of `source`, or None after adding a located problem."""
     hint = "use a path relative to the manifest, inside its git repository"
     if os.path.isabs(source) or source[1:3] in (":\\", ":/") or "\0" in source:
-        problems.append(Problem(f"source {source!r} is an absolute path", "source-outside", doc_path, hint=hint))
+        problems.append(Problem(f"source {source!r} is an absolute path", "source-outside", doc_path,
+                                hint="use a path relative to the manifest"))
         return None
     local = Path(os.path.normpath(root / source))
     try:
         real = local.resolve()
-        if real != boundary and boundary not in real.parents:
-            problems.append(Problem(f"source {source!r} is outside {boundary}", "source-outside", doc_path, hint=hint))
+        if boundary is not None and real != boundary and boundary not in real.parents:
+            problems.append(Problem(f"source {source!r} is outside the git work tree {boundary}", "source-outside",
+                                    doc_path, hint=hint))
+            return None
+        if any(real == r or r in real.parents for r in _SYSTEM_ROOTS) or (
+                real.exists() and not (real.is_file() or real.is_dir())):
+            problems.append(Problem(f"source {source!r} is not a regular file or folder ({real})", "source-special",
+                                    doc_path, hint="point at model files, not at devices or system files"))
             return None
         present = local.is_file() if need_file else local.exists()
     except OSError as exc:  # e.g. a name longer than the file system allows

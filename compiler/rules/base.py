@@ -89,12 +89,6 @@ def triton_type(value: int) -> str:
     return "BYTES" if name == "STRING" else name
 
 
-MAX_MESSAGE = 2000
-
-
-def clip(text: str, limit: int = MAX_MESSAGE) -> str:
-    """Bound a message that quotes user values (a 10 MB name must not make a 10 MB report)."""
-    return text if len(text) <= limit else text[:limit - 15] + "... (truncated)"
 
 
 def suggest(word: str, choices) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from compiler.rules import (backend, batching, ensemble, instances, misc, names, sequence, tensors, versions,
                             warmup)
-from compiler.rules.base import clip
+from compiler.errors import clip
 
 MODULES = (names, backend, tensors, batching, sequence, ensemble, versions, warmup, instances, misc)
 

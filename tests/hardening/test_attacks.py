@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import textwrap
 import time
 import unicodedata
@@ -416,6 +417,10 @@ def test_warmup_file_that_is_empty_is_refused(workspace):
     "device-version",
 ])
 def test_source_outside_the_manifest_folder_is_refused(workspace, field):
+    # CI runs in a git checkout: sources must stay in its work tree (outside git, a relative
+    # path may go anywhere; absolute paths and system files are refused everywhere).
+    if not (workspace.root / ".git").exists():
+        subprocess.run(["git", "init", "-q", str(workspace.root)], check=True)
     elsewhere = workspace.root.parent / "elsewhere"
     (elsewhere / "1").mkdir(parents=True, exist_ok=True)
     (elsewhere / "1" / "model.py").write_text("# not in the manifest's folder\n")
