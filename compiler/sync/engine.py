@@ -11,7 +11,6 @@ import atexit
 import gc
 import logging
 import os
-import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -56,14 +55,14 @@ class Result:
 
 
 def git_revision(folder: Path):
-    """The manifest's commit, if it lives in a git work tree (GitPython will replace this)."""
+    """The manifest's commit (through GitPython, shallow clones included), if it lives in git."""
+    from compiler.gitinfo import revision
+
     try:
-        out = subprocess.run(["git", "-C", str(folder), "rev-parse", "HEAD"], capture_output=True, text=True,
-                             timeout=10, check=False)
-    except (OSError, subprocess.SubprocessError):
+        found = revision(folder)
+    except Exception:  # noqa: BLE001 - a revision is informative; a broken repository must not stop a sync
         return None
-    revision = out.stdout.strip()
-    return revision if out.returncode == 0 and len(revision) >= 40 else None
+    return found.sha if found else None
 
 
 def quiet_libraries() -> None:

@@ -53,6 +53,11 @@ class Want:
 
 
 def cache_path() -> Path:
+    """Beside the artifact cache: in TRITON_GITOPS_CACHE_DIR when set (tests, CI caches),
+    else under $XDG_CACHE_HOME/triton-gitops."""
+    explicit = os.environ.get("TRITON_GITOPS_CACHE_DIR")
+    if explicit:
+        return Path(explicit).expanduser() / "hashes.json"
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "triton-gitops" / "hashes.json"
 
