@@ -33,7 +33,10 @@ def run(options) -> int:
         report_problems(loaded.problems, options.output if options.output == "json" else "text",
                         summary_label=str(options.manifest))
         return EXIT_ERROR
-    targets = [{"name": t.name, "kind": kind_of(t.url), "url": t.url} for t in loaded.manifest.targets.values()]
+    from compiler.sync.target import redact_url
+
+    targets = [{"name": t.name, "kind": kind_of(t.url), "url": redact_url(t.url)}
+               for t in loaded.manifest.targets.values()]
     if options.remote:
         targets = [t for t in targets if t["kind"] != "local"]
     if options.github_output:

@@ -35,7 +35,7 @@ class Target:
     @property
     def display(self) -> str:
         """How messages name the target: never with a query string or user info (SAS tokens, keys)."""
-        url = _redact_url(self.url)
+        url = redact_url(self.url)
         return f"{self.name} ({url})" if self.name else url
 
     def path(self, rel: str) -> str:
@@ -51,7 +51,8 @@ class Target:
         return text
 
 
-def _redact_url(url: str) -> str:
+def redact_url(url: str) -> str:
+    """A URL fit to print: no user:password, no query string (SAS tokens live there)."""
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -162,11 +163,11 @@ def resolve_target(manifest, requested=None, cwd: Path = None) -> Target:
         fs, root = fsspec.core.url_to_fs(url, **options)
     except (ValueError, ImportError, TypeError) as exc:
         message = Target(name, url, None, "", False, secrets).scrub(str(exc))
-        raise FatalError(f"target {_redact_url(url)}: cannot open: {message}",
+        raise FatalError(f"target {redact_url(url)}: cannot open: {message}",
                          "check the URL scheme (s3://, gs://, az://, abfs://, file://) and storage_options")
     root = root.rstrip("/")
     if not root:
-        raise FatalError(f"target {_redact_url(url)} names no bucket or container", "use s3://BUCKET/PREFIX")
+        raise FatalError(f"target {redact_url(url)} names no bucket or container", "use s3://BUCKET/PREFIX")
     return Target(name, url, fs, root, False, secrets, _endpoint(url, options))
 
 
@@ -212,7 +213,7 @@ def probe(target, timeout: float = 3.0) -> None:
     try:
         socket.create_connection((parts.hostname, port), timeout=timeout).close()
     except OSError as exc:
-        shown = _redact_url(target.endpoint)
+        shown = redact_url(target.endpoint)
         raise FatalError(f"{target.display}: endpoint unreachable: cannot connect to {shown} "
                          f"({exc.strerror or type(exc).__name__})",
                          "check the endpoint in the target's storage_options (or AWS_ENDPOINT_URL and the like), "

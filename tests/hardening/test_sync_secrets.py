@@ -157,9 +157,6 @@ def test_no_credential_appears_in_any_output_or_file(world):
         "\n\n" + printed[-6000:]
 
 
-@pytest.mark.xfail(strict=True, reason="hole still open: `targets` prints each target's URL as written "
-                                      "(compiler/commands/targets.py), user:password included; sync's own "
-                                      "messages redact it (compiler/sync/target.py _redact_url)")
 def test_targets_command_redacts_credentials_in_urls(world):
     printed = run(world, "targets", "models.yaml") + run(world, "targets", "models.yaml", "--output", "json")
     assert "-> 0" in printed, printed
