@@ -37,6 +37,9 @@ WARMUP_INPUT = "inference.ModelWarmup.Input"
 VERSION_POLICY = "inference.ModelVersionPolicy"
 MODEL_PARAMETER = "inference.ModelParameter"
 
+MAX_RANK = 64
+_SHAPE_FIELDS = {"dims", "shape"}
+
 # Manifest-only keys of a model entry.
 MODEL_EXTRA_KEYS = ("files", "versions")
 
@@ -55,6 +58,10 @@ def _field_schema(field, defs) -> dict:
         return {"type": "object", "additionalProperties": value}
     single = _single_schema(field, defs)
     if is_repeated(field):
+        if field.name in _SHAPE_FIELDS:
+            # A cap no real tensor reaches (numpy stops at 64 dimensions) that keeps a
+            # million-entry `dims` from costing seconds and hundreds of MB downstream.
+            return {"type": "array", "items": single, "maxItems": MAX_RANK}
         return {"type": "array", "items": single}
     return single
 

@@ -116,6 +116,9 @@ def _problems_for(error) -> list:
     if kind in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
         bound = schema[kind]
         return [Problem(f"{value!r} is out of range ({kind} {bound})", "schema-range", path)]
+    if kind == "maxItems":
+        return [Problem(f"{len(value):,} entries; at most {schema['maxItems']} are allowed here", "schema-max-items",
+                        path, hint="a tensor has at most 64 dimensions")]
     if kind == "pattern":
         return [Problem(f"{value!r} does not match the pattern {schema['pattern']}", "schema-pattern", path)]
     # Rule names are kebab-case like every other: minLength -> schema-min-length.

@@ -274,7 +274,7 @@ def _build(text: str, doc: Document) -> None:
             return
         if key in top.explicit:
             first = doc.key_positions.get(top.path + (key,), (0, 0))
-            abort(f"duplicate key {key!r} (first defined at line {first[0]})", "yaml-duplicate-key", mark,
+            abort(f"duplicate key {key!r} (first defined at line {first[0]})", "yaml-duplicate-key", top.key_pos,
                   hint="remove one of the two; YAML would otherwise silently keep the last")
         top.explicit.add(key)
         top.value[key] = value

@@ -17,7 +17,7 @@ def test_positions_of_nested_values_and_keys():
 
 def test_duplicate_key_is_an_error_at_the_second_key():
     problem = only_problem(load_text("models:\n  a: 1\n  b: 2\n  a: 3\n", "m.yaml"))
-    assert (problem.rule, problem.line, problem.column) == ("yaml-duplicate-key", 4, 6)
+    assert (problem.rule, problem.line, problem.column) == ("yaml-duplicate-key", 4, 3)  # at the key
     assert "first defined at line 2" in problem.message
 
 
