@@ -1,6 +1,6 @@
 """Benchmark: `triton-gitops sync` against `aws s3 sync` and `rclone sync`, on moto over loopback.
 
-    /tmp/probe-venv/bin/python bench/sync_bench.py [--models 200] [--big 10] [--jobs 8]
+    .venv/bin/python bench/sync_bench.py [--models 200] [--big 10] [--jobs 8]
 
 A generated manifest of MODELS models x 2 versions (100 kB files, BIG of them 20 MB) plus
 one config.pbtxt each; the other tools sync the repository `triton-gitops compile` wrote

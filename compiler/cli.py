@@ -12,7 +12,6 @@ import os
 import sys
 
 from compiler import __version__
-from compiler.artifacts import settings as artifact_settings
 from compiler.errors import FatalError
 
 _LOCKED_HELP = "refuse to go on when a source no longer matches models.lock"
@@ -180,6 +179,8 @@ def main(argv=None) -> int:
     options = parser.parse_args(argv)
     # Run-wide artifact settings come from the options, fresh for every run (tests run many
     # commands in one process).
+    from compiler.artifacts import settings as artifact_settings  # here, not at import: `--help` stays fast
+
     artifact_settings.reset()
     if getattr(options, "locked", False):
         artifact_settings.configure(lock=artifact_settings.LOCK_STRICT)
