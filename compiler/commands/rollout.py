@@ -48,20 +48,47 @@ def _outcome_text(o, colour: bool) -> str:
 
 
 def _target_gate(options, colour: bool):
-    """None to go on, or an exit code when the target does not hold the manifest yet."""
+    """(None, check) to go on, or (exit code, None) when the target does not hold the manifest yet."""
     from compiler.rollout.target_check import check_target
 
     check = check_target(options.manifest, options.target)
     if check.note:
         print(f"note: {check.note}", file=sys.stderr)
     if check.in_sync:
-        return None
+        return None, check
     print(paint(f"target {check.target} does not hold this manifest yet:", "error", colour), file=sys.stderr)
     for model, files in sorted(check.pending.items()):
         print(f"  {model}: {plural(len(files), 'file')} to sync ({files[0]}{', ...' if len(files) > 1 else ''})",
               file=sys.stderr)
     print(f"    hint: run `triton-gitops sync {options.manifest} --target {options.target}` first", file=sys.stderr)
-    return EXIT_ERROR
+    return EXIT_ERROR, None
+
+
+def _files_changed(check, server: str) -> set:
+    """Models whose files differ from what this server was last given (all of them when
+    there is no record yet: a first rollout with --target loads everything once)."""
+    if check is None or check.storage is None:
+        return set()
+    from compiler.rollout.record import read_record
+
+    previous = read_record(check.storage, server)
+    return {model for model, digest in check.digests.items() if previous.get(model) != digest}
+
+
+def _remember(check, server: str, outcomes) -> None:
+    """Record what the server now runs; a failed model keeps its old digest, so it is retried."""
+    if check is None or check.storage is None:
+        return
+    from compiler.rollout.engine import FAILED, UNLOADED
+    from compiler.rollout.record import read_record, write_record
+
+    record = read_record(check.storage, server)
+    for outcome in outcomes:
+        if outcome.action == UNLOADED:
+            record.pop(outcome.name, None)
+        elif outcome.action != FAILED and outcome.name in check.digests:
+            record[outcome.name] = check.digests[outcome.name]
+    write_record(check.storage, server, record)
 
 
 def run(options) -> int:
@@ -75,8 +102,9 @@ def run(options) -> int:
     manifest = loaded.manifest
     text = options.output == "text"
     colour = use_colour()
+    check = None
     if options.target:
-        gate = _target_gate(options, colour)
+        gate, check = _target_gate(options, colour)
         if gate is not None:
             return gate
     client = TritonClient(options.triton_url, timeout=options.timeout)
@@ -85,8 +113,11 @@ def run(options) -> int:
         if text:
             print(f"rollout of {options.manifest} to Triton at {client.endpoint}"
                   + (f" (target {options.target})" if options.target else ""))
+        server = str(client.endpoint)
         outcomes = rollout(manifest, client, options.timeout, tuple(options.reload or ()),
-                           on_outcome=(lambda o: print(_outcome_text(o, colour), flush=True)) if text else None)
+                           on_outcome=(lambda o: print(_outcome_text(o, colour), flush=True)) if text else None,
+                           files_changed=_files_changed(check, server))
+        _remember(check, server, outcomes)
         changed = [manifest.models[o.name] for o in outcomes if o.action == LOADED]
         smokes = _smoke(changed, client, manifest.root, text) if options.smoke else []
         perfs = _perf(changed, client, manifest.root, options, text) if options.perf else []

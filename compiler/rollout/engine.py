@@ -127,9 +127,10 @@ def _unload(name: str, client, timeout: float) -> Outcome:
     return outcome
 
 
-def rollout(manifest, client, timeout: float = 300.0, force=(), on_outcome=None) -> list:
+def rollout(manifest, client, timeout: float = 300.0, force=(), on_outcome=None, files_changed=()) -> list:
     """Load what changed, unload what left; one Outcome per model touched or checked.
-    `force`: names loaded even when unchanged ("*" for all)."""
+    `force`: names loaded even when unchanged ("*" for all). `files_changed`: models whose
+    files changed since this server's last rollout (compiler/rollout/record.py)."""
     served = read_served(client)
     outcomes = []
 
@@ -141,6 +142,8 @@ def rollout(manifest, client, timeout: float = 300.0, force=(), on_outcome=None)
     for name in load_order(manifest.models):
         model = manifest.models[name]
         why = model_changes(model, served.get(name), client)
+        if not why and name in files_changed:
+            why = ["files changed since the last rollout to this server"]
         if not why and (name in force or "*" in force):
             why = ["forced"]
         if why:

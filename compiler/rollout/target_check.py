@@ -17,6 +17,8 @@ class TargetCheck:
     target: str  # how the target is shown (never with secrets)
     pending: dict = field(default_factory=dict)  # model -> files a sync would still write or delete
     note: str = ""
+    storage: object = None  # the opened target (compiler.sync.target), for the rollout record
+    digests: dict = field(default_factory=dict)  # model -> digest of its files per the sync state
 
     @property
     def in_sync(self) -> bool:
@@ -31,8 +33,10 @@ def check_target(manifest_path, requested: str, jobs: int = 8) -> TargetCheck:
     ctx, loaded = prepare(manifest_path, requested, jobs)
     if ctx is None:
         raise FatalError(f"{manifest_path}: does not validate", "run `triton-gitops validate` for the problems")
-    plan = plan_only(ctx).plan
+    from compiler.rollout.record import model_digests
+
+    result = plan_only(ctx)
     pending: dict = {}
-    for change in plan.active:
+    for change in result.plan.active:
         pending.setdefault(change.model, []).append(f"{change.action} {change.path}")
-    return TargetCheck(ctx.target.display, pending)
+    return TargetCheck(ctx.target.display, pending, storage=ctx.target, digests=model_digests(result.state))

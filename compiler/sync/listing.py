@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Optional
 
-from compiler.sync.state import LOCK_NAME, STATE_NAME, TMP_PREFIX
+from compiler.sync.state import LOCK_NAME, ROLLOUT_NAME, STATE_NAME, TMP_PREFIX
 
 IGNORED_DIRS = {"__pycache__"}
 _MD5_HEX = re.compile(r"^[0-9a-f]{32}$")
@@ -88,7 +88,7 @@ def list_target(target) -> Listing:
             continue
         rel = target.rel(full.rstrip("/"))
         parts = rel.split("/")
-        if rel in (STATE_NAME, LOCK_NAME):
+        if rel in (STATE_NAME, LOCK_NAME, ROLLOUT_NAME):
             listing.control.add(rel)
         elif any(part.startswith(TMP_PREFIX) or TMP_PREFIX in part for part in parts):
             listing.leftovers.append(rel)

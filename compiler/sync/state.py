@@ -25,6 +25,7 @@ from compiler import __version__
 
 STATE_NAME = ".triton-gitops-state.json"
 LOCK_NAME = ".triton-gitops-lock.json"
+ROLLOUT_NAME = ".triton-gitops-rollout.json"  # written by `rollout --target` (compiler/rollout/record.py)
 TMP_PREFIX = ".triton-gitops-tmp-"  # every temporary name we create starts with this
 FORMAT = 1
 

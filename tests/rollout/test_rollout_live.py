@@ -145,3 +145,21 @@ def test_smoke_and_perf_after_a_forced_reload(live):
     perf, = report["perf"]
     assert perf["requests"] > 0 and perf["errors"] == 0 and perf["tool"] == "tritonclient.http.aio"
     assert 0 < perf["p50_ms"] <= perf["p99_ms"] and perf["inferences_per_second"] > 0
+
+
+def test_new_bytes_in_an_existing_version_are_rolled_out_with_target(live):
+    live.publish(versions=(1, 2), echo=False, delay=500)
+    assert live.cli("rollout", "--target", "local")[0] == 0  # the record now matches the target
+    code, out, _ = live.cli("rollout", "--target", "local")
+    assert code == 0 and "rollout: 0 loaded, 1 unchanged, 0 failed, 0 unloaded" in out
+    # Same config, same versions, new code in version 2: only the files tell.
+    source = live.root / "src" / "add2.py"
+    source.write_text(source.read_text().replace("x + 2", "x + 20"))
+    live.publish(versions=(1, 2), echo=False, delay=500)
+    code, out, _ = live.cli("rollout", "--target", "local", "--output", "json")
+    report = json.loads(out)
+    assert code == 0 and [(m["model"], m["action"], m["why"]) for m in report["models"]] == [
+        ("add", "loaded", ["files changed since the last rollout to this server"])]
+    assert live.add() == [21.0, 22.5]
+    code, out, _ = live.cli("rollout", "--target", "local")
+    assert code == 0 and "rollout: 0 loaded, 1 unchanged" in out
