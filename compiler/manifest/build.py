@@ -175,13 +175,14 @@ def build_manifest(data: dict, manifest_path: Path, skip=frozenset()) -> tuple:
                                                  model.doc_path_of(warmup.path + ("file",)), problems, need_file=True)
         _check_default_filename(config_dict, model, problems)
         manifest.models[name] = model
-    problems.extend(_rule_problems(manifest))
+    # Models left out for schema errors still exist: an ensemble naming one is not also wrong.
+    problems.extend(_rule_problems(manifest, also_known=set(skip) & set(data.get("models") or {})))
     return manifest, problems
 
 
-def _rule_problems(manifest: Manifest) -> list:
+def _rule_problems(manifest: Manifest, also_known=frozenset()) -> list:
     problems = []
-    known = set(manifest.models) | set(manifest.external_models)
+    known = set(manifest.models) | set(manifest.external_models) | set(also_known)
     configs = {n: m.config for n, m in manifest.models.items() if m.config is not None}
     for model in manifest.models.values():
         if model.config is None:

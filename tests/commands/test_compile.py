@@ -106,3 +106,15 @@ models:
     assert run_cli("compile", "--out", "out", cwd=tmp_path)[0] == 0
     assert (tmp_path / "out/m/warmup/raw_x").read_bytes() == b"\x00\x00\x80\x3f"
     assert 'input_data_file: "raw_x"' in (tmp_path / "out/m/config.pbtxt").read_text()
+
+
+def test_a_typo_in_one_model_is_reported_once_not_again_by_the_ensemble_using_it(tmp_path):
+    manifest = copy_example(tmp_path)
+    text = manifest.read_text().replace("dynamic_batching: {max_queue_delay_microseconds: 100}",
+                                        "dynamic_bathcing: {max_queue_delay_microseconds: 100}")
+    manifest.write_text(text)
+    code, report, _ = run_json("validate", manifest)
+    assert code == 1
+    assert [(p["rule"], p["path"]) for p in report["problems"]] == [
+        ("schema-unknown-key", "models.preprocess.dynamic_bathcing")]
+    assert report["problems"][0]["hint"] == "did you mean 'dynamic_batching'?"
