@@ -1,6 +1,8 @@
 """Carry out a plan in the order a polling Triton can live with, in parallel within each step.
 
 Steps, each finished (and, on object stores, verified by a listing) before the next:
+ 0. object stores: a model whose deployed config would serve a version folder about to be
+    uploaded gets that config with its served versions pinned (pinning.py);
  1. version files (on disk: new version folders assembled aside, then renamed in whole);
  2. other model files: labels, warmup data;
  3. config.pbtxt of plain models, then of ensembles (so an ensemble never names a step
@@ -23,6 +25,7 @@ from compiler.errors import FatalError
 from compiler.sync.errors import explain, with_retries
 from compiler.sync.listing import list_target
 from compiler.sync.local import LocalWriter
+from compiler.sync.pinning import find_pins, write_pins
 from compiler.sync.plan import DELETE
 from compiler.sync.state import STATE_NAME, Record, State, now_iso, write_control
 from compiler.sync.transfer import arrived, send
@@ -91,6 +94,7 @@ class Applier:
         self.sent: dict = {}
         self.outcome = Outcome()
         self.writer = None
+        self.pins: list = []
 
     # -- running a step ---------------------------------------------------------------------
     def _run(self, pool, items, work, doing: str) -> None:
@@ -179,13 +183,15 @@ class Applier:
         for path in plan.forget:
             journal.files.pop(path, None)
         journal.files.update(plan.adopt)
+        self.pins, restores = find_pins(self.target, plan, puts, self.progress.note)
+        puts += restores  # configs left unchanged by the plan, pinned for the sync's duration
         new_paths = [c.path for c in puts if c.path not in journal.files]
         for change in puts:
             w = change.want
             journal.files[change.path] = Record(w.size, w.sha256, pending=True)  # md5 known once sent
         if new_paths:  # paths the state already lists are known to be ours: no need to say so first
             self._write_state("record the files about to be sent")
-        self.progress.start(len(active), sum(c.want.size for c in puts))
+        self.progress.start(len(active) + len(restores), sum(c.want.size for c in puts))
         self.writer = LocalWriter(self.target, plan) if self.target.local else RemoteWriter(self.target)
         try:
             with ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="triton-gitops") as pool:
@@ -211,6 +217,7 @@ class Applier:
         writer, remote = self.writer, not self.target.local
         if self.plan.leftovers:
             writer.clean_leftovers(self.plan.leftovers)
+        write_pins(self.target, self.pins, pool, self.progress.note)
         versions = [c for c in puts if c.kind == "version"]
         files = [c for c in puts if c.kind not in ("version", "config")]
         configs = [c for c in puts if c.kind == "config" and c.model not in self.ensembles]

@@ -51,6 +51,10 @@ class Plan:
     new_models: set = field(default_factory=set)  # no file of theirs on the target yet
     removed_models: set = field(default_factory=set)  # in the state, not in the manifest
     new_versions: set = field(default_factory=set)  # (model, version) with no file on the target yet
+    # For models that get a new version: {model: {version: all its wanted files listed?}} of the
+    # version folders on the target now, and the wanted config (pinning.py needs both).
+    target_versions: dict = field(default_factory=dict)
+    config_wants: dict = field(default_factory=dict)
     state_damaged: str = ""
 
     @property
@@ -156,4 +160,15 @@ def make_plan(wants: dict, state, listing, prune: bool, rehash_for=None) -> Plan
         if change.action != DELETE and change.version and change.model not in plan.new_models:
             if (change.model, change.version) not in listed_versions:
                 plan.new_versions.add((change.model, change.version))
+    growing = {model for model, _ in plan.new_versions}
+    missing = {(c.model, c.version) for c in plan.active if c.version and c.action != DELETE and c.path not in present}
+    for path in present:
+        parts = path.split("/")
+        if len(parts) > 2 and parts[0] in growing and parts[1].isdigit():
+            complete = (parts[0], parts[1]) not in missing
+            plan.target_versions.setdefault(parts[0], {})[parts[1]] = complete
+    for model in growing:
+        plan.target_versions.setdefault(model, {})
+        if f"{model}/config.pbtxt" in wants:
+            plan.config_wants[model] = wants[f"{model}/config.pbtxt"]
     return plan

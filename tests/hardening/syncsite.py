@@ -91,13 +91,41 @@ def served(config: bytes, versions: set) -> set:
     return set(numbers[-count:]) if numbers else set()
 
 
+def pinned_from(config: bytes, expected: bytes, versions: set) -> bool:
+    """Is `config` the `expected` config with its version_policy pinned (the sync's step 0 on
+    object stores) to a `specific` list of version folders all present in `versions`?"""
+    from google.protobuf import text_format
+
+    from compiler.proto import ModelConfig
+
+    try:
+        pinned = text_format.Parse(config.decode("utf-8"), ModelConfig())
+    except Exception:  # noqa: BLE001 - not a config at all: not a pin either
+        return False
+    if pinned.version_policy.WhichOneof("policy_choice") != "specific":
+        return False
+    if not {str(v) for v in pinned.version_policy.specific.versions} <= versions:
+        return False  # a pin names only version folders that are there (and complete: checked below)
+    original = text_format.Parse(expected.decode("utf-8"), ModelConfig())
+    original.version_policy.Clear()
+    original.version_policy.specific.SetInParent()
+    original.version_policy.specific.versions.extend(pinned.version_policy.specific.versions)
+    return original == pinned
+
+
 def loadable_problems(found: dict, expectations: list) -> list:
     """What would stop a polling Triton from loading a model as it stands in `found`.
 
     Every model folder with a config.pbtxt must hold, byte for byte, one of the expected
     versions of that model (its config, labels, warmup files and version folders), and
     every version folder its version_policy serves among those present must be complete
-    as in some expectation (Triton loads what the policy names, complete or not)."""
+    as in some expectation (Triton loads what the policy names, complete or not).
+
+    The one other legal config is a pin: an expected config whose version_policy the sync
+    replaced by `specific` listing version folders that are present and complete, while it
+    uploads a new version folder; the model's other files are then checked against that
+    expectation as for an unpinned config (files of a version folder it has not got, such as
+    the new one being uploaded, are not looked at there: the pin keeps Triton off them)."""
     problems = []
     models = sorted({path.split("/", 1)[0] for path in found if "/" in path})
     for model in models:
@@ -107,20 +135,26 @@ def loadable_problems(found: dict, expectations: list) -> list:
                 continue  # not there yet (or already gone): Triton sees no model, which is not a broken one
             problems.append(f"{model}: a folder no expectation has")
             continue
+        versions = {p.split("/")[1] for p in found if p.startswith(model + "/") and p.split("/")[1].isdigit()}
         matches = [e for e in expectations if e.get(f"{model}/config.pbtxt") == config]
+        pinned = False
+        if not matches:
+            matches = [e for e in expectations if f"{model}/config.pbtxt" in e
+                       and pinned_from(config, e[f"{model}/config.pbtxt"], versions)]
+            pinned = bool(matches)
         if not matches:
             problems.append(f"{model}/config.pbtxt matches no expected version")
             continue
         complete = False
         for e in matches:
-            mine = {p: d for p, d in e.items() if p.startswith(model + "/")}
+            mine = {p: d for p, d in e.items() if p.startswith(model + "/")
+                    and not (pinned and p == f"{model}/config.pbtxt")}
             if all(found.get(p) == d for p, d in mine.items()):
                 complete = True
                 break
         if not complete:
             missing = sorted(p for p, d in mine.items() if found.get(p) != d)
             problems.append(f"{model}: its config is there but not all of its files: {missing[:5]}")
-        versions = {p.split("/")[1] for p in found if p.startswith(model + "/") and p.split("/")[1].isdigit()}
         for version in sorted(served(config, versions), key=int):
             prefix = f"{model}/{version}/"
             present = {p: d for p, d in found.items() if p.startswith(prefix)}

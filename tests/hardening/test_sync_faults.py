@@ -23,10 +23,10 @@ pytestmark = pytest.mark.emulators
 
 KILLS = int(os.environ.get("HARDENING_KILLS", "50"))
 SEED = 20_251_125
-# A new multi-file version folder appears on an object store file by file (see
-# test_a_new_version_folder_is_never_seen_half_uploaded). While that hole is open the random
-# kill loop leaves this one kind of problem to that test; set to False with the fix.
-HALF_UPLOADED_VERSIONS_OPEN = True
+# A new multi-file version folder appears on an object store file by file; the sync pins the
+# model's served versions first (compiler/sync/pinning.py), so no kill may leave one that
+# Triton would load half uploaded (test_a_new_version_folder_is_never_seen_half_uploaded).
+HALF_UPLOADED_VERSIONS_OPEN = False
 HALF_UPLOADED = "a version folder Triton would load is incomplete"
 
 
@@ -188,10 +188,6 @@ def test_sync_killed_at_seeded_requests_leaves_a_loadable_target_and_a_rerun_con
     assert repository(site.files()) == site.expected["v2"]
 
 
-@pytest.mark.xfail(strict=True, reason="hole still open: on an object store the files of a new version folder are sent "
-                                      "straight to their final keys (compiler/sync/apply.py RemoteWriter, step 1), "
-                                      "so a polling Triton whose config serves the new version (latest/all) sees it "
-                                      "half uploaded; a kill or a failure in between leaves it so")
 def test_a_new_version_folder_is_never_seen_half_uploaded(site):
     site.clean_sync(site.v1)
     site.proxy.reset(rate=0.0)

@@ -1,0 +1,116 @@
+"""Object stores: keep a polling Triton off a version folder while its files arrive one by one.
+
+An object store has no rename, so the files of a new version folder (say `m/2/model.py`,
+then `m/2/weights.bin`) appear at their final keys one after the other. If the model's
+deployed config serves that version (default policy latest 1, `all`, or a `specific` list
+naming it), Triton may load it half uploaded. So before step 1 such a model gets a pinned
+config: the deployed one, as Triton reads it now, with `version_policy { specific {
+versions: [...] } }` listing the versions it serves now among the complete ones. Step 3
+then writes the wanted config as usual (written back even when unchanged). A sync that
+dies in between leaves the pin: Triton keeps serving the complete versions, and the next
+sync finds the config changed on the target and writes the wanted one, last again.
+
+New models need none of this (their config is written after all their files), nor do
+local targets (a new version folder is renamed into place whole).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from compiler.sync.errors import explain, with_retries
+from compiler.sync.plan import UPDATE, Change
+
+
+@dataclass
+class Pin:
+    model: str
+    path: str
+    data: bytes  # the deployed config with a specific version policy
+    versions: list  # the versions it serves
+
+
+def served(config, versions) -> set:
+    """Which of `versions` (ints: the numeric folders present) a parsed ModelConfig serves."""
+    policy = config.version_policy
+    kind = policy.WhichOneof("policy_choice")
+    if kind == "all":
+        return set(versions)
+    if kind == "specific":
+        return set(versions) & set(policy.specific.versions)
+    count = policy.latest.num_versions if kind == "latest" else 1  # Triton's default: latest 1
+    return set(sorted(versions)[-count:]) if count > 0 else set()
+
+
+def pinned_config(deployed: bytes, folders: dict, new: set):
+    """(bytes of the pinned config, versions) or None when the deployed config serves no new version.
+
+    folders: {version: complete?} of the folders on the target now; new: versions about to appear.
+    Raises ParseError/UnicodeDecodeError when the deployed config is not one we can rewrite.
+    """
+    from google.protobuf import text_format
+
+    from compiler.proto import ModelConfig
+
+    config = text_format.Parse(deployed.decode("utf-8"), ModelConfig())
+    present = {int(v) for v in folders}
+    coming = {int(v) for v in new}
+    if not served(config, present | coming) & coming:
+        return None  # e.g. a specific list without the new version, or latest 1 below a higher one
+    complete = {int(v) for v, whole in folders.items() if whole} - coming
+    keep = sorted(served(config, complete))
+    config.version_policy.Clear()
+    config.version_policy.specific.versions.extend(keep)
+    # An empty list only when no complete version is there at all: Triton loads nothing, as now.
+    config.version_policy.specific.SetInParent()
+    return text_format.MessageToString(config).encode("utf-8"), keep
+
+
+def find_pins(target, plan, puts, note) -> tuple:
+    """(pins to write before step 1, config changes to add to step 3) for a remote target.
+
+    Reads the deployed config of each existing model that gets a new version folder."""
+    if target.local or not plan.new_versions:
+        return [], []
+    new: dict = {}
+    for model, version in plan.new_versions:
+        new.setdefault(model, set()).add(version)
+    writing = {c.path for c in puts}
+    pins, restores = [], []
+    for model in sorted(new):
+        path = f"{model}/config.pbtxt"
+        want = plan.config_wants.get(model)
+        if want is None:
+            continue  # the manifest has no config for it: nothing will make Triton load it
+        try:
+            deployed = with_retries(lambda: target.fs.cat_file(target.path(path), start=0), attempts=3)
+        except FileNotFoundError:
+            continue  # no config there: Triton sees no model until step 3 writes one
+        except Exception as exc:
+            raise explain(exc, target, "read the deployed config", path) from exc
+        try:
+            pinned = pinned_config(deployed, plan.target_versions.get(model, {}), new[model])
+        except Exception as exc:  # noqa: BLE001 - a config we cannot parse: say so, sync as before
+            note(f"warning: cannot read {path} on the target ({type(exc).__name__}); Triton may see "
+                 f"version {', '.join(sorted(new[model]))} before all of its files are there")
+            continue
+        if pinned is None:
+            continue
+        data, versions = pinned
+        pins.append(Pin(model, path, data, versions))
+        if path not in writing:  # unchanged config: it must still replace the pin in step 3
+            restores.append(Change(UPDATE, path, want.size, "written back over its version pin", want))
+    return pins, restores
+
+
+def write_pins(target, pins, pool, note) -> None:
+    """Put every pin in place; each PUT replaces the object whole, so Triton reads old or pinned."""
+    def put(pin):
+        try:
+            with_retries(lambda: target.fs.pipe_file(target.path(pin.path), pin.data))
+        except Exception as exc:
+            raise explain(exc, target, "pin the served versions in", pin.path) from exc
+
+    for pin in pins:
+        note(f"{pin.model}: serving only version(s) {pin.versions or 'none'} until its new version is complete")
+    for _ in pool.map(put, pins):
+        pass
