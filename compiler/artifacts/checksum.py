@@ -50,7 +50,9 @@ def cloud_target_warnings(manifest) -> list:
     remote = [t for t in manifest.targets.values() if "://" in t.url and not t.url.startswith("file://")]
     if not remote:
         return []
-    names = ", ".join(f"{t.name} ({t.url})" for t in remote)
+    from compiler.sync.target import redact_url
+
+    names = ", ".join(f"{t.name} ({redact_url(t.url)})" for t in remote)
     problems = []
     for model in manifest.models.values():
         if checksum_agent(model.config) is None:
