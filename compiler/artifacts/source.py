@@ -130,11 +130,12 @@ def list_local(path: Path, doc_path: tuple, problems: list) -> tuple:
 
     if path.is_file():
         return FILE, [ArtifactFile("", path.stat().st_size, local=path)]
-    root = path.resolve()
-    files, stack = [], [(path, "")]
-    seen = {root}  # real folders already walked: a symlink back into the tree is a loop, not more files
+    root = os.path.realpath(path)
+    # Real paths are worked out only where a symlink is met: a plain folder's real path is its
+    # parent's plus its name, and resolving thousands of version folders costs real time.
+    files, stack = [], [(path, "", root)]
     while stack:
-        current, prefix = stack.pop()
+        current, prefix, current_real = stack.pop()
         try:
             items = sorted(os.scandir(current), key=lambda e: e.name)
         except OSError as exc:
@@ -145,23 +146,21 @@ def list_local(path: Path, doc_path: tuple, problems: list) -> tuple:
             rel = prefix + item.name
             if item.name in SKIPPED_NAMES:
                 continue
-            if item.is_symlink():
-                target = Path(item.path).resolve()
-                if not (target == root or root in target.parents):
-                    problems.append(Problem(f"{rel} in {path} is a symlink to {target}, outside the source folder",
+            try:
+                linked = item.is_symlink()
+                real = os.path.realpath(item.path) if linked else os.path.join(current_real, item.name)
+                if linked and not (real == root or real.startswith(root + os.sep)):
+                    problems.append(Problem(f"{rel} in {path} is a symlink to {real}, outside the source folder",
                                             "source-symlink-escape", doc_path,
                                             hint="copy the file into the folder instead of linking out of it"))
                     continue
-            try:
                 if item.is_dir():
-                    real = Path(item.path).resolve()
-                    if real in seen:
-                        problems.append(Problem(f"{rel} in {path} links back to a folder already copied "
-                                                f"({real})", "source-symlink-loop", doc_path,
+                    if linked and (current_real == real or current_real.startswith(real + os.sep)):
+                        problems.append(Problem(f"{rel} in {path} links back to a folder it is in ({real})",
+                                                "source-symlink-loop", doc_path,
                                                 hint="remove the link; a model folder cannot contain itself"))
                         continue
-                    seen.add(real)
-                    stack.append((Path(item.path), rel + "/"))
+                    stack.append((Path(item.path), rel + "/", real))
                 elif item.is_file():
                     if _refuse_name(rel, path, doc_path, problems):
                         continue
