@@ -28,7 +28,7 @@ from compiler.sync.local import LocalWriter
 from compiler.sync.pinning import find_pins, write_pins
 from compiler.sync.plan import DELETE
 from compiler.sync.state import STATE_NAME, Record, State, now_iso, write_control
-from compiler.sync.transfer import arrived, send
+from compiler.sync.transfer import SERVER_SIDE, arrived, send
 
 VERIFY_ROUNDS = 3
 
@@ -42,7 +42,7 @@ class RemoteWriter:
         self.target = target
 
     def put(self, change):
-        return send(self.target.fs, change.want, self.target.path(change.path))
+        return send(self.target.fs, change.want, self.target.path(change.path), change.method)
 
     def delete(self, change) -> None:
         self._rm(change.path)
@@ -76,7 +76,8 @@ class RemoteWriter:
 @dataclass
 class Outcome:
     sent_files: int = 0
-    sent_bytes: int = 0
+    sent_bytes: int = 0  # from this machine: server-side copies are not counted
+    copied: int = 0  # files copied server-side (counted in sent_files too)
     deleted: int = 0
     state: State = None
 
@@ -144,7 +145,10 @@ class Applier:
         else:
             self.sent[change.path] = result
             self.outcome.sent_files += 1
-            self.outcome.sent_bytes += change.want.size
+            if change.method == SERVER_SIDE:
+                self.outcome.copied += 1
+            else:
+                self.outcome.sent_bytes += change.want.size
             self.progress.done(change.action, change.path, change.want.size)
 
     def _verify(self, pool, changes):

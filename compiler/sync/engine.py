@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from compiler.artifacts import settings as artifact_settings
 from compiler.errors import FatalError
 from compiler.pipeline import load_and_build
 from compiler.sync.apply import Applier
@@ -26,6 +27,7 @@ from compiler.sync.lock import TargetLock
 from compiler.sync.plan import make_plan
 from compiler.sync.state import read_state
 from compiler.sync.target import probe, resolve_target
+from compiler.sync.transfer import mark_methods
 
 
 @dataclass
@@ -79,7 +81,10 @@ def quiet_libraries() -> None:
 def prepare(manifest_path, requested_target, jobs: int):
     """(Context, None) or (None, LoadedManifest with problems) when the manifest does not build."""
     quiet_libraries()
-    loaded, tree = load_and_build(manifest_path)
+    # Remote version files stay remote (their digests known, fetched once if never seen), so
+    # that a target on their own store can copy them server-side; others are fetched to upload.
+    with artifact_settings.using(fetch=False, digests=True):
+        loaded, tree = load_and_build(manifest_path)
     if tree is None:
         return None, loaded
     manifest = loaded.manifest
@@ -133,6 +138,7 @@ def _observe(ctx: Context, prune: bool):
                     return None
             return rehash
     plan = make_plan(ctx.wants, state, listing, prune, rehash_for)
+    mark_methods(plan, target)
     return plan, state
 
 

@@ -9,6 +9,8 @@ Digests of local files are cached under the user cache dir, keyed like git's ind
 path, size, mtime_ns, ctime_ns and inode. ctime is in the key because nothing can set it
 back: an edit that keeps size and mtime (`touch -r`) still changes ctime, so it is still
 caught; a fresh checkout changes them all, so it is re-hashed (and then moves nothing).
+A version file from a remote source brings its digests along (`Entry.origin`, from the
+artifacts layer): it is not read here, and may not even be on this machine.
 """
 from __future__ import annotations
 
@@ -47,6 +49,8 @@ class Want:
         if self._md5 is None:
             if self.entry.data is not None:
                 self._md5 = hashlib.md5(self.entry.data).hexdigest()
+            elif self.entry.source is None:
+                self._md5 = ""  # a remote file left remote whose store reports no md5: unknown
             else:
                 self._md5 = md5_local(Path(self.entry.source), self._cache)
         return self._md5
@@ -163,10 +167,13 @@ def wanted_files(tree, cache: HashCache, jobs: int = 4) -> dict:
     def one(entry):
         if entry.data is not None:
             return Want(entry, len(entry.data), hashlib.sha256(entry.data).hexdigest())
+        origin = entry.origin
+        if origin is not None and origin.sha256:  # a remote file: its digests came with it (verified)
+            return Want(entry, origin.size, origin.sha256, origin.md5 or None, cache)
         size, sha, md5, key = hash_local(entry.source, cache)
         return Want(entry, size, sha, md5, cache, key)
 
-    sources = [e for e in tree.entries if e.data is None]
+    sources = [e for e in tree.entries if e.data is None and e.origin is None]
     if len(sources) > 8 and jobs > 1:
         with ThreadPoolExecutor(max_workers=min(jobs, os.cpu_count() or 1, 8)) as pool:
             wants = list(pool.map(one, tree.entries))

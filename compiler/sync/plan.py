@@ -23,6 +23,7 @@ class Change:
     reason: str = ""
     want: object = None  # hashing.Want, for everything but deletes
     skipped: bool = False  # a delete that needs --prune
+    method: str = ""  # how a file reaches the target: "server-side" (copied within the store) or "upload"
 
     @property
     def model(self) -> str:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from compiler.report import human_size, paint, plural
 from compiler.sync.plan import CREATE, DELETE, REPAIR, UPDATE
+from compiler.sync.transfer import SERVER_SIDE
 
 _SIGN = {CREATE: "+", UPDATE: "~", REPAIR: "!", DELETE: "-"}
 _COLOUR = {CREATE: "create", UPDATE: "update", REPAIR: "update", DELETE: "delete"}
@@ -10,6 +11,8 @@ _COLOUR = {CREATE: "create", UPDATE: "update", REPAIR: "update", DELETE: "delete
 
 def change_line(change, colour: bool) -> str:
     text = f"{_SIGN[change.action]} {change.action:<6} {change.path} ({human_size(change.size)})"
+    if change.method == SERVER_SIDE:
+        text += " (server-side copy)"
     if change.reason:
         text += f": {change.reason}"
     return paint(text, "dim" if change.skipped else _COLOUR[change.action], colour)
@@ -56,7 +59,8 @@ def plan_summary(plan, target) -> str:
 
 def _change_dict(change) -> dict:
     return {"action": change.action, "path": change.path, "model": change.model, "size": change.size,
-            "reason": change.reason, "skipped": change.skipped}
+            "reason": change.reason, "skipped": change.skipped,
+            "method": change.method or None}  # "server-side" | "upload"; None for a delete
 
 
 def plan_json(plan, target) -> dict:
@@ -79,7 +83,8 @@ def sync_summary(result, target, seconds: float, prune: bool) -> str:
         done = [f"{counts[a]} {p}" for a, p in ((CREATE, "created"), (UPDATE, "updated"), (REPAIR, "repaired"))
                 if counts.get(a)]
         done.append(f"{outcome.deleted} deleted")
-        text = (f"synced {target.display}: {', '.join(done)}; {plural(outcome.sent_files, 'file')}, "
+        copied = f" ({outcome.copied} copied server-side)" if outcome.copied else ""
+        text = (f"synced {target.display}: {', '.join(done)}; {plural(outcome.sent_files, 'file')}{copied}, "
                 f"{human_size(outcome.sent_bytes)} sent in {seconds:.1f} s")
     if skipped and not prune:
         text += f"; {plural(skipped, 'deletion')} skipped (use --prune)"
@@ -93,6 +98,7 @@ def sync_json(result, target, seconds: float, dry_run: bool) -> dict:
     data = plan_json(result.plan, target)
     data.update({"dry_run": dry_run, "sent_files": outcome.sent_files if outcome else 0,
                  "sent_bytes": outcome.sent_bytes if outcome else 0,
+                 "copied_server_side": outcome.copied if outcome else 0,
                  "deleted": outcome.deleted if outcome else 0,
                  "skipped_deletes": len(result.plan.skipped), "seconds": round(seconds, 3),
                  "revision": result.state.revision if result.state else None})

@@ -31,6 +31,7 @@ class Target:
     local: bool
     secrets: tuple = field(default_factory=tuple)
     endpoint: str = ""  # an endpoint the options or environment name explicitly ("" = the cloud's own)
+    options: dict = field(default_factory=dict, repr=False)  # storage options, expanded (secrets: never print)
 
     @property
     def display(self) -> str:
@@ -168,7 +169,7 @@ def resolve_target(manifest, requested=None, cwd: Path = None) -> Target:
     root = root.rstrip("/")
     if not root:
         raise FatalError(f"target {redact_url(url)} names no bucket or container", "use s3://BUCKET/PREFIX")
-    return Target(name, url, fs, root, False, secrets, _endpoint(url, options))
+    return Target(name, url, fs, root, False, secrets, _endpoint(url, options), options)
 
 
 _ENDPOINT_KEYS = ("endpoint_url", "endpoint", "account_url")

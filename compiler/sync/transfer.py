@@ -10,6 +10,10 @@ bytes of file data, whatever the file sizes and --jobs: memory does not grow wit
 Verification compares a listing with what we sent: size always; the md5 when the store
 reports one (S3 single-part ETag, GCS md5Hash, Azure Content-MD5); for an S3 multipart
 upload the ETag is md5(part md5s)-N, which we can compute because we chose the parts.
+
+A version file with a remote origin on the target's own store is copied there by the store
+(`compiler.artifacts.transfer`); from anywhere else it is uploaded from its verified cache
+copy. A server-side copy is verified like an upload: size, and md5 where both sides know it.
 """
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Optional
 
+from compiler.artifacts.transfer import SERVER_SIDE, UPLOAD, copy_method, local_copy, server_side_copy
 from compiler.sync.errors import VerifyError
 
 CHUNK = 1 << 20
@@ -104,24 +109,43 @@ def _changed(src, want) -> VerifyError:
                        f"sha256 {want.sha256[:12]}...)")
 
 
-def send(fs, want, dest: str) -> Sent:
+def mark_methods(plan, target) -> None:
+    """Say how each file of the plan reaches the target: SERVER_SIDE when it has a remote origin
+    on the target's own store (same endpoint and credentials), else UPLOAD (sent from here)."""
+    for change in plan.changes:
+        if change.want is not None:
+            change.method = copy_method(change.want.entry, target.url, target.options)
+
+
+def local_source(want):
+    """The local file to send: the entry's own, or for a remote file left remote its verified
+    cache copy (downloaded now if the cache does not hold it)."""
+    entry = want.entry
+    return entry.source if entry.source is not None else local_copy(entry.origin, want.sha256)
+
+
+def send(fs, want, dest: str, method: str = UPLOAD) -> Sent:
     """Put one wanted file at `dest` (a path inside `fs`), the cheapest streamed way."""
     entry = want.entry
     if entry.data is not None:
         fs.pipe_file(dest, entry.data)
         return Sent(want.size, want.md5)
+    if method == SERVER_SIDE:  # no byte passes through here; the listing verifies what arrived
+        server_side_copy(entry.origin, fs, dest)
+        return Sent(want.size, entry.origin.md5)
+    source = local_source(want)
     if want.size <= STREAM_LIMIT:
         with MEMORY.hold(want.size):
-            with open(entry.source, "rb") as handle:
+            with open(source, "rb") as handle:
                 data = handle.read(STREAM_LIMIT + 1)
                 held = want.unchanged(os.fstat(handle.fileno()))
             if len(data) != want.size or not held:
-                raise _changed(entry.source, want)
+                raise _changed(source, want)
             md5 = hashlib.md5(data).hexdigest()
             fs.pipe_file(dest, data)
             return Sent(want.size, md5)
     with MEMORY.hold(BLOCK):
-        return stream_copy(fs, entry.source, dest, want)  # fsspec buffers one BLOCK
+        return stream_copy(fs, source, dest, want)  # fsspec buffers one BLOCK
 
 
 def write_local(fs, want, dest: str) -> Sent:
@@ -130,14 +154,14 @@ def write_local(fs, want, dest: str) -> Sent:
         with open(dest, "wb") as out:
             out.write(want.entry.data)
         return Sent(want.size, want.md5)
-    return stream_copy(fs, want.entry.source, dest, want)
+    return stream_copy(fs, local_source(want), dest, want)
 
 
 def arrived(remote, sent: Sent) -> bool:
     """Does the listed object hold what we sent? (remote: listing.Remote or None)"""
     if remote is None or remote.size != sent.size:
         return False
-    if remote.md5:
+    if remote.md5 and sent.md5:  # sent.md5 is "" after a server-side copy of an object of unknown md5
         return remote.md5 == sent.md5
     if sent.multipart_etag and remote.stamp.count("-") == 1:
         suffix = remote.stamp.rsplit("-", 1)[1]
