@@ -56,3 +56,10 @@ def source_lines(manifest, full_digests: bool = False) -> list:
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     return ["  ".join(cell.ljust(widths[i]) if i < 4 else cell for i, cell in enumerate(row)).rstrip()
             for row in rows]
+
+
+def sources_block(manifest) -> str:
+    """The "sources:" block that heads compile's dry run and sync's plan, or "" when the
+    manifest has no version sources: what a reviewer needs to see which bytes ship."""
+    lines = source_lines(manifest)
+    return "sources:\n" + "\n".join("  " + line for line in lines) + "\n" if lines else ""

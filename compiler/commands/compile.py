@@ -8,7 +8,7 @@ from pathlib import Path
 from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
 from compiler.errors import FatalError
 from compiler.compile.output import CREATE, DELETE, UPDATE, check_replaceable, diff_tree, write_tree
-from compiler.artifacts.plan import source_lines, source_records
+from compiler.artifacts.plan import source_records, sources_block
 from compiler.pipeline import load_valid
 from compiler.report import human_size, paint, plural, report_problems, use_colour
 
@@ -73,10 +73,9 @@ def run(options) -> int:
         if options.output == "json":
             print(json.dumps(_plan_json(diff, out, loaded.manifest), indent=2))
         else:
-            # Each version's source and digest, so a reviewer sees what the bytes are.
-            sources = source_lines(loaded.manifest)
+            sources = sources_block(loaded.manifest)
             if sources:
-                print("sources:\n" + "\n".join("  " + line for line in sources) + "\n")
+                print(sources)
             _print_plan(diff, out, use_colour())
         return EXIT_CHANGES if (options.exit_code and diff.pending) else EXIT_OK
     check_replaceable(out)

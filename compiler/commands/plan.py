@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+from compiler.artifacts.plan import source_records, sources_block
 from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
 from compiler.report import report_problems, use_colour
 from compiler.sync import engine
@@ -23,7 +24,12 @@ def _run(options) -> int:
         report_problems(loaded.problems, "text")  # warnings only, at this point
     result = engine.plan_only(ctx, prune=options.prune)
     if options.output == "json":
-        print(json.dumps(plan_json(result.plan, ctx.target), indent=2))
+        report = plan_json(result.plan, ctx.target)
+        report["sources"] = source_records(loaded.manifest)  # each version's source and digest
+        print(json.dumps(report, indent=2))
     else:
+        sources = sources_block(loaded.manifest)
+        if sources:
+            print(sources)
         print("\n".join(plan_text(result.plan, ctx.target, use_colour())))
     return EXIT_OK if result.plan.in_sync else EXIT_CHANGES

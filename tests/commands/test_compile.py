@@ -118,3 +118,18 @@ def test_a_typo_in_one_model_is_reported_once_not_again_by_the_ensemble_using_it
     assert [(p["rule"], p["path"]) for p in report["problems"]] == [
         ("schema-unknown-key", "models.preprocess.dynamic_bathcing")]
     assert report["problems"][0]["hint"] == "did you mean 'dynamic_batching'?"
+
+
+def test_plan_shows_each_version_source_and_digest(tmp_path):
+    import hashlib
+
+    manifest = copy_example(tmp_path)
+    code, text, _ = run_cli("plan", manifest, "--target", "local")
+    assert code == 2
+    digest = hashlib.sha256((tmp_path / "examples/text_classifier/3/model.py").read_bytes()).hexdigest()
+    assert text.startswith("sources:\n")
+    assert f"text_classifier/3  examples/text_classifier/3/model.py  file, 881 B            sha256:{digest[:12]}…" in text
+    code, report, _ = run_json("plan", manifest, "--target", "local")
+    assert code == 2
+    (record,) = [r for r in report["sources"] if (r["model"], r["version"]) == ("text_classifier", 3)]
+    assert (record["kind"], record["sha256"]) == ("file", digest)
