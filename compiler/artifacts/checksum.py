@@ -52,7 +52,11 @@ def cloud_target_warnings(manifest) -> list:
         return []
     from compiler.sync.target import redact_url
 
-    names = ", ".join(f"{t.name} ({redact_url(t.url)})" for t in remote)
+    return checksum_warnings(manifest, ", ".join(f"{t.name} ({redact_url(t.url)})" for t in remote))
+
+
+def checksum_warnings(manifest, names: str) -> list:
+    """One warning per model that uses the agent, for the cloud target(s) `names`."""
     problems = []
     for model in manifest.models.values():
         if checksum_agent(model.config) is None:

@@ -94,6 +94,12 @@ def prepare(manifest_path, requested_target, jobs: int):
     future = hashing.submit(wanted_files, tree, cache, jobs)
     hashing.shutdown(wait=False)
     target = resolve_target(manifest, requested_target)
+    if not target.local and not any(p.rule == "checksum-cloud-target" for p in loaded.problems):
+        # A URL given on the command line: the manifest's own targets did not warn about it.
+        from compiler.artifacts.checksum import checksum_warnings
+
+        for problem in checksum_warnings(manifest, target.display):
+            loaded.problems.append(loaded.document.place(problem))
     ensembles = {name for name, model in manifest.models.items() if model.config.platform == "ensemble"}
     return Context(loaded, tree, target, future, cache, ensembles, Path(manifest_path).name), loaded
 

@@ -216,3 +216,20 @@ def test_cache_prune(tmp_path, isolated_cache):
     assert not any(p.is_file() for p in isolated_cache.rglob("*"))
     shutil.rmtree(isolated_cache, ignore_errors=True)
     assert run_cli("cache", "prune")[0] == 0  # no cache at all is fine
+
+
+def test_checksum_agent_warns_for_a_cloud_url_given_on_the_command_line(tmp_path, s3_emulator, monkeypatch):
+    make_folder(tmp_path / "v", {"model.onnx": b"onnx bytes"})
+    model = {"backend": "onnxruntime", "max_batch_size": 0,
+             "input": [{"name": "X", "data_type": "FP32", "dims": [1]}],
+             "output": [{"name": "Y", "data_type": "FP32", "dims": [1]}],
+             "model_repository_agents": {"agents": [{"name": "checksum"}]}}
+    manifest = write_manifest(tmp_path, {1: "v"}, model=model, targets={"local": {"url": "out"}})
+    code, out, _ = run_cli("plan", manifest, "--target", "local")
+    assert "[checksum-cloud-target]" not in out  # a local target: the agent works there
+    bucket = s3_emulator.make_bucket()
+    for name, value in s3_emulator.env().items():
+        monkeypatch.setenv(name, value)
+    code, out, err = run_cli("plan", manifest, "--target", f"s3://{bucket}/models")
+    assert code == 2, out + err
+    assert "[checksum-cloud-target]" in out and f"s3://{bucket}/models" in out
