@@ -36,13 +36,28 @@ def md5_file(path) -> str:
 
 
 def _digest_stream(handle, hasher) -> str:
+    return digest_stream(handle, hasher)[1]
+
+
+def digest_stream(handle, *hashers) -> tuple:
+    """(bytes read, hexdigest per hasher) in one pass with a fixed buffer: constant memory
+    whatever the size. Shared by the artifacts and the sync's hash cache."""
     buffer = bytearray(CHUNK)
     view = memoryview(buffer)
+    size = 0
     while True:
         count = handle.readinto(buffer)
         if not count:
-            return hasher.hexdigest()
-        hasher.update(view[:count])
+            return (size, *(h.hexdigest() for h in hashers))
+        size += count
+        for hasher in hashers:
+            hasher.update(view[:count])
+
+
+def digest_path(path, *names) -> tuple:
+    """(size, hexdigest per algorithm name) of a file."""
+    with open(path, "rb", buffering=0) as handle:
+        return digest_stream(handle, *(hashlib.new(name) for name in names))
 
 
 def bad_name(rel: str) -> bool:

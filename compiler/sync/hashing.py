@@ -22,7 +22,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Optional
 
-CHUNK = 1 << 20
+from compiler.artifacts.digest import digest_path
+
 _CACHE_FORMAT = 2
 _CACHE_LIMIT = 200_000  # entries; older ones are dropped first
 
@@ -67,16 +68,8 @@ def cache_path() -> Path:
 
 
 def _digest(path, *names) -> tuple:
-    """(size, hexdigest per algorithm) read in chunks: constant memory whatever the size."""
-    hashes, size = [hashlib.new(n) for n in names], 0
-    with open(path, "rb") as handle:
-        while True:
-            chunk = handle.read(CHUNK)
-            if not chunk:
-                return (size, *(h.hexdigest() for h in hashes))
-            size += len(chunk)
-            for h in hashes:
-                h.update(chunk)  # hashlib drops the GIL for big buffers: threads hash in parallel
+    """(size, hexdigest per algorithm), streamed (compiler.artifacts.digest)."""
+    return digest_path(path, *names)
 
 
 def digest_file(path) -> tuple:
