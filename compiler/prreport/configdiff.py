@@ -65,28 +65,26 @@ def _join(prefix: str, key) -> str:
     return f"{prefix}.{key}" if prefix else str(key)
 
 
+def _diff_keyed(a: dict, b: dict, child_path, out: list) -> None:
+    """Mappings (and lists keyed by `name`): the new order first, then what was removed."""
+    for key in list(b) + [k for k in a if k not in b]:
+        child = child_path(key)
+        if key not in a:
+            out.append(FieldChange(child, MISSING, b[key]))
+        elif key not in b:
+            out.append(FieldChange(child, a[key], MISSING))
+        else:
+            _diff(a[key], b[key], child, out)
+
+
 def _diff(a, b, path: str, out: list) -> None:
     if isinstance(a, dict) and isinstance(b, dict):
-        for key in list(b) + [k for k in a if k not in b]:
-            child = _join(path, key)
-            if key not in a:
-                out.append(FieldChange(child, MISSING, b[key]))
-            elif key not in b:
-                out.append(FieldChange(child, a[key], MISSING))
-            else:
-                _diff(a[key], b[key], child, out)
+        _diff_keyed(a, b, lambda key: _join(path, key), out)
         return
     if isinstance(a, list) and isinstance(b, list) and a != b:
         named_a, named_b = _by_name(a), _by_name(b)
         if named_a is not None and named_b is not None:
-            for name in list(named_b) + [n for n in named_a if n not in named_b]:
-                child = f"{path}[{name}]"
-                if name not in named_a:
-                    out.append(FieldChange(child, MISSING, named_b[name]))
-                elif name not in named_b:
-                    out.append(FieldChange(child, named_a[name], MISSING))
-                else:
-                    _diff(named_a[name], named_b[name], child, out)
+            _diff_keyed(named_a, named_b, lambda name: f"{path}[{name}]", out)
             return
         if a and b and all(isinstance(x, dict) for x in a + b):
             for index in range(max(len(a), len(b))):
