@@ -41,7 +41,7 @@ def read_manifest_bytes(path: Path) -> bytes:
 def load_manifest(path, display: str = "") -> LoadedManifest:
     """Everything wrong with the manifest at `path`, in one pass; the model if nothing is."""
     from compiler.manifest.build import build_manifest
-    from compiler.manifest.validate import is_key_problem, schema_problems
+    from compiler.manifest.fastcheck import is_valid
 
     path = Path(path)
     document = load_bytes(read_manifest_bytes(path), display or str(path))
@@ -52,9 +52,7 @@ def load_manifest(path, display: str = "") -> LoadedManifest:
         result.problems.append(document.place(Problem("a manifest is a mapping with `version` and `models`",
                                                       "schema-type", ())))
         return result
-    schema = schema_problems(document.data)
-    for problem in schema:
-        document.place(problem, is_key_problem(problem))
+    schema = [] if is_valid(document.data) else _located_schema_problems(document)
     result.problems.extend(schema)
     broken = _broken_models(schema, document.data)
     if broken is None:
@@ -68,6 +66,17 @@ def load_manifest(path, display: str = "") -> LoadedManifest:
     if not broken:
         result.manifest = manifest
     return result
+
+
+def _located_schema_problems(document) -> list:
+    # jsonschema (imported only here) for the detailed, re-worded problems: the yes/no
+    # check said the document is invalid.
+    from compiler.manifest.validate import is_key_problem, schema_problems
+
+    problems = schema_problems(document.data)
+    for problem in problems:
+        document.place(problem, is_key_problem(problem))
+    return problems
 
 
 def _broken_models(schema_problems, data):

@@ -13,6 +13,7 @@ import re
 import jsonschema
 
 from compiler.errors import Problem
+from compiler.manifest.fastcheck import python_regex
 from compiler.manifest.schema import build_schema
 
 _NAME_RULE = "letters, digits, '_', '.' and '-' only"
@@ -20,15 +21,8 @@ _NAME_RULE = "letters, digits, '_', '.' and '-' only"
 _MAX_SUGGEST_CHARS = 200
 
 
-@functools.lru_cache(maxsize=None)
-def _python_regex(pattern: str):
-    """A JSON Schema (ECMA-262) pattern for `re`: there `$` is the end of the string, whereas
-    Python's `$` also matches before a final newline, which let "name\n" through `^...$`."""
-    return re.compile(re.sub(r"(?<!\\)\$", r"\\Z", pattern))
-
-
 def _ecma_pattern(validator, pattern, instance, schema):
-    if validator.is_type(instance, "string") and not _python_regex(pattern).search(instance):
+    if validator.is_type(instance, "string") and not python_regex(pattern).search(instance):
         yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
