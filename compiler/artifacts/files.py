@@ -1,7 +1,8 @@
 """The digest (and, where needed, local bytes) of one artifact file, doing as little as possible.
 
-A local file is hashed once; later runs find its digest in the cache's local index for as
-long as its stat key (size, mtime, ctime, inode) is unchanged. A remote file whose store
+A local file is hashed once; later runs (and the sync, in the same run) find its digest in
+the cache's local index for as long as its stat key (size, mtime, ctime, inode, device) is
+unchanged. A remote file whose store
 stamp was seen before is not read again: its digest comes from the remote index and its
 bytes, when needed, from the content-addressed blob. Everything else is downloaded once.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
+from typing import Optional
 from urllib.parse import urlsplit, urlunsplit
 
 from compiler.artifacts.digest import md5_file, sha256_file
@@ -17,25 +19,42 @@ from compiler.artifacts.fetch import Mismatch, download
 REMOTE = "remote"
 
 
-def _stat_key(stat) -> list:
+def stat_key(stat) -> list:
+    """What identifies one state of a local file, like git's index: size, mtime, ctime (which
+    nothing can set back, so an edit keeping size and mtime still shows), inode and device."""
     return [stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino, stat.st_dev]
+
+
+def recorded_digests(cache, path: str, stat, want_md5: bool = False) -> Optional[tuple]:
+    """(sha256, md5 or "") from the index when the file's stat key is the recorded one."""
+    record = cache.local_record(path)
+    if record and record[:5] == stat_key(stat) and record[5] and (record[6] or not want_md5):
+        return record[5], record[6]
+    return None
+
+
+def digest_local(cache, path, want_md5: bool = False) -> tuple:
+    """(sha256, md5 or "", stat key) of a local file: from the index while its stat key still
+    matches, else read (md5 only when asked: it is slower than sha256). The key is None when the file changed while it was read (then
+    nothing is recorded, and the digest belongs to no stat anyone will see again)."""
+    key = os.path.abspath(path)
+    stat = os.stat(key)
+    known = recorded_digests(cache, key, stat, want_md5)
+    if known:
+        return known[0], known[1], stat_key(stat)
+    record = cache.local_record(key)
+    sha = record[5] if record and record[:5] == stat_key(stat) else ""  # then only the md5 is missing
+    sha = sha or sha256_file(key)
+    md5 = md5_file(key) if want_md5 else ""
+    if stat_key(os.stat(key)) == stat_key(stat):  # only remember a digest of a file that held still
+        cache.set_local_record(key, stat_key(stat) + [sha, md5])
+        return sha, md5, stat_key(stat)
+    return sha, md5, None
 
 
 def local_digests(cache, path, want_md5: bool = False) -> tuple:
     """(sha256, md5 or "") of a local file, from the index when its stat key still matches."""
-    key = os.path.abspath(path)
-    stat = os.stat(key)
-    record = cache.local_record(key)
-    sha = md5 = ""
-    if record and record[:5] == _stat_key(stat):
-        sha, md5 = record[5], record[6]
-        if sha and (md5 or not want_md5):
-            return sha, md5
-    sha = sha or sha256_file(key)
-    md5 = md5 or (md5_file(key) if want_md5 else "")
-    if _stat_key(os.stat(key)) == _stat_key(stat):  # only remember a digest of a file that held still
-        cache.set_local_record(key, _stat_key(stat) + [sha, md5])
-    return sha, md5
+    return digest_local(cache, path, want_md5)[:2]
 
 
 def _remote_key(origin) -> str:

@@ -12,18 +12,15 @@ import os
 from dataclasses import dataclass, field
 
 from compiler.artifacts import settings as settings_mod
-from compiler.artifacts.cache import Cache
 from compiler.artifacts.checksum import add_md5_parameters, checksum_agent, cloud_target_warnings
 from compiler.artifacts.digest import folder_digest
 from compiler.artifacts.fetch import Mismatch, in_parallel
-from compiler.artifacts.files import local_digests, remote_file
+from compiler.artifacts.files import local_digests, recorded_digests, remote_file
 from compiler.artifacts.lfs import pointer_problem, pointer_size
 from compiler.artifacts.lockfile import differences, key_of, lock_path, read_lock
 from compiler.artifacts.source import FILE, Filesystems, display_url, expand_env, list_local, list_remote
 from compiler.errors import ERROR, WARNING, FatalError, Problem
 
-# Local files under this size are hashed on the calling thread: a pool only pays off for big ones.
-_INLINE_SIZE = 4 << 20
 
 @dataclass
 class Artifact:
@@ -58,7 +55,7 @@ def _label(item, root) -> str:
 class _Run:
     def __init__(self, manifest, settings):
         self.manifest, self.settings = manifest, settings
-        self.cache = Cache(settings.cache_root)
+        self.cache = settings_mod.cache()
         self.filesystems = Filesystems()
         self.lock = None if settings.lock == settings_mod.LOCK_IGNORE else read_lock(lock_path(manifest.path))
         self.strict = settings.lock == settings_mod.LOCK_STRICT
@@ -83,6 +80,19 @@ class _Run:
         return kind, files, problems
 
     # -- digests ---------------------------------------------------------------------------
+    def known(self, task) -> bool:
+        """A local file whose digests the index holds: cheaper looked up here than in a pool.
+        Everything else is read or fetched on threads (hashlib and network waits let go of the
+        GIL), so a fresh checkout hashes on every core."""
+        item = task[3]
+        if item.origin is not None:
+            return False
+        try:
+            path = os.path.abspath(item.local)
+            return recorded_digests(self.cache, path, os.stat(path), want_md5=task[4] == "md5") is not None
+        except OSError:
+            return True  # unreadable: reported from the calling thread, no pool needed
+
     def expectation(self, model, version, kind, item) -> str:
         """The sha256 one file must have ("" if nothing says): the pin, else with --locked the lock."""
         if kind == FILE and version.sha256:
@@ -192,7 +202,7 @@ def _resolve(run, manifest) -> list:
         need_bytes = md5 or (run.settings.fetch and "bytes")
         tasks.extend((model, version, kind, item, need_bytes) for item in files)
     failed = set()
-    for task, _, exc in in_parallel(run.digest, tasks, workers, inline=_small_local):
+    for task, _, exc in in_parallel(run.digest, tasks, workers, inline=run.known):
         model, version, kind, item, _ = task
         if exc is None:
             continue
@@ -215,11 +225,6 @@ def _resolve(run, manifest) -> list:
     run.stale_lock_entries(key_of(m.name, v.number) for m, v in pairs)
     run.problems.extend(cloud_target_warnings(manifest))
     return run.problems
-
-
-def _small_local(task) -> bool:
-    item = task[3]
-    return item.origin is None and item.size < _INLINE_SIZE
 
 
 def _checksums(manifest, cache) -> list:

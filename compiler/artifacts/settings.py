@@ -56,6 +56,9 @@ def default_cache_dir() -> Path:
 
 
 _CURRENT: contextvars.ContextVar = contextvars.ContextVar("triton_gitops_artifacts", default=Settings())
+# One Cache object per cache folder for the whole run: the digests the artifacts stage learns
+# are then found, in memory, by the sync's change detection (one index, each file read once).
+_CACHES: dict = {}
 
 
 def current() -> Settings:
@@ -71,6 +74,18 @@ def configure(**changes) -> Settings:
 
 def reset() -> None:
     _CURRENT.set(Settings())
+    _CACHES.clear()  # a new run reads the index afresh (tests run many commands in one process)
+
+
+def cache():
+    """This run's Cache (compiler.artifacts.cache) for the current cache folder."""
+    root = current().cache_root
+    found = _CACHES.get(str(root))
+    if found is None:
+        from compiler.artifacts.cache import Cache
+
+        found = _CACHES[str(root)] = Cache(root)
+    return found
 
 
 @contextlib.contextmanager

@@ -21,7 +21,7 @@ from compiler.errors import FatalError
 from compiler.pipeline import load_and_build
 from compiler.sync.apply import Applier
 from compiler.sync.errors import explain, with_retries
-from compiler.sync.hashing import HashCache, hash_local, wanted_files
+from compiler.sync.hashing import default_cache, hash_local, wanted_files
 from compiler.sync.listing import list_target
 from compiler.sync.lock import TargetLock
 from compiler.sync.plan import make_plan
@@ -36,7 +36,7 @@ class Context:
     tree: object
     target: object
     hashing: object  # a Future of {path: Want}: files are hashed while the target is listed
-    cache: HashCache
+    cache: object  # compiler.artifacts.cache.Cache, shared with the artifacts stage
     ensembles: set
     manifest_name: str
 
@@ -88,7 +88,7 @@ def prepare(manifest_path, requested_target, jobs: int):
     if tree is None:
         return None, loaded
     manifest = loaded.manifest
-    cache = HashCache()
+    cache = default_cache()
     # Hashing (hashlib lets go of the GIL) runs beside opening and listing the target.
     hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="triton-gitops-hash")
     future = hashing.submit(wanted_files, tree, cache, jobs)

@@ -6,7 +6,9 @@ import subprocess
 
 import pytest
 
+import compiler.artifacts.files as artifact_files
 import compiler.sync.hashing as hashing
+from compiler.artifacts.cache import Cache
 from compiler.sync.state import STATE_NAME, State
 from tests.sync.conftest import Backend, Project, _fs
 
@@ -55,8 +57,8 @@ def test_a_no_op_run_reads_no_source_file(local, monkeypatch):
     project, _ = local
     assert project.cli("sync")[0] == 0
     reads = []
-    real = hashing.digest_file
-    monkeypatch.setattr(hashing, "digest_file", lambda path: reads.append(path) or real(path))
+    real = artifact_files.sha256_file
+    monkeypatch.setattr(artifact_files, "sha256_file", lambda path: reads.append(str(path)) or real(path))
     code, result, _ = project.json("sync")
     assert code == 0 and result["sent_files"] == 0
     assert reads == []
@@ -133,7 +135,7 @@ def test_a_source_changed_after_hashing_is_not_sent_under_its_old_digest(tmp_pat
     for size in (1000, 40 << 20):  # one request, and streamed in parts
         source.write_bytes(b"a" * size)
         want = hashing.wanted_files(Tree([Entry("m/1/model.bin", "m", "version", size, source=source)]),
-                                    hashing.HashCache(tmp_path / "cache.json"))["m/1/model.bin"]
+                                    Cache(tmp_path / "cache"))["m/1/model.bin"]
         source.write_bytes(b"b" * size)  # same size, new content
         with pytest.raises(VerifyError, match="changed while it was being sent"):
             send(_fs("file"), want, str(tmp_path / "out.bin"))
