@@ -1,16 +1,21 @@
-"""`triton-gitops compile`: write the model repository, or show what would change."""
+"""`triton-gitops compile`: write the model repository, or show what would change.
+
+When the build record in the output says nothing the compile reads or writes has changed
+since it was written, the answer is given from the record (compiler.compile.record), and
+the heavier modules are not even imported.
+"""
 from __future__ import annotations
 
 import json
 from collections import Counter
 from pathlib import Path
 
+from compiler.artifacts import settings as artifact_settings
 from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
-from compiler.errors import FatalError
+from compiler.compile import record
 from compiler.compile.output import CREATE, DELETE, UPDATE, check_replaceable, diff_tree, write_tree
-from compiler.artifacts.plan import source_records, sources_block
-from compiler.pipeline import load_valid
-from compiler.report import human_size, paint, plural, report_problems, use_colour
+from compiler.errors import FatalError
+from compiler.report import human_size, paint, plural, use_colour
 
 _SIGN = {CREATE: "+", UPDATE: "~", DELETE: "-"}
 
@@ -40,8 +45,8 @@ def _print_plan(diff, out: Path, colour: bool) -> None:
         print(f"{out}: up to date")
 
 
-def _plan_json(diff, out: Path, manifest) -> dict:
-    return {"out": str(out), "pending": diff.pending, "sources": source_records(manifest),
+def _plan_json(diff, out: Path, sources: list) -> dict:
+    return {"out": str(out), "pending": diff.pending, "sources": sources,
             "changes": [{"action": c.action, "path": c.path, "model": _model_of(c.path), "size": c.size,
                          "old_size": c.old_size} for c in diff.changes]}
 
@@ -59,19 +64,74 @@ def _refuse_output_inside_a_source(manifest, out: Path) -> None:
                                      f"({version.source})", "write the repository outside the model sources")
 
 
+def _summary(out: Path, summary: dict, options, up_to_date: bool) -> None:
+    if options.output == "json":
+        print(json.dumps({"out": str(out), "files": summary["files"], "bytes": summary["bytes"],
+                          "up_to_date": up_to_date}))
+    elif up_to_date:
+        print(f"{out}: up to date ({plural(summary['models'], 'model')}, {plural(summary['files'], 'file')}, "
+              f"{human_size(summary['bytes'])}); nothing written")
+    else:
+        print(f"wrote {out}: {plural(summary['models'], 'model')}, {plural(summary['files'], 'file')}, "
+              f"{human_size(summary['bytes'])}")
+
+
+def _answer_from_record(report: dict, out: Path, options) -> int:
+    if not options.dry_run:
+        _summary(out, report["summary"], options, up_to_date=True)
+    elif options.output == "json":
+        print(json.dumps({"out": str(out), "pending": False, "sources": report["sources"], "changes": []}, indent=2))
+    else:
+        if report["sources_text"]:
+            print(report["sources_text"])
+        print(f"{out}: up to date")
+    return EXIT_OK
+
+
+def _keep_record(loaded, tree, out: Path, key, started, written) -> None:
+    """Record this run for the next one, where a stat can vouch for every input: local
+    sources only, and no warnings (which the next run would otherwise have to repeat)."""
+    from compiler.artifacts.lockfile import lock_path
+    from compiler.artifacts.plan import source_records, sources_block
+
+    manifest = loaded.manifest
+    if key is None or started is None or loaded.problems:
+        return
+    if any(v.remote for m in manifest.models.values() for v in m.versions.values()):
+        return
+    summary = {"models": len(manifest.models), "files": len(tree.entries), "bytes": tree.total_bytes}
+    report = {"summary": summary, "sources": source_records(manifest), "sources_text": sources_block(manifest)}
+    try:
+        record.save(out, key, started, record.input_stamps(manifest, lock_path(manifest.path)), written, report)
+    except OSError:
+        pass  # only a shortcut lost: the next run does the full compile
+
+
 def run(options) -> int:
+    out = Path(options.out)
+    # The file system's clock before anything is read: inputs changed after it are not trusted
+    # to the record (see compiler.compile.record).
+    started = None if options.dry_run else record.clock_now(out)
+    key = record.current_key(Path(options.manifest), str(options.manifest), artifact_settings.current().lock)
+    report = record.up_to_date(out, key)
+    if report is not None:
+        return _answer_from_record(report, out, options)
+
+    from compiler.artifacts.plan import source_records, sources_block
+    from compiler.pipeline import load_valid
+    from compiler.report import report_problems
+
     built = load_valid(options)
     if built is None:
         return EXIT_ERROR
     loaded, tree = built
-    out = Path(options.out)
     _refuse_output_inside_a_source(loaded.manifest, out)
     if options.output == "text" and loaded.problems:
         report_problems(loaded.problems, "text")  # warnings only, at this point
     if options.dry_run:
         diff = diff_tree(tree, out)
         if options.output == "json":
-            print(json.dumps(_plan_json(diff, out, loaded.manifest), indent=2))
+            print(json.dumps(_plan_json(diff, out, source_records(loaded.manifest)), indent=2))
         else:
             sources = sources_block(loaded.manifest)
             if sources:
@@ -79,11 +139,9 @@ def run(options) -> int:
             _print_plan(diff, out, use_colour())
         return EXIT_CHANGES if (options.exit_code and diff.pending) else EXIT_OK
     check_replaceable(out)
-    write_tree(tree, out)
-    if options.output == "json":
-        print(json.dumps({"out": str(out), "files": len(tree.entries), "bytes": tree.total_bytes}))
-    else:
-        models = len(loaded.manifest.models)
-        print(f"wrote {out}: {plural(models, 'model')}, {plural(len(tree.entries), 'file')}, "
-              f"{human_size(tree.total_bytes)}")
+    record.forget(out)
+    written = write_tree(tree, out)
+    _keep_record(loaded, tree, out, key, started, written)
+    summary = {"models": len(loaded.manifest.models), "files": len(tree.entries), "bytes": tree.total_bytes}
+    _summary(out, summary, options, up_to_date=False)
     return EXIT_OK

@@ -15,9 +15,10 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from compiler.compile.assemble import assemble
+from compiler.compile.record import MARKER
 from compiler.errors import FatalError
 
-MARKER = ".triton-gitops-compiled"  # says "this folder is ours to replace"
 CREATE, UPDATE, DELETE, UNCHANGED = "create", "update", "delete", "unchanged"
 
 
@@ -110,22 +111,8 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()), str(b))
 
 
-def _assemble(tree, staging: Path) -> None:
-    made = set()
-    for entry in tree.entries:
-        target = staging / entry.path
-        parent = target.parent
-        if parent not in made:
-            parent.mkdir(parents=True, exist_ok=True)
-            made.add(parent)
-        if entry.data is not None:
-            target.write_bytes(entry.data)
-        else:
-            shutil.copyfile(entry.source, target)
-    (staging / MARKER).write_bytes(b"")
-
-
-def write_tree(tree, out: Path) -> None:
+def write_tree(tree, out: Path) -> dict:
+    """Replace `out` with the tree; {path: stamp + [sha256]} of every file written."""
     out = Path(out)
     check_replaceable(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -134,16 +121,18 @@ def write_tree(tree, out: Path) -> None:
     shutil.rmtree(staging, ignore_errors=True)
     try:
         staging.mkdir()
-        _assemble(tree, staging)
+        written = assemble(tree, staging)
+        (staging / MARKER).write_bytes(b"")
         if out.exists():
             if _exchange(staging, out):
                 shutil.rmtree(staging)  # now holds the previous repository
-                return
+                return written
             os.rename(out, old)
             os.rename(staging, out)
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.rename(staging, out)
+        return written
     except OSError as exc:
         where = f"{exc.filename}: " if exc.filename else ""
         raise FatalError(f"cannot write {out}: {where}{exc.strerror or exc}",

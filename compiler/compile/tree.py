@@ -34,6 +34,7 @@ class Entry:
     # Where a version file from a URL source lives (compiler.artifacts.Origin: URL, size, sha256,
     # store stamp): sync can copy it server-side, and `source` may then be None (not downloaded).
     origin: Optional[object] = None
+    sha256: str = ""  # of a copied file, when the artifacts stage already knows it
 
 
 @dataclass
@@ -56,9 +57,9 @@ def _version_entries(model, version) -> list:
     if artifact.kind == "file":
         item = artifact.files[0]
         return [Entry(prefix + model.default_model_filename, model.name, VERSION, item.size, source=item.local,
-                      origin=item.origin)]
-    entries = [Entry(prefix + item.rel, model.name, VERSION, item.size, source=item.local, origin=item.origin)
-               for item in artifact.files]
+                      origin=item.origin, sha256=item.sha256)]
+    entries = [Entry(prefix + item.rel, model.name, VERSION, item.size, source=item.local, origin=item.origin,
+                     sha256=item.sha256) for item in artifact.files]
     return entries or [Entry(prefix + KEEP_FILE, model.name, VERSION, 0, data=b"")]
 
 

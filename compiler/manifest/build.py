@@ -2,13 +2,12 @@
 (sources exist, file names are safe) and running Triton's rules on every config."""
 from __future__ import annotations
 
-import os
-import stat
 from pathlib import Path, PurePosixPath
 
 from google.protobuf import json_format
 
 from compiler.errors import Problem
+from compiler.manifest.sources import SourceScope, local_source, source_boundary
 from compiler.manifest.normalize import canonical_config, merge_defaults
 from compiler.model import FileSpec, Manifest, ModelSpec, TargetSpec, VersionSpec
 from compiler.proto import ModelConfig
@@ -29,61 +28,7 @@ def _safe_relative(name: str) -> bool:
 INT64_MAX = 2**63 - 1
 
 
-def source_boundary(folder: Path):
-    """Where local sources may live: inside the git work tree that holds the manifest, which
-    is what review covers. Otherwise a one-line PR such as `files: {env.txt: ../../.aws/credentials}`
-    would ship whatever the CI machine has. Outside git (a local run, an imported repository)
-    there is no review to protect and relative paths may go anywhere: None."""
-    folder = folder.resolve()
-    for candidate in (folder, *folder.parents):
-        if (candidate / ".git").exists():
-            return candidate
-    return None
-
-
-_SYSTEM_ROOTS = ("/proc", "/sys", "/dev")
-
-
-def _inside(path: str, root: str) -> bool:
-    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
-
-
-def local_source(root: Path, boundary, source: str, doc_path: tuple, problems: list, need_file=False):
-    """The resolved local path of `source`, or None after adding a located problem.
-
-    String checks on the real path rather than pathlib's `parents`: this runs once per
-    version and file, thousands of times for a large manifest."""
-    if os.path.isabs(source) or source[1:3] in (":\\", ":/") or "\0" in source:
-        problems.append(Problem(f"source {source!r} is an absolute path", "source-outside", doc_path,
-                                hint="use a path relative to the manifest"))
-        return None
-    local = Path(os.path.normpath(root / source))
-    try:
-        real = os.path.realpath(local)
-        if boundary is not None and not _inside(real, str(boundary)):
-            problems.append(Problem(f"source {source!r} is outside the git work tree {boundary}", "source-outside",
-                                    doc_path, hint="use a path relative to the manifest, inside its git repository"))
-            return None
-        try:
-            mode = os.stat(real).st_mode
-        except FileNotFoundError:
-            mode = None
-        if any(_inside(real, r) for r in _SYSTEM_ROOTS) or (
-                mode is not None and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))):
-            problems.append(Problem(f"source {source!r} is not a regular file or folder ({real})", "source-special",
-                                    doc_path, hint="point at model files, not at devices or system files"))
-            return None
-    except OSError as exc:  # e.g. a name longer than the file system allows
-        problems.append(Problem(f"source {source!r} cannot be read: {exc.strerror}", "source-unreadable", doc_path))
-        return None
-    if mode is None or (need_file and not stat.S_ISREG(mode)):
-        what = "file" if need_file else "source"
-        problems.append(Problem(f"{what} {source!r} does not exist (looked for {local})", "source-missing",
-                                doc_path, hint="fix the path; it is relative to the manifest"))
-    return local
-
-
-def _versions(entry, model_path, root, config, problems, boundary) -> dict:
+def _versions(entry, model_path, scope, config, problems) -> dict:
     versions = {}
     for key, spec in (entry.get("versions") or {}).items():
         doc_path = model_path + ("versions", key)
@@ -98,7 +43,7 @@ def _versions(entry, model_path, root, config, problems, boundary) -> dict:
             versions[number] = VersionSpec(number, source, None, spec.get("sha256", ""), doc_path, remote=True,
                                            storage_options=dict(spec.get("storage_options") or {}))
             continue
-        local = local_source(root, boundary, source, doc_path + ("source",), problems)
+        local = local_source(scope, source, doc_path + ("source",), problems)
         if local is not None:
             versions[number] = VersionSpec(number, source, local, spec.get("sha256", ""), doc_path)
     if not versions and config.get("platform") == "ensemble":
@@ -107,7 +52,7 @@ def _versions(entry, model_path, root, config, problems, boundary) -> dict:
     return versions
 
 
-def _files(entry, doc_path_of, root, problems, boundary) -> dict:
+def _files(entry, doc_path_of, scope, problems) -> dict:
     files = {}
     for name, source in (entry.get("files") or {}).items():
         doc_path = doc_path_of(("files", name))
@@ -116,7 +61,7 @@ def _files(entry, doc_path_of, root, problems, boundary) -> dict:
                                     hint="use a plain relative name; config.pbtxt, warmup/, configs/ and numbered "
                                          "folders are the compiler's"))
             continue
-        local = local_source(root, boundary, source, doc_path, problems, need_file=True)
+        local = local_source(scope, source, doc_path, problems, need_file=True)
         if local is not None:
             files[name] = FileSpec(name, source, local, doc_path)
     return files
@@ -152,7 +97,7 @@ def build_manifest(data: dict, manifest_path: Path, skip=frozenset()) -> tuple:
         manifest.targets[name] = TargetSpec(name, target["url"], dict(target.get("storage_options") or {}),
                                             ("targets", name))
     defaults = data.get("defaults") or {}
-    boundary = source_boundary(root)
+    scope = SourceScope(root, source_boundary(root))
     for name in sorted(data.get("models") or {}):
         if name in skip:
             continue
@@ -165,13 +110,13 @@ def build_manifest(data: dict, manifest_path: Path, skip=frozenset()) -> tuple:
         config_dict, warmups = canonical_config(name, merged)
         model = ModelSpec(name, None, config_dict, inherited=inherited, doc_path=model_path, warmups=warmups)
         model.config = _parse_config(name, config_dict, model, problems)
-        model.versions = _versions(entry, model_path, root, config_dict, problems, boundary)
+        model.versions = _versions(entry, model_path, scope, config_dict, problems)
         model.declared_versions = set(model.versions) | {
             int(k) for k in (entry.get("versions") or {}) if str(k).isdigit() and int(k) <= INT64_MAX}
-        model.files = _files(merged, model.doc_path_of, root, problems, boundary)
+        model.files = _files(merged, model.doc_path_of, scope, problems)
         for warmup in warmups:
             if warmup.source:
-                warmup.local_path = local_source(root, boundary, warmup.source,
+                warmup.local_path = local_source(scope, warmup.source,
                                                  model.doc_path_of(warmup.path + ("file",)), problems, need_file=True)
         _check_default_filename(config_dict, model, problems)
         manifest.models[name] = model

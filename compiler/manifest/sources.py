@@ -1,0 +1,85 @@
+"""Where a manifest's local sources may come from, and their resolved paths.
+
+Kept apart from the rest of the build (and free of heavy imports) because compile's
+up-to-date check needs the same boundary without loading the manifest.
+"""
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from compiler.errors import Problem
+
+
+def source_boundary(folder: Path):
+    """Where local sources may live: inside the git work tree that holds the manifest, which
+    is what review covers. Otherwise a one-line PR such as `files: {env.txt: ../../.aws/credentials}`
+    would ship whatever the CI machine has. Outside git (a local run, an imported repository)
+    there is no review to protect and relative paths may go anywhere: None."""
+    folder = folder.resolve()
+    for candidate in (folder, *folder.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return None
+
+
+_SYSTEM_ROOTS = ("/proc", "/sys", "/dev")
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+class SourceScope:
+    """Where one manifest's local sources are looked up, with real paths remembered per
+    folder for this one run: resolving `src/m/1` then re-checks only its last part, where
+    os.path.realpath would lstat every part again for each of thousands of versions."""
+
+    def __init__(self, root: Path, boundary):
+        self.root, self.boundary = root, boundary
+        self._folders: dict = {}
+
+    def realpath(self, path: str) -> str:
+        parent, name = os.path.split(path)
+        real_parent = self._folders.get(parent)
+        if real_parent is None:
+            real_parent = self._folders[parent] = os.path.realpath(parent)
+        joined = os.path.join(real_parent, name)
+        return os.path.realpath(joined) if os.path.islink(joined) else joined
+
+
+def local_source(scope: SourceScope, source: str, doc_path: tuple, problems: list, need_file=False):
+    """The resolved local path of `source`, or None after adding a located problem.
+
+    String checks on the real path rather than pathlib's `parents`: this runs once per
+    version and file, thousands of times for a large manifest."""
+    root, boundary = scope.root, scope.boundary
+    if os.path.isabs(source) or source[1:3] in (":\\", ":/") or "\0" in source:
+        problems.append(Problem(f"source {source!r} is an absolute path", "source-outside", doc_path,
+                                hint="use a path relative to the manifest"))
+        return None
+    local = Path(os.path.normpath(root / source))
+    try:
+        real = scope.realpath(str(local))
+        if boundary is not None and not _inside(real, str(boundary)):
+            problems.append(Problem(f"source {source!r} is outside the git work tree {boundary}", "source-outside",
+                                    doc_path, hint="use a path relative to the manifest, inside its git repository"))
+            return None
+        try:
+            mode = os.stat(real).st_mode
+        except FileNotFoundError:
+            mode = None
+        if any(_inside(real, r) for r in _SYSTEM_ROOTS) or (
+                mode is not None and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))):
+            problems.append(Problem(f"source {source!r} is not a regular file or folder ({real})", "source-special",
+                                    doc_path, hint="point at model files, not at devices or system files"))
+            return None
+    except OSError as exc:  # e.g. a name longer than the file system allows
+        problems.append(Problem(f"source {source!r} cannot be read: {exc.strerror}", "source-unreadable", doc_path))
+        return None
+    if mode is None or (need_file and not stat.S_ISREG(mode)):
+        what = "file" if need_file else "source"
+        problems.append(Problem(f"{what} {source!r} does not exist (looked for {local})", "source-missing",
+                                doc_path, hint="fix the path; it is relative to the manifest"))
+    return local

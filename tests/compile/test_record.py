@@ -1,0 +1,194 @@
+"""The build record: compile answers "up to date" from stat stamps only when nothing it reads
+or writes changed; every change, including the ones a stat hides, leads to the full run."""
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import pytest
+
+from compiler import pipeline
+from compiler.compile import record
+from tests.helpers import run_cli, write
+
+MANIFEST = """\
+version: 1
+models:
+  m:
+    backend: python
+    max_batch_size: 0
+    input: [{name: X, data_type: FP32, dims: [2]}]
+    output: [{name: Y, data_type: FP32, dims: [2], label_filename: labels.txt}]
+    files: {labels.txt: labels.txt}
+    versions: {1: {source: src/1}, 2: {source: src/2}}
+"""
+
+
+@pytest.fixture
+def project(tmp_path):
+    write(tmp_path / "models.yaml", MANIFEST)
+    write(tmp_path / "labels.txt", "a\nb\n")
+    write(tmp_path / "src/1/model.py", "VALUE = 1\n")
+    write(tmp_path / "src/2/model.py", "VALUE = 2\n")
+    write(tmp_path / "src/2/sub/extra.txt", "x\n")
+    _compile_after_a_pause(tmp_path)
+    return tmp_path
+
+
+def _compile_after_a_pause(folder):
+    # Inputs written in the very moment the compile starts are not trusted to the record
+    # (they might change unseen); in real life they are older, so let the clock move on.
+    time.sleep(0.05)
+    code, _, err = run_cli("compile", "models.yaml", "--out", "repo", cwd=folder)
+    assert code == 0, err
+
+
+@pytest.fixture
+def full_runs(monkeypatch):
+    """Counts the runs that loaded the manifest, i.e. did not answer from the record."""
+    calls = []
+    real = pipeline.load_valid
+
+    def counting(options):
+        calls.append(options)
+        return real(options)
+
+    monkeypatch.setattr(pipeline, "load_valid", counting)
+    return calls
+
+
+def _dry_run(project):
+    return run_cli("compile", "models.yaml", "--out", "repo", "--dry-run", "--exit-code", cwd=project)
+
+
+def test_an_unchanged_project_is_answered_from_the_record(project, full_runs):
+    assert record.record_path(project / "repo").is_file()
+    assert (project / "repo" / record.MARKER).read_bytes() == b""  # the output holds no record
+    full_runs.clear()
+    code, out, _ = _dry_run(project)
+    assert code == 0 and out.rstrip().endswith("repo: up to date")
+    assert "src/1" in out  # the sources block is repeated from the record
+    inode = os.stat(project / "repo").st_ino
+    code, out, _ = run_cli("compile", "models.yaml", "--out", "repo", cwd=project)
+    assert code == 0 and "up to date" in out and "nothing written" in out
+    assert os.stat(project / "repo").st_ino == inode
+    assert full_runs == []
+
+
+def test_json_output_from_the_record_has_the_same_shape(project):
+    code, out, _ = run_cli("compile", "models.yaml", "--out", "repo", "--dry-run", "--output", "json", cwd=project)
+    plan = json.loads(out)
+    assert code == 0 and plan["pending"] is False and plan["changes"] == []
+    assert {s["version"] for s in plan["sources"]} == {1, 2}
+
+
+def _same_size_edit_keeping_mtime(path, new: bytes):
+    before = os.stat(path)
+    assert len(new) == before.st_size
+    path.write_bytes(new)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # only ctime still tells
+
+
+@pytest.mark.parametrize("change, expected", [
+    (lambda p: _same_size_edit_keeping_mtime(p / "src/1/model.py", b"VALUE = 9\n"), "update m/1/model.py"),
+    (lambda p: write(p / "src/2/sub/new.txt", "n"), "create m/2/sub/new.txt"),
+    (lambda p: (p / "src/2/sub/extra.txt").unlink(), "delete m/2/sub/extra.txt"),
+    (lambda p: write(p / "labels.txt", "a\nc\n"), "update m/labels.txt"),
+    (lambda p: write(p / "models.yaml", MANIFEST.replace("dims: [2]}]\n    output", "dims: [3]}]\n    output")),
+     "update m/config.pbtxt"),
+    (lambda p: _same_size_edit_keeping_mtime(p / "repo/m/1/model.py", b"VALUE = 7\n"), "update m/1/model.py"),
+    (lambda p: write(p / "repo/m/1/__pycache__/model.cpython-311.pyc", "x"), "delete m/1/__pycache__"),
+    (lambda p: (p / "repo/m/labels.txt").unlink(), "create m/labels.txt"),
+    (lambda p: write(p / "repo/stray.txt", "x"), "delete stray.txt"),
+])
+def test_every_change_leads_to_the_full_run(project, full_runs, change, expected):
+    change(project)
+    full_runs.clear()
+    code, out, _ = _dry_run(project)
+    assert full_runs, "answered from the record"
+    assert code == 2 and expected in out
+
+
+def test_a_new_lock_file_leads_to_the_full_run(project, full_runs):
+    write(project / "models.lock", "{}")
+    full_runs.clear()
+    _dry_run(project)
+    assert full_runs
+
+
+def test_a_retargeted_symlink_source_is_seen(tmp_path, full_runs):
+    write(tmp_path / "models.yaml", MANIFEST.replace("src/2", "link"))
+    write(tmp_path / "labels.txt", "a\nb\n")
+    write(tmp_path / "src/1/model.py", "VALUE = 1\n")
+    write(tmp_path / "a/model.py", "VALUE = 2\n")
+    write(tmp_path / "b/model.py", "VALUE = 3\n")
+    os.symlink("a", tmp_path / "link")
+    _compile_after_a_pause(tmp_path)
+    (tmp_path / "link").unlink()
+    os.symlink("b", tmp_path / "link")
+    full_runs.clear()
+    code, out, _ = run_cli("compile", "models.yaml", "--out", "repo", "--dry-run", "--exit-code", cwd=tmp_path)
+    assert full_runs and code == 2 and "update m/2/model.py" in out
+
+
+def test_inputs_changed_after_the_compile_started_are_not_trusted(project):
+    stored = record.load(project / "repo")
+    key = stored["key"]
+    assert record.inputs_unchanged(stored, key)
+    stored["started"] = 0  # every input now looks changed at or after the start
+    assert not record.inputs_unchanged(stored, key)
+    assert not record.inputs_unchanged(dict(stored, key=dict(key, tool="another version")), key)
+
+
+def test_outputs_touched_in_the_records_own_tick_are_checked_by_content(project):
+    out = project / "repo"
+    stored = record.load(out)
+    assert record.outputs_unchanged(stored, out)
+    stored["finished"] = 0  # as if every output had been touched after the compile finished
+    # An edit the stamps cannot show (same tick): pretend the record matched the new stamps.
+    target = out / "m/1/model.py"
+    target.write_bytes(b"VALUE = 8\n")
+    stored["files"]["m/1/model.py"][:4] = record.fingerprint(str(target))
+    folder_stamp = record.fingerprint(str(out / "m/1"))
+    stored["folders"]["m/1"] = folder_stamp
+    assert not record.outputs_unchanged(stored, out)
+    target.write_bytes(b"VALUE = 1\n")
+    stored["files"]["m/1/model.py"][:4] = record.fingerprint(str(target))
+    assert record.outputs_unchanged(stored, out)
+
+
+def test_a_damaged_record_means_the_full_run(project, full_runs):
+    record.record_path(project / "repo").write_text("{not json")
+    full_runs.clear()
+    code, out, _ = _dry_run(project)
+    assert full_runs and code == 0 and "up to date" in out
+
+
+def test_no_record_when_there_are_warnings(tmp_path):
+    """A warning must be repeated by every run, so such a run keeps no record."""
+    write(tmp_path / "models.yaml", MANIFEST.replace(", 2: {source: src/2}", ""))
+    write(tmp_path / "labels.txt", "a\nb\n")
+    write(tmp_path / "src/1/model.py", "VALUE = 1\n")
+    write(tmp_path / "src/2/model.py", "VALUE = 2\n")
+    assert run_cli("lock", "models.yaml", cwd=tmp_path)[0] == 0
+    write(tmp_path / "models.yaml", MANIFEST)  # version 2 is not in models.lock: a warning
+    code, out, _ = run_cli("compile", "models.yaml", "--out", "repo", cwd=tmp_path)
+    assert code == 0 and "not in models.lock" in out
+    assert not record.record_path(tmp_path / "repo").exists()
+    code, out, _ = run_cli("compile", "models.yaml", "--out", "repo", "--dry-run", cwd=tmp_path)
+    assert "not in models.lock" in out
+
+
+def test_no_record_for_remote_sources(tmp_path):
+    """A stat cannot see a remote file change: such a manifest always gets the full run."""
+    from tests.artifacts.manifests import write_manifest
+    from tests.artifacts.servers import FileServer
+
+    (tmp_path / "www").mkdir()
+    with FileServer(tmp_path / "www") as served:
+        (served.root / "model.onnx").write_bytes(b"weights")
+        manifest = write_manifest(tmp_path / "repo", {1: served.url("model.onnx")})
+        time.sleep(0.05)
+        assert run_cli("compile", manifest, "--out", tmp_path / "out")[0] == 0
+        assert not record.record_path(tmp_path / "out").exists()
