@@ -112,9 +112,10 @@ def input_stamps(manifest, lock_file: Path) -> dict:
     return found
 
 
-def key_of(manifest_sha256: str, display: str, lock_mode: str, boundary) -> dict:
-    return {"format": FORMAT, "tool": tool_fingerprint(), "manifest_sha256": manifest_sha256, "display": display,
-            "lock": lock_mode, "boundary": str(boundary) if boundary else None}
+def key_of(manifest: Path, manifest_sha256: str, display: str, lock_mode: str, boundary) -> dict:
+    # The manifest's real path too: the same bytes elsewhere name other sources.
+    return {"format": FORMAT, "tool": tool_fingerprint(), "manifest": str(manifest), "manifest_sha256": manifest_sha256,
+            "display": display, "lock": lock_mode, "boundary": str(boundary) if boundary else None}
 
 
 def _tree_stamps(out: Path, written: dict) -> dict:
@@ -223,10 +224,11 @@ def current_key(manifest_path: Path, display: str, lock_mode: str):
     from compiler.manifest.sources import source_boundary
 
     try:
-        manifest_sha256 = hashlib.sha256(Path(manifest_path).read_bytes()).hexdigest()
-    except OSError:
+        manifest = Path(manifest_path).resolve()
+        manifest_sha256 = hashlib.sha256(manifest.read_bytes()).hexdigest()
+    except (OSError, RuntimeError):
         return None
-    return key_of(manifest_sha256, display, lock_mode, source_boundary(Path(manifest_path).absolute().parent))
+    return key_of(manifest, manifest_sha256, display, lock_mode, source_boundary(manifest.parent))
 
 
 def up_to_date(out: Path, key) -> dict | None:

@@ -192,3 +192,16 @@ def test_no_record_for_remote_sources(tmp_path):
         time.sleep(0.05)
         assert run_cli("compile", manifest, "--out", tmp_path / "out")[0] == 0
         assert not record.record_path(tmp_path / "out").exists()
+
+
+def test_the_same_manifest_bytes_elsewhere_are_not_up_to_date(project, tmp_path_factory, full_runs):
+    """Another checkout compiling into the same folder names other source files."""
+    other = tmp_path_factory.mktemp("other")
+    write(other / "models.yaml", MANIFEST)
+    write(other / "labels.txt", "a\nb\n")
+    write(other / "src/1/model.py", "VALUE = 5\n")
+    write(other / "src/2/model.py", "VALUE = 2\n")
+    write(other / "src/2/sub/extra.txt", "x\n")
+    full_runs.clear()
+    code, out, _ = run_cli("compile", "models.yaml", "--out", project / "repo", "--dry-run", "--exit-code", cwd=other)
+    assert full_runs and code == 2 and "update m/1/model.py" in out
