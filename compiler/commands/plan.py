@@ -3,20 +3,27 @@ from __future__ import annotations
 
 import json
 
-from compiler.artifacts.plan import source_records, sources_block
 from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
-from compiler.report import report_problems, use_colour
-from compiler.sync import engine
-from compiler.sync.report import plan_json, plan_text
 
 
 def run(options) -> int:
+    # Before the imports below, like sync: the target is read by a helper meanwhile (prefetch.py).
+    from compiler.sync import prefetch
+
+    early = prefetch.start(options.target)
+    from compiler.sync import engine
+
     with engine.fewer_gc_passes():
-        return _run(options)
+        return _run(options, early)
 
 
-def _run(options) -> int:
-    ctx, loaded = engine.prepare(options.manifest, options.target, jobs=8)
+def _run(options, early) -> int:
+    from compiler.artifacts.plan import source_records, sources_block
+    from compiler.report import report_problems, use_colour
+    from compiler.sync import engine
+    from compiler.sync.report import plan_json, plan_text
+
+    ctx, loaded = engine.prepare(options.manifest, options.target, jobs=8, early=early)
     if ctx is None:
         report_problems(loaded.problems, options.output, summary_label=str(options.manifest))
         return EXIT_ERROR

@@ -7,22 +7,30 @@ import time
 
 from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
 from compiler.errors import FatalError
-from compiler.report import report_problems, use_colour
-from compiler.sync import engine
-from compiler.sync.progress import Progress
-from compiler.sync.report import plan_text, sync_json, sync_summary
 
 
 def run(options) -> int:
-    with engine.fewer_gc_passes():
-        return _run(options)
-
-
-def _run(options) -> int:
     if options.jobs < 1:
         raise FatalError(f"--jobs must be at least 1, not {options.jobs}")
     started = time.monotonic()
-    ctx, loaded = engine.prepare(options.manifest, options.target, options.jobs)
+    # First thing, before the imports below: the helper that reads the target (prefetch.py)
+    # forks from a small process and starts on the storage SDK at once.
+    from compiler.sync import prefetch
+
+    early = prefetch.start(options.target)
+    from compiler.sync import engine
+
+    with engine.fewer_gc_passes():
+        return _run(options, started, early)
+
+
+def _run(options, started, early) -> int:
+    from compiler.report import report_problems, use_colour
+    from compiler.sync import engine
+    from compiler.sync.progress import Progress
+    from compiler.sync.report import plan_text, sync_json, sync_summary
+
+    ctx, loaded = engine.prepare(options.manifest, options.target, options.jobs, early)
     if ctx is None:
         report_problems(loaded.problems, options.output, summary_label=str(options.manifest))
         return EXIT_ERROR

@@ -9,6 +9,7 @@
     local.py     atomic renames for local and mounted targets
     transfer.py  streaming one file and checking what arrived
     lock.py      one sync per target
+    prefetch.py  a helper process reads an object-store target while the manifest loads
     errors.py    storage failures -> messages with hints; what to retry
     engine.py    the above, chained for the `plan` and `sync` commands
 """

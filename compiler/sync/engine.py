@@ -2,7 +2,8 @@
 
 The source is the in-memory tree the compiler builds, not a compiled folder, so `plan` and
 `sync` need no `compile` first. A no-op run costs one listing and one read of the state
-(no lock: a run that finds nothing to do writes nothing); a run with work takes the lock,
+(no lock: a run that finds nothing to do writes nothing), made for an object store by the
+prefetch helper while this process loads the manifest; a run with work takes the lock,
 then lists and plans again, since another sync may have finished in between.
 """
 from __future__ import annotations
@@ -18,16 +19,15 @@ from pathlib import Path
 
 from compiler.artifacts import settings as artifact_settings
 from compiler.errors import FatalError
-from compiler.pipeline import load_and_build
-from compiler.sync.apply import Applier
 from compiler.sync.errors import explain, with_retries
 from compiler.sync.hashing import default_cache, hash_local, wanted_files
 from compiler.sync.listing import list_target
-from compiler.sync.lock import TargetLock
 from compiler.sync.plan import make_plan
-from compiler.sync.state import read_state
+from compiler.sync.state import read_state, state_from
 from compiler.sync.target import probe, resolve_target
 from compiler.sync.transfer import mark_methods
+
+# What only writing needs (the applier, the lock) is imported when a plan has work.
 
 
 @dataclass
@@ -39,6 +39,7 @@ class Context:
     cache: object  # compiler.artifacts.cache.Cache, shared with the artifacts stage
     ensembles: set
     manifest_name: str
+    early: object = None  # prefetch.Prefetch: the target as a helper process read it, used once
 
     @property
     def wants(self) -> dict:
@@ -78,22 +79,57 @@ def quiet_libraries() -> None:
         root.addHandler(logging.NullHandler())
 
 
-def prepare(manifest_path, requested_target, jobs: int):
-    """(Context, None) or (None, LoadedManifest with problems) when the manifest does not build."""
+def prepare(manifest_path, requested_target, jobs: int, early=None):
+    """(Context, None) or (None, LoadedManifest with problems) when the manifest does not build.
+
+    `early` (prefetch.Prefetch) is told the target as soon as the manifest names it, so that
+    its reading overlaps the hashing of the sources."""
     quiet_libraries()
+    try:
+        return _prepare(manifest_path, requested_target, jobs, early)
+    except BaseException:
+        if early is not None:
+            early.cancel()
+        raise
+
+
+def _prepare(manifest_path, requested_target, jobs, early):
+    from compiler.compile.tree import build_tree
+    from compiler.manifest import load_manifest
+
+    # The steps of pipeline.load_and_build, with the target resolved in between.
+    path = Path(manifest_path)
+    loaded = load_manifest(path, str(manifest_path))
+    if loaded.manifest is None:
+        return _failed(loaded, early)
+    manifest, target, target_error = loaded.manifest, None, None
+    if loaded.ok:
+        try:
+            target = resolve_target(manifest, requested_target)
+        except FatalError as exc:
+            target_error = exc  # raised below, after the sources had their say, as before
+        if early is not None and target is not None:
+            early.send(target)
     # Remote version files stay remote (their digests known, fetched once if never seen), so
     # that a target on their own store can copy them server-side; others are fetched to upload.
     with artifact_settings.using(fetch=False, digests=True):
-        loaded, tree = load_and_build(manifest_path)
-    if tree is None:
-        return None, loaded
-    manifest = loaded.manifest
+        tree, problems = build_tree(manifest, path.name)
+    for problem in problems:
+        loaded.document.place(problem)
+    loaded.problems.extend(problems)
+    if not loaded.ok:
+        return _failed(loaded, early)
+    if target_error is not None:
+        raise target_error
+    target = target or resolve_target(manifest, requested_target)
+    if early is not None:
+        early.send(target)  # nothing to do if already sent
     cache = default_cache()
-    # Hashing (hashlib lets go of the GIL) runs beside opening and listing the target.
+    # Sources the artifacts stage hashed are index hits by now; any others (extra files, warmup
+    # data) are hashed on threads, beside the reading of the target.
     hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="triton-gitops-hash")
     future = hashing.submit(wanted_files, tree, cache, jobs)
     hashing.shutdown(wait=False)
-    target = resolve_target(manifest, requested_target)
     if not target.local and not any(p.rule == "checksum-cloud-target" for p in loaded.problems):
         # A URL given on the command line: the manifest's own targets did not warn about it.
         from compiler.artifacts.checksum import checksum_warnings
@@ -101,7 +137,13 @@ def prepare(manifest_path, requested_target, jobs: int):
         for problem in checksum_warnings(manifest, target.display):
             loaded.problems.append(loaded.document.place(problem))
     ensembles = {name for name, model in manifest.models.items() if model.config.platform == "ensemble"}
-    return Context(loaded, tree, target, future, cache, ensembles, Path(manifest_path).name), loaded
+    return Context(loaded, tree, target, future, cache, ensembles, path.name, early), loaded
+
+
+def _failed(loaded, early):
+    if early is not None:
+        early.cancel()
+    return None, loaded
 
 
 _FREEZE_AT_EXIT = []
@@ -125,15 +167,12 @@ def fewer_gc_passes():
 def _observe(ctx: Context, prune: bool):
     """(plan, state): read the state and list the target, then compare with the wanted files."""
     target = ctx.target
-    probe(target)
-    try:
-        state = read_state(target)  # the SDKs retry on their own; a dead endpoint must fail fast
-    except Exception as exc:
-        raise explain(exc, target, "read the sync state") from exc
-    try:
-        listing = with_retries(lambda: list_target(target), attempts=3)
-    except Exception as exc:
-        raise explain(exc, target, "list the repository") from exc
+    early, ctx.early = ctx.early, None  # what the helper saw is fresh once, not under the lock
+    seen = early.result() if early is not None else None
+    if seen is not None:
+        state, listing = state_from(seen[0]), seen[1]
+    else:
+        state, listing = _read_target(target)
     rehash_for = None
     if target.local:
         def rehash_for(path):
@@ -146,6 +185,20 @@ def _observe(ctx: Context, prune: bool):
     plan = make_plan(ctx.wants, state, listing, prune, rehash_for)
     mark_methods(plan, target)
     return plan, state
+
+
+def _read_target(target) -> tuple:
+    target.fs  # noqa: B018 - opened first: a bad URL is the user's error, not the store's
+    probe(target)
+    try:
+        state = read_state(target)  # the SDKs retry on their own; a dead endpoint must fail fast
+    except Exception as exc:
+        raise explain(exc, target, "read the sync state") from exc
+    try:
+        listing = with_retries(lambda: list_target(target), attempts=3)
+    except Exception as exc:
+        raise explain(exc, target, "list the repository") from exc
+    return state, listing
 
 
 def plan_only(ctx: Context, prune: bool = False) -> Result:
@@ -163,6 +216,9 @@ def sync(ctx: Context, prune: bool, dry_run: bool, jobs: int, progress, force_un
         if on_plan:
             on_plan(plan)
         return Result(plan, None, state)
+    from compiler.sync.apply import Applier
+    from compiler.sync.lock import TargetLock
+
     lock = TargetLock(ctx.target, wait=lock_wait, force=force_unlock, notify=progress.note)
     try:
         lock.acquire()

@@ -135,6 +135,10 @@ def remove_control(target, name: str) -> None:
         pass
 
 
-def read_state(target) -> State:
-    raw = read_control(target, STATE_NAME)
+def state_from(raw: Optional[bytes]) -> State:
+    """The state in the bytes read from the target (None: there is none yet)."""
     return State() if raw is None else State.from_bytes(raw)
+
+
+def read_state(target) -> State:
+    return state_from(read_control(target, STATE_NAME))

@@ -26,12 +26,26 @@ _SECRET_KEYS = re.compile(r"(secret|token|password|passwd|key|credential|connect
 class Target:
     name: str  # the manifest's name for it, "" for a URL given on the command line
     url: str  # after ${ENV} expansion
-    fs: object  # fsspec filesystem
-    root: str  # the repository's path inside `fs`, without a trailing slash
+    _fs: object  # fsspec filesystem; for an object store None until first used (see `fs`)
+    _root: str  # the repository's path inside `fs`, without a trailing slash
     local: bool
     secrets: tuple = field(default_factory=tuple)
     endpoint: str = ""  # an endpoint the options or environment name explicitly ("" = the cloud's own)
     options: dict = field(default_factory=dict, repr=False)  # storage options, expanded (secrets: never print)
+
+    @property
+    def fs(self):
+        """The filesystem, opened on first use: importing a cloud SDK costs ~0.2 s, and a run whose
+        state and listing were read by the prefetch child (prefetch.py) may never need it."""
+        if self._fs is None and not self.local:
+            self._fs, self._root = _open_store(self.url, self.options, self)
+        return self._fs
+
+    @property
+    def root(self) -> str:
+        if not self._root:
+            self.fs  # noqa: B018 - opening it is what tells the root
+        return self._root
 
     @property
     def display(self) -> str:
@@ -147,29 +161,36 @@ def _expanded_url(spec) -> str:
 
 
 def resolve_target(manifest, requested=None, cwd: Path = None) -> Target:
-    """The target to plan or sync against. Relative paths in the manifest are relative to it."""
-    import fsspec
-
+    """The target to plan or sync against. Relative paths in the manifest are relative to it.
+    An object store is opened (its SDK imported) on first use of `Target.fs`."""
     name, url, options = _choose(manifest, requested)
     label = name or requested
     url = expand_env(url, "url", label)
     options = expand_env(dict(options or {}), "storage_options", label)
     secrets = tuple(sorted(set(_secrets_of(options)), key=len, reverse=True))
     if is_local_url(url):
+        import fsspec
+
         base = manifest.root if name else (cwd or Path.cwd())
         root = os.path.abspath(local_path(url, base))
         fs = fsspec.filesystem("file")
         return Target(name, url, fs, root.rstrip("/") or "/", True, secrets)
+    return Target(name, url, None, "", False, secrets, _endpoint(url, options), options)
+
+
+def _open_store(url: str, options: dict, target: Target) -> tuple:
+    """(fsspec filesystem, root) of an object store URL."""
+    import fsspec
+
     try:
         fs, root = fsspec.core.url_to_fs(url, **options)
     except (ValueError, ImportError, TypeError) as exc:
-        message = Target(name, url, None, "", False, secrets).scrub(str(exc))
-        raise FatalError(f"target {redact_url(url)}: cannot open: {message}",
+        raise FatalError(f"target {redact_url(url)}: cannot open: {target.scrub(str(exc))}",
                          "check the URL scheme (s3://, gs://, az://, abfs://, file://) and storage_options")
     root = root.rstrip("/")
     if not root:
         raise FatalError(f"target {redact_url(url)} names no bucket or container", "use s3://BUCKET/PREFIX")
-    return Target(name, url, fs, root, False, secrets, _endpoint(url, options), options)
+    return fs, root
 
 
 _ENDPOINT_KEYS = ("endpoint_url", "endpoint", "account_url")

@@ -1,0 +1,169 @@
+"""Reading an object-store target in a helper process while this one loads the manifest.
+
+A no-op sync needs two requests (the state, one listing), but before the first one a Python
+process must import the storage SDK (s3fs, aiobotocore, aiohttp, botocore: ~0.2 s of CPU),
+create a client and, after the listing arrives, parse it. Loading and validating the
+manifest and hashing the sources cost about as much again. Both hold the GIL, so threads
+cannot overlap them; two processes can. A child forked at start-up imports the SDK at once,
+waits for the target (known only once the manifest is loaded), reads the state and lists
+the target with the very functions the sync uses (state.read_control, listing.list_target),
+and hands the bytes and the listing back through a pipe. This process plans with them as if
+it had read them itself; everything that writes (the lock, the second look under it, the
+uploads) still happens here, and a run that finds nothing to do never imports the SDK.
+
+The child can only save time, never change an outcome: on any failure (endpoint down, no
+credentials, missing bucket, a crash) it answers "failed" and this process reads the target
+itself, with the probe, retries and explained errors of the normal path. Used on Linux only
+(fork is cheap there, and safe while the parent has a single thread, which is checked), for
+object stores only, and not when TRITON_GITOPS_PREFETCH=0.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import sys
+import threading
+from typing import Optional
+
+
+class Prefetch:
+    """The parent's end: send the target once, then collect what the child saw."""
+
+    def __init__(self, pid: int, to_child: int, from_child: int):
+        self.pid, self._to_child, self._from_child = pid, to_child, from_child
+
+    def send(self, target) -> None:
+        """Hand over the resolved target; a local one needs no helper, so the child is told to stop."""
+        if self._to_child < 0:
+            return
+        data = b"" if target.local else pickle.dumps(target)
+        try:
+            _write_all(self._to_child, data)
+        except OSError:
+            pass  # the child is gone: result() says so
+        self._close_to_child()
+
+    def result(self) -> Optional[tuple]:
+        """(state bytes or None, Listing) as the child read them, or None when it could not."""
+        if self._from_child < 0:
+            return None
+        self._close_to_child()  # never sent: the child stops at end-of-file
+        try:
+            data = _read_all(self._from_child)
+        finally:
+            os.close(self._from_child)
+            self._from_child = -1
+            _reap(self.pid)
+        try:
+            answer = pickle.loads(data) if data else None
+        except Exception:  # noqa: BLE001 - a truncated answer is no answer
+            return None
+        return answer[1:] if answer and answer[0] == "ok" else None
+
+    def cancel(self) -> None:
+        """Stop the child (if still waiting for a target) and forget it."""
+        self._close_to_child()
+        if self._from_child >= 0:
+            os.close(self._from_child)
+            self._from_child = -1
+            _reap(self.pid, wait=False)
+
+    def _close_to_child(self) -> None:
+        if self._to_child >= 0:
+            os.close(self._to_child)
+            self._to_child = -1
+
+
+def start(requested: Optional[str]) -> Optional[Prefetch]:
+    """Fork the helper when it can help: a --target that names or may name an object store."""
+    from compiler.sync.target import is_local_url
+
+    if not requested or sys.platform != "linux" or os.environ.get("TRITON_GITOPS_PREFETCH") == "0":
+        return None  # no --target: the manifest's local target
+    if "://" not in requested and ("/" in requested or requested.startswith(".")):
+        return None  # a path
+    if "://" in requested and is_local_url(requested):
+        return None
+    if threading.active_count() != 1:
+        return None  # fork copies no other thread, and a lock one of them holds would stay held
+    to_child_r, to_child_w = os.pipe()
+    from_child_r, from_child_w = os.pipe()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child's work ends in os._exit, out of coverage's sight
+        os.close(to_child_w)
+        os.close(from_child_r)
+        _child(requested, to_child_r, from_child_w)
+    os.close(to_child_r)
+    os.close(from_child_w)
+    return Prefetch(pid, to_child_w, from_child_r)
+
+
+def _child(requested: str, from_parent: int, to_parent: int) -> None:  # pragma: no cover
+    """Import the SDK, wait for the target, read it, answer, exit without any cleanup of the parent's."""
+    import signal
+
+    answer: tuple = ("failed",)
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C: end quietly, the parent reports it
+        if not os.environ.get("TRITON_GITOPS_DEBUG"):
+            quiet = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(quiet, 1)  # stdout belongs to the parent (JSON output); errors are its to report
+            os.dup2(quiet, 2)
+        import fsspec
+
+        if "://" in requested:  # the scheme is known now: import its SDK while the parent works
+            try:
+                fsspec.get_filesystem_class(requested.split("://", 1)[0])
+            except Exception:  # noqa: BLE001 - the parent will say what is wrong with the URL
+                pass
+        data = _read_all(from_parent)
+        os.close(from_parent)
+        if not data:
+            os._exit(0)
+        answer = ("ok", *_observe(pickle.loads(data)))
+    except BaseException:  # noqa: BLE001 - any failure: the parent reads the target itself
+        answer = ("failed",)
+    try:
+        _write_all(to_parent, pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL))
+    except BaseException:  # noqa: BLE001 - the parent is gone
+        pass
+    os._exit(0)
+
+
+def _observe(target) -> tuple:  # pragma: no cover - runs in the child
+    from concurrent.futures import ThreadPoolExecutor
+
+    from compiler.sync.listing import list_target
+    from compiler.sync.state import STATE_NAME, read_control
+    from compiler.sync.target import probe
+
+    target.fs  # noqa: B018 - opened once, before two threads use it
+    probe(target)  # a dead endpoint: fail in a second, like the parent would
+    with ThreadPoolExecutor(max_workers=1) as pool:  # both requests in flight at once
+        state = pool.submit(read_control, target, STATE_NAME)
+        listing = list_target(target)
+        return state.result(), listing
+
+
+def _reap(pid: int, wait: bool = True) -> None:
+    try:
+        os.waitpid(pid, 0 if wait else os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    while True:
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)

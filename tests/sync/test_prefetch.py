@@ -1,0 +1,102 @@
+"""The prefetch helper (prefetch.py: a child forked at start-up reads the target while the
+manifest loads) sees what the sync would see itself, and when it cannot, the sync reads the
+target itself and explains what went wrong exactly as without it."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import pytest
+
+from tests.helpers import REPO
+
+pytestmark = pytest.mark.emulators
+
+# Run in a fresh interpreter: the test process has threads (the emulators' fsspec loop), and
+# the helper is only forked from a single-threaded process.
+_OBSERVE = """
+import json, sys
+from pathlib import Path
+from compiler.manifest import load_manifest
+from compiler.sync import prefetch
+from compiler.sync.listing import list_target
+from compiler.sync.state import STATE_NAME, read_control
+from compiler.sync.target import resolve_target
+
+early = prefetch.start(sys.argv[2])
+target = resolve_target(load_manifest(Path(sys.argv[1])).manifest, sys.argv[2])
+early.send(target)
+seen = early.result()
+here = read_control(target, STATE_NAME), list_target(target)
+print(json.dumps({"helper": seen is not None, "same": seen == here, "files": len(here[1].files)}))
+"""
+
+
+def _python(project, *args, prefetch=True):
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TRITON_GITOPS_PREFETCH": "1" if prefetch else "0"}
+    return subprocess.run([sys.executable, *args], env=env, cwd=project.folder, capture_output=True, text=True,
+                          timeout=120)
+
+
+def _cli_json(project, *args, prefetch=True):
+    done = _python(project, "-m", "compiler", *args, str(project.manifest), "--target", "t", "--output", "json",
+                   prefetch=prefetch)
+    return done.returncode, json.loads(done.stdout), done.stderr
+
+
+def test_the_helper_reads_the_same_state_and_listing(project, backend):
+    if backend.name == "local":
+        pytest.skip("a local target is listed in-process: no helper")
+    assert project.cli("sync")[0] == 0
+    backend.write("text_classifier/labels.txt", b"edited by hand")
+    backend.write("stray/notes.txt", b"not ours")
+    done = _python(project, "-c", _OBSERVE, str(project.manifest), "t")
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout)
+    assert seen["helper"] and seen["same"] and seen["files"] == len(project.expected()) + 1
+
+
+def test_plans_agree_with_and_without_the_helper(project, backend):
+    assert project.cli("sync")[0] == 0
+    backend.write("text_classifier/labels.txt", b"edited by hand")  # drift: repaired
+    backend.delete("preprocess/config.pbtxt")  # deleted by hand: repaired
+    del project.models["classify_text"]  # to delete (skipped without --prune)
+    project.save()
+    code, with_helper, err = _cli_json(project, "plan")
+    assert code == 2, err
+    assert _cli_json(project, "plan", prefetch=False)[1] == with_helper
+    assert {(c["action"], c["path"]) for c in with_helper["changes"] if c["action"] == "repair"} == {
+        ("repair", "text_classifier/labels.txt"), ("repair", "preprocess/config.pbtxt")}
+    code, result, err = _cli_json(project, "sync", "--prune")
+    assert code == 0 and result["sent_files"] == 2, err
+    code, result, err = _cli_json(project, "sync")
+    assert code == 0 and result["sent_files"] == 0 and result["in_sync"], err
+
+
+def test_a_no_op_run_never_imports_the_storage_sdk(project, backend, s3_emulator):
+    if backend.name != "s3":
+        pytest.skip("one SDK is enough to show it")
+    assert project.cli("sync")[0] == 0
+    script = ("import sys; from compiler.cli import main; code = main(sys.argv[1:]); "
+              "print(code, 's3fs' in sys.modules, 'botocore' in sys.modules)")
+    done = _python(project, "-c", script, "sync", str(project.manifest), "--target", "t")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "0 False False"
+
+
+def test_a_missing_bucket_is_explained_the_same_with_the_helper(tmp_path, s3_emulator):
+    from tests.sync.test_errors import _manifest
+
+    manifest = _manifest(tmp_path, {"prod": {"url": "s3://no-such-bucket-7/models",
+                                             "storage_options": s3_emulator.storage_options()}})
+    project = SimpleNamespace(folder=tmp_path)
+    outputs = []
+    for prefetch in (True, False):
+        done = _python(project, "-m", "compiler", "sync", str(manifest), "--target", "prod", prefetch=prefetch)
+        assert done.returncode == 1
+        outputs.append(done.stderr)
+    assert outputs[0] == outputs[1]
+    assert "the bucket or container does not exist" in outputs[0] and "Traceback" not in outputs[0]
