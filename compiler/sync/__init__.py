@@ -10,6 +10,7 @@
     transfer.py  streaming one file and checking what arrived
     lock.py      one sync per target
     prefetch.py  a helper process reads an object-store target while the manifest loads
+    expect.py    a guess of whether a run will write, to open the SDK early when it will
     errors.py    storage failures -> messages with hints; what to retry
     engine.py    the above, chained for the `plan` and `sync` commands
 """

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from compiler.artifacts import settings as artifact_settings
 from compiler.errors import FatalError
+from compiler.sync import expect
 from compiler.sync.errors import explain, with_retries
 from compiler.sync.hashing import default_cache, hash_local, wanted_files
 from compiler.sync.listing import list_target
@@ -204,15 +205,36 @@ def _read_target(target) -> tuple:
 def plan_only(ctx: Context, prune: bool = False) -> Result:
     plan, state = _observe(ctx, prune)
     ctx.cache.save()
+    _remember(ctx, plan)
     return Result(plan, None, state)
+
+
+def _remember(ctx: Context, plan) -> None:
+    if not plan.needs_write:
+        expect.remember_done(ctx.target, ctx.wants)
+
+
+def _warm_up(target) -> None:
+    """Open the store while the prefetch helper reads it, for a run that will probably write:
+    the SDK import and (S3) the client are then ready when the lock is taken."""
+    try:
+        fs = target.fs
+        protocols = fs.protocol if isinstance(fs.protocol, (tuple, list)) else (fs.protocol,)
+        if "s3" in protocols:
+            fs.connect()  # s3fs makes its botocore client here (service model, credentials)
+    except Exception:  # noqa: BLE001 - the same failure comes back, explained, when it matters
+        pass
 
 
 def sync(ctx: Context, prune: bool, dry_run: bool, jobs: int, progress, force_unlock: bool = False,
          lock_wait: float = 10.0, on_plan=None) -> Result:
     """Make the target equal to the manifest. `on_plan(plan)` is called with the plan carried out."""
+    if ctx.early is not None and not dry_run and not expect.likely_done(ctx.target, ctx.wants):
+        _warm_up(ctx.target)
     plan, state = _observe(ctx, prune)
     ctx.cache.save()
     if dry_run or (not plan.needs_write and not force_unlock):
+        _remember(ctx, plan)
         if on_plan:
             on_plan(plan)
         return Result(plan, None, state)
@@ -231,10 +253,12 @@ def sync(ctx: Context, prune: bool, dry_run: bool, jobs: int, progress, force_un
         if on_plan:
             on_plan(plan)
         if not plan.needs_write:
+            _remember(ctx, plan)
             return Result(plan, None, state)
         revision = git_revision(Path(os.path.abspath(ctx.loaded.manifest.path)).parent)
         applier = Applier(ctx.target, plan, state, ctx.ensembles, jobs, progress, revision, ctx.manifest_name)
         outcome = applier.run()
+        expect.remember_done(ctx.target, ctx.wants)
         return Result(plan, outcome, outcome.state)
     finally:
         try:

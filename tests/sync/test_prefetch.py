@@ -11,6 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from compiler.sync import expect
 from tests.helpers import REPO
 
 pytestmark = pytest.mark.emulators
@@ -100,3 +101,16 @@ def test_a_missing_bucket_is_explained_the_same_with_the_helper(tmp_path, s3_emu
         outputs.append(done.stderr)
     assert outputs[0] == outputs[1]
     assert "the bucket or container does not exist" in outputs[0] and "Traceback" not in outputs[0]
+
+
+def test_the_work_ahead_guess_follows_the_wanted_files(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRITON_GITOPS_CACHE_DIR", str(tmp_path / "cache"))
+    target = SimpleNamespace(url="s3://bucket/models?sig=secret", endpoint="")
+    wants = {"m/config.pbtxt": SimpleNamespace(sha256="a" * 64), "m/1/model.onnx": SimpleNamespace(sha256="b" * 64)}
+    assert not expect.likely_done(target, wants)  # never seen: work ahead
+    expect.remember_done(target, wants)
+    assert expect.likely_done(target, wants)
+    assert "secret" not in (tmp_path / "cache" / "index" / "sync-targets.json").read_text()
+    edited = {**wants, "m/1/model.onnx": SimpleNamespace(sha256="c" * 64)}
+    assert not expect.likely_done(target, edited)
+    assert not expect.likely_done(SimpleNamespace(url="s3://other/models", endpoint=""), wants)

@@ -1,0 +1,71 @@
+"""A guess, before the target answers, of whether this sync will write anything.
+
+When the prefetch helper (prefetch.py) reads the target, this process has not imported the
+storage SDK; a run that turns out to have work then imports it (~0.2 s) and creates a client
+only after the helper's answer. Guessing early lets that happen while the helper works, and
+the guess is cheap: the digest of the wanted files (paths and sha256) is remembered, per
+target, whenever a run leaves that target with nothing to do; the same digest next time
+means "probably nothing to do again" (a no-op, a fresh checkout), another one (an edit, a
+new target) means "work ahead". A wrong guess costs time only: what is sent is decided by
+the plan, as always.
+
+Kept in `sync-targets.json` beside the hash index (the artifact cache folder), keyed by a
+hash of the target's URL and endpoint, so that no URL (or its query) is written down.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+
+from compiler.artifacts import settings as artifact_settings
+
+_LIMIT = 1000  # targets remembered; the oldest are dropped first
+
+
+def _file():
+    return artifact_settings.current().cache_root / "index" / "sync-targets.json"
+
+
+def _key(target) -> str:
+    return hashlib.sha256(f"{target.url}\n{target.endpoint}".encode()).hexdigest()[:32]
+
+
+def wanted_digest(wants: dict) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(wants):
+        digest.update(f"{path}\0{wants[path].sha256}\n".encode())
+    return digest.hexdigest()
+
+
+def _read() -> dict:
+    try:
+        data = json.loads(_file().read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def likely_done(target, wants: dict) -> bool:
+    """Did a run leave this target holding these very files, with nothing left to do?"""
+    return _read().get(_key(target)) == wanted_digest(wants)
+
+
+def remember_done(target, wants: dict) -> None:
+    """This run leaves the target with nothing to do for these wanted files."""
+    known = _read()
+    key, digest = _key(target), wanted_digest(wants)
+    if known.get(key) == digest:
+        return
+    known.pop(key, None)
+    known[key] = digest
+    if len(known) > _LIMIT:
+        known = dict(list(known.items())[-_LIMIT:])
+    path = _file()
+    temp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp.write_text(json.dumps(known))
+        os.replace(temp, path)
+    except OSError:
+        temp.unlink(missing_ok=True)  # a read-only cache: the guess is only ever "work ahead"
