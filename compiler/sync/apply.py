@@ -91,7 +91,7 @@ class Applier:
         self.progress = progress
         self.journal = State(dict(state.files), state.revision, manifest_name, state.synced_at,
                              ensembles=list(state.ensembles))
-        self.revision = revision
+        self.revision = revision  # the manifest's commit, or a function returning it (looked up meanwhile)
         self.sent: dict = {}
         self.outcome = Outcome()
         self.writer = None
@@ -209,7 +209,7 @@ class Applier:
             sent = self.sent.get(change.path)
             journal.files[change.path] = Record(w.size, w.sha256, sent.md5 if sent else "",
                                                 remote.stamp if remote else "", pending=remote is None)
-        journal.revision = self.revision or journal.revision
+        journal.revision = (self.revision() if callable(self.revision) else self.revision) or journal.revision
         still_there = {path.split("/", 1)[0] for path in journal.files}
         journal.ensembles = sorted(m for m in self.ensembles if m in still_there)
         journal.synced_at = now_iso()

@@ -255,9 +255,13 @@ def sync(ctx: Context, prune: bool, dry_run: bool, jobs: int, progress, force_un
         if not plan.needs_write:
             _remember(ctx, plan)
             return Result(plan, None, state)
-        revision = git_revision(Path(os.path.abspath(ctx.loaded.manifest.path)).parent)
-        applier = Applier(ctx.target, plan, state, ctx.ensembles, jobs, progress, revision, ctx.manifest_name)
-        outcome = applier.run()
+        # Only the final state records the revision: GitPython looks it up while files are sent.
+        folder = Path(os.path.abspath(ctx.loaded.manifest.path)).parent
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="triton-gitops-git") as git:
+            revision = git.submit(git_revision, folder)
+            applier = Applier(ctx.target, plan, state, ctx.ensembles, jobs, progress, revision.result,
+                              ctx.manifest_name)
+            outcome = applier.run()
         expect.remember_done(ctx.target, ctx.wants)
         return Result(plan, outcome, outcome.state)
     finally:
