@@ -117,7 +117,8 @@ def store_md5(info: dict) -> str:
         except (binascii.Error, ValueError):
             return ""
     settings = info.get("content_settings")
-    md5 = settings.get("content_md5") if isinstance(settings, dict) else None
+    # azure-storage-blob's ContentSettings reads like a dict but is not one
+    md5 = settings.get("content_md5") if hasattr(settings, "get") else None
     if md5:
         return bytes(md5).hex()
     etag = str(info.get("ETag") or "").strip('"').lower()
