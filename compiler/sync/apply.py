@@ -1,6 +1,7 @@
 """Carry out a plan in the order a polling Triton can live with, in parallel within each step.
 
-Steps, each finished (and, on object stores, verified by a listing) before the next:
+Steps, each finished (and, on object stores, verified: a listing, or for a few files a look
+at each) before the next:
  0. object stores: a model whose deployed config would serve a version folder about to be
     uploaded gets that config with its served versions pinned (pinning.py);
  1. version files (on disk: new version folders assembled aside, then renamed in whole);
@@ -13,8 +14,7 @@ Steps, each finished (and, on object stores, verified by a listing) before the n
 
 Before step 1 the state is rewritten with every file about to be sent marked pending: if
 the sync dies (Ctrl-C, kill -9, network), the next one knows those files are ours, checks
-them, and converges. After step 4 the state is written with the stamps the final listing
-shows.
+them, and converges. After step 4 the state is written with the stamps read back.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from compiler.errors import FatalError
 from compiler.sync.errors import explain, with_retries
-from compiler.sync.listing import list_target
+from compiler.sync.listing import fingerprint, list_target
 from compiler.sync.local import LocalWriter
 from compiler.sync.pinning import find_pins, write_pins
 from compiler.sync.plan import DELETE
@@ -31,6 +31,7 @@ from compiler.sync.state import STATE_NAME, Record, State, now_iso, write_contro
 from compiler.sync.transfer import SERVER_SIDE, arrived, send
 
 VERIFY_ROUNDS = 3
+LOOK_ONE_BY_ONE = 16  # changed files up to this many are verified with one request each, not a listing
 
 
 class RemoteWriter:
@@ -151,13 +152,14 @@ class Applier:
                 self.outcome.sent_bytes += change.want.size
             self.progress.done(change.action, change.path, change.want.size)
 
-    def _verify(self, pool, changes):
-        """List the target; send again whatever does not read back as sent."""
+    def _verify(self, pool, changes) -> dict:
+        """Look at what arrived ({path: listing.Remote or None}); send again whatever does not read
+        back as sent."""
         for _ in range(VERIFY_ROUNDS):
-            listing = self._list()
-            bad = [c for c in changes if not arrived(listing.files.get(c.path), self.sent[c.path])]
+            found = self._look(pool, changes)
+            bad = [c for c in changes if not arrived(found.get(c.path), self.sent[c.path])]
             if not bad:
-                return listing
+                return found
             for change in bad:
                 self.progress.note(f"{change.path} did not read back as sent; sending it again")
             self._run(pool, bad, self.writer.put, "upload")
@@ -171,6 +173,29 @@ class Applier:
             return with_retries(lambda: list_target(self.target), attempts=3)
         except Exception as exc:
             raise explain(exc, self.target, "list the repository") from exc
+
+    def _look(self, pool, changes) -> dict:
+        """What the store holds at the changed paths: a few are asked one by one, in parallel (one
+        round trip, where a listing of a big repository takes a page per thousand files); more,
+        with one listing. Either way the store's own answer: size, stamp and md5."""
+        if len(changes) > LOOK_ONE_BY_ONE:
+            return self._list().files
+        fs = self.target.fs
+
+        def one(change):
+            path = self.target.path(change.path)
+            fs.invalidate_cache(path)  # never an answer remembered from an earlier listing
+            try:
+                return change.path, fingerprint(fs.info(path))
+            except FileNotFoundError:
+                return change.path, None
+
+        def attempt(change):
+            try:
+                return with_retries(lambda: one(change), attempts=3)
+            except Exception as exc:
+                raise explain(exc, self.target, "check what arrived", change.path) from exc
+        return dict(pool.map(attempt, changes))
 
     def _write_state(self, doing: str) -> None:
         try:
@@ -199,12 +224,12 @@ class Applier:
         self.writer = LocalWriter(self.target, plan) if self.target.local else RemoteWriter(self.target)
         try:
             with ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="triton-gitops") as pool:
-                listing = self._apply(pool, puts, deletes)
+                seen = self._apply(pool, puts, deletes)
         finally:
             self.writer.finish()
             self.progress.finish()
         for change in puts:
-            remote = listing.files.get(change.path) if listing else None
+            remote = seen.get(change.path)
             w = change.want
             sent = self.sent.get(change.path)
             journal.files[change.path] = Record(w.size, w.sha256, sent.md5 if sent else "",
@@ -226,24 +251,24 @@ class Applier:
         files = [c for c in puts if c.kind not in ("version", "config")]
         configs = [c for c in puts if c.kind == "config" and c.model not in self.ensembles]
         ensemble_configs = [c for c in puts if c.kind == "config" and c.model in self.ensembles]
-        listing = None
+        seen: dict = {}  # path -> listing.Remote, as read back after sending
         self._run(pool, versions, writer.put, "upload")
         writer.publish_versions()
         self._run(pool, files, writer.put, "upload")
         if remote and (versions or files):
-            listing = self._verify(pool, versions + files)  # no config may name an unverified file
+            seen.update(self._verify(pool, versions + files))  # no config may name an unverified file
         new_models = sorted(self.plan.new_models)
         self._run(pool, configs, writer.put, "upload")
         writer.publish_models([m for m in new_models if m not in self.ensembles])
         self._run(pool, ensemble_configs, writer.put, "upload")
         writer.publish_models([m for m in new_models if m in self.ensembles])
         if remote and (configs or ensemble_configs):
-            listing = self._verify(pool, configs + ensemble_configs)
+            seen.update(self._verify(pool, configs + ensemble_configs))
         if deletes:
             self._remove(pool, deletes)
         if not remote and puts:
-            listing = self._list()  # stamps (inode, mtime, ctime) as they are now, after the renames
-        return listing
+            seen = self._list().files  # stamps (inode, mtime, ctime) as they are now, after the renames
+        return seen
 
     def _remove(self, pool, deletes) -> None:
         removed = sorted(self.plan.removed_models, key=lambda m: (m not in self.ensembles, m))
