@@ -190,15 +190,19 @@ def _observe(ctx: Context, prune: bool):
 
 def _read_target(target) -> tuple:
     target.fs  # noqa: B018 - opened first: a bad URL is the user's error, not the store's
-    probe(target)
-    try:
-        state = read_state(target)  # the SDKs retry on their own; a dead endpoint must fail fast
-    except Exception as exc:
-        raise explain(exc, target, "read the sync state") from exc
-    try:
-        listing = with_retries(lambda: list_target(target), attempts=3)
-    except Exception as exc:
-        raise explain(exc, target, "list the repository") from exc
+    probe(target)  # a dead endpoint must fail fast, not after the SDKs' own retries
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="triton-gitops-state") as pool:
+        reading = pool.submit(read_state, target)  # both requests in flight at once
+        try:
+            listing, failed = with_retries(lambda: list_target(target), attempts=3), None
+        except Exception as exc:  # noqa: BLE001 - reported after the state's own failure, if any
+            listing, failed = None, exc
+        try:
+            state = reading.result()
+        except Exception as exc:
+            raise explain(exc, target, "read the sync state") from exc
+    if failed is not None:
+        raise explain(failed, target, "list the repository") from failed
     return state, listing
 
 
