@@ -205,3 +205,9 @@ def test_the_same_manifest_bytes_elsewhere_are_not_up_to_date(project, tmp_path_
     full_runs.clear()
     code, out, _ = run_cli("compile", "models.yaml", "--out", project / "repo", "--dry-run", "--exit-code", cwd=other)
     assert full_runs and code == 2 and "update m/1/model.py" in out
+
+
+def test_cache_prune_all_removes_the_records(project):
+    assert record.record_path(project / "repo").is_file()
+    assert run_cli("cache", "prune", "--all", cwd=project)[0] == 0
+    assert not record.record_path(project / "repo").exists()
