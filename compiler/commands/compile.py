@@ -13,7 +13,7 @@ from pathlib import Path
 from compiler.artifacts import settings as artifact_settings
 from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
 from compiler.compile import record
-from compiler.compile.output import CREATE, DELETE, UPDATE, check_replaceable, diff_tree, write_tree
+from compiler.compile.output import CREATE, DELETE, UPDATE, DiffResult, check_replaceable, diff_tree, write_tree
 from compiler.errors import FatalError
 from compiler.report import human_size, paint, plural, use_colour
 
@@ -76,19 +76,25 @@ def _summary(out: Path, summary: dict, options, up_to_date: bool) -> None:
               f"{human_size(summary['bytes'])}")
 
 
+def _print_dry_run(diff, out: Path, options, sources: list, sources_text: str) -> None:
+    if options.output == "json":
+        print(json.dumps(_plan_json(diff, out, sources), indent=2))
+        return
+    if sources_text:
+        print(sources_text)
+    _print_plan(diff, out, use_colour())
+
+
 def _answer_from_record(report: dict, out: Path, options) -> int:
-    if not options.dry_run:
-        _summary(out, report["summary"], options, up_to_date=True)
-    elif options.output == "json":
-        print(json.dumps({"out": str(out), "pending": False, "sources": report["sources"], "changes": []}, indent=2))
+    """The same output as the full run, with nothing to change."""
+    if options.dry_run:
+        _print_dry_run(DiffResult(), out, options, report["sources"], report["sources_text"])
     else:
-        if report["sources_text"]:
-            print(report["sources_text"])
-        print(f"{out}: up to date")
+        _summary(out, report["summary"], options, up_to_date=True)
     return EXIT_OK
 
 
-def _keep_record(loaded, tree, out: Path, key, started, written) -> None:
+def _keep_record(loaded, summary: dict, out: Path, key, started, written) -> None:
     """Record this run for the next one, where a stat can vouch for every input: local
     sources only, and no warnings (which the next run would otherwise have to repeat)."""
     from compiler.artifacts.lockfile import lock_path
@@ -99,7 +105,6 @@ def _keep_record(loaded, tree, out: Path, key, started, written) -> None:
         return
     if any(v.remote for m in manifest.models.values() for v in m.versions.values()):
         return
-    summary = {"models": len(manifest.models), "files": len(tree.entries), "bytes": tree.total_bytes}
     report = {"summary": summary, "sources": source_records(manifest), "sources_text": sources_block(manifest)}
     try:
         record.save(out, key, started, record.input_stamps(manifest, lock_path(manifest.path)), written, report)
@@ -112,7 +117,7 @@ def run(options) -> int:
     # The file system's clock before anything is read: inputs changed after it are not trusted
     # to the record (see compiler.compile.record).
     started = None if options.dry_run else record.clock_now(out)
-    key = record.current_key(Path(options.manifest), str(options.manifest), artifact_settings.current().lock)
+    key = record.current_key(out, Path(options.manifest), str(options.manifest), artifact_settings.current().lock)
     report = record.up_to_date(out, key)
     if report is not None:
         return _answer_from_record(report, out, options)
@@ -130,18 +135,12 @@ def run(options) -> int:
         report_problems(loaded.problems, "text")  # warnings only, at this point
     if options.dry_run:
         diff = diff_tree(tree, out)
-        if options.output == "json":
-            print(json.dumps(_plan_json(diff, out, source_records(loaded.manifest)), indent=2))
-        else:
-            sources = sources_block(loaded.manifest)
-            if sources:
-                print(sources)
-            _print_plan(diff, out, use_colour())
+        _print_dry_run(diff, out, options, source_records(loaded.manifest), sources_block(loaded.manifest))
         return EXIT_CHANGES if (options.exit_code and diff.pending) else EXIT_OK
     check_replaceable(out)
     record.forget(out)
     written = write_tree(tree, out)
-    _keep_record(loaded, tree, out, key, started, written)
     summary = {"models": len(loaded.manifest.models), "files": len(tree.entries), "bytes": tree.total_bytes}
+    _keep_record(loaded, summary, out, key, started, written)
     _summary(out, summary, options, up_to_date=False)
     return EXIT_OK

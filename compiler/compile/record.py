@@ -25,6 +25,7 @@ import tempfile
 from pathlib import Path
 
 from compiler import __version__
+from compiler.artifacts.digest import sha256_file
 from compiler.compile.assemble import stamp
 
 FORMAT = 1
@@ -112,10 +113,11 @@ def input_stamps(manifest, lock_file: Path) -> dict:
     return found
 
 
-def key_of(manifest: Path, manifest_sha256: str, display: str, lock_mode: str, boundary) -> dict:
+def key_of(out: Path, manifest: Path, manifest_sha256: str, display: str, lock_mode: str, boundary) -> dict:
     # The manifest's real path too: the same bytes elsewhere name other sources.
-    return {"format": FORMAT, "tool": tool_fingerprint(), "manifest": str(manifest), "manifest_sha256": manifest_sha256,
-            "display": display, "lock": lock_mode, "boundary": str(boundary) if boundary else None}
+    return {"format": FORMAT, "tool": tool_fingerprint(), "out": os.path.abspath(out), "manifest": str(manifest),
+            "manifest_sha256": manifest_sha256, "display": display, "lock": lock_mode,
+            "boundary": str(boundary) if boundary else None}
 
 
 def _tree_stamps(out: Path, written: dict) -> dict:
@@ -139,7 +141,7 @@ def save(out: Path, key: dict, started, inputs: dict, written: dict, report: dic
     finished = clock_now(out)
     if finished is None:
         return
-    record = {"key": dict(key, out=os.path.abspath(out)), "started": started, "finished": finished,
+    record = {"key": key, "started": started, "finished": finished,
               "inputs": inputs, "folders": _tree_stamps(out, written), "files": written, "report": report}
     path = record_path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -154,14 +156,6 @@ def forget(out: Path) -> None:
         os.unlink(record_path(out))
     except OSError:
         pass
-
-
-def _sha256_of(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _newer(found, since) -> bool:
@@ -203,7 +197,7 @@ def outputs_unchanged(record: dict, out: Path) -> bool:
         found = fingerprint(path)
         if found != recorded[:4]:
             return False
-        if _newer(found, written_at) and _sha256_of(path) != recorded[4]:
+        if _newer(found, written_at) and sha256_file(path) != recorded[4]:
             return False
     return True
 
@@ -219,7 +213,7 @@ def _same_names(path: str, rel: str, folders: dict, files: dict) -> bool:
         return False
 
 
-def current_key(manifest_path: Path, display: str, lock_mode: str):
+def current_key(out: Path, manifest_path: Path, display: str, lock_mode: str):
     """The key a record must carry to describe this run; None if the manifest is unreadable."""
     from compiler.manifest.sources import source_boundary
 
@@ -228,7 +222,7 @@ def current_key(manifest_path: Path, display: str, lock_mode: str):
         manifest_sha256 = hashlib.sha256(manifest.read_bytes()).hexdigest()
     except (OSError, RuntimeError):
         return None
-    return key_of(manifest, manifest_sha256, display, lock_mode, source_boundary(manifest.parent))
+    return key_of(out, manifest, manifest_sha256, display, lock_mode, source_boundary(manifest.parent))
 
 
 def up_to_date(out: Path, key) -> dict | None:
@@ -239,7 +233,7 @@ def up_to_date(out: Path, key) -> dict | None:
     if record is None:
         return None
     try:
-        if inputs_unchanged(record, dict(key, out=os.path.abspath(out))) and outputs_unchanged(record, out):
+        if inputs_unchanged(record, key) and outputs_unchanged(record, out):
             return record["report"]
     except (KeyError, TypeError, IndexError, ValueError, OSError):  # damaged or foreign: the full run
         return None
