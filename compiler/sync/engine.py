@@ -95,31 +95,28 @@ def prepare(manifest_path, requested_target, jobs: int, early=None):
 
 
 def _prepare(manifest_path, requested_target, jobs, early):
-    from compiler.compile.tree import build_tree
-    from compiler.manifest import load_manifest
+    from compiler.pipeline import load_and_build
 
-    # The steps of pipeline.load_and_build, with the target resolved in between.
-    path = Path(manifest_path)
-    loaded = load_manifest(path, str(manifest_path))
-    if loaded.manifest is None:
-        return _failed(loaded, early)
-    manifest, target, target_error = loaded.manifest, None, None
-    if loaded.ok:
+    found: dict = {}
+
+    def resolve_early(loaded) -> None:
+        if not loaded.ok:
+            return
         try:
-            target = resolve_target(manifest, requested_target)
+            found["target"] = resolve_target(loaded.manifest, requested_target)
         except FatalError as exc:
-            target_error = exc  # raised below, after the sources had their say, as before
-        if early is not None and target is not None:
-            early.send(target)
+            found["error"] = exc  # raised below, after the sources had their say, as before
+            return
+        if early is not None:
+            early.send(found["target"])
+
     # Remote version files stay remote (their digests known, fetched once if never seen), so
     # that a target on their own store can copy them server-side; others are fetched to upload.
     with artifact_settings.using(fetch=False, digests=True):
-        tree, problems = build_tree(manifest, path.name)
-    for problem in problems:
-        loaded.document.place(problem)
-    loaded.problems.extend(problems)
-    if not loaded.ok:
+        loaded, tree = load_and_build(manifest_path, after_load=resolve_early)
+    if tree is None:
         return _failed(loaded, early)
+    manifest, target, target_error = loaded.manifest, found.get("target"), found.get("error")
     if target_error is not None:
         raise target_error
     target = target or resolve_target(manifest, requested_target)
@@ -138,7 +135,7 @@ def _prepare(manifest_path, requested_target, jobs, early):
         for problem in checksum_warnings(manifest, target.display):
             loaded.problems.append(loaded.document.place(problem))
     ensembles = {name for name, model in manifest.models.items() if model.config.platform == "ensemble"}
-    return Context(loaded, tree, target, future, cache, ensembles, path.name, early), loaded
+    return Context(loaded, tree, target, future, cache, ensembles, Path(manifest_path).name, early), loaded
 
 
 def _failed(loaded, early):
