@@ -167,6 +167,10 @@ def one_round(args, moto: Moto, work: Path, rep: int, results: dict) -> None:
             edit_keeping_size_and_mtime(work / "src" / edited)
             edit_keeping_size_and_mtime(work / "repo" / edited)
         for tool, (command, tool_env, bucket) in table.items():
+            # The scenario's own writes (hundreds of MB for a fresh checkout) are still being
+            # flushed to disk for a few seconds, in kernel threads that take CPU from whichever
+            # tool runs first. Every tool starts with nothing left to flush.
+            os.sync()
             moto.mark()
             started = time.monotonic()
             done = subprocess.run(command, env=tool_env, cwd=work, capture_output=True, text=True)

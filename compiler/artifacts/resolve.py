@@ -202,6 +202,9 @@ def _resolve(run, manifest) -> list:
         need_bytes = md5 or (run.settings.fetch and "bytes")
         tasks.extend((model, version, kind, item, need_bytes) for item in files)
     failed = set()
+    # Local files only (the usual case): hashing is CPU work, one thread per free core does it.
+    if all(task[3].origin is None for task in tasks):
+        workers = run.settings.hash_threads
     for task, _, exc in in_parallel(run.digest, tasks, workers, inline=run.known):
         model, version, kind, item, _ = task
         if exc is None:

@@ -31,6 +31,9 @@ class Settings:
     digests: bool = False
     cache_dir: str = ""  # "" = TRITON_GITOPS_CACHE_DIR, else the user cache dir
     jobs: int = 0  # parallel transfers; 0 = TRITON_GITOPS_JOBS or 8
+    # Cores another process of this run keeps busy meanwhile (sync's prefetch helper, which
+    # is then the longest leg of the run): hashing local files leaves them to it.
+    busy_cores: int = 0
 
     @property
     def cache_root(self) -> Path:
@@ -44,6 +47,17 @@ class Settings:
             return max(1, int(os.environ.get("TRITON_GITOPS_JOBS", "8")))
         except ValueError:
             return 8
+
+
+    @property
+    def hash_threads(self) -> int:
+        """Threads for hashing local files: CPU work (hashlib lets go of the GIL), so no more
+        than the cores left to this process, and no more than `workers`."""
+        try:
+            cores = len(os.sched_getaffinity(0))
+        except (AttributeError, OSError):
+            cores = os.cpu_count() or 1
+        return max(1, min(self.workers, cores - self.busy_cores))
 
 
 def default_cache_dir() -> Path:

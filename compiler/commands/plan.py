@@ -10,7 +10,7 @@ def run(options) -> int:
     # Before the imports below, like sync: the target is read by a helper meanwhile (prefetch.py).
     from compiler.sync import prefetch
 
-    early = prefetch.start(options.target)
+    early = prefetch.start(options.target, (options.manifest,))
     from compiler.sync import engine
 
     with engine.fewer_gc_passes():

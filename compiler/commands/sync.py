@@ -17,7 +17,7 @@ def run(options) -> int:
     # forks from a small process and starts on the storage SDK at once.
     from compiler.sync import prefetch
 
-    early = prefetch.start(options.target)
+    early = prefetch.start(options.target, (options.manifest,))
     from compiler.sync import engine
 
     with engine.fewer_gc_passes():

@@ -112,7 +112,7 @@ def _prepare(manifest_path, requested_target, jobs, early):
 
     # Remote version files stay remote (their digests known, fetched once if never seen), so
     # that a target on their own store can copy them server-side; others are fetched to upload.
-    with artifact_settings.using(fetch=False, digests=True):
+    with artifact_settings.using(fetch=False, digests=True, busy_cores=0 if early is None else 1):
         loaded, tree = load_and_build(manifest_path, after_load=resolve_early)
     if tree is None:
         return _failed(loaded, early)

@@ -16,14 +16,20 @@ credentials, missing bucket, a crash) it answers "failed" and this process reads
 itself, with the probe, retries and explained errors of the normal path. Used on Linux only
 (fork is cheap there, and safe while the parent has a single thread, which is checked), for
 object stores only, and not when TRITON_GITOPS_PREFETCH=0.
+
+The helper's import of the SDK is the longest leg of a no-op run, so it starts as early as
+possible: the entry points (`compiler/__main__.py`) call `start_early` with the raw
+arguments before argparse and the command's modules are imported (~60 ms sooner), and the
+command picks that helper up with `start`. The early start only guesses from the raw
+arguments; the parsed `--target` decides, and a guess that turns out wrong is stopped.
+Modules this file imports at the top delay that fork, so it keeps to `os` and `sys`.
 """
 from __future__ import annotations
 
 import os
-import pickle
 import sys
-import threading
-from typing import Optional
+
+_early: list = []  # [(requested, Prefetch)] forked by start_early, not yet picked up
 
 
 class Prefetch:
@@ -36,6 +42,8 @@ class Prefetch:
         """Hand over the resolved target; a local one needs no helper, so the child is told to stop."""
         if self._to_child < 0:
             return
+        import pickle
+
         data = b"" if target.local else pickle.dumps(target)
         try:
             _write_all(self._to_child, data)
@@ -43,10 +51,12 @@ class Prefetch:
             pass  # the child is gone: result() says so
         self._close_to_child()
 
-    def result(self) -> Optional[tuple]:
+    def result(self):
         """(state bytes or None, Listing) as the child read them, or None when it could not."""
         if self._from_child < 0:
             return None
+        import pickle
+
         self._close_to_child()  # never sent: the child stops at end-of-file
         try:
             data = _read_all(self._from_child)
@@ -74,17 +84,48 @@ class Prefetch:
             self._to_child = -1
 
 
-def start(requested: Optional[str]) -> Optional[Prefetch]:
-    """Fork the helper when it can help: a --target that names or may name an object store."""
-    from compiler.sync.target import is_local_url
+def start_early(argv: list) -> None:
+    """At process start: fork the helper for `sync`/`plan` given a `--target`, read from the raw
+    arguments (the command comes first: the top-level parser has no other options)."""
+    if len(argv) < 2 or argv[0] not in ("sync", "plan"):
+        return
+    requested, args = None, argv[1:]
+    for index, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg == "--target" and index + 1 < len(args):
+            requested = args[index + 1]
+        elif arg.startswith("--target="):
+            requested = arg[len("--target="):]
+    # The manifest is the one positional argument, but which of the others are option values
+    # is argparse's to know: every word that is not an option is a candidate.
+    candidates = tuple(arg for arg in args if not arg.startswith("-") and arg != requested)
+    helper = start(requested, (*candidates, "models.yaml"))
+    if helper is not None:
+        _early.append((requested, helper))
 
+
+def start(requested, manifests=("models.yaml",)):
+    """Fork the helper when it can help: a --target that names or may name an object store.
+    `manifests`: where a target name may be defined (the first that can be read counts).
+    Returns the one `start_early` forked for this very target, if any; stops one forked for
+    another."""
+    while _early:
+        guessed, helper = _early.pop()
+        if guessed == requested:
+            return helper
+        helper.cancel()
     if not requested or sys.platform != "linux" or os.environ.get("TRITON_GITOPS_PREFETCH") == "0":
         return None  # no --target: the manifest's local target
     if "://" not in requested and ("/" in requested or requested.startswith(".")):
         return None  # a path
-    if "://" in requested and is_local_url(requested):
-        return None
-    if threading.active_count() != 1:
+    if "://" in requested:
+        from compiler.sync.urls import is_local_url
+
+        if is_local_url(requested):
+            return None
+    threading = sys.modules.get("threading")  # not imported yet: no thread was started from Python
+    if threading is not None and threading.active_count() != 1:
         return None  # fork copies no other thread, and a lock one of them holds would stay held
     to_child_r, to_child_w = os.pipe()
     from_child_r, from_child_w = os.pipe()
@@ -94,16 +135,22 @@ def start(requested: Optional[str]) -> Optional[Prefetch]:
     if pid == 0:  # pragma: no cover - the child's work ends in os._exit, out of coverage's sight
         os.close(to_child_w)
         os.close(from_child_r)
-        _child(requested, to_child_r, from_child_w)
+        _child(requested, manifests, to_child_r, from_child_w)
     os.close(to_child_r)
     os.close(from_child_w)
     return Prefetch(pid, to_child_w, from_child_r)
 
 
-def _child(requested: str, from_parent: int, to_parent: int) -> None:  # pragma: no cover
+def _child(requested: str, manifests: tuple, from_parent: int, to_parent: int) -> None:  # pragma: no cover
     """Import the SDK, wait for the target, read it, answer, exit without any cleanup of the parent's."""
     import signal
 
+    import gc
+    import pickle
+
+    # A short life that ends in os._exit: the collector would only walk the SDK's hundreds of
+    # thousands of import-time objects again and again (~10% of the helper's time), to free nothing.
+    gc.disable()
     answer: tuple = ("failed",)
     try:
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C: end quietly, the parent reports it
@@ -111,14 +158,9 @@ def _child(requested: str, from_parent: int, to_parent: int) -> None:  # pragma:
             quiet = os.open(os.devnull, os.O_WRONLY)
             os.dup2(quiet, 1)  # stdout belongs to the parent (JSON output); errors are its to report
             os.dup2(quiet, 2)
-        import fsspec
+        from compiler.sync.early import import_sdk
 
-        if "://" in requested:  # the scheme is known now: import its SDK while the parent works
-            try:
-                fsspec.get_filesystem_class(requested.split("://", 1)[0])
-            except Exception:  # noqa: BLE001 - the parent will say what is wrong with the URL
-                pass
-        _quick_timestamps()
+        import_sdk(requested, manifests)  # while the parent loads the manifest
         data = _read_all(from_parent)
         os.close(from_parent)
         if not data:
@@ -133,38 +175,16 @@ def _child(requested: str, from_parent: int, to_parent: int) -> None:  # pragma:
     os._exit(0)
 
 
-def _quick_timestamps() -> None:  # pragma: no cover - runs in the child
-    """botocore parses every LastModified of a listing through dateutil (~40 us each: a third of
-    the parsing of a 600-file S3 listing); ISO 8601, which S3 listings use, is parsed by the
-    standard library in a tenth of that, and nothing this process reads looks at the value
-    anyway (an S3 object's stamp is its ETag). Anything else goes to botocore's own parser.
-    Only in this helper process, only if botocore is loaded and still has that default."""
-    parsers = sys.modules.get("botocore.parsers")
-    slow = getattr(parsers, "DEFAULT_TIMESTAMP_PARSER", None)
-    if slow is None or getattr(slow, "quick", False):
-        return
-    from datetime import datetime
-
-    def parse(value):
-        try:
-            parsed = datetime.fromisoformat(value)
-        except (TypeError, ValueError):
-            return slow(value)
-        return parsed if parsed.tzinfo is not None else slow(value)
-
-    parse.quick = True
-    parsers.DEFAULT_TIMESTAMP_PARSER = parse
-
-
 def _observe(target) -> tuple:  # pragma: no cover - runs in the child
     from concurrent.futures import ThreadPoolExecutor
 
+    from compiler.sync.early import quick_timestamps
     from compiler.sync.listing import list_target
     from compiler.sync.state import STATE_NAME, read_control
     from compiler.sync.target import probe
 
     target.fs  # noqa: B018 - opened once, before two threads use it
-    _quick_timestamps()  # now that the SDK is loaded, before its client (and parsers) are made
+    quick_timestamps()  # in case the SDK was not guessed: before its client (and parsers) are made
     probe(target)  # a dead endpoint: fail in a second, like the parent would
     with ThreadPoolExecutor(max_workers=1) as pool:  # both requests in flight at once
         state = pool.submit(read_control, target, STATE_NAME)

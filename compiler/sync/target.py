@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from compiler.errors import FatalError
+from compiler.sync.urls import is_local_url
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 # Option names whose values are secrets: scrubbed from every message we print.
@@ -109,13 +110,6 @@ def _secrets_of(options, key: str = "") -> list:
     if isinstance(options, str) and len(options) >= 4 and _SECRET_KEYS.search(key):
         return [options]
     return []
-
-
-def is_local_url(url: str) -> bool:
-    if url.startswith("file://"):
-        return True
-    scheme = urlsplit(url).scheme
-    return "://" not in url or len(scheme) == 1
 
 
 def local_path(url: str, base: Path) -> Path:

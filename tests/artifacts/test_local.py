@@ -233,3 +233,38 @@ def test_checksum_agent_warns_for_a_cloud_url_given_on_the_command_line(tmp_path
     code, out, err = run_cli("plan", manifest, "--target", f"s3://{bucket}/models")
     assert code == 2, out + err
     assert "[checksum-cloud-target]" in out and f"s3://{bucket}/models" in out
+
+
+@pytest.mark.parametrize("cores, jobs, busy, expected", [
+    (2, 8, 0, 2), (2, 8, 1, 1),  # sync's helper process keeps one of two cores busy
+    (8, 4, 1, 4),  # never more than --jobs
+    (1, 8, 1, 1), (2, 1, 0, 1),  # always at least one
+])
+def test_local_hashing_uses_the_free_cores(monkeypatch, cores, jobs, busy, expected):
+    from compiler.artifacts.settings import Settings
+
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(cores)))
+    assert Settings(jobs=jobs, busy_cores=busy).hash_threads == expected
+
+
+def test_local_sources_are_hashed_on_the_free_cores_only(tmp_path, monkeypatch):
+    from compiler.artifacts import fetch, resolve
+    from compiler.artifacts import settings as artifact_settings
+    from compiler.pipeline import load_and_build
+
+    for version in (1, 2, 3):
+        make_folder(tmp_path / f"v{version}", {"model.onnx": bytes([version]) * 1000})
+    manifest = write_manifest(tmp_path, {v: f"v{v}" for v in (1, 2, 3)})
+    calls = []
+
+    def spy(function, items, workers, inline=None):
+        calls.append((function.__name__, workers))
+        return fetch.in_parallel(function, items, workers, inline)
+
+    monkeypatch.setattr(resolve, "in_parallel", spy)
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1})
+    with artifact_settings.using(jobs=8, busy_cores=1):
+        loaded, tree = load_and_build(manifest)
+    assert tree is not None, loaded.problems
+    assert calls == [("list", 8), ("digest", 1)]
+    assert all(v.artifact.files[0].sha256 for m in loaded.manifest.models.values() for v in m.versions.values())
