@@ -30,7 +30,8 @@ def _run(options, started, early) -> int:
     from compiler.sync.progress import Progress
     from compiler.sync.report import plan_text, sync_json, sync_summary
 
-    ctx, loaded = engine.prepare(options.manifest, options.target, options.jobs, early)
+    ctx, loaded = engine.prepare(options.manifest, options.target, options.jobs, early,
+                                 writes=not options.dry_run)
     if ctx is None:
         report_problems(loaded.problems, options.output, summary_label=str(options.manifest))
         return EXIT_ERROR

@@ -12,6 +12,7 @@ import atexit
 import gc
 import logging
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ class Context:
     ensembles: set
     manifest_name: str
     early: object = None  # prefetch.Prefetch: the target as a helper process read it, used once
+    warming: object = None  # a Thread opening the store while the manifest was built (_warm_up)
 
     @property
     def wants(self) -> dict:
@@ -80,21 +82,22 @@ def quiet_libraries() -> None:
         root.addHandler(logging.NullHandler())
 
 
-def prepare(manifest_path, requested_target, jobs: int, early=None):
+def prepare(manifest_path, requested_target, jobs: int, early=None, writes: bool = False):
     """(Context, None) or (None, LoadedManifest with problems) when the manifest does not build.
 
     `early` (prefetch.Prefetch) is told the target as soon as the manifest names it, so that
-    its reading overlaps the hashing of the sources."""
+    its reading overlaps the hashing of the sources. `writes`: a sync that may write (not
+    `plan`, not a dry run), for which a target no run has left in sync is opened meanwhile."""
     quiet_libraries()
     try:
-        return _prepare(manifest_path, requested_target, jobs, early)
+        return _prepare(manifest_path, requested_target, jobs, early, writes)
     except BaseException:
         if early is not None:
             early.cancel()
         raise
 
 
-def _prepare(manifest_path, requested_target, jobs, early):
+def _prepare(manifest_path, requested_target, jobs, early, writes):
     from compiler.pipeline import load_and_build
 
     found: dict = {}
@@ -109,6 +112,12 @@ def _prepare(manifest_path, requested_target, jobs, early):
             return
         if early is not None:
             early.send(found["target"])
+            if writes and not expect.known(found["target"]):
+                # A new target (or a new machine): there will be work. Import the SDK and make the
+                # client now, beside the hashing of the sources (hashlib lets go of the GIL).
+                found["warming"] = threading.Thread(target=_warm_up, args=(found["target"],), daemon=True,
+                                                    name="triton-gitops-warm-up")
+                found["warming"].start()
 
     # Remote version files stay remote (their digests known, fetched once if never seen), so
     # that a target on their own store can copy them server-side; others are fetched to upload.
@@ -135,7 +144,8 @@ def _prepare(manifest_path, requested_target, jobs, early):
         for problem in checksum_warnings(manifest, target.display):
             loaded.problems.append(loaded.document.place(problem))
     ensembles = {name for name, model in manifest.models.items() if model.config.platform == "ensemble"}
-    return Context(loaded, tree, target, future, cache, ensembles, Path(manifest_path).name, early), loaded
+    return Context(loaded, tree, target, future, cache, ensembles, Path(manifest_path).name, early,
+                   found.get("warming")), loaded
 
 
 def _failed(loaded, early):
@@ -230,7 +240,9 @@ def _warm_up(target) -> None:
 def sync(ctx: Context, prune: bool, dry_run: bool, jobs: int, progress, force_unlock: bool = False,
          lock_wait: float = 10.0, on_plan=None) -> Result:
     """Make the target equal to the manifest. `on_plan(plan)` is called with the plan carried out."""
-    if ctx.early is not None and not dry_run and not expect.likely_done(ctx.target, ctx.wants):
+    if ctx.warming is not None:
+        ctx.warming.join()  # nothing else may touch target.fs before it is opened
+    elif ctx.early is not None and not dry_run and not expect.likely_done(ctx.target, ctx.wants):
         _warm_up(ctx.target)
     plan, state = _observe(ctx, prune)
     ctx.cache.save()

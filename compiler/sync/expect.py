@@ -46,6 +46,12 @@ def _read() -> dict:
     return data if isinstance(data, dict) else {}
 
 
+def known(target) -> bool:
+    """Has a run on this machine ever left this target with nothing to do? (If not: a new
+    target, or a new machine such as a CI runner, and work is likely.)"""
+    return _key(target) in _read()
+
+
 def likely_done(target, wants: dict) -> bool:
     """Did a run leave this target holding these very files, with nothing left to do?"""
     return _read().get(_key(target)) == wanted_digest(wants)

@@ -19,7 +19,7 @@ object stores only, and not when TRITON_GITOPS_PREFETCH=0.
 
 The helper's import of the SDK is the longest leg of a no-op run, so it starts as early as
 possible: the entry points (`compiler/__main__.py`) call `start_early` with the raw
-arguments before argparse and the command's modules are imported (~60 ms sooner), and the
+arguments before argparse and the command's modules are imported (~50 ms sooner), and the
 command picks that helper up with `start`. The early start only guesses from the raw
 arguments; the parsed `--target` decides, and a guess that turns out wrong is stopped.
 Modules this file imports at the top delay that fork, so it keeps to `os` and `sys`.

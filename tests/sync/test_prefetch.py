@@ -114,3 +114,30 @@ def test_the_work_ahead_guess_follows_the_wanted_files(tmp_path, monkeypatch):
     edited = {**wants, "m/1/model.onnx": SimpleNamespace(sha256="c" * 64)}
     assert not expect.likely_done(target, edited)
     assert not expect.likely_done(SimpleNamespace(url="s3://other/models", endpoint=""), wants)
+
+
+def test_a_new_target_is_opened_while_the_manifest_builds(project, backend):
+    """A target no run on this machine has left in sync (a new one, or a fresh CI runner) will
+    likely take writes: its store is opened on a thread beside the hashing, and the sync that
+    follows waits for that, then writes as usual. A known target, `plan` and dry runs do not."""
+    import io
+
+    from compiler.artifacts import settings as artifact_settings
+    from compiler.sync import engine
+    from compiler.sync.progress import Progress
+
+    if backend.name == "local":
+        pytest.skip("a local target has no SDK to open")
+    artifact_settings.reset()  # the backend fixture gave this test an empty cache folder
+    helper = SimpleNamespace(send=lambda target: None, cancel=lambda: None, result=lambda: None)
+    ctx, _ = engine.prepare(project.manifest, "t", 4, early=helper, writes=True)
+    assert ctx.warming is not None and not expect.known(ctx.target)
+    result = engine.sync(ctx, prune=False, dry_run=False, jobs=4, progress=Progress(io.StringIO(), enabled=False))
+    assert not ctx.warming.is_alive() and ctx.target._fs is not None
+    assert result.outcome is not None and len(result.plan.changes) == len(project.expected())
+    assert expect.known(ctx.target)
+    for writes in (True, False):
+        again, _ = engine.prepare(project.manifest, "t", 4, early=helper, writes=writes)
+        assert again.warming is None
+    artifact_settings.reset()
+    assert project.cli("sync", "--dry-run")[0] == 0  # in sync
