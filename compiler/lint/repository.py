@@ -98,7 +98,8 @@ def _missing_config(folder: str) -> Problem:
                  "which --disable-auto-complete-config turns off", "config-missing", folder, hint=hint)
 
 
-def lint_model_folder(folder: str, repository_models=None, model_configs=None, loaded=None) -> list:
+def lint_model_folder(folder: str, repository_models=None, model_configs=None, loaded=None,
+                      model_versions=None) -> list:
     problems: list = []
     config_path = os.path.join(folder, CONFIG)
     if not os.path.isfile(config_path):
@@ -109,7 +110,7 @@ def lint_model_folder(folder: str, repository_models=None, model_configs=None, l
         return cf.problems + problems
     ctx = RuleContext(os.path.basename(os.path.normpath(folder)), versions=versions, files=_files(folder),
                       repository_models=repository_models, model_configs=model_configs or {},
-                      model_file_may_complete=True)
+                      model_versions=model_versions or {}, model_file_may_complete=True)
     return cf.problems + problems + _run(cf, ctx)
 
 
@@ -124,9 +125,10 @@ def lint_repository(root: str) -> list:
         if os.path.isfile(config_path):
             loaded[name] = load_config(config_path)
     configs = {name: cf.config for name, cf in loaded.items() if cf.config is not None}
+    versions = {name: _versions(os.path.join(root, name), []) for name in loaded}  # warnings: each model's own
     problems = []
     for name in models:
-        problems.extend(lint_model_folder(os.path.join(root, name), set(models), configs, loaded.get(name)))
+        problems.extend(lint_model_folder(os.path.join(root, name), set(models), configs, loaded.get(name), versions))
     return problems
 
 

@@ -129,12 +129,13 @@ def _rule_problems(manifest: Manifest, also_known=frozenset()) -> list:
     problems = []
     known = set(manifest.models) | set(manifest.external_models) | set(also_known)
     configs = {n: m.config for n, m in manifest.models.items() if m.config is not None}
+    versions = {n: m.declared_versions for n, m in manifest.models.items()}
     for model in manifest.models.values():
         if model.config is None:
             continue
         files = set(model.files) | {f"warmup/{w.file_name}" for w in model.warmups}
         ctx = RuleContext(model.name, versions=model.declared_versions, files=files, repository_models=known,
-                          model_configs=configs)
+                          model_configs=configs, model_versions=versions)
         for problem in check_config(model.config, ctx):
             problem.path = model.doc_path_of(problem.path)
             problems.append(problem)

@@ -24,6 +24,9 @@ class RuleContext:
     repository_models: Optional[set] = None
     # Configs of the other models, for ensemble tensor/type checks; may be partial.
     model_configs: dict = field(default_factory=dict)
+    # Version folders of the other models ({name: versions}), for the versions an ensemble's
+    # steps require; may be partial (a model not in it is not checked).
+    model_versions: dict = field(default_factory=dict)
     # True for lint: a config Triton completes from the model file (auto-complete) may omit
     # platform/backend/data_type, so those are warnings there; the manifest must be complete.
     model_file_may_complete: bool = False

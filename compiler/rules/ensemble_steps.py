@@ -1,10 +1,12 @@
 """An ensemble's step models (Triton's ValidateEnsembleConfig and the repository's dependency
 check): they exist, they do not lead back to the ensemble, their tensors are mapped as they
 are declared, data types and shapes agree, batch sizes fit, and no step mixes the responses of
-different decoupled models. Steps whose config is not known (ctx.model_configs) are skipped."""
+different decoupled models, and the version a step asks for is one its model loads. Steps
+whose config is not known (ctx.model_configs) are skipped."""
 from __future__ import annotations
 
 from compiler.rules.base import ENSEMBLE, WILDCARD, dims_text, error, suggest, type_name, warning
+from compiler.rules.versions import versions_to_load
 
 
 def _dims_match(a, b) -> bool:
@@ -159,4 +161,24 @@ def check_steps(config, ctx, name) -> list:
         model = ctx.model_configs.get(step.model_name)
         if model is not None:
             out.extend(_step_tensors(config, name, s, step, model))
+            out.extend(_step_version(name, s, step, model, ctx.model_versions.get(step.model_name)))
     return out + _consistency(config, ctx, name) + _decoupled(config, ctx, name)
+
+
+def _step_version(name, s, step, model, available) -> list:
+    """Triton loads an ensemble only once every step model has the version the step names
+    (-1: whichever is the latest loaded) loaded, under that model's version_policy."""
+    if available is None:
+        return []
+    loaded = versions_to_load(model, available)
+    path = ("ensemble_scheduling", "step", s, "model_version")
+    m = step.model_name
+    if not loaded:
+        return [error("ensemble-step-version", f"ensemble '{name}' depends on '{m}' which has no loaded version", path,
+                      hint=f"give {m} a version its version_policy selects")]
+    if step.model_version >= 1 and step.model_version not in loaded:
+        return [error("ensemble-step-version", f"ensemble '{name}' depends on '{m}' whose required version "
+                      f"{step.model_version} is not loaded", path,
+                      hint=f"{m} loads version {', '.join(map(str, sorted(loaded)))} under its version_policy: name one "
+                           f"of those, or -1 for the latest, or make {m} serve version {step.model_version}")]
+    return []

@@ -15,6 +15,20 @@ def _as_int(version):
     return None
 
 
+def versions_to_load(config, available) -> set:
+    """The versions Triton loads of a model with `config` whose version folders are `available`:
+    its version_policy (default: the latest one) applied to the folders that are numbers."""
+    numbers = {n for n in (_as_int(v) for v in available) if n is not None and n >= 1}
+    policy = config.version_policy
+    which = policy.WhichOneof("policy_choice") if config.HasField("version_policy") else None
+    if which == "all":
+        return numbers
+    if which == "specific":
+        return numbers & set(policy.specific.versions)
+    count = policy.latest.num_versions if which == "latest" else 1
+    return set(sorted(numbers, reverse=True)[:max(count, 0)])
+
+
 def check(config, ctx) -> list:
     out = []
     name = model_name(config, ctx)

@@ -28,9 +28,11 @@ REAL = CORPUS / "real-world-configs"
 HAVE_CORPUS = QA.is_dir() and REAL.is_dir()
 pytestmark = pytest.mark.skipif(not HAVE_CORPUS, reason=f"corpus not found at {CORPUS}")
 
-# autofill_noplatform cases whose reason a lint cannot know: the versions present for another
-# model (no_required_version*) and whether a backend library is installed (unknown_backend).
-NEEDS_SERVER = {"no_required_version", "no_required_version_2", "no_required_version_3", "unknown_backend.unknown"}
+# autofill_noplatform cases whose reason a lint cannot know: whether a backend library is
+# installed (unknown_backend). The no_required_version* cases hold configs only; Triton's QA
+# gives every model a version folder 1/ first, and so does the test below.
+NEEDS_SERVER = {"unknown_backend.unknown"}
+NEEDS_VERSION_FOLDERS = {"no_required_version", "no_required_version_2", "no_required_version_3"}
 
 
 def _dirs(pattern: str) -> list:
@@ -63,7 +65,8 @@ METRICS_INVALID = _dirs("model_metrics/invalid_config/*")
 METRICS_VALID = _dirs("model_metrics/valid_config*/*")
 SPECIAL = [QA / "special_cases" / name for name in ("invalid_platform", "runtime_escape")] if HAVE_CORPUS else []
 AUTOFILL = [d for d in _dirs("autofill_noplatform/ensemble/*") + _dirs("autofill_noplatform/custom/*")
-            + _dirs("autofill_noplatform/common/*") if d.name not in NEEDS_SERVER]
+            + _dirs("autofill_noplatform/common/*") if d.name not in NEEDS_SERVER | NEEDS_VERSION_FOLDERS]
+WITH_VERSION_FOLDERS = [d for d in _dirs("autofill_noplatform/ensemble/*") if d.name in NEEDS_VERSION_FOLDERS]
 
 
 def _ids(cases):
@@ -103,6 +106,16 @@ def test_autofill_noplatform_cases_rejected_for_their_reason(case):
     texts = [expected_text(case, name) for name in alternatives]
     assert any(any(t in p.message for p in errors(problems)) for t in texts), \
         f"{case.name}: no error contains any of {texts}; errors: {[p.message for p in errors(problems)]}"
+
+
+@pytest.mark.parametrize("case", WITH_VERSION_FOLDERS, ids=_ids(WITH_VERSION_FOLDERS))
+def test_a_step_version_that_is_not_loaded_is_rejected_for_its_reason(case, tmp_path):
+    repository = tmp_path / case.name
+    shutil.copytree(case, repository, ignore=shutil.ignore_patterns("expected*"))
+    for model in repository.iterdir():
+        (model / "1").mkdir()  # as Triton's QA stages it; the ensemble's step asks for version 2
+    problems = lint_paths([str(repository)])
+    assert_rejected_for(problems, expected_text(case), case.name)
 
 
 def _index() -> list:

@@ -1,5 +1,7 @@
 """The step models of an ensemble (compiler/rules/ensemble_steps.py), reached through the
 ensemble rules as check_config reaches them."""
+import pytest
+
 from compiler.errors import WARNING
 from compiler.rules import ensemble
 from tests.rules.test_ensemble import CHAIN, ens, model, step
@@ -77,3 +79,45 @@ def test_inputs_from_different_decoupled_models():
                   "ensemble-decoupled-branching")
     assert problem.message == ("in ensemble e, step of model 'join' receives inputs originated from different "
                                "decoupled models")
+
+
+def _versioned_chain(version_a: int) -> str:
+    return ens(CHAIN.replace('model_version: -1', f'model_version: {version_a}', 1))
+
+
+def test_a_step_version_the_model_does_not_load():
+    """Triton's QA no_required_version*: a step may name a version only if its model loads it."""
+    repo = {"a": model("a"), "b": model("b")}
+    ctx = dict(name="e", repository_models={"a", "b", "e"}, model_configs=repo)
+    versions = {"a": {1, 2}, "b": {1}}
+    # The default policy loads only the latest version: 2 of a.
+    assert run(_versioned_chain(2), ensemble, model_versions=versions, **ctx) == []
+    problem = one(run(_versioned_chain(1), ensemble, model_versions=versions, **ctx), "ensemble-step-version")
+    assert problem.message == "ensemble 'e' depends on 'a' whose required version 1 is not loaded"
+    assert problem.path == ("ensemble_scheduling", "step", 0, "model_version")
+    assert "loads version 2" in problem.hint
+    # Under `all`, version 1 is loaded too; a version with no folder never is.
+    repo["a"] = model("a", extra="version_policy { all { } }")
+    assert run(_versioned_chain(1), ensemble, model_versions=versions, **ctx) == []
+    assert one(run(_versioned_chain(3), ensemble, model_versions=versions, **ctx), "ensemble-step-version")
+    # Without the versions of the step model (a lone config), nothing is claimed.
+    assert run(_versioned_chain(3), ensemble, model_versions={}, **ctx) == []
+
+
+def test_a_step_model_with_no_loaded_version():
+    ctx = dict(name="e", repository_models={"a", "b", "e"}, model_configs={"a": model("a"), "b": model("b")})
+    problem = one(run(ens(CHAIN), ensemble, model_versions={"a": set(), "b": {1}}, **ctx), "ensemble-step-version")
+    assert problem.message == "ensemble 'e' depends on 'a' which has no loaded version"
+
+
+@pytest.mark.parametrize("policy, available, loaded", [
+    ("", {1, 2, 3}, {3}),
+    ("version_policy { latest { num_versions: 2 } }", {1, 5, 3}, {5, 3}),
+    ("version_policy { all { } }", {1, "2", "x", "03", 0}, {1, 2}),
+    ("version_policy { specific { versions: [ 1, 4 ] } }", {1, 2, 3}, {1}),
+    ("", set(), set()),
+])
+def test_versions_to_load_follows_the_policy(policy, available, loaded):
+    from compiler.rules.versions import versions_to_load
+
+    assert versions_to_load(model("m", extra=policy), available) == loaded
