@@ -162,6 +162,14 @@ def _newer(found, since) -> bool:
     return found is not None and max(found[1], found[2]) >= since
 
 
+def _used(out: Path) -> None:
+    """`cache prune` drops records not used for N days (by mtime): this one was just used."""
+    try:
+        os.utime(record_path(out))
+    except OSError:
+        pass  # a read-only cache: the record may go after N days, costing one full compile
+
+
 def load(out: Path):
     try:
         record = json.loads(record_path(out).read_bytes())
@@ -234,6 +242,7 @@ def up_to_date(out: Path, key) -> dict | None:
         return None
     try:
         if inputs_unchanged(record, key) and outputs_unchanged(record, out):
+            _used(out)
             return record["report"]
     except (KeyError, TypeError, IndexError, ValueError, OSError):  # damaged or foreign: the full run
         return None

@@ -211,3 +211,14 @@ def test_cache_prune_all_removes_the_records(project):
     assert record.record_path(project / "repo").is_file()
     assert run_cli("cache", "prune", "--all", cwd=project)[0] == 0
     assert not record.record_path(project / "repo").exists()
+
+
+def test_a_record_in_use_survives_cache_prune(project):
+    path = record.record_path(project / "repo")
+    month_ago = time.time() - 40 * 86400
+    os.utime(path, (month_ago, month_ago))
+    code, out, _ = _dry_run(project)
+    assert code == 0 and "up to date" in out
+    assert path.stat().st_mtime > month_ago + 39 * 86400  # used now
+    assert run_cli("cache", "prune", cwd=project)[0] == 0  # drops what was unused for 30 days
+    assert path.is_file()
