@@ -48,7 +48,6 @@ class Settings:
         except ValueError:
             return 8
 
-
     @property
     def hash_threads(self) -> int:
         """Threads for hashing local files: CPU work (hashlib lets go of the GIL), so no more

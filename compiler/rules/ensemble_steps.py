@@ -176,9 +176,11 @@ def _step_version(name, s, step, model, available) -> list:
     if not loaded:
         return [error("ensemble-step-version", f"ensemble '{name}' depends on '{m}' which has no loaded version", path,
                       hint=f"give {m} a version its version_policy selects")]
-    if step.model_version >= 1 and step.model_version not in loaded:
-        return [error("ensemble-step-version", f"ensemble '{name}' depends on '{m}' whose required version "
-                      f"{step.model_version} is not loaded", path,
-                      hint=f"{m} loads version {', '.join(map(str, sorted(loaded)))} under its version_policy: name one "
-                           f"of those, or -1 for the latest, or make {m} serve version {step.model_version}")]
+    wanted = step.model_version
+    if wanted >= 1 and wanted not in loaded:
+        serves = ", ".join(map(str, sorted(loaded)))
+        return [error("ensemble-step-version", f"ensemble '{name}' depends on '{m}' whose required version {wanted} "
+                      "is not loaded", path,
+                      hint=f"{m} loads version {serves} under its version_policy: name one of those, or -1 for the "
+                           f"latest, or make {m} serve version {wanted}")]
     return []
