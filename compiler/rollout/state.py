@@ -4,21 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from compiler.rules.versions import versions_to_load
+
 READY, LOADING, UNLOADING, UNAVAILABLE = "READY", "LOADING", "UNLOADING", "UNAVAILABLE"
 
 
 def expected_versions(model) -> set:
-    """The versions Triton serves for a manifest model (Triton's VersionsToLoad): `latest N`
-    (N defaults to 1) takes the N highest folders, `all` every folder, `specific` the listed ones."""
-    available = sorted(model.versions)
-    policy = model.config.version_policy
-    which = policy.WhichOneof("policy_choice") if model.config.HasField("version_policy") else None
-    if which == "all":
-        return set(available)
-    if which == "specific":
-        return {int(v) for v in policy.specific.versions} & set(available)
-    count = policy.latest.num_versions if which == "latest" else 1
-    return set(available[-count:]) if count > 0 else set()
+    """The versions Triton serves for a manifest model: its folders through its version policy."""
+    return versions_to_load(model.config, model.versions)
 
 
 @dataclass

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from compiler.rules.versions import versions_to_load
 from compiler.sync.errors import explain, with_retries
 from compiler.sync.plan import UPDATE, Change
 
@@ -27,18 +28,6 @@ class Pin:
     path: str
     data: bytes  # the deployed config with a specific version policy
     versions: list  # the versions it serves
-
-
-def served(config, versions) -> set:
-    """Which of `versions` (ints: the numeric folders present) a parsed ModelConfig serves."""
-    policy = config.version_policy
-    kind = policy.WhichOneof("policy_choice")
-    if kind == "all":
-        return set(versions)
-    if kind == "specific":
-        return set(versions) & set(policy.specific.versions)
-    count = policy.latest.num_versions if kind == "latest" else 1  # Triton's default: latest 1
-    return set(sorted(versions)[-count:]) if count > 0 else set()
 
 
 def pinned_config(deployed: bytes, folders: dict, new: set):
@@ -54,10 +43,10 @@ def pinned_config(deployed: bytes, folders: dict, new: set):
     config = text_format.Parse(deployed.decode("utf-8"), ModelConfig())
     present = {int(v) for v in folders}
     coming = {int(v) for v in new}
-    if not served(config, present | coming) & coming:
+    if not versions_to_load(config, present | coming) & coming:
         return None  # e.g. a specific list without the new version, or latest 1 below a higher one
     complete = {int(v) for v, whole in folders.items() if whole} - coming
-    keep = sorted(served(config, complete))
+    keep = sorted(versions_to_load(config, complete))
     config.version_policy.Clear()
     config.version_policy.specific.versions.extend(keep)
     # An empty list only when no complete version is there at all: Triton loads nothing, as now.
