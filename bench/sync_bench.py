@@ -250,7 +250,7 @@ BAR = "rclone sync --checksum --fast-list"
 
 def against_the_bar(results: dict) -> str:
     """Round by round (the two ran minutes apart at most, so a busy moment hits both), a tool's
-    time minus rclone --checksum's: the median and the range, per scenario."""
+    time minus rclone --checksum's, per scenario: the median, then every round."""
     out = ["| scenario | tool | minus rclone --checksum, median | per round |", "|---|---|---:|---|"]
     for (scenario, tool), runs in results.items():
         bar = results.get((scenario, BAR))

@@ -25,13 +25,14 @@ def import_sdk(requested: str, manifests) -> None:
     import fsspec
 
     scheme = requested.split("://", 1)[0] if "://" in requested else scheme_of_target(requested, manifests)
+    scheme = scheme.lower()
     if not scheme:
         return
     try:
-        if scheme.lower() in ("s3", "s3a"):
+        if scheme in ("s3", "s3a"):
             with _no_ca_file():
                 import aiohttp  # noqa: F401 - see _no_ca_file
-        fsspec.get_filesystem_class(scheme.lower())
+        fsspec.get_filesystem_class(scheme)
     except Exception:  # noqa: BLE001 - the parent will say what is wrong with the URL
         return
     quick_timestamps()
