@@ -5,6 +5,8 @@ every field, enum value and oneof of the running Triton's config language is cov
 without a hand-written copy. On top of it come the keys only a GitOps manifest needs
 (`files`, `versions`, `targets`, ...) and the documented short forms (`FP32` for
 `TYPE_FP32`, `latest: 2`, `parameters: {KEY: value}`, warmup `data:`/`file:`).
+Every property carries a `description` (editors show it on hover): Triton's own text for
+proto fields (compiler/manifest/docs.py), written here for the manifest's own keys.
 `schemas/models.schema.json` is this module's output, committed; a test keeps it fresh.
 """
 from __future__ import annotations
@@ -13,6 +15,7 @@ import json
 
 from google.protobuf.descriptor import FieldDescriptor as FD
 
+from compiler.manifest.docs import Releases, describe_field, message_doc
 from compiler.proto import ModelConfig, is_repeated, model_config_pb2
 
 SCHEMA_ID = "https://triton-gitops.dev/schemas/models.schema.json"
@@ -40,6 +43,27 @@ MODEL_PARAMETER = "inference.ModelParameter"
 MAX_RANK = 64
 _SHAPE_FIELDS = {"dims", "shape"}
 
+# Editors show `examples` beside the description, and `triton-gitops explain` puts them in
+# its models.yaml snippet; fields not listed get a value made from their type.
+_PROTO_EXAMPLES = {
+    "inference.ModelConfig.platform": "onnxruntime_onnx",
+    "inference.ModelConfig.backend": "onnxruntime",
+    "inference.ModelConfig.max_batch_size": 8,
+    "inference.ModelConfig.default_model_filename": "model.onnx",
+    "inference.ModelInput.name": "INPUT0",
+    "inference.ModelInput.dims": [3, 224, 224],
+    "inference.ModelOutput.name": "OUTPUT0",
+    "inference.ModelOutput.dims": [1000],
+    "inference.ModelOutput.label_filename": "labels.txt",
+    "inference.ModelInstanceGroup.count": 2,
+    "inference.ModelInstanceGroup.gpus": [0],
+    "inference.ModelDynamicBatching.preferred_batch_size": [4, 8],
+    "inference.ModelDynamicBatching.max_queue_delay_microseconds": 100,
+    "inference.ModelSequenceBatching.max_sequence_idle_microseconds": 5000000,
+    "inference.ModelEnsembling.Step.model_name": "preprocess",
+    "inference.ModelEnsembling.Step.model_version": -1,
+}
+
 # Manifest-only keys of a model entry.
 MODEL_EXTRA_KEYS = ("files", "versions")
 
@@ -48,15 +72,15 @@ def _def_name(descriptor) -> str:
     return descriptor.full_name
 
 
-def _field_schema(field, defs) -> dict:
+def _field_schema(field, defs, releases) -> dict:
     if field.message_type is not None and field.message_type.GetOptions().map_entry:
         value_field = field.message_type.fields_by_name["value"]
-        value = _single_schema(value_field, defs)
+        value = _single_schema(value_field, defs, releases)
         if value_field.message_type is not None and value_field.message_type.full_name == MODEL_PARAMETER:
             value = {"anyOf": [{"type": ["string", "number", "boolean"],
                                 "description": "short form of {string_value: ...}"}, value]}
         return {"type": "object", "additionalProperties": value}
-    single = _single_schema(field, defs)
+    single = _single_schema(field, defs, releases)
     if is_repeated(field):
         if field.name in _SHAPE_FIELDS:
             # A cap no real tensor reaches (numpy stops at 64 dimensions) that keeps a
@@ -66,9 +90,9 @@ def _field_schema(field, defs) -> dict:
     return single
 
 
-def _single_schema(field, defs) -> dict:
+def _single_schema(field, defs, releases) -> dict:
     if field.type == FD.TYPE_MESSAGE:
-        _message_schema(field.message_type, defs)
+        _message_schema(field.message_type, defs, releases)
         return {"$ref": f"#/$defs/{_def_name(field.message_type)}"}
     if field.type == FD.TYPE_ENUM:
         names = [v.name for v in field.enum_type.values]
@@ -78,13 +102,20 @@ def _single_schema(field, defs) -> dict:
     return dict(_SCALARS[field.type])
 
 
-def _message_schema(descriptor, defs) -> None:
+def _message_schema(descriptor, defs, releases) -> None:
     name = _def_name(descriptor)
     if name in defs:
         return
     defs[name] = {}  # placeholder: messages may refer to themselves
-    properties = {f.name: _field_schema(f, defs) for f in descriptor.fields}
+    properties = {}
+    for field in descriptor.fields:
+        properties[field.name] = _field_schema(field, defs, releases)
+        properties[field.name]["description"] = describe_field(field, releases)
+        if field.full_name in _PROTO_EXAMPLES:
+            properties[field.name]["examples"] = [_PROTO_EXAMPLES[field.full_name]]
     schema = {"type": "object", "properties": properties, "additionalProperties": False}
+    if message_doc(descriptor):
+        schema["description"] = message_doc(descriptor)
     exclusive = []
     for oneof in descriptor.oneofs:
         members = [f.name for f in oneof.fields]
@@ -105,7 +136,7 @@ def _add_short_forms(defs) -> None:
     warmup_input["properties"]["file"] = {
         "type": "string", "minLength": 1, "description": "a raw warmup data file (relative to the manifest) copied into warmup/"}
     policy = defs[VERSION_POLICY]
-    defs[VERSION_POLICY] = {"anyOf": [
+    defs[VERSION_POLICY] = {"description": policy.get("description", ""), "anyOf": [
         {"enum": ["all"], "description": "short form of {all: {}}"},
         {"type": "object", "additionalProperties": False, "minProperties": 1, "maxProperties": 1, "properties": {
             "latest": {"type": "integer", "minimum": 1, "description": "short form of {latest: {num_versions: N}}"},
@@ -117,23 +148,30 @@ def _add_short_forms(defs) -> None:
 
 def _model_entry(defs) -> dict:
     entry = json.loads(json.dumps(defs[_def_name(ModelConfig.DESCRIPTOR)]))
-    entry["properties"]["name"]["description"] = "optional; must equal the key under `models`"
+    name = entry["properties"]["name"]
+    name["description"] = f"{name['description']}\n\nIn models.yaml: optional; must equal the key under `models`."
     entry["properties"]["files"] = {
-        "type": "object", "description": "files placed in the model folder: {name in the folder: source path}",
+        "type": "object", "description": "files placed in the model folder: {name in the folder: source path}; "
+        "paths are relative to the manifest, and `label_filename` must name one of these files",
         "propertyNames": {"pattern": r"^(?!(.*/)?\.\.?(/|$))[A-Za-z0-9_.-]{1,255}(/[A-Za-z0-9_.-]{1,255})*$"},
-        "additionalProperties": {"type": "string", "minLength": 1},
+        "additionalProperties": {"type": "string", "minLength": 1,
+                                 "description": "the source file, relative to the manifest"},
+        "examples": [{"labels.txt": "models/text_classifier/labels.txt"}],
     }
     entry["properties"]["versions"] = {
-        "type": "object", "description": "version folders: {N: {source: file or folder}}",
+        "type": "object", "description": "version folders: {N: {source: file or folder}}; N is a positive integer "
+        "without leading zeros, and an ensemble without `versions` gets an empty 1/",
         "propertyNames": {"pattern": r"^[1-9][0-9]{0,18}$"},
         "additionalProperties": {"$ref": "#/$defs/version"},
     }
     return entry
 
 
-def build_schema() -> dict:
+def build_schema(releases: Releases = None) -> dict:
+    """The manifest's schema. `releases` ({field full name: "2.46"}, see compiler/manifest/docs.py)
+    makes each ModelConfig field's description say which Triton release added it."""
     defs: dict = {}
-    _message_schema(ModelConfig.DESCRIPTOR, defs)
+    _message_schema(ModelConfig.DESCRIPTOR, defs, releases)
     _add_short_forms(defs)
     defs["model"] = _model_entry(defs)
     defaults = json.loads(json.dumps(defs["model"]))
@@ -146,22 +184,32 @@ def build_schema() -> dict:
             "source": {"type": "string", "minLength": 1,
                        "description": "a file (placed under the backend's default model file name) or a folder "
                                       "(copied as the version folder): a path relative to the manifest, or an "
-                                      "s3://, gs://, az://, https:// (any fsspec) URL"},
+                                      "s3://, gs://, az://, https:// (any fsspec) URL",
+                       "examples": ["s3://ml-artifacts/bert/2/"]},
             "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$",
                        "description": "expected digest: sha256 of a file, or of a folder's `sha256sum` listing "
-                                      "(see README, Model artifacts); a mismatch stops compile and sync"},
+                                      "(see README, Model artifacts); a mismatch stops compile and sync",
+                       "examples": ["e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"]},
             "storage_options": {"type": "object",
                                 "description": "fsspec storage options for a URL source (endpoint, credentials "
-                                               "profile, ...); ${ENV} is expanded"},
+                                               "profile, ...); ${ENV} is expanded",
+                                "examples": [{"client_kwargs": {"endpoint_url": "${S3_ENDPOINT}"}}]},
         },
+        "description": "one version folder of a model and where its files come from",
     }
     defs["target"] = {
         "type": "object", "additionalProperties": False, "required": ["url"],
         "properties": {
             "url": {"type": "string", "minLength": 1,
-                    "description": "a path, file://, s3://, gs://, az:// or abfs:// URL; ${ENV} is expanded"},
-            "storage_options": {"type": "object", "description": "fsspec storage options; ${ENV} is expanded"},
+                    "description": "a path (relative to the manifest), file://, s3://, gs://, az:// or abfs:// "
+                                   "URL; ${ENV} and ${ENV:-default} are expanded at run time",
+                    "examples": ["s3://${MODELS_BUCKET}/triton"]},
+            "storage_options": {"type": "object",
+                                "description": "fsspec storage options (s3fs, gcsfs, adlfs), never credentials: "
+                                               "those come from each cloud's own chain; ${ENV} is expanded",
+                                "examples": [{"client_kwargs": {"region_name": "eu-west-1"}}]},
         },
+        "description": "a place `sync` keeps an exact copy of the compiled model repository",
     }
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -171,20 +219,26 @@ def build_schema() -> dict:
         "additionalProperties": False,
         "required": ["version", "models"],
         "properties": {
-            "version": {"const": 1, "description": "manifest format version"},
+            "version": {"const": 1, "description": "manifest format version (required; 1)"},
             "defaults": {"$ref": "#/$defs/defaults",
-                         "description": "merged into every model: a key the model sets itself wins"},
+                         "description": "ModelConfig fields merged into every model: a top-level key the model "
+                                        "sets itself replaces the default's value whole"},
             "external_models": {"type": "array", "items": {"type": "string", "pattern": NAME_PATTERN},
                                 "description": "models Triton serves that this manifest does not manage; "
-                                               "ensemble steps may name them"},
+                                               "ensemble steps may name them and rollout leaves them loaded",
+                                "examples": [["shared_tokenizer"]]},
             "targets": {"type": "object", "propertyNames": {"pattern": NAME_PATTERN},
-                        "additionalProperties": {"$ref": "#/$defs/target"}},
+                        "additionalProperties": {"$ref": "#/$defs/target"},
+                        "description": "where `sync` puts the repository: {target name: {url, storage_options}}; "
+                                       "`--target NAME` picks one, a local folder is the default"},
             "models": {"type": "object", "propertyNames": {"pattern": NAME_PATTERN},
-                       "additionalProperties": {"$ref": "#/$defs/model"}},
+                       "additionalProperties": {"$ref": "#/$defs/model"},
+                       "description": "the models of the repository (required): {model name: every ModelConfig "
+                                      "field, plus `versions` and `files`}; the key is the model's folder name"},
         },
         "$defs": defs,
     }
 
 
-def schema_text() -> str:
-    return json.dumps(build_schema(), indent=2, sort_keys=True) + "\n"
+def schema_text(releases: Releases = None) -> str:
+    return json.dumps(build_schema(releases), indent=2, sort_keys=True) + "\n"

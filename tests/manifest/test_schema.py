@@ -38,3 +38,34 @@ def test_every_message_field_and_enum_value_of_model_config_is_in_the_schema():
     model = defs["model"]["properties"]
     assert {f.name for f in ModelConfig.DESCRIPTOR.fields} <= set(model)
     assert {"files", "versions"} <= set(model)
+
+
+def _properties(node, where=""):
+    """(location, property schema) of every `properties` entry anywhere in the schema."""
+    if isinstance(node, dict):
+        for key, value in (node.get("properties") or {}).items():
+            yield f"{where}.{key}", value
+        for key, value in node.items():
+            yield from _properties(value, f"{where}/{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _properties(value, f"{where}[{index}]")
+
+
+def test_every_property_of_the_schema_has_a_description():
+    schema = build_schema()
+    found = list(_properties(schema))
+    assert len(found) > 220  # the root, the manifest $defs, every proto message, `model` and `defaults`
+    undescribed = [where for where, prop in found if not str(prop.get("description", "")).strip()]
+    assert undescribed == []
+
+
+def test_descriptions_are_triton_text_and_a_release_table_marks_them():
+    defs = build_schema()["$defs"]
+    delay = defs["inference.ModelDynamicBatching"]["properties"]["max_queue_delay_microseconds"]
+    assert delay["description"].startswith("The maximum time, in microseconds, a request will be delayed")
+    assert defs["model"]["properties"]["name"]["description"].endswith("must equal the key under `models`.")
+    marked = build_schema({"inference.ModelDynamicBatching.max_queue_delay_microseconds": "2.40"})["$defs"]
+    text = marked["inference.ModelDynamicBatching"]["properties"]["max_queue_delay_microseconds"]["description"]
+    assert text == delay["description"] + "\n\nAdded in Triton 2.40."
+    assert marked["model"]["properties"]["dynamic_batching"] == defs["model"]["properties"]["dynamic_batching"]
