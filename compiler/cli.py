@@ -86,6 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
     _output_arg(p)
 
     command("schema", "print the manifest's JSON Schema", "triton-gitops schema > models.schema.json")
+    p = command("explain", "what a manifest field means: Triton's description, type, default and an example",
+                "triton-gitops explain dynamic_batching.max_queue_delay_microseconds")
+    p.add_argument("field", nargs="?", metavar="FIELD",
+                   help="a dotted path: a model field (instance_group.kind) or a manifest key (targets.*.url)")
+    p.add_argument("--list", action="store_true", help="print every field path, one a line")
+    _output_arg(p)
 
     # Model artifacts (compiler/commands/{lock,cache}.py)
     p = command("lock", "write models.lock next to the manifest: the sha256 of every version source",

@@ -53,3 +53,18 @@ def test_zsh_loads_it(tmp_path):
 
 def test_zsh_script_enables_bash_completion_first():
     assert run_cli("completion", "zsh")[1].splitlines()[1] == "autoload -U +X bashcompinit && bashcompinit"
+
+
+def test_bash_completes_explain_field_paths_without_globbing_them(script, tmp_path):
+    bin_dir = tool_bin(tmp_path / "bin")
+    (tmp_path / "models.yaml").write_text("version: 1\nmodels: {}\n")  # `models.*` would glob to it
+    probe = PROBE.split("comp triton-gitops rep")[0] + (
+        "comp triton-gitops explain instance_group.k\n"
+        "comp triton-gitops explain models\n"
+        "comp triton-gitops explain targets.\n"
+        "comp triton-gitops explain --output j\n")
+    result = subprocess.run(["bash", "--norc", "-c", probe, "probe", str(script)], cwd=tmp_path,
+                            capture_output=True, text=True, env={"PATH": f"{bin_dir}:/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "instance_group.kind", "models models.*", "targets.* targets.*.url targets.*.storage_options", "json"]
