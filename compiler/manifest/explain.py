@@ -27,7 +27,8 @@ from compiler.proto import ModelConfig, is_repeated, model_config_pb2
 MODEL_PREFIX = ("models", "*")
 # Map keys in examples: what a user would write there.
 _KEY_EXAMPLES = {"models": "my_model", "targets": "prod", "versions": 1, "files": "labels.txt",
-                 "priority_queue_policy": 1}
+                 "priority_queue_policy": 1, "parameters": "KEY", "inputs": "INPUT0", "input": "INPUT0",
+                 "input_map": "INPUT0", "output_map": "OUTPUT0", "metric_tags": "team"}
 _PROTO_TYPES = {getattr(FD, name): name[len("TYPE_"):].lower() for name in dir(FD)
                 if name.startswith("TYPE_") and name not in ("TYPE_MESSAGE", "TYPE_ENUM", "TYPE_GROUP")}
 _ZERO = {FD.TYPE_BOOL: False, FD.TYPE_STRING: "", FD.TYPE_BYTES: "", FD.TYPE_FLOAT: 0.0, FD.TYPE_DOUBLE: 0.0}
@@ -309,10 +310,18 @@ def _example_value(walker: _Schema, schema: dict, name: str = "", depth: int = 0
 
 
 class _Dumper(yaml.SafeDumper):
-    """Lists indented under their key, as models.yaml is written."""
+    """As models.yaml is written: lists indented under their key, short lists of plain
+    values in flow style (`dims: [3, 224, 224]`)."""
 
     def increase_indent(self, flow=False, indentless=False):
         return super().increase_indent(flow, False)
+
+    def represent_list(self, data):
+        flow = all(not isinstance(item, (dict, list)) for item in data)
+        return self.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
+
+
+_Dumper.add_representer(list, _Dumper.represent_list)
 
 
 def _example(walker: _Schema, node: _Node) -> str:

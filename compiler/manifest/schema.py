@@ -132,9 +132,11 @@ def _add_short_forms(defs) -> None:
     warmup_input = defs[WARMUP_INPUT]
     warmup_input["properties"]["data"] = {
         "type": "array", "description": "literal values in row-major order (nested lists are flattened); "
-        "the compiler writes them to warmup/ as Triton's raw format and sets input_data_file"}
+        "the compiler writes them to warmup/ as Triton's raw format and sets input_data_file",
+        "examples": [[0.5, 1.5, 2.5]]}
     warmup_input["properties"]["file"] = {
-        "type": "string", "minLength": 1, "description": "a raw warmup data file (relative to the manifest) copied into warmup/"}
+        "type": "string", "minLength": 1, "description": "a raw warmup data file (relative to the manifest) copied into warmup/",
+        "examples": ["warmup/INPUT0.raw"]}
     policy = defs[VERSION_POLICY]
     defs[VERSION_POLICY] = {"description": policy.get("description", ""), "anyOf": [
         {"enum": ["all"], "description": "short form of {all: {}}"},
@@ -155,7 +157,8 @@ def _model_entry(defs) -> dict:
         "paths are relative to the manifest, and `label_filename` must name one of these files",
         "propertyNames": {"pattern": r"^(?!(.*/)?\.\.?(/|$))[A-Za-z0-9_.-]{1,255}(/[A-Za-z0-9_.-]{1,255})*$"},
         "additionalProperties": {"type": "string", "minLength": 1,
-                                 "description": "the source file, relative to the manifest"},
+                                 "description": "the source file, relative to the manifest",
+                                 "examples": ["models/text_classifier/labels.txt"]},
         "examples": [{"labels.txt": "models/text_classifier/labels.txt"}],
     }
     entry["properties"]["versions"] = {
