@@ -10,9 +10,9 @@ the proto type and the value of a left-out field come from the ModelConfig descr
 """
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
-import dataclasses
 from dataclasses import asdict, dataclass
 from typing import Optional
 
@@ -382,9 +382,11 @@ def explain(text: str, releases: Releases = None, schema: Optional[dict] = None)
     walker = _Schema(schema or build_schema(releases))
     node = _resolve(walker, text)
     proto = node.proto
-    values = {name: "" for name in walker.deref(node.schema).get("enum", ())}  # with short forms (FP32)
-    if proto is not None and proto.enum_type is not None and proto.enum_type is not model_config_pb2.DataType.DESCRIPTOR:
-        values = enum_value_docs(proto.enum_type)
+    values = {name: "" for name in walker.deref(node.schema).get("enum", ())}
+    enum = proto.enum_type if proto is not None else None
+    if enum is not None and enum is not model_config_pb2.DataType.DESCRIPTOR:
+        # DataType's values have no text of their own, and the schema adds the short forms (FP32).
+        values = enum_value_docs(enum)
     named, _ = walker.children(node)
     return Explanation(
         field=_display(node.parts),
