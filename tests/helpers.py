@@ -9,7 +9,9 @@ from pathlib import Path
 from compiler.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
-CORPUS = REPO.parent / "shared" / "corpus"
+# Triton QA model-config cases and real-world configs, vendored with their licenses
+# (tests/corpus/README.md says where each file comes from).
+CORPUS = REPO / "tests" / "corpus"
 
 
 def run_cli(*args, cwd=None):

@@ -1,4 +1,4 @@
-"""Peer suite: lint against Triton's own QA cases and real-world configs (../shared/corpus).
+"""Peer suite: lint against Triton's own QA cases and real-world configs (tests/corpus).
 
 - every `noautofill_platform` case, every `model_metrics/invalid_config` case and the
   `special_cases` invalid_platform / runtime_escape are rejected FOR THE REASON in their
@@ -25,8 +25,8 @@ from tests.lint.util import CORPUS
 
 QA = CORPUS / "triton-qa-model-config"
 REAL = CORPUS / "real-world-configs"
-HAVE_CORPUS = QA.is_dir() and REAL.is_dir()
-pytestmark = pytest.mark.skipif(not HAVE_CORPUS, reason=f"corpus not found at {CORPUS}")
+# The corpus is part of the repository: a missing one is a broken checkout, not a reason to skip.
+assert QA.is_dir() and REAL.is_dir(), f"corpus not found at {CORPUS}"
 
 # autofill_noplatform cases whose reason a lint cannot know: whether a backend library is
 # installed (unknown_backend). The no_required_version* cases hold configs only; Triton's QA
@@ -36,7 +36,7 @@ NEEDS_VERSION_FOLDERS = {"no_required_version", "no_required_version_2", "no_req
 
 
 def _dirs(pattern: str) -> list:
-    return sorted(p for p in QA.glob(pattern) if p.is_dir()) if HAVE_CORPUS else []
+    return sorted(p for p in QA.glob(pattern) if p.is_dir())
 
 
 def expected_text(case: Path, name: str = "expected") -> str:
@@ -63,7 +63,7 @@ def assert_rejected_for(problems, expected: str, where) -> None:
 NOAUTOFILL = _dirs("noautofill_platform/*")
 METRICS_INVALID = _dirs("model_metrics/invalid_config/*")
 METRICS_VALID = _dirs("model_metrics/valid_config*/*")
-SPECIAL = [QA / "special_cases" / name for name in ("invalid_platform", "runtime_escape")] if HAVE_CORPUS else []
+SPECIAL = [QA / "special_cases" / name for name in ("invalid_platform", "runtime_escape")]
 AUTOFILL = [d for d in _dirs("autofill_noplatform/ensemble/*") + _dirs("autofill_noplatform/custom/*")
             + _dirs("autofill_noplatform/common/*") if d.name not in NEEDS_SERVER | NEEDS_VERSION_FOLDERS]
 WITH_VERSION_FOLDERS = [d for d in _dirs("autofill_noplatform/ensemble/*") if d.name in NEEDS_VERSION_FOLDERS]
@@ -119,8 +119,6 @@ def test_a_step_version_that_is_not_loaded_is_rejected_for_its_reason(case, tmp_
 
 
 def _index() -> list:
-    if not HAVE_CORPUS:
-        return []
     with open(REAL / "INDEX.tsv", newline="") as handle:
         rows = list(csv.DictReader(handle, delimiter="\t"))
     return [r for r in rows if r["triton_expectation"] in ("valid", "invalid_semantic")]

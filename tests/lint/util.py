@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-# The shared corpus sits next to the repository: <clone>/../shared/corpus (read-only, never copied in).
-CORPUS = (Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus").resolve()
+from tests.helpers import CORPUS  # noqa: F401  (re-exported for the lint tests)
 
 
 def write(path: Path, text: str = "") -> Path:
