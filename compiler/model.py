@@ -61,6 +61,7 @@ class TargetSpec:
     url: str
     storage_options: dict = field(default_factory=dict)
     doc_path: tuple = ()
+    triton: Optional[object] = None  # the oldest Triton release serving it (triton_releases.Release), if said
 
 
 @dataclass
@@ -70,6 +71,8 @@ class Manifest:
     models: dict = field(default_factory=dict)  # name -> ModelSpec, sorted by name
     targets: dict = field(default_factory=dict)  # name -> TargetSpec
     external_models: list = field(default_factory=list)
+    triton: Optional[object] = None  # the manifest's `triton:` (its oldest release), if said
+    server: dict = field(default_factory=dict)  # `server:` {backends, repository_agents, batch_strategies}
 
 
 # Triton's default model file name per platform/backend, used when a version's source is

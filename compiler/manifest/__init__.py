@@ -65,6 +65,9 @@ def load_manifest(path, display: str = "") -> LoadedManifest:
     result.problems.extend(problems)
     if not broken:
         result.manifest = manifest
+    from compiler.manifest.triton import hint_when_unsaid
+
+    hint_when_unsaid(manifest, display or path.name)
     return result
 
 

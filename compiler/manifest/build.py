@@ -7,11 +7,13 @@ from pathlib import Path, PurePosixPath
 from google.protobuf import json_format
 
 from compiler.errors import Problem
+from compiler.manifest import triton as triton_key
 from compiler.manifest.sources import SourceScope, local_source, source_boundary
 from compiler.manifest.normalize import canonical_config, merge_defaults
 from compiler.model import FileSpec, Manifest, ModelSpec, TargetSpec, VersionSpec
 from compiler.proto import ModelConfig
 from compiler.rules import RuleContext, check_config
+from compiler.rules.folder import ManifestFolder
 
 _RESERVED = {"config.pbtxt", "warmup", "configs"}
 
@@ -93,9 +95,13 @@ def build_manifest(data: dict, manifest_path: Path, skip=frozenset()) -> tuple:
     root = manifest_path.parent
     manifest = Manifest(manifest_path, root, external_models=list(data.get("external_models") or []))
     problems: list = []
+    manifest.triton = triton_key.releases_of(data.get("triton"), ("triton",), problems)
+    manifest.server = {k: set(v) for k, v in (data.get("server") or {}).items()}
     for name, target in sorted((data.get("targets") or {}).items()):
         manifest.targets[name] = TargetSpec(name, target["url"], dict(target.get("storage_options") or {}),
-                                            ("targets", name))
+                                            ("targets", name),
+                                            triton_key.releases_of(target.get("triton"), ("targets", name, "triton"),
+                                                                   problems))
     defaults = data.get("defaults") or {}
     scope = SourceScope(root, source_boundary(root))
     for name in sorted(data.get("models") or {}):
@@ -128,6 +134,7 @@ def build_manifest(data: dict, manifest_path: Path, skip=frozenset()) -> tuple:
 def _rule_problems(manifest: Manifest, also_known=frozenset()) -> list:
     problems = []
     known = set(manifest.models) | set(manifest.external_models) | set(also_known)
+    release, said_by = triton_key.oldest(manifest)
     configs = {n: m.config for n, m in manifest.models.items() if m.config is not None}
     versions = {n: m.declared_versions for n, m in manifest.models.items()}
     for model in manifest.models.values():
@@ -135,7 +142,8 @@ def _rule_problems(manifest: Manifest, also_known=frozenset()) -> list:
             continue
         files = set(model.files) | {f"warmup/{w.file_name}" for w in model.warmups}
         ctx = RuleContext(model.name, versions=model.declared_versions, files=files, repository_models=known,
-                          model_configs=configs, model_versions=versions)
+                          model_configs=configs, model_versions=versions, triton=release, triton_from=said_by,
+                          server=manifest.server, folder=ManifestFolder(model))
         for problem in check_config(model.config, ctx):
             problem.path = model.doc_path_of(problem.path)
             problems.append(problem)

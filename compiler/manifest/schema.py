@@ -41,6 +41,9 @@ VERSION_POLICY = "inference.ModelVersionPolicy"
 MODEL_PARAMETER = "inference.ModelParameter"
 
 MAX_RANK = 64
+# A Triton version ("2.51", "2.51.0") or container tag ("24.10"); which ones exist is checked
+# against compiler/data/triton_releases.json when the manifest is built.
+TRITON_RELEASE_PATTERN = r"^(2\.[0-9]{1,3}(\.[0-9]{1,3})?|[0-9]{2}\.[0-9]{2})$"
 _SHAPE_FIELDS = {"dims", "shape"}
 
 # Editors show `examples` beside the description, and `triton-gitops explain` puts them in
@@ -200,9 +203,30 @@ def build_schema(releases: Releases = None) -> dict:
         },
         "description": "one version folder of a model and where its files come from",
     }
+    defs["triton"] = {
+        "anyOf": [{"type": "string", "pattern": TRITON_RELEASE_PATTERN}, {"type": "number"}, {
+            "type": "array", "items": {"type": "string", "pattern": TRITON_RELEASE_PATTERN}}],
+        "description": "the Triton release that serves the models: version (\"2.51\") or container tag "
+                       "(\"24.10\", quoted: unquoted YAML reads 24.10 as the number 24.1); a list when several "
+                       "servers share the repository. Fields newer than the oldest are errors."}
+    defs["server"] = {
+        "type": "object", "additionalProperties": False,
+        "description": "what the servers have installed beyond the standard Triton containers",
+        "properties": {
+            "backends": {"type": "array", "items": {"type": "string", "minLength": 1},
+                         "description": "custom backends (backends/<name>/ on the server)"},
+            "repository_agents": {"type": "array", "items": {"type": "string", "minLength": 1},
+                                  "description": "custom repository agents (repoagents/<name>/ on the server)"},
+            "batch_strategies": {"type": "array", "items": {"type": "string", "minLength": 1},
+                                 "description": "custom batch strategy libraries, as TRITON_BATCH_STRATEGY_PATH "
+                                                "names them"},
+        },
+    }
     defs["target"] = {
         "type": "object", "additionalProperties": False, "required": ["url"],
         "properties": {
+            "triton": {"$ref": "#/$defs/triton", "description": "the Triton release(s) serving this target, if "
+                                                                "not the manifest's"},
             "url": {"type": "string", "minLength": 1,
                     "description": "a path (relative to the manifest), file://, s3://, gs://, az:// or abfs:// "
                                    "URL; ${ENV} and ${ENV:-default} are expanded at run time",
@@ -223,6 +247,12 @@ def build_schema(releases: Releases = None) -> dict:
         "required": ["version", "models"],
         "properties": {
             "version": {"const": 1, "description": "manifest format version (required; 1)"},
+            "triton": {"$ref": "#/$defs/triton",
+                       "description": "the Triton release that serves the models (see docs/triton-versions.md)",
+                       "examples": ["24.10"]},
+            "server": {"$ref": "#/$defs/server",
+                       "description": "custom backends, repository agents and batch strategies the servers have "
+                                      "installed"},
             "defaults": {"$ref": "#/$defs/defaults",
                          "description": "ModelConfig fields merged into every model: a top-level key the model "
                                         "sets itself replaces the default's value whole"},

@@ -30,6 +30,16 @@ class RuleContext:
     # True for lint: a config Triton completes from the model file (auto-complete) may omit
     # platform/backend/data_type, so those are warnings there; the manifest must be complete.
     model_file_may_complete: bool = False
+    # The oldest Triton that serves the model (compiler.triton_releases.Release) and where that
+    # was said ("the manifest", "target 'prod'"); None: no `triton:` given, nothing is version-checked.
+    triton: Optional[object] = None
+    triton_from: str = ""
+    # Custom backends / repository agents / batch strategy libraries the manifest declares as installed
+    # on the server ({"backends": set, "repository_agents": set, "batch_strategies": set}); None: no
+    # declaration possible (lint), so an unknown name is only an error when it looks like a typo.
+    server: Optional[dict] = None
+    # The model folder's content, to read (compiler.rules.folder.ModelFolder); None: unknown.
+    folder: Optional[object] = None
 
 
 def check_config(config, ctx: RuleContext) -> list:

@@ -1,0 +1,105 @@
+"""What a model folder holds, for the rules that look inside version folders (python's model.py,
+vLLM's model.json, an ONNX graph): which files each version folder has, and a local path to read
+one. Two views: a folder on disk (lint), and the folder the manifest will produce (validate and
+compile), read from the versions' local sources before anything is written.
+
+A version whose content cannot be known here (a URL source) answers None and is not checked.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+MAX_FILES = 50_000
+
+
+def _walk(root: Path) -> set:
+    out: set = set()
+    for here, dirs, names in os.walk(root):
+        dirs.sort()
+        rel = os.path.relpath(here, root).replace(os.sep, "/")
+        for name in names:
+            out.add(name if rel == "." else f"{rel}/{name}")
+            if len(out) >= MAX_FILES:
+                return out
+    return out
+
+
+class ModelFolder:
+    """Base: nothing is known."""
+
+    def version_files(self, version: int) -> Optional[set]:
+        """POSIX paths relative to the version folder, or None when unknown."""
+        return None
+
+    def version_path(self, version: int, rel: str) -> Optional[Path]:
+        """A local path to read `rel` of a version folder from, or None."""
+        return None
+
+    def version_doc_path(self, version: int) -> tuple:
+        """Where a problem about the version folder is reported (relative to the model)."""
+        return ()
+
+
+class DiskFolder(ModelFolder):
+    """An existing model folder (lint): <folder>/<version>/..."""
+
+    def __init__(self, folder: str):
+        self.folder = Path(folder)
+        self._cache: dict = {}
+
+    def version_files(self, version):
+        if version not in self._cache:
+            root = self.folder / str(version)
+            self._cache[version] = _walk(root) if root.is_dir() else None
+        return self._cache[version]
+
+    def version_path(self, version, rel):
+        path = self.folder / str(version) / rel
+        return path if path.is_file() else None
+
+
+class ManifestFolder(ModelFolder):
+    """The folder a manifest model will compile to: a version's local source is either a file
+    (written under `default_model_filename`) or a folder (copied as the version folder)."""
+
+    def __init__(self, model):
+        self.model = model
+        self._cache: dict = {}
+
+    def _source(self, version):
+        spec = self.model.versions.get(version)
+        if spec is None or spec.remote or spec.local_path is None:
+            return None, None
+        return spec, spec.local_path
+
+    def version_files(self, version):
+        if version in self._cache:
+            return self._cache[version]
+        spec, local = self._source(version)
+        files = None
+        if local is not None:
+            if local.is_file():
+                files = {self.model.default_model_filename}
+            elif local.is_dir():
+                files = {f for f in _walk(local) if f.split("/")[0] not in ("__pycache__", ".git")}
+        elif version in self.model.versions and not self.model.versions[version].source:
+            files = set()  # an ensemble's empty version folder
+        self._cache[version] = files
+        return files
+
+    def version_path(self, version, rel):
+        spec, local = self._source(version)
+        if local is None:
+            return None
+        if local.is_file():
+            return local if rel == self.model.default_model_filename else None
+        path = local / rel
+        return path if path.is_file() else None
+
+    def version_doc_path(self, version):
+        spec = self.model.versions.get(version)
+        if spec is not None and spec.doc_path:
+            return ("versions", spec.doc_path[-1])
+        return ()
