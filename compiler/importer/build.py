@@ -26,6 +26,7 @@ from google.protobuf import text_format
 from compiler.errors import ERROR, WARNING, Problem
 from compiler.importer.entry import config_to_entry
 from compiler.proto import ModelConfig
+from compiler.rules.installed import STANDARD_AGENTS, STANDARD_BACKENDS
 
 # Model file name -> backend, for folders without config.pbtxt (Triton's auto-complete
 # picks the backend from these names; model_repository.md, "Model Files").
@@ -155,6 +156,34 @@ def _model_entry(model, repo, ref, problems, comments) -> Optional[dict]:
     return entry
 
 
+def _is_onnx(entry: dict, model) -> bool:
+    if entry.get("backend") or entry.get("platform"):
+        return entry.get("backend") == "onnxruntime" or entry.get("platform") == "onnxruntime_onnx"
+    return _guess_backend(model) == "onnxruntime"
+
+
+def _in_proto_order(entry: dict) -> dict:
+    order = {f.name: i for i, f in enumerate(ModelConfig.DESCRIPTOR.fields)}
+    return dict(sorted(entry.items(), key=lambda kv: order.get(kv[0], len(order))))
+
+
+def _server(models: dict, comments: dict) -> dict:
+    """The custom backends and repository agents the imported models use: the server that
+    served this repository has them installed, and the manifest says so (`server:`)."""
+    backends = sorted({e["backend"] for e in models.values() if e.get("backend")} - STANDARD_BACKENDS)
+    agents = sorted({a.get("name", "") for e in models.values()
+                     for a in (e.get("model_repository_agents") or {}).get("agents", [])} - STANDARD_AGENTS - {""})
+    server = {}
+    if backends:
+        server["backends"] = backends
+    if agents:
+        server["repository_agents"] = agents
+    if server:
+        comments[("server",)] = ["custom backends / repository agents the imported models use: the servers must "
+                                 "have them installed"]
+    return server
+
+
 def plan_import(repo, manifest_path: Path, copy_to: Optional[Path] = None) -> ImportPlan:
     manifest_dir = Path(os.path.abspath(manifest_path)).parent
     ref = _Refs(repo, manifest_dir, Path(os.path.abspath(copy_to)) if copy_to is not None else None)
@@ -168,7 +197,12 @@ def plan_import(repo, manifest_path: Path, copy_to: Optional[Path] = None) -> Im
     if not repo.models:
         problems.append(Problem(f"{repo.url}: no model folders found", "import-empty", (), ERROR,
                                 hint="give the repository folder, the one that holds <model>/config.pbtxt"))
-    plan = ImportPlan({"version": 1, "models": models}, comments, problems)
+    data = {"version": 1}
+    server = _server(models, comments)
+    if server:
+        data["server"] = server
+    data["models"] = models
+    plan = ImportPlan(data, comments, problems)
     if copy_to is not None:
         base = Path(copy_to)
         for model in repo.models:
