@@ -16,6 +16,7 @@ import os
 from compiler.errors import Problem, WARNING
 from compiler.lint.source import ConfigFile, load_config
 from compiler.rules import RuleContext, check_config
+from compiler.rules.folder import DiskFolder
 
 CONFIG = "config.pbtxt"
 NOT_VERSIONS = {"warmup", "initial_state", "configs"}  # subfolders Triton does not read as versions
@@ -110,7 +111,7 @@ def lint_model_folder(folder: str, repository_models=None, model_configs=None, l
         return cf.problems + problems
     ctx = RuleContext(os.path.basename(os.path.normpath(folder)), versions=versions, files=_files(folder),
                       repository_models=repository_models, model_configs=model_configs or {},
-                      model_versions=model_versions or {}, model_file_may_complete=True)
+                      model_versions=model_versions or {}, model_file_may_complete=True, folder=DiskFolder(folder))
     return cf.problems + problems + _run(cf, ctx)
 
 

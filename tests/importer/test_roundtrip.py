@@ -35,7 +35,8 @@ def parse(text: str):
 
 @pytest.fixture(scope="module")
 def imported(tmp_path_factory):
-    """The whole corpus as one repository (folder cNNN per file, each with an empty version 1), imported once."""
+    """The whole corpus as one repository (folder cNNN per file, each with a version 1 holding the file its
+    backend reads there, if any: model.py for python, model.json for vllm; empty otherwise), imported once."""
     tmp = tmp_path_factory.mktemp("corpus")
     rows = corpus_rows()
     originals = {}
@@ -45,6 +46,11 @@ def imported(tmp_path_factory):
         text = (CONFIGS / row["file"]).read_text()
         (tmp / "repo" / name / "config.pbtxt").write_text(text)
         originals[name] = (row, parse(text))
+        config = originals[name][1]
+        if config.backend == "python":
+            (tmp / "repo" / name / "1" / (config.default_model_filename or "model.py")).write_text("")
+        elif config.backend == "vllm":
+            (tmp / "repo" / name / "1" / "model.json").write_text('{"model": "facebook/opt-125m"}')
         for output in originals[name][1].output:  # label files the corpus does not carry: placeholders
             if output.label_filename:
                 (tmp / "repo" / name / output.label_filename).write_text("label\n")

@@ -1,0 +1,89 @@
+"""The python backend: what it reads from the model folder and from `parameters`.
+
+- EXECUTION_ENV_PATH (a conda-pack archive or an unpacked environment) is resolved on the
+  server. The backend replaces `$$TRITON_MODEL_DIRECTORY` with the model folder's local path,
+  which for a repository on S3/GCS/Azure is a temporary copy: any other path (absolute, or
+  relative to the server's working directory) is outside what the repository carries, and a
+  missing file fails the load ("Failed to get the canonical path for ...").
+- every version Triton loads needs its model file (`model.py`, or `default_model_filename`).
+- FORCE_CPU_ONLY_INPUT_TENSORS is "yes" or "no"; anything else fails the load
+  ("Incorrect value for FORCE_CPU_ONLY_INPUT_TENSORS").
+"""
+from __future__ import annotations
+
+import posixpath
+
+from compiler.rules.base import error, resolve_backend
+from compiler.rules.versions import versions_to_load
+
+MODEL_DIRECTORY = "$$TRITON_MODEL_DIRECTORY"
+ENV_PARAMETER = "EXECUTION_ENV_PATH"
+CPU_ONLY_PARAMETER = "FORCE_CPU_ONLY_INPUT_TENSORS"
+
+
+def _exists(rel: str, ctx) -> bool | None:
+    """Whether `rel` (relative to the model folder) is a file or folder there; None: unknown."""
+    head = rel.split("/", 1)[0]
+    if head.isdigit() and ctx.folder is not None:
+        files = ctx.folder.version_files(int(head))
+        if files is None:
+            return None
+        inner = rel[len(head) + 1:]
+        return not inner or inner in files or any(f.startswith(inner + "/") for f in files)
+    if ctx.files is None:
+        return None
+    return rel in ctx.files or any(f.startswith(rel + "/") for f in ctx.files)
+
+
+def _execution_env(config, ctx) -> list:
+    if ENV_PARAMETER not in config.parameters:
+        return []
+    value = config.parameters[ENV_PARAMETER].string_value
+    path = ("parameters", ENV_PARAMETER)
+    inside_hint = (f"put the environment into the model folder (manifest `files: {{env.tar.gz: ...}}`) and write "
+                   f"\"{MODEL_DIRECTORY}/env.tar.gz\"")
+    if not value.startswith(MODEL_DIRECTORY + "/"):
+        return [error("python-env-path", f"{ENV_PARAMETER} '{value}' is not inside the model folder: a repository on "
+                      "cloud storage is copied to a temporary folder on the server, and only "
+                      f"'{MODEL_DIRECTORY}/...' paths follow it there", path, hint=inside_hint)]
+    rel = posixpath.normpath(value[len(MODEL_DIRECTORY) + 1:])
+    if rel in (".", "..") or rel.startswith("../") or rel.startswith("/"):
+        return [error("python-env-path", f"{ENV_PARAMETER} '{value}' leaves the model folder", path,
+                      hint=inside_hint)]
+    if _exists(rel, ctx) is False:
+        return [error("python-env-missing", f"{ENV_PARAMETER} '{value}' names '{rel}', which is not in the model "
+                      f"folder; the python backend fails the load (\"Failed to get the canonical path for ...\")",
+                      path, hint=f"add '{rel}' to the model folder (manifest `files:`), or fix the path")]
+    return []
+
+
+def _cpu_only(config) -> list:
+    if CPU_ONLY_PARAMETER not in config.parameters:
+        return []
+    value = config.parameters[CPU_ONLY_PARAMETER].string_value
+    if value in ("yes", "no"):
+        return []
+    return [error("python-parameter", f"Incorrect value for {CPU_ONLY_PARAMETER}: {value}'",
+                  ("parameters", CPU_ONLY_PARAMETER), hint="the python backend accepts exactly \"yes\" or \"no\"")]
+
+
+def _model_files(config, ctx) -> list:
+    if ctx.folder is None or ctx.versions is None:
+        return []
+    wanted = config.default_model_filename or "model.py"
+    out = []
+    for version in sorted(versions_to_load(config, ctx.versions)):
+        files = ctx.folder.version_files(version)
+        if files is None or wanted in files:
+            continue
+        out.append(error("python-model-file", f"version {version} has no {wanted}: the python backend cannot load it",
+                         ctx.folder.version_doc_path(version),
+                         hint=f"put {wanted} into version folder {version}"
+                              + ("" if config.default_model_filename else " (or set default_model_filename)")))
+    return out
+
+
+def check(config, ctx) -> list:
+    if resolve_backend(config, ctx).backend != "python" or config.runtime not in ("", "model.py"):
+        return []
+    return _execution_env(config, ctx) + _cpu_only(config) + _model_files(config, ctx)
