@@ -137,6 +137,11 @@ def _model_entry(model, repo, ref, problems, comments) -> Optional[dict]:
                                     "the manifest uses the folder name", "import-name", (), WARNING,
                                     repo.display(model.config_path), *_name_line(model.config_text)))
         entry = config_to_entry(config)
+    if _is_onnx(entry, model):
+        from compiler.importer.onnx_io import complete
+
+        if complete(entry, model, repo, problems, display):
+            entry = _in_proto_order(entry)
     used = _warmup_files(entry, model, ref, problems, display)
     for rel in sorted(set(model.warmup) - used):
         problems.append(Problem(f"warmup/{rel} is named by no warmup input; not imported", "import-warmup", (),

@@ -5,11 +5,11 @@ from __future__ import annotations
 from compiler.rules import (backend, batching, ensemble, instances, misc, names, sequence, tensors, versions,
                             warmup)
 # Triton release, installed names, and backend-specific checks (issue 12, parts 3 and 4).
-from compiler.rules import installed, python_backend, release, tensorrtllm, vllm
+from compiler.rules import installed, onnx_model, python_backend, release, tensorrtllm, vllm
 from compiler.errors import clip
 
 MODULES = (names, backend, tensors, batching, sequence, ensemble, versions, warmup, instances, misc,
-           release, installed, python_backend, vllm, tensorrtllm)
+           release, installed, python_backend, vllm, tensorrtllm, onnx_model)
 
 
 def run_all(config, ctx) -> list:

@@ -1,0 +1,174 @@
+"""ONNX Runtime models: the config's inputs and outputs against the graph in the version folder.
+
+What the onnxruntime backend checks when it loads a model (ValidateInputs / ValidateOutputs and
+CompareDimsSupported in onnxruntime_backend), offline, with the `onnx` package reading the graph
+(no onnxruntime needed):
+- the graph's inputs (initializers excluded) number as many as the config's inputs, batch
+  inputs, sequence control tensors and states together;
+- every config input/output is a graph input/output ("unexpected inference input 'X', allowed
+  inputs are: ...");
+- data types match ("configuration expects datatype TYPE_FP32 for input 'X', model provides
+  TYPE_INT64");
+- shapes: with max_batch_size > 0 the graph's first dimension must be dynamic and the rest is
+  compared with the config's dims (or reshape); without batching, dims are compared as they are.
+  A dynamic graph dimension matches any input dim; outputs must match exactly.
+Inputs or outputs the config leaves out entirely are filled by Triton's auto-complete from the
+same graph, so then there is nothing to compare. Without the `onnx` package (the `[onnx]`
+extra) the check is skipped with a one-line note.
+"""
+from __future__ import annotations
+
+from compiler.notes import note_once
+from compiler.rules.base import error, resolve_backend, type_name
+from compiler.rules.versions import versions_to_load
+
+MAX_BYTES = 512 * 1024 * 1024  # onnx.load reads the whole file; beyond this the check is skipped
+# onnx.TensorProto.DataType -> Triton's TYPE_* name
+ONNX_TYPES = {1: "TYPE_FP32", 2: "TYPE_UINT8", 3: "TYPE_INT8", 4: "TYPE_UINT16", 5: "TYPE_INT16", 6: "TYPE_INT32",
+              7: "TYPE_INT64", 8: "TYPE_STRING", 9: "TYPE_BOOL", 10: "TYPE_FP16", 11: "TYPE_FP64",
+              12: "TYPE_UINT32", 13: "TYPE_UINT64", 16: "TYPE_BF16"}
+
+
+def _onnx():
+    try:
+        import onnx
+    except ImportError:
+        note_once("onnx", "the onnx package is not installed: ONNX graph checks are skipped "
+                          "(pip install 'triton-gitops[onnx]')")
+        return None
+    return onnx
+
+
+class Tensor:
+    def __init__(self, name: str, data_type: str, dims: list):
+        self.name, self.data_type, self.dims = name, data_type, dims
+
+
+def _tensor(value_info) -> Tensor:
+    kind = value_info.type.WhichOneof("value")
+    if kind != "tensor_type":
+        return Tensor(value_info.name, "", [])
+    tensor = value_info.type.tensor_type
+    dims = [d.dim_value if d.HasField("dim_value") else -1 for d in tensor.shape.dim]
+    return Tensor(value_info.name, ONNX_TYPES.get(tensor.elem_type, ""), dims)
+
+
+def read_graph(path):
+    """(inputs, outputs) as Tensor lists, or None (no onnx package, unreadable, too large)."""
+    onnx = _onnx()
+    if onnx is None:
+        return None
+    try:
+        if path.stat().st_size > MAX_BYTES:
+            note_once(f"onnx-size:{path}", f"{path} is larger than {MAX_BYTES >> 20} MB: its graph is not checked")
+            return None
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception as exc:  # a corrupt file is onnxruntime's to report at load; say why we skip
+        note_once(f"onnx-read:{path}", f"{path} cannot be read as ONNX ({type(exc).__name__}): its graph is not checked")
+        return None
+    if model.ir_version == 0:  # not an ONNX model (an empty file parses as an empty ModelProto)
+        note_once(f"onnx-read:{path}", f"{path} is not an ONNX model (no IR version): its graph is not checked")
+        return None
+    initializers = {i.name for i in model.graph.initializer}
+    inputs = [_tensor(v) for v in model.graph.input if v.name not in initializers]
+    outputs = [_tensor(v) for v in model.graph.output]
+    return inputs, outputs
+
+
+def _shape_problem(name, model_dims, dims, max_batch_size, exact) -> str:
+    """Triton's CompareDimsSupported, "" when the shapes agree."""
+    shape = lambda d: "[" + ",".join(str(x) for x in d) + "]"  # noqa: E731
+    if max_batch_size > 0:
+        if not model_dims or model_dims[0] != -1:
+            return (f"tensor '{name}': for the model to support batching the shape should have at least 1 dimension "
+                    f"and the first dimension must be -1; but shape expected by the model is {shape(model_dims)}")
+        full = [-1] + list(dims)
+    else:
+        full = list(dims)
+    same = len(model_dims) == len(full) and all(
+        m == c for m, c in zip(model_dims, full) if exact or m != -1)
+    if same:
+        return ""
+    extra = " (an initial batch dimension because max_batch_size > 0 followed by the explicit tensor shape)" \
+        if max_batch_size > 0 else ""
+    return (f"tensor '{name}': the model expects {len(model_dims)} dimensions (shape {shape(model_dims)}) but the "
+            f"model configuration specifies {len(full)} dimensions (shape {shape(full)}){extra}")
+
+
+def _compare(config, kind: str, graph: list, version: int) -> list:
+    out = []
+    by_name = {t.name: t for t in graph}
+    allowed = ", ".join(sorted(by_name))
+    for i, io in enumerate(getattr(config, kind)):
+        path = (kind, i)
+        where = f"version {version}: "
+        tensor = by_name.get(io.name)
+        if tensor is None:
+            out.append(error("onnx-io", f"{where}unexpected inference {kind} '{io.name}', allowed {kind}s are: "
+                             f"{allowed}", path + ("name",), hint=f"use the graph's {kind} names"))
+            continue
+        if io.data_type and tensor.data_type and type_name(io.data_type) != tensor.data_type:
+            out.append(error("onnx-io", f"{where}configuration expects datatype {type_name(io.data_type)} for {kind} "
+                             f"'{io.name}', model provides {tensor.data_type}", path + ("data_type",),
+                             hint=f"set data_type: {tensor.data_type.removeprefix('TYPE_')}"))
+        if kind == "input" and io.optional and config.max_batch_size != 0:
+            out.append(error("onnx-io", f"{where}optional input '{io.name}' is not supported for models that support "
+                             "batching", path + ("optional",), hint="drop `optional`, or set max_batch_size: 0"))
+        if kind == "input" and io.allow_ragged_batch:
+            if tensor.dims != [-1]:
+                out.append(error("onnx-io", f"{where}configuration expects model provides input with shape [-1] for "
+                                 f"ragged input '{io.name}', model provides {tensor.dims}", path,
+                                 hint="a ragged input needs a 1-D dynamic graph input"))
+            continue
+        dims = list(io.reshape.shape) if io.HasField("reshape") else list(io.dims)
+        if not tensor.dims:
+            if any(d != 1 for d in dims):
+                out.append(error("onnx-io", f"{where}scalar tensor '{io.name}', should only provide 1 in the model "
+                                 "configuration when the model doesn't support batching", path + ("dims",)))
+            continue
+        if kind == "output" and io.name in {b.target_name[0] for b in config.batch_output if b.target_name}:
+            continue
+        problem = _shape_problem(io.name, tensor.dims, dims, config.max_batch_size, exact=(kind == "output"))
+        if problem:
+            field = "reshape" if io.HasField("reshape") else "dims"
+            hint = "with max_batch_size > 0 leave the batch dimension out of dims" if config.max_batch_size > 0 \
+                else "dims must list every dimension of the graph's tensor"
+            out.append(error("onnx-shape", where + problem, path + (field,), hint=hint))
+    return out
+
+
+def _input_count(config) -> int:
+    controls = {ci.name for ci in config.sequence_batching.control_input} if config.HasField("sequence_batching") \
+        else set()
+    states = len(config.sequence_batching.state) if config.HasField("sequence_batching") else 0
+    return len(config.input) + len(config.batch_input) + len(controls) + states
+
+
+def check(config, ctx) -> list:
+    if ctx.folder is None or ctx.versions is None or resolve_backend(config, ctx).backend != "onnxruntime":
+        return []
+    if not config.input and not config.output:
+        return []  # all of it comes from auto-complete
+    filename = config.default_model_filename or "model.onnx"
+    out: list = []
+    for version in sorted(versions_to_load(config, ctx.versions)):
+        path = ctx.folder.version_path(version, filename)
+        if path is None:
+            continue
+        graph = read_graph(path)
+        if graph is None:
+            continue
+        inputs, outputs = graph
+        if config.input:
+            expected = _input_count(config)
+            if expected != len(inputs):
+                out.append(error("onnx-io", f"version {version}: configuration expects {expected} inputs, model "
+                                 f"provides {len(inputs)} ({', '.join(t.name for t in inputs)})", ("input",),
+                                 hint="list every graph input (initializers excluded) in `input`"))
+            out.extend(_compare(config, "input", inputs, version))
+        if config.output:
+            out.extend(_compare(config, "output", outputs, version))
+        if out:
+            break  # the same config against the next version's graph would say it again
+    return out
+

@@ -1,0 +1,129 @@
+"""ONNX Runtime models: the config's inputs and outputs against the graph, read with `onnx`."""
+import sys
+
+import pytest
+
+from compiler import notes
+from compiler.rules import onnx_model
+from compiler.rules.folder import DiskFolder
+from tests.helpers import run_json, write
+from tests.rules.util import by_rule, one, run
+
+onnx = pytest.importorskip("onnx")
+from onnx import TensorProto, helper  # noqa: E402
+
+
+def graph_file(path, inputs, outputs, initializers=()):
+    """An Identity-style graph: each output is a node over the first input (shapes as given)."""
+    def info(name, elem, dims):
+        return helper.make_tensor_value_info(name, elem, [d if d != -1 else "batch" for d in dims])
+
+    nodes = [helper.make_node("Identity", [inputs[0][0]], [name]) for name, _, _ in outputs]
+    inits = [helper.make_tensor(name, TensorProto.FLOAT, [1], [0.0]) for name in initializers]
+    graph = helper.make_graph(nodes, "g", [info(*i) for i in inputs] + [info(n, TensorProto.FLOAT, [1])
+                                                                        for n in initializers],
+                              [info(*o) for o in outputs], initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(path))
+    return path
+
+
+ONNX = '''name: "m" backend: "onnxruntime" max_batch_size: 8
+input [ { name: "X" data_type: TYPE_FP32 dims: [ 4 ] } ]
+output [ { name: "Y" data_type: TYPE_FP32 dims: [ 4 ] } ]
+'''
+
+
+@pytest.fixture
+def folder(tmp_path):
+    graph_file(tmp_path / "1" / "model.onnx", [("X", TensorProto.FLOAT, [-1, 4])], [("Y", TensorProto.FLOAT, [-1, 4])],
+               initializers=["W"])
+    return DiskFolder(str(tmp_path))
+
+
+def check(text, folder, versions={1}):
+    return run(text, onnx_model, folder=folder, versions=set(versions))
+
+
+def test_a_config_that_matches_the_graph_passes(folder):
+    assert check(ONNX, folder) == []
+
+
+def test_an_input_the_graph_does_not_have(folder):
+    problem = one(check(ONNX.replace('name: "X"', 'name: "x"'), folder), "onnx-io")
+    assert problem.path == ("input", 0, "name")
+    assert problem.message == "version 1: unexpected inference input 'x', allowed inputs are: X"
+
+
+def test_a_data_type_the_graph_does_not_have(folder):
+    problem = one(check(ONNX.replace("TYPE_FP32 dims: [ 4 ] } ]\noutput", "TYPE_INT64 dims: [ 4 ] } ]\noutput"),
+                        folder), "onnx-io")
+    assert problem.path == ("input", 0, "data_type")
+    assert "configuration expects datatype TYPE_INT64 for input 'X', model provides TYPE_FP32" in problem.message
+
+
+def test_dims_and_rank_against_the_graph(folder):
+    problem = one(check(ONNX.replace("dims: [ 4 ] } ]\noutput", "dims: [ 5 ] } ]\noutput"), folder), "onnx-shape")
+    assert problem.path == ("input", 0, "dims") and "shape [-1,4]" in problem.message
+    assert one(check(ONNX.replace("dims: [ 4 ] } ]\noutput", "dims: [ 2, 2 ] } ]\noutput"), folder), "onnx-shape")
+    # An input dim of -1 against a fixed graph dim is refused too; a graph dim of -1 accepts any input dim.
+    assert one(check(ONNX.replace("dims: [ 4 ] } ]\noutput", "dims: [ -1 ] } ]\noutput"), folder), "onnx-shape")
+
+
+def test_without_batching_the_whole_shape_is_compared(folder):
+    text = ONNX.replace("max_batch_size: 8", "max_batch_size: 0")
+    assert len(by_rule(check(text, folder), "onnx-shape")) == 2
+    assert check(text.replace("dims: [ 4 ]", "dims: [ -1, 4 ]"), folder) == []
+
+
+def test_batching_needs_a_dynamic_first_dimension(tmp_path):
+    graph_file(tmp_path / "1" / "model.onnx", [("X", TensorProto.FLOAT, [8, 4])], [("Y", TensorProto.FLOAT, [8, 4])])
+    problems = by_rule(check(ONNX, DiskFolder(str(tmp_path))), "onnx-shape")
+    assert len(problems) == 2 and "the first dimension must be -1" in problems[0].message
+
+
+def test_outputs_are_compared_exactly(tmp_path):
+    graph_file(tmp_path / "1" / "model.onnx", [("X", TensorProto.FLOAT, [-1, 4])], [("Y", TensorProto.FLOAT, [-1, -1])])
+    folder = DiskFolder(str(tmp_path))
+    assert one(check(ONNX, folder), "onnx-shape").path == ("output", 0, "dims")
+    assert check(ONNX.replace("dims: [ 4 ] } ]\n", "dims: [ -1 ] } ]\n").replace(
+        'input [ { name: "X" data_type: TYPE_FP32 dims: [ -1 ] } ]', 'input [ { name: "X" data_type: TYPE_FP32 '
+        'dims: [ 4 ] } ]'), folder) == []
+
+
+def test_the_number_of_inputs_counts_the_graphs_non_initializer_inputs(tmp_path):
+    graph_file(tmp_path / "1" / "model.onnx", [("X", TensorProto.FLOAT, [-1, 4]), ("Z", TensorProto.FLOAT, [-1, 4])],
+               [("Y", TensorProto.FLOAT, [-1, 4])])
+    problem = one(check(ONNX, DiskFolder(str(tmp_path))), "onnx-io")
+    assert problem.message == "version 1: configuration expects 1 inputs, model provides 2 (X, Z)"
+
+
+def test_auto_complete_fills_what_the_config_leaves_out(folder):
+    assert check('name: "m" backend: "onnxruntime" max_batch_size: 8', folder) == []
+
+
+def test_not_an_onnx_file_is_left_alone(tmp_path):
+    write(tmp_path / "1" / "model.onnx", "")
+    assert check(ONNX, DiskFolder(str(tmp_path))) == []
+
+
+def test_without_the_onnx_package_the_check_is_skipped_with_a_note(folder, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "onnx", None)  # `import onnx` raises ImportError
+    notes.reset()
+    assert check(ONNX.replace('name: "X"', 'name: "x"'), folder) == []
+    assert check(ONNX, folder) == []
+    err = capsys.readouterr().err
+    assert err.count("onnx package is not installed") == 1 and "triton-gitops[onnx]" in err
+
+
+def test_validate_finds_it_in_a_manifest_version_file(tmp_path):
+    graph_file(tmp_path / "src" / "net.onnx", [("X", TensorProto.FLOAT, [-1, 4])], [("Y", TensorProto.FLOAT, [-1, 4])])
+    write(tmp_path / "models.yaml", "version: 1\nmodels:\n  m:\n    backend: onnxruntime\n    max_batch_size: 8\n"
+                                    "    input: [{name: X, data_type: INT32, dims: [4]}]\n"
+                                    "    output: [{name: Y, data_type: FP32, dims: [4]}]\n"
+                                    "    versions: {1: {source: src/net.onnx}}\n")
+    code, report, _ = run_json("validate", "models.yaml", cwd=tmp_path)
+    (problem,) = [p for p in report["problems"] if p["severity"] == "error"]
+    assert code == 1 and problem["rule"] == "onnx-io"
+    assert (problem["path"], problem["line"]) == ("models.m.input[0].data_type", 6)
