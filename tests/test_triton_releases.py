@@ -98,3 +98,12 @@ def test_the_release_list_maps_containers_to_versions_as_release_notes_do():
     assert releases["25.08"] == "2.60" and releases["26.05"] == "2.69"
     data = json.loads(triton_releases.DATA.read_text())
     assert {(r["container"], r["version"]) for r in data["releases"]} <= set(releases.items())
+
+
+def test_the_docs_table_is_generated_from_the_data():
+    spec = importlib.util.spec_from_file_location("doc_script", REPO / "scripts" / "triton_versions_doc.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    doc = (REPO / "docs" / "triton-versions.md").read_text()
+    assert module.table(json.loads(triton_releases.DATA.read_text())) in doc, \
+        "docs/triton-versions.md is stale: python scripts/triton_versions_doc.py --write"
