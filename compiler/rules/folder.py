@@ -37,6 +37,12 @@ class ModelFolder:
         """A local path to read `rel` of a version folder from, or None."""
         return None
 
+    def has(self, version: int, rel: str) -> Optional[bool]:
+        """Whether the version folder holds the file `rel`; None when unknown. One stat, where
+        version_files would list the whole folder (a model's weights can be thousands of files)."""
+        files = self.version_files(version)
+        return None if files is None else rel in files
+
     def version_doc_path(self, version: int) -> tuple:
         """Where a problem about the version folder is reported (relative to the model)."""
         return ()
@@ -58,6 +64,11 @@ class DiskFolder(ModelFolder):
     def version_path(self, version, rel):
         path = self.folder / str(version) / rel
         return path if path.is_file() else None
+
+    def has(self, version, rel):
+        if not (self.folder / str(version)).is_dir():
+            return None
+        return (self.folder / str(version) / rel).is_file()
 
 
 class ManifestFolder(ModelFolder):
@@ -97,6 +108,15 @@ class ManifestFolder(ModelFolder):
             return local if rel == self.model.default_model_filename else None
         path = local / rel
         return path if path.is_file() else None
+
+    def has(self, version, rel):
+        spec, local = self._source(version)
+        if local is None:
+            files = self.version_files(version)
+            return None if files is None else rel in files
+        if local.is_file():
+            return rel == self.model.default_model_filename
+        return (local / rel).is_file() if local.is_dir() else None
 
     def version_doc_path(self, version):
         spec = self.model.versions.get(version)

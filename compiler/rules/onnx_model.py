@@ -14,15 +14,18 @@ CompareDimsSupported in onnxruntime_backend), offline, with the `onnx` package r
   A dynamic graph dimension matches any input dim; outputs must match exactly.
 Inputs or outputs the config leaves out entirely are filled by Triton's auto-complete from the
 same graph, so then there is nothing to compare. Without the `onnx` package (the `[onnx]`
-extra) the check is skipped with a one-line note.
+extra) the check is skipped with a one-line note. Only the graph's inputs, outputs and initializer
+names are read (the file is mapped and walked at protobuf's wire level), so a multi-GB model costs
+no more than a small one.
 """
 from __future__ import annotations
+
+import os
 
 from compiler.notes import note_once
 from compiler.rules.base import error, resolve_backend, type_name
 from compiler.rules.versions import versions_to_load
 
-MAX_BYTES = 512 * 1024 * 1024  # onnx.load reads the whole file; beyond this the check is skipped
 # onnx.TensorProto.DataType -> Triton's TYPE_* name
 ONNX_TYPES = {1: "TYPE_FP32", 2: "TYPE_UINT8", 3: "TYPE_INT8", 4: "TYPE_UINT16", 5: "TYPE_INT16", 6: "TYPE_INT32",
               7: "TYPE_INT64", 8: "TYPE_STRING", 9: "TYPE_BOOL", 10: "TYPE_FP16", 11: "TYPE_FP64",
@@ -53,26 +56,106 @@ def _tensor(value_info) -> Tensor:
     return Tensor(value_info.name, ONNX_TYPES.get(tensor.elem_type, ""), dims)
 
 
+class _NotOnnx(ValueError):
+    pass
+
+
+def _varint(buf, pos: int) -> tuple:
+    value, shift = 0, 0
+    while True:
+        if pos >= len(buf) or shift > 63:
+            raise _NotOnnx("truncated varint")
+        byte = buf[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, pos
+        shift += 7
+
+
+def _fields(buf, start: int, end: int):
+    """(field number, wire type, value or (begin, end) of a length-delimited field) over buf[start:end]:
+    protobuf's wire format, walked without copying, so weights are skipped rather than read."""
+    pos = start
+    while pos < end:
+        key, pos = _varint(buf, pos)
+        number, wire = key >> 3, key & 7
+        if number == 0:
+            raise _NotOnnx("field number 0")
+        if wire == 0:
+            value, pos = _varint(buf, pos)
+            yield number, wire, value
+        elif wire == 1:
+            pos += 8
+        elif wire == 5:
+            pos += 4
+        elif wire == 2:
+            length, pos = _varint(buf, pos)
+            if pos + length > end:
+                raise _NotOnnx("field runs past its message")
+            yield number, wire, (pos, pos + length)
+            pos += length
+        else:
+            raise _NotOnnx(f"wire type {wire}")
+        if pos > end:
+            raise _NotOnnx("truncated field")
+
+
+def _name_of(buf, span, field: int) -> str:
+    for number, wire, value in _fields(buf, *span):
+        if number == field and wire == 2:
+            return bytes(buf[value[0]:value[1]]).decode("utf-8", "replace")
+    return ""
+
+
+def _scan(buf, onnx) -> tuple:
+    """(inputs, outputs) of ModelProto bytes: only graph.input/output (ValueInfoProto, parsed with
+    onnx) and the initializers' names are read."""
+    ir_version, graph = 0, None
+    for number, wire, value in _fields(buf, 0, len(buf)):
+        if number == 1 and wire == 0:
+            ir_version = value
+        elif number == 7 and wire == 2:
+            graph = value
+    if not ir_version or graph is None:
+        raise _NotOnnx("no IR version or no graph")
+    inputs, outputs, initializers = [], [], set()
+    for number, wire, value in _fields(buf, *graph):
+        if wire != 2:
+            continue
+        if number in (11, 12):  # input, output
+            info = onnx.ValueInfoProto.FromString(bytes(buf[value[0]:value[1]]))
+            (inputs if number == 11 else outputs).append(_tensor(info))
+        elif number == 5:  # initializer: TensorProto, name is field 8
+            initializers.add(_name_of(buf, value, 8))
+        elif number == 15:  # sparse_initializer: SparseTensorProto.values (1) is a TensorProto
+            for inner, inner_wire, span in _fields(buf, *value):
+                if inner == 1 and inner_wire == 2:
+                    initializers.add(_name_of(buf, span, 8))
+    return [t for t in inputs if t.name not in initializers], outputs
+
+
 def read_graph(path):
-    """(inputs, outputs) as Tensor lists, or None (no onnx package, unreadable, too large)."""
+    """(inputs, outputs) as Tensor lists, or None (no onnx package, unreadable, not ONNX).
+    The file is mapped, not read: a graph's weights are skipped, whatever the model's size."""
+    import mmap
+
     onnx = _onnx()
     if onnx is None:
         return None
     try:
-        if path.stat().st_size > MAX_BYTES:
-            note_once(f"onnx-size:{path}", f"{path} is larger than {MAX_BYTES >> 20} MB: its graph is not checked")
-            return None
-        model = onnx.load(str(path), load_external_data=False)
-    except Exception as exc:  # a corrupt file is onnxruntime's to report at load; say why we skip
-        note_once(f"onnx-read:{path}", f"{path} cannot be read as ONNX ({type(exc).__name__}): its graph is not checked")
+        with open(path, "rb") as handle:
+            if os.fstat(handle.fileno()).st_size == 0:
+                raise _NotOnnx("empty file")
+            with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as buf:
+                return _scan(buf, onnx)
+    except (_NotOnnx, OSError, ValueError) as exc:
+        note_once(f"onnx-read:{path}", f"{path} is not readable as ONNX ({exc}): its graph is not checked")
         return None
-    if model.ir_version == 0:  # not an ONNX model (an empty file parses as an empty ModelProto)
-        note_once(f"onnx-read:{path}", f"{path} is not an ONNX model (no IR version): its graph is not checked")
+    except Exception as exc:  # protobuf's DecodeError for a damaged ValueInfoProto
+        note_once(f"onnx-read:{path}", f"{path} is not readable as ONNX ({type(exc).__name__}): its graph is not "
+                                       "checked")
         return None
-    initializers = {i.name for i in model.graph.initializer}
-    inputs = [_tensor(v) for v in model.graph.input if v.name not in initializers]
-    outputs = [_tensor(v) for v in model.graph.output]
-    return inputs, outputs
 
 
 def _shape_problem(name, model_dims, dims, max_batch_size, exact) -> str:

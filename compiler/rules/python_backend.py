@@ -73,8 +73,7 @@ def _model_files(config, ctx) -> list:
     wanted = config.default_model_filename or "model.py"
     out = []
     for version in sorted(versions_to_load(config, ctx.versions)):
-        files = ctx.folder.version_files(version)
-        if files is None or wanted in files:
+        if ctx.folder.has(version, wanted) is not False:
             continue
         out.append(error("python-model-file", f"version {version} has no {wanted}: the python backend cannot load it",
                          ctx.folder.version_doc_path(version),

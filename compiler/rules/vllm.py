@@ -67,11 +67,11 @@ def check(config, ctx) -> list:
         return []
     out: list = []
     for version in sorted(versions_to_load(config, ctx.versions)):
-        files = ctx.folder.version_files(version)
-        if files is None:
+        present = ctx.folder.has(version, MODEL_JSON)
+        if present is None:
             continue
         where = ctx.folder.version_doc_path(version)
-        if MODEL_JSON not in files:
+        if not present:
             out.append(error("vllm-model-json", f"version {version} has no {MODEL_JSON}: the vLLM backend fails the "
                              f"load ('{MODEL_JSON}' containing vllm engine args must be provided)", where,
                              hint=f"add {version}/{MODEL_JSON} with the engine arguments, e.g. {{\"model\": "

@@ -47,3 +47,21 @@ def test_a_manifest_version_without_model_py_is_located_at_the_version(tmp_path)
     (problem,) = [p for p in report["problems"] if p["severity"] == "error"]
     assert code == 1 and problem["rule"] == "python-model-file"
     assert (problem["path"], problem["line"], problem["column"]) == ("models.m.versions.1", 8, 10)
+
+
+def test_has_answers_with_one_stat_and_none_when_unknown(tmp_path):
+    write(tmp_path / "disk" / "1" / "model.py", "")
+    disk = DiskFolder(str(tmp_path / "disk"))
+    assert disk.has(1, "model.py") is True and disk.has(1, "model.json") is False and disk.has(2, "x") is None
+    write(tmp_path / "src" / "model.py", "")
+    write(tmp_path / "dir" / "model.json", "{}")
+    model = ModelSpec("m", ModelConfig(backend="python"), {}, versions={
+        1: VersionSpec(1, "src/model.py", tmp_path / "src" / "model.py"),
+        2: VersionSpec(2, "dir", tmp_path / "dir"),
+        3: VersionSpec(3, "s3://b/m/3", None, remote=True),
+        4: VersionSpec(4, "", None),  # an ensemble's empty version
+    })
+    folder = ManifestFolder(model)
+    assert folder.has(1, "model.py") is True and folder.has(1, "other.py") is False
+    assert folder.has(2, "model.json") is True and folder.has(2, "model.py") is False
+    assert folder.has(3, "model.py") is None and folder.has(4, "model.py") is False

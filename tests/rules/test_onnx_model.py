@@ -103,9 +103,32 @@ def test_auto_complete_fills_what_the_config_leaves_out(folder):
     assert check('name: "m" backend: "onnxruntime" max_batch_size: 8', folder) == []
 
 
-def test_not_an_onnx_file_is_left_alone(tmp_path):
+def test_not_an_onnx_file_is_left_alone(tmp_path, capsys):
+    import random
+
     write(tmp_path / "1" / "model.onnx", "")
     assert check(ONNX, DiskFolder(str(tmp_path))) == []
+    (tmp_path / "1" / "model.onnx").write_bytes(random.Random(7).randbytes(2_000_000))
+    notes.reset()
+    assert check(ONNX, DiskFolder(str(tmp_path))) == []
+    assert "is not readable as ONNX" in capsys.readouterr().err
+
+
+def test_weights_are_skipped_not_parsed(tmp_path):
+    """A graph whose initializer carries 8 MB of raw data reads as fast as any: only names are looked at."""
+    import numpy as np
+    from onnx import numpy_helper
+
+    x = helper.make_tensor_value_info("X", TensorProto.FLOAT, ["batch", 4])
+    y = helper.make_tensor_value_info("Y", TensorProto.FLOAT, ["batch", 4])
+    weights = numpy_helper.from_array(np.zeros((2048, 1024), dtype=np.float32), "W")
+    graph = helper.make_graph([helper.make_node("Identity", ["X"], ["Y"])], "g",
+                              [x, helper.make_tensor_value_info("W", TensorProto.FLOAT, [2048, 1024])], [y],
+                              initializer=[weights])
+    onnx.save(helper.make_model(graph), str(tmp_path / "m.onnx"))
+    inputs, outputs = onnx_model.read_graph(tmp_path / "m.onnx")
+    assert [(t.name, t.data_type, t.dims) for t in inputs] == [("X", "TYPE_FP32", [-1, 4])]
+    assert [t.name for t in outputs] == ["Y"]
 
 
 def test_without_the_onnx_package_the_check_is_skipped_with_a_note(folder, monkeypatch, capsys):
