@@ -108,9 +108,9 @@ def _name_of(buf, span, field: int) -> str:
     return ""
 
 
-def _scan(buf, onnx) -> tuple:
-    """(inputs, outputs) of ModelProto bytes: only graph.input/output (ValueInfoProto, parsed with
-    onnx) and the initializers' names are read."""
+def _scan(buf) -> tuple:
+    """(input spans, output spans, initializer names) of ModelProto bytes: where graph.input and
+    graph.output (ValueInfoProto) are, and the initializers' names; nothing else is read."""
     ir_version, graph = 0, None
     for number, wire, value in _fields(buf, 0, len(buf)):
         if number == 1 and wire == 0:
@@ -124,38 +124,42 @@ def _scan(buf, onnx) -> tuple:
         if wire != 2:
             continue
         if number in (11, 12):  # input, output
-            info = onnx.ValueInfoProto.FromString(bytes(buf[value[0]:value[1]]))
-            (inputs if number == 11 else outputs).append(_tensor(info))
+            (inputs if number == 11 else outputs).append(bytes(buf[value[0]:value[1]]))
         elif number == 5:  # initializer: TensorProto, name is field 8
             initializers.add(_name_of(buf, value, 8))
         elif number == 15:  # sparse_initializer: SparseTensorProto.values (1) is a TensorProto
             for inner, inner_wire, span in _fields(buf, *value):
                 if inner == 1 and inner_wire == 2:
                     initializers.add(_name_of(buf, span, 8))
-    return [t for t in inputs if t.name not in initializers], outputs
+    return inputs, outputs, initializers
 
 
 def read_graph(path):
     """(inputs, outputs) as Tensor lists, or None (no onnx package, unreadable, not ONNX).
-    The file is mapped, not read: a graph's weights are skipped, whatever the model's size."""
+    The file is mapped, not read: a graph's weights are skipped, whatever the model's size; the
+    onnx package (slow to import) is only loaded for a file that is ONNX."""
     import mmap
 
-    onnx = _onnx()
-    if onnx is None:
-        return None
     try:
         with open(path, "rb") as handle:
             if os.fstat(handle.fileno()).st_size == 0:
                 raise _NotOnnx("empty file")
             with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as buf:
-                return _scan(buf, onnx)
+                raw_inputs, raw_outputs, initializers = _scan(buf)
+        onnx = _onnx()
+        if onnx is None:
+            return None
+        inputs = [_tensor(onnx.ValueInfoProto.FromString(raw)) for raw in raw_inputs]
+        outputs = [_tensor(onnx.ValueInfoProto.FromString(raw)) for raw in raw_outputs]
     except (_NotOnnx, OSError, ValueError) as exc:
-        note_once(f"onnx-read:{path}", f"{path} is not readable as ONNX ({exc}): its graph is not checked")
+        note_once("onnx-read", f"{path} is not readable as ONNX ({exc}): its graph is not checked (nor that of "
+                               "any other such file this run)")
         return None
     except Exception as exc:  # protobuf's DecodeError for a damaged ValueInfoProto
-        note_once(f"onnx-read:{path}", f"{path} is not readable as ONNX ({type(exc).__name__}): its graph is not "
-                                       "checked")
+        note_once("onnx-read", f"{path} is not readable as ONNX ({type(exc).__name__}): its graph is not checked "
+                               "(nor that of any other such file this run)")
         return None
+    return [t for t in inputs if t.name not in initializers], outputs
 
 
 def _shape_problem(name, model_dims, dims, max_batch_size, exact) -> str:
