@@ -83,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("lint", "apply Triton's rules to existing config.pbtxt files or model repositories",
                 "triton-gitops lint path/to/model_repository other/config.pbtxt")
     p.add_argument("paths", nargs="+", help="config files, model folders or repositories")
+    p.add_argument("--triton", metavar="RELEASE",
+                   help="the Triton that serves them (\"24.10\" or \"2.51\"): fields it does not know are errors")
     _output_arg(p)
 
     command("schema", "print the manifest's JSON Schema", "triton-gitops schema > models.schema.json")

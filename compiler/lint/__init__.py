@@ -18,8 +18,19 @@ from compiler.lint.repository import lint_directory, lint_file, lint_model_folde
 __all__ = ["lint_paths", "lint_file", "lint_directory", "lint_model_folder", "lint_repository"]
 
 
-def lint_paths(paths: list) -> list:
-    """Problems of every path, each placed at file:line:column (1:1 when nothing closer is known)."""
+def lint_paths(paths: list, triton=None) -> list:
+    """Problems of every path, each placed at file:line:column (1:1 when nothing closer is known).
+    `triton` (a compiler.triton_releases.Release) also checks fields against that release."""
+    from compiler.lint.repository import TRITON
+
+    token = TRITON.set(triton)
+    try:
+        return _lint_paths(paths)
+    finally:
+        TRITON.reset(token)
+
+
+def _lint_paths(paths: list) -> list:
     problems: list = []
     for path in paths:
         path = str(path)

@@ -12,6 +12,7 @@ configuration from the model file.
 from __future__ import annotations
 
 import os
+from contextvars import ContextVar
 
 from compiler.errors import Problem, WARNING
 from compiler.lint.source import ConfigFile, load_config
@@ -70,7 +71,13 @@ def _versions(folder: str, problems: list) -> set:
     return versions
 
 
+# The Triton release `lint --triton` checks against (compiler.triton_releases.Release), or None.
+TRITON: ContextVar = ContextVar("lint_triton", default=None)
+
+
 def _run(cf: ConfigFile, ctx: RuleContext) -> list:
+    ctx.triton = TRITON.get()
+    ctx.triton_from = "this repository (--triton)"
     return [cf.place(problem) for problem in check_config(cf.config, ctx)]
 
 
