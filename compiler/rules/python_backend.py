@@ -3,8 +3,9 @@
 - EXECUTION_ENV_PATH (a conda-pack archive or an unpacked environment) is resolved on the
   server. The backend replaces `$$TRITON_MODEL_DIRECTORY` with the model folder's local path,
   which for a repository on S3/GCS/Azure is a temporary copy: any other path (absolute, or
-  relative to the server's working directory) is outside what the repository carries, and a
-  missing file fails the load ("Failed to get the canonical path for ...").
+  relative to the server's working directory) is outside what the repository carries (an error
+  for the manifest, a warning for lint, whose folder a server may read locally), and a missing
+  file fails the load ("Failed to get the canonical path for ...").
 - every version Triton loads needs its model file (`model.py`, or `default_model_filename`).
 - FORCE_CPU_ONLY_INPUT_TENSORS is "yes" or "no"; anything else fails the load
   ("Incorrect value for FORCE_CPU_ONLY_INPUT_TENSORS").
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import posixpath
 
-from compiler.rules.base import error, resolve_backend
+from compiler.rules.base import error, resolve_backend, warning
 from compiler.rules.versions import versions_to_load
 
 MODEL_DIRECTORY = "$$TRITON_MODEL_DIRECTORY"
@@ -42,13 +43,17 @@ def _execution_env(config, ctx) -> list:
     path = ("parameters", ENV_PARAMETER)
     inside_hint = (f"put the environment into the model folder (manifest `files: {{env.tar.gz: ...}}`) and write "
                    f"\"{MODEL_DIRECTORY}/env.tar.gz\"")
+    make = warning if ctx.model_file_may_complete else error
     if not value.startswith(MODEL_DIRECTORY + "/"):
-        return [error("python-env-path", f"{ENV_PARAMETER} '{value}' is not inside the model folder: a repository on "
+        # A server reading a local repository resolves such a path and loads the model; only a
+        # repository on cloud storage cannot. The manifest syncs to any storage (an error); lint
+        # looks at a folder that may be served locally (a warning).
+        return [make("python-env-path", f"{ENV_PARAMETER} '{value}' is not inside the model folder: a repository on "
                       "cloud storage is copied to a temporary folder on the server, and only "
                       f"'{MODEL_DIRECTORY}/...' paths follow it there", path, hint=inside_hint)]
     rel = posixpath.normpath(value[len(MODEL_DIRECTORY) + 1:])
     if rel in (".", "..") or rel.startswith("../") or rel.startswith("/"):
-        return [error("python-env-path", f"{ENV_PARAMETER} '{value}' leaves the model folder", path,
+        return [make("python-env-path", f"{ENV_PARAMETER} '{value}' leaves the model folder", path,
                       hint=inside_hint)]
     if _exists(rel, ctx) is False:
         return [error("python-env-missing", f"{ENV_PARAMETER} '{value}' names '{rel}', which is not in the model "

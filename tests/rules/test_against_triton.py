@@ -46,6 +46,9 @@ def judged(tmp_path_factory):
         "env_missing": _model(repo, "env_missing", 'parameters { key: "EXECUTION_ENV_PATH" value { string_value: '
                                                    '"$$TRITON_MODEL_DIRECTORY/env.tar.gz" } }\n'),
         "typo_backend": _model(repo, "typo_backend"),
+        "typo_agent": _model(repo, "typo_agent", 'model_repository_agents { agents [ { name: "checksun" } ] }\n'),
+        "batch_strategy_missing": _model(repo, "batch_strategy_missing", 'parameters { key: '
+                                         '"TRITON_BATCH_STRATEGY_PATH" value { string_value: "/nonexistent/libb.so" } }\n'),
     }
     typo = cases["typo_backend"] / "config.pbtxt"
     typo.write_text(typo.read_text().replace('backend: "python"', 'backend: "pyhton"'))
@@ -96,3 +99,21 @@ def test_a_misspelt_backend_fails_and_lint_says_did_you_mean(judged):
     assert status == 400 and "pyhton" in message
     (problem,) = [p for p in lint_paths([str(cases["typo_backend"])]) if p.is_error]
     assert problem.rule == "unknown-backends" and "did you mean 'python'?" in problem.message
+
+
+def test_a_misspelt_repository_agent_fails_and_lint_says_did_you_mean(judged):
+    cases, results, log = judged
+    status, message, _ = results["typo_agent"]
+    assert status != 200 and ("checksun" in message or "checksun" in log), message
+    (problem,) = [p for p in lint_paths([str(cases["typo_agent"])]) if p.is_error]
+    assert problem.rule == "unknown-repository-agents" and "did you mean 'checksum'?" in problem.message
+
+
+def test_a_batch_strategy_the_server_does_not_have_fails_the_load(judged):
+    cases, results, log = judged
+    status, message, _ = results["batch_strategy_missing"]
+    assert status != 200 and "Batching library path not found" in message + log, message
+    config = load_config(str(cases["batch_strategy_missing"] / "config.pbtxt")).config
+    problems = check_config(config, RuleContext("batch_strategy_missing", versions={1}, files={"1/model.py"},
+                                                server={}))
+    assert [p.rule for p in problems if p.is_error] == ["unknown-batch-strategy"]

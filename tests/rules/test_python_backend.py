@@ -20,6 +20,11 @@ def test_env_path_outside_the_model_folder_is_an_error():
         assert "cloud storage" in problem.message and "$$TRITON_MODEL_DIRECTORY/env.tar.gz" in problem.hint
 
 
+def test_lint_warns_about_an_env_outside_since_a_local_server_resolves_it():
+    problem = one(run(ENV % "/opt/envs/env.tar.gz", python_backend, model_file_may_complete=True), "python-env-path")
+    assert not problem.is_error
+
+
 def test_env_path_climbing_out_is_an_error():
     problem = one(run(ENV % "$$TRITON_MODEL_DIRECTORY/../shared/env.tar.gz", python_backend, files=set()),
                   "python-env-path")
