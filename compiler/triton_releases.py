@@ -82,6 +82,20 @@ def added_in(full_name: str) -> Optional[Release]:
     return release_of(version) if version else None
 
 
+def field_releases() -> dict:
+    """{full name: "2.52 (24.11)"} of every field and enum value newer than the table's oldest
+    release: the `releases` table compiler/manifest/docs.py takes, so that the schema's
+    descriptions and `explain` say "Added in Triton 2.52 (24.11).". Older ones are left out:
+    the table only knows they are in 2.10 or earlier."""
+    first = table()["baseline"]
+    out = {}
+    for name, version in table()["fields"].items():
+        if version != first:
+            release = release_of(version)
+            out[name] = f"{release.version} ({release.container})"
+    return out
+
+
 def platform_added_in(platform: str) -> Optional[Release]:
     version = table()["platforms"].get(platform)
     return release_of(version) if version else None

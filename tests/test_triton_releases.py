@@ -107,3 +107,16 @@ def test_the_docs_table_is_generated_from_the_data():
     doc = (REPO / "docs" / "triton-versions.md").read_text()
     assert module.table(json.loads(triton_releases.DATA.read_text())) in doc, \
         "docs/triton-versions.md is stale: python scripts/triton_versions_doc.py --write"
+
+
+def test_schema_and_explain_say_which_release_added_a_field():
+    from tests.helpers import run_cli
+
+    releases = triton_releases.field_releases()
+    assert releases["inference.ModelConfig.model_metrics"] == "2.52 (24.11)"
+    assert "inference.ModelConfig.max_batch_size" not in releases  # in 2.10 or earlier: nothing to say
+    code, out, _ = run_cli("explain", "ensemble_scheduling.max_inflight_requests")
+    assert code == 0 and "added in: Triton 2.63 (25.11)" in out
+    schema = json.loads((REPO / "schemas" / "models.schema.json").read_text())
+    runtime = schema["$defs"]["inference.ModelConfig"]["properties"]["runtime"]["description"]
+    assert runtime.endswith("Added in Triton 2.42 (24.01).")

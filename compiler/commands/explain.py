@@ -81,7 +81,9 @@ def run(options) -> int:
     if not options.field:
         raise FatalError("name a field to explain", "e.g. `triton-gitops explain instance_group.kind`; "
                                                      "`triton-gitops explain --list` lists them all")
-    answer = explain(options.field)
+    from compiler import triton_releases
+
+    answer = explain(options.field, releases=triton_releases.field_releases())
     if options.output == "json":
         sys.stdout.write(json.dumps(answer.as_dict(), indent=2) + "\n")
     else:

@@ -226,7 +226,7 @@ def build_schema(releases: Releases = None) -> dict:
         "type": "object", "additionalProperties": False, "required": ["url"],
         "properties": {
             "triton": {"$ref": "#/$defs/triton", "description": "the Triton release(s) serving this target, if "
-                                                                "not the manifest's"},
+                                                                "not the manifest's", "examples": ["25.01"]},
             "url": {"type": "string", "minLength": 1,
                     "description": "a path (relative to the manifest), file://, s3://, gs://, az:// or abfs:// "
                                    "URL; ${ENV} and ${ENV:-default} are expanded at run time",

@@ -94,7 +94,9 @@ def render_all(options: Options, root: Path | None = None) -> dict:
             files[rel[:-3]] = text.encode("utf-8")
         else:
             files[rel] = path.read_bytes()
-    files[SCHEMA_FILE] = schema_text().encode("utf-8")
+    from compiler import triton_releases
+
+    files[SCHEMA_FILE] = schema_text(triton_releases.field_releases()).encode("utf-8")
     return dict(sorted(files.items()))
 
 
