@@ -118,7 +118,7 @@ def lint_model_folder(folder: str, repository_models=None, model_configs=None, l
         return cf.problems + problems
     ctx = RuleContext(os.path.basename(os.path.normpath(folder)), versions=versions, files=_files(folder),
                       repository_models=repository_models, model_configs=model_configs or {},
-                      model_versions=model_versions or {}, model_file_may_complete=True, folder=DiskFolder(folder))
+                      model_versions=model_versions or {}, model_file_may_complete=True, model_folder=DiskFolder(folder))
     return cf.problems + problems + _run(cf, ctx)
 
 

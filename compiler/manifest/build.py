@@ -143,7 +143,7 @@ def _rule_problems(manifest: Manifest, also_known=frozenset()) -> list:
         files = set(model.files) | {f"warmup/{w.file_name}" for w in model.warmups}
         ctx = RuleContext(model.name, versions=model.declared_versions, files=files, repository_models=known,
                           model_configs=configs, model_versions=versions, triton=release, triton_from=said_by,
-                          server=manifest.server, folder=ManifestFolder(model))
+                          server=manifest.server, model_folder=ManifestFolder(model))
         for problem in check_config(model.config, ctx):
             problem.path = model.doc_path_of(problem.path)
             problems.append(problem)

@@ -39,7 +39,7 @@ class RuleContext:
     # declaration possible (lint), so an unknown name is only an error when it looks like a typo.
     server: Optional[dict] = None
     # The model folder's content, to read (compiler.rules.folder.ModelFolder); None: unknown.
-    folder: Optional[object] = None
+    model_folder: Optional[object] = None
 
 
 def check_config(config, ctx: RuleContext) -> list:

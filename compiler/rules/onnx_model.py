@@ -232,14 +232,14 @@ def _input_count(config) -> int:
 
 
 def check(config, ctx) -> list:
-    if ctx.folder is None or ctx.versions is None or resolve_backend(config, ctx).backend != "onnxruntime":
+    if ctx.model_folder is None or ctx.versions is None or resolve_backend(config, ctx).backend != "onnxruntime":
         return []
     if not config.input and not config.output:
         return []  # all of it comes from auto-complete
     filename = config.default_model_filename or "model.onnx"
     out: list = []
     for version in sorted(versions_to_load(config, ctx.versions)):
-        path = ctx.folder.version_path(version, filename)
+        path = ctx.model_folder.version_path(version, filename)
         if path is None:
             continue
         graph = read_graph(path)

@@ -25,8 +25,8 @@ CPU_ONLY_PARAMETER = "FORCE_CPU_ONLY_INPUT_TENSORS"
 def _exists(rel: str, ctx) -> bool | None:
     """Whether `rel` (relative to the model folder) is a file or folder there; None: unknown."""
     head = rel.split("/", 1)[0]
-    if head.isdigit() and ctx.folder is not None:
-        files = ctx.folder.version_files(int(head))
+    if head.isdigit() and ctx.model_folder is not None:
+        files = ctx.model_folder.version_files(int(head))
         if files is None:
             return None
         inner = rel[len(head) + 1:]
@@ -73,15 +73,15 @@ def _cpu_only(config) -> list:
 
 
 def _model_files(config, ctx) -> list:
-    if ctx.folder is None or ctx.versions is None:
+    if ctx.model_folder is None or ctx.versions is None:
         return []
     wanted = config.default_model_filename or "model.py"
     out = []
     for version in sorted(versions_to_load(config, ctx.versions)):
-        if ctx.folder.has(version, wanted) is not False:
+        if ctx.model_folder.has(version, wanted) is not False:
             continue
         out.append(error("python-model-file", f"version {version} has no {wanted}: the python backend cannot load it",
-                         ctx.folder.version_doc_path(version),
+                         ctx.model_folder.version_doc_path(version),
                          hint=f"put {wanted} into version folder {version}"
                               + ("" if config.default_model_filename else " (or set default_model_filename)")))
     return out

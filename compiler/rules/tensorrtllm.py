@@ -88,11 +88,11 @@ def _parameters(config) -> list:
 
 
 def _engine_batch(config, ctx) -> list:
-    if ctx.folder is None or ctx.versions is None or config.max_batch_size <= 0:
+    if ctx.model_folder is None or ctx.versions is None or config.max_batch_size <= 0:
         return []
     out = []
     for version in sorted(versions_to_load(config, ctx.versions)):
-        path = ctx.folder.version_path(version, "config.json")
+        path = ctx.model_folder.version_path(version, "config.json")
         if path is None:
             continue
         try:

@@ -63,21 +63,21 @@ def _check_keys(value: dict, version: int, where, out: list) -> None:
 
 
 def check(config, ctx) -> list:
-    if resolve_backend(config, ctx).backend != "vllm" or ctx.folder is None or ctx.versions is None:
+    if resolve_backend(config, ctx).backend != "vllm" or ctx.model_folder is None or ctx.versions is None:
         return []
     out: list = []
     for version in sorted(versions_to_load(config, ctx.versions)):
-        present = ctx.folder.has(version, MODEL_JSON)
+        present = ctx.model_folder.has(version, MODEL_JSON)
         if present is None:
             continue
-        where = ctx.folder.version_doc_path(version)
+        where = ctx.model_folder.version_doc_path(version)
         if not present:
             out.append(error("vllm-model-json", f"version {version} has no {MODEL_JSON}: the vLLM backend fails the "
                              f"load ('{MODEL_JSON}' containing vllm engine args must be provided)", where,
                              hint=f"add {version}/{MODEL_JSON} with the engine arguments, e.g. {{\"model\": "
                                   "\"facebook/opt-125m\"}"))
             continue
-        path = ctx.folder.version_path(version, MODEL_JSON)
+        path = ctx.model_folder.version_path(version, MODEL_JSON)
         if path is None:
             continue
         value, why = _read(path)

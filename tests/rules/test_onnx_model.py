@@ -43,7 +43,7 @@ def folder(tmp_path):
 
 
 def check(text, folder, versions={1}):
-    return run(text, onnx_model, folder=folder, versions=set(versions))
+    return run(text, onnx_model, model_folder=folder, versions=set(versions))
 
 
 def test_a_config_that_matches_the_graph_passes(folder):

@@ -42,9 +42,9 @@ def test_an_env_inside_a_version_folder_is_looked_up_there(tmp_path):
     write(tmp_path / "1" / "model.py", "")
     write(tmp_path / "1" / "env.tar.gz", "")
     folder = DiskFolder(str(tmp_path))
-    assert run(ENV % "$$TRITON_MODEL_DIRECTORY/1/env.tar.gz", python_backend, files=set(), folder=folder,
+    assert run(ENV % "$$TRITON_MODEL_DIRECTORY/1/env.tar.gz", python_backend, files=set(), model_folder=folder,
                versions={1}) == []
-    assert one(run(ENV % "$$TRITON_MODEL_DIRECTORY/1/other.tar.gz", python_backend, files=set(), folder=folder,
+    assert one(run(ENV % "$$TRITON_MODEL_DIRECTORY/1/other.tar.gz", python_backend, files=set(), model_folder=folder,
                    versions={1}), "python-env-missing")
 
 
@@ -54,21 +54,21 @@ def test_every_served_version_needs_model_py(tmp_path):
     (tmp_path / "3").mkdir()
     write(tmp_path / "3" / "README", "")
     folder = DiskFolder(str(tmp_path))
-    problems = run(BASE + "version_policy { all { } }", python_backend, folder=folder, versions={1, 2, 3})
+    problems = run(BASE + "version_policy { all { } }", python_backend, model_folder=folder, versions={1, 2, 3})
     assert [p.message for p in problems] == ["version 2 has no model.py: the python backend cannot load it",
                                              "version 3 has no model.py: the python backend cannot load it"]
     assert all(p.rule == "python-model-file" and p.is_error for p in problems)
     # The default policy loads only the latest version: 3.
-    assert len(run(BASE, python_backend, folder=folder, versions={1, 2, 3})) == 1
-    assert run(BASE + 'version_policy { specific { versions: [ 1 ] } }', python_backend, folder=folder,
+    assert len(run(BASE, python_backend, model_folder=folder, versions={1, 2, 3})) == 1
+    assert run(BASE + 'version_policy { specific { versions: [ 1 ] } }', python_backend, model_folder=folder,
                versions={1, 2, 3}) == []
 
 
 def test_default_model_filename_is_the_file_looked_for(tmp_path):
     write(tmp_path / "1" / "serve.py", "")
     folder = DiskFolder(str(tmp_path))
-    assert run(BASE + 'default_model_filename: "serve.py"', python_backend, folder=folder, versions={1}) == []
-    problem = one(run(BASE, python_backend, folder=folder, versions={1}), "python-model-file")
+    assert run(BASE + 'default_model_filename: "serve.py"', python_backend, model_folder=folder, versions={1}) == []
+    problem = one(run(BASE, python_backend, model_folder=folder, versions={1}), "python-model-file")
     assert "or set default_model_filename" in problem.hint
 
 

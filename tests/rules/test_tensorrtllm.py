@@ -59,10 +59,10 @@ def test_the_engine_in_the_version_folder_fits_max_batch_size(tmp_path):
     write(tmp_path / "1" / "config.json", json.dumps({"build_config": {"max_batch_size": 4}}))
     write(tmp_path / "1" / "rank0.engine", "")
     text = LLM + params(gpt_model_type="v1")
-    problem = one(run(text, tensorrtllm, folder=DiskFolder(str(tmp_path)), versions={1}), "tensorrtllm-batch-size")
+    problem = one(run(text, tensorrtllm, model_folder=DiskFolder(str(tmp_path)), versions={1}), "tensorrtllm-batch-size")
     assert problem.path == ("max_batch_size",) and "built for (4)" in problem.message
     assert run(text.replace("max_batch_size: 8", "max_batch_size: 4"), tensorrtllm,
-               folder=DiskFolder(str(tmp_path)), versions={1}) == []
+               model_folder=DiskFolder(str(tmp_path)), versions={1}) == []
 
 
 def test_an_ensemble_around_tensorrt_llm_shares_its_batch_size():

@@ -9,7 +9,7 @@ VLLM = BASE.replace('"python"', '"vllm"') + "model_transaction_policy { decouple
 
 
 def check(tmp_path, versions={1}, text=VLLM):
-    return run(text, vllm, folder=DiskFolder(str(tmp_path)), versions=set(versions))
+    return run(text, vllm, model_folder=DiskFolder(str(tmp_path)), versions=set(versions))
 
 
 def test_a_valid_model_json_passes(tmp_path):
