@@ -239,7 +239,9 @@ def check(config, ctx) -> list:
     filename = config.default_model_filename or "model.onnx"
     out: list = []
     for version in sorted(versions_to_load(config, ctx.versions)):
-        path = ctx.model_folder.version_path(version, filename)
+        # A large model is a folder model.onnx/ holding model.onnx and its external weights.
+        path = ctx.model_folder.version_path(version, filename) or \
+            ctx.model_folder.version_path(version, f"{filename}/model.onnx")
         if path is None:
             continue
         graph = read_graph(path)

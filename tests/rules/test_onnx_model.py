@@ -99,6 +99,14 @@ def test_the_number_of_inputs_counts_the_graphs_non_initializer_inputs(tmp_path)
     assert problem.message == "version 1: configuration expects 1 inputs, model provides 2 (X, Z)"
 
 
+def test_a_model_onnx_folder_holds_the_graph(tmp_path):
+    graph_file(tmp_path / "1" / "model.onnx" / "model.onnx", [("X", TensorProto.FLOAT, [-1, 4])],
+               [("Y", TensorProto.FLOAT, [-1, 4])])
+    write(tmp_path / "1" / "model.onnx" / "weights.bin", "")
+    assert check(ONNX, DiskFolder(str(tmp_path))) == []
+    assert one(check(ONNX.replace('name: "Y"', 'name: "Z"'), DiskFolder(str(tmp_path))), "onnx-io")
+
+
 def test_auto_complete_fills_what_the_config_leaves_out(folder):
     assert check('name: "m" backend: "onnxruntime" max_batch_size: 8', folder) == []
 
