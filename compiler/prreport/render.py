@@ -4,10 +4,15 @@ The first line is a hidden marker (`<!-- triton-gitops:plan -->`) by which the w
 finds its own PR comment to update instead of posting another. A report longer than a
 PR comment may be (65,536 characters) keeps as many model sections as fit and says how
 many were left out; the job summary always gets the full text.
+
+Every value from the manifest, the models or the plan files reaches the Markdown through
+one of the filters of `compiler.prreport.markdown` chosen for its place (`code`,
+`code_cell`, `text`, `html`, `fence`); a template never prints such a value bare.
 """
 from __future__ import annotations
 
 from compiler import __version__
+from compiler.prreport import markdown
 from compiler.prreport.configdiff import MISSING, format_value
 from compiler.report import human_size
 
@@ -16,20 +21,8 @@ COMMENT_LIMIT = 65_000
 MAX_FILES = 50  # changed files listed at the end  # GitHub's limit is 65,536 characters; leave room for the note
 
 
-def _code(value) -> str:
-    """Inline code that survives backticks and table pipes."""
-    text = str(value).replace("\n", " ").replace("|", "\\|")
-    fence = "``" if "`" in text else "`"
-    pad = " " if text.startswith("`") or text.endswith("`") else ""
-    return f"{fence}{pad}{text}{pad}{fence}" if text else ""
-
-
-def _cell(value) -> str:
-    return str(value).replace("|", "\\|").replace("\r", "").replace("\n", "<br>")
-
-
 def _value(value) -> str:
-    return "" if value is MISSING else _code(format_value(value))
+    return "" if value is MISSING else markdown.code_cell(format_value(value))
 
 
 def _short(sha: str, length: int = 12) -> str:
@@ -44,7 +37,8 @@ def environment():
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_root() / "report")),
                              undefined=jinja2.StrictUndefined, autoescape=False,
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    env.filters.update(code=_code, cell=_cell, value=_value, short=_short, size=human_size)
+    env.filters.update(code=markdown.code, code_cell=markdown.code_cell, text=markdown.text, html=markdown.html,
+                       fence=markdown.fence, value=_value, short=_short, size=human_size)
     return env
 
 
