@@ -9,6 +9,11 @@ update / repair / delete, `path`, `model`, `skipped` for a delete that needs --p
 `unmanaged` and `state_damaged`. It is read tolerantly: changes are counted per action and
 per model (a skipped delete as `delete-skipped`), and a file that is not such JSON still
 gives the target's status from the exit code.
+
+The folder must hold only what this run's `plan` steps wrote: a pull request could commit
+files there that claim "in sync" or carry text made to forge the comment. The workflows
+write to a folder under $RUNNER_TEMP that they empty first (outside the checkout, where a
+PR cannot put anything), and `read_plans` refuses a folder with files that git tracks.
 """
 from __future__ import annotations
 
@@ -16,6 +21,8 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from compiler.errors import FatalError, printable
 
 IN_SYNC, PENDING, ERROR, UNKNOWN = "in sync", "changes pending", "error", "unknown"
 _ACTION_KEYS = ("action", "op", "change")
@@ -101,9 +108,28 @@ def read_plan(name: str, json_text: str = "", code: int | None = None, stderr: s
         if isinstance(data.get("state_damaged"), str) and data["state_damaged"]:
             plan.warning = f"the sync state on the target is {data['state_damaged']}"
     if plan.status == ERROR:
-        lines = [line for line in stderr.strip().splitlines() if line.strip()]
+        lines = [line for line in stderr.replace("\r\n", "\n").split("\n") if line.strip()]  # not at a bare CR
         plan.error = "\n".join(lines[-_ERR_LINES:]) or f"exit code {code}"
     return plan
+
+
+def check_not_committed(folder: Path) -> None:
+    """FatalError when git tracks any file in `folder`: plan results come from this run."""
+    from compiler import gitinfo
+
+    repo = gitinfo.open_repo(folder)
+    if repo is None:
+        return
+    try:
+        tracked = repo.git.ls_files("--", str(folder.resolve())).splitlines()
+    except Exception:  # GitPython raises GitCommandError outside the work tree: nothing tracked there
+        return
+    if tracked:
+        shown = ", ".join(printable(t) for t in tracked[:3]) + (" ..." if len(tracked) > 3 else "")
+        raise FatalError(f"{printable(str(folder))}: holds {len(tracked)} file(s) committed to git ({shown}); "
+                         "plan results must come from this run",
+                         "write the plans to a folder the workflow creates empty, e.g. \"$RUNNER_TEMP/plans\" "
+                         "after rm -rf")
 
 
 def read_plans(folder) -> list:
@@ -111,6 +137,7 @@ def read_plans(folder) -> list:
     folder = Path(folder)
     if not folder.is_dir():
         return []
+    check_not_committed(folder)
     names = sorted({p.stem for p in folder.iterdir() if p.suffix in (".json", ".code")})
     plans = []
     for name in names:
