@@ -12,7 +12,7 @@ import os
 import sys
 
 from compiler import __version__
-from compiler.errors import FatalError
+from compiler.errors import FatalError, printable
 
 _LOCKED_HELP = "refuse to go on when a source no longer matches models.lock"
 _EPILOG = "exit codes: 0 ok, 1 error, 2 changes pending (with --exit-code / plan)"
@@ -121,11 +121,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="overwrite files that exist")
 
     p = command("report", "compare the manifest with a base git ref, model by model, as a Markdown PR report",
-                "triton-gitops report models.yaml --base origin/main --plans build/plans > report.md")
+                "triton-gitops report models.yaml --base origin/main --plans \"$RUNNER_TEMP/plans\" > report.md")
+    from compiler.commands.report import EXIT_CODES as _REPORT_EXIT_CODES  # a small module: --help stays fast
+
+    p.epilog = p.epilog.replace(_EPILOG, _REPORT_EXIT_CODES)
     _manifest_arg(p)
-    p.add_argument("--base", default="main", metavar="REF",
-                   help="the git ref to compare with; fetched at depth 1 if a shallow clone lacks it (default: main)")
-    p.add_argument("--plans", metavar="DIR", help="per-target plan results: DIR/<target>.json, .err, .code")
+    p.add_argument("--base", default=None, metavar="REF",
+                   help="the git ref to compare with; fetched at depth 1 if a shallow clone lacks it (default: main; "
+                        "name your default branch here when it is not main)")
+    p.add_argument("--plans", metavar="DIR",
+                   help="per-target plan results: DIR/<target>.json, .err, .code, written by this run (a folder "
+                        "holding files committed to git is refused)")
     p.add_argument("--out", metavar="FILE", help="write the report here instead of stdout")
     p.add_argument("--summary", action="store_true", help="also append it to $GITHUB_STEP_SUMMARY")
     p.add_argument("--github-output", metavar="NAME",
@@ -196,9 +202,11 @@ def main(argv=None) -> int:
         module = importlib.import_module(f"compiler.commands.{options.command}")
         return module.run(options)
     except FatalError as exc:
-        print(f"triton-gitops: error: {exc.message}", file=sys.stderr)
+        # Messages quote names from the manifest and the file system: printable() keeps their
+        # control characters (CR, ESC, bidi) from reaching a terminal or a CI log raw.
+        print(f"triton-gitops: error: {printable(exc.message)}", file=sys.stderr)
         if exc.hint:
-            print(f"    hint: {exc.hint}", file=sys.stderr)
+            print(f"    hint: {printable(exc.hint)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("triton-gitops: interrupted", file=sys.stderr)
@@ -208,6 +216,6 @@ def main(argv=None) -> int:
     except Exception as exc:  # the last line of defence: never a traceback for a user
         if os.environ.get("TRITON_GITOPS_DEBUG"):
             raise
-        print(f"triton-gitops: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"triton-gitops: internal error: {type(exc).__name__}: {printable(str(exc))}", file=sys.stderr)
         print("    hint: rerun with TRITON_GITOPS_DEBUG=1 for a traceback and report it", file=sys.stderr)
         return 1

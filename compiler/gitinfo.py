@@ -136,6 +136,27 @@ def resolve(repo, ref: str, fetch: bool = True):
     raise FatalError(f"git: base ref {ref!r} not found", hint)
 
 
+def default_branch(repo) -> Optional[str]:
+    """The remote's default branch (`origin/HEAD`, else asked of the remote), None if unknown."""
+    git = _git()
+    if not repo.remotes:
+        return None
+    remote = "origin" if "origin" in [r.name for r in repo.remotes] else repo.remotes[0].name
+    try:
+        ref = repo.git.symbolic_ref(f"refs/remotes/{remote}/HEAD")
+        return ref.rsplit(f"refs/remotes/{remote}/", 1)[-1] or None
+    except git.GitCommandError:
+        pass
+    try:
+        listing = repo.git.ls_remote("--symref", remote, "HEAD")
+    except git.GitCommandError:
+        return None
+    for line in listing.splitlines():
+        if line.startswith("ref: refs/heads/") and line.endswith("\tHEAD"):
+            return line[len("ref: refs/heads/"):-len("\tHEAD")] or None
+    return None
+
+
 def _looks_like_sha(ref: str) -> bool:
     return 7 <= len(ref) <= 40 and set(ref.lower()) <= _SHA_CHARS
 

@@ -4,6 +4,9 @@ Compares the manifest in the work tree with the same file at `--base` (read thro
 fine in a shallow clone), adds the per-target plans the workflow saved with `--plans`,
 and renders `templates/report/`. In GitHub Actions, `--summary` appends the report to the
 job summary and `--github-output NAME` sets it as a step output (cut to fit a comment).
+
+Exit codes: 1 when the manifest has errors or any target's plan failed (the report is still
+written, so the PR shows why), else 2 with `--exit-code` when something changes, else 0.
 """
 from __future__ import annotations
 
@@ -11,7 +14,12 @@ import json
 import sys
 from pathlib import Path
 
-from compiler.commands import EXIT_CHANGES, EXIT_OK
+from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
+from compiler.errors import FatalError, printable
+
+DEFAULT_BASE = "main"
+EXIT_CODES = ("exit codes: 0 the report was written; 1 error, or the manifest does not validate, or a "
+              "target's plan failed (the report is still written); 2 with --exit-code: models or targets change")
 
 
 def run(options) -> int:
@@ -19,8 +27,11 @@ def run(options) -> int:
     from compiler.prreport.github import append_summary, set_outputs
     from compiler.prreport.render import COMMENT_LIMIT
 
+    base = options.base or DEFAULT_BASE
+    if options.base is None:
+        _check_default_base(options.manifest)
     plans = read_plans(options.plans) if options.plans else []
-    report = build_report(options.manifest, options.base, plans)
+    report = build_report(options.manifest, base, plans)
     if options.output == "json":
         text = json.dumps(report.as_dict(), indent=2) + "\n"
     else:
@@ -34,4 +45,31 @@ def run(options) -> int:
     if options.github_output:
         set_outputs({options.github_output: render_markdown(report, limit=COMMENT_LIMIT),
                      "pending": str(report.pending).lower()})
+    failed = report.failed_plans
+    for plan in failed:
+        print(f"triton-gitops: error: the plan of target {printable(plan.name)} failed "
+              f"({'exit code ' + str(plan.code) if plan.code is not None else 'no result'}); see the report",
+              file=sys.stderr)
+    if failed or not report.head_ok:
+        return EXIT_ERROR
     return EXIT_CHANGES if (options.exit_code and report.pending) else EXIT_OK
+
+
+def _check_default_base(manifest) -> None:
+    """Without --base the base is `main`; when there is none, say which branch to name instead."""
+    from compiler import gitinfo
+
+    repo = gitinfo.open_repo(manifest)
+    if repo is None:
+        return
+    try:
+        gitinfo.resolve(repo, DEFAULT_BASE)
+    except FatalError as exc:
+        branch = gitinfo.default_branch(repo)
+        if branch and branch != DEFAULT_BASE:
+            hint = f"the default branch here is {printable(branch)!r}: pass --base {printable(branch)} " \
+                   f"(or --base origin/{printable(branch)})"
+        else:
+            hint = "name the branch the PR goes into: --base BRANCH (e.g. --base origin/master); in a PR " \
+                   "workflow, --base HEAD^1 is the base of the merge commit"
+        raise FatalError(f"{exc.message} (the default base)", hint) from None

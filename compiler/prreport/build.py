@@ -33,9 +33,11 @@ class Side:
     config_texts: dict = field(default_factory=dict)  # model -> config.pbtxt as compiled
     digests: dict = field(default_factory=dict)  # model -> {version: (digest, file count)}
     sources: dict = field(default_factory=dict)  # model -> {version: source as written}
+    targets: dict = field(default_factory=dict)  # target -> URL as written (credentials redacted)
     problems: list = field(default_factory=list)  # Problem
     ok: bool = False
     has_tree: bool = False  # files/digests known (the manifest built); else configs only
+    parsed: bool = False  # the manifest was read (models and targets known), with or without problems
 
 
 @dataclass
@@ -69,6 +71,7 @@ class Report:
     problems: list = field(default_factory=list)  # the PR side's problems (warnings, or errors)
     changed_files: list = field(default_factory=list)  # git paths changed since base, in the manifest's folder
     targets: list = field(default_factory=list)  # prreport.plans.TargetPlan
+    target_changes: list = field(default_factory=list)  # {"name", "status", "url", "old_url"}
     head_ok: bool = True
 
     def counts(self) -> dict:
@@ -79,7 +82,14 @@ class Report:
 
     @property
     def pending(self) -> bool:
-        return any(m.status != UNCHANGED for m in self.models)
+        return bool(self.target_changes) or any(m.status != UNCHANGED for m in self.models)
+
+    @property
+    def failed_plans(self) -> list:
+        """Targets whose plan did not finish (an error, or no result that can be read)."""
+        from compiler.prreport.plans import ERROR, UNKNOWN
+
+        return [t for t in self.targets if t.status in (ERROR, UNKNOWN)]
 
     def as_dict(self) -> dict:
         errors = sum(p.is_error for p in self.problems)
@@ -90,6 +100,7 @@ class Report:
                 "problems": [p.as_dict() for p in sorted(self.problems, key=lambda p: p.sort_key())],
                 "errors": errors, "warnings": len(self.problems) - errors,
                 "changed_files": self.changed_files,
+                "target_changes": self.target_changes,
                 "targets": [t.as_dict() for t in self.targets]}
 
 
@@ -129,6 +140,10 @@ def load_side(manifest_path) -> Side:
     side.ok = loaded.ok
     if loaded.manifest is None:
         return side
+    from compiler.sync.target import redact_url
+
+    side.parsed = True
+    side.targets = {name: redact_url(t.url) for name, t in loaded.manifest.targets.items()}
     for name, model in loaded.manifest.models.items():
         side.configs[name] = model.config_dict
         side.sources[name] = {n: v.source for n, v in model.versions.items()}
@@ -220,6 +235,18 @@ def compare_model(name: str, base: Side, head: Side) -> ModelReport:
     return report
 
 
+def compare_targets(base: Side, head: Side) -> list:
+    """Targets added, removed or pointed elsewhere: a sync writes somewhere new (or stops)."""
+    changes = []
+    for name in sorted(set(base.targets) | set(head.targets)):
+        old, new = base.targets.get(name), head.targets.get(name)
+        if old == new:
+            continue
+        status = ADDED if old is None else REMOVED if new is None else CHANGED
+        changes.append({"name": name, "status": status, "url": new or "", "old_url": old or ""})
+    return changes
+
+
 def build_report(manifest, base_ref: str, plans: list | None = None) -> Report:
     """Compare `manifest` in the work tree with the same path at `base_ref`."""
     manifest = Path(manifest)
@@ -231,6 +258,7 @@ def build_report(manifest, base_ref: str, plans: list | None = None) -> Report:
     report.problems = head.problems
     report.head_ok = head.ok
     base = Side()
+    base_missing = True  # no manifest at the base: every model and target is new
     if repo is None:
         report.base_note = "not a git repository: every model is shown as added"
     else:
@@ -240,6 +268,7 @@ def build_report(manifest, base_ref: str, plans: list | None = None) -> Report:
             if base_manifest is None or not base_manifest.is_file():
                 report.base_note = f"no {manifest.name} at the base: every model is new"
             else:
+                base_missing = False
                 base = load_side(base_manifest)
                 if not base.ok:
                     errors = sum(p.is_error for p in base.problems)
@@ -248,5 +277,7 @@ def build_report(manifest, base_ref: str, plans: list | None = None) -> Report:
         report.changed_files = gitinfo.changed_since(base_ref, manifest)
     names = sorted(set(base.configs) | set(head.configs))
     report.models = [compare_model(name, base, head) for name in names]
+    if base.parsed or base_missing:  # a base manifest that could not be read says nothing of its targets
+        report.target_changes = compare_targets(base, head)
     report.targets = list(plans or [])
     return report

@@ -100,7 +100,8 @@ def test_report_with_plans_golden(pr_repo, tmp_path):
     (plans / "eu.err").write_text("triton-gitops: error: s3://models-eu: access denied\n")
     (plans / "eu.code").write_text("1")
     code, out, err = run_cli("report", "models.yaml", "--base", "main", "--plans", plans, cwd=pr_repo)
-    assert code == 0, err
+    assert code == 1  # a target's plan failed: the check fails, with the report written
+    assert "the plan of target eu failed (exit code 1)" in err
     check_golden("pr_report_plans.md", out)
 
 
@@ -154,7 +155,7 @@ def test_a_report_too_long_for_a_comment_keeps_whole_sections(pr_repo):
 def test_invalid_head_still_reports_the_errors(tmp_path):
     repo = make_pr_repo(tmp_path / "repo", lambda text: text.replace("max_batch_size: 16", "max_batch_size: -3"))
     code, out, _ = run_cli("report", "models.yaml", "--base", "main", cwd=repo)
-    assert code == 0
+    assert code == 1  # the report is written, and the check fails
     assert "**The manifest does not validate: 3 errors.**" in out
     assert "`models.yaml:14:21` **error**: 'max_batch_size' must be non-negative" in out
     assert "| `max_batch_size` | `8` | `-3` |" in out
@@ -168,3 +169,78 @@ def test_report_in_a_shallow_clone_of_the_pr(pr_repo, tmp_path):
     assert code == 0, err
     golden = (GOLDEN / "pr_report.md").read_text()
     assert out == golden
+
+
+def test_added_and_removed_targets_are_changes(tmp_path):
+    repo = make_pr_repo(tmp_path / "repo", extra_targets='  prod: {url: "s3://bucket/models"}\n')
+    text = (repo / "models.yaml").read_text()
+    text = text.replace('  prod: {url: "s3://bucket/models"}\n',
+                        '  staging: {url: "gs://user:secret@bucket/${ENV_NAME}/models"}\n')
+    (repo / "models.yaml").write_text(text)
+    git(repo, "commit", "-q", "-am", "pr: prod goes, staging comes")
+    code, out, _ = run_cli("report", "models.yaml", "--base", "main", "--output", "json", cwd=repo)
+    assert code == 0
+    assert json.loads(out)["target_changes"] == [
+        {"name": "prod", "status": "removed", "url": "", "old_url": "s3://bucket/models"},
+        {"name": "staging", "status": "added", "url": "gs://***@bucket/${ENV_NAME}/models", "old_url": ""}]
+    code, out, _ = run_cli("report", "models.yaml", "--base", "main", cwd=repo)
+    assert "- ➖ target `prod` removed (was `s3://bucket/models`)" in out
+    assert "- ➕ target `staging` added: `gs://***@bucket/${ENV_NAME}/models`" in out  # as written, no secret
+    # Only a target moved: still a change to review.
+    base = make_pr_repo(tmp_path / "only", extra_targets='  prod: {url: "s3://bucket/models"}\n')
+    git(base, "checkout", "-q", "main")
+    git(base, "checkout", "-q", "-b", "move")
+    manifest = base / "models.yaml"
+    manifest.write_text(manifest.read_text().replace("s3://bucket/models", "s3://other-bucket/models"))
+    git(base, "commit", "-q", "-am", "prod moves")
+    code, out, _ = run_cli("report", "models.yaml", "--base", "main", "--exit-code", cwd=base)
+    assert code == 2
+    assert "- ✏️ target `prod` now `s3://other-bucket/models` (was `s3://bucket/models`)" in out
+
+
+def test_a_plans_folder_committed_to_git_is_refused(pr_repo, tmp_path):
+    """A PR could commit plan results that say "in sync"; only this run's results count."""
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", "--branch", "pr", pr_repo.as_uri(), str(clone)], check=True)
+    (clone / "plans").mkdir()
+    (clone / "plans/prod.code").write_text("0\n")
+    (clone / "plans/prod.json").write_text('{"changes": []}')
+    git(clone, "add", "-f", "plans")
+    git(clone, "commit", "-q", "-m", "plans that say in sync")
+    code, out, err = run_cli("report", "models.yaml", "--base", "main", "--plans", "plans", cwd=clone)
+    assert code == 1 and out == ""
+    assert "plans: holds 2 file(s) committed to git (plans/prod.code, plans/prod.json)" in err
+    assert "$RUNNER_TEMP" in err
+    fresh = tmp_path / "fresh"  # outside the work tree, as the workflow writes them
+    fresh.mkdir()
+    (fresh / "prod.code").write_text("2\n")
+    code, out, err = run_cli("report", "models.yaml", "--base", "main", "--plans", fresh, cwd=clone)
+    assert code == 0, err
+    assert "| `prod` | 🟡 changes pending |" in out
+
+
+def test_without_main_the_hint_names_the_default_branch(tmp_path):
+    upstream = make_pr_repo(tmp_path / "upstream")
+    git(upstream, "branch", "-m", "main", "trunk")
+    git(upstream, "symbolic-ref", "HEAD", "refs/heads/trunk")
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", "--branch", "pr", upstream.as_uri(), str(clone)], check=True)
+    code, out, err = run_cli("report", "models.yaml", cwd=clone)
+    assert code == 1 and out == ""
+    assert "git: base ref 'main' not found (the default base)" in err
+    assert "hint: the default branch here is 'trunk': pass --base trunk" in err
+    code, out, err = run_cli("report", "models.yaml", "--base", "origin/trunk", cwd=clone)
+    assert code == 0, err
+    alone = tmp_path / "alone"  # no remote to ask: the hint still says what to pass
+    subprocess.run(["git", "clone", "-q", "--branch", "pr", upstream.as_uri(), str(alone)], check=True)
+    git(alone, "remote", "remove", "origin")
+    code, _, err = run_cli("report", "models.yaml", cwd=alone)
+    assert code == 1 and "hint: name the branch the PR goes into: --base BRANCH" in err
+
+
+def test_report_help_states_its_exit_codes():
+    from compiler.cli import build_parser
+
+    text = build_parser()._subparsers._group_actions[0].choices["report"].format_help()
+    assert "1 error, or the manifest does not validate, or a target's plan failed" in text
+    assert "2 with --exit-code" in text
