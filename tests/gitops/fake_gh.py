@@ -1,7 +1,10 @@
 """A stand-in for the GitHub CLI's `gh api`, enough for the PR-comment step.
 
-Comments live in the JSON file $FAKE_GH_STATE ({"comments": [...], "next_id": N, "calls": [...]}).
-`--jq` is applied with the real `jq -r`, as `gh` prints raw strings.
+Comments live in the JSON file $FAKE_GH_STATE ({"comments": [...], "next_id": N, "calls": [...]}),
+each with the `user` GitHub records ({"login", "type"}). A comment is written as the token's
+identity: $FAKE_GH_IDENTITY ("login:type"), by default a workflow's GITHUB_TOKEN, which GitHub
+shows as github-actions[bot] of type Bot. `--jq` is applied with the real `jq -r`, as `gh`
+prints raw strings (with the step's environment, for `env.NAME`).
 """
 import json
 import os
@@ -46,7 +49,9 @@ def main(argv):
     if method == "GET" and parts[3:4] == ["issues"] and parts[5:] == ["comments"]:
         result = [c for c in state["comments"] if c["issue"] == int(parts[4])]
     elif method == "POST" and parts[3:4] == ["issues"] and parts[5:] == ["comments"]:
-        result = {"id": state["next_id"], "issue": int(parts[4]), "body": fields["body"]}
+        login, _, kind = os.environ.get("FAKE_GH_IDENTITY", "github-actions[bot]:Bot").partition(":")
+        result = {"id": state["next_id"], "issue": int(parts[4]), "body": fields["body"],
+                  "user": {"login": login, "type": kind}}
         state["next_id"] += 1
         state["comments"].append(result)
     elif method == "PATCH" and parts[3:5] == ["issues", "comments"]:

@@ -6,7 +6,7 @@ GITHUB_ENV, GITHUB_PATH and GITHUB_EVENT_PATH pointing at files in a temp folder
 are read back from GITHUB_OUTPUT into `steps.<id>.outputs`. `uses:` steps are not run (the test
 provides their effect: the checkout, the Python, the credentials) but their `if:` is still
 evaluated and recorded. Expressions support the subset the workflows here use: contexts,
-literals, ! == != && || ( ), and contains/startsWith/fromJSON/always/success/failure/cancelled.
+literals, ! == != && || ( ), and contains/startsWith/format/fromJSON/always/success/failure/cancelled.
 """
 from __future__ import annotations
 
@@ -156,7 +156,22 @@ class _Parser:
             return str(args[0] or "").lower().startswith(str(args[1] or "").lower())
         if lowered == "fromjson":
             return json.loads(args[0])
+        if lowered == "format":  # {0}, {1}, ... replaced; {{ and }} are literal braces
+            template, values = str(args[0]), [_string(v) for v in args[1:]]
+            return re.sub(r"\{\{|\}\}|\{(\d+)\}",
+                          lambda m: values[int(m.group(1))] if m.group(1) else m.group(0)[0], template)
         raise ValueError(f"unsupported function {name}")
+
+
+def _string(value) -> str:
+    """A value as GitHub turns it into a string (null is '', booleans lower case)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def evaluate(expression: str, context: dict, status: str = "success"):

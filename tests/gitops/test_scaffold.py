@@ -120,7 +120,36 @@ def test_pr_workflow_shape():
     for command in ("triton-gitops validate", "compile \"$MANIFEST\" --out build/model_repository --dry-run",
                     "triton-gitops plan", "triton-gitops report"):
         assert command in runs
-    assert "<!-- triton-gitops:plan -->" in comment["steps"][0]["run"]
+    step = comment["steps"][0]
+    assert step["env"]["MARKER"] == "<!-- triton-gitops:plan -->" and "env.MARKER" in step["run"]
+    assert step["env"]["COMMENT_AUTHOR"] == "github-actions[bot]" and '.user.type == "Bot"' in step["run"]
+
+
+@pytest.mark.parametrize("source", ["repo", "init"])
+def test_the_pr_check_runs_what_the_deploy_runs(source):
+    """The deploy runs `sync --locked`: every check of the PR (and of the deploy) is --locked too."""
+    if source == "repo":
+        texts = {name: (REPO / ".github/workflows" / name).read_text()
+                 for name in ("triton-gitops-plan.yml", "triton-gitops-sync.yml")}
+    else:
+        from compiler.scaffold import Options, render_all
+
+        files = render_all(Options())
+        texts = {name: files[f".github/workflows/{name}"].decode() for name in
+                 ("triton-gitops-plan.yml", "triton-gitops-sync.yml")}
+    found = []
+    for name, text in texts.items():
+        data = yaml.safe_load(text)
+        for job in data["jobs"].values():
+            for step in job.get("steps", []):
+                for line in step.get("run", "").replace("\\\n", " ").split("\n"):  # continued lines joined
+                    match = re.search(r"triton-gitops (validate|compile|plan|sync)\b", line)
+                    if match:
+                        found.append((name, match.group(1)))
+                        assert "--locked" in line, f"{name}: {line.strip()} runs without --locked"
+    assert sorted(set(found)) == [("triton-gitops-plan.yml", "compile"), ("triton-gitops-plan.yml", "plan"),
+                                  ("triton-gitops-plan.yml", "validate"), ("triton-gitops-sync.yml", "sync"),
+                                  ("triton-gitops-sync.yml", "validate")]
 
 
 def test_sync_workflow_one_job_per_target_serialised_with_environments():
