@@ -24,8 +24,16 @@ ECHO = """
 """
 
 
-def make_pr_repo(root: Path, head_manifest_edit=None, extra_targets: str = "") -> Path:
-    """`extra_targets`: YAML lines added under `targets:` on both branches."""
+def _lock(repo: Path) -> None:
+    from tests.helpers import run_cli
+
+    code, out, err = run_cli("lock", "models.yaml", cwd=repo)
+    assert code == 0, out + err
+
+
+def make_pr_repo(root: Path, head_manifest_edit=None, extra_targets: str = "", lock: bool = False) -> Path:
+    """`extra_targets`: YAML lines added under `targets:` on both branches; `lock`: each branch
+    commits its models.lock, as `triton-gitops lock` writes it (the PR's is up to date)."""
     repo = init_repo(root)
     base = (REPO / "models.yaml").read_text()
     local = "  local: {url: build/model_repository}\n"
@@ -34,6 +42,8 @@ def make_pr_repo(root: Path, head_manifest_edit=None, extra_targets: str = "") -
     shutil.copytree(REPO / "examples", repo / "examples", ignore=shutil.ignore_patterns("__pycache__"))
     (repo / "README.md").write_text("models\n")
     (repo / ".gitignore").write_text("build/\n__pycache__/\n")
+    if lock:
+        _lock(repo)
     commit_all(repo, "the example models")
     git(repo, "checkout", "-q", "-b", "pr")
     text = (repo / "models.yaml").read_text()
@@ -54,5 +64,7 @@ def make_pr_repo(root: Path, head_manifest_edit=None, extra_targets: str = "") -
     (repo / "examples/text_classifier/labels.txt").write_text("negative\nneutral\npositive\n")
     (repo / "examples/echo/1").mkdir(parents=True)
     (repo / "examples/echo/1/model.py").write_text("# echo\n")
+    if lock:
+        _lock(repo)
     commit_all(repo, "pr: tune preprocess, text_classifier v4, echo; drop classify_text")
     return repo

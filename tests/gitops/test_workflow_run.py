@@ -19,6 +19,7 @@ import pytest
 from tests.gitops import runner
 from tests.gitops.gitutil import git
 from tests.gitops.prfixture import make_pr_repo
+from compiler.prreport.render import MARKER
 from tests.gitops.test_report import check_golden
 from tests.helpers import REPO
 
@@ -46,7 +47,7 @@ def pr_checkout(tmp_path, s3_emulator):
     env = runner.runner_env(tool_bin(tmp_path / "bin"))
     env.update(s3_emulator.env(), TG_BUCKET=bucket, XDG_CACHE_HOME=str(tmp_path / "cache"),
                FAKE_GH_STATE=str(tmp_path / "gh-state.json"))
-    upstream = make_pr_repo(tmp_path / "upstream", extra_targets=PROD)
+    upstream = make_pr_repo(tmp_path / "upstream", extra_targets=PROD, lock=True)
     git(upstream, "checkout", "-q", "main")
     sync = subprocess.run(["triton-gitops", "sync", "models.yaml", "--target", "prod"], cwd=upstream, env=env,
                           capture_output=True, text=True, timeout=120)
@@ -74,7 +75,9 @@ def test_pr_workflow_steps_write_the_report_and_one_comment(pr_checkout, tmp_pat
     assert plan.steps["targets"]["outputs"] == {
         "matrix": json.dumps({"include": [{"target": "prod", "kind": "s3"}]}), "names": "prod", "kinds": "s3",
         "count": "1"}
-    assert (clone / "build/plans/prod.code").read_text().strip() == "2"
+    plans = files / "triton-gitops-plans"  # under runner.temp, emptied by the step: not in the checkout
+    assert (plans / "prod.code").read_text().strip() == "2"
+    assert not (clone / "build/plans").exists()
     summary = (files / "step_summary.md").read_text()
     check_golden("workflow_summary.md", summary)
     assert plan.outputs["report"] == summary
@@ -90,6 +93,57 @@ def test_pr_workflow_steps_write_the_report_and_one_comment(pr_checkout, tmp_pat
     assert [(c["id"], c["issue"]) for c in state["comments"]] == [(100, 7)]
     assert state["comments"][0]["body"] == summary.rstrip("\n") or state["comments"][0]["body"] == summary
     assert [c["method"] for c in state["calls"]] == ["GET", "POST", "GET", "PATCH"]
+
+
+MINE = {"login": "github-actions[bot]", "type": "Bot"}
+
+
+def test_the_comment_step_edits_only_the_bots_own_comment(tmp_path):
+    """Anyone can post a comment that starts with the marker; the step must not take it over."""
+    env = runner.runner_env(tool_bin(tmp_path / "bin"))
+    state_path = tmp_path / "gh-state.json"
+    env["FAKE_GH_STATE"] = str(state_path)
+    planted = [
+        {"id": 50, "issue": 7, "body": MARKER + "\nall clear, merge me", "user": {"login": "mallory", "type": "User"}},
+        {"id": 51, "issue": 7, "body": MARKER + "\nanother bot", "user": {"login": "renovate[bot]", "type": "Bot"}},
+        {"id": 52, "issue": 7, "body": MARKER + "\nspoofed type", "user": {"login": "github-actions[bot]",
+                                                                           "type": "User"}},
+        {"id": 53, "issue": 7, "body": "my own note", "user": MINE},
+    ]
+    state_path.write_text(json.dumps({"comments": planted, "next_id": 100, "calls": []}))
+    workflow = runner.load_workflow(WORKFLOW)
+    event = {"number": 7, "pull_request": {"number": 7, "head": {"repo": {"full_name": "acme/models"}}}}
+    github = runner.github_context(event, "pull_request", "acme/models")
+    for push in (1, 2):
+        needs = {"plan": {"outputs": {"report": f"{MARKER}\nreport {push}"}, "result": "success"}}
+        comment = runner.run_job(workflow, "comment", tmp_path, tmp_path / "runner", github, env=env, needs=needs)
+        assert comment.status == "success", comment.log
+        assert ("created the plan comment" if push == 1 else "updated comment 100") in comment.log
+    state = json.loads(state_path.read_text())
+    assert state["comments"][:4] == planted  # none of them edited
+    assert state["comments"][4] == {"id": 100, "issue": 7, "body": f"{MARKER}\nreport 2", "user": MINE}
+    assert [c["method"] for c in state["calls"]] == ["GET", "POST", "GET", "PATCH"]
+
+
+def test_a_pr_that_forgets_to_lock_fails_its_check(tmp_path):
+    """The deploy runs `sync --locked`; a PR whose model bytes changed without `lock` must be red."""
+    env = runner.runner_env(tool_bin(tmp_path / "bin"))
+    env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
+    upstream = make_pr_repo(tmp_path / "upstream", lock=True)
+    with open(upstream / "examples/echo/1/model.py", "a") as handle:
+        handle.write("# changed after `triton-gitops lock`\n")
+    git(upstream, "commit", "-q", "-am", "pr: echo changed, lock forgotten")
+    clone = tmp_path / "work"
+    subprocess.run(["git", "clone", "-q", "--depth", "2", "--branch", "pr", upstream.as_uri(), str(clone)], check=True)
+    workflow = runner.load_workflow(WORKFLOW)
+    event = {"number": 7, "pull_request": {"number": 7, "head": {"repo": {"full_name": "acme/models"}}}}
+    github = runner.github_context(event, "pull_request", "acme/models")
+    plan = runner.run_job(workflow, "plan", clone, tmp_path / "runner", github, env=env,
+                          skip_names={"Install triton-gitops"})
+    assert plan.status == "failure"
+    assert plan.steps["Validate"]["outcome"] == "failure", plan.log
+    assert "models.lock" in plan.log and "echo" in plan.log
+    assert plan.steps["report"]["outcome"] == "success" and plan.outputs["report"].startswith(MARKER)
 
 
 def test_a_fork_gets_no_comment_and_no_credentials(pr_checkout):
@@ -145,7 +199,9 @@ def test_sync_workflow_steps_sync_each_target_of_a_push_to_main(tmp_path, s3_emu
                    check=True)
     head = git(clone, "rev-parse", "HEAD")
     workflow = runner.load_workflow(SYNC_WORKFLOW)
-    github = runner.github_context({"ref": "refs/heads/main", "after": head}, "push", "acme/models")
+    github = runner.github_context({"ref": "refs/heads/main", "after": head, "repository": {"default_branch": "main"}},
+                                   "push", "acme/models")
+    assert runner.evaluate(workflow["jobs"]["targets"]["if"], {"github": github}) is True
     files = tmp_path / "runner"
     targets = runner.run_job(workflow, "targets", clone, files, github, env=env, skip_names={"Install triton-gitops"})
     assert targets.status == "success", targets.log
@@ -153,7 +209,7 @@ def test_sync_workflow_steps_sync_each_target_of_a_push_to_main(tmp_path, s3_emu
 
     job = workflow["jobs"]["sync"]
     needs = {"targets": {"outputs": targets.outputs, "result": "success"}}
-    assert runner.evaluate(job["if"], {"needs": needs}) is True
+    assert runner.evaluate(job["if"], {"needs": needs, "github": github}) is True
     matrix = runner.evaluate(job["strategy"]["matrix"], {"needs": needs})
     assert matrix == {"include": [{"target": "prod", "kind": "s3"}]}
     for entry in matrix["include"]:
@@ -170,3 +226,33 @@ def test_sync_workflow_steps_sync_each_target_of_a_push_to_main(tmp_path, s3_emu
     assert fs.exists(f"{bucket}/models/classify_text/config.pbtxt")
     state = json.loads(fs.cat(f"{bucket}/models/.triton-gitops-state.json"))
     assert state["revision"] == head
+
+
+@pytest.mark.parametrize("workflow_path", ["repo", "init"])
+def test_sync_runs_only_for_the_default_branch(workflow_path, tmp_path):
+    """`Run workflow` on a branch or a tag (workflow_dispatch) must not reach a target's credentials."""
+    if workflow_path == "repo":
+        workflow = runner.load_workflow(SYNC_WORKFLOW)
+    else:
+        from compiler.scaffold import Options, render_all
+
+        path = tmp_path / "sync.yml"
+        path.write_bytes(render_all(Options())[".github/workflows/triton-gitops-sync.yml"])
+        workflow = runner.load_workflow(path)
+    assert "workflow_dispatch" in workflow["on"]
+    needs = {"targets": {"outputs": {"count": "1"}, "result": "success"}}
+
+    def runs(ref: str, event_name: str, default: str = "main") -> bool:
+        github = runner.github_context({"ref": ref, "repository": {"default_branch": default}}, event_name,
+                                       "acme/models")
+        github["ref"] = ref
+        return all(runner.evaluate(job["if"], {"github": github, "needs": needs}) is True
+                   for job in workflow["jobs"].values())
+
+    assert runs("refs/heads/main", "workflow_dispatch") and runs("refs/heads/main", "push")
+    assert not runs("refs/heads/feature", "workflow_dispatch")
+    assert not runs("refs/tags/main", "workflow_dispatch")  # a tag named like the branch
+    assert not runs("refs/heads/main-evil", "workflow_dispatch")
+    assert not runs("refs/pull/7/merge", "workflow_dispatch")
+    assert runs("refs/heads/trunk", "workflow_dispatch", default="trunk")
+    assert not runs("refs/heads/main", "workflow_dispatch", default="trunk")
