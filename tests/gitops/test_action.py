@@ -15,7 +15,7 @@ ACTION = REPO / "action.yml"
 def checkout(tmp_path, s3_emulator):
     env = runner.runner_env(tool_bin(tmp_path / "bin"))
     env.update(s3_emulator.env(), TG_BUCKET=s3_emulator.make_bucket(), XDG_CACHE_HOME=str(tmp_path / "cache"))
-    return make_pr_repo(tmp_path / "repo", extra_targets=PROD), env
+    return make_pr_repo(tmp_path / "repo", extra_targets=PROD, lock=True), env
 
 
 def run_action(checkout, tmp_path, **inputs):
@@ -50,3 +50,16 @@ def test_an_unknown_command_is_refused(checkout, tmp_path):
     result = run_action(checkout, tmp_path, command="rm -rf /")
     assert result.status == "failure"
     assert "::error::command must be validate, plan or sync, not 'rm -rf /'" in result.log
+
+
+@pytest.mark.emulators
+def test_validate_and_plan_are_locked_like_sync(checkout, tmp_path):
+    """A source changed without `triton-gitops lock` fails validate and plan, as it fails the deploy."""
+    repo, _ = checkout
+    with open(repo / "examples/echo/1/model.py", "a") as handle:
+        handle.write("# changed after lock\n")
+    for command in ("validate", "plan"):
+        result = run_action(checkout, tmp_path, command=command, target="prod")
+        assert result.status == "failure" and result.outputs["exit-code"] == "1", result.log
+        assert "models.lock" in result.log
+    assert run_action(checkout, tmp_path, locked="false").outputs["exit-code"] == "0"
