@@ -5,7 +5,7 @@ import json
 import os
 import sys
 
-from compiler.errors import format_path
+from compiler.errors import format_path, printable
 
 _COLOURS = {"error": "31", "warning": "33", "create": "32", "update": "33", "delete": "31", "bold": "1", "dim": "2"}
 
@@ -33,12 +33,13 @@ def plural(count: int, word: str) -> str:
 
 
 def problem_line(problem, colour: bool) -> str:
-    if not problem.file:
+    file = printable(problem.file)  # a file name from the manifest or a source folder
+    if not file:
         where = "<input>"
     elif problem.line:
-        where = f"{problem.file}:{problem.line}:{problem.column}"
+        where = f"{file}:{problem.line}:{problem.column}"
     else:  # a whole file or folder, no position inside it
-        where = problem.file
+        where = file
     path = format_path(problem.path)
     text = f"{where}: {paint(problem.severity, problem.severity, colour)}: "
     text += f"{path}: " if path else ""

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from compiler.artifacts.source import display_url
+from compiler.errors import printable
 from compiler.report import human_size, plural
 
 
@@ -48,9 +49,9 @@ def source_lines(manifest, full_digests: bool = False) -> list:
                              {"ok": "locked", "drift": "differs from models.lock",
                               "missing": "not in models.lock"}.get(record["lock"] or "", "")) if n]
         kind = record["kind"] if record["kind"] == "file" else f"folder, {plural(record['files'], 'file')}"
-        rows.append((f"{record['model']}/{record['version']}", record["source"],
+        rows.append((printable(f"{record['model']}/{record['version']}"), printable(str(record["source"])),
                      f"{kind}, {human_size(record['size'])}",
-                     f"sha256:{shown}" + (f" ({', '.join(notes)})" if notes else ""), record["from"]))
+                     f"sha256:{shown}" + (f" ({', '.join(notes)})" if notes else ""), printable(str(record["from"]))))
     if not rows:
         return []
     widths = [max(len(row[i]) for row in rows) for i in range(4)]

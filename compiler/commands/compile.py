@@ -14,7 +14,7 @@ from compiler.artifacts import settings as artifact_settings
 from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
 from compiler.compile import record
 from compiler.compile.output import CREATE, DELETE, UPDATE, DiffResult, check_replaceable, diff_tree, write_tree
-from compiler.errors import FatalError
+from compiler.errors import FatalError, printable
 from compiler.report import human_size, paint, plural, use_colour
 
 _SIGN = {CREATE: "+", UPDATE: "~", DELETE: "-"}
@@ -29,20 +29,21 @@ def _print_plan(diff, out: Path, colour: bool) -> None:
         size = human_size(change.size)
         if change.action == UPDATE:
             size = f"{human_size(change.old_size)} -> {size}"
-        print(paint(f"{_SIGN[change.action]} {change.action:<6} {change.path} ({size})", change.action, colour))
+        print(paint(f"{_SIGN[change.action]} {change.action:<6} {printable(change.path)} ({size})", change.action,
+                    colour))
     per_model: dict = {}
     for change in diff.changes:
         per_model.setdefault(_model_of(change.path), Counter())[change.action] += 1
     if per_model:
         print()
     for model, counts in sorted(per_model.items()):
-        print(f"{model}: {counts[CREATE]} to create, {counts[UPDATE]} to update, {counts[DELETE]} to delete")
+        print(f"{printable(model)}: {counts[CREATE]} to create, {counts[UPDATE]} to update, {counts[DELETE]} to delete")
     totals = Counter(c.action for c in diff.changes)
     if diff.pending:
-        print(f"\n{out}: {plural(totals[CREATE], 'file')} to create, {totals[UPDATE]} to update, "
+        print(f"\n{printable(str(out))}: {plural(totals[CREATE], 'file')} to create, {totals[UPDATE]} to update, "
               f"{totals[DELETE]} to delete")
     else:
-        print(f"{out}: up to date")
+        print(f"{printable(str(out))}: up to date")
 
 
 def _plan_json(diff, out: Path, sources: list) -> dict:
@@ -69,10 +70,10 @@ def _summary(out: Path, summary: dict, options, up_to_date: bool) -> None:
         print(json.dumps({"out": str(out), "files": summary["files"], "bytes": summary["bytes"],
                           "up_to_date": up_to_date}))
     elif up_to_date:
-        print(f"{out}: up to date ({plural(summary['models'], 'model')}, {plural(summary['files'], 'file')}, "
+        print(f"{printable(str(out))}: up to date ({plural(summary['models'], 'model')}, {plural(summary['files'], 'file')}, "
               f"{human_size(summary['bytes'])}); nothing written")
     else:
-        print(f"wrote {out}: {plural(summary['models'], 'model')}, {plural(summary['files'], 'file')}, "
+        print(f"wrote {printable(str(out))}: {plural(summary['models'], 'model')}, {plural(summary['files'], 'file')}, "
               f"{human_size(summary['bytes'])}")
 
 

@@ -8,6 +8,7 @@ from compiler.artifacts import settings
 from compiler.artifacts.lockfile import LockEntry, key_of, lock_path, render_lock, write_lock
 from compiler.artifacts.plan import source_lines, source_records
 from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
+from compiler.errors import printable
 from compiler.pipeline import load_valid
 from compiler.report import plural, report_problems
 
@@ -54,9 +55,9 @@ def run(options) -> int:
             print(f"  {line}")
         count = plural(len(entries), "source")
         if not changed:
-            print(f"{path}: up to date ({count})")
+            print(f"{printable(str(path))}: up to date ({count})")
         elif options.check:
-            print(f"{path}: would change ({count}); run `triton-gitops lock`")
+            print(f"{printable(str(path))}: would change ({count}); run `triton-gitops lock`")
         else:
-            print(f"wrote {path} ({count})")
+            print(f"wrote {printable(str(path))} ({count})")
     return EXIT_CHANGES if (options.check and changed) else EXIT_OK

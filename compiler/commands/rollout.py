@@ -7,7 +7,7 @@ import json
 import sys
 
 from compiler.commands import EXIT_ERROR, EXIT_OK
-from compiler.errors import FatalError
+from compiler.errors import FatalError, printable
 from compiler.pipeline import load_valid
 from compiler.report import paint, plural, use_colour
 
@@ -17,7 +17,7 @@ _COLOUR = {"loaded": "create", "unchanged": "dim", "failed": "error", "unloaded"
 def _indent(text: str, first: str, rest: str = "") -> list:
     """Triton's multi-line messages (a Python traceback, say) indented under their first line;
     blank lines and the lone ';' Triton appends are dropped."""
-    lines = [line.rstrip() for line in text.splitlines() if line.strip() not in ("", ";")]
+    lines = [printable(line.rstrip()) for line in str(text).split("\n") if line.strip() not in ("", ";")]
     rest = rest or " " * len(first)
     return [(first if i == 0 else rest) + line for i, line in enumerate(lines)]
 
@@ -25,7 +25,7 @@ def _indent(text: str, first: str, rest: str = "") -> list:
 def _outcome_text(o, colour: bool) -> str:
     from compiler.rollout.drift import versions_text
 
-    head = f"  {paint(f'{o.action:<9}', _COLOUR.get(o.action, ''), colour)} {o.name}"
+    head = f"  {paint(f'{o.action:<9}', _COLOUR.get(o.action, ''), colour)} {printable(o.name)}"
     took = f" ({o.seconds:.1f} s)" if o.seconds else ""
     if o.action in ("unloaded", "failed"):
         lines = [head + took]
@@ -41,9 +41,9 @@ def _outcome_text(o, colour: bool) -> str:
         if o.message and not o.failures:
             lines += _indent(o.message, "      triton: ", "        ")
         if o.ready:
-            lines.append(f"      Triton keeps serving versions {versions_text(o.ready)} of {o.name}")
+            lines.append(f"      Triton keeps serving versions {versions_text(o.ready)} of {printable(o.name)}")
         else:
-            lines.append(f"      {o.name} is not being served")
+            lines.append(f"      {printable(o.name)} is not being served")
     return "\n".join(lines)
 
 
@@ -53,12 +53,13 @@ def _target_gate(options, colour: bool):
 
     check = check_target(options.manifest, options.target)
     if check.note:
-        print(f"note: {check.note}", file=sys.stderr)
+        print(f"note: {printable(check.note)}", file=sys.stderr)
     if check.in_sync:
         return None, check
-    print(paint(f"target {check.target} does not hold this manifest yet:", "error", colour), file=sys.stderr)
+    print(paint(f"target {printable(str(check.target))} does not hold this manifest yet:", "error", colour), file=sys.stderr)
     for model, files in sorted(check.pending.items()):
-        print(f"  {model}: {plural(len(files), 'file')} to sync ({files[0]}{', ...' if len(files) > 1 else ''})",
+        print(f"  {printable(model)}: {plural(len(files), 'file')} to sync "
+              f"({printable(files[0])}{', ...' if len(files) > 1 else ''})",
               file=sys.stderr)
     print(f"    hint: run `triton-gitops sync {options.manifest} --target {options.target}` first", file=sys.stderr)
     return EXIT_ERROR, None
@@ -149,7 +150,7 @@ def _smoke(models, client, root, text: bool) -> list:
         if text:
             sources = ", ".join(sorted({f for _, _, _, f in result.inputs})) or "no inputs"
             status = "ok" if result.ok else "FAILED"
-            print(f"  smoke {status:<6} {model.name}: {result.detail} (inputs from {sources})")
+            print(printable(f"  smoke {status:<6} {model.name}: {result.detail} (inputs from {sources})"))
     return results
 
 

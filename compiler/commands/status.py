@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
-from compiler.errors import FatalError
+from compiler.errors import FatalError, printable
 from compiler.pipeline import load_valid
 from compiler.report import paint, plural, use_colour
 
@@ -33,14 +33,14 @@ def run(options) -> int:
     colour = use_colour()
     for item in drift:
         kind = paint(item.kind, "error" if item.kind == "missing" else "update", colour)
-        print(f"{kind} {item.model}: {item.message}")
-        for detail in item.details:
-            print("    " + detail.strip().replace("\n", "\n    "))
+        print(f"{kind} {printable(item.model)}: {printable(item.message)}")
+        for detail in item.details:  # several lines from Triton: each one printable
+            print("\n".join("    " + printable(line) for line in detail.strip().split("\n")))
     if drift:
         models = len({d.model for d in drift})
         print(f"status: drifted - {plural(len(drift), 'finding')} in {plural(models, 'model')} "
-              f"(Triton at {client.endpoint}, {options.manifest})")
+              f"(Triton at {client.endpoint}, {printable(str(options.manifest))})")
         return EXIT_CHANGES
-    print(f"status: in sync - {plural(len(manifest.models), 'model')} served as {options.manifest} says "
+    print(f"status: in sync - {plural(len(manifest.models), 'model')} served as {printable(str(options.manifest))} says "
           f"(Triton at {client.endpoint})")
     return EXIT_OK

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 
 from compiler.commands import EXIT_ERROR, EXIT_OK
+from compiler.errors import printable
 from compiler.report import report_problems
 
 _KINDS = {"s3": "s3", "s3a": "s3", "gs": "gcs", "gcs": "gcs", "az": "azure", "abfs": "azure",
@@ -51,7 +52,7 @@ def run(options) -> int:
     elif targets:
         width = max(len(t["name"]) for t in targets)
         for t in targets:
-            print(f"{t['name']:<{width}}  {t['kind']:<6} {t['url']}")
+            print(f"{t['name']:<{width}}  {t['kind']:<6} {printable(t['url'])}")
     else:
         print("no targets" + (" (remote)" if options.remote else ""))
     return EXIT_OK

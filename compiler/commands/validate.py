@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from compiler.commands import EXIT_ERROR, EXIT_OK
+from compiler.errors import printable
 from compiler.pipeline import load_and_build
 from compiler.report import plural, report_problems
 
@@ -13,5 +14,5 @@ def run(options) -> int:
         return EXIT_ERROR
     if options.output == "text":
         models = len(loaded.manifest.models)
-        print(f"{options.manifest}: OK ({plural(models, 'model')}, {plural(len(tree.entries), 'file')})")
+        print(f"{printable(str(options.manifest))}: OK ({plural(models, 'model')}, {plural(len(tree.entries), 'file')})")
     return EXIT_OK

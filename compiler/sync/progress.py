@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 import time
 
+from compiler.errors import printable
 from compiler.report import human_size
 
 _PAST = {"create": "created", "update": "updated", "repair": "repaired", "delete": "deleted"}
@@ -29,7 +30,7 @@ class Progress:
     def note(self, message: str) -> None:
         if self.enabled:
             self._clear()
-            self.stream.write(message + "\n")
+            self.stream.write(printable(message) + "\n")
             self.stream.flush()
 
     def done(self, action: str, path: str, size: int) -> None:
@@ -44,7 +45,7 @@ class Progress:
                 self._last_draw = now
         else:
             extra = f" ({human_size(size)})" if action != "delete" else ""
-            self.stream.write(f"{_PAST.get(action, action)} {path}{extra}\n")
+            self.stream.write(f"{_PAST.get(action, action)} {printable(path)}{extra}\n")
             self.stream.flush()
 
     def _draw(self) -> None:

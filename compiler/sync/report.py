@@ -1,6 +1,7 @@
 """How plans and sync results read: per file, per model, one summary line; or JSON."""
 from __future__ import annotations
 
+from compiler.errors import printable
 from compiler.report import human_size, paint, plural
 from compiler.sync.plan import CREATE, DELETE, REPAIR, UPDATE
 from compiler.sync.transfer import SERVER_SIDE
@@ -10,11 +11,11 @@ _COLOUR = {CREATE: "create", UPDATE: "update", REPAIR: "update", DELETE: "delete
 
 
 def change_line(change, colour: bool) -> str:
-    text = f"{_SIGN[change.action]} {change.action:<6} {change.path} ({human_size(change.size)})"
+    text = f"{_SIGN[change.action]} {change.action:<6} {printable(change.path)} ({human_size(change.size)})"
     if change.method == SERVER_SIDE:
         text += " (server-side copy)"
     if change.reason:
-        text += f": {change.reason}"
+        text += f": {printable(change.reason)}"
     return paint(text, "dim" if change.skipped else _COLOUR[change.action], colour)
 
 
@@ -33,7 +34,7 @@ def plan_text(plan, target, colour: bool) -> list:
     for model, counts in sorted(per_model.items()):
         status = plan.model_status(model)
         prefix = f"{status}, " if status != "changed" else ""
-        lines.append(f"{model}: {prefix}{_counts_text(counts, '(needs --prune)')}")
+        lines.append(f"{printable(model)}: {prefix}{_counts_text(counts, '(needs --prune)')}")
     if plan.state_damaged:
         lines.append(f"warning: the sync state on the target is {plan.state_damaged}; files it listed are "
                      "treated as not ours (nothing will be deleted)")

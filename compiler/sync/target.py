@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from compiler.errors import FatalError
+from compiler.errors import FatalError, printable
 from compiler.sync.urls import is_local_url
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -51,7 +51,7 @@ class Target:
     @property
     def display(self) -> str:
         """How messages name the target: never with a query string or user info (SAS tokens, keys)."""
-        url = redact_url(self.url)
+        url = printable(redact_url(self.url))  # and no control characters: it reaches logs
         return f"{self.name} ({url})" if self.name else url
 
     def path(self, rel: str) -> str:

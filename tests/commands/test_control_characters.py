@@ -1,0 +1,88 @@
+"""File names with control characters never reach a terminal, a CI log or a PR comment raw.
+
+A model's source folder holds real files named with CR (which in a GitHub Actions log would
+start a `::error::` workflow command), ESC (terminal escape sequences) and U+202E (a bidi
+override that shows `gnp.py` as `yp.png`). Every command that names files (validate, compile,
+plan, sync, lock, targets, report, and the error path) runs as a real process; its output
+must hold none of those characters and no line that starts with `::`.
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.gitops.gitutil import commit_all, git, init_repo
+from tests.helpers import REPO
+
+HOSTILE = ["x\r::error::forged", "\x1b[2Jclear", "\u202egnp.py", "\x1b]0;title\x07bell", "z\u2028::warning::ls"]
+RAW = ["\r", "\x1b", "\x07", "\u202e", "\u2028"]
+
+MANIFEST = """version: 1
+models:
+  m:
+    backend: python
+    input: [{name: X, data_type: FP32, dims: [1]}]
+    output: [{name: Y, data_type: FP32, dims: [1]}]
+    versions:
+      1: {source: models/m/1}
+targets:
+  local: {url: build/repo}
+"""
+
+
+def cli(repo, *args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "compiler", *args], cwd=repo, capture_output=True, timeout=120,
+                          env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "HOME": str(repo),
+                               "XDG_CACHE_HOME": str(repo / ".cache"), "GIT_CONFIG_NOSYSTEM": "1"})
+
+
+def assert_clean(result: subprocess.CompletedProcess, what: str) -> str:
+    text = (result.stdout + result.stderr).decode("utf-8")
+    for char in RAW:
+        assert char not in text, f"{what}: raw {char!r} in its output:\n{text}"
+    for line in text.split("\n"):
+        assert not line.lstrip().startswith("::"), f"{what}: a workflow-command line: {line!r}"
+    return text
+
+
+@pytest.fixture
+def repo(tmp_path):
+    repo = init_repo(tmp_path / "repo")
+    (repo / ".gitignore").write_text("build/\n.cache/\n")
+    (repo / "models/m/1").mkdir(parents=True)
+    (repo / "models/m/1/model.py").write_text("# m\n")
+    (repo / "models.yaml").write_text(MANIFEST)
+    commit_all(repo, "one model")
+    git(repo, "checkout", "-q", "-b", "pr")
+    for name in HOSTILE:
+        (repo / "models/m/1" / name).write_text(name)
+    return repo
+
+
+def test_names_with_control_characters_are_printed_escaped(repo):
+    outputs = {}
+    for args in (["validate"], ["compile", "--out", "build/compiled", "--dry-run"],
+                 ["compile", "--out", "build/compiled"], ["plan"], ["sync"], ["sync"], ["lock"],
+                 ["targets"], ["plan", "--output", "json"], ["report", "--base", "main"],
+                 ["report", "--base", "main", "--output", "json"]):
+        result = cli(repo, *args, "models.yaml") if args[0] != "report" else cli(repo, *args)
+        what = " ".join(args)
+        assert result.returncode in (0, 2), f"{what}: {result.stdout!r} {result.stderr!r}"
+        outputs[what] = outputs.get(what, "") + assert_clean(result, what)  # both syncs' output
+    assert (repo / "build/repo/m/1" / HOSTILE[0]).read_bytes() == HOSTILE[0].encode()  # synced, name intact
+    assert "+ create m/1/x\\r::error::forged" in outputs["plan"]
+    assert "created m/1/\\x1b[2Jclear" in outputs["sync"] and "in sync, nothing to do" in outputs["sync"]
+    assert "m/1/\\u202egnp.py" in outputs["compile --out build/compiled --dry-run"]
+    assert "`models/m/1/x\\r::error::forged`" in outputs["report --base main"]
+
+
+def test_an_error_naming_such_a_file_is_printed_escaped(repo):
+    """The error path (one handler for every fatal error) escapes what it quotes."""
+    (repo / "models.yaml").write_text(MANIFEST.replace("models/m/1}", '"models/m/1/\\e[2J\\rmissing.py"}'))
+    result = cli(repo, "validate", "models.yaml")
+    assert result.returncode == 1
+    assert "\\x1b[2J\\rmissing.py" in assert_clean(result, "validate")
+    result = cli(repo, "sync", "models.yaml", "--target", "build/\x1b[2J\r::error::t")
+    assert_clean(result, "sync --target")
