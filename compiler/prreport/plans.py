@@ -1,8 +1,8 @@
-"""Per-target plan results, as the PR workflow leaves them in a folder:
+"""Per-target plan results, as the PR workflow leaves them in a folder ($RUNNER_TEMP/triton-gitops-plans):
 
-    build/plans/<target>.json   stdout of `triton-gitops plan --target <target> --output json`
-    build/plans/<target>.err    its stderr
-    build/plans/<target>.code   its exit code (0 in sync, 2 changes pending, 1 error)
+    <target>.json   stdout of `triton-gitops plan --target <target> --locked --output json`
+    <target>.err    its stderr
+    <target>.code   its exit code (0 in sync, 2 changes pending, 1 error)
 
 The JSON is `compiler.sync.report.plan_json`'s: `changes` (each with `action` create /
 update / repair / delete, `path`, `model`, `skipped` for a delete that needs --prune),
