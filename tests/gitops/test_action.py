@@ -50,6 +50,10 @@ def test_an_unknown_command_is_refused(checkout, tmp_path):
     result = run_action(checkout, tmp_path, command="rm -rf /")
     assert result.status == "failure"
     assert "::error::command must be validate, plan or sync, not 'rm -rf /'" in result.log
+    result = run_action(checkout, tmp_path, command="x\r\n::add-mask::forged\n::warning::forged")
+    assert result.status == "failure"
+    assert not [line for line in result.log.replace("\r", "\n").split("\n")
+                if line.startswith("::") and not line.startswith("::error::command must be")]
 
 
 @pytest.mark.emulators
