@@ -46,12 +46,14 @@ def _longest_run(text: str) -> int:
 def code(value) -> str:
     """An inline code span holding `value` verbatim (CommonMark 6.1): the delimiter is one
     backtick longer than the longest run inside, and a space pads a value that starts or
-    ends with a backtick or a space (the renderer strips exactly one on each side)."""
+    ends with a backtick, or starts and ends with a space (the renderer strips exactly one
+    on each side then, unless the value is all spaces)."""
     text = one_line(value)
     if not text:
         return ""
     ticks = "`" * (_longest_run(text) + 1)
-    pad = " " if text[0] in "` " or text[-1] in "` " else ""
+    stripped = text[0] == text[-1] == " " and text.strip(" ")  # the renderer would drop one space each side
+    pad = " " if "`" in (text[0], text[-1]) or stripped else ""
     return f"{ticks}{pad}{text}{pad}{ticks}"
 
 
