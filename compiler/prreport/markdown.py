@@ -29,6 +29,10 @@ _BACKTICKS = re.compile(r"`+")
 # literal text, never structure, and unlike a backslash escape it cannot pair with another
 # backslash (GitHub's and markdown-it's table splitters disagree about `\\|`).
 _INLINE = re.compile(r"[\\`*\[\]|~]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")  # `_` inside a word is no emphasis
+# What GitHub's renderer turns into a link in plain text (its autolink extension looks for
+# `://` and `www.` in the source): written as references, they stay text. (An e-mail address
+# is still linked, as `mailto:` and the address itself: it shows where it goes.)
+_AUTOLINK = re.compile(r":(?=//)|(?<=www)\.", re.IGNORECASE)
 # What can turn the start of a line into a block: heading, quote, list, setext underline,
 # ordered list `1.` / `1)`.
 _BLOCK_START = re.compile(r"^(\s*)(\d*)([#>+\-=.)])")
@@ -75,9 +79,10 @@ def _ref(char: str) -> str:
 def text(value) -> str:
     """Plain Markdown text (a paragraph, a list item, a table cell): HTML-escaped, every
     inline Markdown character written as a character reference, and a line start that
-    would make a heading, quote or list neutralised the same way."""
+    would make a heading, quote or list, or a URL GitHub would link, neutralised the same way."""
     line = _html.escape(one_line(value), quote=False)
     line = _INLINE.sub(lambda m: _ref(m.group(0)), line)
+    line = _AUTOLINK.sub(lambda m: _ref(m.group(0)), line)
     return _BLOCK_START.sub(lambda m: m.group(1) + m.group(2) + _ref(m.group(3)), line)
 
 

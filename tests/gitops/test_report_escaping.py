@@ -1,13 +1,15 @@
-"""A PR cannot forge its plan comment: hostile text everywhere, parsed by a CommonMark renderer.
+"""A PR cannot forge its plan comment: hostile text everywhere, parsed by CommonMark renderers.
 
 Every string a pull request controls (model, input and file names, config values, sources,
 problem messages, plan errors, target names) is filled with what would end a fence, a code
 span or a table cell, open HTML (`<!--` hides the rest of a comment), or write control and
 bidi characters. The report is parsed with markdown-it-py (CommonMark plus GFM tables) and
-must keep every model, change and message visible as text, with no HTML node from input.
+rendered by cmark-gfm (GitHub's own renderer, raw HTML let through so that any would show);
+it must keep every model, change and message visible as text, with no HTML from input.
 """
 from __future__ import annotations
 
+import html.parser
 import json
 import re
 
@@ -29,7 +31,8 @@ HOSTILE = [
     "``double`` ticks", "`", "` lead", "trail `", " ", "x\r::error::forged", "\n::warning::new line",
     "\x1b[31mred\x1b[0m", "\u202egnp.exe", "\u2028sep", "# heading", "- item", "1. item", "> quote",
     "*em* _em_ **strong** ~~gone~~", "[link](https://example.invalid)", "![img](https://example.invalid/x.png)",
-    "&lt;entity&gt; &amp;", "===", "<https://example.invalid>", "\\`escaped tick",
+    "&lt;entity&gt; &amp;", "===", "<https://example.invalid>", "\\`escaped tick", "see www.example.invalid",
+    "mail to someone@example.invalid", "bare https://example.invalid/x link",
 ]
 
 ALLOWED_HTML = [re.compile(p) for p in (
@@ -194,3 +197,63 @@ def test_each_filter_round_trips_through_commonmark(value):
     assert fenced[0].type == "fence" and fenced[0].content == "\n".join(lines) + "\n"
     assert inline_texts(fenced) == ["after"]
     assert not any(line.lstrip().startswith("::") for line in markdown.fence(body).split("\n"))
+
+
+class _Html(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tags, self.comments, self.text, self.links, self._href = [], [], [], [], None
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        if tag == "a":
+            self._href, self._link_text = dict(attrs).get("href"), ""
+
+    def handle_endtag(self, tag):
+        if tag == "a":
+            self.links.append((self._href, self._link_text))
+            self._href = None
+
+    def handle_comment(self, data):
+        self.comments.append(data)
+
+    def handle_data(self, data):
+        self.text.append(data)
+        if self._href is not None:
+            self._link_text += data
+
+
+# What the template itself writes, rendered.
+TEMPLATE_TAGS = {"h2", "h3", "p", "code", "strong", "em", "table", "thead", "tbody", "tr", "th", "td", "ul", "li",
+                 "pre", "details", "summary", "sub"}
+
+
+def test_githubs_renderer_shows_every_model_and_no_html_from_input():
+    cmarkgfm = pytest.importorskip("cmarkgfm", reason="cmarkgfm is in the test extras")
+    from cmarkgfm.cmark import Options
+
+    report = hostile_report()
+    # tagfilter left out on purpose: it would hide raw HTML the report let through.
+    rendered = cmarkgfm.markdown_to_html_with_extensions(
+        render_markdown(report), options=Options.CMARK_OPT_UNSAFE, extensions=["table", "strikethrough", "autolink"])
+    page = _Html()
+    page.feed(rendered)
+    assert set(page.tags) <= TEMPLATE_TAGS | {"a"}, set(page.tags) - TEMPLATE_TAGS
+    assert page.comments == [MARKER[4:-3]]
+    assert page.tags.count("details") == page.tags.count("summary") == rendered.count("</details>")
+    # No link from input: not even GitHub's autolink of a URL in a message. An e-mail address
+    # alone is linked by GitHub whatever the escaping; that link shows exactly where it goes.
+    assert page.links and all(href == f"mailto:{text}" for href, text in page.links), page.links
+    text = "".join(page.text)
+    for model in report.models:
+        assert printable(model.name).strip() in text, model.name
+        for change in model.config_changes:
+            assert printable(change.path) in text
+    for problem in report.problems:
+        assert printable(problem.message).strip() in text
+    for char in RAW_CHARS:
+        assert char not in rendered
+    assert text.rstrip().endswith("1 error")  # the footer is there: nothing after an input was swallowed
+
+
+RAW_CHARS = "\r\x1b\u202e\u2028"
