@@ -43,10 +43,18 @@ def clip(text: str, limit: int = MAX_MESSAGE) -> str:
 
 def printable(text: str) -> str:
     """Control and bidi characters from the manifest must not reach a terminal or a CI log,
-    where they could move the cursor or forge a line such as `::error::`."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+    where they could move the cursor or forge a line such as `::error::`. They are written
+    as visible escapes (`\\r`, `\\x1b`, `\\u202e`). The GitHub runner also obeys `##[command]`
+    anywhere in a line and `::command::` at its start: those get an escaped character too
+    (`#\\x23[`, `\\x3a:`), so a name can never become a workflow command."""
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+    if "##[" in text:
+        text = text.replace("##[", "#\\x23[")
+    stripped = text.lstrip()
+    if stripped.startswith("::"):
+        text = text[: len(text) - len(stripped)] + "\\x3a" + stripped[1:]
+    return text
 
 
 def format_path(path: Iterable[PathPart]) -> str:

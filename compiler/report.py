@@ -49,13 +49,20 @@ def problem_line(problem, colour: bool) -> str:
     return text
 
 
+def json_text(data, **options) -> str:
+    """`json.dumps` for what a command prints: `##[` inside a value is written `#\\u0023[` (the
+    same string to any JSON reader), because the GitHub runner obeys `##[command]` anywhere
+    in a log line. JSON has no `#` outside strings and no escape containing one."""
+    return json.dumps(data, **options).replace("##[", "#\\u0023[")
+
+
 def report_problems(problems, output: str, stream=None, summary_label: str = "") -> None:
     stream = stream or sys.stdout
     ordered = sorted(problems, key=lambda p: p.sort_key())
     if output == "json":
         errors = sum(p.is_error for p in ordered)
-        json.dump({"problems": [p.as_dict() for p in ordered], "errors": errors,
-                   "warnings": len(ordered) - errors}, stream, indent=2)
+        stream.write(json_text({"problems": [p.as_dict() for p in ordered], "errors": errors,
+                                "warnings": len(ordered) - errors}, indent=2))
         stream.write("\n")
         return
     colour = use_colour(stream)

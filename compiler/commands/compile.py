@@ -6,7 +6,6 @@ the heavier modules are not even imported.
 """
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
 from compiler.compile import record
 from compiler.compile.output import CREATE, DELETE, UPDATE, DiffResult, check_replaceable, diff_tree, write_tree
 from compiler.errors import FatalError, printable
-from compiler.report import human_size, paint, plural, use_colour
+from compiler.report import human_size, json_text, paint, plural, use_colour
 
 _SIGN = {CREATE: "+", UPDATE: "~", DELETE: "-"}
 
@@ -67,7 +66,7 @@ def _refuse_output_inside_a_source(manifest, out: Path) -> None:
 
 def _summary(out: Path, summary: dict, options, up_to_date: bool) -> None:
     if options.output == "json":
-        print(json.dumps({"out": str(out), "files": summary["files"], "bytes": summary["bytes"],
+        print(json_text({"out": str(out), "files": summary["files"], "bytes": summary["bytes"],
                           "up_to_date": up_to_date}))
     elif up_to_date:
         print(f"{printable(str(out))}: up to date ({plural(summary['models'], 'model')}, {plural(summary['files'], 'file')}, "
@@ -79,7 +78,7 @@ def _summary(out: Path, summary: dict, options, up_to_date: bool) -> None:
 
 def _print_dry_run(diff, out: Path, options, sources: list, sources_text: str) -> None:
     if options.output == "json":
-        print(json.dumps(_plan_json(diff, out, sources), indent=2))
+        print(json_text(_plan_json(diff, out, sources), indent=2))
         return
     if sources_text:
         print(sources_text)

@@ -1,7 +1,6 @@
 """`triton-gitops lock`: write models.lock, the sha256 of every version source, next to the manifest."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from compiler.artifacts import settings
@@ -10,7 +9,7 @@ from compiler.artifacts.plan import source_lines, source_records
 from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
 from compiler.errors import printable
 from compiler.pipeline import load_valid
-from compiler.report import plural, report_problems
+from compiler.report import json_text, plural, report_problems
 
 
 def lock_entries(manifest) -> dict:
@@ -46,7 +45,7 @@ def run(options) -> int:
     if not options.check and changed:
         write_lock(path, text)
     if options.output == "json":
-        print(json.dumps({"lock": str(path), "changed": changed, "written": changed and not options.check,
+        print(json_text({"lock": str(path), "changed": changed, "written": changed and not options.check,
                           "versions": source_records(manifest)}, indent=2))
     else:
         if loaded.problems:

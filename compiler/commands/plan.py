@@ -1,7 +1,6 @@
 """`triton-gitops plan`: what a sync would do to a target, per file and per model; touches nothing."""
 from __future__ import annotations
 
-import json
 
 from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
 
@@ -19,7 +18,7 @@ def run(options) -> int:
 
 def _run(options, early) -> int:
     from compiler.artifacts.plan import source_records, sources_block
-    from compiler.report import report_problems, use_colour
+    from compiler.report import json_text, report_problems, use_colour
     from compiler.sync import engine
     from compiler.sync.report import plan_json, plan_text
 
@@ -33,7 +32,7 @@ def _run(options, early) -> int:
     if options.output == "json":
         report = plan_json(result.plan, ctx.target)
         report["sources"] = source_records(loaded.manifest)  # each version's source and digest
-        print(json.dumps(report, indent=2))
+        print(json_text(report, indent=2))
     else:
         sources = sources_block(loaded.manifest)
         if sources:

@@ -10,12 +10,12 @@ written, so the PR shows why), else 2 with `--exit-code` when something changes,
 """
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
 from compiler.errors import FatalError, printable
+from compiler.report import json_text
 
 DEFAULT_BASE = "main"
 EXIT_CODES = ("exit codes: 0 the report was written; 1 error, or the manifest does not validate, or a "
@@ -33,7 +33,7 @@ def run(options) -> int:
     plans = read_plans(options.plans) if options.plans else []
     report = build_report(options.manifest, base, plans)
     if options.output == "json":
-        text = json.dumps(report.as_dict(), indent=2) + "\n"
+        text = json_text(report.as_dict(), indent=2) + "\n"
     else:
         text = render_markdown(report)
     if options.out:

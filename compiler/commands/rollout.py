@@ -3,13 +3,12 @@ left the manifest, wait for the versions each policy selects, then optionally sm
 load-test the models that were loaded."""
 from __future__ import annotations
 
-import json
 import sys
 
 from compiler.commands import EXIT_ERROR, EXIT_OK
 from compiler.errors import FatalError, printable
 from compiler.pipeline import load_valid
-from compiler.report import paint, plural, use_colour
+from compiler.report import json_text, paint, plural, use_colour
 
 _COLOUR = {"loaded": "create", "unchanged": "dim", "failed": "error", "unloaded": "update"}
 
@@ -134,7 +133,7 @@ def run(options) -> int:
         if counts[FAILED]:
             print("    Triton keeps serving the previous versions of a model whose load failed")
     else:
-        print(json.dumps({"triton_url": str(client.endpoint), "ok": ok, "counts": counts,
+        print(json_text({"triton_url": str(client.endpoint), "ok": ok, "counts": counts,
                           "models": [o.as_dict() for o in outcomes], "smoke": [s.as_dict() for s in smokes],
                           "perf": [p.as_dict() for p in perfs]}, indent=2))
     return EXIT_OK if ok else EXIT_ERROR

@@ -1,12 +1,11 @@
 """`triton-gitops status`: does a live Triton serve what the manifest says? Exit 2 when not."""
 from __future__ import annotations
 
-import json
 
 from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
 from compiler.errors import FatalError, printable
 from compiler.pipeline import load_valid
-from compiler.report import paint, plural, use_colour
+from compiler.report import json_text, paint, plural, use_colour
 
 
 def run(options) -> int:
@@ -27,7 +26,7 @@ def run(options) -> int:
     finally:
         client.close()
     if options.output == "json":
-        print(json.dumps({"triton_url": str(client.endpoint), "in_sync": not drift,
+        print(json_text({"triton_url": str(client.endpoint), "in_sync": not drift,
                           "models": len(manifest.models), "drift": [d.as_dict() for d in drift]}, indent=2))
         return EXIT_CHANGES if drift else EXIT_OK
     colour = use_colour()

@@ -1,7 +1,6 @@
 """`triton-gitops sync`: make a target hold exactly the repository the manifest describes."""
 from __future__ import annotations
 
-import json
 import sys
 import time
 
@@ -25,7 +24,7 @@ def run(options) -> int:
 
 
 def _run(options, started, early) -> int:
-    from compiler.report import report_problems, use_colour
+    from compiler.report import json_text, report_problems, use_colour
     from compiler.sync import engine
     from compiler.sync.progress import Progress
     from compiler.sync.report import plan_text, sync_json, sync_summary
@@ -50,7 +49,7 @@ def _run(options, started, early) -> int:
                          on_plan=show)
     seconds = time.monotonic() - started
     if options.output == "json":
-        print(json.dumps(sync_json(result, ctx.target, seconds, options.dry_run), indent=2))
+        print(json_text(sync_json(result, ctx.target, seconds, options.dry_run), indent=2))
     elif options.dry_run:
         print("dry run: nothing was changed")
     else:

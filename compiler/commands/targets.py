@@ -12,7 +12,7 @@ import json
 
 from compiler.commands import EXIT_ERROR, EXIT_OK
 from compiler.errors import printable
-from compiler.report import report_problems
+from compiler.report import json_text, report_problems
 
 _KINDS = {"s3": "s3", "s3a": "s3", "gs": "gcs", "gcs": "gcs", "az": "azure", "abfs": "azure",
           "abfss": "azure", "adl": "azure", "file": "local", "local": "local"}
@@ -48,7 +48,7 @@ def run(options) -> int:
                      "kinds": " ".join(sorted({t["kind"] for t in targets})),
                      "count": str(len(targets))})
     if options.output == "json":
-        print(json.dumps({"targets": targets}, indent=2))
+        print(json_text({"targets": targets}, indent=2))
     elif targets:
         width = max(len(t["name"]) for t in targets)
         for t in targets:

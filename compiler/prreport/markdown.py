@@ -12,7 +12,7 @@ always one line except inside a fence:
     text("<b>*x*</b>")  -> "&lt;b&gt;&#42;x&#42;&lt;/b&gt;"   Markdown text: a paragraph, list item or cell
     html("a<b")         -> "a&lt;b"           inside raw HTML the template writes (`<summary>`)
     fence(body, "text") -> a fenced block whose fence is longer than any backtick run in `body`
-                           (and no line of it starts with `::`, a workflow command in a CI log)
+                           (printable: no line of it starts with `::`, a workflow command in a CI log)
 
 `storage`'s security section and any other part of the report use the same functions.
 """
@@ -92,22 +92,11 @@ def html(value) -> str:
     return _html.escape(one_line(value), quote=True)
 
 
-def _not_a_command(line: str) -> str:
-    """A line of a CI log that starts with `::` is a workflow command (`::error::`,
-    `::add-mask::`); the report reaches logs too, so such a line's first colon is written
-    as the escape `\\x3a`, like the control characters around it."""
-    stripped = line.lstrip()
-    if not stripped.startswith("::"):
-        return line
-    return line[: len(line) - len(stripped)] + "\\x3a" + stripped[1:]
-
-
 def fence(body, info: str = "text") -> str:
     """A fenced code block holding `body` (several lines) verbatim: each line made
     printable, and a backtick fence longer than any backtick run in it, so no line of
     `body` can close it."""
     # Lines end at "\n" only: a CR, U+2028 and the like stay inside their line, escaped.
-    lines = [_not_a_command(printable(line))
-             for line in str(body or "").replace("\r\n", "\n").rstrip("\n").split("\n")]
+    lines = [printable(line) for line in str(body or "").replace("\r\n", "\n").rstrip("\n").split("\n")]
     ticks = "`" * max(3, _longest_run("\n".join(lines)) + 1)
     return "\n".join([ticks + info, *lines, ticks])

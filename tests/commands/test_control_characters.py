@@ -4,7 +4,8 @@ A model's source folder holds real files named with CR (which in a GitHub Action
 start a `::error::` workflow command), ESC (terminal escape sequences) and U+202E (a bidi
 override that shows `gnp.py` as `yp.png`). Every command that names files (validate, compile,
 plan, sync, lock, targets, report, and the error path) runs as a real process; its output
-must hold none of those characters and no line that starts with `::`.
+must hold none of those characters, no line that starts with `::` and no `##[` (the runner
+obeys `##[command]` anywhere in a line).
 """
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ import pytest
 from tests.gitops.gitutil import commit_all, git, init_repo
 from tests.helpers import REPO
 
-HOSTILE = ["x\r::error::forged", "\x1b[2Jclear", "\u202egnp.py", "\x1b]0;title\x07bell", "z\u2028::warning::ls"]
+HOSTILE = ["x\r::error::forged", "\x1b[2Jclear", "\u202egnp.py", "\x1b]0;title\x07bell", "z\u2028::warning::ls",
+           "##[warning]legacy", "::error::first"]
 RAW = ["\r", "\x1b", "\x07", "\u202e", "\u2028"]
 
 MANIFEST = """version: 1
@@ -44,6 +46,7 @@ def assert_clean(result: subprocess.CompletedProcess, what: str) -> str:
         assert char not in text, f"{what}: raw {char!r} in its output:\n{text}"
     for line in text.split("\n"):
         assert not line.lstrip().startswith("::"), f"{what}: a workflow-command line: {line!r}"
+    assert "##[" not in text, f"{what}: a legacy workflow command (obeyed anywhere in a line):\n{text}"
     return text
 
 
@@ -86,3 +89,16 @@ def test_an_error_naming_such_a_file_is_printed_escaped(repo):
     assert "\\x1b[2J\\rmissing.py" in assert_clean(result, "validate")
     result = cli(repo, "sync", "models.yaml", "--target", "build/\x1b[2J\r::error::t")
     assert_clean(result, "sync --target")
+
+
+@pytest.mark.parametrize("value", ["##[warning]x", "a\\##[b", "###[", '"##["', "::error::x", "\r\n"])
+def test_json_output_reads_back_the_same_and_holds_no_command(value):
+    import json
+
+    from compiler.errors import printable
+    from compiler.report import json_text
+
+    text = json_text({"v": value, value: [value]}, indent=2)
+    assert json.loads(text) == {"v": value, value: [value]}
+    assert "##[" not in text and "\r" not in text
+    assert "##[" not in printable(value) and not printable(value).lstrip().startswith("::")

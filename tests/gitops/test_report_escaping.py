@@ -32,7 +32,8 @@ HOSTILE = [
     "\x1b[31mred\x1b[0m", "\u202egnp.exe", "\u2028sep", "# heading", "- item", "1. item", "> quote",
     "*em* _em_ **strong** ~~gone~~", "[link](https://example.invalid)", "![img](https://example.invalid/x.png)",
     "&lt;entity&gt; &amp;", "===", "<https://example.invalid>", "\\`escaped tick", "see www.example.invalid",
-    "mail to someone@example.invalid", "bare https://example.invalid/x link",
+    "mail to someone@example.invalid", "bare https://example.invalid/x link", "##[warning]legacy command",
+    "::error::at the start",
 ]
 
 ALLOWED_HTML = [re.compile(p) for p in (
@@ -78,10 +79,8 @@ def hostile_report() -> Report:
 
 
 def shown(body: str) -> str:
-    """What a fence must show of `body`: each line printable, a leading `::` as `\\x3a:`."""
-    lines = [printable(line) for line in body.split("\n")]
-    return "\n".join(line.replace("::", "\\x3a:", 1) if line.lstrip().startswith("::") else line
-                     for line in lines) + "\n"
+    """What a fence must show of `body`: each line printable (a leading `::` as `\\x3a:`)."""
+    return "\n".join(printable(line) for line in body.split("\n")) + "\n"
 
 
 def parse(text: str) -> list:
@@ -119,6 +118,7 @@ def test_hostile_text_stays_text_and_every_section_stays_visible():
     for char in "\r\x1b\u202e\u2028":
         assert char not in text
     assert not any(line.lstrip().startswith("::") for line in text.splitlines())
+    assert "##[" not in text  # the runner obeys `##[command]` anywhere in a line
 
     headings = [inline_texts([tokens[i + 1]])[0] for i, t in enumerate(tokens) if t.type == "heading_open"
                 and t.tag == "h3"]
@@ -192,9 +192,7 @@ def test_each_filter_round_trips_through_commonmark(value):
                    for t in walk(plain))
     body = f"{value}\nsecond ```` line\n"
     fenced = parse(markdown.fence(body) + "\nafter\n")
-    lines = [printable(line) for line in body.rstrip("\n").split("\n")]
-    lines = [line.replace("::", "\\x3a:", 1) if line.startswith("::") else line for line in lines]
-    assert fenced[0].type == "fence" and fenced[0].content == "\n".join(lines) + "\n"
+    assert fenced[0].type == "fence" and fenced[0].content == shown(body.rstrip("\n"))
     assert inline_texts(fenced) == ["after"]
     assert not any(line.lstrip().startswith("::") for line in markdown.fence(body).split("\n"))
 
