@@ -79,6 +79,15 @@ def test_names_with_control_characters_are_printed_escaped(repo):
     assert "created m/1/\\x1b[2Jclear" in outputs["sync"] and "in sync, nothing to do" in outputs["sync"]
     assert "m/1/\\u202egnp.py" in outputs["compile --out build/compiled --dry-run"]
     assert "`models/m/1/x\\r::error::forged`" in outputs["report --base main"]
+    # The job summary and the step output (the PR comment's body) get the same text.
+    summary, github_output = repo / "summary.md", repo / "output"
+    result = subprocess.run([sys.executable, "-m", "compiler", "report", "--base", "main", "--summary",
+                             "--github-output", "report"], cwd=repo, capture_output=True, timeout=120,
+                            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "HOME": str(repo),
+                                 "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_OUTPUT": str(github_output)})
+    assert result.returncode == 0, result.stderr
+    for path in (summary, github_output):
+        assert_clean(subprocess.CompletedProcess([], 0, path.read_bytes(), b""), path.name)
 
 
 def test_an_error_naming_such_a_file_is_printed_escaped(repo):
