@@ -136,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--summary", action="store_true", help="also append it to $GITHUB_STEP_SUMMARY")
     p.add_argument("--github-output", metavar="NAME",
                    help="also set it as step output NAME (cut to fit a PR comment) and `pending`")
-    p.add_argument("--exit-code", action="store_true", help="exit 2 when any model changes")
+    p.add_argument("--exit-code", action="store_true", help="exit 2 when any model or target changes")
     p.add_argument("--output", choices=("markdown", "json"), default="markdown",
                    help="markdown for people and PRs, json for machines")
 
