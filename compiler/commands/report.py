@@ -18,8 +18,11 @@ from compiler.errors import FatalError, printable
 from compiler.report import json_text
 
 DEFAULT_BASE = "main"
-EXIT_CODES = ("exit codes: 0 the report was written; 1 error, or the manifest does not validate, or a "
-              "target's plan failed (the report is still written); 2 with --exit-code: models or targets change")
+EXIT_CODES = ("exit codes:\n"
+              "  0  the report was written\n"
+              "  1  an error, or the manifest does not validate, or a target's plan failed\n"
+              "     (the report is still written: the PR shows why its check failed)\n"
+              "  2  with --exit-code: a model or a target changes")
 
 
 def run(options) -> int:

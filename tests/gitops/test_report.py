@@ -242,5 +242,5 @@ def test_report_help_states_its_exit_codes():
     from compiler.cli import build_parser
 
     text = build_parser()._subparsers._group_actions[0].choices["report"].format_help()
-    assert "1 error, or the manifest does not validate, or a target's plan failed" in text
-    assert "2 with --exit-code" in text
+    assert "1  an error, or the manifest does not validate, or a target's plan failed" in text
+    assert "2  with --exit-code: a model or a target changes" in text
