@@ -111,3 +111,16 @@ def test_json_output_reads_back_the_same_and_holds_no_command(value):
     assert json.loads(text) == {"v": value, value: [value]}
     assert "##[" not in text and "\r" not in text
     assert "##[" not in printable(value) and not printable(value).lstrip().startswith("::")
+
+
+def test_rollout_lines_quote_tritons_answers_escaped():
+    """rollout prints what Triton answers (a load error can quote a file name): escaped too."""
+    from compiler.commands.rollout import _outcome_text
+    from compiler.rollout.engine import Outcome
+
+    outcome = Outcome("m", "failed", expected={1}, why=["files changed: 1/x\r::error::forged"],
+                      failures={1: "load failed: \x1b[2J\u202e##[warning]bad\n::error::second line"})
+    text = _outcome_text(outcome, colour=False)
+    assert_clean(subprocess.CompletedProcess([], 0, text.encode(), b""), "rollout")
+    assert "version 1: load failed: \\x1b[2J\\u202e#\\x23[warning]bad" in text
+    assert "\\x3a:error::second line" in text  # Triton's own next line, kept as a line
