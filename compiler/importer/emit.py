@@ -50,6 +50,11 @@ def _flow(value) -> str:
     return scalar(value)
 
 
+def flow(value) -> str:
+    """A value on one line in flow style: `[{kind: KIND_GPU, count: 2}]`."""
+    return _flow(value)
+
+
 def _depth(value) -> int:
     if isinstance(value, dict):
         return 1 + max((_depth(v) for v in value.values()), default=0)
