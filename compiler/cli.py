@@ -160,6 +160,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace the manifest if it exists")
     p.set_defaults(command="import_")  # `import` is a keyword: the module is compiler/commands/import_.py
 
+    p = command("import-analyzer", "take Model Analyzer's best config for a model into the manifest, with its "
+                "measured figures", "triton-gitops import-analyzer analysis/ --model bert --max-p99-ms 20 --write")
+    p.add_argument("path", metavar="PATH",
+                   help="Model Analyzer's export folder, its results/metrics-model-inference.csv, or a checkpoint "
+                        "(checkpoints/<n>.ckpt)")
+    p.add_argument("--model", required=True, metavar="NAME", help="the model, as Model Analyzer and models.yaml name it")
+    p.add_argument("--manifest", default="models.yaml", metavar="FILE", help="the manifest (default: ./models.yaml)")
+    p.add_argument("--objective", choices=("throughput", "latency", "gpu-memory"), default="throughput",
+                   help="what the best config has: highest throughput (default), lowest p99 latency, least GPU memory")
+    p.add_argument("--config", metavar="N", help="take this config instead: N of <model>_config_N, `default`, or a name")
+    p.add_argument("--max-p99-ms", type=float, metavar="MS", help="only measurements with p99 latency at most MS")
+    p.add_argument("--min-throughput", type=float, metavar="N", help="only measurements with at least N infer/sec")
+    p.add_argument("--max-gpu-memory-mb", type=float, metavar="MB", help="only measurements using at most MB of GPU memory")
+    p.add_argument("--configs", metavar="DIR",
+                   help="with a CSV: the output model repository holding <model>_config_<n>/config.pbtxt "
+                        "(default: output_model_repository beside results/)")
+    p.add_argument("--write", action="store_true", help="apply the change to the manifest (default: only show it)")
+    _output_arg(p)
+    p.set_defaults(command="import_analyzer")
+
     # Live Triton commands (compiler/commands/{rollout,status}.py, compiler/rollout/)
     p = command("rollout", "load what changed into a Triton in EXPLICIT mode, unload what left, wait until READY",
                 "triton-gitops rollout models.yaml --target prod --triton-url grpc://triton:8001 --smoke")

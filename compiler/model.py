@@ -43,6 +43,7 @@ class ModelSpec:
     # so that Triton's version rules do not pile a "no version" on top of the real problem.
     declared_versions: set = field(default_factory=set)
     doc_path: tuple = ()
+    tuning: dict = field(default_factory=dict)  # measured figures (`tuning:`), for the PR report; not compiled
 
     def doc_path_of(self, config_path: tuple) -> tuple:
         """Map a path inside the config to where it is written in the manifest."""

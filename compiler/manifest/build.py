@@ -114,7 +114,8 @@ def build_manifest(data: dict, manifest_path: Path, skip=frozenset()) -> tuple:
                                     model_path + ("name",), hint="drop `name`; the key is the model's name"))
         merged, inherited = merge_defaults(defaults, entry)
         config_dict, warmups = canonical_config(name, merged)
-        model = ModelSpec(name, None, config_dict, inherited=inherited, doc_path=model_path, warmups=warmups)
+        model = ModelSpec(name, None, config_dict, inherited=inherited, doc_path=model_path, warmups=warmups,
+                          tuning=dict(entry.get("tuning") or {}))
         model.config = _parse_config(name, config_dict, model, problems)
         model.versions = _versions(entry, model_path, scope, config_dict, problems)
         model.declared_versions = set(model.versions) | {

@@ -68,7 +68,7 @@ _PROTO_EXAMPLES = {
 }
 
 # Manifest-only keys of a model entry.
-MODEL_EXTRA_KEYS = ("files", "versions")
+MODEL_EXTRA_KEYS = ("files", "versions", "tuning")
 
 
 def _def_name(descriptor) -> str:
@@ -170,7 +170,46 @@ def _model_entry(defs) -> dict:
         "propertyNames": {"pattern": r"^[1-9][0-9]{0,18}$"},
         "additionalProperties": {"$ref": "#/$defs/version"},
     }
+    entry["properties"]["tuning"] = {"$ref": "#/$defs/tuning"}
     return entry
+
+
+def _tuning() -> dict:
+    """The measured figures of a model's config (written by `import-analyzer`); not part of
+    the compiled config, shown in the PR report."""
+    number = {"type": "number", "minimum": 0}
+    count = {"type": "integer", "minimum": 1}
+    return {
+        "type": "object", "additionalProperties": False, "required": ["throughput_per_sec", "p99_latency_ms"],
+        "description": "measured performance of this model's config, e.g. by Model Analyzer "
+                       "(`triton-gitops import-analyzer` writes it); not compiled into config.pbtxt, shown in the "
+                       "PR report beside the model's changes",
+        "properties": {
+            "source": {"type": "string", "description": "what measured it: model_analyzer, or a name of yours",
+                       "examples": ["model_analyzer"]},
+            "config": {"type": "string", "description": "the measured config variant, as the tool named it",
+                       "examples": ["bert_config_3"]},
+            "objective": {"type": "string", "description": "what the config was chosen for: throughput, latency, "
+                                                           "gpu-memory",
+                          "examples": ["throughput"]},
+            "constraints": {"type": "object", "additionalProperties": {"type": "number"},
+                            "description": "the limits the chosen measurement met: {max_p99_ms, min_throughput, "
+                                           "max_gpu_memory_mb: value}",
+                            "examples": [{"max_p99_ms": 20}]},
+            "batch_size": dict(count, description="the client's batch size during the measurement", examples=[8]),
+            "concurrency": dict(count, description="requests in flight during the measurement", examples=[16]),
+            "request_rate": dict(count, description="requests per second sent during the measurement (instead of "
+                                                    "a concurrency)", examples=[256]),
+            "throughput_per_sec": dict(number, description="measured throughput, inferences per second",
+                                       examples=[1520.4]),
+            "p99_latency_ms": dict(number, description="measured 99th percentile latency, milliseconds",
+                                   examples=[12.8]),
+            "gpu_memory_mb": dict(number, description="GPU memory in use during the measurement, MB (summed over "
+                                                      "the GPUs)", examples=[2210.5]),
+            "gpus": {"type": "array", "items": {"type": "string", "description": "a GPU's name"},
+                     "description": "the GPUs it was measured on", "examples": [["NVIDIA A100-SXM4-40GB"]]},
+        },
+    }
 
 
 def build_schema(releases: Releases = None) -> dict:
@@ -181,9 +220,10 @@ def build_schema(releases: Releases = None) -> dict:
     _add_short_forms(defs)
     defs["model"] = _model_entry(defs)
     defaults = json.loads(json.dumps(defs["model"]))
-    for key in ("name", "versions"):
+    for key in ("name", "versions", "tuning"):
         defaults["properties"].pop(key)
     defs["defaults"] = defaults
+    defs["tuning"] = _tuning()
     defs["version"] = {
         "type": "object", "additionalProperties": False, "required": ["source"],
         "properties": {
