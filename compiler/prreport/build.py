@@ -35,6 +35,7 @@ class Side:
     sources: dict = field(default_factory=dict)  # model -> {version: source as written}
     targets: dict = field(default_factory=dict)  # target -> URL as written (credentials redacted)
     problems: list = field(default_factory=list)  # Problem
+    tuning: dict = field(default_factory=dict)  # model -> its `tuning:` block (measured figures)
     ok: bool = False
     has_tree: bool = False  # files/digests known (the manifest built); else configs only
     parsed: bool = False  # the manifest was read (models and targets known), with or without problems
@@ -48,6 +49,17 @@ class ModelReport:
     files: list = field(default_factory=list)  # {"path", "status", "sha256", "old_sha256", "size"}
     versions: list = field(default_factory=list)  # {"version", "status", "sha256", "old_sha256", "source", "files"}
     config_text: str = ""  # an added model's whole config.pbtxt
+    tuning: dict = field(default_factory=dict)  # this PR's `tuning:` block
+    old_tuning: dict = field(default_factory=dict)  # the base's
+
+    @property
+    def tuning_rows(self) -> list:
+        """The measured figures, base (when they differ) and this PR, for the report's table."""
+        rows = [("base", self.old_tuning)] if self.old_tuning and self.old_tuning != self.tuning else []
+        rows += [("this PR", self.tuning)] if self.tuning else []
+        return [{"side": side, "source": t.get("source"), "config": t.get("config"), "load": _load_text(t),
+                 "throughput": t.get("throughput_per_sec"), "p99": t.get("p99_latency_ms"),
+                 "memory": t.get("gpu_memory_mb")} for side, t in rows]
 
     @property
     def extra_files(self) -> list:
@@ -57,7 +69,14 @@ class ModelReport:
     def as_dict(self) -> dict:
         return {"name": self.name, "status": self.status,
                 "config_changes": [c.as_dict() for c in self.config_changes],
-                "files": self.files, "versions": self.versions, "config_text": self.config_text}
+                "files": self.files, "versions": self.versions, "config_text": self.config_text,
+                "tuning": self.tuning, "old_tuning": self.old_tuning}
+
+
+def _load_text(tuning: dict) -> str:
+    """`batch 4, concurrency 8`: the client load the figures were measured at."""
+    names = (("batch_size", "batch"), ("concurrency", "concurrency"), ("request_rate", "request rate"))
+    return ", ".join(f"{label} {tuning[key]}" for key, label in names if tuning.get(key) is not None)
 
 
 @dataclass
@@ -147,6 +166,7 @@ def load_side(manifest_path) -> Side:
     for name, model in loaded.manifest.models.items():
         side.configs[name] = model.config_dict
         side.sources[name] = {n: v.source for n, v in model.versions.items()}
+        side.tuning[name] = dict(model.tuning)
     if tree is not None:
         side.has_tree = True
         for entry in tree.entries:
@@ -229,7 +249,8 @@ def compare_model(name: str, base: Side, head: Side) -> ModelReport:
                                 "sha256": new[0] if new else "", "old_sha256": old[0] if old else "",
                                 "files": (new or old or ("", 0))[1],
                                 "source": new_sources.get(number, old_sources.get(number, ""))})
-    if status == UNCHANGED and (report.config_changes or report.files
+    report.tuning, report.old_tuning = head.tuning.get(name, {}), base.tuning.get(name, {})
+    if status == UNCHANGED and (report.config_changes or report.files or report.tuning != report.old_tuning
                                 or any(v["status"] != UNCHANGED for v in report.versions)):
         report.status = CHANGED
     return report
