@@ -170,8 +170,13 @@ def _model_entry(defs) -> dict:
         "propertyNames": {"pattern": r"^[1-9][0-9]{0,18}$"},
         "additionalProperties": {"$ref": "#/$defs/version"},
     }
-    entry["properties"]["tuning"] = {"$ref": "#/$defs/tuning"}
+    entry["properties"]["tuning"] = {"$ref": "#/$defs/tuning", "description": _TUNING_TEXT}
     return entry
+
+
+_TUNING_TEXT = ("measured performance of this model's config, e.g. by Model Analyzer (`triton-gitops "
+                "import-analyzer` writes it); not compiled into config.pbtxt, shown in the PR report beside the "
+                "model's changes")
 
 
 def _tuning() -> dict:
@@ -181,9 +186,7 @@ def _tuning() -> dict:
     count = {"type": "integer", "minimum": 1}
     return {
         "type": "object", "additionalProperties": False, "required": ["throughput_per_sec", "p99_latency_ms"],
-        "description": "measured performance of this model's config, e.g. by Model Analyzer "
-                       "(`triton-gitops import-analyzer` writes it); not compiled into config.pbtxt, shown in the "
-                       "PR report beside the model's changes",
+        "description": _TUNING_TEXT,
         "properties": {
             "source": {"type": "string", "description": "what measured it: model_analyzer, or a name of yours",
                        "examples": ["model_analyzer"]},
