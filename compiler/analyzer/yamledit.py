@@ -101,9 +101,12 @@ class Editor:
 
     def result(self) -> str:
         out, position = [], 0
+        crlf = "\r\n" in self.text  # new lines end the way the file's lines do
         for start, end, _, replacement in sorted(self.edits):
             if start < position:
                 raise EditError("two edits overlap")
+            if crlf:
+                replacement = replacement.replace("\r\n", "\n").replace("\n", "\r\n")
             out.append(self.text[position:start])
             out.append(replacement)
             position = end

@@ -53,7 +53,11 @@ def _validated(path: Path, text: str) -> None:
     validate it; raise with the first problems if it does not pass."""
     from compiler.manifest import load_manifest
 
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise FatalError(f"{path.parent}: cannot write a file beside the manifest to validate it: "
+                         f"{exc.strerror or exc}")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(text)
@@ -71,6 +75,7 @@ def _validated(path: Path, text: str) -> None:
 def _write(path: Path, text: str) -> None:
     from compiler.importer import write_text_atomic
 
+    path = path.resolve()  # a symlinked manifest stays a symlink; its target is replaced
     try:
         mode = path.stat().st_mode & 0o777
         write_text_atomic(path, text)

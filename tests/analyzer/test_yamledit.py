@@ -112,3 +112,10 @@ def test_a_flow_style_entry_cannot_be_edited_in_place():
     other = Editor.find(Editor.find(editor.root, "models")[1], "other")[1]
     with pytest.raises(EditError, match="flow style"):
         editor.insert(other, "backend", "python")
+
+
+def test_a_crlf_file_gets_crlf_lines():
+    text = TEXT.replace("\n", "\r\n")
+    after = edit(text, ("max_batch_size", 16), ("backend", "python"))
+    assert "\n" not in after.replace("\r\n", "")
+    assert after.replace("\r\n", "\n") == edit(TEXT, ("max_batch_size", 16), ("backend", "python"))
