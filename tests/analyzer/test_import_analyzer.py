@@ -187,3 +187,18 @@ def test_an_invalid_manifest_is_reported_first(tmp_path):
     manifest.write_text(manifest.read_text().replace("data_type: FP32, dims: [4]}]", "data_type: FP33, dims: [4]}]", 1))
     code, _, err = run_cli("import-analyzer", CSV_RUN, "--model", "text_classifier", "--manifest", manifest)
     assert code == 1 and "FP33" in err and "does not validate; fix it first" in err
+
+
+def test_warmup_is_kept_and_a_field_outside_the_search_is_flagged(csv_run, tmp_path):
+    manifest = copy_example(tmp_path)
+    config = csv_run / "output_model_repository" / "text_classifier_config_2" / "config.pbtxt"
+    text = config.read_text()
+    text = text[:text.index("model_warmup")]  # a repository profiled without warmup
+    config.write_text(text + 'parameters {\n  key: "THREADS"\n  value {\n    string_value: "4"\n  }\n}\n')
+    code, out, err = run_cli("import-analyzer", csv_run, "--model", "text_classifier", "--manifest", manifest,
+                             "--write")
+    assert code == 0, err
+    assert "changes parameters (not a field Model Analyzer's automatic search sets: check it)" in out
+    assert "differs but kept: model_warmup: warmup data is the manifest's own" in out
+    entry = load_bytes(manifest.read_bytes(), "m").data["models"]["text_classifier"]
+    assert entry["parameters"] == {"THREADS": "4"} and entry["model_warmup"][0]["inputs"]["FEATURES"]["data"]
