@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 
+import yaml
 from google.protobuf import json_format
 
 from compiler.analyzer.yamledit import Editor, EditError, same
@@ -97,7 +98,7 @@ def apply(text: str, data: dict, change: ManifestChange, tuning: dict, display: 
                 editor.set_key(node, item.key, entry.get(item.key), item.after, before=MANIFEST_KEYS)
         editor.set_key(node, TUNING, entry.get(TUNING), tuning, block=True)
         new_text = editor.result()
-    except (EditError, yaml_errors()) as exc:
+    except (EditError, yaml.YAMLError) as exc:
         raise FatalError(f"{display}: cannot edit models.{change.model} in place: {exc}",
                          "write the model entry in block style (one key a line), or apply the diff by hand")
     expected = copy.deepcopy(data)
@@ -113,12 +114,6 @@ def apply(text: str, data: dict, change: ManifestChange, tuning: dict, display: 
         raise FatalError(f"internal: the edited {display} does not read back as intended; nothing written",
                          "report this with the model's entry; apply the diff by hand meanwhile")
     return new_text
-
-
-def yaml_errors():
-    import yaml
-
-    return yaml.YAMLError
 
 
 def _text_keys(value):
