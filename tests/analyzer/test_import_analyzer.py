@@ -73,6 +73,7 @@ def test_json_output_lists_changes_and_the_tuning_block(tmp_path):
     assert "+    instance_group: [{kind: KIND_GPU, count: 2}]\n" in report["diff"]
 
 
+@pytest.mark.triton
 def test_checkpoint_route_writes_a_config_real_triton_serves(tmp_path):
     from tests.support.triton import TritonServer, tritonserver_binary
 

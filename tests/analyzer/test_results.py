@@ -133,3 +133,16 @@ def test_a_missing_config_folder_points_at_configs_option(csv_run):
     shutil.move(csv_run / "output_model_repository", moved)
     config = open_results(csv_run, configs=moved).read_config("text_classifier", "text_classifier_config_1")
     assert config.max_batch_size == 8
+
+
+def test_the_committed_fixtures_are_what_make_fixtures_writes(tmp_path):
+    from tests.analyzer.fixtures import make_fixtures
+
+    configs = make_fixtures.compiled_configs()
+    make_fixtures.write_csv_run(configs["text_classifier"], tmp_path / "csv_run")
+    make_fixtures.write_checkpoint_run(configs["preprocess"], tmp_path / "checkpoint_run")
+    for run in (CSV_RUN, CHECKPOINT_RUN):
+        committed = {p.relative_to(run): p.read_bytes() for p in run.rglob("*") if p.is_file()}
+        written = {p.relative_to(tmp_path / run.name): p.read_bytes() for p in (tmp_path / run.name).rglob("*")
+                   if p.is_file()}
+        assert committed == written, "run tests/analyzer/fixtures/make_fixtures.py and commit the result"
