@@ -134,7 +134,15 @@ def test_a_markdown_or_html_string_in_the_tuning_block_is_escaped(tmp_path):
     code, out, _ = run_cli("report", manifest, "--base", "main")
     assert code == 0
     row = next(line for line in out.splitlines() if line.startswith("| this PR |"))
-    assert '`"<img src=x onerror=alert(1)>"`' in row and "a\\|b`c" in row and "<img" not in row.replace('`"<img', "")
+    assert '`"<img src=x onerror=alert(1)>"`' in row and "a\\|b`c" in row
+    markdown_it = pytest.importorskip("markdown_it", reason="markdown-it-py is in the test extras")
+    tokens = markdown_it.MarkdownIt("commonmark").enable(["table"]).parse(out)
+    inline = [c for t in tokens if t.type == "inline" for c in t.children or ()]
+    html = [t.content for t in tokens + inline if t.type in ("html_block", "html_inline")]
+    assert html and not [h for h in html if "img" in h]  # the template's own <details>, nothing from input
+    codes = [c.content for t in tokens if t.type == "inline" for c in t.children or () if c.type == "code_inline"]
+    assert '"<img src=x onerror=alert(1)>"' in codes and '"a|b`c"' in codes  # shown as written, as code
+    assert sum(1 for t in tokens if t.type == "td_open") == 7  # one row of seven cells: no pipe split a cell
 
 
 @pytest.mark.parametrize("args, message", [
