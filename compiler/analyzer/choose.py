@@ -117,12 +117,14 @@ def choose(results, model: str, objective: str = "throughput", constraints=(), c
         passing = [m for m in passing if constraint.passes(m)]
     subject = f"config {measurements[0].config}" if config else f"the {len(variants)} configs"
     if not passing:
-        lines = [f"no measurement of {model!r} meets the constraints ({len(measurements)} measurements of {subject} "
-                 f"in {results.path}):"]
+        # One line, like every error: what each constraint eliminated, and how close the best came.
+        parts = []
         for text, count in eliminated.items():
             closest = next((_closest(c, measurements) for c in checks if c.describe() == text), "")
-            lines.append(f"    {text} eliminated {count} of {len(measurements)}" + (f" ({closest})" if closest else ""))
-        raise FatalError("\n".join(lines), "relax a constraint, or pick a config with --config")
+            parts.append(f"{text} eliminated {count} of {len(measurements)}" + (f" ({closest})" if closest else ""))
+        raise FatalError(f"no measurement of {model!r} meets the constraints ({len(measurements)} measurements of "
+                         f"{subject} in {results.path}): " + "; ".join(parts),
+                         "relax a constraint, or pick a config with --config")
     best = min(passing, key=OBJECTIVES[objective][0])
     return Choice(model, best, objective, checks, len(measurements), len(passing),
                   1 if config else len(variants), named=bool(config), eliminated=eliminated)

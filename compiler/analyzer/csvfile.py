@@ -21,6 +21,7 @@ GPUs, as Model Analyzer itself adds gpu_used_memory records up (gpu_used_memory.
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 from typing import Optional
 
@@ -42,13 +43,16 @@ def _rows(path: Path):
     try:
         if path.stat().st_size > MAX_BYTES:
             raise FatalError(f"{path}: larger than {MAX_BYTES >> 20} MB; not a Model Analyzer results file")
-        text = path.read_text(encoding="utf-8")
+        with open(path, encoding="utf-8", newline="") as handle:  # line breaks as written, for csv
+            text = handle.read()
     except UnicodeDecodeError:
         raise FatalError(f"{path}: not a text file", "expected Model Analyzer's CSV (results/*.csv)")
     except OSError as exc:
         raise FatalError(f"{path}: cannot read: {exc.strerror}")
     header, rows = None, []
-    for number, cells in enumerate(csv.reader(text.splitlines()), 1):
+    reader = csv.reader(io.StringIO(text, newline=""))  # a quoted cell may hold a line break
+    for cells in reader:
+        number = reader.line_num
         if not any(c.strip() for c in cells):
             continue  # Model Analyzer ends its tables with a blank line
         if header is None:

@@ -11,15 +11,14 @@ written, and it is written whole (a temporary file renamed over the old one).
 from __future__ import annotations
 
 import difflib
-import json
 import os
 import sys
 import tempfile
 from pathlib import Path
 
 from compiler.commands import EXIT_OK
-from compiler.errors import FatalError
-from compiler.report import paint, plural, report_problems, use_colour
+from compiler.errors import FatalError, printable
+from compiler.report import json_text, paint, plural, report_problems, use_colour
 
 _MAX_PROBLEMS = 5
 
@@ -113,13 +112,15 @@ def _summary(results, choice, change) -> list:
     return lines
 
 
-def _diff(path: Path, before: str, after: str, colour: bool) -> str:
+def _diff(path: Path, before: str, after: str, colour: bool, terminal: bool = True) -> str:
     lines = []
     for line in difflib.unified_diff(before.splitlines(True), after.splitlines(True), f"{path}", f"{path}"):
-        line = line if line.endswith("\n") else line + "\n"
+        line = line.rstrip("\r\n")
+        if terminal:  # the manifest's text reaches a terminal or a CI log: printable() per line
+            line = printable(line)
         tint = "create" if line.startswith("+") and not line.startswith("+++") else \
             "delete" if line.startswith("-") and not line.startswith("---") else ""
-        lines.append(paint(line.rstrip("\n"), tint, colour) + "\n" if tint else line)
+        lines.append((paint(line, tint, colour) if tint else line) + "\n")
     return "".join(lines)
 
 
@@ -149,25 +150,23 @@ def run(options) -> int:
     if options.write:
         _write(manifest, after)
     if options.output == "json":
-        json.dump({"model": options.model, "source": {"kind": results.kind, "path": str(results.path)},
+        print(json_text({"model": options.model, "source": {"kind": results.kind, "path": str(results.path)},
                    "config": choice.config, "objective": choice.objective, "named": choice.named,
                    "measurements": choice.considered, "passing": choice.passed, "eliminated": choice.eliminated,
                    "tuning": tuning,
                    "changes": [{"field": c.key, "before": c.before, "after": c.after, "inherited": c.inherited,
                                 "searched": c.searched} for c in change.changes],
                    "kept": [{"field": k, "why": why} for k, why in change.kept],
-                   "diff": _diff(manifest, before, after, False), "written": bool(options.write)},
-                  sys.stdout, indent=2)
-        sys.stdout.write("\n")
+                   "diff": _diff(manifest, before, after, False, terminal=False), "written": bool(options.write)}, indent=2))
         return EXIT_OK
     colour = use_colour(sys.stdout)
-    print("\n".join(_summary(results, choice, change)))
+    print("\n".join(printable(line) for line in _summary(results, choice, change)))
     print()
     sys.stdout.write(_diff(manifest, before, after, colour))
     print()
     if options.write:
-        print(f"wrote {manifest}: models.{options.model} ({plural(len(change.changes), 'field')} and tuning); "
+        print(f"wrote {printable(str(manifest))}: models.{printable(options.model)} ({plural(len(change.changes), 'field')} and tuning); "
               "it validates")
     else:
-        print(f"the result validates; nothing written (add --write to apply it to {manifest})")
+        print(f"the result validates; nothing written (add --write to apply it to {printable(str(manifest))})")
     return EXIT_OK

@@ -211,3 +211,22 @@ def test_warmup_is_kept_and_a_field_outside_the_search_is_flagged(csv_run, tmp_p
     assert "differs but kept: model_warmup: warmup data is the manifest's own" in out
     entry = load_bytes(manifest.read_bytes(), "m").data["models"]["text_classifier"]
     assert entry["parameters"] == {"THREADS": "4"} and entry["model_warmup"][0]["inputs"]["FEATURES"]["data"]
+
+
+def test_control_characters_from_the_results_reach_no_terminal(csv_run, tmp_path):
+    manifest = copy_example(tmp_path)
+    hostile = "text_classifier_config_\x1b[2J\r::error::x"
+    (csv_run / "output_model_repository" / "text_classifier_config_2").rename(
+        csv_run / "output_model_repository" / hostile)
+    for name in ("metrics-model-inference.csv", "metrics-model-gpu.csv"):
+        path = csv_run / "results" / name
+        path.write_text(path.read_text().replace("text_classifier_config_2,", f'"{hostile}",'))
+    code, out, err = run_cli("import-analyzer", csv_run, "--model", "text_classifier", "--manifest", manifest, "--write")
+    assert code == 0, err
+    assert "\x1b" not in out and "\r" not in out and "\n::" not in out
+    assert "text_classifier_config_\\x1b[2J\\r::error::x" in out
+    tuning = load_bytes(manifest.read_bytes(), "m").data["models"]["text_classifier"]["tuning"]
+    assert tuning["config"] == hostile  # the manifest keeps the name as it is, quoted
+    code, out, _ = run_cli("import-analyzer", csv_run, "--model", "text_classifier", "--manifest", manifest,
+                           "--output", "json")
+    assert json.loads(out)["config"] == hostile and "\x1b" not in out
