@@ -18,6 +18,7 @@ from compiler.errors import Problem, WARNING
 from compiler.lint.source import ConfigFile, load_config
 from compiler.rules import RuleContext, check_config
 from compiler.rules.folder import DiskFolder
+from compiler.rules.model_files import version_number
 
 CONFIG = "config.pbtxt"
 NOT_VERSIONS = {"warmup", "initial_state", "configs"}  # subfolders Triton does not read as versions
@@ -58,10 +59,18 @@ def _versions(folder: str, problems: list) -> set:
         if len(name) > 1 and name.startswith("0"):
             problems.append(_warn(f"ignore version directory '{name}' which contains leading zeros in its directory "
                                   "name", "version-folder-ignored", where, hint=f"rename it to {name.lstrip('0') or '0'}"))
-        elif not name.isdigit():
+        elif version_number(name) is None:
             problems.append(_warn(f"ignore version directory '{name}' which fails to convert to integral number",
                                   "version-folder-ignored", where,
                                   hint="Triton reads every subfolder of a model as a version; move other folders out"))
+        elif not name.isdigit():
+            number = version_number(name)
+            versions.add(number)
+            problems.append(_warn(f"Triton reads version directory '{name}' as version {number} (the number its name "
+                                  f"starts with) and looks for that version's files in {number}/",
+                                  "version-folder-prefix", where,
+                                  hint="name version folders by their number only; move other folders out of the "
+                                       "model folder"))
         else:
             versions.add(int(name))
             if os.path.isfile(os.path.join(where, CONFIG)):
@@ -78,7 +87,8 @@ TRITON: ContextVar = ContextVar("lint_triton", default=None)
 def _run(cf: ConfigFile, ctx: RuleContext) -> list:
     ctx.triton = TRITON.get()
     ctx.triton_from = "this repository (--triton)"
-    return [cf.place(problem) for problem in check_config(cf.config, ctx)]
+    # A rule that points at a file of the model folder (a version folder) has placed it already.
+    return [problem if problem.file else cf.place(problem) for problem in check_config(cf.config, ctx)]
 
 
 def lint_file(path: str) -> list:

@@ -68,12 +68,23 @@ def _check_backend(config, ctx) -> list:
     return []
 
 
-def _check_runtime(config) -> list:
+def _check_runtime(config, ctx) -> list:
     runtime = config.runtime
     if not runtime:
         return []
     normal = posixpath.normpath(runtime.replace("\\", "/"))
-    if posixpath.isabs(normal) or normal == ".." or normal.startswith("../"):
+    backend = resolve_backend(config, ctx).backend
+    # Triton looks for the library in the version folder, the model folder and the backend's
+    # folder, and refuses one found outside the folder it looked in. '../python/x.so' for backend
+    # python stays in backends/python: Triton 2.51 loads it (tests/judge).
+    inside_own = backend and posixpath.normpath(f"{backend}/{normal}").startswith(f"{backend}/")
+    if backend == "python" and normal.endswith(".py"):
+        return [error("runtime-python-file", f"unable to find Python backend based backend library '{runtime}' for "
+                      f"model '{model_name(config, ctx)}': `runtime` names the model.py of a Python-based backend "
+                      f"(backends/<backend>/{runtime}), not the model's own file", ("runtime",),
+                      hint="remove `runtime`; the python backend finds the model's model.py (or "
+                           "default_model_filename) in the version folder by itself")]
+    if posixpath.isabs(normal) or ((normal == ".." or normal.startswith("../")) and not inside_own):
         return [error("runtime-escape", f"backend library name '{runtime}' escapes backend directory", ("runtime",),
                       hint="`runtime` names a file inside the backend's own directory, e.g. 'libtriton_identity.so' or "
                            "'model.py'; install a custom build as a backend instead of pointing outside")]
@@ -81,4 +92,4 @@ def _check_runtime(config) -> list:
 
 
 def check(config, ctx) -> list:
-    return _check_backend(config, ctx) + _check_runtime(config)
+    return _check_backend(config, ctx) + _check_runtime(config, ctx)

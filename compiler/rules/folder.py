@@ -123,3 +123,10 @@ class ManifestFolder(ModelFolder):
         if spec is not None and spec.doc_path:
             return ("versions", spec.doc_path[-1])
         return ()
+
+
+def disk_path(ctx) -> Optional[str]:
+    """The model folder's path on disk when lint looks at one, else None (the manifest's folder
+    does not exist yet): for the file contents only a folder on disk can show."""
+    folder = getattr(ctx, "model_folder", None)
+    return str(folder.folder) if isinstance(folder, DiskFolder) else None

@@ -1,8 +1,9 @@
 """Version folders and the version policy (Triton's VersionsToLoad): the policy must select at
-least one version that exists, and `specific` versions must exist."""
+least one version that exists; a `specific` version without a folder is a warning while others
+load. Version 0 is a version like any other: Triton 2.51 loads a folder named 0 (tests/judge)."""
 from __future__ import annotations
 
-from compiler.rules.base import error, model_name
+from compiler.rules.base import error, model_name, warning
 
 
 def _as_int(version):
@@ -18,7 +19,7 @@ def _as_int(version):
 def versions_to_load(config, available) -> set:
     """The versions Triton loads of a model with `config` whose version folders are `available`:
     its version_policy (default: the latest one) applied to the folders that are numbers."""
-    numbers = {n for n in (_as_int(v) for v in available) if n is not None and n >= 1}
+    numbers = {n for n in (_as_int(v) for v in available) if n is not None and n >= 0}
     policy = config.version_policy
     which = policy.WhichOneof("policy_choice") if config.HasField("version_policy") else None
     if which == "all":
@@ -38,8 +39,8 @@ def check(config, ctx) -> list:
         versions = set()
         for v in sorted(ctx.versions, key=str):
             number = _as_int(v)
-            if number is None or number < 1:
-                out.append(error("version-number", f"version {v!r} is not a positive integer", (),
+            if number is None or number < 0:
+                out.append(error("version-number", f"version {v!r} is not a version number (0, 1, 2, ...)", (),
                                  hint="version folders are named 1, 2, 3, ... without leading zeros; Triton ignores "
                                       "other folder names"))
             else:
@@ -60,8 +61,9 @@ def check(config, ctx) -> list:
             return out
         if versions is not None:
             missing = [(j, v) for j, v in enumerate(policy.specific.versions) if v not in versions]
-            for j, v in missing:
-                out.append(error("version-missing",
+            some_load = len(missing) < len(policy.specific.versions)
+            for j, v in missing:  # Triton loads the versions that exist (tests/judge): a warning then
+                out.append((warning if some_load else error)("version-missing",
                                  f"version {v} is specified for model '{name}', but the version directory is not "
                                  "present", ("version_policy", "specific", "versions", j),
                                  hint=f"existing versions: {', '.join(map(str, sorted(versions))) or 'none'}"))

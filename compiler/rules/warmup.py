@@ -3,10 +3,12 @@ each sample then goes through): batch size, inputs named and typed as the model 
 concrete shapes, a data source, and data files present under warmup/."""
 from __future__ import annotations
 
+import os
 import posixpath
 
 from compiler.rules.base import (ENSEMBLE, WILDCARD, control_types, dims_text, error, model_name, suggest,
                                  triton_type, warning)
+from compiler.rules.folder import disk_path
 
 
 def _batch_size(sample, config, path) -> list:
@@ -19,9 +21,12 @@ def _batch_size(sample, config, path) -> list:
                       "support batching (max_batch_size 0) batch_size must be 1", path + ("batch_size",),
                       hint="set batch_size: 1")]
     if 0 < config.max_batch_size < sample.batch_size:
-        return [warning("warmup-batch-size", f"{label} has batch_size {sample.batch_size}, larger than max_batch_size "
-                        f"{config.max_batch_size}", path + ("batch_size",),
-                        hint="the sample stands for one request of that batch size; keep it within max_batch_size")]
+        # Triton 2.51 fails the load ("batch size N for '<instance>', max allowed is M") or, with some
+        # configs, crashes the whole server (SIGSEGV) while running the sample (tests/judge).
+        return [error("warmup-batch-size", f"{label} has batch_size {sample.batch_size}, larger than max_batch_size "
+                      f"{config.max_batch_size}: Triton fails the load (\"max allowed is {config.max_batch_size}\") "
+                      "or crashes the server while running the sample", path + ("batch_size",),
+                      hint=f"keep batch_size within 1..{config.max_batch_size}")]
     return []
 
 
@@ -30,9 +35,11 @@ def _input(sample, key, wi, config, ctx, path, inputs, controls) -> list:
     label = f"warmup sample '{sample.name}'"
     name = model_name(config, ctx)
     if key not in inputs and key not in controls:
-        return [error("warmup-unknown-input", f"{label} names input '{key}', which is not a model input, a sequence "
-                      "control or state input, or a batch input", path, hint=suggest(key, set(inputs) | set(controls))
-                      or f"model inputs: {', '.join(sorted(inputs)) or 'none'}")]
+        # Triton 2.51 loads the model and runs the sample (tests/judge); the data goes nowhere.
+        return [warning("warmup-unknown-input", f"{label} names input '{key}', which is not a model input, a "
+                        "sequence control or state input, or a batch input; Triton loads the model and feeds it to "
+                        "nothing", path, hint=suggest(key, set(inputs) | set(controls))
+                        or f"model inputs: {', '.join(sorted(inputs)) or 'none'}")]
     expected = inputs[key].data_type if key in inputs else controls[key]
     if expected and wi.data_type != expected:
         out.append(error("warmup-data-type", f"{label}: inference input '{key}' data-type is "
@@ -63,7 +70,35 @@ def _input(sample, key, wi, config, ctx, path, inputs, controls) -> list:
         elif ctx.files is not None and file not in ctx.files:
             out.append(error("warmup-data-file", f"warmup data file '{file}' does not exist in the model folder",
                              path + ("input_data_file",), hint="Triton reads it from <model>/warmup/<input_data_file>"))
+        else:
+            out.extend(_data_file_size(wi, file, ctx, path + ("input_data_file",)))
     return out
+
+
+# Bytes per element of the fixed-size data types (TYPE_STRING has no fixed size).
+_TYPE_BYTES = {"BOOL": 1, "UINT8": 1, "INT8": 1, "UINT16": 2, "INT16": 2, "FP16": 2, "BF16": 2, "UINT32": 4,
+               "INT32": 4, "FP32": 4, "UINT64": 8, "INT64": 8, "FP64": 8}
+
+
+def _data_file_size(wi, file, ctx, path) -> list:
+    """A data file shorter than its dims need is refused by Triton 2.51 ("warmup setting expects N
+    bytes, but the data provided from <file> only has M bytes"); a longer one is fine (tests/judge)."""
+    size_of = _TYPE_BYTES.get(triton_type(wi.data_type)) if wi.data_type else None
+    if disk_path(ctx) is None or size_of is None or any(d < 0 for d in wi.dims):
+        return []
+    try:
+        have = os.path.getsize(os.path.join(disk_path(ctx), *file.split("/")))
+    except OSError:
+        return []
+    need = size_of
+    for d in wi.dims:
+        need *= d
+    if have >= need:
+        return []
+    return [error("warmup-data-size", f"warmup setting expects {need} bytes, but the data provided from "
+                  f"{file.removeprefix('warmup/')} only has {have} bytes", path,
+                  hint=f"dims {dims_text(wi.dims)} of {triton_type(wi.data_type)} need {need} bytes (one sample, "
+                       "without the batch dimension); write a longer file or make the dims smaller")]
 
 
 def check(config, ctx) -> list:

@@ -96,5 +96,13 @@ def test_runtime_escaping_the_backend_directory():
                                "directory")
     assert problem.path == ("runtime",)
     assert one(run('backend: "identity" runtime: "/abs/lib.so"', backend), "runtime-escape")
-    assert run('backend: "python" runtime: "model.py"', backend) == []
     assert run('backend: "identity" runtime: "sub/../libtriton_identity.so"', backend) == []
+    # Up and back into the backend's own folder stays inside it: Triton 2.51 loads it (tests/judge).
+    assert run('backend: "python" runtime: "../python/libtriton_python.so"', backend) == []
+
+
+def test_runtime_model_py_for_the_python_backend():
+    # Triton 2.51 looks for backends/python/model.py, a Python-based backend's file (tests/judge).
+    problem = one(run('name: "m" backend: "python" runtime: "model.py"', backend), "runtime-python-file")
+    assert problem.message.startswith("unable to find Python backend based backend library 'model.py' for model 'm'")
+    assert problem.path == ("runtime",)

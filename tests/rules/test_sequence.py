@@ -117,5 +117,6 @@ def test_duplicate_state_input():
 def test_state_needs_input_and_output_names():
     problems = run(seq('state [ { input_name: "A" data_type: TYPE_FP32 dims: [ 1 ] } ]'), sequence)
     problem = one(problems, "sequence-state-name")
-    assert problem.message == "sequence batching state must specify 'output_name'"
+    assert problem.message.startswith("sequence batching state must specify 'output_name'")
+    assert problem.severity == "warning"  # Triton 2.51 loads it (tests/judge)
     assert problem.path == ("sequence_batching", "state", 0, "output_name")
