@@ -64,7 +64,8 @@ class Server:
     def __init__(self, repo: Path, log: Path, generation: int):
         self.generation = generation
         self.hung = 0
-        self.triton = TritonServer(repo, "--model-control-mode=explicit", "--model-load-thread-count=8",
+        self.killed = False  # by the judge (hung loads), not by a case
+        self.triton = TritonServer(repo, "--model-control-mode=explicit", "--model-load-thread-count=16",
                                    "--exit-timeout-secs=5", log_path=log, wait="live", timeout=120)
         self.triton.start()
 
@@ -98,6 +99,7 @@ class Server:
     def kill(self) -> None:
         """SIGKILL the whole group (a hung load never lets SIGINT finish), then drop leaked shm."""
         proc = self.triton.proc
+        self.killed = True
         self.triton._stopped = True
         if proc is None:
             return
@@ -138,6 +140,7 @@ class Judge:
         self.server = None
         self.generation = 0
         self.version = "?"
+        self.hangs_before_restart = HANGS_BEFORE_RESTART
 
     # -- the server ---------------------------------------------------------------------------------
     def _current(self) -> Server:
@@ -169,7 +172,8 @@ class Judge:
         folders = {m.folder for m in case.models}
         lines = []
         for line in text.splitlines():
-            if line[:1] in ("E", "W") and any(f"'{f}'" in line or f"{f}/" in line or f" {f}:" in line
+            important = line[:1] in ("E", "W") or "Failed" in line or "failed" in line
+            if important and any(f"'{f}'" in line or f"{f}/" in line or f" {f}:" in line
                                               or f"{f} " in line for f in folders):
                 lines.append(line.split("] ", 1)[-1])
         return lines
@@ -186,7 +190,7 @@ class Judge:
                 raise ServerDied(server)
             with self.lock:
                 server.hung += 1
-                restart = server.hung >= HANGS_BEFORE_RESTART
+                restart = server.hung >= self.hangs_before_restart
             log = self._triton_errors(server.log_since(offset), case)
             if restart:
                 self._replace(server)
@@ -239,6 +243,29 @@ class Judge:
         except OSError as exc:
             return "crash", one_line(f"connection lost: {exc}")
 
+    def _confirm_hangs(self, hung: list, results: dict) -> None:
+        """Judge every hang again, all at once on a fresh server with a longer timeout: a load that
+        was only slow on a busy machine then answers. Hung loads cost no CPU, so they can overlap."""
+        if not hung:
+            return
+        with self.lock:
+            if self.server is not None:
+                self.server.kill()
+                self.server = None
+        self.timeout, self.hangs_before_restart = self.timeout * 1.5, len(hung) + 1
+        with ThreadPoolExecutor(min(len(hung), 12)) as pool:
+            again = dict(zip([c.id for c in hung], pool.map(self._try, hung)))
+        for case in hung:
+            if again[case.id] is not None and again[case.id][0] != "hang":
+                results[case.id] = again[case.id]
+                self.progress(f"not a hang after all: {case.id}: {again[case.id][0]}")
+
+    def _try(self, case):
+        try:
+            return self._load(case)
+        except (ServerDied, OSError):
+            return None
+
     # -- all cases ------------------------------------------------------------------------------------------
     def run(self) -> list:
         self.repo.mkdir(parents=True, exist_ok=True)
@@ -248,14 +275,16 @@ class Judge:
         suspects: list = []
         done = [0]
 
-        def work(case):
+        def work(case, attempt=0):
+            server = self._current()
             try:
                 outcome = self._load(case)
             except (ServerDied, OSError):
+                if server.killed and attempt < 2:  # replaced for hung loads: not this case's doing
+                    return work(case, attempt + 1)
                 with self.lock:
                     suspects.append(case)
-                server = self.server
-                if server is not None and not server.alive():
+                if not server.alive():
                     self._replace(server)
                 return
             results[case.id] = outcome
@@ -270,6 +299,7 @@ class Judge:
             for case in suspects:  # alone, each on a live server
                 results[case.id] = self._solo(case)
                 self.progress(f"alone: {case.id}: {results[case.id][0]}")
+            self._confirm_hangs([c for c in self.cases if results[c.id][0] == "hang"], results)
         finally:
             self.close()
         return [Verdict(c.id, c.category, c.area, *results[c.id][:1], c.where, results[c.id][1])

@@ -10,6 +10,7 @@ Re-judge with `scripts/judge.py` when the generator changes (test_rejudge.py cat
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -51,7 +52,18 @@ def located(problem, where: str, case_root: Path) -> bool:
         return problem.file == target or problem.file.startswith(target + os.sep)
     if problem.file != os.path.join(folder, "config.pbtxt") and problem.file != folder:
         return False
-    return path == "" or _related(format_path(problem.path), path)
+    if path == "":
+        return True
+    if not problem.path and problem.rule.startswith("pbtxt"):  # a parse error: located by its line
+        return _field_on_line(problem.file, problem.line, path)
+    return _related(format_path(problem.path), path)
+
+
+def _field_on_line(file: str, line: int, path: str) -> bool:
+    """The line of a parse error starts the mutated field (its last name in `path`)."""
+    name = re.split(r"[.\[]", path)[-1] if not path.endswith("]") else re.split(r"[.\[]", path)[-2]
+    lines = Path(file).read_text().splitlines()
+    return 0 < line <= len(lines) and re.match(rf"\s*{re.escape(name)}\b", lines[line - 1]) is not None
 
 
 def test_every_case_was_judged(judged):
