@@ -4,11 +4,14 @@
 - EXECUTION_ENV_PATH: a packed environment the backend unpacks; a path it cannot resolve is
   refused ("Failed to get the canonical path for ..."). Only $$TRITON_MODEL_DIRECTORY/<file>
   is portable (relative paths depend on the server's working directory, absolute ones on its
-  disk, and a cloud repository is copied to a temporary folder first); lint checks the file.
+  disk, and a cloud repository is copied to a temporary folder first); lint checks the file,
+  and that it is a tar archive ("archive_read_open_filename() failed" otherwise).
 """
 from __future__ import annotations
 
+import os
 import posixpath
+import tarfile
 
 from compiler.rules.base import error, resolve_backend
 
@@ -31,7 +34,18 @@ def _env_path(value, ctx) -> list:
     if ctx.files is not None and relative not in ctx.files:
         return [error("python-env-path", f"Failed to get the canonical path for {value}: the model folder has no "
                       f"{relative}", path, hint=f"add {relative} to the model folder, or fix the path")]
+    if ctx.folder is not None and not _is_archive(os.path.join(ctx.folder, *relative.split("/"))):
+        return [error("python-env-path", f"{ENV_PATH} '{value}' is not a tar archive; the python backend fails to "
+                      "unpack it (\"archive_read_open_filename() failed\")", path,
+                      hint="pack the environment with conda-pack (a .tar.gz), or point at the packed file")]
     return []
+
+
+def _is_archive(file: str) -> bool:
+    try:
+        return not os.path.isfile(file) or tarfile.is_tarfile(file)
+    except OSError:
+        return True  # unreadable here: the server may read it
 
 
 def check(config, ctx) -> list:

@@ -1584,6 +1584,250 @@ def _(b):
     return ""
 
 
+# -- more shapes of the same areas (second round) ------------------------------------------------------
+
+@category("no_outputs", "tensors")
+def _(b):
+    m = b.python()
+    del m.config["output"]
+    return ""
+
+
+@category("no_inputs", "tensors")
+def _(b):
+    m = b.python()
+    del m.config["input"]
+    return ""
+
+
+@category("input_format_none_explicit", "tensors")
+def _(b):
+    m = b.python()
+    m.config["input"][0]["format"] = Enum("FORMAT_NONE")
+    return ""
+
+
+@category("dims_huge", "tensors")
+def _(b):
+    m = b.python()
+    m.config["input"][0]["dims"] = [b.rng.choice([2 ** 20, 2 ** 31 - 1])]
+    return ""
+
+
+@category("output_reshape_empty_batching", "reshape")
+def _(b):
+    m = b.python(batching=True)
+    m.config["output"][0].update(dims=[1], reshape={"shape": []})
+    return ""
+
+
+@category("max_batch_size_huge", "batching")
+def _(b):
+    m = b.python(batching=True)
+    m.config["max_batch_size"] = b.rng.choice([2 ** 16, 2 ** 31 - 1])
+    return ""
+
+
+@category("queue_policy_delay_without_ordering", "batching")
+def _(b):
+    m = b.python(batching=True)
+    m.config["dynamic_batching"] = {"default_queue_policy": {"timeout_action": Enum("DELAY"),
+                                                             "default_timeout_microseconds": 1000,
+                                                             "allow_timeout_override": True}}
+    return ""
+
+
+@category("preserve_ordering_one_level", "batching")
+def _(b):
+    m = b.python(batching=True)
+    m.config["dynamic_batching"] = {"preserve_ordering": True, "priority_levels": 1, "default_priority_level": 1}
+    return ""
+
+
+@category("batch_input_on_non_batching", "batching")
+def _(b):
+    m = b.python(batching=False)
+    m.config["batch_input"] = [{"kind": Enum("BATCH_ELEMENT_COUNT"), "target_name": ["COUNT"],
+                                "data_type": Enum("TYPE_INT32"), "source_input": [m.config["input"][0]["name"]]}]
+    return ""
+
+
+@category("sequence_controls_on_non_batching", "sequence")
+def _(b):
+    m = sequence(b, batching=False)
+    m.config["sequence_batching"]["control_input"] = [
+        control("START", "CONTROL_SEQUENCE_START", int32_false_true=[0, 1])]
+    return ""
+
+
+@category("sequence_slot_utilization_out_of_range", "sequence")
+def _(b):
+    m = sequence(b)
+    m.config["sequence_batching"]["direct"] = {"minimum_slot_utilization": b.rng.choice([1.5, -0.5, 2.0])}
+    return at(m, "sequence_batching.direct.minimum_slot_utilization")
+
+
+@category("response_cache_sequence", "response cache")
+def _(b):
+    m = sequence(b)
+    m.config["response_cache"] = {"enable": True}
+    return at(m, "response_cache.enable")
+
+
+@category("ensemble_scheduling_on_python", "ensemble")
+def _(b):
+    m = b.python(batching=False)
+    m.config.pop("dynamic_batching", None)
+    m.config["ensemble_scheduling"] = {"step": [{"model_name": "other", "model_version": -1,
+                                                  "input_map": [{"key": "IN", "value": m.config["input"][0]["name"]}],
+                                                  "output_map": [{"key": "OUT",
+                                                                  "value": m.config["output"][0]["name"]}]}]}
+    return at(m, "ensemble_scheduling")
+
+
+@category("ensemble_optional_step_input_unmapped", "ensemble")
+def _(b):
+    _, helpers = b.ensemble()
+    helpers[0].config["input"].append({"name": "IN2", "data_type": Enum("TYPE_FP32"), "dims": [1], "optional": True})
+    return ""
+
+
+@category("ensemble_step_version_under_all_policy", "ensemble")
+def _(b):
+    e, helpers = b.ensemble()
+    helpers[0].files["2/model.py"] = MODEL_PY
+    helpers[0].config["version_policy"] = {"all": {}}
+    _step(e)["model_version"] = b.rng.choice([1, 2])
+    return ""
+
+
+@category("ensemble_step_version_not_under_policy", "ensemble")
+def _(b):
+    e, helpers = b.ensemble()
+    helpers[0].files["2/model.py"] = MODEL_PY
+    _step(e)["model_version"] = 1  # the default policy loads only the latest, 2
+    return at(e, "ensemble_scheduling.step[0].model_version")
+
+
+@category("ensemble_response_cache", "ensemble")
+def _(b):
+    e, _ = b.ensemble()
+    e.config["response_cache"] = {"enable": True}
+    return ""
+
+
+@category("ensemble_warmup", "ensemble")
+def _(b):
+    e, _ = b.ensemble()
+    e.config["model_warmup"] = [warmup_sample(e.config, b.rng)]
+    return at(e, "model_warmup")
+
+
+@category("ensemble_decoupled_policy", "ensemble")
+def _(b):
+    e, _ = b.ensemble()
+    e.config["model_transaction_policy"] = {"decoupled": True}
+    return ""
+
+
+@category("warmup_string_random", "warmup")
+def _(b):
+    m = b.python()
+    m.config["input"][0]["data_type"] = Enum("TYPE_STRING")
+    m.config["model_warmup"] = [warmup_sample(m.config, b.rng, data="random_data")]
+    return ""
+
+
+@category("warmup_count_zero", "warmup")
+def _(b):
+    m = b.python()
+    sample = warmup_sample(m.config, b.rng)
+    sample["count"] = 0
+    m.config["model_warmup"] = [sample]
+    return ""
+
+
+@category("warmup_nameless", "warmup")
+def _(b):
+    m = b.python()
+    sample = warmup_sample(m.config, b.rng)
+    del sample["name"]
+    m.config["model_warmup"] = [sample]
+    return ""
+
+
+@category("warmup_sequence_model", "warmup")
+def _(b):
+    m = sequence(b)
+    m.config["model_warmup"] = [warmup_sample(m.config, b.rng)]
+    return ""
+
+
+@category("version_specific_duplicates", "versions")
+def _(b):
+    m = b.python()
+    m.config["version_policy"] = {"specific": {"versions": [1, 1]}}
+    return ""
+
+
+@category("version_latest_more_than_exist", "versions")
+def _(b):
+    m = b.python()
+    m.config["version_policy"] = {"latest": {"num_versions": b.rng.randint(3, 9)}}
+    return ""
+
+
+@category("version_folder_signed", "versions")
+def _(b):
+    m = b.python()
+    m.files[f"+{b.rng.randint(2, 5)}/model.py"] = MODEL_PY
+    return ""
+
+
+@category("version_folder_negative", "versions")
+def _(b):
+    m = b.python()
+    m.files[f"-{b.rng.randint(1, 3)}/model.py"] = MODEL_PY
+    return ""
+
+
+@category("version_folder_hidden", "versions")
+def _(b):
+    m = b.python()
+    m.files[".ipynb_checkpoints/model.py"] = MODEL_PY
+    return ""
+
+
+@category("label_file_empty", "labels")
+def _(b):
+    m = b.python()
+    m.config["output"][0]["label_filename"] = "labels.txt"
+    m.files["labels.txt"] = ""
+    return ""
+
+
+@category("instance_secondary_devices", "instances")
+def _(b):
+    m = b.python()
+    m.config["instance_group"][0]["secondary_devices"] = [{"kind": Enum("KIND_NVDLA"), "device_id": 0}]
+    return ""
+
+
+@category("rate_limiter_resource_nameless", "rate limiter")
+def _(b):
+    m = b.python()
+    m.config["instance_group"][0]["rate_limiter"] = {"resources": [{"count": 2}]}
+    return ""
+
+
+@category("param_execution_env_present", "parameters")
+def _(b):
+    m = b.python()
+    m.config["parameters"] = params(("EXECUTION_ENV_PATH", "$$TRITON_MODEL_DIRECTORY/env.tar.gz"))
+    m.files["env.tar.gz"] = b"not really a tar file"
+    return at(m, "parameters.EXECUTION_ENV_PATH")
+
+
 # -- generation -----------------------------------------------------------------------------------------
 
 def _case_id(name: str, n: int) -> str:

@@ -98,6 +98,9 @@ def test_a_version_folder_zero_is_a_version(tmp_path):
     write(tmp_path / "m" / "config.pbtxt", MODEL.format(name="m"))
     write(tmp_path / "m" / "0" / "model.py", "")
     assert lint_paths([str(tmp_path / "m")]) == []  # Triton 2.51 loads version 0 (tests/judge)
+    write(tmp_path / "m" / "-2" / "model.py", "")  # read as version -2, never the latest: Triton loads the model
+    problem, = lint_paths([str(tmp_path / "m")])
+    assert problem.rule == "version-folder-ignored" and problem.severity == WARNING and "version -2" in problem.message
 
 
 def test_model_folder_without_versions(tmp_path):

@@ -32,3 +32,14 @@ def test_execution_env_path_in_the_model_folder():
     text = PARAM % ("EXECUTION_ENV_PATH", "$$TRITON_MODEL_DIRECTORY/env.tar.gz")
     assert run(text, python_params, files={"env.tar.gz", "1/model.py"}) == []
     assert run(text, python_params) == []  # files unknown: nothing to check
+
+
+def test_execution_env_that_is_no_archive(tmp_path):
+    (tmp_path / "env.tar.gz").write_bytes(b"not really a tar file")
+    text = PARAM % ("EXECUTION_ENV_PATH", "$$TRITON_MODEL_DIRECTORY/env.tar.gz")
+    problem = one(run(text, python_params, files={"env.tar.gz"}, folder=str(tmp_path)), "python-env-path")
+    assert "is not a tar archive" in problem.message  # Triton 2.51: archive_read_open_filename() failed
+    import tarfile
+    with tarfile.open(tmp_path / "env.tar.gz", "w:gz") as archive:
+        archive.add(tmp_path / "env.tar.gz", arcname="placeholder")
+    assert run(text, python_params, files={"env.tar.gz"}, folder=str(tmp_path)) == []
