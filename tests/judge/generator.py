@@ -1828,6 +1828,171 @@ def _(b):
     return at(m, "parameters.EXECUTION_ENV_PATH")
 
 
+# -- third round ----------------------------------------------------------------------------------------
+
+@category("ensemble_non_batching_over_batching_step", "ensemble")
+def _(b):
+    e, helpers = b.ensemble(batching=True)
+    e.config["max_batch_size"] = 0
+    return ""
+
+
+@category("ensemble_batching_over_non_batching_step", "ensemble")
+def _(b):
+    e, helpers = b.ensemble(batching=False)
+    e.config["max_batch_size"] = 4
+    return at(e, "ensemble_scheduling.step[0]")
+
+
+@category("ensemble_dangling_step_output", "ensemble")
+def _(b):
+    e, helpers = b.ensemble()
+    out = helpers[0].config["output"][0]
+    helpers[0].config["output"].append({"name": "OUT2", "data_type": out["data_type"], "dims": list(out["dims"])})
+    _step(e)["output_map"].append({"key": "OUT2", "value": "UNUSED"})
+    return ""
+
+
+@category("ensemble_output_dims_wildcard", "ensemble")
+def _(b):
+    e, _ = b.ensemble()
+    e.config["output"][0]["dims"] = [-1] * len(e.config["output"][0]["dims"])
+    return ""
+
+
+@category("ensemble_two_steps_same_model", "ensemble")
+def _(b):
+    e, helpers = b.ensemble(steps=2)
+    _step(e, 1)["model_name"] = helpers[0].folder
+    return ""
+
+
+@category("preferred_batch_sizes_unsorted", "batching")
+def _(b):
+    m = b.python(batching=True)
+    mbs = m.config["max_batch_size"]
+    m.config["dynamic_batching"] = {"preferred_batch_size": [mbs, 1, mbs, 2]}
+    return ""
+
+
+@category("ragged_on_non_batching", "tensors")
+def _(b):
+    m = b.python(batching=False)
+    m.config["input"][0]["allow_ragged_batch"] = True
+    return ""
+
+
+@category("output_shape_tensor_on_python", "tensors")
+def _(b):
+    m = b.python(batching=True)
+    m.config["output"][0]["is_shape_tensor"] = True
+    return at(m, "output[0].is_shape_tensor")
+
+
+@category("bf16_tensors", "tensors")
+def _(b):
+    m = b.python()
+    m.config["input"][0]["data_type"] = Enum("TYPE_BF16")
+    return ""
+
+
+@category("tensor_names_odd", "tensors")
+def _(b):
+    m = b.python()
+    m.config["input"][0]["name"] = b.rng.choice(["input:0", "in put", "x/y.z", "ünï"])
+    return ""
+
+
+@category("warmup_bool_random", "warmup")
+def _(b):
+    m = b.python()
+    for io in m.config["input"]:
+        io["data_type"] = Enum("TYPE_BOOL")
+    m.config["model_warmup"] = [warmup_sample(m.config, b.rng, data="random_data")]
+    return ""
+
+
+@category("warmup_optional_input_given", "warmup")
+def _(b):
+    m = b.python()
+    m.config["input"][0]["optional"] = True
+    m.config["model_warmup"] = [warmup_sample(m.config, b.rng)]
+    return ""
+
+
+@category("warmup_data_file_for_string", "warmup")
+def _(b):
+    m = b.python()
+    io = m.config["input"][0]
+    io.update(data_type=Enum("TYPE_STRING"), dims=[1])
+    sample = warmup_sample(m.config, b.rng)
+    value = sample["inputs"][0]["value"]
+    del value["zero_data"]
+    value["input_data_file"] = "text.bin"
+    word = b"hello"
+    m.files["warmup/text.bin"] = len(word).to_bytes(4, "little") + word
+    m.config["model_warmup"] = [sample]
+    return ""
+
+
+@category("sequence_state_initial_zero", "sequence")
+def _(b):
+    m = sequence(b)
+    m.config["sequence_batching"]["state"] = [{
+        "input_name": "STATE_IN", "output_name": "STATE_OUT", "data_type": Enum("TYPE_FP32"), "dims": [2],
+        "initial_state": [{"name": "init", "data_type": Enum("TYPE_FP32"), "dims": [2], "zero_data": True}]}]
+    return ""
+
+
+@category("sequence_state_initial_wrong_type", "sequence")
+def _(b):
+    m = sequence(b)
+    m.config["sequence_batching"]["state"] = [{
+        "input_name": "STATE_IN", "output_name": "STATE_OUT", "data_type": Enum("TYPE_FP32"), "dims": [2],
+        "initial_state": [{"name": "init", "data_type": Enum("TYPE_INT32"), "dims": [2], "zero_data": True}]}]
+    return at(m, "sequence_batching.state[0].initial_state[0].data_type")
+
+
+@category("sequence_state_duplicate", "sequence")
+def _(b):
+    m = sequence(b)
+    state = {"input_name": "STATE_IN", "output_name": "STATE_OUT", "data_type": Enum("TYPE_FP32"), "dims": [2]}
+    m.config["sequence_batching"]["state"] = [state, dict(state, output_name="STATE_OUT2")]
+    return at(m, "sequence_batching.state[1].input_name")
+
+
+@category("priority_queue_policy_valid_timeouts", "batching")
+def _(b):
+    m = b.python(batching=True)
+    m.config["dynamic_batching"] = {"priority_levels": 2, "default_priority_level": 2, "priority_queue_policy": [
+        {"key": 1, "value": {"timeout_action": Enum("DELAY"), "default_timeout_microseconds": 100,
+                             "max_queue_size": 2}}]}
+    return ""
+
+
+@category("optimization_graph_spec", "optimization")
+def _(b):
+    m = b.python(batching=True)
+    m.config["optimization"] = {"cuda": {"graphs": True, "graph_spec": [{"batch_size": 2}]}}
+    return ""
+
+
+@category("instance_groups_several", "instances")
+def _(b):
+    m = b.python()
+    m.config["instance_group"] = [{"name": "a", "kind": Enum("KIND_CPU"), "count": 1},
+                                  {"name": "b", "kind": Enum("KIND_CPU"), "count": 1}]
+    return ""
+
+
+@category("version_specific_zero", "versions")
+def _(b):
+    m = b.python()
+    m.files["0/model.py"] = MODEL_PY
+    m.config["version_policy"] = {"specific": {"versions": [0]}}
+    return ""
+
+
 # -- generation -----------------------------------------------------------------------------------------
 
 def _case_id(name: str, n: int) -> str:
