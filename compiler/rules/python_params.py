@@ -31,7 +31,7 @@ def _env_path(value, ctx) -> list:
     if relative == ".." or relative.startswith("../"):
         return [error("python-env-path", f"{ENV_PATH} '{value}' leaves the model folder", path,
                       hint="keep the environment inside the model folder")]
-    if ctx.files is not None and relative not in ctx.files:
+    if ctx.folder is not None and relative not in (ctx.files or ()):  # lint: the model folder is all there is
         return [error("python-env-path", f"Failed to get the canonical path for {value}: the model folder has no "
                       f"{relative}", path, hint=f"add {relative} to the model folder, or fix the path")]
     if ctx.folder is not None and not _is_archive(os.path.join(ctx.folder, *relative.split("/"))):

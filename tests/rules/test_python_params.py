@@ -23,8 +23,8 @@ def test_force_cpu_only_yes_and_no():
 @pytest.mark.parametrize("value", ["env.tar.gz", "/opt/envs/env.tar.gz", "$$TRITON_MODEL_DIRECTORY/../env.tar.gz",
                                    "$$TRITON_MODEL_DIRECTORY/missing.tar.gz"])
 def test_execution_env_path_must_name_a_file_of_the_model_folder(value):
-    problem = one(run(PARAM % ("EXECUTION_ENV_PATH", value), python_params, files={"env.tar.gz", "1/model.py"}),
-                  "python-env-path")
+    problem = one(run(PARAM % ("EXECUTION_ENV_PATH", value), python_params, files={"env.tar.gz", "1/model.py"},
+                      folder="/nonexistent-model-folder"), "python-env-path")
     assert problem.path == ("parameters", "EXECUTION_ENV_PATH")
 
 
