@@ -30,6 +30,8 @@ def check(config, ctx) -> list:
                       "not in the model folder", path,
                       hint="give the absolute path of the library on the server, or drop the parameter and put "
                            "batchstrategy.so into the model or version folder, where Triton finds it by itself")]
+    if not ctx.model_file_may_complete or ctx.server is not None:
+        return []  # the manifest declares the libraries its servers have (compiler.rules.installed)
     return [warning("batch-strategy-path", f"{KEY} '{value}' must exist on every server that loads the model; "
                     "Triton refuses the model otherwise (\"Batching library path not found\")", path,
                     hint="ship the library with the model (batchstrategy.so in the model folder) to be sure")]

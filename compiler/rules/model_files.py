@@ -7,8 +7,9 @@ Judged with a real tritonserver 2.51 (tests/judge/verdicts.tsv):
   so are names that do not start with a number; '0' is version 0.
 - A python model whose served version has no model file (model.py, or default_model_filename)
   never finishes loading: the stub fails ("Python model file not found") and the load request
-  waits forever. That is an error here, located at default_model_filename when it is set and
-  the version folder exists, else at the version folder Triton reads.
+  waits forever. compiler.rules.python_backend reports a version folder without the file; this
+  module the version Triton reads from a folder like '3.bak' and then looks for in '3/', which
+  does not exist, located at that folder.
 """
 from __future__ import annotations
 
@@ -61,5 +62,6 @@ def check(config, ctx) -> list:
     if resolve_backend(config, ctx).backend != "python":
         return []
     filename = model_filename(config)
+    # A version folder that exists without the file: compiler.rules.python_backend reports it.
     return [_missing(config, ctx, v, filename) for v in sorted(served_versions(config, ctx))
-            if f"{v}/{filename}" not in ctx.files]
+            if f"{v}/{filename}" not in ctx.files and not os.path.isdir(os.path.join(disk_path(ctx), str(v)))]

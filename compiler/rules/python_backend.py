@@ -12,9 +12,12 @@
 """
 from __future__ import annotations
 
+import os
 import posixpath
+import tarfile
 
 from compiler.rules.base import error, resolve_backend, warning
+from compiler.rules.folder import DiskFolder, disk_path
 from compiler.rules.versions import versions_to_load
 
 MODEL_DIRECTORY = "$$TRITON_MODEL_DIRECTORY"
@@ -44,6 +47,14 @@ def _execution_env(config, ctx) -> list:
     inside_hint = (f"put the environment into the model folder (manifest `files: {{env.tar.gz: ...}}`) and write "
                    f"\"{MODEL_DIRECTORY}/env.tar.gz\"")
     make = warning if ctx.model_file_may_complete else error
+    local = disk_path(ctx)
+    if local is not None and not value.startswith(MODEL_DIRECTORY + "/") and (
+            not posixpath.isabs(value) or not os.path.exists(value)):
+        # lint of a folder on disk, which a server here would read: Triton 2.51 refuses a relative path
+        # (looked up in its working directory) and an absolute one that is not there (tests/judge).
+        return [error("python-env-missing", f"Failed to get the canonical path for {value}: "
+                      + ("a relative path is looked up in the server's working directory, not the model folder"
+                         if not posixpath.isabs(value) else "no such file on this machine"), path, hint=inside_hint)]
     if not value.startswith(MODEL_DIRECTORY + "/"):
         # A server reading a local repository resolves such a path and loads the model; only a
         # repository on cloud storage cannot. The manifest syncs to any storage (an error); lint
@@ -59,7 +70,19 @@ def _execution_env(config, ctx) -> list:
         return [error("python-env-missing", f"{ENV_PARAMETER} '{value}' names '{rel}', which is not in the model "
                       f"folder; the python backend fails the load (\"Failed to get the canonical path for ...\")",
                       path, hint=f"add '{rel}' to the model folder (manifest `files:`), or fix the path")]
+    if local is not None and not _is_archive(os.path.join(local, *rel.split("/"))):
+        return [error("python-env-archive", f"{ENV_PARAMETER} '{value}' is not a tar archive; the python backend "
+                      "fails to unpack it (\"archive_read_open_filename() failed\", tests/judge)", path,
+                      hint="pack the environment with conda-pack (a .tar.gz), or name the unpacked folder")]
     return []
+
+
+def _is_archive(file: str) -> bool:
+    """A file that tarfile cannot read; a folder (an unpacked environment) or an unreadable file passes."""
+    try:
+        return not os.path.isfile(file) or tarfile.is_tarfile(file)
+    except OSError:
+        return True
 
 
 def _cpu_only(config) -> list:
@@ -80,10 +103,17 @@ def _model_files(config, ctx) -> list:
     for version in sorted(versions_to_load(config, ctx.versions)):
         if ctx.model_folder.has(version, wanted) is not False:
             continue
-        out.append(error("python-model-file", f"version {version} has no {wanted}: the python backend cannot load it",
-                         ctx.model_folder.version_doc_path(version),
-                         hint=f"put {wanted} into version folder {version}"
-                              + ("" if config.default_model_filename else " (or set default_model_filename)")))
+        problem = error("python-model-file", f"version {version} has no {wanted}: the python backend cannot load it",
+                        ctx.model_folder.version_doc_path(version),
+                        hint=f"put {wanted} into version folder {version}"
+                             + ("" if config.default_model_filename else " (or set default_model_filename)")
+                             + "; Triton 2.51 then waits for the stub forever: the load hangs (tests/judge)")
+        if isinstance(ctx.model_folder, DiskFolder):  # lint: point at the folder, or at the file name set
+            if config.default_model_filename:
+                problem.path = ("default_model_filename",)
+            else:
+                problem.at(str(ctx.model_folder.folder / str(version)), 1, 1)
+        out.append(problem)
     return out
 
 

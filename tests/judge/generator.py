@@ -1497,8 +1497,9 @@ def _(b):
 @category("repository_agent_unknown", "repository agents")
 def _(b):
     m = b.python()
-    # Not `checksum`: the standard agent, which lint takes as installed (the judge's server has none).
-    m.config["model_repository_agents"] = {"agents": [{"name": b.rng.choice(["checksums", "relocation", "my_agent"])}]}
+    # Misspelt standard agents. Not `checksum` itself, which lint takes as installed (the judge's
+    # server has none), nor custom names, which only the serving host can tell (lint warns).
+    m.config["model_repository_agents"] = {"agents": [{"name": b.rng.choice(["checksums", "chcksum", "Checksum"])}]}
     return at(m, "model_repository_agents.agents[0].name")
 
 

@@ -151,26 +151,11 @@ def lint_real(row: dict, tmp_path: Path) -> list:
     return lint_paths([str(stage(row, tmp_path))])
 
 
-# Valid on the server its QA builds, which installs a test-only repository agent; a stock Triton 2.51
-# refuses it ("unable to find 'libtritonrepoagent_relocation.so'", VERIFIED.tsv) and lint says so.
-NEEDS_INSTALLED_AGENT = {"triton-inference-server__server__qa__L0_triton_repo_agent__models__chain_relocation__"
-                         "config.pbtxt"}
-
-
-def errors_beyond_installation(row, problems) -> list:
-    found = errors(problems)
-    if row["file"] in NEEDS_INSTALLED_AGENT:
-        assert found and all(p.rule == "repository-agent-unknown" for p in found), found
-        return []
-    return found
-
-
 @pytest.mark.parametrize("row", REAL_ROWS, ids=[f"{r['triton_expectation']}:{r['file']}" for r in REAL_ROWS])
 def test_real_world_configs(row, tmp_path):
     problems = lint_real(row, tmp_path)
     if row["triton_expectation"] == "valid":
-        found = errors_beyond_installation(row, problems)
-        assert found == [], [(p.rule, p.message) for p in found]
+        assert errors(problems) == [], [(p.rule, p.message) for p in errors(problems)]
     else:
         assert errors(problems), f"{row['file']} ({row['note']}) was not rejected"
 
@@ -189,7 +174,7 @@ def test_corpus_totals(tmp_path):
     real = {"valid": [0, 0], "invalid_semantic": [0, 0]}  # [as expected, total]
     for i, row in enumerate(REAL_ROWS):
         problems = lint_real(row, tmp_path / str(i))
-        ok = bool(errors_beyond_installation(row, problems)) == (row["triton_expectation"] == "invalid_semantic")
+        ok = bool(errors(problems)) == (row["triton_expectation"] == "invalid_semantic")
         real[row["triton_expectation"]][0] += ok
         real[row["triton_expectation"]][1] += 1
     print(f"\ncorpus: rejected for their reason {rejected} (total {sum(rejected.values())}); "

@@ -22,20 +22,9 @@ def _folder(tmp_path, files):
     return {f for f in files if not f.endswith("/")}
 
 
-def test_a_served_version_without_model_py_hangs_the_load(tmp_path):
+def test_a_version_folder_without_model_py_is_left_to_python_backend(tmp_path):
     files = _folder(tmp_path, ["1/model.py", "2/README.txt"])
-    problem = one(run(MODEL, model_files, versions={1, 2}, files=files, model_folder=DiskFolder(str(tmp_path))), "model-file-missing")
-    assert "version 2 has no model file 2/model.py" in problem.message and "hangs" in problem.message
-    assert problem.file == str(tmp_path / "2")
-    assert run(MODEL + 'version_policy { specific { versions: [ 1 ] } }', model_files, versions={1, 2}, files=files,
-               model_folder=DiskFolder(str(tmp_path))) == []  # version 2 is not served
-
-
-def test_default_model_filename_naming_a_missing_file(tmp_path):
-    files = _folder(tmp_path, ["1/model.py"])
-    problem = one(run(MODEL + 'default_model_filename: "custom.py"', model_files, versions={1}, files=files,
-                      model_folder=DiskFolder(str(tmp_path))), "model-file-missing")
-    assert problem.path == ("default_model_filename",)
+    assert run(MODEL, model_files, versions={1, 2}, files=files, model_folder=DiskFolder(str(tmp_path))) == []
 
 
 def test_a_folder_read_with_its_number_prefix(tmp_path):

@@ -1,5 +1,7 @@
 """The python backend: EXECUTION_ENV_PATH inside the model folder and present, model.py in every
 version Triton loads, FORCE_CPU_ONLY_INPUT_TENSORS yes/no."""
+import tarfile
+
 from compiler.rules import python_backend
 from compiler.rules.folder import DiskFolder
 from tests.helpers import write
@@ -40,7 +42,8 @@ def test_a_missing_env_is_an_error_naming_the_file():
 
 def test_an_env_inside_a_version_folder_is_looked_up_there(tmp_path):
     write(tmp_path / "1" / "model.py", "")
-    write(tmp_path / "1" / "env.tar.gz", "")
+    with tarfile.open(tmp_path / "1" / "env.tar.gz", "w:gz"):  # an (empty) archive: no archive fails the load
+        pass
     folder = DiskFolder(str(tmp_path))
     assert run(ENV % "$$TRITON_MODEL_DIRECTORY/1/env.tar.gz", python_backend, files=set(), model_folder=folder,
                versions={1}) == []
@@ -82,3 +85,31 @@ def test_force_cpu_only_input_tensors_is_yes_or_no():
 def test_other_backends_are_left_alone():
     text = (ENV % "/opt/env.tar.gz").replace('backend: "python"', 'backend: "onnxruntime"')
     assert run(text, python_backend) == []
+
+
+def test_lint_refuses_what_a_real_triton_refuses(tmp_path):
+    """Judged with tritonserver 2.51 (tests/judge): a relative path, an absolute path that is not
+    there, and a file in the model folder that is no tar archive all fail the load."""
+    write(tmp_path / "1" / "model.py", "")
+    write(tmp_path / "env.tar.gz", "not really a tar file")
+    folder = DiskFolder(str(tmp_path))
+    lint = dict(model_folder=folder, versions={1}, files={"env.tar.gz", "1/model.py"}, model_file_may_complete=True)
+    for value in ("env.tar.gz", str(tmp_path / "nowhere.tar.gz")):
+        problem = one(run(ENV % value, python_backend, **lint), "python-env-missing")
+        assert problem.is_error and problem.message.startswith(f"Failed to get the canonical path for {value}")
+    problem = one(run(ENV % "$$TRITON_MODEL_DIRECTORY/env.tar.gz", python_backend, **lint), "python-env-archive")
+    assert "is not a tar archive" in problem.message
+    with tarfile.open(tmp_path / "env.tar.gz", "w:gz"):
+        pass
+    assert run(ENV % "$$TRITON_MODEL_DIRECTORY/env.tar.gz", python_backend, **lint) == []
+
+
+def test_lint_places_a_missing_model_file_at_its_version_folder(tmp_path):
+    write(tmp_path / "1" / "model.py", "")
+    (tmp_path / "2").mkdir()
+    folder = DiskFolder(str(tmp_path))
+    problem = one(run(BASE, python_backend, model_folder=folder, versions={1, 2}), "python-model-file")
+    assert problem.file == str(tmp_path / "2") and "the load hangs" in problem.hint
+    named = one(run(BASE + 'default_model_filename: "serve.py"', python_backend, model_folder=folder, versions={1}),
+                "python-model-file")
+    assert named.path == ("default_model_filename",)
