@@ -65,7 +65,9 @@ class Server:
         self.generation = generation
         self.hung = 0
         self.killed = False  # by the judge (hung loads), not by a case
+        # Enough HTTP and load threads for every hung load the judge lets pile up, plus the live ones.
         self.triton = TritonServer(repo, "--model-control-mode=explicit", "--model-load-thread-count=16",
+                                   "--http-thread-count=32",
                                    "--exit-timeout-secs=5", log_path=log, wait="live", timeout=120)
         self.triton.start()
 
@@ -186,7 +188,7 @@ class Judge:
         try:
             status, body = server.post(f"/v2/repository/models/{case.main}/load", timeout=self.timeout)
         except (socket.timeout, TimeoutError):
-            if not server.alive():
+            if not server.alive() or server.killed:  # the judge replaced it meanwhile: no verdict
                 raise ServerDied(server)
             with self.lock:
                 server.hung += 1

@@ -111,7 +111,8 @@ def test_duplicate_state_input():
     text = seq('state [ { input_name: "A" output_name: "B" data_type: TYPE_FP32 dims: [ 1 ] }, '
                '{ input_name: "A" output_name: "C" data_type: TYPE_FP32 dims: [ 1 ] } ]')
     problem = one(run(text, sequence), "sequence-state-duplicate")
-    assert problem.message == "State input name 'A' specified more than once."
+    assert problem.message.startswith("State input name 'A' specified more than once")
+    assert problem.severity == "warning"  # Triton 2.51 loads it (tests/judge)
 
 
 def test_state_needs_input_and_output_names():
