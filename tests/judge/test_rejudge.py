@@ -1,5 +1,6 @@
 """The committed verdicts still hold: a random sample of cases is judged again by the real
-tritonserver, and each must get the outcome recorded in tests/judge/verdicts.tsv.
+tritonserver, and each must again be accepted, or again be refused (rejected, hang or crash), as
+recorded in tests/judge/verdicts.tsv.
 
 Hangs are left out of the sample (each costs the full timeout); crashes and every other outcome
 are in. The sample changes every run; JUDGE_SAMPLE_SEED=<n> repeats one (the seed is printed).
@@ -38,7 +39,10 @@ def test_a_random_sample_is_judged_as_recorded(tmp_path):
 
     results = Judge(cases, tmp_path, jobs=2, timeout=60).run()
 
+    # What lint is held to is accepted versus refused; among refusals a crash is intermittent (a
+    # warmup batch above max_batch_size crashed the server in one run and was refused in the next).
     drift = [f"{v.case}: recorded {verdicts[v.case].outcome}, now {v.outcome} ({v.message[:200]})"
-             for v in results if v.outcome != verdicts[v.case].outcome]
-    print(f"\nJUDGE_SAMPLE_SEED={seed}: " + ", ".join(f"{v.case}={v.outcome}" for v in results))
+             for v in results if (v.outcome == "accepted") != (verdicts[v.case].outcome == "accepted")]
+    print(f"\nJUDGE_SAMPLE_SEED={seed}: " + ", ".join(f"{v.case}={v.outcome} (recorded {verdicts[v.case].outcome})"
+                                                     for v in results))
     assert not drift, f"JUDGE_SAMPLE_SEED={seed}: verdicts went stale; run scripts/judge.py:\n  " + "\n  ".join(drift)
