@@ -3,8 +3,11 @@
 Steps, each finished (and, on object stores, verified: a listing, or for a few files a look
 at each) before the next:
  0. object stores: a model whose deployed config would serve a version folder about to be
-    uploaded gets that config with its served versions pinned (pinning.py);
- 1. version files (on disk: new version folders assembled aside, then renamed in whole);
+    uploaded, or changed in two or more files, gets that config with its served versions
+    pinned (pinning.py);
+ 1. version files (on disk: new version folders, and served ones of which two or more files
+    change, assembled aside, then renamed or swapped in whole: local.py; on object stores the
+    served ones are pinned out in step 0 while they change: pinning.py);
  2. other model files: labels, warmup data;
  3. config.pbtxt of plain models, then of ensembles (so an ensemble never names a step
     model that is not there yet); on disk new models are renamed in here, config included;
@@ -228,6 +231,12 @@ class Applier:
         finally:
             self.writer.finish()
             self.progress.finish()
+        written = {c.path for c in puts}
+        for path in getattr(self.writer, "relinked", ()):
+            # unchanged files linked into a swapped version folder: same content, new ctime
+            record, remote = journal.files.get(path), seen.get(path)
+            if record is not None and remote is not None and path not in written and remote.size == record.size:
+                journal.files[path] = Record(record.size, record.sha256, record.md5, remote.stamp, record.pending)
         for change in puts:
             remote = seen.get(change.path)
             w = change.want
