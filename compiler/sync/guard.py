@@ -37,7 +37,7 @@ def check_plan(plan, target, overwrite_unmanaged: bool = False) -> None:
                          "nothing was changed",
                          f"move them away, or pass {OVERWRITE_FLAG} to replace them with the manifest's files")
     if target.local:
-        links = find_links(target.root, [c.path for c in plan.active] + list(plan.leftovers))
+        links = find_links(target.root, [c.path for c in plan.active] + list(plan.leftovers) + list(plan.links))
         if links:
             shown = "; ".join(f"{printable(rel)} -> {printable(dest)}" for rel, dest in links[:_SHOWN])
             more = f" (and {len(links) - _SHOWN} more)" if len(links) > _SHOWN else ""

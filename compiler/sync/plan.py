@@ -62,6 +62,7 @@ class Plan:
     target_versions: dict = field(default_factory=dict)
     config_wants: dict = field(default_factory=dict)
     state_damaged: str = ""
+    links: list = field(default_factory=list)  # local: links at or above a wanted or recorded path
 
     @property
     def active(self) -> list:
@@ -168,6 +169,10 @@ def make_plan(wants: dict, state, listing, prune: bool, rehash_for=None) -> Plan
             continue
         plan.changes.append(Change(DELETE, path, remote.size, "" if prune else "needs --prune", skipped=not prune))
     plan.unmanaged = sorted(p for p in present if p not in wants and p not in state.files)
+    for link in getattr(listing, "links", ()):
+        below = link + "/"
+        if link in wants or link in state.files or any(p.startswith(below) for p in (*wants, *state.files)):
+            plan.links.append(link)
     plan.changes.sort(key=lambda c: c.path)
     wanted_models = {path.split("/", 1)[0] for path in wants}
     listed_models = {path.split("/", 1)[0] for path in present}
