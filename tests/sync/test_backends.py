@@ -109,6 +109,32 @@ def test_a_removed_model_is_pruned_whole(project, backend):
         assert not os.path.exists(backend.path("classify_text"))
 
 
+def test_prune_keeps_a_dropped_file_that_was_replaced_by_hand(project, backend):
+    """Prune deletes only what still holds the bytes triton-gitops wrote; the rest is drift."""
+    assert project.cli("sync")[0] == 0
+    mine = backend.read("text_classifier/1/model.py").upper()  # same size, someone else's content
+    backend.write("text_classifier/1/model.py", mine)
+    del project.models["text_classifier"]["versions"][1]
+    del project.models["classify_text"]  # a removed model: its untouched files still go
+    project.save()
+
+    code, plan, _ = project.json("plan", "--prune")
+    assert code == 2
+    drift = [c for c in plan["changes"] if c["drift"]]
+    assert [(c["path"], c["skipped"]) for c in drift] == [("text_classifier/1/model.py", True)]
+    assert "changed on the target since triton-gitops wrote it" in drift[0]["reason"]
+    code, out, err = project.cli("sync", "--prune")
+    assert code == 0, err
+    assert "1 file the manifest dropped but changed by hand since triton-gitops wrote it, kept (drift)" in out
+    files = backend.files()
+    assert files["text_classifier/1/model.py"] == mine
+    assert not any(p.startswith("classify_text/") for p in files)
+    assert "text_classifier/1/model.py" in _state(backend).files  # still reported on every run
+    code, result, _ = project.json("sync", "--prune")
+    assert code == 0 and result["deleted"] == 0 and result["drift"] == ["text_classifier/1/model.py"]
+    assert backend.read("text_classifier/1/model.py") == mine
+
+
 def test_hand_made_drift_is_shown_and_repaired(project, backend):
     assert project.cli("sync")[0] == 0
     original = backend.read("text_classifier/labels.txt")
