@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from compiler.sync.state import Record
 
 CREATE, UPDATE, REPAIR, DELETE = "create", "update", "repair", "delete"
-NOT_OURS = "not written by triton-gitops"  # the reason of an update that replaces a foreign file
+# The reason of an update that would replace a foreign file (guard.py refuses it without the flag).
+NOT_OURS = "not written by triton-gitops (sync replaces it only with --overwrite-unmanaged)"
 
 
 @dataclass
