@@ -71,6 +71,8 @@ def test_a_version_folder_linked_to_a_shared_store_is_not_repaired_through_the_l
     store = _shared_store(tmp_path, "tc2", {"README": b"the store's own file\n"})  # model.py "missing"
     _link(root / "text_classifier" / "2", store)
     before = _snapshot(tmp_path / "shared")
+    code, out, _ = project.cli("plan")
+    assert code == 2 and "warning: text_classifier/2 on the target is a symbolic link" in out
     for args in ((), ("--prune",)):
         code, out, err = project.cli("sync", *args)
         assert code == 1, out + err
