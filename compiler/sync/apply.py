@@ -21,6 +21,7 @@ them, and converges. After step 4 the state is written with the stamps read back
 """
 from __future__ import annotations
 
+import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
@@ -34,6 +35,7 @@ from compiler.sync.state import STATE_NAME, Record, State, now_iso, write_contro
 from compiler.sync.transfer import SERVER_SIDE, arrived, send
 
 VERIFY_ROUNDS = 3
+PIN_SETTLE = 1.1  # seconds between the last file written under a pin and the config written back over it
 LOOK_ONE_BY_ONE = 16  # changed files up to this many are verified with one request each, not a listing
 
 
@@ -267,6 +269,11 @@ class Applier:
         if remote and (versions or files):
             seen.update(self._verify(pool, versions + files))  # no config may name an unverified file
         new_models = sorted(self.plan.new_models)
+        if self.pins:
+            # Triton's S3 and Azure repositories compare LastModified, in whole seconds, and reload only
+            # on a newer one. Had it polled the pin or the files that followed, a config written back
+            # within that same second would go unnoticed and the pin would stay.
+            time.sleep(PIN_SETTLE)
         self._run(pool, configs, writer.put, "upload")
         writer.publish_models([m for m in new_models if m not in self.ensembles])
         self._run(pool, ensemble_configs, writer.put, "upload")

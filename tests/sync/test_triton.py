@@ -345,3 +345,80 @@ def test_a_polling_triton_never_serves_a_version_half_changed_even_when_the_sync
     assert not _failures(log), "\n".join(_failures(log))
     assert sorted(os.listdir(project / "repo" / "pair")) == ["1", "config.pbtxt"]
     assert [n for n in os.listdir(project) if n.startswith(".")] == []  # no staging left behind
+
+
+@needs_triton
+def test_on_s3_a_served_version_is_pinned_out_while_its_two_files_change_even_when_the_sync_is_killed(
+        tmp_path, triton_server, s3_emulator):
+    """The same pair on S3, where the files arrive one PUT at a time. The sync pins `pair`'s config
+    to no version (the changing one is the only one served); Triton's reload then fails and the
+    loaded pair stays served. Killed right after the first file of the pair arrived, the target
+    holds one new file and one old, under the pin: Triton must keep answering with the old pair
+    until the next sync writes the other file and the config."""
+    from tests.hardening.faultproxy import FaultProxy
+
+    bucket = s3_emulator.make_bucket()
+    proxy = FaultProxy(s3_emulator.endpoint).start()
+    try:
+        project = tmp_path / "project"
+        spec = {"url": f"s3://{bucket}/models",
+                "storage_options": {**s3_emulator.storage_options(),
+                                    "client_kwargs": {"endpoint_url": proxy.endpoint, "region_name": "us-east-1"}}}
+        data = {"version": 1, "targets": {"t": spec},
+                "models": {"pair": {"backend": "python", "max_batch_size": 0,
+                                    "input": [{"name": "X", "data_type": "FP32", "dims": [1]}],
+                                    "output": [{"name": "Y", "data_type": "FP32", "dims": [1]}],
+                                    "instance_group": [{"kind": "KIND_CPU", "count": 1}],
+                                    "versions": {1: {"source": "src/1"}}}}}
+        project.mkdir()
+        manifest = project / "models.yaml"
+        manifest.write_text(yaml.safe_dump(data, sort_keys=False))
+        env = dict(os.environ, PYTHONPATH=str(REPO), XDG_CACHE_HOME=str(tmp_path / "cache"))
+
+        def sync():
+            return subprocess.Popen([sys.executable, "-m", "compiler", "sync", str(manifest), "--target", "t"],
+                                    cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+        _pair_version(project / "src" / "1", 1)
+        proc = sync()
+        assert proc.wait(timeout=300) == 0, proc.communicate()
+        server = triton_server(s3_emulator.triton_url(f"{bucket}/models"), "--model-control-mode=poll",
+                               "--repository-poll-secs=1", env=s3_emulator.env(), timeout=120)
+        assert wait_until(lambda: _pair_value(server) == 1.0, 60) and _settled(server)
+
+        answers, stop = [], threading.Event()
+
+        def read():
+            while not stop.is_set():
+                answers.append(_pair_value(server))
+                time.sleep(0.05)
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        try:
+            _pair_version(project / "src" / "1", 2)
+            proc = sync()
+            proxy.kill_after_match = (lambda method, path: method == "PUT" and "/pair/1/" in path, proc.pid)
+            proc.communicate(timeout=300)
+            assert proc.returncode == -signal.SIGKILL
+            fs = s3_emulator.fs()
+            fs.invalidate_cache()
+            config = fs.cat_file(f"{bucket}/models/pair/config.pbtxt").decode()
+            assert "specific" in config  # the pin, left by the kill
+            assert len({fs.cat_file(f"{bucket}/models/pair/1/{n}") for n in ("model.py", "table.json")} &
+                       {(project / "src" / "1" / n).read_bytes() for n in ("model.py", "table.json")}) == 1
+            time.sleep(4)  # several polls of the half-changed, pinned version
+            assert _pair_value(server) == 1.0
+            proxy.reset(rate=0.0)
+            proc = sync()
+            out, err = proc.communicate(timeout=300)
+            assert proc.returncode == 0, out + err
+            assert wait_until(lambda: _pair_value(server) == 2.0, 60), _pair_value(server)
+        finally:
+            stop.set()
+            reader.join()
+        assert -1.0 not in answers, f"a mixed pair was served ({answers.count(-1.0)} answers)"
+        assert set(answers) - {None} <= {1.0, 2.0} and answers.count(None) == 0
+        assert answers.index(2.0) > answers.index(1.0) and 1.0 not in answers[answers.index(2.0):]
+    finally:
+        proxy.stop()
