@@ -38,7 +38,8 @@ def plan_text(plan, target, colour: bool) -> list:
         prefix = f"{status}, " if status != "changed" else ""
         lines.append(f"{printable(model)}: {prefix}{_counts_text(counts, '(needs --prune)')}")
     for link in plan.links:
-        lines.append(f"warning: {printable(link)} on the target is a symbolic link; sync will not write or delete through it")
+        lines.append(f"warning: {printable(link)} on the target is a symbolic link; sync will not write or "
+                     "delete through it")
     if plan.state_damaged:
         lines.append(f"warning: the sync state on the target is {plan.state_damaged}; files it listed are "
                      "treated as not ours (nothing will be deleted)")
