@@ -185,7 +185,7 @@ def _observe(ctx: Context, prune: bool):
         state, listing = state_from(seen[0]), seen[1]
     else:
         state, listing = _read_target(target)
-    rehash_for = None
+    rehash_for = read_for = None
     if target.local:
         def rehash_for(path):
             def rehash(_size):
@@ -194,9 +194,27 @@ def _observe(ctx: Context, prune: bool):
                 except OSError:
                     return None
             return rehash
-    plan = make_plan(ctx.wants, state, listing, prune, rehash_for)
+    else:  # used only for files the manifest dropped whose stamp and md5 cannot tell
+        def read_for(path):
+            return lambda _size: _remote_sha256(target, path)
+    plan = make_plan(ctx.wants, state, listing, prune, rehash_for, read_for)
     mark_methods(plan, target)
     return plan, state
+
+
+def _remote_sha256(target, path: str):
+    """The sha256 of an object on the target, read through; None when it cannot be read (the file
+    is then kept: prune deletes only what it knows to be ours)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    try:
+        with target.fs.open(target.path(path), "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    except Exception:  # noqa: BLE001 - unreadable: not proven ours
+        return None
+    return digest.hexdigest()
 
 
 def _read_target(target) -> tuple:

@@ -131,8 +131,11 @@ def _matches(remote, want, rehash) -> bool:
     return rehash is not None and rehash(want.size) == want.sha256
 
 
-def make_plan(wants: dict, state, listing, prune: bool, rehash_for=None) -> Plan:
-    """`rehash_for(path)` returns a function hashing the target's copy (local targets), else None."""
+def make_plan(wants: dict, state, listing, prune: bool, rehash_for=None, read_for=None) -> Plan:
+    """`rehash_for(path)` returns a function hashing the target's copy (local targets), else None.
+    `read_for(path)` likewise for a file the manifest dropped, on any target: before prune deletes
+    one whose stamp and md5 cannot tell (a pending upload, an S3 multipart ETag), its content is
+    read and compared, since a file replaced by hand is never deleted."""
     plan = Plan(leftovers=list(listing.leftovers), state_damaged=state.damaged)
     present = listing.files
     for path, want in wants.items():
@@ -162,7 +165,8 @@ def make_plan(wants: dict, state, listing, prune: bool, rehash_for=None) -> Plan
             plan.forget.append(path)
             continue
         remote = present[path]
-        if not _intact(remote, record, rehash_for(path) if rehash_for else None):
+        reader = read_for or rehash_for
+        if not _intact(remote, record, reader(path) if reader else None):
             # Replaced by hand (or never finished): not ours to delete any more. Reported, kept,
             # and still listed in the state, so every run says so until someone decides.
             plan.changes.append(Change(DELETE, path, remote.size, "changed on the target since triton-gitops "
