@@ -69,13 +69,17 @@ def build_parser() -> argparse.ArgumentParser:
                        help="a target named in the manifest, or a URL: s3://, gs://, az://, abfs://, file:// "
                             "or a path (default: the manifest's local target)")
         p.add_argument("--prune", action="store_true",
-                       help="delete files the manifest no longer has (only files triton-gitops wrote)")
+                       help="delete files the manifest no longer has: only files triton-gitops wrote whose "
+                            "content is still what it wrote (files changed by hand are reported as drift, kept)")
         p.add_argument("--locked", action="store_true", help=_LOCKED_HELP)
         if name == "sync":
             p.add_argument("--dry-run", action="store_true", help="show the plan; change nothing")
             p.add_argument("--jobs", type=int, default=8, metavar="N", help="parallel transfers (default: 8)")
             p.add_argument("--force-unlock", action="store_true",
                            help="remove another sync's lock on the target first (when that sync is gone)")
+            p.add_argument("--overwrite-unmanaged", action="store_true",
+                           help="replace files already on the target that triton-gitops did not write (without "
+                                "it such a file stops the sync before anything is written, exit 1)")
             p.add_argument("--lock-wait", type=float, default=10.0, metavar="SECONDS",
                            help="how long to wait for another sync's lock (default: 10)")
         _output_arg(p)

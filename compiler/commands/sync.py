@@ -46,7 +46,7 @@ def _run(options, started, early) -> int:
 
     result = engine.sync(ctx, prune=options.prune, dry_run=options.dry_run, jobs=options.jobs,
                          progress=progress, force_unlock=options.force_unlock, lock_wait=options.lock_wait,
-                         on_plan=show)
+                         on_plan=show, overwrite_unmanaged=options.overwrite_unmanaged)
     seconds = time.monotonic() - started
     if options.output == "json":
         print(json_text(sync_json(result, ctx.target, seconds, options.dry_run), indent=2))

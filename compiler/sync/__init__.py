@@ -4,9 +4,11 @@
     hashing.py   what must be there: sha256/md5 of every file, cached by stat
     listing.py   what is there: one listing, reduced to size/stamp/md5
     state.py     what we wrote: the state and control files at the target root
-    plan.py      the difference: create / update / repair / delete per file
+    plan.py      the difference: create / update / repair / delete per file (and drift prune leaves)
+    boundary.py  a manifest's local target stays inside the manifest's repository
+    guard.py     what a plan may not do: replace files we did not write, write through links
     apply.py     doing it in Triton-safe order, in parallel, verified
-    local.py     atomic renames for local and mounted targets
+    local.py     atomic renames and folder swaps for local and mounted targets
     transfer.py  streaming one file and checking what arrived
     lock.py      one sync per target
     prefetch.py  a helper process reads an object-store target while the manifest loads

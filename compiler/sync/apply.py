@@ -3,8 +3,11 @@
 Steps, each finished (and, on object stores, verified: a listing, or for a few files a look
 at each) before the next:
  0. object stores: a model whose deployed config would serve a version folder about to be
-    uploaded gets that config with its served versions pinned (pinning.py);
- 1. version files (on disk: new version folders assembled aside, then renamed in whole);
+    uploaded, or changed in two or more files, gets that config with its served versions
+    pinned (pinning.py);
+ 1. version files (on disk: new version folders, and served ones of which two or more files
+    change, assembled aside, then renamed or swapped in whole: local.py; on object stores the
+    served ones are pinned out in step 0 while they change: pinning.py);
  2. other model files: labels, warmup data;
  3. config.pbtxt of plain models, then of ensembles (so an ensemble never names a step
     model that is not there yet); on disk new models are renamed in here, config included;
@@ -18,6 +21,7 @@ them, and converges. After step 4 the state is written with the stamps read back
 """
 from __future__ import annotations
 
+import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
@@ -31,6 +35,7 @@ from compiler.sync.state import STATE_NAME, Record, State, now_iso, write_contro
 from compiler.sync.transfer import SERVER_SIDE, arrived, send
 
 VERIFY_ROUNDS = 3
+PIN_SETTLE = 1.1  # seconds between the last file written under a pin and the config written back over it
 LOOK_ONE_BY_ONE = 16  # changed files up to this many are verified with one request each, not a listing
 
 
@@ -228,6 +233,12 @@ class Applier:
         finally:
             self.writer.finish()
             self.progress.finish()
+        written = {c.path for c in puts}
+        for path in getattr(self.writer, "relinked", ()):
+            # unchanged files linked into a swapped version folder: same content, new ctime
+            record, remote = journal.files.get(path), seen.get(path)
+            if record is not None and remote is not None and path not in written and remote.size == record.size:
+                journal.files[path] = Record(record.size, record.sha256, record.md5, remote.stamp, record.pending)
         for change in puts:
             remote = seen.get(change.path)
             w = change.want
@@ -258,6 +269,11 @@ class Applier:
         if remote and (versions or files):
             seen.update(self._verify(pool, versions + files))  # no config may name an unverified file
         new_models = sorted(self.plan.new_models)
+        if self.pins:
+            # Triton's S3 and Azure repositories compare LastModified, in whole seconds, and reload only
+            # on a newer one. Had it polled the pin or the files that followed, a config written back
+            # within that same second would go unnoticed and the pin would stay.
+            time.sleep(PIN_SETTLE)
         self._run(pool, configs, writer.put, "upload")
         writer.publish_models([m for m in new_models if m not in self.ensembles])
         self._run(pool, ensemble_configs, writer.put, "upload")

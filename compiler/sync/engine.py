@@ -21,6 +21,7 @@ from pathlib import Path
 from compiler.artifacts import settings as artifact_settings
 from compiler.errors import FatalError
 from compiler.sync import expect
+from compiler.sync.boundary import check_local_target
 from compiler.sync.errors import explain, with_retries
 from compiler.sync.hashing import default_cache, hash_local, wanted_files
 from compiler.sync.listing import list_target
@@ -107,6 +108,7 @@ def _prepare(manifest_path, requested_target, jobs, early, writes):
             return
         try:
             found["target"] = resolve_target(loaded.manifest, requested_target)
+            check_local_target(found["target"], loaded.manifest, requested_target, loaded.document)
         except FatalError as exc:
             found["error"] = exc  # raised below, after the sources had their say, as before
             return
@@ -128,7 +130,9 @@ def _prepare(manifest_path, requested_target, jobs, early, writes):
     manifest, target, target_error = loaded.manifest, found.get("target"), found.get("error")
     if target_error is not None:
         raise target_error
-    target = target or resolve_target(manifest, requested_target)
+    if target is None:
+        target = resolve_target(manifest, requested_target)
+        check_local_target(target, manifest, requested_target, loaded.document)
     if early is not None:
         early.send(target)  # nothing to do if already sent
     cache = default_cache()
@@ -181,7 +185,7 @@ def _observe(ctx: Context, prune: bool):
         state, listing = state_from(seen[0]), seen[1]
     else:
         state, listing = _read_target(target)
-    rehash_for = None
+    rehash_for = read_for = None
     if target.local:
         def rehash_for(path):
             def rehash(_size):
@@ -190,9 +194,27 @@ def _observe(ctx: Context, prune: bool):
                 except OSError:
                     return None
             return rehash
-    plan = make_plan(ctx.wants, state, listing, prune, rehash_for)
+    else:  # used only for files the manifest dropped whose stamp and md5 cannot tell
+        def read_for(path):
+            return lambda _size: _remote_sha256(target, path)
+    plan = make_plan(ctx.wants, state, listing, prune, rehash_for, read_for)
     mark_methods(plan, target)
     return plan, state
+
+
+def _remote_sha256(target, path: str):
+    """The sha256 of an object on the target, read through; None when it cannot be read (the file
+    is then kept: prune deletes only what it knows to be ours)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    try:
+        with target.fs.open(target.path(path), "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    except Exception:  # noqa: BLE001 - unreadable: not proven ours
+        return None
+    return digest.hexdigest()
 
 
 def _read_target(target) -> tuple:
@@ -238,8 +260,13 @@ def _warm_up(target) -> None:
 
 
 def sync(ctx: Context, prune: bool, dry_run: bool, jobs: int, progress, force_unlock: bool = False,
-         lock_wait: float = 10.0, on_plan=None) -> Result:
-    """Make the target equal to the manifest. `on_plan(plan)` is called with the plan carried out."""
+         lock_wait: float = 10.0, on_plan=None, overwrite_unmanaged: bool = False) -> Result:
+    """Make the target equal to the manifest. `on_plan(plan)` is called with the plan carried out.
+
+    Refused before anything is written (guard.py): replacing files triton-gitops did not write
+    (unless `overwrite_unmanaged`), and on a local target, writing through a symbolic link."""
+    from compiler.sync.guard import check_plan
+
     if ctx.warming is not None:
         ctx.warming.join()  # nothing else may touch target.fs before it is opened
     elif ctx.early is not None and not dry_run and not expect.likely_done(ctx.target, ctx.wants):
@@ -251,6 +278,7 @@ def sync(ctx: Context, prune: bool, dry_run: bool, jobs: int, progress, force_un
         if on_plan:
             on_plan(plan)
         return Result(plan, None, state)
+    check_plan(plan, ctx.target, overwrite_unmanaged)  # before the lock: fail fast, nothing written
     from compiler.sync.apply import Applier
     from compiler.sync.lock import TargetLock
 
@@ -268,6 +296,7 @@ def sync(ctx: Context, prune: bool, dry_run: bool, jobs: int, progress, force_un
         if not plan.needs_write:
             _remember(ctx, plan)
             return Result(plan, None, state)
+        check_plan(plan, ctx.target, overwrite_unmanaged)  # again: another sync may have run meanwhile
         # Only the final state records the revision: GitPython looks it up while files are sent.
         folder = Path(os.path.abspath(ctx.loaded.manifest.path)).parent
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="triton-gitops-git") as git:

@@ -35,6 +35,7 @@ class Listing:
     leftovers: list = field(default_factory=list)  # temporary names from an interrupted sync (local:
     # also absolute paths of staging folders beside the repository)
     ignored: int = 0  # __pycache__ files and the like
+    links: list = field(default_factory=list)  # local: symbolic links (not followed, not listed as files)
 
 
 def _content_md5(info: dict) -> Optional[str]:
@@ -95,6 +96,8 @@ def list_target(target) -> Listing:
             listing.leftovers.append(rel)
         elif any(part in IGNORED_DIRS for part in parts[:-1]):
             listing.ignored += 1
+        elif info.get("islink"):
+            listing.links.append(rel)  # fsspec's walk does not follow them; neither do we
         else:
             listing.files[rel] = fingerprint(info)
     if target.local:

@@ -10,8 +10,15 @@ then writes the wanted config as usual (written back even when unchanged). A syn
 dies in between leaves the pin: Triton keeps serving the complete versions, and the next
 sync finds the config changed on the target and writes the wanted one, last again.
 
+The same holds for a version Triton serves now of which two or more files change (say
+`m/1/model.py` and the `m/1/table.json` it reads): while they change one by one, the pin
+leaves that version out. Triton then keeps the other versions it serves; when the changing
+version is the only one served, the pin lists none, Triton's reload fails ("at least one
+version must be available") and, as Triton does for any failed reload, the loaded version
+stays served, untouched, until step 3 writes the wanted config and Triton reloads it whole.
+
 New models need none of this (their config is written after all their files), nor do
-local targets (a new version folder is renamed into place whole).
+local targets (a version folder is renamed, or swapped, into place whole: local.py).
 """
 from __future__ import annotations
 
@@ -30,10 +37,12 @@ class Pin:
     versions: list  # the versions it serves
 
 
-def pinned_config(deployed: bytes, folders: dict, new: set):
-    """(bytes of the pinned config, versions) or None when the deployed config serves no new version.
+def pinned_config(deployed: bytes, folders: dict, new: set, changing: set = frozenset()):
+    """(bytes of the pinned config, versions) or None when the deployed config serves no version
+    that is about to appear or change.
 
-    folders: {version: complete?} of the folders on the target now; new: versions about to appear.
+    folders: {version: complete?} of the folders on the target now; new: versions about to appear;
+    changing: versions on the target two or more of whose files are about to change.
     Raises ParseError/UnicodeDecodeError when the deployed config is not one we can rewrite.
     """
     from google.protobuf import text_format
@@ -43,10 +52,13 @@ def pinned_config(deployed: bytes, folders: dict, new: set):
     config = text_format.Parse(deployed.decode("utf-8"), ModelConfig())
     present = {int(v) for v in folders}
     coming = {int(v) for v in new}
-    if not versions_to_load(config, present | coming) & coming:
+    changed = {int(v) for v in changing}
+    if not versions_to_load(config, present | coming) & (coming | changed):
         return None  # e.g. a specific list without the new version, or latest 1 below a higher one
     complete = {int(v) for v, whole in folders.items() if whole} - coming
-    keep = sorted(versions_to_load(config, complete))
+    # A changing version is left out, not replaced by an older one: what Triton serves stays a
+    # subset of what it serves now.
+    keep = sorted(versions_to_load(config, complete) - changed)
     config.version_policy.Clear()
     config.version_policy.specific.versions.extend(keep)
     # An empty list only when no complete version is there at all: Triton loads nothing, as now.
@@ -57,15 +69,19 @@ def pinned_config(deployed: bytes, folders: dict, new: set):
 def find_pins(target, plan, puts, note) -> tuple:
     """(pins to write before step 1, config changes to add to step 3) for a remote target.
 
-    Reads the deployed config of each existing model that gets a new version folder."""
-    if target.local or not plan.new_versions:
+    Reads the deployed config of each existing model that gets a new version folder, or a
+    version folder two or more of whose files change."""
+    if target.local or not (plan.new_versions or plan.changed_versions):
         return [], []
     new: dict = {}
+    changing: dict = {}
     for model, version in plan.new_versions:
         new.setdefault(model, set()).add(version)
+    for model, version in plan.changed_versions:
+        changing.setdefault(model, set()).add(version)
     writing = {c.path for c in puts}
     pins, restores = [], []
-    for model in sorted(new):
+    for model in sorted(set(new) | set(changing)):
         path = f"{model}/config.pbtxt"
         want = plan.config_wants.get(model)
         if want is None:
@@ -77,10 +93,12 @@ def find_pins(target, plan, puts, note) -> tuple:
         except Exception as exc:
             raise explain(exc, target, "read the deployed config", path) from exc
         try:
-            pinned = pinned_config(deployed, plan.target_versions.get(model, {}), new[model])
+            pinned = pinned_config(deployed, plan.target_versions.get(model, {}), new.get(model, set()),
+                                   changing.get(model, set()))
         except Exception as exc:  # noqa: BLE001 - a config we cannot parse: say so, sync as before
+            touched = sorted(new.get(model, set()) | changing.get(model, set()))
             note(f"warning: cannot read {path} on the target ({type(exc).__name__}); Triton may see "
-                 f"version {', '.join(sorted(new[model]))} before all of its files are there")
+                 f"version {', '.join(touched)} before all of its files are there")
             continue
         if pinned is None:
             continue
@@ -100,6 +118,7 @@ def write_pins(target, pins, pool, note) -> None:
             raise explain(exc, target, "pin the served versions in", pin.path) from exc
 
     for pin in pins:
-        note(f"{pin.model}: serving only version(s) {pin.versions or 'none'} until its new version is complete")
+        shown = pin.versions or "none (Triton keeps what it has loaded)"
+        note(f"{pin.model}: served versions pinned to {shown} until its new or changed versions are complete")
     for _ in pool.map(put, pins):
         pass

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from compiler.sync.state import Record
 
 CREATE, UPDATE, REPAIR, DELETE = "create", "update", "repair", "delete"
+# The reason of an update that would replace a foreign file (guard.py refuses it without the flag).
+NOT_OURS = "not written by triton-gitops (sync replaces it only with --overwrite-unmanaged)"
 
 
 @dataclass
@@ -22,7 +24,8 @@ class Change:
     size: int
     reason: str = ""
     want: object = None  # hashing.Want, for everything but deletes
-    skipped: bool = False  # a delete that needs --prune
+    skipped: bool = False  # a delete that needs --prune, or (drift) one prune leaves alone
+    drift: bool = False  # a file we wrote, dropped by the manifest, changed on the target since: never deleted
     method: str = ""  # how a file reaches the target: "server-side" (copied within the store) or "upload"
 
     @property
@@ -52,11 +55,15 @@ class Plan:
     new_models: set = field(default_factory=set)  # no file of theirs on the target yet
     removed_models: set = field(default_factory=set)  # in the state, not in the manifest
     new_versions: set = field(default_factory=set)  # (model, version) with no file on the target yet
+    # (model, version) folders on the target of which two or more files change: Triton must not
+    # load them half changed (local.py swaps the folder whole, pinning.py pins it out).
+    changed_versions: set = field(default_factory=set)
     # For models that get a new version: {model: {version: all its wanted files listed?}} of the
     # version folders on the target now, and the wanted config (pinning.py needs both).
     target_versions: dict = field(default_factory=dict)
     config_wants: dict = field(default_factory=dict)
     state_damaged: str = ""
+    links: list = field(default_factory=list)  # local: links at or above a wanted or recorded path
 
     @property
     def active(self) -> list:
@@ -65,6 +72,11 @@ class Plan:
     @property
     def skipped(self) -> list:
         return [c for c in self.changes if c.skipped]
+
+    @property
+    def drifted(self) -> list:
+        """Deletes prune will not do: the file's content is no longer what triton-gitops wrote."""
+        return [c for c in self.changes if c.drift]
 
     @property
     def in_sync(self) -> bool:
@@ -78,13 +90,14 @@ class Plan:
 
     def counts(self) -> Counter:
         counts = Counter(c.action for c in self.active)
-        counts["skipped"] = len(self.skipped)
+        counts["skipped"] = len([c for c in self.skipped if not c.drift])
+        counts["drift"] = len(self.drifted)
         return counts
 
     def by_model(self) -> dict:
         models: dict = {}
         for change in self.changes:
-            key = DELETE + "-skipped" if change.skipped else change.action
+            key = "drift" if change.drift else DELETE + "-skipped" if change.skipped else change.action
             models.setdefault(change.model, Counter())[key] += 1
         return models
 
@@ -118,8 +131,11 @@ def _matches(remote, want, rehash) -> bool:
     return rehash is not None and rehash(want.size) == want.sha256
 
 
-def make_plan(wants: dict, state, listing, prune: bool, rehash_for=None) -> Plan:
-    """`rehash_for(path)` returns a function hashing the target's copy (local targets), else None."""
+def make_plan(wants: dict, state, listing, prune: bool, rehash_for=None, read_for=None) -> Plan:
+    """`rehash_for(path)` returns a function hashing the target's copy (local targets), else None.
+    `read_for(path)` likewise for a file the manifest dropped, on any target: before prune deletes
+    one whose stamp and md5 cannot tell (a pending upload, an S3 multipart ETag), its content is
+    read and compared, since a file replaced by hand is never deleted."""
     plan = Plan(leftovers=list(listing.leftovers), state_damaged=state.damaged)
     present = listing.files
     for path, want in wants.items():
@@ -134,7 +150,7 @@ def make_plan(wants: dict, state, listing, prune: bool, rehash_for=None) -> Plan
             if _matches(remote, want, rehash):
                 plan.adopt[path] = Record(want.size, want.sha256, want.md5, remote.stamp)
             else:
-                why = "left unfinished by an interrupted sync" if record else "not written by triton-gitops"
+                why = "left unfinished by an interrupted sync" if record else NOT_OURS
                 plan.changes.append(Change(UPDATE, path, want.size, why, want))
         elif record.sha256 != want.sha256:
             plan.changes.append(Change(UPDATE, path, want.size, "", want))
@@ -148,9 +164,20 @@ def make_plan(wants: dict, state, listing, prune: bool, rehash_for=None) -> Plan
         if path not in present:
             plan.forget.append(path)
             continue
-        plan.changes.append(Change(DELETE, path, present[path].size, "" if prune else "needs --prune",
-                                   skipped=not prune))
+        remote = present[path]
+        reader = read_for or rehash_for
+        if not _intact(remote, record, reader(path) if reader else None):
+            # Replaced by hand (or never finished): not ours to delete any more. Reported, kept,
+            # and still listed in the state, so every run says so until someone decides.
+            plan.changes.append(Change(DELETE, path, remote.size, "changed on the target since triton-gitops "
+                                       "wrote it: prune leaves it (drift)", skipped=True, drift=True))
+            continue
+        plan.changes.append(Change(DELETE, path, remote.size, "" if prune else "needs --prune", skipped=not prune))
     plan.unmanaged = sorted(p for p in present if p not in wants and p not in state.files)
+    for link in getattr(listing, "links", ()):
+        below = link + "/"
+        if link in wants or link in state.files or any(p.startswith(below) for p in (*wants, *state.files)):
+            plan.links.append(link)
     plan.changes.sort(key=lambda c: c.path)
     wanted_models = {path.split("/", 1)[0] for path in wants}
     listed_models = {path.split("/", 1)[0] for path in present}
@@ -161,7 +188,10 @@ def make_plan(wants: dict, state, listing, prune: bool, rehash_for=None) -> Plan
         if change.action != DELETE and change.version and change.model not in plan.new_models:
             if (change.model, change.version) not in listed_versions:
                 plan.new_versions.add((change.model, change.version))
-    growing = {model for model, _ in plan.new_versions}
+    per_version = Counter((c.model, c.version) for c in plan.active if c.action != DELETE and c.version)
+    plan.changed_versions = {mv for mv, n in per_version.items()
+                             if n > 1 and mv in listed_versions and mv[0] not in plan.new_models}
+    growing = {model for model, _ in plan.new_versions | plan.changed_versions}
     missing = {(c.model, c.version) for c in plan.active if c.version and c.action != DELETE and c.path not in present}
     for path in present:
         parts = path.split("/")

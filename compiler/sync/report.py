@@ -23,6 +23,8 @@ def _counts_text(counts, skipped_label: str) -> str:
     parts = [f"{counts[a]} to {a}" for a in (CREATE, UPDATE, REPAIR, DELETE) if counts.get(a)]
     if counts.get(DELETE + "-skipped"):
         parts.append(f"{counts[DELETE + '-skipped']} to delete {skipped_label}")
+    if counts.get("drift"):
+        parts.append(f"{counts['drift']} changed by hand, kept")
     return ", ".join(parts)
 
 
@@ -35,6 +37,9 @@ def plan_text(plan, target, colour: bool) -> list:
         status = plan.model_status(model)
         prefix = f"{status}, " if status != "changed" else ""
         lines.append(f"{printable(model)}: {prefix}{_counts_text(counts, '(needs --prune)')}")
+    for link in plan.links:
+        lines.append(f"warning: {printable(link)} on the target is a symbolic link; sync will not write or "
+                     "delete through it")
     if plan.state_damaged:
         lines.append(f"warning: the sync state on the target is {plan.state_damaged}; files it listed are "
                      "treated as not ours (nothing will be deleted)")
@@ -52,6 +57,8 @@ def plan_summary(plan, target) -> str:
         parts = [f"{counts[a]} to {a}" for a in (CREATE, UPDATE, REPAIR, DELETE) if counts.get(a)]
         if counts["skipped"]:
             parts.append(f"{counts['skipped']} to delete with --prune")
+        if counts["drift"]:
+            parts.append(f"{plural(counts['drift'], 'file')} changed by hand left for you (drift)")
         text = f"{target.display}: " + ", ".join(parts)
     if plan.unmanaged:
         text += f"; {plural(len(plan.unmanaged), 'file')} not written by triton-gitops left alone"
@@ -60,7 +67,7 @@ def plan_summary(plan, target) -> str:
 
 def _change_dict(change) -> dict:
     return {"action": change.action, "path": change.path, "model": change.model, "size": change.size,
-            "reason": change.reason, "skipped": change.skipped,
+            "reason": change.reason, "skipped": change.skipped, "drift": change.drift,
             "method": change.method or None}  # "server-side" | "upload"; None for a delete
 
 
@@ -75,7 +82,7 @@ def plan_json(plan, target) -> dict:
 
 def sync_summary(result, target, seconds: float, prune: bool) -> str:
     plan, outcome = result.plan, result.outcome
-    skipped = len(plan.skipped)
+    skipped = len(plan.skipped) - len(plan.drifted)
     if outcome is None:
         text = f"{target.display}: in sync, nothing to do" if plan.in_sync else \
             f"{target.display}: nothing to send"
@@ -89,6 +96,9 @@ def sync_summary(result, target, seconds: float, prune: bool) -> str:
                 f"{human_size(outcome.sent_bytes)} sent in {seconds:.1f} s")
     if skipped and not prune:
         text += f"; {plural(skipped, 'deletion')} skipped (use --prune)"
+    if plan.drifted:
+        text += (f"; {plural(len(plan.drifted), 'file')} the manifest dropped but changed by hand since "
+                 "triton-gitops wrote it, kept (drift)")
     if plan.unmanaged:
         text += f"; {plural(len(plan.unmanaged), 'unmanaged file')} left alone"
     return text
@@ -101,6 +111,7 @@ def sync_json(result, target, seconds: float, dry_run: bool) -> dict:
                  "sent_bytes": outcome.sent_bytes if outcome else 0,
                  "copied_server_side": outcome.copied if outcome else 0,
                  "deleted": outcome.deleted if outcome else 0,
-                 "skipped_deletes": len(result.plan.skipped), "seconds": round(seconds, 3),
+                 "skipped_deletes": len(result.plan.skipped) - len(result.plan.drifted),
+                 "drift": [c.path for c in result.plan.drifted], "seconds": round(seconds, 3),
                  "revision": result.state.revision if result.state else None})
     return data

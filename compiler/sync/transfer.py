@@ -71,10 +71,16 @@ class Sent:
 
 def stream_copy(fs, src, dest: str, want, block: int = BLOCK) -> Sent:
     """Copy a local file to `dest` on `fs` chunk by chunk, md5-hashing what is sent."""
+    with fs.open(dest, "wb", block_size=block) as out:
+        return _pump(src, out, want, block)
+
+
+def _pump(src, out, want, block: int = BLOCK) -> Sent:
+    """Copy the local file `src` into the open file `out`, md5-hashing what is sent."""
     md5, size = hashlib.md5(), 0
     multipart = want.size > block  # then S3 reports md5(part md5s)-N: keep the parts' digests
     parts, part, part_fill = [], hashlib.md5(), 0
-    with open(src, "rb") as source, fs.open(dest, "wb", block_size=block) as out:
+    with open(src, "rb") as source:
         if not want.unchanged(os.fstat(source.fileno())):
             raise _changed(src, want)
         while True:
@@ -148,13 +154,15 @@ def send(fs, want, dest: str, method: str = UPLOAD) -> Sent:
         return stream_copy(fs, source, dest, want)  # fsspec buffers one BLOCK
 
 
-def write_local(fs, want, dest: str) -> Sent:
-    """Write one wanted file to a local path (the caller renames it into place)."""
-    if want.entry.data is not None:
-        with open(dest, "wb") as out:
+def write_local(want, dest: str) -> Sent:
+    """Write one wanted file to a new local path (the caller renames it into place). The name
+    must not exist yet and is never followed if it is a link: O_CREAT|O_EXCL|O_NOFOLLOW."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    with os.fdopen(os.open(dest, flags, 0o644), "wb") as out:
+        if want.entry.data is not None:
             out.write(want.entry.data)
-        return Sent(want.size, want.md5)
-    return stream_copy(fs, local_source(want), dest, want)
+            return Sent(want.size, want.md5)
+        return _pump(local_source(want), out, want)
 
 
 def arrived(remote, sent: Sent) -> bool:

@@ -77,7 +77,7 @@ def test_sync_from_another_store_uploads_the_cached_copy(tmp_path, s3_emulator):
     with FileServer(tmp_path / "www") as server:
         manifest = write_manifest(tmp_path / "m", {1: server.url("model.onnx")}, targets={
             "prod": {"url": f"s3://{target_bucket}/repo", "storage_options": s3_emulator.storage_options()},
-            "local": {"url": str(tmp_path / "repo")}})
+            "local": {"url": str(tmp_path / "m" / "repo")}})  # inside the manifest's folder (sync/boundary.py)
         assert run_cli("lock", manifest)[0] == 0  # downloads it once into the cache
         code, report, _ = run_json("plan", manifest, "--target", "prod")
         assert code == 2
@@ -91,5 +91,5 @@ def test_sync_from_another_store_uploads_the_cached_copy(tmp_path, s3_emulator):
         assert code == 0 and "in sync, nothing to do" in out, out + err
         code, out, err = run_cli("sync", manifest, "--target", "local")  # a local folder: the same cache copy
         assert code == 0, out + err
-        assert (tmp_path / "repo" / "m" / "1" / "model.onnx").read_bytes() == data
+        assert (tmp_path / "m" / "repo" / "m" / "1" / "model.onnx").read_bytes() == data
         assert server.gets("model.onnx") == 1

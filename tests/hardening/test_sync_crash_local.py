@@ -87,8 +87,10 @@ class LocalSite:
 
     def sync(self, project, kill_at: int = 0):
         env = dict(self.env, HARDENING_KILL_AT=str(kill_at))
-        proc = subprocess.run([sys.executable, "-c", _WRAPPER, "sync", str(project.manifest), "--target", "t",
-                               "--prune"], cwd=project.folder, env=env, capture_output=True, text=True, timeout=300)
+        # The folder named on the command line: both projects' manifests sync to it, outside either.
+        proc = subprocess.run([sys.executable, "-c", _WRAPPER, "sync", str(project.manifest), "--target",
+                               str(self.target), "--prune"], cwd=project.folder, env=env, capture_output=True,
+                              text=True, timeout=300)
         return proc.returncode, proc.stdout, proc.stderr
 
     def length(self, project) -> int:

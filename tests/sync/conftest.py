@@ -74,7 +74,7 @@ def backend(request, tmp_path, monkeypatch):
     kind = request.param
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     if kind == "local":
-        root = tmp_path / "target" / "repo"
+        root = tmp_path / "src" / "target" / "repo"  # inside the project's folder, as a manifest's target must be
         return Backend(kind, _fs("file"), str(root), {"url": str(root)}, {})
     emulator = request.getfixturevalue(f"{kind}_emulator")
     bucket = emulator.make_bucket(f"t-{uuid.uuid4().hex[:12]}")

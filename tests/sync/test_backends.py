@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from compiler.sync.state import LOCK_NAME, STATE_NAME, State, TMP_PREFIX
+from compiler.sync.state import LOCK_NAME, STATE_NAME, TMP_PREFIX, Record, State
 
 pytestmark = pytest.mark.emulators
 
@@ -107,6 +107,54 @@ def test_a_removed_model_is_pruned_whole(project, backend):
     assert backend.files() == project.expected()
     if backend.name == "local":
         assert not os.path.exists(backend.path("classify_text"))
+
+
+def test_prune_keeps_a_dropped_file_that_was_replaced_by_hand(project, backend):
+    """Prune deletes only what still holds the bytes triton-gitops wrote; the rest is drift."""
+    assert project.cli("sync")[0] == 0
+    mine = backend.read("text_classifier/1/model.py").upper()  # same size, someone else's content
+    backend.write("text_classifier/1/model.py", mine)
+    del project.models["text_classifier"]["versions"][1]
+    del project.models["classify_text"]  # a removed model: its untouched files still go
+    project.save()
+
+    code, plan, _ = project.json("plan", "--prune")
+    assert code == 2
+    drift = [c for c in plan["changes"] if c["drift"]]
+    assert [(c["path"], c["skipped"]) for c in drift] == [("text_classifier/1/model.py", True)]
+    assert "changed on the target since triton-gitops wrote it" in drift[0]["reason"]
+    code, out, err = project.cli("sync", "--prune")
+    assert code == 0, err
+    assert "1 file the manifest dropped but changed by hand since triton-gitops wrote it, kept (drift)" in out
+    files = backend.files()
+    assert files["text_classifier/1/model.py"] == mine
+    assert not any(p.startswith("classify_text/") for p in files)
+    assert "text_classifier/1/model.py" in _state(backend).files  # still reported on every run
+    code, result, _ = project.json("sync", "--prune")
+    assert code == 0 and result["deleted"] == 0 and result["drift"] == ["text_classifier/1/model.py"]
+    assert backend.read("text_classifier/1/model.py") == mine
+
+
+def test_prune_reads_a_pending_file_to_tell_ours_from_a_hand_replaced_one(project, backend):
+    """An interrupted sync leaves its files `pending` (no md5, no stamp): dropped by the manifest,
+    one still holding what the sync sent is pruned; one replaced by hand since is kept (drift)."""
+    assert project.cli("sync")[0] == 0
+    state = _state(backend)
+    for path in ("text_classifier/1/model.py", "preprocess/config.pbtxt"):
+        record = state.files[path]
+        state.files[path] = Record(record.size, record.sha256, pending=True)
+    backend.write(STATE_NAME, state.to_bytes())
+    theirs = backend.read("preprocess/config.pbtxt").replace(b"preprocess", b"PREPROCESS")
+    backend.write("preprocess/config.pbtxt", theirs)
+    del project.models["text_classifier"]["versions"][1]
+    del project.models["classify_text"]
+    del project.models["preprocess"]
+    project.save()
+    code, result, err = project.json("sync", "--prune")
+    assert code == 0, err
+    files = backend.files()
+    assert "text_classifier/1/model.py" not in files
+    assert files["preprocess/config.pbtxt"] == theirs and result["drift"] == ["preprocess/config.pbtxt"]
 
 
 def test_hand_made_drift_is_shown_and_repaired(project, backend):

@@ -16,7 +16,7 @@ from tests.sync.conftest import Backend, Project, _fs
 @pytest.fixture
 def local(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    root = tmp_path / "target" / "repo"
+    root = tmp_path / "src" / "target" / "repo"
     backend = Backend("local", _fs("file"), str(root), {"url": str(root)}, {})
     (tmp_path / "src").mkdir()
     return Project(tmp_path / "src", backend), root

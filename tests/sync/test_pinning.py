@@ -126,3 +126,12 @@ def test_no_pin_when_the_deployed_policy_would_not_serve_the_new_version():
     both = {"1": True, "2": True}
     assert pinned_config(_config("version_policy { specific { versions: [1, 2] } }"), both, {"3"}) is None
     assert pinned_config(_config(), {"5": True}, {"3"}) is None  # latest 1 stays on 5
+
+
+def test_a_changing_version_is_left_out_and_never_replaced_by_an_older_one():
+    both = {"1": True, "2": True}
+    assert _pinned(pinned_config(_config("version_policy { all { } }"), both, set(), {"2"})) == [1]
+    # latest 1 serves 2: the pin lists none (Triton's reload then fails and 2 stays loaded as it was),
+    # rather than 1, which Triton does not serve now
+    assert _pinned(pinned_config(_config(), both, set(), {"2"})) == []
+    assert pinned_config(_config(), both, set(), {"1"}) is None  # 1 is not served: nothing to pin

@@ -1,15 +1,21 @@
 """A real tritonserver reading what sync wrote: from S3 and GCS, and live, polling a folder."""
 from __future__ import annotations
 
+import json
+import os
 import re
+import signal
+import subprocess
+import sys
 import textwrap
+import threading
 import time
 
 import numpy as np
 import pytest
 import yaml
 
-from tests.helpers import run_cli, run_json
+from tests.helpers import REPO, run_cli, run_json
 from tests.support.procs import wait_until
 from tests.support.triton import tritonserver_binary
 from tests.sync.conftest import Backend, Project, _fs
@@ -193,3 +199,226 @@ def test_a_polling_triton_follows_twenty_syncs_without_a_failed_load(tmp_path, m
     assert _caught_up(server, STEPS[-1])
     log = server.log_text()
     assert not _failures(log), "\n".join(_failures(log))
+
+
+# -- a served version changed in two files, the sync killed at every step -----------------------
+
+PAIR_PY = textwrap.dedent("""\
+    import json
+    import os
+
+    import numpy as np
+    import triton_python_backend_utils as pb_utils
+
+    TAG = {tag}
+
+
+    class TritonPythonModel:
+        def initialize(self, args):
+            folder = os.path.join(args["model_repository"], args["model_version"])
+            with open(os.path.join(folder, "table.json")) as handle:
+                self.table = json.load(handle)["tag"]
+
+        def execute(self, requests):
+            value = float(TAG) if self.table == TAG else -1.0  # -1: model.py and table.json disagree
+            out = []
+            for request in requests:
+                x = pb_utils.get_input_tensor_by_name(request, "X").as_numpy()
+                y = pb_utils.Tensor("Y", np.full(x.shape, value, dtype=np.float32))
+                out.append(pb_utils.InferenceResponse(output_tensors=[y]))
+            return out
+    """)
+
+
+def _pair_version(folder, tag: int) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "model.py").write_text(PAIR_PY.format(tag=tag))
+    (folder / "table.json").write_text(json.dumps({"tag": tag}) + "\n")
+
+
+def _pair_value(server):
+    """The value version 1 of `pair` answers now, or None when it does not answer."""
+    try:
+        status, body = server.post("/v2/models/pair/versions/1/infer", {
+            "inputs": [{"name": "X", "shape": [1], "datatype": "FP32", "data": [0.0]}]}, timeout=5)
+    except OSError:
+        return None
+    return body["outputs"][0]["data"][0] if status == 200 else None
+
+
+def _settled(server) -> bool:
+    """Triton has finished loading: nothing LOADING, and no load started over two more polls. (The
+    Python backend writes `__pycache__/` into the version folder it loads, which Triton takes for a
+    change: every load is followed by a second one.) Triton's rule, which no writer can get
+    around: nothing in a model's folder may change while that model is loading."""
+    def idle():
+        status, index = server.post("/v2/repository/index", {})
+        return status == 200 and not any(m.get("state") in ("LOADING", "UNLOADING") for m in index)
+
+    def loads():
+        return server.log_text().count('"loading: pair:')
+
+    while True:
+        if not wait_until(idle, 60):
+            return False
+        before = loads()
+        time.sleep(2.5)
+        if loads() == before and idle():
+            return True
+
+
+@needs_triton
+def test_a_polling_triton_never_serves_a_version_half_changed_even_when_the_sync_is_killed(tmp_path,
+                                                                                          triton_server):
+    """`pair/1` holds model.py and the table.json it reads at load; every sync changes both. The
+    sync runs in a subprocess that SIGKILLs itself at its N-th file-system operation under the
+    project folder (the hardening wrapper), for every other N of a full run (both sides of the
+    folder swap; every N takes twice as long and shows nothing more); after each kill Triton
+    polls the folder as the kill left it, then a full sync finishes the change. A reader infers
+    all along: it must never get the answer of a mixed pair. Each sync starts once Triton has
+    finished loading (see _settled), as Triton requires of any change to a model's folder."""
+    from tests.hardening.test_sync_crash_local import _WRAPPER
+
+    project = tmp_path / "project"
+    project.mkdir()
+    data = {"version": 1, "targets": {"local": {"url": "repo"}},
+            "models": {"pair": {"backend": "python", "max_batch_size": 0,
+                                "input": [{"name": "X", "data_type": "FP32", "dims": [1]}],
+                                "output": [{"name": "Y", "data_type": "FP32", "dims": [1]}],
+                                "instance_group": [{"kind": "KIND_CPU", "count": 1}],
+                                "versions": {1: {"source": "src/1"}}}}}
+    manifest = project / "models.yaml"
+    manifest.write_text(yaml.safe_dump(data, sort_keys=False))
+    env = dict(os.environ, PYTHONPATH=str(REPO), XDG_CACHE_HOME=str(tmp_path / "cache"),
+               HARDENING_KILL_UNDER=str(project))
+
+    def sync(kill_at: int = 0):
+        proc = subprocess.run([sys.executable, "-c", _WRAPPER, "sync", str(manifest)], cwd=project,
+                              env=dict(env, HARDENING_KILL_AT=str(kill_at)), capture_output=True, text=True,
+                              timeout=300)
+        return proc.returncode, proc.stderr
+
+    _pair_version(project / "src" / "1", 1)
+    assert sync()[0] == 0
+    server = triton_server(project / "repo", "--model-control-mode=poll", "--repository-poll-secs=1", timeout=120)
+    assert wait_until(lambda: _pair_value(server) == 1.0, 60) and _settled(server)
+
+    answers, stop = [], threading.Event()
+
+    def read():
+        while not stop.is_set():
+            answers.append(_pair_value(server))
+            time.sleep(0.05)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        _pair_version(project / "src" / "1", 2)
+        code, err = sync()
+        assert code == 0, err
+        operations = int(err.rsplit("HARDENING-OPS ", 1)[1].split()[0])
+        assert wait_until(lambda: _pair_value(server) == 2.0, 60) and _settled(server)
+        tag, killed, after_kill = 2, 0, set()
+        for n in range(1, operations + 1, 2):
+            tag += 1
+            _pair_version(project / "src" / "1", tag)
+            code, err = sync(kill_at=n)
+            killed += code == -signal.SIGKILL
+            assert code in (0, -signal.SIGKILL), err
+            time.sleep(2.2)  # two polls of the folder exactly as the kill left it
+            value = _pair_value(server)
+            assert value in (float(tag - 1), float(tag)), (n, value)
+            after_kill.add("old" if value == float(tag - 1) else "new")
+            code, err = sync()
+            assert code == 0, err
+            assert wait_until(lambda: _pair_value(server) == float(tag), 60), (n, _pair_value(server))
+            assert _settled(server)
+    finally:
+        stop.set()
+        reader.join()
+    assert killed >= len(range(1, operations + 1, 2)) - 1, f"only {killed} runs were killed mid-way"
+    assert after_kill == {"old", "new"}  # kills before the swap left the old pair, after it the new one
+    assert -1.0 not in answers, f"a mixed pair was served ({answers.count(-1.0)} answers)"
+    assert set(answers) - {None} <= {float(t) for t in range(1, tag + 1)}
+    assert answers.count(None) == 0, "version 1 stopped answering while it changed"
+    log = server.log_text()
+    assert not _failures(log), "\n".join(_failures(log))
+    assert sorted(os.listdir(project / "repo" / "pair")) == ["1", "config.pbtxt"]
+    assert [n for n in os.listdir(project) if n.startswith(".")] == []  # no staging left behind
+
+
+@needs_triton
+def test_on_s3_a_served_version_is_pinned_out_while_its_two_files_change_even_when_the_sync_is_killed(
+        tmp_path, triton_server, s3_emulator):
+    """The same pair on S3, where the files arrive one PUT at a time. The sync pins `pair`'s config
+    to no version (the changing one is the only one served); Triton's reload then fails and the
+    loaded pair stays served. Killed right after the first file of the pair arrived, the target
+    holds one new file and one old, under the pin: Triton must keep answering with the old pair
+    until the next sync writes the other file and the config."""
+    from tests.hardening.faultproxy import FaultProxy
+
+    bucket = s3_emulator.make_bucket()
+    proxy = FaultProxy(s3_emulator.endpoint).start()
+    try:
+        project = tmp_path / "project"
+        spec = {"url": f"s3://{bucket}/models",
+                "storage_options": {**s3_emulator.storage_options(),
+                                    "client_kwargs": {"endpoint_url": proxy.endpoint, "region_name": "us-east-1"}}}
+        data = {"version": 1, "targets": {"t": spec},
+                "models": {"pair": {"backend": "python", "max_batch_size": 0,
+                                    "input": [{"name": "X", "data_type": "FP32", "dims": [1]}],
+                                    "output": [{"name": "Y", "data_type": "FP32", "dims": [1]}],
+                                    "instance_group": [{"kind": "KIND_CPU", "count": 1}],
+                                    "versions": {1: {"source": "src/1"}}}}}
+        project.mkdir()
+        manifest = project / "models.yaml"
+        manifest.write_text(yaml.safe_dump(data, sort_keys=False))
+        env = dict(os.environ, PYTHONPATH=str(REPO), XDG_CACHE_HOME=str(tmp_path / "cache"))
+
+        def sync():
+            return subprocess.Popen([sys.executable, "-m", "compiler", "sync", str(manifest), "--target", "t"],
+                                    cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+        _pair_version(project / "src" / "1", 1)
+        proc = sync()
+        assert proc.wait(timeout=300) == 0, proc.communicate()
+        server = triton_server(s3_emulator.triton_url(f"{bucket}/models"), "--model-control-mode=poll",
+                               "--repository-poll-secs=1", env=s3_emulator.env(), timeout=120)
+        assert wait_until(lambda: _pair_value(server) == 1.0, 60) and _settled(server)
+
+        answers, stop = [], threading.Event()
+
+        def read():
+            while not stop.is_set():
+                answers.append(_pair_value(server))
+                time.sleep(0.05)
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        try:
+            _pair_version(project / "src" / "1", 2)
+            proc = sync()
+            proxy.kill_after_match = (lambda method, path: method == "PUT" and "/pair/1/" in path, proc.pid)
+            proc.communicate(timeout=300)
+            assert proc.returncode == -signal.SIGKILL
+            fs = s3_emulator.fs()
+            fs.invalidate_cache()
+            config = fs.cat_file(f"{bucket}/models/pair/config.pbtxt").decode()
+            assert "specific" in config  # the pin, left by the kill
+            assert len({fs.cat_file(f"{bucket}/models/pair/1/{n}") for n in ("model.py", "table.json")} &
+                       {(project / "src" / "1" / n).read_bytes() for n in ("model.py", "table.json")}) == 1
+            time.sleep(4)  # several polls of the half-changed, pinned version
+            assert _pair_value(server) == 1.0
+            proxy.reset(rate=0.0)
+            proc = sync()
+            out, err = proc.communicate(timeout=300)
+            assert proc.returncode == 0, out + err
+            assert wait_until(lambda: _pair_value(server) == 2.0, 60), _pair_value(server)
+        finally:
+            stop.set()
+            reader.join()
+        assert -1.0 not in answers, f"a mixed pair was served ({answers.count(-1.0)} answers)"
+        assert set(answers) - {None} <= {1.0, 2.0} and answers.count(None) == 0
+        assert answers.index(2.0) > answers.index(1.0) and 1.0 not in answers[answers.index(2.0):]
+    finally:
+        proxy.stop()
