@@ -28,6 +28,23 @@ def _output_arg(parser) -> None:
                         help="text for people, json (one record per problem) for editors and CI")
 
 
+_ROLLOUT_EXITS = """exit codes:
+  0  rolled out: every replica passed every gate (or nothing needed a change)
+  1  nothing changed: the manifest, a server or an option is wrong (the message says which)
+  3  rolled back: a gate failed; every replica changed was put back to what it served before
+  4  failed to roll back: a gate failed and some replica could not be put back (see its reason)"""
+
+
+def _servers_args(p) -> None:
+    p.add_argument("--triton-url", action="append", metavar="URL",
+                   help="a server: http://HOST:8000 or grpc://HOST:8001 (https://, grpcs:// for TLS); repeat it "
+                        "for each replica; dns+grpc://NAME:8001 or dns+http://NAME:8000 is every address NAME "
+                        "resolves to (a Kubernetes headless Service)")
+    p.add_argument("--servers-file", metavar="FILE", help="a file of server URLs, one a line (# comments)")
+    p.add_argument("--nameserver", metavar="IP[:PORT]", help="for dns+ URLs: ask this DNS server (default: the "
+                                                             "system's resolv.conf)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="triton-gitops",
@@ -185,29 +202,52 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(command="import_analyzer")
 
     # Live Triton commands (compiler/commands/{rollout,status}.py, compiler/rollout/)
-    p = command("rollout", "load what changed into a Triton in EXPLICIT mode, unload what left, wait until READY",
-                "triton-gitops rollout models.yaml --target prod --triton-url grpc://triton:8001 --smoke")
+    p = command("rollout", "load what changed into every Triton replica (EXPLICIT mode) in waves, canary first; "
+                "check each wave, roll back on a failed check",
+                "triton-gitops rollout models.yaml --target prod --triton-url dns+grpc://triton.ml.svc:8001 "
+                "--canary 1 --max-unavailable 2 --smoke --soak 60")
+    p.epilog = p.epilog.replace("\n\n", "\n\n" + _ROLLOUT_EXITS + "\n\n", 1)
     _manifest_arg(p)
-    p.add_argument("--triton-url", required=True, metavar="URL",
-                   help="http://HOST:8000 or grpc://HOST:8001 (https://, grpcs:// for TLS)")
+    _servers_args(p)
     p.add_argument("--target", metavar="NAME|URL",
-                   help="the target this Triton reads; checked to hold the manifest (as `plan` would) first")
+                   help="the target the servers read; checked to hold the manifest (as `plan` would) first; its "
+                        "`servers:` are the replicas when no --triton-url or --servers-file is given")
     p.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
                    help="per model: how long a load may take until its versions are READY (default: 300)")
     p.add_argument("--reload", action="append", metavar="MODEL",
                    help="load MODEL even if the server already serves it as the manifest says ('*' for all)")
-    p.add_argument("--smoke", action="store_true", help="one inference per loaded model (warmup inputs or zeros)")
+    p.add_argument("--canary", type=int, default=1, metavar="N",
+                   help="replicas changed first, as a wave of their own (default: 1; 0: no canary wave)")
+    p.add_argument("--max-unavailable", type=int, default=1, metavar="N",
+                   help="replicas changed at the same time after the canary (default: 1)")
+    p.add_argument("--smoke", action="store_true", help="gate: one inference per loaded model (warmup inputs or zeros)")
     p.add_argument("--perf", action="store_true", help="measure each loaded model: p50/p99 latency, inferences/s")
+    p.add_argument("--max-p99-ms", type=float, metavar="MS", help="gate: p99 latency of each loaded model at most MS")
+    p.add_argument("--min-throughput", type=float, metavar="N", help="gate: each loaded model serves at least N infer/s")
     p.add_argument("--concurrency", type=int, default=4, metavar="N", help="with --perf: requests in flight (default: 4)")
     p.add_argument("--duration", type=float, default=5.0, metavar="SECONDS",
                    help="with --perf: how long to measure each model (default: 5)")
+    p.add_argument("--soak", type=float, default=0.0, metavar="SECONDS",
+                   help="gate: wait SECONDS after each wave; Triton's nv_inference_request_failure of a changed "
+                        "model must not rise meanwhile (read from --metrics-port)")
+    p.add_argument("--metrics-port", type=int, default=8002, metavar="PORT",
+                   help="Triton's metrics port on each replica's host, for --soak (default: 8002)")
+    p.add_argument("--rollback-to", default="HEAD~1", metavar="REF",
+                   help="git revision whose manifest holds the files a rollback sends back (default: HEAD~1, "
+                        "main before the merge being rolled out); see docs/fleet.md")
     _output_arg(p)
 
-    p = command("status", "compare what a live Triton serves with the manifest; exit 2 when they differ",
+    p = command("status", "compare what live Tritons serve with the manifest; exit 2 when they differ",
                 "triton-gitops status models.yaml --triton-url http://triton:8000 --output json")
     _manifest_arg(p)
-    p.add_argument("--triton-url", required=True, metavar="URL", help="http://HOST:8000 or grpc://HOST:8001")
-    p.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS", help="per request (default: 30)")
+    _servers_args(p)
+    p.add_argument("--target", metavar="NAME", help="a manifest target whose `servers:` to check")
+    p.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
+                   help="per request (default: 30); with --wait, how long to wait in all (default then: 300)")
+    p.add_argument("--wait", action="store_true",
+                   help="for POLL-mode servers after a sync: wait until every model and version is READY on every "
+                        "server; fail with Triton's reason, or name a poller that stopped")
+    p.add_argument("--metrics-port", type=int, default=8002, help=argparse.SUPPRESS)
     _output_arg(p)
     return parser
 

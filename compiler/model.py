@@ -63,6 +63,7 @@ class TargetSpec:
     storage_options: dict = field(default_factory=dict)
     doc_path: tuple = ()
     triton: Optional[object] = None  # the oldest Triton release serving it (triton_releases.Release), if said
+    servers: list = field(default_factory=list)  # Triton URLs reading it (rollout/status; compiler/rollout/fleet.py)
 
 
 @dataclass

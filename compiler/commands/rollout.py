@@ -91,9 +91,42 @@ def _remember(check, server: str, outcomes) -> None:
     write_record(check.storage, server, record)
 
 
+EXIT_ROLLED_BACK = 3  # a gate failed; every replica changed was put back as it was
+EXIT_ROLLBACK_FAILED = 4  # a gate failed and at least one replica could not be put back
+
+
+def _replicas(options, manifest):
+    from compiler.rollout.fleet import fleet
+
+    target_servers = ()
+    if options.target and options.target in manifest.targets:
+        target_servers = manifest.targets[options.target].servers
+    return fleet(options.triton_url, options.servers_file, target_servers, options.nameserver, options.metrics_port)
+
+
+def _gates(options):
+    from compiler.rollout.waves import Gates
+
+    return Gates(smoke=options.smoke, perf=options.perf, max_p99_ms=options.max_p99_ms,
+                 min_throughput=options.min_throughput, concurrency=options.concurrency,
+                 duration=options.duration, soak=options.soak)
+
+
+def _check_live(replicas, timeout: float) -> None:
+    """Every replica answers before any changes: a fleet is not half rolled out for a typo."""
+    from compiler.rollout.client import TritonClient
+
+    for replica in replicas:
+        client = TritonClient(replica.url, timeout=min(timeout, 30.0))
+        try:
+            client.check_live()
+        finally:
+            client.close()
+
+
 def run(options) -> int:
-    from compiler.rollout.client import TritonClient, TritonError
-    from compiler.rollout.engine import FAILED, LOADED, rollout
+    from compiler.rollout.restore import PreviousFiles
+    from compiler.rollout.waves import ROLLBACK_FAILED, ROLLED_BACK, roll_out
 
     built = load_valid(options)
     if built is None:
@@ -102,69 +135,104 @@ def run(options) -> int:
     manifest = loaded.manifest
     text = options.output == "text"
     colour = use_colour()
+    replicas = _replicas(options, manifest)
     check = None
     if options.target:
         gate, check = _target_gate(options, colour)
         if gate is not None:
             return gate
-    client = TritonClient(options.triton_url, timeout=options.timeout)
-    try:
-        client.check_live()
-        if text:
-            print(f"rollout of {options.manifest} to Triton at {client.endpoint}"
-                  + (f" (target {options.target})" if options.target else ""))
-        server = str(client.endpoint)
-        outcomes = rollout(manifest, client, options.timeout, tuple(options.reload or ()),
-                           on_outcome=(lambda o: print(_outcome_text(o, colour), flush=True)) if text else None,
-                           files_changed=_files_changed(check, server))
-        _remember(check, server, outcomes)
-        changed = [manifest.models[o.name] for o in outcomes if o.action == LOADED]
-        smokes = _smoke(changed, client, manifest.root, text) if options.smoke else []
-        perfs = _perf(changed, client, manifest.root, options, text) if options.perf else []
-    except TritonError as exc:  # the server went away mid-rollout: what is known was printed already
-        raise FatalError(f"Triton at {client.endpoint}: {exc.message}", "check the server; rerun rollout to converge")
-    finally:
-        client.close()
-    counts = {a: sum(o.action == a for o in outcomes) for a in ("loaded", "unchanged", "failed", "unloaded")}
-    ok = not counts[FAILED] and all(s.ok for s in smokes) and all(p.ok for p in perfs)
+    _check_live(replicas, options.timeout)
     if text:
-        summary = ", ".join(f"{n} {a}" for a, n in counts.items())
-        print(f"rollout: {summary}" + ("" if ok else paint(" - FAILED", "error", colour)))
-        if counts[FAILED]:
-            print("    Triton keeps serving the previous versions of a model whose load failed")
+        where = str(replicas[0]) if len(replicas) == 1 else f"{len(replicas)} replicas"
+        print(f"rollout of {options.manifest} to Triton at {where}"
+              + (f" (target {options.target})" if options.target else ""))
+    previous = PreviousFiles(options.manifest, options.rollback_to)
+    try:
+        result = roll_out(manifest, replicas, canary=options.canary, max_unavailable=options.max_unavailable,
+                          gates=_gates(options), timeout=options.timeout, force=tuple(options.reload or ()),
+                          files_changed=lambda client: _files_changed(check, str(client.endpoint)),
+                          previous=previous,
+                          on_wave=(lambda kind, n, runs: _print_wave(kind, n, runs, len(replicas), colour))
+                          if text else None)
+    finally:
+        previous.close()
+    ok = not any(run.failures for run in result.runs)
+    for run in result.runs:
+        if ok or not run.touched:
+            _remember(check, run.replica.url, run.outcomes)
+    if text:
+        _print_verdict(result, colour)
     else:
-        print(json_text({"triton_url": str(client.endpoint), "ok": ok, "counts": counts,
-                          "models": [o.as_dict() for o in outcomes], "smoke": [s.as_dict() for s in smokes],
-                          "perf": [p.as_dict() for p in perfs]}, indent=2))
-    return EXIT_OK if ok else EXIT_ERROR
+        print(json_text(_report(result, ok), indent=2))
+    if result.verdict == ROLLBACK_FAILED:
+        return EXIT_ROLLBACK_FAILED
+    return EXIT_ROLLED_BACK if result.verdict == ROLLED_BACK else EXIT_OK
 
 
-def _smoke(models, client, root, text: bool) -> list:
-    from compiler.rollout.smoke import smoke
+def _report(result, ok: bool) -> dict:
+    from compiler.rollout.engine import FAILED
 
-    results = []
-    for model in models:
-        result = smoke(model, client, root)
-        results.append(result)
-        if text:
-            sources = ", ".join(sorted({f for _, _, _, f in result.inputs})) or "no inputs"
-            status = "ok" if result.ok else "FAILED"
-            print(printable(f"  smoke {status:<6} {model.name}: {result.detail} (inputs from {sources})"))
-    return results
+    report = {"ok": ok, "verdict": result.verdict, "replicas": [run.as_dict() for run in result.runs],
+              "not_reached": [r.url for r in result.not_reached]}
+    if len(result.runs) == 1:  # one server: the shape rollout has always printed, too
+        run = result.runs[0]
+        report.update({"triton_url": run.replica.url,
+                       "counts": {a: sum(o.action == a for o in run.outcomes)
+                                  for a in ("loaded", "unchanged", FAILED, "unloaded")},
+                       "models": [o.as_dict() for o in run.outcomes], "smoke": [s.as_dict() for s in run.smokes],
+                       "perf": [p.as_dict() for p in run.perfs]})
+    return report
 
 
-def _perf(models, client, root, options, text: bool) -> list:
-    from compiler.rollout.perf import measure
+def _print_wave(kind: str, number: int, runs, total: int, colour: bool) -> None:
+    for run in runs:
+        if total > 1:
+            print(f"{kind} {number}: Triton at {printable(str(run.replica))}")
+        for outcome in run.outcomes:
+            print(_outcome_text(outcome, colour))
+        for result in run.smokes:
+            _print_smoke(result)
+        for result in run.perfs:
+            _print_perf(result)
+        counts = {a: sum(o.action == a for o in run.outcomes) for a in ("loaded", "unchanged", "failed", "unloaded")}
+        print(("  " if total > 1 else "rollout: ") + ", ".join(f"{n} {a}" for a, n in counts.items())
+              + ("" if not run.failures else paint(" - FAILED", "error", colour)))
+        if counts["failed"]:
+            print("    Triton keeps serving the previous versions of a model whose load failed")
+        for why in run.failures:
+            lines = _indent(why, "  gate failed: ", "    ")
+            print("\n".join(paint(line, "error", colour) for line in lines))
 
-    results = []
-    for model in models:
-        result = measure(model, client.endpoint, root, options.concurrency, options.duration)
-        results.append(result)
-        if text:
-            line = (f"  perf  {model.name}: {result.per_second:.1f} infer/s, p50 {result.p50_ms:.2f} ms, "
-                    f"p99 {result.p99_ms:.2f} ms ({result.requests} requests, concurrency {result.concurrency}, "
-                    f"{result.seconds:.1f} s, {result.tool})")
-            if result.errors:
-                line += f"; {plural(result.errors, 'error')}: {result.detail}"
-            print(line)
-    return results
+
+def _print_verdict(result, colour: bool) -> None:
+    from compiler.rollout.waves import ROLLED_OUT
+
+    if result.verdict == ROLLED_OUT:
+        if len(result.runs) > 1:
+            print(f"rollout: rolled out to {plural(len(result.runs), 'replica')}")
+        return
+    print(paint(f"rollout: a gate failed; {result.verdict}", "error", colour))
+    for run in result.runs:
+        if not run.restores and not run.failures:
+            continue
+        print(f"  Triton at {printable(run.replica.url)}: {run.state}")
+        for r in run.restores:
+            lines = _indent(r.detail, f"    {r.action} {printable(r.model)}: ", "      ")
+            print("\n".join(lines))
+    if result.not_reached:
+        print(f"  not reached (unchanged): {', '.join(printable(r.url) for r in result.not_reached)}")
+
+
+def _print_smoke(result) -> None:
+    sources = ", ".join(sorted({f for _, _, _, f in result.inputs})) or "no inputs"
+    status = "ok" if result.ok else "FAILED"
+    print(printable(f"  smoke {status:<6} {result.name}: {result.detail} (inputs from {sources})"))
+
+
+def _print_perf(result) -> None:
+    line = (f"  perf  {result.name}: {result.per_second:.1f} infer/s, p50 {result.p50_ms:.2f} ms, "
+            f"p99 {result.p99_ms:.2f} ms ({result.requests} requests, concurrency {result.concurrency}, "
+            f"{result.seconds:.1f} s, {result.tool})")
+    if result.errors:
+        line += f"; {plural(result.errors, 'error')}: {result.detail}"
+    print(line)

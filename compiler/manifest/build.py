@@ -101,7 +101,8 @@ def build_manifest(data: dict, manifest_path: Path, skip=frozenset()) -> tuple:
         manifest.targets[name] = TargetSpec(name, target["url"], dict(target.get("storage_options") or {}),
                                             ("targets", name),
                                             triton_key.releases_of(target.get("triton"), ("targets", name, "triton"),
-                                                                   problems))
+                                                                   problems),
+                                            list(target.get("servers") or []))
     defaults = data.get("defaults") or {}
     scope = SourceScope(root, source_boundary(root))
     for name in sorted(data.get("models") or {}):

@@ -278,6 +278,13 @@ def build_schema(releases: Releases = None) -> dict:
                                 "description": "fsspec storage options (s3fs, gcsfs, adlfs), never credentials: "
                                                "those come from each cloud's own chain; ${ENV} is expanded",
                                 "examples": [{"client_kwargs": {"region_name": "eu-west-1"}}]},
+            "servers": {"type": "array", "minItems": 1,
+                        "items": {"type": "string", "minLength": 1,
+                                  "pattern": "^(dns\\+)?(https?|grpcs?)://[^/?#]+$"},
+                        "description": "the Triton servers reading this target, for `rollout` and `status` with "
+                                       "`--target NAME`: http(s):// or grpc(s):// URLs, or dns+grpc:// / dns+http:// "
+                                       "for every address of a DNS name (docs/fleet.md)",
+                        "examples": [["dns+grpc://triton-headless.ml.svc.cluster.local:8001"]]},
         },
         "description": "a place `sync` keeps an exact copy of the compiled model repository",
     }

@@ -120,8 +120,13 @@ class TritonClient:
         stats = self._call("get_inference_statistics").get("model_stats", [])
         return [(m.get("name", ""), str(m.get("version", ""))) for m in stats]
 
-    def load(self, name: str) -> None:
-        self._call("load_model", name)
+    def load(self, name: str, config: str | None = None, files: dict | None = None) -> None:
+        """Load `name` from the repository, or with `config` (JSON) and `files` ({"file:<path>":
+        bytes}) from the request alone (Triton's repository API override, restore.py)."""
+        if config is None:
+            self._call("load_model", name)
+        else:
+            self._call("load_model", name, config=config, files=files or None)
 
     def unload(self, name: str) -> None:
         self._call("unload_model", name)

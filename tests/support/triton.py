@@ -93,7 +93,8 @@ class TritonServer:
 
     def __init__(self, repository: str | os.PathLike, *extra_args: str,
                  env: dict[str, str] | None = None, log_path: str | os.PathLike | None = None,
-                 wait: str | None = "ready", timeout: float = 60.0):
+                 wait: str | None = "ready", timeout: float = 60.0, host: str = "127.0.0.1",
+                 ports: tuple | None = None):
         sp = _site_packages()
         binary = tritonserver_binary()
         if sp is None or binary is None:
@@ -105,6 +106,10 @@ class TritonServer:
         self.extra_env = dict(env or {})
         self.wait = wait
         self.timeout = timeout
+        # Another loopback address (127.0.0.2, ...) and fixed (http, grpc, metrics) ports let
+        # several servers answer one DNS name on the same ports, as pods behind a headless Service.
+        self.host = host
+        self.fixed_ports = ports
         if log_path is None:
             fd, name = tempfile.mkstemp(prefix="tritonserver-", suffix=".log")
             os.close(fd)
@@ -118,15 +123,15 @@ class TritonServer:
     # -- addresses -----------------------------------------------------------
     @property
     def http_url(self) -> str:
-        return f"127.0.0.1:{self.http_port}"
+        return f"{self.host}:{self.http_port}"
 
     @property
     def grpc_url(self) -> str:
-        return f"127.0.0.1:{self.grpc_port}"
+        return f"{self.host}:{self.grpc_port}"
 
     @property
     def metrics_url(self) -> str:
-        return f"127.0.0.1:{self.metrics_port}"
+        return f"{self.host}:{self.metrics_port}"
 
     # -- lifecycle -------------------------------------------------------------
     def _command(self) -> list[str]:
@@ -135,9 +140,9 @@ class TritonServer:
             f"--model-repository={self.repository}",
             f"--backend-directory={self.site_packages / 'pytriton' / 'tritonserver' / 'backends'}",
             # Loopback only: this machine must not listen on other interfaces.
-            "--http-address=127.0.0.1",
-            "--grpc-address=127.0.0.1",
-            "--metrics-address=127.0.0.1",
+            f"--http-address={self.host}",
+            f"--grpc-address={self.host}",
+            f"--metrics-address={self.host}",
             f"--http-port={self.http_port}",
             f"--grpc-port={self.grpc_port}",
             f"--metrics-port={self.metrics_port}",
@@ -159,7 +164,7 @@ class TritonServer:
         # The ports are picked before Triton binds them; if another process
         # grabs one in between Triton exits with "address in use": retry then.
         for attempt in range(3):
-            self.http_port, self.grpc_port, self.metrics_port = (
+            self.http_port, self.grpc_port, self.metrics_port = self.fixed_ports or (
                 free_port(), free_port(), free_port())
             self._shm_before = shm_segments()
             with open(self.log_path, "ab") as log:
