@@ -278,7 +278,7 @@ def build_schema(releases: Releases = None) -> dict:
                                 "description": "fsspec storage options (s3fs, gcsfs, adlfs), never credentials: "
                                                "those come from each cloud's own chain; ${ENV} is expanded",
                                 "examples": [{"client_kwargs": {"region_name": "eu-west-1"}}]},
-            "servers": {"type": "array", "minItems": 1,
+            "servers": {"type": "array",
                         "items": {"type": "string", "minLength": 1,
                                   "pattern": "^(dns\\+)?(https?|grpcs?)://[^/?#]+$"},
                         "description": "the Triton servers reading this target, for `rollout` and `status` with "

@@ -97,7 +97,7 @@ def _check(manifest, run: ReplicaRun, gates: Gates, timeout: float) -> None:
 
     for o in run.outcomes:
         if o.action == FAILED:
-            reasons = "; ".join(f"version {v}: {r}" for v, r in o.failures.items()) or o.message
+            reasons = "; ".join(f"version {v}: {r.strip().rstrip(';').strip()}" for v, r in o.failures.items()) or o.message
             run.failures.append(f"{o.name}: versions {versions_text(o.expected)} not READY ({reasons})")
     if run.error:
         return

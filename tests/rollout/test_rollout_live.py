@@ -92,7 +92,8 @@ def test_new_version_becomes_ready_and_the_old_one_goes(live):
 def test_broken_version_reports_tritons_reason_and_the_previous_one_keeps_serving(live):
     live.publish(versions=(1, 2, 3), broken=(3,))
     code, out, _ = live.cli("rollout")
-    assert code == 1
+    assert code == 3  # a failed gate; nothing to put back: Triton kept version 2
+    assert "kept add: its load failed; Triton kept serving it as before" in out
     assert re.search(r"failed +add \(", out)
     assert "version 3: Internal: RuntimeError: boom: the weights of this version are missing" in out
     assert "Triton keeps serving versions 2 of add" in out
