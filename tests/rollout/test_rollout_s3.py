@@ -52,7 +52,7 @@ def test_rollout_from_a_synced_bucket(s3_emulator, triton_server, tmp_path, monk
 
     publish(versions=(1, 2, 3), broken=(3,))
     code, out, _ = rollout()
-    assert code == 1 and "RuntimeError: boom" in out and "Triton keeps serving versions 2 of add" in out
+    assert code == 3 and "RuntimeError: boom" in out and "Triton keeps serving versions 2 of add" in out
     assert infer_add(server) == (200, [3.0, 4.0])
     code, out, _ = run_cli("status", tmp_path / "models.yaml", "--triton-url", server.http_url)
     assert code == 2 and "serving versions 2, the manifest selects 3" in out
