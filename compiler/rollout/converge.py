@@ -9,7 +9,8 @@ it ends when all converged, or at the deadline, with what is missing on which se
 Triton's reason per version.
 
 A stuck poller: the index a server returns did not change at all during the wait while
-it does not serve what the manifest says. Polling has stopped (Triton 2.51 stops after some
+it does not serve what the manifest says, and it names no reason for a missing version (it
+has not even tried them). Polling has stopped (Triton 2.51 stops after some
 failed loads), or the interval is longer than the wait, or the server reads another
 repository. That is said as such, with the remedies.
 """
@@ -46,7 +47,10 @@ class ServerWait:
 
     @property
     def stuck(self) -> bool:
-        return not self.converged and not self.error and not self.index_changed
+        """Not serving the manifest, the index never moved, and Triton gives no reason for a
+        missing version: it has not tried them (a failed try is reported as such instead)."""
+        tried = any(m.reasons for m in self.missing)
+        return not self.converged and not self.error and not self.index_changed and not tried
 
     def as_dict(self) -> dict:
         return {"url": self.url, "converged": self.converged, "stuck_poller": self.stuck, "error": self.error,
