@@ -53,7 +53,7 @@ def test_wait_returns_once_every_polling_server_serves_the_sync(polling):
 def test_a_version_that_fails_to_load_is_reported_with_tritons_reason(polling):
     root, servers = polling
     path = _publish(root, versions=(1, 2), broken=(2,))
-    code, out, _ = run_cli("status", path, "--wait", "--timeout", "8", "--triton-url", servers[0].http_url,
+    code, out, _ = run_cli("status", path, "--wait", "--timeout", "20", "--triton-url", servers[0].http_url,
                            "--output", "json")
     assert code == 2
     report = json.loads(out)
