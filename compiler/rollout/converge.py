@@ -39,6 +39,7 @@ class ServerWait:
     missing: list = field(default_factory=list)
     error: str = ""
     index_changed: bool = False  # the index differed at some point from the first look
+    last_failure: dict = field(default_factory=dict)  # (model, version) -> the last reason seen
     _first: tuple = None
 
     @property
@@ -65,6 +66,9 @@ def _look(manifest, client, server: ServerWait) -> None:
         server._first = snapshot
     elif snapshot != server._first:
         server.index_changed = True
+    for e in entries:  # a poller retries a failed load each pass: keep the reason across its LOADING
+        if e.state == "UNAVAILABLE" and e.reason and e.version.isdigit():
+            server.last_failure[(e.name, int(e.version))] = e.reason
     served = read_served(client)
     server.missing = []
     for name, model in sorted(manifest.models.items()):
@@ -72,8 +76,13 @@ def _look(manifest, client, server: ServerWait) -> None:
         now = served.get(name)
         ready = set(now.ready) if now else set()
         if ready != expected or (now and now.busy):
-            reasons = {v: now.reason(v) for v in sorted(expected | ready) if now and v in now.versions
-                       and now.versions[v][0] != "READY"} if now else {}
+            reasons = {}
+            for v in sorted(expected | ready):
+                if now and v in now.versions and now.versions[v][0] != "READY":
+                    reasons[v] = now.reason(v)
+                    earlier = server.last_failure.get((name, v))
+                    if earlier and now.versions[v][0] != "UNAVAILABLE":
+                        reasons[v] = f"{now.versions[v][0]} again; the last attempt failed: {earlier}"
             server.missing.append(Missing(name, expected, ready, reasons))
 
 
