@@ -99,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
                                 "it such a file stops the sync before anything is written, exit 1)")
             p.add_argument("--lock-wait", type=float, default=10.0, metavar="SECONDS",
                            help="how long to wait for another sync's lock (default: 10)")
+            p.add_argument("--revision", metavar="REF",
+                           help="sync the repository as the manifest described it at git revision REF (its "
+                                "folder and sources as committed there): a rollback for POLL-mode servers")
         _output_arg(p)
 
     p = command("lint", "apply Triton's rules to existing config.pbtxt files or model repositories",

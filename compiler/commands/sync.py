@@ -11,6 +11,8 @@ from compiler.errors import FatalError
 def run(options) -> int:
     if options.jobs < 1:
         raise FatalError(f"--jobs must be at least 1, not {options.jobs}")
+    if getattr(options, "revision", None):
+        return _run_at_revision(options)
     started = time.monotonic()
     # First thing, before the imports below: the helper that reads the target (prefetch.py)
     # forks from a small process and starts on the storage SDK at once.
@@ -56,3 +58,36 @@ def _run(options, started, early) -> int:
         print(sync_summary(result, ctx.target, seconds, options.prune))
     # Like `plan`: a dry run says by its exit code whether this sync would change the target.
     return EXIT_CHANGES if options.dry_run and result.plan.active else EXIT_OK
+
+
+def _run_at_revision(options) -> int:
+    """Sync the repository as the manifest described it at git revision `options.revision`:
+    the manifest's folder at that commit, sources included, is written to a temporary folder
+    and synced from there, to the target of today's manifest (a local target named with a
+    relative path stays where it is today, not inside the temporary folder). The GitOps way
+    to put a POLL-mode fleet back on a known-good state without a revert commit first."""
+    import argparse
+    from pathlib import Path
+
+    from compiler.gitinfo import checkout_tree
+
+    target = _today_target(options)
+    with checkout_tree(options.revision, options.manifest) as old:
+        if old is None or not Path(old).is_file():
+            raise FatalError(f"{options.manifest}: not in git at {options.revision}",
+                             "name a revision where the manifest exists: git log -- " + str(options.manifest))
+        print(f"sync: the manifest as of {options.revision}", file=sys.stderr)
+        return run(argparse.Namespace(**{**vars(options), "manifest": str(old), "target": target,
+                                         "revision": None}))
+
+
+def _today_target(options):
+    """The target as today's manifest resolves it; a local one as an absolute path."""
+    from compiler.pipeline import load_and_build
+    from compiler.sync.target import resolve_target
+
+    loaded, _ = load_and_build(options.manifest)
+    if loaded.manifest is None:
+        return options.target  # today's manifest does not load: the revision's own targets apply
+    target = resolve_target(loaded.manifest, options.target)
+    return target.root if target.local else options.target
