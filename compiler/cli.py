@@ -245,8 +245,8 @@ def build_parser() -> argparse.ArgumentParser:
     _manifest_arg(p)
     _servers_args(p)
     p.add_argument("--target", metavar="NAME", help="a manifest target whose `servers:` to check")
-    p.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
-                   help="per request (default: 30); with --wait, how long to wait in all (default then: 300)")
+    p.add_argument("--timeout", type=float, metavar="SECONDS",
+                   help="per request (default: 30); with --wait, how long to wait in all (default: 300)")
     p.add_argument("--wait", action="store_true",
                    help="for POLL-mode servers after a sync: wait until every model and version is READY on every "
                         "server; fail with Triton's reason, or name a poller that stopped")

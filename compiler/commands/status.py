@@ -43,7 +43,7 @@ def run(options) -> int:
     replicas = _replicas(options, manifest)
     if options.wait:
         return _wait(options, manifest, replicas)
-    results = [(replica, _drift(manifest, replica, options.timeout)) for replica in replicas]
+    results = [(replica, _drift(manifest, replica, options.timeout or 30.0)) for replica in replicas]
     drifted = any(drift for _, drift in results)
     if options.output == "json":
         report = {"in_sync": not drifted, "models": len(manifest.models),
@@ -85,7 +85,7 @@ def _wait(options, manifest, replicas) -> int:
     from compiler.rollout.converge import wait_converged
     from compiler.rollout.drift import versions_text
 
-    timeout = options.timeout if options.timeout != 30.0 else 300.0  # 30 is the per-request default
+    timeout = options.timeout or 300.0
     servers = wait_converged(manifest, replicas, timeout, request_timeout=min(timeout, 30.0))
     ok = all(s.converged for s in servers)
     if options.output == "json":
