@@ -1,12 +1,13 @@
-"""`triton-gitops rollout`: load what changed into a live Triton (EXPLICIT mode), unload what
-left the manifest, wait for the versions each policy selects, then optionally smoke- and
-load-test the models that were loaded."""
+"""`triton-gitops rollout`: load what changed into every live Triton replica (EXPLICIT mode),
+unload what left the manifest, wait for the versions each policy selects; in waves, each
+checked (READY, smoke, perf limits, failure counters) and rolled back when a check fails.
+The fleet logic is compiler/rollout/waves.py; this module parses options and prints."""
 from __future__ import annotations
 
 import sys
 
 from compiler.commands import EXIT_ERROR, EXIT_OK
-from compiler.errors import FatalError, printable
+from compiler.errors import printable
 from compiler.pipeline import load_valid
 from compiler.report import json_text, paint, plural, use_colour
 
