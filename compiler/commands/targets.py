@@ -3,7 +3,8 @@
 Each target has a kind from its URL: `s3`, `gcs` (gs://, gcs://), `azure` (az://, abfs://,
 abfss://, adl://), `local` (a path or file://) or `other`. Problems in the models do not
 stop the listing (that is `validate`'s job); a manifest that cannot be read at all does. With `--github-output` the step
-outputs are `matrix` (`{"include": [{"target": NAME, "kind": KIND}, ...]}`), `names`
+outputs are `matrix` (`{"include": [{"target": NAME, "kind": KIND}, ...]}`, plus `"servers": "yes"`
+for a target that lists its Triton servers), `names`
 and `kinds` (space-separated) and `count`.
 """
 from __future__ import annotations
@@ -36,14 +37,18 @@ def run(options) -> int:
         return EXIT_ERROR
     from compiler.sync.target import redact_url
 
-    targets = [{"name": t.name, "kind": kind_of(t.url), "url": redact_url(t.url)}
+    targets = [{"name": t.name, "kind": kind_of(t.url), "url": redact_url(t.url), "servers": len(t.servers)}
                for t in loaded.manifest.targets.values()]
     if options.remote:
         targets = [t for t in targets if t["kind"] != "local"]
     if options.github_output:
         from compiler.prreport.github import set_outputs
 
-        set_outputs({"matrix": json.dumps({"include": [{"target": t["name"], "kind": t["kind"]} for t in targets]}),
+        # "servers": "yes" only for a target listing Triton servers (the sync workflow then
+        # rolls out to them or waits for them); the others' entries stay {target, kind}.
+        include = [{"target": t["name"], "kind": t["kind"], **({"servers": "yes"} if t["servers"] else {})}
+                   for t in targets]
+        set_outputs({"matrix": json.dumps({"include": include}),
                      "names": " ".join(t["name"] for t in targets),
                      "kinds": " ".join(sorted({t["kind"] for t in targets})),
                      "count": str(len(targets))})
