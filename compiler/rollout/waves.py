@@ -18,6 +18,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from compiler.errors import FatalError
 from compiler.rollout.client import TritonClient, TritonError
 from compiler.rollout.engine import FAILED, LOADED, UNLOADED, rollout
 from compiler.rollout.fleet import waves as plan_waves
@@ -52,6 +53,7 @@ class ReplicaRun:
     restores: list = field(default_factory=list)
     before: dict = field(default_factory=dict)  # restore.snapshot
     error: str = ""  # Triton went away
+    fatal: object = None  # the FatalError a replica raised (refused load requests: POLL mode)
 
     @property
     def touched(self) -> list:
@@ -88,6 +90,10 @@ def _change(manifest, run: ReplicaRun, timeout: float, force, files_changed) -> 
     except TritonError as exc:
         run.error = exc.message
         run.failures.append(f"Triton went away: {exc.message}")
+    except FatalError as exc:  # a POLL-mode replica in the fleet: the others of its wave may have changed
+        run.fatal = exc
+        run.error = exc.message
+        run.failures.append(f"{exc.message} ({exc.hint})" if exc.hint else exc.message)
     finally:
         client.close()
 
@@ -195,6 +201,9 @@ def roll_out(manifest, replicas: list, *, canary: int = 1, max_unavailable: int 
         if on_wave is not None:
             on_wave(kind, number, runs)
         if any(run.failures for run in runs):
+            fatal = next((run.fatal for run in runs if run.fatal is not None), None)
+            if fatal is not None and not any(run.touched for run in result.runs):
+                raise fatal  # nothing changed anywhere: a plain error, exit 1
             for _, later in planned[number:]:
                 result.not_reached.extend(later)
             for run in result.runs:
