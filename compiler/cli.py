@@ -196,6 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="per model: how long a load may take until its versions are READY (default: 300)")
     p.add_argument("--reload", action="append", metavar="MODEL",
                    help="load MODEL even if the server already serves it as the manifest says ('*' for all)")
+    _config_name_arg(p)
     p.add_argument("--smoke", action="store_true", help="one inference per loaded model (warmup inputs or zeros)")
     p.add_argument("--perf", action="store_true", help="measure each loaded model: p50/p99 latency, inferences/s")
     p.add_argument("--concurrency", type=int, default=4, metavar="N", help="with --perf: requests in flight (default: 4)")
@@ -208,8 +209,15 @@ def build_parser() -> argparse.ArgumentParser:
     _manifest_arg(p)
     p.add_argument("--triton-url", required=True, metavar="URL", help="http://HOST:8000 or grpc://HOST:8001")
     p.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS", help="per request (default: 30)")
+    _config_name_arg(p)
     _output_arg(p)
     return parser
+
+
+def _config_name_arg(p) -> None:
+    p.add_argument("--model-config-name", metavar="VARIANT", default="",
+                   help="the server runs `tritonserver --model-config-name=VARIANT`: compare with each model's "
+                        "configs.VARIANT (config.pbtxt for models without it)")
 
 
 def main(argv=None) -> int:
