@@ -34,7 +34,7 @@ def _merge(base: dict, over: dict, descriptor) -> dict:
     out = dict(base)
     for key, value in over.items():
         field = descriptor.fields_by_name.get(key) if descriptor is not None else None
-        if field is not None and field.containing_oneof is not None:
+        if value is not None and field is not None and field.containing_oneof is not None:
             for other in field.containing_oneof.fields:
                 if other.name != key:
                     out.pop(other.name, None)
@@ -114,7 +114,7 @@ def _rename_warmups(config_dict: dict, warmups: list, prefix: str) -> None:
     for warmup in warmups:
         if warmup.source:
             continue
-        index, _, _, input_name = warmup.path[-4:]
+        _, index, _, input_name = warmup.path[-4:]
         warmup.file_name = prefix + warmup.file_name
         config_dict["model_warmup"][index]["inputs"][input_name]["input_data_file"] = warmup.file_name
 
