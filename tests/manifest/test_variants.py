@@ -191,3 +191,15 @@ def test_target_config_name_is_read_and_must_be_a_plain_name(tmp_path):
                                      "local: {url: build/model_repository, config_name: ../x}"))
     code, out, _ = run_cli("validate", manifest)
     assert code == 1 and "targets.local.config_name" in out
+
+
+def test_schema_problems_in_a_variant_read_as_for_the_model(tmp_path):
+    manifest = _example_with(tmp_path, "      typo:\n        max_batch_sise: 2\n"
+                                       "        instance_group: [{kind: KIND_CPUU}]\n"
+                                       "        dynamic_batching: {max_queue_delay_microseconds: x}\n")
+    code, out, _ = run_cli("validate", manifest)
+    assert code == 1
+    assert f"models.yaml:{_line_of(manifest, 'max_batch_sise')}:9: error: " in out
+    assert "unknown key 'max_batch_sise'" in out and "did you mean 'max_batch_size'?" in out
+    assert "'KIND_CPUU' is not a valid value here [schema-enum]" in out and "did you mean 'KIND_CPU'?" in out
+    assert "max_queue_delay_microseconds: expected integer, got string 'x'" in out  # the null branch is not named
