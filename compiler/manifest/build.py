@@ -195,6 +195,7 @@ def _rule_problems(manifest: Manifest, also_known=frozenset()) -> list:
         if model.config.platform == "ensemble":
             problems.extend(_ensemble_under_variants(manifest, model, ctx, own))
     problems.extend(config_variants.release_problems(manifest, release, said_by))
+    problems.extend(config_variants.target_problems(manifest))
     return problems
 
 

@@ -223,3 +223,19 @@ def serve_variant(manifest, name: str) -> None:
         variant = model.variants.get(name)
         if variant is not None and variant.config is not None:
             model.config, model.config_dict = variant.config, variant.config_dict
+
+
+def target_problems(manifest) -> list:
+    """A target's `config_name` that no model has: its servers would load every config.pbtxt,
+    which is allowed (Triton falls back) but most likely a typo."""
+    from compiler.errors import WARNING, Problem
+
+    known = names(manifest)
+    out = []
+    for target in manifest.targets.values():
+        if target.config_name and target.config_name not in known:
+            out.append(Problem(f"no model has a config variant {target.config_name!r}: servers run with "
+                               f"--model-config-name={target.config_name} load every model's config.pbtxt",
+                               "config-name", target.doc_path + ("config_name",), WARNING,
+                               hint="the manifest's variants: " + (", ".join(known) or "none")))
+    return out

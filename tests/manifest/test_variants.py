@@ -188,6 +188,12 @@ def test_target_config_name_is_read_and_must_be_a_plain_name(tmp_path):
     loaded, _ = load_and_build(manifest)
     assert loaded.ok and loaded.manifest.targets["local"].config_name == "cpu-large"
     manifest.write_text(text.replace("local: {url: build/model_repository}",
+                                     "local: {url: build/model_repository, config_name: cpu-larg}"))
+    code, out, _ = run_cli("validate", manifest)
+    assert code == 0  # allowed (every server falls back to config.pbtxt), but said
+    assert "warning: targets.local.config_name: no model has a config variant 'cpu-larg'" in out
+    assert "the manifest's variants: cpu-large" in out
+    manifest.write_text(text.replace("local: {url: build/model_repository}",
                                      "local: {url: build/model_repository, config_name: ../x}"))
     code, out, _ = run_cli("validate", manifest)
     assert code == 1 and "targets.local.config_name" in out
