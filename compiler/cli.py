@@ -217,7 +217,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _config_name_arg(p) -> None:
     p.add_argument("--model-config-name", metavar="VARIANT", default="",
                    help="the server runs `tritonserver --model-config-name=VARIANT`: compare with each model's "
-                        "configs.VARIANT (config.pbtxt for models without it)")
+                        "configs.VARIANT (config.pbtxt for models without it); without it, rollout --target NAME "
+                        "takes that target's config_name")
 
 
 def main(argv=None) -> int:

@@ -101,7 +101,7 @@ def run(options) -> int:
         return EXIT_ERROR
     loaded, tree = built
     manifest = loaded.manifest
-    serve_variant(manifest, options.model_config_name)
+    serve_variant(manifest, options.model_config_name, options.target or "")
     text = options.output == "text"
     colour = use_colour()
     check = None

@@ -206,12 +206,15 @@ def names(manifest) -> list:
     return sorted({v for model in manifest.models.values() for v in model.variants})
 
 
-def serve_variant(manifest, name: str) -> None:
+def serve_variant(manifest, name: str, target: str = "") -> None:
     """Make each model's config the one a server started with `--model-config-name=name`
     loads: the variant where the model has it, config.pbtxt where not (Triton's fallback).
-    For `rollout` and `status`, which compare a live server with the manifest."""
+    For `rollout` and `status`, which compare a live server with the manifest. Without a
+    name, a `target` of the manifest that says `config_name` gives it."""
     from compiler.errors import FatalError
 
+    if not name and target in manifest.targets:
+        name = manifest.targets[target].config_name
     if not name:
         return
     known = names(manifest)

@@ -89,3 +89,23 @@ def test_rollout_loads_the_variant_into_an_explicit_mode_server(compiled):
         assert {m["action"] for m in report["models"]} == {"unchanged"}, report
         code, report, _ = run_json("status", manifest, "--triton-url", url, "--model-config-name", "cpu-large")
         assert code == 0 and report["in_sync"]
+
+
+def test_rollout_to_a_target_takes_its_config_name(tmp_path):
+    if tritonserver_binary() is None:
+        pytest.skip("tritonserver not installed; run scripts/bootstrap.sh")
+    manifest = copy_example(tmp_path)
+    text = manifest.read_text()
+    manifest.write_text(text.replace("local: {url: build/model_repository}",
+                                     "local: {url: build/model_repository, config_name: cpu-large}"))
+    assert run_cli("sync", manifest, "--target", "local")[0] == 0
+    repo = tmp_path / "build" / "model_repository"
+    with TritonServer(repo, "--model-control-mode=explicit", model_config_name="cpu-large",
+                      log_path=tmp_path / "triton.log") as server:
+        url = f"http://{server.http_url}"
+        code, report, _ = run_json("rollout", manifest, "--triton-url", url, "--target", "local")
+        assert code == 0, report
+        code, report, _ = run_json("rollout", manifest, "--triton-url", url, "--target", "local")
+        assert code == 0 and {m["action"] for m in report["models"]} == {"unchanged"}, report
+        code, report, _ = run_json("status", manifest, "--triton-url", url, "--model-config-name", "cpu-large")
+        assert code == 0 and report["in_sync"], report
