@@ -98,7 +98,7 @@ def build_variants(model, model_fields: dict, configs: dict, parse, problems) ->
         merged = merge_variant(model_fields, written)
         config_dict, warmups = canonical_config(model.name, merged)
         if "model_warmup" in written:
-            _rename_warmups(config_dict, warmups, f"{name}.")
+            _rename_warmups(config_dict, written["model_warmup"], warmups, f"{name}.")
         else:
             warmups = []  # the model's own warmup files, which the model already writes
         doc_path = model.doc_path + (FOLDER, name)
@@ -108,13 +108,15 @@ def build_variants(model, model_fields: dict, configs: dict, parse, problems) ->
     return variants
 
 
-def _rename_warmups(config_dict: dict, warmups: list, prefix: str) -> None:
-    """A variant's own warmup data (`data:`) goes to warmup/<variant>.<file>, beside the
-    model's; a copied `file:` keeps its name (an imported repository stays the same)."""
+def _rename_warmups(config_dict: dict, written: list, warmups: list, prefix: str) -> None:
+    """A variant's own warmup files go to warmup/<variant>.<file>, beside the model's, unless
+    the variant names the file itself (`input_data_file` with `file:`: an imported repository
+    stays the same)."""
     for warmup in warmups:
-        if warmup.source:
-            continue
         _, index, _, input_name = warmup.path[-4:]
+        given = ((written[index] or {}).get("inputs") or {}).get(input_name) or {}
+        if warmup.source and given.get("input_data_file"):
+            continue
         warmup.file_name = prefix + warmup.file_name
         config_dict["model_warmup"][index]["inputs"][input_name]["input_data_file"] = warmup.file_name
 

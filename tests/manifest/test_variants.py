@@ -209,3 +209,21 @@ def test_schema_problems_in_a_variant_read_as_for_the_model(tmp_path):
     assert "unknown key 'max_batch_sise'" in out and "did you mean 'max_batch_size'?" in out
     assert "'KIND_CPUU' is not a valid value here [schema-enum]" in out and "did you mean 'KIND_CPU'?" in out
     assert "max_queue_delay_microseconds: expected integer, got string 'x'" in out  # the null branch is not named
+
+
+def test_a_variants_warmup_file_gets_its_own_name_unless_it_names_one(tmp_path):
+    labels = "examples/text_classifier/labels.txt"  # replaced below by a raw file of 16 bytes
+    manifest = _example_with(tmp_path, "      f:\n        model_warmup:\n          - name: f\n            batch_size: 1\n"
+                                       "            inputs:\n              FEATURES: {data_type: FP32, dims: [4], "
+                                       f"file: {labels}}}\n")
+    raw = tmp_path / "raw16"
+    raw.write_bytes(b"\1" * 16)
+    manifest.write_text(manifest.read_text().replace(f"file: {labels}", "file: raw16"))
+    out = tmp_path / "repo"
+    assert run_cli("compile", manifest, "--out", out)[0] == 0
+    assert (out / "text_classifier/warmup/f.0_FEATURES").read_bytes() == b"\1" * 16
+    manifest.write_text(manifest.read_text().replace("file: raw16", "file: raw16, input_data_file: mine.raw"))
+    assert run_cli("compile", manifest, "--out", out)[0] == 0
+    assert (out / "text_classifier/warmup/mine.raw").read_bytes() == b"\1" * 16
+    variant = text_format.Parse((out / "text_classifier/configs/f.pbtxt").read_text(), ModelConfig())
+    assert variant.model_warmup[0].inputs["FEATURES"].input_data_file == "mine.raw"
