@@ -223,6 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="replicas changed first, as a wave of their own (default: 1; 0: no canary wave)")
     p.add_argument("--max-unavailable", type=int, default=1, metavar="N",
                    help="replicas changed at the same time after the canary (default: 1)")
+    _config_name_arg(p)
     p.add_argument("--smoke", action="store_true", help="gate: one inference per loaded model (warmup inputs or zeros)")
     p.add_argument("--perf", action="store_true", help="measure each loaded model: p50/p99 latency, inferences/s")
     p.add_argument("--max-p99-ms", type=float, metavar="MS", help="gate: p99 latency of each loaded model at most MS")
@@ -251,8 +252,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="for POLL-mode servers after a sync: wait until every model and version is READY on every "
                         "server; fail with Triton's reason, or name a poller that stopped")
     p.add_argument("--metrics-port", type=int, default=8002, help=argparse.SUPPRESS)
+    _config_name_arg(p)
     _output_arg(p)
     return parser
+
+
+def _config_name_arg(p) -> None:
+    p.add_argument("--model-config-name", metavar="VARIANT", default="",
+                   help="the server runs `tritonserver --model-config-name=VARIANT`: compare with each model's "
+                        "configs.VARIANT (config.pbtxt for models without it); without it, rollout --target NAME "
+                        "takes that target's config_name")
 
 
 def main(argv=None) -> int:

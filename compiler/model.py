@@ -31,6 +31,18 @@ class FileSpec:
 
 
 @dataclass
+class VariantSpec:
+    """One entry of `configs:`: compiled to configs/<name>.pbtxt (see compiler/manifest/variants.py)."""
+
+    name: str
+    config: object  # ModelConfig message of the merged config, None if it did not parse
+    config_dict: dict  # the canonical dict it was parsed from
+    written: dict  # the variant as written in the manifest, to tell its own fields from the model's
+    doc_path: tuple = ()  # ("models", model, "configs", name)
+    warmups: list = field(default_factory=list)  # [WarmupSource] of a model_warmup the variant sets itself
+
+
+@dataclass
 class ModelSpec:
     name: str
     config: object  # ModelConfig message
@@ -44,6 +56,7 @@ class ModelSpec:
     declared_versions: set = field(default_factory=set)
     doc_path: tuple = ()
     tuning: dict = field(default_factory=dict)  # measured figures (`tuning:`), for the PR report; not compiled
+    variants: dict = field(default_factory=dict)  # name -> VariantSpec (`configs:`), sorted by name
 
     def doc_path_of(self, config_path: tuple) -> tuple:
         """Map a path inside the config to where it is written in the manifest."""
@@ -64,6 +77,7 @@ class TargetSpec:
     doc_path: tuple = ()
     triton: Optional[object] = None  # the oldest Triton release serving it (triton_releases.Release), if said
     servers: list = field(default_factory=list)  # Triton URLs reading it (rollout/status; compiler/rollout/fleet.py)
+    config_name: str = ""  # the config variant its servers load (`--model-config-name`), "" for config.pbtxt
 
 
 @dataclass

@@ -30,7 +30,7 @@ SEARCHED = ("instance_group", "max_batch_size", "dynamic_batching")
 KEPT = {"model_warmup": "warmup data is the manifest's own (data:/file:); left as it is",
         "name": ""}
 # New config fields go above these keys of the model entry.
-MANIFEST_KEYS = ("files", "versions", "tuning")
+MANIFEST_KEYS = ("files", "versions", "tuning", "configs")
 TUNING = "tuning"
 
 

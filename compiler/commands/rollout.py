@@ -7,7 +7,8 @@ from __future__ import annotations
 import sys
 
 from compiler.commands import EXIT_ERROR, EXIT_OK
-from compiler.errors import printable
+from compiler.errors import FatalError, printable
+from compiler.manifest.variants import serve_variant
 from compiler.pipeline import load_valid
 from compiler.report import json_text, paint, plural, use_colour
 
@@ -134,6 +135,7 @@ def run(options) -> int:
         return EXIT_ERROR
     loaded, tree = built
     manifest = loaded.manifest
+    serve_variant(manifest, options.model_config_name, options.target or "")
     text = options.output == "text"
     colour = use_colour()
     replicas = _replicas(options, manifest)

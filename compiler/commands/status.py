@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
 from compiler.errors import FatalError, printable
+from compiler.manifest.variants import serve_variant
 from compiler.pipeline import load_valid
 from compiler.report import json_text, paint, plural, use_colour
 
@@ -40,6 +41,7 @@ def run(options) -> int:
         return EXIT_ERROR
     loaded, tree = built
     manifest = loaded.manifest
+    serve_variant(manifest, options.model_config_name, options.target or "")
     replicas = _replicas(options, manifest)
     if options.wait:
         return _wait(options, manifest, replicas)

@@ -13,6 +13,7 @@ from typing import Optional
 
 from compiler.compile.render import render_config
 from compiler.compile.warmup import encode
+from compiler.manifest.variants import variant_file
 
 # An empty version folder (an ensemble's) cannot exist on an object store, where folders
 # are only prefixes of files; this zero-byte file keeps it present everywhere.
@@ -63,11 +64,11 @@ def _version_entries(model, version) -> list:
     return entries or [Entry(prefix + KEEP_FILE, model.name, VERSION, 0, data=b"")]
 
 
-def _warmup_entries(model, root: Path, problems) -> list:
+def _warmup_entries(model, root: Path, problems, warmups=None, doc_path_of=None) -> list:
     entries = []
-    for warmup in model.warmups:
+    for warmup in model.warmups if warmups is None else warmups:
         path = f"{model.name}/warmup/{warmup.file_name}"
-        doc_path = model.doc_path_of(warmup.path)
+        doc_path = (doc_path_of or model.doc_path_of)(warmup.path)
         if warmup.source:
             local = warmup.local_path  # resolved and checked while the manifest was built
             if local is not None and local.is_file():
@@ -79,6 +80,20 @@ def _warmup_entries(model, root: Path, problems) -> list:
         problems.extend(found)
         if not found:
             entries.append(Entry(path, model.name, WARMUP, len(data), data=data))
+    return entries
+
+
+def _variant_entries(model, root: Path, source_label: str, problems) -> list:
+    """configs/<variant>.pbtxt (a config like config.pbtxt: sync orders it with them) and the
+    variant's own warmup files."""
+    entries = []
+    for variant in model.variants.values():
+        if variant.config is None:
+            continue
+        text = render_config(variant.config, source_label).encode("utf-8")
+        entries.append(Entry(variant_file(model.name, variant.name), model.name, CONFIG, len(text), data=text))
+        entries.extend(_warmup_entries(model, root, problems, variant.warmups,
+                                       lambda path, v=variant: v.doc_path + tuple(path)))
     return entries
 
 
@@ -100,5 +115,6 @@ def build_tree(manifest, source_label: str = "models.yaml") -> tuple:
                 entries.append(Entry(f"{model.name}/{spec.name}", model.name, FILE, spec.local_path.stat().st_size,
                                      source=spec.local_path))
         entries.extend(_warmup_entries(model, manifest.root, problems))
+        entries.extend(_variant_entries(model, manifest.root, source_label, problems))
     entries.sort(key=lambda e: e.path)
     return Tree(entries), problems

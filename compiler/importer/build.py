@@ -9,9 +9,9 @@ What maps where:
 - warmup/<f> named by an `input_data_file` -> that warmup input's `file:` (the compiler
   copies it into warmup/); `input_data_file` is kept so the name a reader sees is the
   original's;
-- configs/*.pbtxt (alternatives chosen with `tritonserver --model-config-name`) have no
-  manifest field yet: they are kept where they are (or copied), listed in a comment above
-  the model, and reported as a warning.
+- configs/<name>.pbtxt (variants chosen with `tritonserver --model-config-name`) -> the
+  model's `configs: {name: ...}`, each written as the fields that differ from config.pbtxt
+  (compiler/manifest/variants.py); other files under configs/ are reported, not imported.
 """
 from __future__ import annotations
 
@@ -25,6 +25,9 @@ from google.protobuf import text_format
 
 from compiler.errors import ERROR, WARNING, Problem
 from compiler.importer.entry import config_to_entry
+from compiler.importer.source import read_text
+from compiler.manifest.schema import VARIANT_NAME_PATTERN
+from compiler.manifest.variants import variant_of
 from compiler.proto import ModelConfig
 from compiler.rules.installed import STANDARD_AGENTS, STANDARD_BACKENDS
 
@@ -106,6 +109,32 @@ def _warmup_files(entry: dict, model, ref, problems, display) -> set:
     return used
 
 
+def _variants(model, repo, ref, problems, entry: dict, used: set, display) -> dict:
+    """configs/<name>.pbtxt -> {name: the fields that differ from the model's entry} (see
+    compiler/manifest/variants.py); what else is under configs/ Triton never reads."""
+    out = {}
+    for rel, path in sorted(model.configs.items()):
+        name = rel[: -len(".pbtxt")] if rel.endswith(".pbtxt") else ""
+        where = repo.display(path)
+        if "/" in rel or not re.match(VARIANT_NAME_PATTERN, name):
+            problems.append(Problem(f"configs/{rel} is not a config variant Triton can load (configs/<name>.pbtxt, "
+                                    "a plain name); not imported", "import-configs", (), WARNING, where))
+            continue
+        try:
+            config = text_format.Parse(read_text(repo, path), ModelConfig())
+        except (text_format.ParseError, UnicodeDecodeError, OSError) as exc:
+            problems.append(Problem(f"configs/{rel} does not parse as a ModelConfig: {exc}", "import-parse", (),
+                                    ERROR, where, hint="fix the file, or move it out of configs/"))
+            continue
+        if config.name and config.name != model.name:
+            problems.append(Problem(f"config name {config.name!r} differs from the folder name {model.name!r}; "
+                                    "the manifest uses the folder name", "import-name", (), WARNING, where))
+        full = config_to_entry(config)
+        used.update(_warmup_files(full, model, ref, problems, where))
+        out[name] = variant_of(entry, full)
+    return out
+
+
 def _guess_backend(model) -> str:
     names = {rel.split("/")[1] for rel in model.contents if "/" in rel and rel.split("/")[0].isdigit()}
     found = sorted({_MODEL_FILES[n] for n in names if n in _MODEL_FILES})
@@ -143,6 +172,7 @@ def _model_entry(model, repo, ref, problems, comments) -> Optional[dict]:
         if complete(entry, model, repo, problems, display):
             entry = _in_proto_order(entry)
     used = _warmup_files(entry, model, ref, problems, display)
+    configs = _variants(model, repo, ref, problems, entry, used, display)
     for rel in sorted(set(model.warmup) - used):
         problems.append(Problem(f"warmup/{rel} is named by no warmup input; not imported", "import-warmup", (),
                                 WARNING, display))
@@ -150,14 +180,8 @@ def _model_entry(model, repo, ref, problems, comments) -> Optional[dict]:
         entry["files"] = {rel: ref(model, rel, path) for rel, path in sorted(model.files.items())}
     if model.versions:
         entry["versions"] = {n: {"source": ref(model, str(n), path)} for n, path in sorted(model.versions.items())}
-    if model.configs:
-        kept = [ref(model, f"configs/{rel}", path) for rel, path in sorted(model.configs.items())]
-        problems.append(Problem(f"{len(kept)} alternative config(s) under configs/ have no manifest field yet; kept "
-                                "as files, not compiled", "import-configs", (), WARNING, display,
-                                hint="tritonserver --model-config-name selects them; see the comment in the manifest"))
-        comments.setdefault(("models", model.name), []).extend(
-            ["alternative configs (configs/, for tritonserver --model-config-name), not compiled:"]
-            + [f"  {k}" for k in kept])
+    if configs:
+        entry["configs"] = configs
     return entry
 
 

@@ -11,6 +11,7 @@ configuration from the model file.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 from contextvars import ContextVar
 
@@ -133,7 +134,25 @@ def lint_model_folder(folder: str, repository_models=None, model_configs=None, l
     ctx = RuleContext(os.path.basename(os.path.normpath(folder)), versions=versions, files=_files(folder),
                       repository_models=repository_models, model_configs=model_configs or {},
                       model_versions=model_versions or {}, model_file_may_complete=True, model_folder=DiskFolder(folder))
-    return cf.problems + problems + _run(cf, ctx)
+    return cf.problems + problems + _run(cf, ctx) + _variants(folder, ctx)
+
+
+def _variants(folder: str, ctx: RuleContext) -> list:
+    """configs/<name>.pbtxt: what a server run with --model-config-name=<name> loads instead
+    of config.pbtxt; the same rules, located in the variant's file."""
+    variants = os.path.join(folder, "configs")
+    if not os.path.isdir(variants):
+        return []
+    out = []
+    for name in sorted(os.listdir(variants)):
+        path = os.path.join(variants, name)
+        if not name.endswith(".pbtxt") or not os.path.isfile(path):
+            continue
+        cf = load_config(path)
+        out.extend(cf.problems)
+        if cf.config is not None:
+            out.extend(_run(cf, dataclasses.replace(ctx)))
+    return out
 
 
 def lint_repository(root: str) -> list:

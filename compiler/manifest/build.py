@@ -2,6 +2,7 @@
 (sources exist, file names are safe) and running Triton's rules on every config."""
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path, PurePosixPath
 
 from google.protobuf import json_format
@@ -10,6 +11,7 @@ from compiler.errors import Problem
 from compiler.manifest import triton as triton_key
 from compiler.manifest.sources import SourceScope, local_source, source_boundary
 from compiler.manifest.normalize import canonical_config, merge_defaults
+from compiler.manifest import variants as config_variants
 from compiler.model import FileSpec, Manifest, ModelSpec, TargetSpec, VersionSpec
 from compiler.proto import ModelConfig
 from compiler.rules import RuleContext, check_config
@@ -81,12 +83,12 @@ def _check_default_filename(config_dict, model, problems) -> None:
                                 hint="no folders, '..', backslashes or NUL; at most 255 bytes"))
 
 
-def _parse_config(name, config_dict, model, problems):
+def _parse_config(config_dict, doc_path, problems):
     try:
         return json_format.ParseDict(config_dict, ModelConfig())
     except json_format.ParseError as exc:
         # The schema normally catches everything ParseDict would; this is the safety net.
-        problems.append(Problem(f"not a valid ModelConfig: {exc}", "config-parse", model.doc_path))
+        problems.append(Problem(f"not a valid ModelConfig: {exc}", "config-parse", doc_path))
         return None
 
 
@@ -102,7 +104,8 @@ def build_manifest(data: dict, manifest_path: Path, skip=frozenset()) -> tuple:
                                             ("targets", name),
                                             triton_key.releases_of(target.get("triton"), ("targets", name, "triton"),
                                                                    problems),
-                                            list(target.get("servers") or []))
+                                            list(target.get("servers") or []),
+                                            config_name=target.get("config_name", ""))
     defaults = data.get("defaults") or {}
     scope = SourceScope(root, source_boundary(root))
     for name in sorted(data.get("models") or {}):
@@ -117,7 +120,7 @@ def build_manifest(data: dict, manifest_path: Path, skip=frozenset()) -> tuple:
         config_dict, warmups = canonical_config(name, merged)
         model = ModelSpec(name, None, config_dict, inherited=inherited, doc_path=model_path, warmups=warmups,
                           tuning=dict(entry.get("tuning") or {}))
-        model.config = _parse_config(name, config_dict, model, problems)
+        model.config = _parse_config(config_dict, model.doc_path, problems)
         model.versions = _versions(entry, model_path, scope, config_dict, problems)
         model.declared_versions = set(model.versions) | {
             int(k) for k in (entry.get("versions") or {}) if str(k).isdigit() and int(k) <= INT64_MAX}
@@ -127,10 +130,47 @@ def build_manifest(data: dict, manifest_path: Path, skip=frozenset()) -> tuple:
                 warmup.local_path = local_source(scope, warmup.source,
                                                  model.doc_path_of(warmup.path + ("file",)), problems, need_file=True)
         _check_default_filename(config_dict, model, problems)
+        model.variants = config_variants.build_variants(
+            model, merged, entry.get("configs"), lambda d, p: _parse_config(d, p, problems), problems)
+        taken = {w.file_name: w for w in model.warmups}  # warmup/ names, shared by the model and its variants
+        for variant in model.variants.values():
+            _variant_sources(variant, scope, problems, taken)
         manifest.models[name] = model
     # Models left out for schema errors still exist: an ensemble naming one is not also wrong.
     problems.extend(_rule_problems(manifest, also_known=set(skip) & set(data.get("models") or {})))
     return manifest, problems
+
+
+def _variant_sources(variant, scope, problems, taken: dict) -> None:
+    """A variant's own warmup files: resolved like the model's, checked for a name clash."""
+    own = []
+    for warmup in variant.warmups:
+        doc_path = variant.doc_path + warmup.path
+        if warmup.source:
+            warmup.local_path = local_source(scope, warmup.source, doc_path + ("file",), problems, need_file=True)
+        other = taken.get(warmup.file_name)
+        if other is not None and other.source and warmup.source and other.local_path == warmup.local_path:
+            continue  # the same file the model (or another input) already puts there
+        if other is not None:
+            problems.append(Problem(f"warmup file {warmup.file_name!r} of config variant {variant.name!r} clashes "
+                                    "with another warmup file of the model", "warmup-file", doc_path,
+                                    hint="give this input's `input_data_file` another name"))
+            continue
+        taken[warmup.file_name] = warmup
+        own.append(warmup)
+    variant.warmups = own
+    if variant.config is not None:
+        _check_default_filename(variant.config_dict, _Located(variant.doc_path), problems)
+
+
+class _Located:
+    """doc_path_of for a variant's own keys (what _check_default_filename needs)."""
+
+    def __init__(self, doc_path):
+        self.doc_path = doc_path
+
+    def doc_path_of(self, path):
+        return self.doc_path + tuple(path)
 
 
 def _rule_problems(manifest: Manifest, also_known=frozenset()) -> list:
@@ -146,7 +186,60 @@ def _rule_problems(manifest: Manifest, also_known=frozenset()) -> list:
         ctx = RuleContext(model.name, versions=model.declared_versions, files=files, repository_models=known,
                           model_configs=configs, model_versions=versions, triton=release, triton_from=said_by,
                           server=manifest.server, model_folder=ManifestFolder(model))
+        own = set()
         for problem in check_config(model.config, ctx):
+            own.add((problem.rule, problem.message, tuple(problem.path)))
             problem.path = model.doc_path_of(problem.path)
             problems.append(problem)
+        for variant in model.variants.values():
+            problems.extend(_variant_problems(model, variant, ctx, own, _served_as(manifest, variant.name)))
+        if model.config.platform == "ensemble":
+            problems.extend(_ensemble_under_variants(manifest, model, ctx, own))
+    problems.extend(config_variants.release_problems(manifest, release, said_by))
+    problems.extend(config_variants.target_problems(manifest))
     return problems
+
+
+def _served_as(manifest, variant_name: str) -> dict:
+    """Every model's config as a server started with --model-config-name=variant_name loads it."""
+    out = {}
+    for name, model in manifest.models.items():
+        variant = model.variants.get(variant_name)
+        config = variant.config if variant is not None else model.config
+        if config is not None:
+            out[name] = config
+    return out
+
+
+def _ensemble_under_variants(manifest, model, ctx, model_problems) -> list:
+    """An ensemble without a variant of that name is served as config.pbtxt next to its steps'
+    variants: their tensors and batch sizes are what it must fit."""
+    out = []
+    for name in config_variants.names(manifest):
+        if name in model.variants:
+            continue
+        vctx = dataclasses.replace(ctx, model_configs=_served_as(manifest, name))
+        for problem in check_config(model.config, vctx):
+            if (problem.rule, problem.message, tuple(problem.path)) in model_problems:
+                continue
+            problem.path = model.doc_path_of(problem.path)
+            problem.message = f"on servers started with --model-config-name={name}: {problem.message}"
+            out.append(problem)
+    return out
+
+
+def _variant_problems(model, variant, ctx, model_problems, served_as: dict) -> list:
+    """Triton's rules on a variant's whole config, each problem at the line it comes from; one
+    the model's config has at the same inherited spot is reported once, for the model."""
+    if variant.config is None:
+        return []
+    files = set(model.files) | {f"warmup/{w.file_name}" for w in model.warmups + variant.warmups}
+    vctx = dataclasses.replace(ctx, files=files, model_configs=served_as)
+    out = []
+    for problem in check_config(variant.config, vctx):
+        inherited = not config_variants.written_in_variant(variant.written, tuple(problem.path))
+        if inherited and (problem.rule, problem.message, tuple(problem.path)) in model_problems:
+            continue
+        config_variants.locate(model, variant, problem)
+        out.append(problem)
+    return out

@@ -209,6 +209,8 @@ def field_paths(schema: Optional[dict] = None) -> list:
             child = walker.step(node, key)
             if child.parts[:1] == ("defaults",) and len(child.parts) > 1:
                 continue
+            if child.parts[:1] == ("models",) and child.parts[2:3] == ("configs",) and len(child.parts) > 4:
+                continue  # a variant's fields are the model's fields again
             ref = child.schema.get("$ref") or (child.schema.get("items") or {}).get("$ref")
             if ref in trail:  # a message that contains itself
                 continue

@@ -17,7 +17,7 @@ from google.protobuf.descriptor import FieldDescriptor as FD
 
 from compiler.proto import ModelConfig, is_repeated
 
-MANIFEST_ONLY_KEYS = ("files", "versions", "tuning")
+MANIFEST_ONLY_KEYS = ("files", "versions", "tuning", "configs")
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
 

@@ -43,6 +43,9 @@ MODEL_PARAMETER = "inference.ModelParameter"
 MAX_RANK = 64
 # A Triton version ("2.51", "2.51.0") or container tag ("24.10"); which ones exist is checked
 # against compiler/data/triton_releases.json when the manifest is built.
+# A variant is the file configs/<name>.pbtxt and the value of `--model-config-name`: a plain
+# file name (no '/', not hidden, not `.`/`..`), as for model names.
+VARIANT_NAME_PATTERN = r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,199}$"
 TRITON_RELEASE_PATTERN = r"^(2\.[0-9]{1,3}(\.[0-9]{1,3})?|[0-9]{2}\.[0-9]{2})$"
 _SHAPE_FIELDS = {"dims", "shape"}
 
@@ -68,7 +71,12 @@ _PROTO_EXAMPLES = {
 }
 
 # Manifest-only keys of a model entry.
-MODEL_EXTRA_KEYS = ("files", "versions", "tuning")
+MODEL_EXTRA_KEYS = ("files", "versions", "tuning", "configs")
+# Config variants (configs/<name>.pbtxt): a variant's definitions are the ModelConfig ones
+# with `null` allowed for every key (it removes the key the model has), under this prefix.
+VARIANT_PREFIX = "variant:"
+_REMOVE = {"type": "null", "description": "null removes this key from the variant (the model's value is not "
+                                          "inherited)"}
 
 
 def _def_name(descriptor) -> str:
@@ -171,7 +179,61 @@ def _model_entry(defs) -> dict:
         "additionalProperties": {"$ref": "#/$defs/version"},
     }
     entry["properties"]["tuning"] = {"$ref": "#/$defs/tuning", "description": _TUNING_TEXT}
+    entry["properties"]["configs"] = {
+        "type": "object", "propertyNames": {"pattern": VARIANT_NAME_PATTERN},
+        "additionalProperties": {"$ref": f"#/$defs/{VARIANT_PREFIX}{_def_name(ModelConfig.DESCRIPTOR)}",
+                                 "description": "a config variant: ModelConfig fields merged over the model's "
+                                                "(mappings merge key by key, lists and scalars replace the "
+                                                "model's value whole, null removes a key)"},
+        "description": "config variants, compiled to configs/<name>.pbtxt beside config.pbtxt; a server started "
+                       "with `tritonserver --model-config-name=<name>` loads the variant instead (Triton 2.46+). "
+                       "See docs/config-variants.md",
+        "examples": [{"cpu-small": {"instance_group": [{"kind": "KIND_CPU", "count": 1}]}}],
+    }
     return entry
+
+
+def _nullable(node):
+    """A copy of a definition where every property and map value may also be null, and
+    references point at the variant copies."""
+    if isinstance(node, list):
+        return [_nullable(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {}
+    for key, value in node.items():
+        if key == "$ref" and isinstance(value, str) and value.startswith("#/$defs/"):
+            out[key] = "#/$defs/" + VARIANT_PREFIX + value[len("#/$defs/"):]
+        elif key == "properties" and isinstance(value, dict):
+            out[key] = {name: _or_null(prop) for name, prop in value.items()}
+        elif key == "additionalProperties" and isinstance(value, dict):
+            out[key] = _or_null(value)
+        else:
+            out[key] = _nullable(value)
+    return out
+
+
+def _or_null(prop: dict) -> dict:
+    inner = _nullable({k: v for k, v in prop.items() if k not in ("description", "examples")})
+    out = {"anyOf": [dict(_REMOVE), inner]}
+    for key in ("description", "examples"):
+        if key in prop:
+            out[key] = prop[key]
+    return out
+
+
+def _variant_defs(defs) -> dict:
+    """The ModelConfig definitions for a variant (the manifest keys `files`, `versions`,
+    `tuning`, `configs` belong to the model, and `name` to the key under `models`)."""
+    model = _def_name(ModelConfig.DESCRIPTOR)
+    out = {}
+    for name, schema in defs.items():
+        if name.startswith("inference."):
+            out[VARIANT_PREFIX + name] = _nullable(schema)
+    root = out[VARIANT_PREFIX + model]
+    root["properties"].pop("name", None)
+    root["description"] = "a config variant: any ModelConfig field, merged over the model's own"
+    return out
 
 
 _TUNING_TEXT = ("measured performance of this model's config, e.g. by Model Analyzer (`triton-gitops "
@@ -221,9 +283,10 @@ def build_schema(releases: Releases = None) -> dict:
     defs: dict = {}
     _message_schema(ModelConfig.DESCRIPTOR, defs, releases)
     _add_short_forms(defs)
+    defs.update(_variant_defs(defs))
     defs["model"] = _model_entry(defs)
     defaults = json.loads(json.dumps(defs["model"]))
-    for key in ("name", "versions", "tuning"):
+    for key in ("name", "versions", "tuning", "configs"):
         defaults["properties"].pop(key)
     defs["defaults"] = defaults
     defs["tuning"] = _tuning()
@@ -270,6 +333,12 @@ def build_schema(releases: Releases = None) -> dict:
         "properties": {
             "triton": {"$ref": "#/$defs/triton", "description": "the Triton release(s) serving this target, if "
                                                                 "not the manifest's", "examples": ["25.01"]},
+            "config_name": {"type": "string", "pattern": VARIANT_NAME_PATTERN,
+                            "description": "the config variant this target's servers load (they run "
+                                           "`tritonserver --model-config-name=<name>`): models with that entry "
+                                           "under `configs` are served from configs/<name>.pbtxt, the others "
+                                           "from config.pbtxt; the PR report shows the config served per target",
+                            "examples": ["cpu-small"]},
             "url": {"type": "string", "minLength": 1,
                     "description": "a path (relative to the manifest), file://, s3://, gs://, az:// or abfs:// "
                                    "URL; ${ENV} and ${ENV:-default} are expanded at run time",

@@ -90,6 +90,11 @@ def _problems_for(error) -> list:
         return [Problem(f"must be {schema['const']!r}, got {value!r}", "schema-const", path)]
     if kind == "not" and "description" in schema:
         return [Problem(schema["description"], "schema-oneof", path, hint="keep only one of them")]
+    if kind == "anyOf" and _is_removable(schema):
+        # A config variant's field: null (remove it) or the field's own schema. A value that is
+        # not null was meant for the field: report what the field's schema says about it.
+        meant = [e for e in error.context if e.relative_schema_path[0] == 1]
+        return [p for e in meant for p in _problems_for(e)]
     if kind in ("anyOf", "oneOf"):
         # Report the alternative that got furthest (deepest path), which is usually what was meant.
         # Alternatives rejected only for their type at this very spot are the ones not meant.
@@ -117,6 +122,11 @@ def _problems_for(error) -> list:
         return [Problem(f"{value!r} does not match the pattern {schema['pattern']}", "schema-pattern", path)]
     # Rule names are kebab-case like every other: minLength -> schema-min-length.
     return [Problem(error.message[:300], "schema-" + re.sub(r"(?<=[a-z])(?=[A-Z])", "-", kind).lower(), path)]
+
+
+def _is_removable(schema) -> bool:
+    branches = schema.get("anyOf") or []
+    return len(branches) == 2 and branches[0].get("type") == "null"
 
 
 def schema_problems(data) -> list:

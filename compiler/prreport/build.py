@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from compiler import gitinfo
+from compiler.manifest.variants import FOLDER, is_config_path
 from compiler.prreport.configdiff import diff_configs
 
 ADDED, CHANGED, REMOVED, UNCHANGED = "added", "changed", "removed", "unchanged"
@@ -36,6 +37,8 @@ class Side:
     targets: dict = field(default_factory=dict)  # target -> URL as written (credentials redacted)
     problems: list = field(default_factory=list)  # Problem
     tuning: dict = field(default_factory=dict)  # model -> its `tuning:` block (measured figures)
+    variants: dict = field(default_factory=dict)  # model -> {variant: config_dict} (`configs:`)
+    config_names: dict = field(default_factory=dict)  # target -> the variant its servers load ("" for none)
     ok: bool = False
     has_tree: bool = False  # files/digests known (the manifest built); else configs only
     parsed: bool = False  # the manifest was read (models and targets known), with or without problems
@@ -51,6 +54,10 @@ class ModelReport:
     config_text: str = ""  # an added model's whole config.pbtxt
     tuning: dict = field(default_factory=dict)  # this PR's `tuning:` block
     old_tuning: dict = field(default_factory=dict)  # the base's
+    # Config variants (configs/<name>.pbtxt) added, changed or removed: {"name", "status", "config_changes"}.
+    variants: list = field(default_factory=list)
+    # Per target that names a config variant: {"target", "config_name", "file"}: the file its servers load.
+    served: list = field(default_factory=list)
 
     @property
     def tuning_rows(self) -> list:
@@ -63,14 +70,18 @@ class ModelReport:
 
     @property
     def extra_files(self) -> list:
-        """Changed files outside the version folders: labels, warmup data, ..."""
-        return [f for f in self.files if not f["path"].split("/", 1)[0].isdigit()]
+        """Changed files outside the version folders: labels, warmup data, ... (config variants
+        have their own table)."""
+        return [f for f in self.files if not f["path"].split("/", 1)[0].isdigit()
+                and not is_config_path(f"{self.name}/{f['path']}")]
 
     def as_dict(self) -> dict:
         return {"name": self.name, "status": self.status,
                 "config_changes": [c.as_dict() for c in self.config_changes],
                 "files": self.files, "versions": self.versions, "config_text": self.config_text,
-                "tuning": self.tuning, "old_tuning": self.old_tuning}
+                "tuning": self.tuning, "old_tuning": self.old_tuning,
+                "variants": [dict(v, config_changes=[c.as_dict() for c in v["config_changes"]]) for v in self.variants],
+                "served": self.served}
 
 
 def _load_text(tuning: dict) -> str:
@@ -163,8 +174,10 @@ def load_side(manifest_path) -> Side:
 
     side.parsed = True
     side.targets = {name: redact_url(t.url) for name, t in loaded.manifest.targets.items()}
+    side.config_names = {name: t.config_name for name, t in loaded.manifest.targets.items()}
     for name, model in loaded.manifest.models.items():
         side.configs[name] = model.config_dict
+        side.variants[name] = {v: variant.config_dict for v, variant in model.variants.items()}
         side.sources[name] = {n: v.source for n, v in model.versions.items()}
         side.tuning[name] = dict(model.tuning)
     if tree is not None:
@@ -250,10 +263,40 @@ def compare_model(name: str, base: Side, head: Side) -> ModelReport:
                                 "files": (new or old or ("", 0))[1],
                                 "source": new_sources.get(number, old_sources.get(number, ""))})
     report.tuning, report.old_tuning = head.tuning.get(name, {}), base.tuning.get(name, {})
+    report.variants = compare_variants(base.variants.get(name, {}), head.variants.get(name, {}))
+    if in_head:
+        report.served = served_configs(head.variants.get(name, {}), head.config_names)
     if status == UNCHANGED and (report.config_changes or report.files or report.tuning != report.old_tuning
-                                or any(v["status"] != UNCHANGED for v in report.versions)):
+                                or report.variants or any(v["status"] != UNCHANGED for v in report.versions)):
         report.status = CHANGED
     return report
+
+
+def compare_variants(old: dict, new: dict) -> list:
+    """Variants added, changed (field by field, as compiled) or removed."""
+    out = []
+    for variant in sorted(set(old) | set(new)):
+        before, after = old.get(variant), new.get(variant)
+        if before is None:
+            out.append({"name": variant, "status": ADDED, "config_changes": []})
+        elif after is None:
+            out.append({"name": variant, "status": REMOVED, "config_changes": []})
+        else:
+            changes = diff_configs(before, after)
+            if changes:
+                out.append({"name": variant, "status": CHANGED, "config_changes": changes})
+    return out
+
+
+def served_configs(variants: dict, config_names: dict) -> list:
+    """For each target whose servers run --model-config-name: the file they load for this model
+    (its variant, or config.pbtxt when the model has none of that name: Triton's fallback)."""
+    out = []
+    for target, config_name in sorted(config_names.items()):
+        if config_name:
+            file = f"{FOLDER}/{config_name}.pbtxt" if config_name in variants else _CONFIG
+            out.append({"target": target, "config_name": config_name, "file": file})
+    return out
 
 
 def compare_targets(base: Side, head: Side) -> list:

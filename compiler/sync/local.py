@@ -40,6 +40,7 @@ import threading
 
 from compiler.errors import FatalError, printable
 from compiler.sync.guard import find_links
+from compiler.manifest.variants import FOLDER, is_config_path
 from compiler.sync.listing import IGNORED_DIRS
 from compiler.sync.state import TMP_PREFIX
 from compiler.sync.transfer import write_local
@@ -252,6 +253,7 @@ class LocalWriter:
             aside = self.staging or self._make_staging()
             if aside is None:  # nowhere outside the repository: take the config first
                 _unlink(os.path.join(folder, "config.pbtxt"))
+                shutil.rmtree(os.path.join(folder, FOLDER), ignore_errors=True)  # variants: configs too
                 shutil.rmtree(folder, ignore_errors=True)
                 return
             self.staging = aside
@@ -360,16 +362,17 @@ def _move_into_place(staged: str, final: str) -> None:
     except OSError:
         if not _real_dir(final):
             raise
-    config = None
+    configs = []
     for current, _dirs, files in os.walk(staged):
         for name in files:
             src = os.path.join(current, name)
             dst = os.path.join(final, os.path.relpath(src, staged))
-            if os.path.relpath(dst, final) == "config.pbtxt":
-                config = (src, dst)  # last, once everything it refers to is there
+            if is_config_path("m/" + os.path.relpath(dst, final).replace(os.sep, "/")):
+                configs.append((src, dst))  # last, once everything they refer to is there
                 continue
             os.makedirs(os.path.dirname(dst), exist_ok=True)
             os.replace(src, dst)
-    if config:
-        os.replace(*config)
+    for src, dst in configs:
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        os.replace(src, dst)
     shutil.rmtree(staged, ignore_errors=True)

@@ -82,31 +82,37 @@ def find_pins(target, plan, puts, note) -> tuple:
     writing = {c.path for c in puts}
     pins, restores = [], []
     for model in sorted(set(new) | set(changing)):
-        path = f"{model}/config.pbtxt"
-        want = plan.config_wants.get(model)
-        if want is None:
-            continue  # the manifest has no config for it: nothing will make Triton load it
-        try:
-            deployed = with_retries(lambda: target.fs.cat_file(target.path(path), start=0), attempts=3)
-        except FileNotFoundError:
-            continue  # no config there: Triton sees no model until step 3 writes one
-        except Exception as exc:
-            raise explain(exc, target, "read the deployed config", path) from exc
-        try:
-            pinned = pinned_config(deployed, plan.target_versions.get(model, {}), new.get(model, set()),
-                                   changing.get(model, set()))
-        except Exception as exc:  # noqa: BLE001 - a config we cannot parse: say so, sync as before
-            touched = sorted(new.get(model, set()) | changing.get(model, set()))
-            note(f"warning: cannot read {path} on the target ({type(exc).__name__}); Triton may see "
-                 f"version {', '.join(touched)} before all of its files are there")
-            continue
-        if pinned is None:
-            continue
-        data, versions = pinned
-        pins.append(Pin(model, path, data, versions))
-        if path not in writing:  # unchanged config: it must still replace the pin in step 3
-            restores.append(Change(UPDATE, path, want.size, "written back over its version pin", want))
+        # config.pbtxt and every variant (configs/<name>.pbtxt): a server started with
+        # --model-config-name reads its variant, so each deployed one gets the same pin.
+        for path, want in sorted(plan.config_wants.get(model, {}).items()):
+            pin = _pin_one(target, plan, model, path, new.get(model, set()), changing.get(model, set()), note)
+            if pin is None:
+                continue
+            pins.append(pin)
+            if path not in writing:  # unchanged config: it must still replace the pin in step 3
+                restores.append(Change(UPDATE, path, want.size, "written back over its version pin", want))
     return pins, restores
+
+
+def _pin_one(target, plan, model, path, new: set, changing: set, note):
+    """The Pin for one deployed config, or None (not there, serves no version that appears or
+    changes, unreadable)."""
+    try:
+        deployed = with_retries(lambda: target.fs.cat_file(target.path(path), start=0), attempts=3)
+    except FileNotFoundError:
+        return None  # no config there: Triton sees no model (or no variant) until step 3 writes one
+    except Exception as exc:
+        raise explain(exc, target, "read the deployed config", path) from exc
+    try:
+        pinned = pinned_config(deployed, plan.target_versions.get(model, {}), new, changing)
+    except Exception as exc:  # noqa: BLE001 - a config we cannot parse: say so, sync as before
+        note(f"warning: cannot read {path} on the target ({type(exc).__name__}); Triton may see "
+             f"version {', '.join(sorted(new | changing))} before all of its files are there")
+        return None
+    if pinned is None:
+        return None
+    data, versions = pinned
+    return Pin(model, path, data, versions)
 
 
 def write_pins(target, pins, pool, note) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from compiler.manifest.variants import is_config_path
 from compiler.sync.state import Record
 
 CREATE, UPDATE, REPAIR, DELETE = "create", "update", "repair", "delete"
@@ -42,7 +43,7 @@ class Change:
     def kind(self) -> str:
         if self.want is not None:
             return self.want.entry.kind
-        return "config" if self.path.endswith("/config.pbtxt") and self.path.count("/") == 1 else "file"
+        return "config" if is_config_path(self.path) else "file"
 
 
 @dataclass
@@ -61,7 +62,7 @@ class Plan:
     # For models that get a new version: {model: {version: all its wanted files listed?}} of the
     # version folders on the target now, and the wanted config (pinning.py needs both).
     target_versions: dict = field(default_factory=dict)
-    config_wants: dict = field(default_factory=dict)
+    config_wants: dict = field(default_factory=dict)  # {model: {config path: Want}}
     state_damaged: str = ""
     links: list = field(default_factory=list)  # local: links at or above a wanted or recorded path
 
@@ -200,6 +201,9 @@ def make_plan(wants: dict, state, listing, prune: bool, rehash_for=None, read_fo
             plan.target_versions.setdefault(parts[0], {})[parts[1]] = complete
     for model in growing:
         plan.target_versions.setdefault(model, {})
-        if f"{model}/config.pbtxt" in wants:
-            plan.config_wants[model] = wants[f"{model}/config.pbtxt"]
+    # Each config a server may load (config.pbtxt, or a variant under --model-config-name).
+    for path, want in wants.items():
+        model = path.split("/", 1)[0]
+        if model in growing and is_config_path(path):
+            plan.config_wants.setdefault(model, {})[path] = want
     return plan

@@ -171,6 +171,31 @@ def test_report_in_a_shallow_clone_of_the_pr(pr_repo, tmp_path):
     assert out == golden
 
 
+def test_config_variants_and_the_config_each_target_serves(tmp_path):
+    def edit(text):
+        return text.replace("    versions:\n      1: {source: examples/preprocess/1}\n",
+                            "    versions:\n      1: {source: examples/preprocess/1}\n"
+                            "    configs:\n      edge: {dynamic_batching: {preferred_batch_size: [4]}}\n", 1)
+
+    repo = make_pr_repo(tmp_path / "repo", edit, extra_targets="  big: {url: build/big, config_name: cpu-large}\n"
+                                                             "  small: {url: build/small, config_name: edge}\n")
+    code, out, err = run_cli("report", "models.yaml", "--base", "main", cwd=repo)
+    assert code == 0, err
+    preprocess = out[out.index("`preprocess`: changed"):out.index("`text_classifier`")]
+    assert "| `configs/edge.pbtxt` | added | | | |" in preprocess
+    assert ("Served config: target `big` (`--model-config-name` `cpu-large`) loads `config.pbtxt`; "
+            "target `small` (`--model-config-name` `edge`) loads `configs/edge.pbtxt`.") in preprocess
+    classifier = out[out.index("`text_classifier`"):]
+    assert "| `configs/cpu-large.pbtxt` | changed | `version_policy.specific.versions` | `[2, 3]` | `[3, 4]` |" in classifier
+    assert "target `big` (`--model-config-name` `cpu-large`) loads `configs/cpu-large.pbtxt`" in classifier
+    code, out, _ = run_cli("report", "models.yaml", "--base", "main", "--output", "json", cwd=repo)
+    models = {m["name"]: m for m in json.loads(out)["models"]}
+    assert models["preprocess"]["variants"] == [{"name": "edge", "status": "added", "config_changes": []}]
+    assert models["preprocess"]["served"] == [
+        {"target": "big", "config_name": "cpu-large", "file": "config.pbtxt"},
+        {"target": "small", "config_name": "edge", "file": "configs/edge.pbtxt"}]
+
+
 def test_added_and_removed_targets_are_changes(tmp_path):
     repo = make_pr_repo(tmp_path / "repo", extra_targets='  prod: {url: "s3://bucket/models"}\n')
     text = (repo / "models.yaml").read_text()

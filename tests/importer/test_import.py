@@ -42,7 +42,8 @@ def test_layout_maps_to_versions_files_and_warnings(tmp_path):
     model = make_model(repo, versions=(1, 2))
     write(model / "labels.txt", "a\nb\n")
     write(model / "tokenizer" / "vocab.json", "{}")
-    write(model / "configs" / "h100.pbtxt", 'max_batch_size: 64\n')
+    write(model / "configs" / "h100.pbtxt", 'max_batch_size: 64\n')  # a whole config: all but this left out
+    write(model / "configs" / "notes.txt", "Triton reads only configs/<name>.pbtxt")
     write(model / "1" / "__pycache__" / "model.cpython-311.pyc", "junk")
     (model / "007").mkdir()
     (model / "0").mkdir()
@@ -56,15 +57,15 @@ def test_layout_maps_to_versions_files_and_warnings(tmp_path):
     data = load_bytes(text.encode(), "m").data
     assert list(data["models"]) == ["bare", "m"]
     m = data["models"]["m"]
-    assert list(m) == ["backend", "max_batch_size", "input", "output", "files", "versions"]
+    assert list(m) == ["backend", "max_batch_size", "input", "output", "files", "versions", "configs"]
+    assert m["configs"] == {"h100": {"max_batch_size": 64, "backend": None, "input": None, "output": None}}
     assert m["input"] == [{"name": "X", "data_type": "FP32", "dims": [2]}]
     assert m["files"] == {"labels.txt": "repo/m/labels.txt", "tokenizer/vocab.json": "repo/m/tokenizer/vocab.json"}
     assert m["versions"] == {"1": {"source": "repo/m/1"}, "2": {"source": "repo/m/2"}, "7": {"source": "repo/m/007"}}
     assert data["models"]["bare"] == {"backend": "python", "versions": {"1": {"source": "repo/bare/1"}}}
     assert "input: [{name: X, data_type: FP32, dims: [2]}]" in text  # short flow-style leaves
-    assert "#   repo/m/configs/h100.pbtxt" in text
     assert "[import-no-config]" in out and "GET v2/models/bare/config" in out
-    assert "[import-configs]" in out
+    assert "configs/notes.txt is not a config variant" in out and "[import-configs]" in out
     assert "version folder '007' imported as version 7" in out
     assert "version folder '0' skipped" in out
     assert "README" not in text and "state.json" not in text and "__pycache__" not in text

@@ -145,3 +145,14 @@ def test_config_inside_a_version_folder(tmp_path):
     assert folder.rule == "config-missing" and folder.hint == "found 1/config.pbtxt: move it up into the model folder"
     problems = lint_paths([str(tmp_path / "m" / "1" / "config.pbtxt")])
     assert [p.rule for p in problems] == ["config-misplaced"]  # and the model name is taken from 'm', not '1'
+
+
+def test_config_variants_are_linted_in_their_own_files(tmp_path):
+    model(tmp_path, "m")
+    variant = MODEL.format(name="m").replace("max_batch_size: 4", "max_batch_size: -4")
+    write(tmp_path / "m" / "configs" / "big.pbtxt", variant)
+    write(tmp_path / "m" / "configs" / "ok.pbtxt", MODEL.format(name="m"))
+    write(tmp_path / "m" / "configs" / "README", "not a config")
+    problems = [p for p in lint_paths([str(tmp_path)]) if p.severity != WARNING]
+    assert problems and {p.file for p in problems} == {str(tmp_path / "m" / "configs" / "big.pbtxt")}, problems
+    assert problems[0].line == 3 and problems[0].rule == "max-batch-size"  # the variant's own line

@@ -94,7 +94,7 @@ class TritonServer:
     def __init__(self, repository: str | os.PathLike, *extra_args: str,
                  env: dict[str, str] | None = None, log_path: str | os.PathLike | None = None,
                  wait: str | None = "ready", timeout: float = 60.0, host: str = "127.0.0.1",
-                 ports: tuple | None = None):
+                 ports: tuple | None = None, model_config_name: str = ""):
         sp = _site_packages()
         binary = tritonserver_binary()
         if sp is None or binary is None:
@@ -103,6 +103,8 @@ class TritonServer:
         self.site_packages = sp
         self.repository = str(repository)
         self.extra_args = [str(a) for a in extra_args]
+        # `--model-config-name`: the server loads <model>/configs/<name>.pbtxt where it exists.
+        self.model_config_name = model_config_name
         self.extra_env = dict(env or {})
         self.wait = wait
         self.timeout = timeout
@@ -146,6 +148,7 @@ class TritonServer:
             f"--http-port={self.http_port}",
             f"--grpc-port={self.grpc_port}",
             f"--metrics-port={self.metrics_port}",
+            *([f"--model-config-name={self.model_config_name}"] if self.model_config_name else []),
             *self.extra_args,
         ]
 

@@ -135,3 +135,47 @@ def test_a_changing_version_is_left_out_and_never_replaced_by_an_older_one():
     # rather than 1, which Triton does not serve now
     assert _pinned(pinned_config(_config(), both, set(), {"2"})) == []
     assert pinned_config(_config(), both, set(), {"1"}) is None  # 1 is not served: nothing to pin
+
+
+VARIANT = "preprocess/configs/wide.pbtxt"
+
+
+@pytest.mark.emulators
+def test_a_deployed_variant_is_pinned_too(project, backend, monkeypatch):
+    """A server started with --model-config-name=wide reads configs/wide.pbtxt, not config.pbtxt:
+    it gets the same pin, and is written back (unchanged) after the new version is complete."""
+    if backend.name == "local":
+        pytest.skip("local targets rename a new version folder into place whole (tests/sync/test_local.py)")
+    project.models["preprocess"]["configs"] = {"wide": {"instance_group": [{"kind": "KIND_CPU", "count": 2}]}}
+    project.save()
+    assert project.cli("sync")[0] == 0
+    before = project.expected()
+    assert VARIANT in before
+    _add_version_two(project)
+    after = project.expected()
+    seen = []  # (path written, policy kind of the variant then present, versions it serves)
+
+    def look(path):
+        files = backend.files()
+        config = files.get(VARIANT)
+        folders = {p.split("/")[1] for p in files if p.startswith("preprocess/") and p.split("/")[1].isdigit()}
+        serving = served(config, folders)
+        for version in serving:
+            prefix = f"preprocess/{version}/"
+            present = {p: d for p, d in files.items() if p.startswith(prefix)}
+            wanted = [{p: d for p, d in e.items() if p.startswith(prefix)} for e in (before, after)]
+            assert present in wanted, f"after writing {path}: {VARIANT} serves {prefix}, which holds {sorted(present)}"
+        seen.append((path.rsplit("/models/", 1)[-1], _policy(config).WhichOneof("policy_choice"), sorted(serving)))
+
+    _watch_puts(monkeypatch, look)
+    code, out, err = project.cli("sync")
+    assert code == 0, err
+    assert backend.files() == after
+    writes = [path for path, _, _ in seen]
+    pin = writes.index(VARIANT)
+    assert seen[pin][1] == "specific" and seen[pin][2] == ["1"], seen[pin]
+    assert pin < writes.index("preprocess/2/weights.bin")
+    final = len(writes) - 1 - writes[::-1].index(VARIANT)
+    assert final > writes.index("preprocess/2/weights.bin") and final > writes.index("preprocess/2/model.py")
+    assert seen[final][2] == ["2"]
+    assert backend.read(VARIANT) == after[VARIANT]
