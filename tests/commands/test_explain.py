@@ -66,7 +66,7 @@ def test_short_forms_are_named():
      "did you mean dynamic_batching.max_queue_delay_microseconds?"),
     ("max_queue_delay_microseconds", "neither the top level of models.yaml nor a model (models.*) has a key",
      "did you mean dynamic_batching.max_queue_delay_microseconds or sequence_batching.direct."),
-    ("targets.prod.uri", "targets.* has no key 'uri' (keys: config_name, storage_options, triton, url)", "did you mean targets.*.url?"),
+    ("targets.prod.uri", "targets.* has no key 'uri' (keys: config_name, servers, storage_options, triton, url)", "did you mean targets.*.url?"),
     ("max_batch_size.x", "models.*.max_batch_size has no keys", "explain --list"),
     ("input..dims", "'input..dims' is not a field path", "explain --list"),
 ])

@@ -67,5 +67,5 @@ def test_bash_completes_explain_field_paths_without_globbing_them(script, tmp_pa
                             capture_output=True, text=True, env={"PATH": f"{bin_dir}:/usr/bin:/bin"})
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
-        "instance_group.kind", "models models.*", "targets.* targets.*.triton targets.*.config_name targets.*.url targets.*.storage_options",
+        "instance_group.kind", "models models.*", "targets.* targets.*.triton targets.*.config_name targets.*.url targets.*.storage_options targets.*.servers",
         "json"]
