@@ -51,7 +51,7 @@ def child(step: str, work: Path) -> dict:
     _count(fetch, "sha256_file", counts)  # downloads hashed
     start = time.perf_counter()
     if step == "hash":
-        from compiler.artifacts.digest import sha256_file
+        from compiler.storage.files import sha256_file
         extra = {"sha256": sha256_file(work / "artifact.bin")}
     elif step in ("compile", "compile-again", "fetch"):
         # compile-again writes a new folder: into the first one, the build record would

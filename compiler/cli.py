@@ -45,6 +45,12 @@ def _servers_args(p) -> None:
                                                              "system's resolv.conf)")
 
 
+def _storage_timeout_arg(parser) -> None:
+    parser.add_argument("--storage-timeout", type=float, metavar="SECONDS",
+                        help="how long a store may take to answer a listing or small read, retries included, "
+                             "before the run fails (default: TRITON_GITOPS_STORAGE_TIMEOUT or 60)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="triton-gitops",
@@ -62,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
                 "triton-gitops validate models.yaml --output json")
     _manifest_arg(p)
     p.add_argument("--locked", action="store_true", help=_LOCKED_HELP)
+    _storage_timeout_arg(p)
     _output_arg(p)
 
     p = command("compile", "write the Triton model repository (or, with --dry-run, show what would change)",
@@ -73,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="write nothing; list files to create/update/delete")
     p.add_argument("--exit-code", action="store_true", help="with --dry-run: exit 2 when the folder would change")
     p.add_argument("--locked", action="store_true", help=_LOCKED_HELP)
+    _storage_timeout_arg(p)
     _output_arg(p)
 
     for name, help_text, example in (
@@ -89,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="delete files the manifest no longer has: only files triton-gitops wrote whose "
                             "content is still what it wrote (files changed by hand are reported as drift, kept)")
         p.add_argument("--locked", action="store_true", help=_LOCKED_HELP)
+        _storage_timeout_arg(p)
         if name == "sync":
             p.add_argument("--dry-run", action="store_true", help="show the plan; change nothing")
             p.add_argument("--jobs", type=int, default=8, metavar="N", help="parallel transfers (default: 8)")
@@ -124,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
                 "triton-gitops lock models.yaml && git add models.lock")
     _manifest_arg(p)
     p.add_argument("--check", action="store_true", help="write nothing; exit 2 when models.lock would change")
+    _storage_timeout_arg(p)
     _output_arg(p)
     p = command("cache", "the download cache of model artifacts (TRITON_GITOPS_CACHE_DIR, default ~/.cache)",
                 "triton-gitops cache prune --older-than 7")
@@ -274,6 +284,10 @@ def main(argv=None) -> int:
     artifact_settings.reset()
     if getattr(options, "locked", False):
         artifact_settings.configure(lock=artifact_settings.LOCK_STRICT)
+    if getattr(options, "storage_timeout", None) is not None:
+        if options.storage_timeout <= 0:
+            parser.error("--storage-timeout must be a positive number of seconds")
+        artifact_settings.configure(storage_timeout=options.storage_timeout)
     try:
         module = importlib.import_module(f"compiler.commands.{options.command}")
         return module.run(options)
@@ -290,8 +304,14 @@ def main(argv=None) -> int:
     except BrokenPipeError:
         return 1
     except Exception as exc:  # the last line of defence: never a traceback for a user
-        if os.environ.get("TRITON_GITOPS_DEBUG"):
-            raise
+        if os.environ.get("TRITON_GITOPS_DEBUG"):  # the traceback, with no credential in it
+            import traceback
+
+            from compiler.storage.redact import environment_secrets, scrub
+
+            for line in scrub(traceback.format_exc(), environment_secrets()).splitlines():
+                print(printable(line), file=sys.stderr)
+            return 1
         print(f"triton-gitops: internal error: {type(exc).__name__}: {printable(str(exc))}", file=sys.stderr)
         print("    hint: rerun with TRITON_GITOPS_DEBUG=1 for a traceback and report it", file=sys.stderr)
         return 1

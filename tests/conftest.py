@@ -31,6 +31,10 @@ if "TRITON_GITOPS_CACHE_DIR" not in os.environ:
 
     os.environ["TRITON_GITOPS_CACHE_DIR"] = tempfile.mkdtemp(prefix="triton-gitops-test-cache-")
 
+# The storage policy (compiler/storage/policy.py) is the test runner's, as a workflow would set
+# it: the tests' own variables (TG_*), and each emulator's endpoint once it has started.
+os.environ.setdefault("TRITON_GITOPS_ALLOWED_ENV", "TG_*")
+
 # Make `support` importable whether or not tests/ becomes a package later.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -70,6 +74,8 @@ def _emulator(cls, tmp_path_factory):
     except Exception:
         emulator.stop()
         raise
+    allowed = os.environ.get("TRITON_GITOPS_ALLOWED_ENDPOINTS", "")
+    os.environ["TRITON_GITOPS_ALLOWED_ENDPOINTS"] = f"{allowed} {emulator.endpoint}".strip()
     return emulator
 
 

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Optional
 
 from compiler.errors import FatalError
+from compiler.storage.files import write_atomic
 
 TMP_MAX_AGE = 24 * 3600  # a .part file older than this belongs to no running download
 LOCAL_INDEX_LIMIT = 200_000  # entries; the least recently used go first
@@ -112,14 +113,11 @@ class Cache:
         if not self.writable:
             return
         path = self._record_path(kind, key)
-        temp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            temp.write_text(json.dumps({"key": key, **values}, sort_keys=True))
-            os.replace(temp, path)
+            write_atomic(path, json.dumps({"key": key, **values}, sort_keys=True))
         except OSError:
             self.writable = False  # a read-only cache only costs time on the next run
-            temp.unlink(missing_ok=True)
 
     # -- the local index ----------------------------------------------------------------------
     @property
@@ -156,15 +154,12 @@ class Cache:
                 merged[path] = record
             if len(merged) > LOCAL_INDEX_LIMIT:
                 merged = dict(list(merged.items())[-LOCAL_INDEX_LIMIT:])
-            temp = self._local_path.with_name(f"local.json.{os.getpid()}.tmp")
             try:
-                temp.parent.mkdir(parents=True, exist_ok=True)
-                temp.write_text(json.dumps(merged, separators=(",", ":")))
-                os.replace(temp, self._local_path)
+                self._local_path.parent.mkdir(parents=True, exist_ok=True)
+                write_atomic(self._local_path, json.dumps(merged, separators=(",", ":")))
                 self._local_changed.clear()
             except OSError:
                 self.writable = False
-                temp.unlink(missing_ok=True)
 
     # -- prune ------------------------------------------------------------------------------
     def prune(self, older_than_days: Optional[float]) -> tuple:

@@ -15,6 +15,7 @@ artifacts), so a manifest with a cloud target gets a warning for each such model
 from __future__ import annotations
 
 from compiler.errors import WARNING, Problem
+from compiler.storage.urls import redact_url
 
 AGENT = "checksum"
 
@@ -50,8 +51,6 @@ def cloud_target_warnings(manifest) -> list:
     remote = [t for t in manifest.targets.values() if "://" in t.url and not t.url.startswith("file://")]
     if not remote:
         return []
-    from compiler.sync.target import redact_url
-
     return checksum_warnings(manifest, ", ".join(f"{t.name} ({redact_url(t.url)})" for t in remote))
 
 

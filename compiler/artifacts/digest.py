@@ -17,48 +17,6 @@ from __future__ import annotations
 
 import hashlib
 
-# hashlib drops the GIL on buffers this large, so threads hash in parallel, and the
-# per-call overhead vanishes: throughput matches `openssl dgst -sha256` (see bench/).
-CHUNK = 4 << 20
-
-
-def sha256_file(path) -> str:
-    with open(path, "rb", buffering=0) as handle:
-        if hasattr(hashlib, "file_digest"):  # Python >= 3.11: hashes straight from the fd
-            return hashlib.file_digest(handle, "sha256").hexdigest()
-        return _digest_stream(handle, hashlib.sha256())
-
-
-def md5_file(path) -> str:
-    """Only for Triton's checksum agent, which knows no other algorithm; computed on demand."""
-    with open(path, "rb", buffering=0) as handle:
-        return _digest_stream(handle, hashlib.md5())
-
-
-def _digest_stream(handle, hasher) -> str:
-    return digest_stream(handle, hasher)[1]
-
-
-def digest_stream(handle, *hashers) -> tuple:
-    """(bytes read, hexdigest per hasher) in one pass with a fixed buffer: constant memory
-    whatever the size. Shared by the artifacts and the sync's hash cache."""
-    buffer = bytearray(CHUNK)
-    view = memoryview(buffer)
-    size = 0
-    while True:
-        count = handle.readinto(buffer)
-        if not count:
-            return (size, *(h.hexdigest() for h in hashers))
-        size += count
-        for hasher in hashers:
-            hasher.update(view[:count])
-
-
-def digest_path(path, *names) -> tuple:
-    """(size, hexdigest per algorithm name) of a file."""
-    with open(path, "rb", buffering=0) as handle:
-        return digest_stream(handle, *(hashlib.new(name) for name in names))
-
 
 def bad_name(rel: str) -> bool:
     """A name the folder digest cannot represent unambiguously."""

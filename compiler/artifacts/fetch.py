@@ -16,8 +16,9 @@ import random
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from compiler.artifacts.digest import sha256_file
-from compiler.artifacts.source import display_url, stamp_of
+from compiler.storage.files import sha256_file
+from compiler.storage.stores import version_stamp
+from compiler.storage.urls import redact_url
 
 ATTEMPTS = 5
 BACKOFF = 0.25  # seconds before the first retry; doubled each time
@@ -29,7 +30,7 @@ _GET_OPTIONS = {"s3": {"max_concurrency": 1}, "s3a": {"max_concurrency": 1}, "gs
 # Errors no retry can fix (by class name anywhere in the chain, so no SDK import is needed).
 _PERMANENT = ("FileNotFoundError", "PermissionError", "NoCredentialsError", "ClientAuthenticationError",
               "DefaultCredentialsError", "InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied",
-              "NoSuchBucket", "ValueError", "TypeError", "Mismatch", "FatalError", "KeyboardInterrupt")
+              "NoSuchBucket", "ValueError", "TypeError", "Mismatch", "FatalError", "KeyboardInterrupt", "StorageTimeout")
 
 
 class Mismatch(Exception):
@@ -60,11 +61,11 @@ def _fetch_once(fs, origin, temp) -> None:
     fs.get_file(origin.path, str(temp), **_GET_OPTIONS.get(origin.protocol, {}))
     size = os.path.getsize(temp)
     if size != origin.size:
-        raise Incomplete(f"{display_url(origin.url)}: got {size} of {origin.size} bytes")
+        raise Incomplete(f"{redact_url(origin.url)}: got {size} of {origin.size} bytes")
     # The digest is recorded under the stamp seen when listing: make sure that is still the
     # object that was read.
-    if origin.stamp and stamp_of(fs.info(origin.path)) != origin.stamp:
-        raise Incomplete(f"{display_url(origin.url)} changed while it was downloaded")
+    if origin.stamp and version_stamp(fs.info(origin.path)) != origin.stamp:
+        raise Incomplete(f"{redact_url(origin.url)} changed while it was downloaded")
 
 
 def download(fs, origin, cache, expected: str = "", label: str = "", sleep=time.sleep) -> tuple:
@@ -81,7 +82,7 @@ def download(fs, origin, cache, expected: str = "", label: str = "", sleep=time.
                 sleep(BACKOFF * (2 ** attempt) * (0.5 + random.random()))
         actual = sha256_file(temp)
         if expected and actual != expected:
-            raise Mismatch(label or display_url(origin.url), expected, actual)
+            raise Mismatch(label or redact_url(origin.url), expected, actual)
         return cache.commit(temp, actual), actual
     finally:
         temp.unlink(missing_ok=True)  # gone already after a commit; a failure leaves nothing

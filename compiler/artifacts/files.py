@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Optional
 from urllib.parse import urlsplit, urlunsplit
 
-from compiler.artifacts.digest import md5_file, sha256_file
+from compiler.storage.files import md5_file, sha256_file
 from compiler.artifacts.fetch import Mismatch, download
 
 REMOTE = "remote"

@@ -14,12 +14,12 @@ only changes when a digest does, and its diff is what a reviewer reads:
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
 from compiler.errors import FatalError
+from compiler.storage.files import write_atomic
 
 FORMAT = 1
 
@@ -82,12 +82,9 @@ def write_lock(path: Path, text: str) -> bool:
             return False
     except OSError:
         pass
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        temp.write_text(text, encoding="utf-8")
-        os.replace(temp, path)
+        write_atomic(path, text)
     except OSError as exc:
-        temp.unlink(missing_ok=True)
         raise FatalError(f"cannot write {path}: {exc.strerror or exc}")
     return True
 

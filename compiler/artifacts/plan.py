@@ -8,8 +8,8 @@
 """
 from __future__ import annotations
 
-from compiler.artifacts.source import display_url
 from compiler.errors import printable
+from compiler.storage.urls import redact_url
 from compiler.report import human_size, plural
 
 
@@ -31,7 +31,7 @@ def source_records(manifest) -> list:
             if artifact is None:
                 continue
             records.append({
-                "model": model.name, "version": version.number, "source": display_url(version.source),
+                "model": model.name, "version": version.number, "source": redact_url(version.source),
                 "kind": artifact.kind, "files": len(artifact.files), "size": artifact.size,
                 "sha256": artifact.digest, "pinned": artifact.pinned, "lock": artifact.lock_state or None,
                 "from": _where(artifact),

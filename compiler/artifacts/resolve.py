@@ -18,8 +18,12 @@ from compiler.artifacts.fetch import Mismatch, in_parallel
 from compiler.artifacts.files import local_digests, recorded_digests, remote_file
 from compiler.artifacts.lfs import pointer_problem, pointer_size
 from compiler.artifacts.lockfile import differences, key_of, lock_path, read_lock
-from compiler.artifacts.source import FILE, Filesystems, display_url, expand_env, list_local, list_remote
+from compiler.artifacts.source import FILE, list_local, list_remote
 from compiler.errors import ERROR, WARNING, FatalError, Problem
+from compiler.storage import destinations, policy as policy_mod
+from compiler.storage.env import expand
+from compiler.storage.stores import Filesystems
+from compiler.storage.urls import redact_url
 
 
 @dataclass
@@ -46,7 +50,7 @@ class Artifact:
 def _label(item, root) -> str:
     """How messages name one file: its URL, or its path from the manifest's folder."""
     if item.origin is not None:
-        return display_url(item.origin.url)
+        return redact_url(item.origin.url)
     path = os.path.abspath(item.local)
     inside = path.startswith(os.path.join(os.path.abspath(root), ""))
     return os.path.relpath(path, root) if inside else path
@@ -56,7 +60,8 @@ class _Run:
     def __init__(self, manifest, settings):
         self.manifest, self.settings = manifest, settings
         self.cache = settings_mod.cache()
-        self.filesystems = Filesystems()
+        self.filesystems = Filesystems(settings.storage_timeout)
+        self.policy = policy_mod.current()
         self.lock = None if settings.lock == settings_mod.LOCK_IGNORE else read_lock(lock_path(manifest.path))
         self.strict = settings.lock == settings_mod.LOCK_STRICT
         self.problems: list = []
@@ -70,7 +75,11 @@ class _Run:
         problems: list = []
         doc_path = version.doc_path + ("source",)
         if version.remote:
-            options = expand_env(dict(version.storage_options), version.doc_path + ("storage_options",), problems)
+            # Checked when the manifest was built; again here, right before the first request.
+            problems.extend(destinations.check(version.source, version.storage_options, version.doc_path,
+                                               self.policy, "source"))
+            options = expand(dict(version.storage_options), version.doc_path + ("storage_options",), problems,
+                             self.policy, rule="source-env")
             kind, files = (None, []) if problems else list_remote(version.source, options, self.filesystems,
                                                                   doc_path, problems)
         elif version.local_path is not None and version.local_path.exists():
@@ -142,7 +151,7 @@ class _Run:
         pointers = [(f, pointer_size(f.local, f.size)) for f in files if f.local is not None]
         pointers = [(f.local, _label(f, self.manifest.root), real) for f, real in pointers if real is not None]
         if pointers:
-            self.problems.append(pointer_problem(pointers, display_url(version.source), doc_path, version.remote))
+            self.problems.append(pointer_problem(pointers, redact_url(version.source), doc_path, version.remote))
 
     def check_lock(self, model, version, artifact, doc_path) -> None:
         if self.lock is None:
@@ -159,7 +168,7 @@ class _Run:
                             {f.rel: f.sha256 for f in artifact.files})
         artifact.lock_state = "drift" if found else "ok"
         if found:
-            self.problems.append(Problem(f"{display_url(version.source)} no longer matches models.lock: "
+            self.problems.append(Problem(f"{redact_url(version.source)} no longer matches models.lock: "
                                          + "; ".join(found), "lock-mismatch", doc_path, severity=severity,
                                          hint="run `triton-gitops lock` to accept the change (and review its diff)"))
 

@@ -34,6 +34,9 @@ class Settings:
     # Cores another process of this run keeps busy meanwhile (sync's prefetch helper, which
     # is then the longest leg of the run): hashing local files leaves them to it.
     busy_cores: int = 0
+    # Seconds a store may take to answer a listing or small read, retries included (0: the
+    # TRITON_GITOPS_STORAGE_TIMEOUT setting or its default; see compiler/storage/stores.py).
+    storage_timeout: float = 0.0
 
     @property
     def cache_root(self) -> Path:

@@ -7,24 +7,18 @@ lets a later run trust an earlier download without reading the object again.
 """
 from __future__ import annotations
 
-import json
 import os
-import re
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from compiler.artifacts.digest import bad_name
 from compiler.errors import Problem
+from compiler.storage.stores import Filesystems, store_md5, version_stamp
+from compiler.storage.urls import HTTP_SCHEMES, redact_url
 
 FILE, FOLDER = "file", "folder"
-_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-# Info fields that change whenever an object is rewritten, per store (size is added apart).
-_STAMP_FIELDS = ("VersionId", "generation", "ETag", "etag", "LastModified", "last_modified", "updated",
-                 "Last-Modified", "md5Hash", "mtime")
-_HTTP = ("http", "https")
 
 
 @dataclass(frozen=True)
@@ -50,79 +44,6 @@ class ArtifactFile:
     sha256: str = ""
     md5: str = ""
     fetched: bool = False  # downloaded during this run (False: from the cache, or local)
-
-
-def display_url(url: str) -> str:
-    """A URL fit for messages: no user info, no query (SAS tokens, signatures)."""
-    parts = urlsplit(url)
-    netloc = parts.netloc.rsplit("@", 1)[-1]
-    return urlunsplit((parts.scheme, netloc, parts.path, "…" if parts.query else "", ""))
-
-
-def expand_env(value, where: tuple, problems: list):
-    """${VAR} and ${VAR:-default} in every string, like targets; a missing VAR is a problem."""
-    if isinstance(value, dict):
-        return {k: expand_env(v, where + (k,), problems) for k, v in value.items()}
-    if isinstance(value, list):
-        return [expand_env(v, where + (i,), problems) for i, v in enumerate(value)]
-    if not isinstance(value, str):
-        return value
-
-    def replace(match):
-        found = os.environ.get(match.group(1))
-        if found is None or (found == "" and match.group(2) is not None):
-            if match.group(2) is not None:
-                return match.group(2)
-            problems.append(Problem(f"${{{match.group(1)}}} is not set", "source-env", where,
-                                    hint=f"export {match.group(1)}=... or write ${{{match.group(1)}:-default}}"))
-            return ""
-        return found
-    return _ENV_REF.sub(replace, value)
-
-
-class Filesystems:
-    """One fsspec filesystem per (protocol, options) for a run: connections are reused, and
-    listings are never served from a cache older than this run."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._open: dict = {}
-
-    def get(self, url: str, options: dict):
-        import fsspec
-
-        protocol = fsspec.core.split_protocol(url)[0] or "file"
-        key = (protocol, json.dumps(options, sort_keys=True, default=str))
-        with self._lock:
-            if key not in self._open:
-                extra = {} if protocol in _HTTP else {"use_listings_cache": False}
-                self._open[key] = fsspec.filesystem(protocol, skip_instance_cache=True, **extra, **options)
-            fs = self._open[key]
-        return fs, (url if protocol in _HTTP else fs._strip_protocol(url))
-
-
-def stamp_of(info: dict) -> str:
-    values = {k: str(info[k]) for k in _STAMP_FIELDS if info.get(k) not in (None, "")}
-    return json.dumps(values, sort_keys=True) if values else ""
-
-
-def store_md5(info: dict) -> str:
-    """The content md5 a store reports, as hex; "" if it reports none (or an S3 multipart ETag)."""
-    import base64
-    import binascii
-
-    if info.get("md5Hash"):
-        try:
-            return base64.b64decode(info["md5Hash"]).hex()
-        except (binascii.Error, ValueError):
-            return ""
-    settings = info.get("content_settings")
-    # azure-storage-blob's ContentSettings reads like a dict but is not one
-    md5 = settings.get("content_md5") if hasattr(settings, "get") else None
-    if md5:
-        return bytes(md5).hex()
-    etag = str(info.get("ETag") or "").strip('"').lower()
-    return etag if re.fullmatch(r"[0-9a-f]{32}", etag) else ""
 
 
 def list_local(path: Path, doc_path: tuple, problems: list) -> tuple:
@@ -185,9 +106,9 @@ def list_remote(url: str, options: dict, filesystems: Filesystems, doc_path: tup
     """(kind, files) of a URL source, or (None, []) after reporting why it cannot be listed."""
     from compiler.compile.tree import SKIPPED_NAMES
 
-    shown = display_url(url)
+    shown = redact_url(url)
     protocol = url.split("://", 1)[0].lower()
-    if protocol in _HTTP and urlsplit(url).path.endswith("/"):
+    if protocol in HTTP_SCHEMES and urlsplit(url).path.endswith("/"):
         problems.append(Problem(f"{shown}: an {protocol}:// source must be one file (a web server cannot list a "
                                 "folder)", "source-http-folder", doc_path,
                                 hint="point at the file itself; a folder source must be local or on an object "
@@ -229,7 +150,7 @@ def list_remote(url: str, options: dict, filesystems: Filesystems, doc_path: tup
 
 
 def _origin(fs, protocol, url, path, info, options) -> Origin:
-    return Origin(url, protocol, path, int(info.get("size") or 0), stamp_of(info), md5=store_md5(info),
+    return Origin(url, protocol, path, int(info.get("size") or 0), version_stamp(info), md5=store_md5(info),
                   storage_options=options)
 
 

@@ -20,7 +20,8 @@ from pathlib import Path
 from compiler.artifacts import settings as settings_mod
 from compiler.artifacts.cache import Cache
 from compiler.artifacts.files import remote_file
-from compiler.artifacts.source import Filesystems, display_url
+from compiler.storage.stores import Filesystems
+from compiler.storage.urls import redact_url
 
 SERVER_SIDE, UPLOAD = "server-side", "upload"
 _FAMILIES = {"s3": "s3", "s3a": "s3", "gs": "gs", "gcs": "gs", "az": "az", "abfs": "az", "abfss": "az"}
@@ -75,7 +76,7 @@ def server_side_copy(origin, target_fs, target_path: str) -> None:
         copied = str(result.get("CopyObjectResult", {}).get("ETag", "")).strip('"').lower()
         if origin.md5 and copied and copied != origin.md5:
             target_fs.rm_file(target_path)
-            raise SourceChanged(f"{display_url(origin.url)} changed since it was listed (md5 {copied}, "
+            raise SourceChanged(f"{redact_url(origin.url)} changed since it was listed (md5 {copied}, "
                                 f"listed as {origin.md5}); the copy was removed: run again")
         return
     target_fs.cp_file(source_path, target_path)
@@ -88,5 +89,5 @@ def local_copy(origin, expected: str = "") -> Path:
     cache = Cache(settings_mod.current().cache_root)
     item = ArtifactFile("", origin.size, origin=origin)
     remote_file(cache, Filesystems(), item, expected or origin.sha256, need_bytes=True, need_digest=True,
-                label=display_url(origin.url))
+                label=redact_url(origin.url))
     return item.local

@@ -35,7 +35,7 @@ def run(options) -> int:
         report_problems(loaded.problems, options.output if options.output == "json" else "text",
                         summary_label=str(options.manifest))
         return EXIT_ERROR
-    from compiler.sync.target import redact_url
+    from compiler.storage.urls import redact_url
 
     targets = [{"name": t.name, "kind": kind_of(t.url), "url": redact_url(t.url), "servers": len(t.servers)}
                for t in loaded.manifest.targets.values()]

@@ -25,7 +25,7 @@ import tempfile
 from pathlib import Path
 
 from compiler import __version__
-from compiler.artifacts.digest import sha256_file
+from compiler.storage.files import sha256_file, write_atomic
 from compiler.compile.assemble import stamp
 
 FORMAT = 1
@@ -145,9 +145,7 @@ def save(out: Path, key: dict, started, inputs: dict, written: dict, report: dic
               "inputs": inputs, "folders": _tree_stamps(out, written), "files": written, "report": report}
     path = record_path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    temp.write_bytes(json.dumps(record, separators=(",", ":")).encode())
-    os.replace(temp, path)
+    write_atomic(path, json.dumps(record, separators=(",", ":")))
 
 
 def forget(out: Path) -> None:

@@ -9,13 +9,12 @@ before it is written, so what import writes is what `validate` reads.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
 from compiler.errors import FatalError
+from compiler.storage.files import write_atomic
 
 HEADER = ["Imported by `triton-gitops import` from {source}.",
           "Check it with `triton-gitops validate`; the key under `models` is the model's (folder) name."]
@@ -74,14 +73,7 @@ def _copy(repo, plan, copy_to: Path) -> int:
 
 def write_text_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, text)
 
 
 def import_repository(source: str, out: Optional[Path], copy_to: Optional[Path] = None,

@@ -16,12 +16,23 @@ from compiler.model import FileSpec, Manifest, ModelSpec, TargetSpec, VersionSpe
 from compiler.proto import ModelConfig
 from compiler.rules import RuleContext, check_config
 from compiler.rules.folder import ManifestFolder
+from compiler.storage import destinations, policy as storage_policy
+from compiler.storage.urls import is_local_url, local_part
 
 _RESERVED = {"config.pbtxt", "warmup", "configs"}
 
 
 def _is_remote(source: str) -> bool:
-    return "://" in source
+    return not is_local_url(source)
+
+
+def _remote_problems(source, options, doc_path, policy) -> list:
+    """Why a URL source may not be read: a scheme the tool does not read, or a destination
+    (endpoint, variable) the storage policy does not allow. Checked before any request."""
+    wrong = destinations.source_scheme_problem(source, doc_path + ("source",))
+    if wrong is not None:
+        return [wrong]
+    return destinations.check(source, options, doc_path, policy, "source")
 
 
 def _safe_relative(name: str) -> bool:
@@ -32,7 +43,7 @@ def _safe_relative(name: str) -> bool:
 INT64_MAX = 2**63 - 1
 
 
-def _versions(entry, model_path, scope, config, problems) -> dict:
+def _versions(entry, model_path, scope, config, problems, policy) -> dict:
     versions = {}
     for key, spec in (entry.get("versions") or {}).items():
         doc_path = model_path + ("versions", key)
@@ -44,10 +55,15 @@ def _versions(entry, model_path, scope, config, problems) -> dict:
         source = spec["source"]
         if _is_remote(source):
             # Listed, hashed and fetched by compiler.artifacts when the tree is built.
-            versions[number] = VersionSpec(number, source, None, spec.get("sha256", ""), doc_path, remote=True,
-                                           storage_options=dict(spec.get("storage_options") or {}))
+            options = dict(spec.get("storage_options") or {})
+            refused = _remote_problems(source, options, doc_path, policy)
+            problems.extend(refused)
+            if not refused:
+                versions[number] = VersionSpec(number, source, None, spec.get("sha256", ""), doc_path, remote=True,
+                                               storage_options=options)
             continue
-        local = local_source(scope, source, doc_path + ("source",), problems)
+        # file:// and local:// name a local file too: the same rule as a plain path applies.
+        local = local_source(scope, local_part(source), doc_path + ("source",), problems)
         if local is not None:
             versions[number] = VersionSpec(number, source, local, spec.get("sha256", ""), doc_path)
     if not versions and config.get("platform") == "ensemble":
@@ -65,7 +81,7 @@ def _files(entry, doc_path_of, scope, problems) -> dict:
                                     hint="use a plain relative name; config.pbtxt, warmup/, configs/ and numbered "
                                          "folders are the compiler's"))
             continue
-        local = local_source(scope, source, doc_path, problems, need_file=True)
+        local = local_source(scope, local_part(source), doc_path, problems, need_file=True)
         if local is not None:
             files[name] = FileSpec(name, source, local, doc_path)
     return files
@@ -99,13 +115,14 @@ def build_manifest(data: dict, manifest_path: Path, skip=frozenset()) -> tuple:
     problems: list = []
     manifest.triton = triton_key.releases_of(data.get("triton"), ("triton",), problems)
     manifest.server = {k: set(v) for k, v in (data.get("server") or {}).items()}
+    policy = storage_policy.current()
     for name, target in sorted((data.get("targets") or {}).items()):
-        manifest.targets[name] = TargetSpec(name, target["url"], dict(target.get("storage_options") or {}),
-                                            ("targets", name),
-                                            triton_key.releases_of(target.get("triton"), ("targets", name, "triton"),
-                                                                   problems),
-                                            list(target.get("servers") or []),
-                                            config_name=target.get("config_name", ""))
+        spec = TargetSpec(name, target["url"], dict(target.get("storage_options") or {}), ("targets", name),
+                          triton_key.releases_of(target.get("triton"), ("targets", name, "triton"), problems),
+                          list(target.get("servers") or []), config_name=target.get("config_name", ""))
+        if not is_local_url(spec.url):
+            problems.extend(destinations.check(spec.url, spec.storage_options, spec.doc_path, policy, "target"))
+        manifest.targets[name] = spec
     defaults = data.get("defaults") or {}
     scope = SourceScope(root, source_boundary(root))
     for name in sorted(data.get("models") or {}):
@@ -121,13 +138,13 @@ def build_manifest(data: dict, manifest_path: Path, skip=frozenset()) -> tuple:
         model = ModelSpec(name, None, config_dict, inherited=inherited, doc_path=model_path, warmups=warmups,
                           tuning=dict(entry.get("tuning") or {}))
         model.config = _parse_config(config_dict, model.doc_path, problems)
-        model.versions = _versions(entry, model_path, scope, config_dict, problems)
+        model.versions = _versions(entry, model_path, scope, config_dict, problems, policy)
         model.declared_versions = set(model.versions) | {
             int(k) for k in (entry.get("versions") or {}) if str(k).isdigit() and int(k) <= INT64_MAX}
         model.files = _files(merged, model.doc_path_of, scope, problems)
         for warmup in warmups:
             if warmup.source:
-                warmup.local_path = local_source(scope, warmup.source,
+                warmup.local_path = local_source(scope, local_part(warmup.source),
                                                  model.doc_path_of(warmup.path + ("file",)), problems, need_file=True)
         _check_default_filename(config_dict, model, problems)
         model.variants = config_variants.build_variants(

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from compiler import __version__
+from compiler.storage.files import write_atomic
 from compiler.scaffold.pins import ACTIONS, pin
 
 SCHEMA_FILE = "schemas/models.schema.json"
@@ -119,9 +120,7 @@ def write_files(files: dict, dest: Path, force: bool = False) -> list:
     for name, data in files.items():
         target = dest / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.tmp-init")
-        tmp.write_bytes(data)
-        os.replace(tmp, target)
+        write_atomic(target, data)
         written.append(name)
     return written
 

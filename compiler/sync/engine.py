@@ -75,8 +75,9 @@ def git_revision(folder: Path):
 def quiet_libraries() -> None:
     """Keep the SDKs' own log records (gcsfs prints whole tracebacks while it retries) off stderr:
     every failure reaches the user once, explained. TRITON_GITOPS_DEBUG=1 shows them."""
-    if os.environ.get("TRITON_GITOPS_DEBUG"):
-        logging.basicConfig(level=logging.DEBUG)
+    from compiler.storage.redact import debug_logging
+
+    if debug_logging():  # TRITON_GITOPS_DEBUG: the SDKs' logs, scrubbed of credentials
         return
     root = logging.getLogger()
     if not root.handlers:
@@ -107,7 +108,7 @@ def _prepare(manifest_path, requested_target, jobs, early, writes):
         if not loaded.ok:
             return
         try:
-            found["target"] = resolve_target(loaded.manifest, requested_target)
+            found["target"] = resolve_target(loaded.manifest, requested_target, timeout=_timeout())
             check_local_target(found["target"], loaded.manifest, requested_target, loaded.document)
         except FatalError as exc:
             found["error"] = exc  # raised below, after the sources had their say, as before
@@ -131,7 +132,7 @@ def _prepare(manifest_path, requested_target, jobs, early, writes):
     if target_error is not None:
         raise target_error
     if target is None:
-        target = resolve_target(manifest, requested_target)
+        target = resolve_target(manifest, requested_target, timeout=_timeout())
         check_local_target(target, manifest, requested_target, loaded.document)
     if early is not None:
         early.send(target)  # nothing to do if already sent
@@ -150,6 +151,10 @@ def _prepare(manifest_path, requested_target, jobs, early, writes):
     ensembles = {name for name, model in manifest.models.items() if model.config.platform == "ensemble"}
     return Context(loaded, tree, target, future, cache, ensembles, Path(manifest_path).name, early,
                    found.get("warming")), loaded
+
+
+def _timeout() -> float:
+    return artifact_settings.current().storage_timeout
 
 
 def _failed(loaded, early):

@@ -99,8 +99,21 @@ def classify(exc) -> str:
     return OTHER
 
 
+def _timed_out(exc):
+    """The StorageTimeout in `exc`'s chain, if any: the run's time for retries is used up."""
+    from compiler.storage.stores import StorageTimeout
+
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, StorageTimeout):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
 def is_transient(exc) -> bool:
-    return classify(exc) in (TRANSIENT, UNREACHABLE)
+    return _timed_out(exc) is None and classify(exc) in (TRANSIENT, UNREACHABLE)
 
 
 def _scheme(target) -> str:
@@ -120,8 +133,13 @@ def _hint(category: str, target) -> str:
 
 def explain(exc, target, doing: str, path: str = "") -> FatalError:
     """A FatalError naming the target and file, with a hint; secrets scrubbed from the message."""
-    category = classify(exc)
     where = f"{target.display}" + (f": {path}" if path else "")
+    timed_out = _timed_out(exc)
+    if timed_out is not None:
+        return FatalError(f"{where}: cannot {doing}: gave up after {timed_out.seconds:g} s: the store kept failing "
+                          "or did not answer", "raise the bound with --storage-timeout SECONDS (or "
+                          "TRITON_GITOPS_STORAGE_TIMEOUT) if the store is only slow; else check the endpoint")
+    category = classify(exc)
     detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     if category == NO_BUCKET:
         detail = "the bucket or container does not exist"

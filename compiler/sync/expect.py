@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 
 from compiler.artifacts import settings as artifact_settings
+from compiler.storage.files import write_atomic
 
 _LIMIT = 1000  # targets remembered; the oldest are dropped first
 
@@ -68,10 +68,8 @@ def remember_done(target, wants: dict) -> None:
     if len(known) > _LIMIT:
         known = dict(list(known.items())[-_LIMIT:])
     path = _file()
-    temp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        temp.write_text(json.dumps(known))
-        os.replace(temp, path)
+        write_atomic(path, json.dumps(known))
     except OSError:
-        temp.unlink(missing_ok=True)  # a read-only cache: the guess is only ever "work ahead"
+        pass  # a read-only cache: the guess is only ever "work ahead"

@@ -8,17 +8,14 @@ writes next to `model.py`.
 """
 from __future__ import annotations
 
-import base64
-import binascii
 import os
-import re
 from dataclasses import dataclass, field
 from typing import Optional
 
+from compiler.storage.stores import object_stamp, store_md5
 from compiler.sync.state import LOCK_NAME, ROLLOUT_NAME, STATE_NAME, TMP_PREFIX
 
 IGNORED_DIRS = {"__pycache__"}
-_MD5_HEX = re.compile(r"^[0-9a-f]{32}$")
 
 
 @dataclass(frozen=True)
@@ -38,38 +35,8 @@ class Listing:
     links: list = field(default_factory=list)  # local: symbolic links (not followed, not listed as files)
 
 
-def _content_md5(info: dict) -> Optional[str]:
-    """The md5 a store reports for an object, if any, as hex.
-
-    S3: the ETag of a single-part upload is the md5 (a multipart one ends in "-N", and
-    SSE-KMS ETags are opaque: neither matches the pattern, so both count as "unknown").
-    GCS: md5Hash, base64. Azure: content_settings.content_md5, bytes (set for single-shot
-    uploads only).
-    """
-    if info.get("md5Hash"):
-        try:
-            return base64.b64decode(info["md5Hash"]).hex()
-        except (binascii.Error, ValueError):
-            return None
-    settings = info.get("content_settings")
-    # azure-storage-blob's ContentSettings reads like a dict but is not one
-    md5 = settings.get("content_md5") if hasattr(settings, "get") else None
-    if md5:
-        return bytes(md5).hex()
-    etag = str(info.get("ETag") or "").strip('"').lower()
-    return etag if _MD5_HEX.match(etag) else None
-
-
-def _stamp(info: dict) -> str:
-    for key in ("generation", "ETag", "etag"):
-        if info.get(key):
-            return str(info[key]).strip('"')
-    # Local disk: a rewrite changes the inode (we rename into place) or ctime (an edit in place).
-    return f"{info.get('ino')}:{info.get('mtime')!r}:{info.get('created')!r}"
-
-
 def fingerprint(info: dict) -> Remote:
-    return Remote(int(info.get("size") or 0), _stamp(info), _content_md5(info))
+    return Remote(int(info.get("size") or 0), object_stamp(info), store_md5(info) or None)
 
 
 def list_target(target) -> Listing:

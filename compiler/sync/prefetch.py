@@ -120,7 +120,7 @@ def start(requested, manifests=("models.yaml",)):
     if "://" not in requested and ("/" in requested or requested.startswith(".")):
         return None  # a path
     if "://" in requested:
-        from compiler.sync.urls import is_local_url
+        from compiler.storage.urls import is_local_url
 
         if is_local_url(requested):
             return None

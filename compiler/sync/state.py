@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from compiler import __version__
+from compiler.storage.files import write_atomic
 
 STATE_NAME = ".triton-gitops-state.json"
 LOCK_NAME = ".triton-gitops-lock.json"
@@ -96,10 +97,8 @@ def write_control(target, name: str, data: bytes) -> None:
     path = target.path(name)
     if target.local:
         os.makedirs(target.root, exist_ok=True)
-        tmp = f"{path}.{TMP_PREFIX}{os.getpid()}"
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
+        # The temporary name starts with TMP_PREFIX: a listing sets it aside as a leftover.
+        write_atomic(path, data, temp_name=f"{TMP_PREFIX}{name}.{os.getpid()}")
     else:
         target.fs.pipe_file(path, data)
 

@@ -1,10 +1,12 @@
 """Which storage a sync talks to: a manifest target (or a URL) turned into an fsspec filesystem.
 
-Every backend goes through `fsspec.core.url_to_fs`, so s3://, gs://, az://, abfs://, file://
-and plain paths share one code path; only the few local-disk tricks (rename into place)
-ask `target.local`. Storage options come from the manifest with `${ENV}` expanded at run
-time; credentials themselves come from each cloud's own chain (environment, profile,
-workload identity), never from us.
+Every backend goes through `compiler.storage` (fsspec's `url_to_fs`, bounded in time), so
+s3://, gs://, az://, abfs://, file:// and plain paths share one code path; only the few
+local-disk tricks (rename into place) ask `target.local`. Storage options come from the
+manifest with `${ENV}` expanded at run time, only for variables the storage policy allows,
+and only towards endpoints it allows (checked before the store is opened); credentials
+themselves come from each cloud's own chain (environment, profile, workload identity).
+Messages show the URL as written, never an expanded value.
 """
 from __future__ import annotations
 
@@ -13,33 +15,36 @@ import re
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from compiler.errors import FatalError, printable
-from compiler.sync.urls import is_local_url
-
-_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-# Option names whose values are secrets: scrubbed from every message we print.
-_SECRET_KEYS = re.compile(r"(secret|token|password|passwd|key|credential|connection_string|sas|signature)", re.I)
+from compiler.storage import destinations, policy as storage_policy
+from compiler.storage.env import expanded
+from compiler.storage.redact import scrub, secrets_of
+from compiler.storage.stores import open_url
+from compiler.storage.urls import is_local_url, local_part, redact_url
 
 
 @dataclass
 class Target:
     name: str  # the manifest's name for it, "" for a URL given on the command line
-    url: str  # after ${ENV} expansion
+    url: str  # after ${ENV} expansion: for the SDKs only, never printed
     _fs: object  # fsspec filesystem; for an object store None until first used (see `fs`)
     _root: str  # the repository's path inside `fs`, without a trailing slash
     local: bool
     secrets: tuple = field(default_factory=tuple)
     endpoint: str = ""  # an endpoint the options or environment name explicitly ("" = the cloud's own)
     options: dict = field(default_factory=dict, repr=False)  # storage options, expanded (secrets: never print)
+    written: str = ""  # the URL as the manifest or the command line wrote it: what messages show
+    values: dict = field(default_factory=dict, repr=False)  # {variable: value} expanded into url and options
+    timeout: float = 0.0  # seconds a listing or small read may take, retries included (0: the setting)
 
     @property
     def fs(self):
         """The filesystem, opened on first use: importing a cloud SDK costs ~0.2 s, and a run whose
         state and listing were read by the prefetch child (prefetch.py) may never need it."""
         if self._fs is None and not self.local:
-            self._fs, self._root = _open_store(self.url, self.options, self)
+            self._fs, self._root = _open_store(self)
         return self._fs
 
     @property
@@ -50,8 +55,9 @@ class Target:
 
     @property
     def display(self) -> str:
-        """How messages name the target: never with a query string or user info (SAS tokens, keys)."""
-        url = printable(redact_url(self.url))  # and no control characters: it reaches logs
+        """How messages name the target: as written, without user info or query (SAS tokens, keys),
+        and without control characters (it reaches logs)."""
+        url = printable(redact_url(self.written or self.url))
         return f"{self.name} ({url})" if self.name else url
 
     def path(self, rel: str) -> str:
@@ -62,58 +68,16 @@ class Target:
         return full[len(prefix):] if full.startswith(prefix) else full
 
     def scrub(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, "***")
+        """`text` without secrets, and with each expanded value put back as the ${VAR} it came from."""
+        text = scrub(text, self.secrets)
+        for name, value in sorted(self.values.items(), key=lambda item: len(item[1]), reverse=True):
+            if len(value) >= 3:
+                text = text.replace(value, f"${{{name}}}")
         return text
 
 
-def redact_url(url: str) -> str:
-    """A URL fit to print: no user:password, no query string (SAS tokens live there)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    if not parts.scheme or len(parts.scheme) == 1:  # a plain path (or a Windows drive)
-        return url
-    netloc = parts.netloc
-    if "@" in netloc and ":" in netloc.split("@", 1)[0]:  # user:password@host
-        netloc = "***@" + netloc.split("@", 1)[1]
-    return urlunsplit((parts.scheme, netloc, parts.path, "***" if parts.query else "", ""))
-
-
-def expand_env(value, where: str, target_name: str):
-    """Expand ${VAR} and ${VAR:-default} in every string of `value` (dicts and lists too)."""
-    if isinstance(value, dict):
-        return {k: expand_env(v, f"{where}.{k}", target_name) for k, v in value.items()}
-    if isinstance(value, list):
-        return [expand_env(v, f"{where}[{i}]", target_name) for i, v in enumerate(value)]
-    if not isinstance(value, str):
-        return value
-
-    def replace(match):
-        name, default = match.group(1), match.group(2)
-        found = os.environ.get(name)
-        if found is None or (found == "" and default is not None):
-            if default is not None:
-                return default
-            raise FatalError(f"target {target_name!r}: {where} refers to ${{{name}}}, which is not set",
-                             f"export {name}=... before running, or write ${{{name}:-default}} in the manifest")
-        return found
-    return _ENV_REF.sub(replace, value)
-
-
-def _secrets_of(options, key: str = "") -> list:
-    if isinstance(options, dict):
-        return [s for k, v in options.items() for s in _secrets_of(v, str(k))]
-    if isinstance(options, list):
-        return [s for v in options for s in _secrets_of(v, key)]
-    if isinstance(options, str) and len(options) >= 4 and _SECRET_KEYS.search(key):
-        return [options]
-    return []
-
-
 def local_path(url: str, base: Path) -> Path:
-    path = Path(url[len("file://"):] if url.startswith("file://") else url).expanduser()
+    path = Path(local_part(url)).expanduser()
     return path if path.is_absolute() else (base / path)
 
 
@@ -148,42 +112,66 @@ def _choose(manifest, requested):
 
 
 def _expanded_url(spec) -> str:
-    try:
-        return expand_env(spec.url, "url", spec.name)
-    except FatalError:
-        return spec.url
+    """The URL with the references the policy allows expanded (local paths: all), for matching."""
+    policy = None if is_local_url(spec.url) else storage_policy.current()
+    return expanded(spec.url, (), [], policy)[0]
 
 
-def resolve_target(manifest, requested=None, cwd: Path = None) -> Target:
+def resolve_target(manifest, requested=None, cwd: Path = None, timeout: float = 0.0) -> Target:
     """The target to plan or sync against. Relative paths in the manifest are relative to it.
     An object store is opened (its SDK imported) on first use of `Target.fs`."""
     name, url, options = _choose(manifest, requested)
     label = name or requested
-    url = expand_env(url, "url", label)
-    options = expand_env(dict(options or {}), "storage_options", label)
-    secrets = tuple(sorted(set(_secrets_of(options)), key=len, reverse=True))
-    if is_local_url(url):
+    written = url
+    local = is_local_url(url)
+    policy = None if local else storage_policy.current()
+    if not local and name:
+        # The manifest's own targets were checked when it was built; once more right before use.
+        refused = destinations.check(url, options, ("targets", name), policy, "target", unset_ok=True)
+        if refused:
+            raise FatalError(f"target {label!r}: {refused[0].message}", refused[0].hint)
+    problems: list = []
+    url, used = expanded(url, (), problems, policy)
+    _raise_env(problems, label, "url")
+    options, used_options = expanded(dict(options or {}), (), problems, policy)
+    _raise_env(problems, label, "storage_options")
+    used.update(used_options)
+    secrets = tuple(sorted(set(secrets_of(options)), key=len, reverse=True))
+    if local:
         import fsspec
 
         base = manifest.root if name else (cwd or Path.cwd())
         root = os.path.abspath(local_path(url, base))
         fs = fsspec.filesystem("file")
-        return Target(name, url, fs, root.rstrip("/") or "/", True, secrets)
-    return Target(name, url, None, "", False, secrets, _endpoint(url, options), options)
+        return Target(name, url, fs, root.rstrip("/") or "/", True, secrets, written=written, values=used)
+    return Target(name, url, None, "", False, secrets, _endpoint(url, options), options, written=written,
+                  values=used, timeout=timeout)
 
 
-def _open_store(url: str, options: dict, target: Target) -> tuple:
-    """(fsspec filesystem, root) of an object store URL."""
-    import fsspec
+def _raise_env(problems: list, label: str, where: str) -> None:
+    """Stop at the first unset or refused variable, naming where it is written."""
+    if not problems:
+        return
+    from compiler.errors import format_path
 
+    problem = problems[0]
+    place = format_path((where, *problem.path))
+    if problem.message.endswith(" is not set"):
+        variable = problem.message[:-len(" is not set")]
+        raise FatalError(f"target {label!r}: {place} refers to {variable}, which is not set", problem.hint)
+    raise FatalError(f"target {label!r}: {place}: {problem.message}", problem.hint)
+
+
+def _open_store(target: Target) -> tuple:
+    """(fsspec filesystem, root) of an object store target."""
     try:
-        fs, root = fsspec.core.url_to_fs(url, **options)
+        fs, root = open_url(target.url, target.options, target.timeout)
     except (ValueError, ImportError, TypeError) as exc:
-        raise FatalError(f"target {redact_url(url)}: cannot open: {target.scrub(str(exc))}",
+        raise FatalError(f"target {target.display}: cannot open: {target.scrub(str(exc))}",
                          "check the URL scheme (s3://, gs://, az://, abfs://, file://) and storage_options")
     root = root.rstrip("/")
     if not root:
-        raise FatalError(f"target {redact_url(url)} names no bucket or container", "use s3://BUCKET/PREFIX")
+        raise FatalError(f"target {target.display} names no bucket or container", "use s3://BUCKET/PREFIX")
     return fs, root
 
 
@@ -229,7 +217,7 @@ def probe(target, timeout: float = 3.0) -> None:
     try:
         socket.create_connection((parts.hostname, port), timeout=timeout).close()
     except OSError as exc:
-        shown = redact_url(target.endpoint)
+        shown = target.scrub(redact_url(target.endpoint))
         raise FatalError(f"{target.display}: endpoint unreachable: cannot connect to {shown} "
                          f"({exc.strerror or type(exc).__name__})",
                          "check the endpoint in the target's storage_options (or AWS_ENDPOINT_URL and the like), "

@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from compiler.artifacts.digest import CHUNK
+from compiler.storage.files import CHUNK
 from tests.artifacts.manifests import files_of, sha256, write_manifest
 from tests.artifacts.servers import FileServer
 from tests.helpers import run_cli, run_json

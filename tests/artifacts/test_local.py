@@ -7,7 +7,8 @@ import subprocess
 import pytest
 
 from compiler.artifacts import files as files_mod
-from compiler.artifacts.digest import folder_digest, sha256_file
+from compiler.artifacts.digest import folder_digest
+from compiler.storage.files import sha256_file
 from tests.artifacts.manifests import files_of, sha256, write_manifest
 from tests.helpers import run_cli, run_json
 

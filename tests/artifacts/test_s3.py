@@ -5,7 +5,8 @@ import os
 import pytest
 
 from compiler.artifacts import settings
-from compiler.artifacts.digest import CHUNK, folder_digest
+from compiler.artifacts.digest import folder_digest
+from compiler.storage.files import CHUNK
 from compiler.artifacts.transfer import (SERVER_SIDE, UPLOAD, SourceChanged, copy_method, local_copy,
                                          server_side_copy)
 from compiler.pipeline import load_and_build

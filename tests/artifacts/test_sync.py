@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from compiler.artifacts.digest import CHUNK
+from compiler.storage.files import CHUNK
 from tests.artifacts.manifests import sha256, write_manifest
 from tests.artifacts.servers import FileServer, moto_requests
 from tests.helpers import run_cli, run_json

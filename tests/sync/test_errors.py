@@ -41,8 +41,9 @@ def _closed_port() -> int:
     ("az", lambda url: {"connection_string": f"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
                                              f"AccountKey={SECRET};BlobEndpoint={url}/devstoreaccount1;"}),
 ])
-def test_an_unreachable_endpoint_fails_fast_and_says_so(tmp_path, scheme, options):
+def test_an_unreachable_endpoint_fails_fast_and_says_so(tmp_path, monkeypatch, scheme, options):
     url = f"http://127.0.0.1:{_closed_port()}"
+    monkeypatch.setenv("TRITON_GITOPS_ALLOWED_ENDPOINTS", url)  # allowed: only unreachable
     manifest = _manifest(tmp_path, {"prod": {"url": f"{scheme}://bucket/models", "storage_options": options(url)}})
     for command in ("plan", "sync"):
         code, out, err = run_cli(command, manifest, "--target", "prod")

@@ -1,0 +1,88 @@
+"""`${VAR}` and `${VAR:-default}` in manifest strings: expanded only where the policy allows.
+
+A manifest is written by whoever opens a pull request, and the runner's environment holds
+the deploy credentials, so a reference is expanded only for a variable the storage policy
+(compiler/storage/policy.py) names, except in a local path, whose value never leaves the
+machine. The one expansion routine for sources and targets alike: each unset or refused
+reference becomes a located `Problem`; callers that must stop raise the first one.
+"""
+from __future__ import annotations
+
+import os
+import re
+
+from compiler.errors import Problem
+
+ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+HOW_TO_ALLOW = ("if the value is meant for this storage, allow the variable outside the pull request: "
+                "TRITON_GITOPS_ALLOWED_ENV={name} in the workflow, or allowed_env in the policy file "
+                "(docs/security.md)")
+
+
+def references(value) -> list:
+    """[(variable name, document sub-path)] of every `${VAR}` in `value` (dicts and lists too)."""
+    found: list = []
+
+    def walk(item, where):
+        if isinstance(item, dict):
+            for key, child in item.items():
+                walk(child, where + (key,))
+        elif isinstance(item, list):
+            for index, child in enumerate(item):
+                walk(child, where + (index,))
+        elif isinstance(item, str):
+            found.extend((match.group(1), where) for match in ENV_REF.finditer(item))
+    walk(value, ())
+    return found
+
+
+def refused(value, doc_path: tuple, policy, rule: str, what: str = "") -> list:
+    """A Problem for each reference to a variable the policy does not allow."""
+    problems = []
+    for name, where in references(value):
+        if not policy.allows_env(name):
+            problems.append(Problem(
+                f"{what}${{{name}}} is not allowed by the storage policy, so it is not expanded: a pull request "
+                "could otherwise send the runner's environment to a storage host",
+                rule, doc_path + where, hint=HOW_TO_ALLOW.format(name=name)))
+    return problems
+
+
+def expand(value, doc_path: tuple, problems: list, policy=None, rule: str = "storage-env", environ=None):
+    """`value` with every reference expanded; a problem per unset (no default) or refused one.
+
+    `policy` None: every variable may be expanded (a local path, whose value stays here).
+    `used` values can be collected by passing a dict as `environ`'s companion: see `expanded`.
+    """
+    return expanded(value, doc_path, problems, policy, rule, environ)[0]
+
+
+def expanded(value, doc_path: tuple, problems: list, policy=None, rule: str = "storage-env", environ=None):
+    """(expanded value, {name: value} of the variables used)."""
+    environ = os.environ if environ is None else environ
+    used: dict = {}
+
+    def walk(item, where):
+        if isinstance(item, dict):
+            return {k: walk(v, where + (k,)) for k, v in item.items()}
+        if isinstance(item, list):
+            return [walk(v, where + (i,)) for i, v in enumerate(item)]
+        if not isinstance(item, str):
+            return item
+
+        def replace(match):
+            name, default = match.group(1), match.group(2)
+            if policy is not None and not policy.allows_env(name):
+                problems.extend(refused(match.group(0), doc_path + where, policy, rule))
+                return ""
+            found = environ.get(name)
+            if found is None or (found == "" and default is not None):
+                if default is not None:
+                    return default
+                problems.append(Problem(f"${{{name}}} is not set", rule, doc_path + where,
+                                        hint=f"export {name}=... or write ${{{name}:-default}}"))
+                return ""
+            used[name] = found
+            return found
+        return ENV_REF.sub(replace, item)
+    return walk(value, ()), used
