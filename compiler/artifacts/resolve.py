@@ -194,8 +194,42 @@ def resolve_versions(manifest) -> list:
         run.cache.save()  # the digests learnt this run, even when it stops on an error
 
 
+def unlocked_remote_sources(manifest, lock) -> list:
+    """With --locked: a Problem for each remote version the lock does not vouch for (no entry,
+    or another source than the one locked). Needs no request, so it runs before any: a pull
+    request that points a version elsewhere without a reviewed lock change reaches no host."""
+    problems = []
+    for model in manifest.models.values():
+        for version in model.versions.values():
+            if not version.remote:
+                continue
+            entry = None if lock is None else lock.get(key_of(model.name, version.number))
+            if entry is None or entry.source != version.source:
+                why = "is not in models.lock" if entry is None else f"was locked with source {entry.source!r}"
+                problems.append(Problem(f"--locked: {key_of(model.name, version.number)} {why}; its source is not "
+                                        "read", "lock-missing" if entry is None else "lock-mismatch",
+                                        version.doc_path + ("source",),
+                                        hint="run `triton-gitops lock` and commit models.lock"))
+    return problems
+
+
+def locked_precheck(manifest) -> list:
+    """`unlocked_remote_sources` for this run's settings ([] unless --locked)."""
+    current = settings_mod.current()
+    if current.lock != settings_mod.LOCK_STRICT:
+        return []
+    return unlocked_remote_sources(manifest, read_lock(lock_path(manifest.path)))
+
+
 def _resolve(run, manifest) -> list:
     pairs = [(m, v) for m in manifest.models.values() for v in m.versions.values() if v.source]
+    locked_keys = [key_of(m.name, v.number) for m, v in pairs]
+    if run.strict:
+        refused = unlocked_remote_sources(manifest, run.lock)
+        if run.lock is not None:  # no lock at all: said once, below
+            run.problems.extend(refused)
+        skipped = {p.path[:-1] for p in refused}
+        pairs = [(m, v) for m, v in pairs if v.doc_path not in skipped]
     workers = run.settings.workers
     listed = in_parallel(run.list, pairs, workers, inline=lambda pair: not pair[1].remote)
     tasks, artifacts = [], {}
@@ -234,7 +268,7 @@ def _resolve(run, manifest) -> list:
         version.artifact = artifact
         run.check(model, version, artifact)
     run.problems.extend(_checksums(manifest, run.cache))
-    run.stale_lock_entries(key_of(m.name, v.number) for m, v in pairs)
+    run.stale_lock_entries(locked_keys)
     run.problems.extend(cloud_target_warnings(manifest))
     return run.problems
 

@@ -17,7 +17,7 @@ from compiler.proto import ModelConfig
 from compiler.rules import RuleContext, check_config
 from compiler.rules.folder import ManifestFolder
 from compiler.storage import destinations, policy as storage_policy
-from compiler.storage.urls import is_local_url, local_part
+from compiler.storage.urls import is_local_url
 
 _RESERVED = {"config.pbtxt", "warmup", "configs"}
 
@@ -63,7 +63,7 @@ def _versions(entry, model_path, scope, config, problems, policy) -> dict:
                                                storage_options=options)
             continue
         # file:// and local:// name a local file too: the same rule as a plain path applies.
-        local = local_source(scope, local_part(source), doc_path + ("source",), problems)
+        local = local_source(scope, source, doc_path + ("source",), problems)
         if local is not None:
             versions[number] = VersionSpec(number, source, local, spec.get("sha256", ""), doc_path)
     if not versions and config.get("platform") == "ensemble":
@@ -81,7 +81,7 @@ def _files(entry, doc_path_of, scope, problems) -> dict:
                                     hint="use a plain relative name; config.pbtxt, warmup/, configs/ and numbered "
                                          "folders are the compiler's"))
             continue
-        local = local_source(scope, local_part(source), doc_path, problems, need_file=True)
+        local = local_source(scope, source, doc_path, problems, need_file=True)
         if local is not None:
             files[name] = FileSpec(name, source, local, doc_path)
     return files
@@ -144,7 +144,7 @@ def build_manifest(data: dict, manifest_path: Path, skip=frozenset()) -> tuple:
         model.files = _files(merged, model.doc_path_of, scope, problems)
         for warmup in warmups:
             if warmup.source:
-                warmup.local_path = local_source(scope, local_part(warmup.source),
+                warmup.local_path = local_source(scope, warmup.source,
                                                  model.doc_path_of(warmup.path + ("file",)), problems, need_file=True)
         _check_default_filename(config_dict, model, problems)
         model.variants = config_variants.build_variants(

@@ -10,6 +10,7 @@ import stat
 from pathlib import Path
 
 from compiler.errors import Problem
+from compiler.storage.urls import local_part
 
 
 def source_boundary(folder: Path):
@@ -50,20 +51,22 @@ class SourceScope:
 
 
 def local_source(scope: SourceScope, source: str, doc_path: tuple, problems: list, need_file=False):
-    """The resolved local path of `source`, or None after adding a located problem.
+    """The resolved local path of `source` (a path, or a file:// or local:// URL: one rule for
+    every way to name a local file), or None after adding a located problem.
 
     String checks on the real path rather than pathlib's `parents`: this runs once per
     version and file, thousands of times for a large manifest."""
     root, boundary = scope.root, scope.boundary
+    written, source = source, local_part(source)
     if os.path.isabs(source) or source[1:3] in (":\\", ":/") or "\0" in source:
-        problems.append(Problem(f"source {source!r} is an absolute path", "source-outside", doc_path,
+        problems.append(Problem(f"source {written!r} is an absolute path", "source-outside", doc_path,
                                 hint="use a path relative to the manifest"))
         return None
     local = Path(os.path.normpath(root / source))
     try:
         real = scope.realpath(str(local))
         if boundary is not None and not _inside(real, str(boundary)):
-            problems.append(Problem(f"source {source!r} is outside the git work tree {boundary}", "source-outside",
+            problems.append(Problem(f"source {written!r} is outside the git work tree {boundary}", "source-outside",
                                     doc_path, hint="use a path relative to the manifest, inside its git repository"))
             return None
         try:
@@ -72,14 +75,14 @@ def local_source(scope: SourceScope, source: str, doc_path: tuple, problems: lis
             mode = None
         if any(_inside(real, r) for r in _SYSTEM_ROOTS) or (
                 mode is not None and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))):
-            problems.append(Problem(f"source {source!r} is not a regular file or folder ({real})", "source-special",
+            problems.append(Problem(f"source {written!r} is not a regular file or folder ({real})", "source-special",
                                     doc_path, hint="point at model files, not at devices or system files"))
             return None
     except OSError as exc:  # e.g. a name longer than the file system allows
-        problems.append(Problem(f"source {source!r} cannot be read: {exc.strerror}", "source-unreadable", doc_path))
+        problems.append(Problem(f"source {written!r} cannot be read: {exc.strerror}", "source-unreadable", doc_path))
         return None
     if mode is None or (need_file and not stat.S_ISREG(mode)):
         what = "file" if need_file else "source"
-        problems.append(Problem(f"{what} {source!r} does not exist (looked for {local})", "source-missing",
+        problems.append(Problem(f"{what} {written!r} does not exist (looked for {local})", "source-missing",
                                 doc_path, hint="fix the path; it is relative to the manifest"))
     return local

@@ -21,6 +21,8 @@ from pathlib import Path
 from compiler import gitinfo
 from compiler.manifest.variants import FOLDER, is_config_path
 from compiler.prreport.configdiff import diff_configs
+from compiler.storage.destinations import listing as credential_destinations
+from compiler.storage.files import sha256_file
 
 ADDED, CHANGED, REMOVED, UNCHANGED = "added", "changed", "removed", "unchanged"
 _CONFIG = "config.pbtxt"
@@ -39,6 +41,7 @@ class Side:
     tuning: dict = field(default_factory=dict)  # model -> its `tuning:` block (measured figures)
     variants: dict = field(default_factory=dict)  # model -> {variant: config_dict} (`configs:`)
     config_names: dict = field(default_factory=dict)  # target -> the variant its servers load ("" for none)
+    destinations: list = field(default_factory=list)  # (what, endpoint, credentials): storage.destinations
     ok: bool = False
     has_tree: bool = False  # files/digests known (the manifest built); else configs only
     parsed: bool = False  # the manifest was read (models and targets known), with or without problems
@@ -103,6 +106,8 @@ class Report:
     targets: list = field(default_factory=list)  # prreport.plans.TargetPlan
     target_changes: list = field(default_factory=list)  # {"name", "status", "url", "old_url"}
     head_ok: bool = True
+    # Where credentials go, where the PR changes it: {"change": added|removed, "what", "endpoint", "credentials"}
+    security: list = field(default_factory=list)
 
     def counts(self) -> dict:
         counts = {ADDED: 0, CHANGED: 0, REMOVED: 0, UNCHANGED: 0}
@@ -131,15 +136,7 @@ class Report:
                 "errors": errors, "warnings": len(self.problems) - errors,
                 "changed_files": self.changed_files,
                 "target_changes": self.target_changes,
-                "targets": [t.as_dict() for t in self.targets]}
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+                "targets": [t.as_dict() for t in self.targets], "security": self.security}
 
 
 def _entry_sha(entry) -> str:
@@ -168,9 +165,10 @@ def load_side(manifest_path) -> Side:
         loaded, tree = load_and_build(manifest_path)
     side.problems = list(loaded.problems)
     side.ok = loaded.ok
+    side.destinations = credential_destinations(loaded.document.data)
     if loaded.manifest is None:
         return side
-    from compiler.sync.target import redact_url
+    from compiler.storage.urls import redact_url
 
     side.parsed = True
     side.targets = {name: redact_url(t.url) for name, t in loaded.manifest.targets.items()}
@@ -311,6 +309,14 @@ def compare_targets(base: Side, head: Side) -> list:
     return changes
 
 
+def security_changes(base: list, head: list) -> list:
+    """Credential destinations the PR adds or removes (a changed one is both)."""
+    old, new = set(base), set(head)
+    rows = [("added", row) for row in sorted(new - old)] + [("removed", row) for row in sorted(old - new)]
+    return [{"change": change, "what": what, "endpoint": endpoint, "credentials": credentials}
+            for change, (what, endpoint, credentials) in rows]
+
+
 def build_report(manifest, base_ref: str, plans: list | None = None) -> Report:
     """Compare `manifest` in the work tree with the same path at `base_ref`."""
     manifest = Path(manifest)
@@ -343,5 +349,8 @@ def build_report(manifest, base_ref: str, plans: list | None = None) -> Report:
     report.models = [compare_model(name, base, head) for name in names]
     if base.parsed or base_missing:  # a base manifest that could not be read says nothing of its targets
         report.target_changes = compare_targets(base, head)
+
+
+    report.security = security_changes(base.destinations, head.destinations)
     report.targets = list(plans or [])
     return report

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from compiler.errors import Problem
 from compiler.storage import env as env_mod
-from compiler.storage.urls import FAMILIES, family, host_port, redact_url, scheme_of
+from compiler.storage.urls import FAMILIES, family, host_port, is_local_url, redact_url, scheme_of
 
 _ROUTING_KEY = re.compile(r"endpoint|url|host|proxy|proxies", re.I)
 _AZURE_ACCOUNT = re.compile(r"^[a-z0-9]{3,24}$")
@@ -210,20 +210,29 @@ def _account_and_token(fam: str, options: dict, doc_path: tuple, rule_prefix: st
     return problems
 
 
-def listing(manifest, environ=None) -> list:
-    """[(what, endpoint, credentials)] of every remote source and target of a manifest, as written:
-    for the PR report's security-relevant changes. Never expands a value."""
-    environ = {} if environ is None else environ
+def listing(data) -> list:
+    """[(what, endpoint, credentials)] of every remote source and target in a manifest document
+    (the parsed YAML, so that refused entries are listed too), as written: for the PR report's
+    security-relevant changes. Never expands a value."""
     rows = []
-    for name, spec in sorted(manifest.targets.items()):
-        for d in destinations(spec.url, spec.storage_options, environ):
-            rows.append((f"target {name}", _shown_written(d.endpoint), d.credentials))
-    for model in manifest.models.values():
-        for number, version in sorted(model.versions.items()):
-            if version.remote:
-                for d in destinations(version.source, version.storage_options, environ):
-                    rows.append((f"{model.name} version {number}", _shown_written(d.endpoint), d.credentials))
-    return sorted(set(rows))
+    data = data if isinstance(data, dict) else {}
+
+    def add(what, url, options):
+        if isinstance(url, str) and not is_local_url(url):
+            for d in destinations(url, options if isinstance(options, dict) else {}, {}):
+                rows.append((what, _shown_written(d.endpoint), d.credentials))
+    for name, spec in (data.get("targets") or {}).items() if isinstance(data.get("targets"), dict) else ():
+        if isinstance(spec, dict):
+            add(f"target {name}", spec.get("url"), spec.get("storage_options"))
+    models = data.get("models") if isinstance(data.get("models"), dict) else {}
+    for name, model in models.items():
+        versions = model.get("versions") if isinstance(model, dict) else None
+        for number, spec in (versions.items() if isinstance(versions, dict) else ()):
+            if isinstance(spec, dict):
+                add(f"{name} version {number}", spec.get("source"), spec.get("storage_options"))
+            elif isinstance(spec, str):
+                add(f"{name} version {number}", spec, {})
+    return sorted(set((str(a), str(b), str(c)) for a, b, c in rows))
 
 
 def _shown_written(endpoint: str) -> str:

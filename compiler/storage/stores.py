@@ -80,6 +80,9 @@ class Bounded:
     def __setattr__(self, name, value):
         setattr(self._fs, name, value)
 
+    def __delattr__(self, name):
+        delattr(self._fs, name)
+
     def __reduce__(self):
         return (Bounded, (self._fs, self._seconds))
 

@@ -100,13 +100,14 @@ def prepare(manifest_path, requested_target, jobs: int, early=None, writes: bool
 
 
 def _prepare(manifest_path, requested_target, jobs, early, writes):
+    from compiler.artifacts.resolve import locked_precheck
     from compiler.pipeline import load_and_build
 
     found: dict = {}
 
     def resolve_early(loaded) -> None:
-        if not loaded.ok:
-            return
+        if not loaded.ok or locked_precheck(loaded.manifest):
+            return  # --locked refusals come first, before any request to the target
         try:
             found["target"] = resolve_target(loaded.manifest, requested_target, timeout=_timeout())
             check_local_target(found["target"], loaded.manifest, requested_target, loaded.document)
@@ -185,7 +186,10 @@ def _observe(ctx: Context, prune: bool):
     """(plan, state): read the state and list the target, then compare with the wanted files."""
     target = ctx.target
     early, ctx.early = ctx.early, None  # what the helper saw is fresh once, not under the lock
-    seen = early.result() if early is not None else None
+    try:
+        seen = early.result() if early is not None else None
+    except TimeoutError as exc:  # the helper used up the time for retries: no second try here
+        raise explain(exc, target, "read the target") from exc
     if seen is not None:
         state, listing = state_from(seen[0]), seen[1]
     else:

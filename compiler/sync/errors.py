@@ -99,7 +99,7 @@ def classify(exc) -> str:
     return OTHER
 
 
-def _timed_out(exc):
+def timed_out(exc):
     """The StorageTimeout in `exc`'s chain, if any: the run's time for retries is used up."""
     from compiler.storage.stores import StorageTimeout
 
@@ -113,7 +113,7 @@ def _timed_out(exc):
 
 
 def is_transient(exc) -> bool:
-    return _timed_out(exc) is None and classify(exc) in (TRANSIENT, UNREACHABLE)
+    return timed_out(exc) is None and classify(exc) in (TRANSIENT, UNREACHABLE)
 
 
 def _scheme(target) -> str:
@@ -134,9 +134,9 @@ def _hint(category: str, target) -> str:
 def explain(exc, target, doing: str, path: str = "") -> FatalError:
     """A FatalError naming the target and file, with a hint; secrets scrubbed from the message."""
     where = f"{target.display}" + (f": {path}" if path else "")
-    timed_out = _timed_out(exc)
-    if timed_out is not None:
-        return FatalError(f"{where}: cannot {doing}: gave up after {timed_out.seconds:g} s: the store kept failing "
+    gave_up = timed_out(exc)
+    if gave_up is not None:
+        return FatalError(f"{where}: cannot {doing}: gave up after {gave_up.seconds:g} s: the store kept failing "
                           "or did not answer", "raise the bound with --storage-timeout SECONDS (or "
                           "TRITON_GITOPS_STORAGE_TIMEOUT) if the store is only slow; else check the endpoint")
     category = classify(exc)

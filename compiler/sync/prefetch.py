@@ -68,6 +68,10 @@ class Prefetch:
             answer = pickle.loads(data) if data else None
         except Exception:  # noqa: BLE001 - a truncated answer is no answer
             return None
+        if answer and answer[0] == "timeout":  # the run's time for retries is used up: no second try
+            from compiler.storage.stores import StorageTimeout
+
+            raise StorageTimeout(answer[1], "read the target")
         return answer[1:] if answer and answer[0] == "ok" else None
 
     def cancel(self) -> None:
@@ -166,8 +170,8 @@ def _child(requested: str, manifests: tuple, from_parent: int, to_parent: int) -
         if not data:
             os._exit(0)
         answer = ("ok", *_observe(pickle.loads(data)))
-    except BaseException:  # noqa: BLE001 - any failure: the parent reads the target itself
-        answer = ("failed",)
+    except BaseException as exc:  # noqa: BLE001 - any failure: the parent reads the target itself
+        answer = _timed_out(exc) or ("failed",)
     try:
         _write_all(to_parent, pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL))
     except BaseException:  # noqa: BLE001 - the parent is gone
@@ -190,6 +194,14 @@ def _observe(target) -> tuple:  # pragma: no cover - runs in the child
         state = pool.submit(read_control, target, STATE_NAME)
         listing = list_target(target)
         return state.result(), listing
+
+
+def _timed_out(exc):  # pragma: no cover - runs in the child
+    """("timeout", seconds) when the store did not answer within the storage timeout."""
+    from compiler.sync.errors import timed_out
+
+    found = timed_out(exc)
+    return ("timeout", found.seconds) if found is not None else None
 
 
 def _reap(pid: int, wait: bool = True) -> None:
