@@ -282,6 +282,10 @@ def main(argv=None) -> int:
     from compiler.artifacts import settings as artifact_settings  # here, not at import: `--help` stays fast
 
     artifact_settings.reset()
+    if os.environ.get("TRITON_GITOPS_DEBUG"):
+        from compiler.storage.redact import debug_logging
+
+        debug_logging()  # the SDKs' logs on stderr, scrubbed of credentials
     if getattr(options, "locked", False):
         artifact_settings.configure(lock=artifact_settings.LOCK_STRICT)
     if getattr(options, "storage_timeout", None) is not None:

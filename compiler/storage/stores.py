@@ -52,14 +52,15 @@ class Bounded:
     the filesystem's own (attributes, streamed transfers)."""
 
     def __init__(self, fs, seconds: float):
-        object.__setattr__(self, "_fs", fs)
-        object.__setattr__(self, "_seconds", seconds)
+        self._fs, self._seconds = fs, seconds
 
     @property
     def wrapped(self):
         return self._fs
 
-    def __getattr__(self, name):
+    def __getattr__(self, name):  # only for what this wrapper does not have itself
+        if name in ("_fs", "_seconds"):
+            raise AttributeError(name)
         value = getattr(self._fs, name)
         if name not in _BOUNDED or not getattr(self._fs, "async_impl", False) or not callable(value):
             return value
@@ -76,12 +77,6 @@ class Bounded:
                     raise
                 raise StorageTimeout(seconds, name) from exc
         return bounded
-
-    def __setattr__(self, name, value):
-        setattr(self._fs, name, value)
-
-    def __delattr__(self, name):
-        delattr(self._fs, name)
 
     def __reduce__(self):
         return (Bounded, (self._fs, self._seconds))

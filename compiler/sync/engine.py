@@ -75,10 +75,8 @@ def git_revision(folder: Path):
 def quiet_libraries() -> None:
     """Keep the SDKs' own log records (gcsfs prints whole tracebacks while it retries) off stderr:
     every failure reaches the user once, explained. TRITON_GITOPS_DEBUG=1 shows them."""
-    from compiler.storage.redact import debug_logging
-
-    if debug_logging():  # TRITON_GITOPS_DEBUG: the SDKs' logs, scrubbed of credentials
-        return
+    if os.environ.get("TRITON_GITOPS_DEBUG"):
+        return  # cli.main turned them on, scrubbed of credentials (compiler/storage/redact.py)
     root = logging.getLogger()
     if not root.handlers:
         root.addHandler(logging.NullHandler())
