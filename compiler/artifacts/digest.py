@@ -1,4 +1,5 @@
-"""Digests of model artifacts, always streamed: memory stays flat whatever the file size.
+"""Digests of model artifacts: the folder digest and the names it can represent (a file's digest is
+compiler.storage.files.sha256_file, streamed).
 
 Definitions (documented in README, "Model artifacts"):
 

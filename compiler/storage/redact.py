@@ -21,7 +21,7 @@ _HEADERS = re.compile(
     r"""(?i)((?:authorization|proxy-authorization|x-amz-security-token|x-amz-credential|x-amz-signature|"""
     r"""x-goog-[a-z-]*token|x-ms-[a-z-]*(?:token|key|signature)|cookie|set-cookie|"""
     r"""sharedaccesssignature|accountkey|sig|signature|se?token|access_token|refresh_token|client_secret|"""
-    r"""aws_secret_access_key|aws_session_token|secret|password)['"]?\s*[:=]\s*(?:b?['"])?)([^'"\s,;&}\]]+)""")
+    r"""aws_secret_access_key|aws_session_token|credential|secret|password)['"]?\s*[:=]\s*(?:b?['"])?)([^'"\s,;&}\]]+)""")
 _BEARER = re.compile(r"(?i)\b(bearer|basic|aws4-hmac-sha256)\s+([A-Za-z0-9._~+/=:,-]{8,}(?:\s*,\s*[A-Za-z]+=[^\s,'\"]+)*)")
 _USERINFO = re.compile(r"(\b[a-z][a-z0-9+.-]*://)[^/\s@'\"]+@")
 

@@ -153,3 +153,21 @@ def test_a_policy_file_from_the_base_branch_allows_an_endpoint(project, s3_emula
     project.write({1: source})
     code, out, err = project.run("validate", env=env)
     assert code == 0, out + err
+
+
+def test_locked_sync_refuses_an_unlocked_source_before_any_request(project):
+    """A PR that points a version at another (even allowed) host without a reviewed models.lock
+    change: `sync --locked` stops before asking the source or the target anything."""
+    project.write({1: "src/model.onnx"}, targets={"out": {"url": "build/repo"}})
+    assert project.run("lock", env=_runner_env())[0] == 0
+    with Recorder() as source_host, Recorder() as target_host:
+        options = {"client_kwargs": {"endpoint_url": source_host.url, "region_name": "us-east-1"}}
+        target = {"url": "s3://bucket/models", "storage_options": {
+            "client_kwargs": {"endpoint_url": target_host.url, "region_name": "us-east-1"}}}
+        project.write({1: {"source": "s3://bucket/model.onnx", "storage_options": options}},
+                      targets={"out": {"url": "build/repo"}, "t": target})
+        allowed = {"TRITON_GITOPS_ALLOWED_ENDPOINTS": f"{source_host.url} {target_host.url}"}
+        code, out, err = project.run("sync", "--locked", "--target", "t", env=_runner_env(**allowed))
+        assert code == 1, out + err
+        assert "lock-mismatch" in out + err and "its source is not read" in out + err
+        assert source_host.log == [] and target_host.log == [], source_host.received() + target_host.received()
