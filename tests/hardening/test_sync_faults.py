@@ -44,7 +44,9 @@ class Site:
         if sdk_retries is not None:  # fewer retries below the tool's own: failing runs give up sooner
             spec["storage_options"]["config_kwargs"] = {"retries": {"max_attempts": sdk_retries, "mode": "standard"}}
         self.env = {"TG_BUCKET": self.bucket, "TG_KEY": emulator.key, "TG_SECRET": emulator.secret,
-                    "TG_ENDPOINT": self.proxy.endpoint, "XDG_CACHE_HOME": str(tmp_path / "cache"),
+                    "TG_ENDPOINT": self.proxy.endpoint,
+                    # the workflow's storage policy allows the proxy (docs/security.md)
+                    "TRITON_GITOPS_ALLOWED_ENDPOINTS": self.proxy.endpoint, "XDG_CACHE_HOME": str(tmp_path / "cache"),
                     "AWS_EC2_METADATA_DISABLED": "true"}
         self.v1 = Project(tmp_path / "v1", "v1", spec)
         self.v2 = Project(tmp_path / "v2", "v2", spec)

@@ -102,7 +102,9 @@ def world(s3_emulator, tmp_path):
     env = dict(os.environ, PYTHONPATH=str(REPO), TG_KEY=S3_KEY, TG_SECRET=S3_SECRET,
                AWS_ACCESS_KEY_ID=S3_KEY, AWS_SECRET_ACCESS_KEY=ENV_SECRET, AWS_EC2_METADATA_DISABLED="true",
                TG_HTTP_PASSWORD=HTTP_PASSWORD, TG_SAS=SAS_SIGNATURE,
-               XDG_CACHE_HOME=str(tmp_path / "cache"), TRITON_GITOPS_CACHE_DIR=str(tmp_path / "artifacts"))
+               XDG_CACHE_HOME=str(tmp_path / "cache"), TRITON_GITOPS_CACHE_DIR=str(tmp_path / "artifacts"),
+               # the workflow's storage policy allows every endpoint these targets name (docs/security.md)
+               TRITON_GITOPS_ALLOWED_ENDPOINTS=f"{s3_emulator.endpoint} {proxy.endpoint} http://127.0.0.1:9")
     env.pop("TRITON_GITOPS_DEBUG", None)
     yield {"project": project, "env": env, "bucket": bucket, "emulator": s3_emulator, "tmp": tmp_path}
     proxy.stop()
