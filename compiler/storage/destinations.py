@@ -154,6 +154,12 @@ def check(url: str, options: dict, doc_path: tuple, policy, rule_prefix: str, en
     options = options if isinstance(options, dict) else {}
     fam = family(scheme_of(url))
     problems: list = []
+    if rule_prefix == "target":  # a source's URL is never expanded; a target's only as the policy allows
+        if fam not in ("s3", "gs", "az"):
+            return [Problem(f"target {redact_url(url)!r}: a target is a folder or an object store (s3://, gs://, "
+                            "az://, abfs://)", "target-scheme", doc_path + ("url",),
+                            hint="write a path, or a URL of one of those stores")]
+        problems.extend(env_mod.refused(url, doc_path + ("url",), policy, "target-env"))
     if fam == "http":
         for name, where in env_mod.references(options):
             problems.append(Problem(
@@ -168,11 +174,9 @@ def check(url: str, options: dict, doc_path: tuple, policy, rule_prefix: str, en
                                     doc_path + ("storage_options", "client_kwargs", "trust_env"),
                                     hint="drop trust_env"))
         return problems
-    problems.extend(env_mod.refused(url, doc_path + ("url",), policy, f"{rule_prefix}-env") if rule_prefix ==
-                    "target" else [])
     problems.extend(env_mod.refused(options, doc_path + ("storage_options",), policy, f"{rule_prefix}-env"))
     scratch: list = []
-    expanded_url = env_mod.expand(url, (), scratch, policy, environ=environ)
+    expanded_url = url if rule_prefix == "source" else env_mod.expand(url, (), scratch, policy, environ=environ)
     expanded_options = env_mod.expand(options, (), scratch, policy, environ=environ)
     if not unset_ok:
         problems.extend(p for p in scratch if "is not set" in p.message)

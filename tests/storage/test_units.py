@@ -108,3 +108,11 @@ def test_write_atomic_leaves_nothing_behind_on_failure(tmp_path):
     with pytest.raises(OSError):
         write_atomic(tmp_path / "missing" / "f.json", b"x")
     assert sorted(os.listdir(tmp_path)) == ["f.json"]
+
+
+def test_a_target_must_be_a_store_and_its_url_variables_are_checked_first():
+    found = destinations.check("https://h.example/${SECRET}", {}, ("targets", "t"), policy.Policy(), "target",
+                               environ={"SECRET": "x"})
+    assert [p.rule for p in found] == ["target-scheme"]
+    found = destinations.check("s3://b/${SECRET}", {}, ("targets", "t"), policy.Policy(), "target", environ={})
+    assert [p.rule for p in found] == ["target-env"]
