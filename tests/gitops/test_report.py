@@ -196,7 +196,8 @@ def test_config_variants_and_the_config_each_target_serves(tmp_path):
         {"target": "small", "config_name": "edge", "file": "configs/edge.pbtxt"}]
 
 
-def test_added_and_removed_targets_are_changes(tmp_path):
+def test_added_and_removed_targets_are_changes(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRITON_GITOPS_ALLOWED_ENV", "ENV_NAME")  # the storage policy allows ${ENV_NAME}
     repo = make_pr_repo(tmp_path / "repo", extra_targets='  prod: {url: "s3://bucket/models"}\n')
     text = (repo / "models.yaml").read_text()
     text = text.replace('  prod: {url: "s3://bucket/models"}\n',
