@@ -165,6 +165,9 @@ def main() -> int:
     from support.emulators import S3Emulator
 
     emulator = S3Emulator(work / "moto").start()
+    # The storage policy the workflow would set: the emulator's endpoint is allowed (docs/security.md).
+    for step_env in (local_env, remote_env):
+        step_env["TRITON_GITOPS_ALLOWED_ENDPOINTS"] = emulator.endpoint
     try:
         bucket = emulator.make_bucket()
         options = emulator.storage_options()

@@ -50,15 +50,13 @@ def refused(value, doc_path: tuple, policy, rule: str, what: str = "") -> list:
 
 def expand(value, doc_path: tuple, problems: list, policy=None, rule: str = "storage-env", environ=None):
     """`value` with every reference expanded; a problem per unset (no default) or refused one.
-
-    `policy` None: every variable may be expanded (a local path, whose value stays here).
-    `used` values can be collected by passing a dict as `environ`'s companion: see `expanded`.
-    """
+    `policy` None: every variable may be expanded (a local path, whose value stays here)."""
     return expanded(value, doc_path, problems, policy, rule, environ)[0]
 
 
 def expanded(value, doc_path: tuple, problems: list, policy=None, rule: str = "storage-env", environ=None):
-    """(expanded value, {name: value} of the variables used)."""
+    """(expanded value, {name: value} of the variables used): the values let messages put the
+    reference back where a value would otherwise be printed (sync.target.Target.scrub)."""
     environ = os.environ if environ is None else environ
     used: dict = {}
 
