@@ -225,6 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--target", metavar="NAME|URL",
                    help="the target the servers read; checked to hold the manifest (as `plan` would) first; its "
                         "`servers:` are the replicas when no --triton-url or --servers-file is given")
+    _storage_timeout_arg(p)
     p.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
                    help="per model: how long a load may take until its versions are READY (default: 300)")
     p.add_argument("--reload", action="append", metavar="MODEL",
