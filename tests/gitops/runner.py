@@ -220,6 +220,14 @@ def load_workflow(path: Path) -> dict:
     return data
 
 
+def maintainer_vars() -> dict:
+    """The repository variables a maintainer sets for the storage policy (docs/security.md):
+    the workflows pass `vars.TRITON_GITOPS_ALLOWED_*` on to every step, and the tests' own
+    policy (tests/conftest.py: TG_* variables, the emulators' endpoints) stands in for them."""
+    return {name: os.environ[name] for name in ("TRITON_GITOPS_ALLOWED_ENV", "TRITON_GITOPS_ALLOWED_ENDPOINTS")
+            if name in os.environ}
+
+
 def run_job(workflow: dict, job_name: str, workdir: Path, files: Path, github: dict, *, env: dict,
             needs: dict | None = None, vars_: dict | None = None, matrix: dict | None = None, skip_names=(),
             inputs: dict | None = None, timeout: float = 120) -> JobResult:
@@ -230,7 +238,7 @@ def run_job(workflow: dict, job_name: str, workdir: Path, files: Path, github: d
     runner_files["GITHUB_STEP_SUMMARY"] = files / "step_summary.md"
     event_path = files / "event.json"
     event_path.write_text(json.dumps(github.get("event", {})))
-    context = {"github": github, "vars": vars_ or {}, "secrets": {}, "needs": needs or {}, "steps": {},
+    context = {"github": github, "vars": {**maintainer_vars(), **(vars_ or {})}, "secrets": {}, "needs": needs or {}, "steps": {},
                "matrix": matrix or {}, "inputs": inputs or {}, "runner": {"os": "Linux", "temp": str(files)}, "env": {}}
     workflow_env = {k: substitute(v, context) for k, v in (workflow.get("env") or {}).items()}
     context["env"] = dict(workflow_env)

@@ -256,3 +256,17 @@ def test_sync_runs_only_for_the_default_branch(workflow_path, tmp_path):
     assert not runs("refs/pull/7/merge", "workflow_dispatch")
     assert runs("refs/heads/trunk", "workflow_dispatch", default="trunk")
     assert not runs("refs/heads/main", "workflow_dispatch", default="trunk")
+
+
+@pytest.mark.parametrize("name", ["triton-gitops-plan.yml", "triton-gitops-sync.yml"])
+def test_the_storage_policy_comes_from_repository_variables_not_the_pull_request(name, tmp_path):
+    """The policy that decides where credentials may go is set by maintainers (repository
+    variables), for every step of both workflows: the PR's own files cannot widen it."""
+    workflow = runner.load_workflow(REPO / ".github" / "workflows" / name)
+    for key in ("TRITON_GITOPS_ALLOWED_ENDPOINTS", "TRITON_GITOPS_ALLOWED_ENV"):
+        assert workflow["env"][key] == "${{ vars.%s }}" % key
+        # and the runner hands the variable's value, not anything from the work tree, to a step
+        job = {"jobs": {"j": {"steps": [{"name": "show", "run": f'printf %s "${key}"'}]}}, "env": workflow["env"]}
+        result = runner.run_job(job, "j", tmp_path, tmp_path / "runner", {"event": {}}, env={"PATH": "/usr/bin:/bin"},
+                                vars_={key: "from-vars"})
+        assert result.log.endswith("from-vars"), result.log
