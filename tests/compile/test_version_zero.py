@@ -12,6 +12,7 @@ import tritonclient.http as httpclient
 
 from compiler.manifest.validate import schema_problems
 from compiler.pipeline import load_and_build
+from compiler.rollout.state import expected_versions
 from compiler.sync.pinning import pinned_config
 from tests.helpers import run_cli
 from tests.support.triton import TritonServer, tritonserver_binary
@@ -103,6 +104,10 @@ def test_version_0_compiles_and_serves_with_the_default_policy_a_specific_list_a
         assert status == 200
         assert sorted((m["name"], m["version"], m["state"]) for m in index if m.get("version")) == [
             ("pin", "0", "READY"), ("pinned", "0", "READY"), ("zero", "0", "READY")], index
+        # rollout's idea of what each manifest model serves is what the server serves
+        loaded, _ = load_and_build(manifest)
+        for name, model in loaded.manifest.models.items():
+            assert expected_versions(model) == {int(m["version"]) for m in index if m["name"] == name} == {0}
         client = httpclient.InferenceServerClient(url=server.http_url)
         for name in ("zero", "pinned", "pin"):
             tensor = httpclient.InferInput("IN", [1], "FP32")
