@@ -1,7 +1,8 @@
 """Version 0: Triton loads a version folder `0` (tests/judge: version_folder_zero), so a manifest
 may declare it; `01`, `-1` and names that are not numbers stay refused. Compiled and served by a
 real tritonserver, with the default policy, with `specific: [0]`, and with the pin sync writes
-(compiler.sync.pinning) while a new version uploads next to version 0."""
+(compiler.sync.pinning) while a new version uploads next to version 0; synced, added to and pruned
+like any version."""
 from __future__ import annotations
 
 import textwrap
@@ -14,7 +15,7 @@ from compiler.manifest.validate import schema_problems
 from compiler.pipeline import load_and_build
 from compiler.rollout.state import expected_versions
 from compiler.sync.pinning import pinned_config
-from tests.helpers import run_cli
+from tests.helpers import run_cli, run_json
 from tests.support.triton import TritonServer, tritonserver_binary
 
 # Answers OUT = IN + the version it was loaded as, so a response names the version that served it.
@@ -114,3 +115,23 @@ def test_version_0_compiles_and_serves_with_the_default_policy_a_specific_list_a
             tensor.set_data_from_numpy(np.array([5.0], dtype=np.float32))
             result = client.infer(name, [tensor], model_version="0")
             assert result.as_numpy("OUT").tolist() == [5.0], name  # served by version 0
+
+
+def test_sync_writes_adds_beside_and_prunes_version_0_like_any_version(tmp_path):
+    manifest = _manifest(tmp_path)
+    target = tmp_path / "target"
+    code, _, err = run_cli("sync", manifest, "--target", target)
+    assert code == 0, err
+    assert (target / "zero" / "0" / "model.py").read_text() == MODEL_PY
+    text = manifest.read_text()
+    manifest.write_text(text.replace("      0: {source: src/0}\n  pinned", "      0: {source: src/0}\n"
+                                                                         "      1: {source: src/1}\n  pinned"))
+    assert run_cli("sync", manifest, "--target", target, "--prune")[0] == 0
+    assert sorted(p.name for p in (target / "zero").iterdir() if p.is_dir()) == ["0", "1"]
+    manifest.write_text(text.replace("    versions:\n      0: {source: src/0}\n  pinned",
+                                     "    versions:\n      1: {source: src/1}\n  pinned"))
+    code, _, err = run_cli("sync", manifest, "--target", target, "--prune")
+    assert code == 0, err
+    assert sorted(p.name for p in (target / "zero").iterdir() if p.is_dir()) == ["1"]
+    code, result, _ = run_json("sync", manifest, "--target", target)
+    assert code == 0 and result["in_sync"]
