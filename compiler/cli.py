@@ -118,6 +118,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", help="config files, model folders or repositories")
     p.add_argument("--triton", metavar="RELEASE",
                    help="the Triton that serves them (\"24.10\" or \"2.51\"): fields it does not know are errors")
+    p.add_argument("--backend", action="append", default=[], metavar="NAME", dest="backends",
+                   help="a custom backend the server has installed (repeatable); other non-standard names are errors")
+    p.add_argument("--repository-agent", action="append", default=[], metavar="NAME", dest="repository_agents",
+                   help="a custom repository agent the server has installed (repeatable)")
+    p.add_argument("--batch-strategy", action="append", default=[], metavar="PATH", dest="batch_strategies",
+                   help="a batch strategy library (TRITON_BATCH_STRATEGY_PATH) the server has (repeatable)")
+    p.add_argument("--manifest", metavar="FILE",
+                   help="take the installed backends, agents and batch strategies from this manifest's `server:`")
     _output_arg(p)
 
     command("schema", "print the manifest's JSON Schema", "triton-gitops schema > models.schema.json")
@@ -192,6 +200,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--out", default="models.yaml", help="the manifest to write, - for stdout (default: models.yaml)")
     p.add_argument("--copy-to", metavar="DIR", help="copy model files here and point the manifest at the copies")
     p.add_argument("--force", action="store_true", help="replace the manifest if it exists")
+    p.add_argument("--backend", action="append", default=[], metavar="NAME", dest="backends",
+                   help="a custom backend the servers have installed: declared in `server:` (repeatable)")
+    p.add_argument("--repository-agent", action="append", default=[], metavar="NAME", dest="repository_agents",
+                   help="a custom repository agent the servers have installed: declared in `server:` (repeatable)")
     p.set_defaults(command="import_")  # `import` is a keyword: the module is compiler/commands/import_.py
 
     p = command("import-analyzer", "take Model Analyzer's best config for a model into the manifest, with its "

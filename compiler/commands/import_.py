@@ -17,7 +17,8 @@ def run(options) -> int:
     to_stdout = options.out == "-"
     out = None if to_stdout else Path(options.out)
     copy_to = Path(options.copy_to) if options.copy_to else None
-    result = import_repository(options.source, out, copy_to=copy_to, force=options.force)
+    server = {"backends": set(options.backends or ()), "repository_agents": set(options.repository_agents or ())}
+    result = import_repository(options.source, out, copy_to=copy_to, force=options.force, server=server)
     # Problems go to stderr when the manifest itself goes to stdout, so `-o - > file` stays clean.
     report_problems(result.problems, "text", stream=sys.stderr if to_stdout else sys.stdout,
                     summary_label=options.source)

@@ -77,15 +77,16 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 
 def import_repository(source: str, out: Optional[Path], copy_to: Optional[Path] = None,
-                      force: bool = False) -> ImportResult:
-    """Read `source`, write the manifest to `out` (None: only return the text)."""
+                      force: bool = False, server: Optional[dict] = None) -> ImportResult:
+    """Read `source`, write the manifest to `out` (None: only return the text). `server`
+    ({"backends", "repository_agents"} -> names) declares the custom ones the servers have."""
     from compiler.importer.build import plan_import
     from compiler.importer.source import open_repository
 
     if out is not None and out.exists() and not force:
         raise FatalError(f"{out}: exists; not overwritten", "pass --force to replace it, or -o another file")
     repo = open_repository(source)
-    plan = plan_import(repo, out if out is not None else Path("models.yaml"), copy_to)
+    plan = plan_import(repo, out if out is not None else Path("models.yaml"), copy_to, server)
     if not plan.ok:
         return ImportResult("", len(plan.data["models"]), plan.problems)
     text = render(plan, source)

@@ -162,15 +162,23 @@ def _model_entry(model, repo, ref, problems, comments) -> Optional[dict]:
         if config is None:
             return None
         if config.name and config.name != model.name:
+            # Triton 2.51 refuses it at the poll ("unexpected 'name'", tests/judge: name_differs_from_folder).
             problems.append(Problem(f"config name {config.name!r} differs from the folder name {model.name!r}; "
-                                    "the manifest uses the folder name", "import-name", (), WARNING,
-                                    repo.display(model.config_path), *_name_line(model.config_text)))
-        entry = config_to_entry(config)
+                                    "Triton refuses to load such a model", "import-name", (), ERROR,
+                                    repo.display(model.config_path), *_name_line(model.config_text),
+                                    hint="fix the name in config.pbtxt (or drop it), or rename the folder"))
+        entry = _backend_from_model_file(config_to_entry(config), config, model)
     if _is_onnx(entry, model):
         from compiler.importer.onnx_io import complete
 
         if complete(entry, model, repo, problems, display):
             entry = _in_proto_order(entry)
+    if not model.versions:
+        # Nothing to serve: "at least one version must be available" (tests/judge: ensemble_no_version_folder).
+        # The manifest cannot say it either: an ensemble without `versions` gets an empty 1/.
+        problems.append(Problem(f"model {model.name!r} has no version folder; Triton refuses to load it (\"at least "
+                                "one version must be available\")", "import-no-version", (), ERROR, display,
+                                hint="add a version folder (an ensemble: an empty 1/), or move the model out"))
     used = _warmup_files(entry, model, ref, problems, display)
     configs = _variants(model, repo, ref, problems, entry, used, display)
     for rel in sorted(set(model.warmup) - used):
@@ -185,6 +193,23 @@ def _model_entry(model, repo, ref, problems, comments) -> Optional[dict]:
     return entry
 
 
+def _backend_from_model_file(entry: dict, config, model) -> dict:
+    """A config without platform and backend gets them from the model file, as Triton's
+    auto-complete picks them (tests/judge: backend_from_model_file); the manifest writes them out."""
+    if config.platform or config.backend:
+        return entry
+    from compiler.rules import RuleContext
+    from compiler.rules.base import resolve_backend
+
+    found = resolve_backend(config, RuleContext(model.name, files=set(model.contents)))
+    if found.source.startswith(("model file", "default_model_filename")):
+        if found.platform:
+            entry["platform"] = found.platform
+        if found.backend:
+            entry["backend"] = found.backend
+    return _in_proto_order(entry)
+
+
 def _is_onnx(entry: dict, model) -> bool:
     if entry.get("backend") or entry.get("platform"):
         return entry.get("backend") == "onnxruntime" or entry.get("platform") == "onnxruntime_onnx"
@@ -196,24 +221,41 @@ def _in_proto_order(entry: dict) -> dict:
     return dict(sorted(entry.items(), key=lambda kv: order.get(kv[0], len(order))))
 
 
-def _server(models: dict, comments: dict) -> dict:
-    """The custom backends and repository agents the imported models use: the server that
-    served this repository has them installed, and the manifest says so (`server:`)."""
-    backends = sorted({e["backend"] for e in models.values() if e.get("backend")} - STANDARD_BACKENDS)
-    agents = sorted({a.get("name", "") for e in models.values()
-                     for a in (e.get("model_repository_agents") or {}).get("agents", [])} - STANDARD_AGENTS - {""})
-    server = {}
-    if backends:
-        server["backends"] = backends
-    if agents:
-        server["repository_agents"] = agents
+def _server(models: dict, comments: dict, problems: list, declared: dict) -> dict:
+    """Custom backends and repository agents are declared, never guessed: a stock Triton refuses
+    them (tests/judge: custom_backend_undeclared, repository_agent_custom_undeclared), and import
+    cannot know what the serving host has installed. `import --backend/--repository-agent` names
+    go into `server:`; each other one is named in a warning and in a comment showing the block to
+    add, and validate reports it until then."""
+    used = {"backends": {e["backend"] for e in models.values() if e.get("backend")} - STANDARD_BACKENDS,
+            "repository_agents": {a.get("name", "") for e in models.values()
+                                  for a in (e.get("model_repository_agents") or {}).get("agents", [])}
+            - STANDARD_AGENTS - {""}}
+    server, missing = {}, {}
+    for kind, names in used.items():
+        if names & set(declared.get(kind) or ()):
+            server[kind] = sorted(names & set(declared.get(kind) or ()))
+        if names - set(declared.get(kind) or ()):
+            missing[kind] = sorted(names - set(declared.get(kind) or ()))
     if server:
-        comments[("server",)] = ["custom backends / repository agents the imported models use: the servers must "
-                                 "have them installed"]
+        comments[("server",)] = ["custom backends / repository agents the servers have installed (import --backend, "
+                                 "--repository-agent)"]
+    if missing:
+        comments[("models",)] = (["custom backends / repository agents the imported models use, not declared: if the "
+                                  "servers have them installed, declare them (or import with --backend NAME, "
+                                  "--repository-agent NAME):", "server:"]
+                                 + [f"  {kind}: [{', '.join(names)}]" for kind, names in missing.items()])
+    for kind, names in missing.items():
+        label, flag = ("backend", "--backend") if kind == "backends" else ("repository agent", "--repository-agent")
+        for name in names:
+            problems.append(Problem(f"{label} {name!r} is not one the Triton containers ship and is not declared "
+                                    "as installed; validate reports it until it is", "import-custom", (), WARNING,
+                                    hint=f"if the servers have it: import with `{flag} {name}`, or add the `server:` "
+                                         "block shown in the manifest's comment"))
     return server
 
 
-def plan_import(repo, manifest_path: Path, copy_to: Optional[Path] = None) -> ImportPlan:
+def plan_import(repo, manifest_path: Path, copy_to: Optional[Path] = None, declared: Optional[dict] = None) -> ImportPlan:
     manifest_dir = Path(os.path.abspath(manifest_path)).parent
     ref = _Refs(repo, manifest_dir, Path(os.path.abspath(copy_to)) if copy_to is not None else None)
     problems: list = []
@@ -227,7 +269,7 @@ def plan_import(repo, manifest_path: Path, copy_to: Optional[Path] = None) -> Im
         problems.append(Problem(f"{repo.url}: no model folders found", "import-empty", (), ERROR,
                                 hint="give the repository folder, the one that holds <model>/config.pbtxt"))
     data = {"version": 1}
-    server = _server(models, comments)
+    server = _server(models, comments, problems, declared or {})
     if server:
         data["server"] = server
     data["models"] = models

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from compiler.errors import FatalError, Problem, WARNING
+from compiler.rules.model_files import version_number
 
 # Written by Triton or by tools, never part of a model: byte-code caches, VCS metadata,
 # and this tool's own placeholder for an empty version folder (compile/tree.py).
@@ -108,16 +109,28 @@ def _models(repo: Repository, listing: dict) -> list:
 
 def _add_version(model: RawModel, head: str) -> None:
     number = int(head)
-    if number == 0:
-        model.problems.append(Problem(f"version folder {head!r} skipped: versions start at 1", "import-version",
-                                      (), WARNING))
-        return
     if head != str(number):
-        model.problems.append(Problem(f"version folder {head!r} imported as version {number}", "import-version",
-                                      (), WARNING,
-                                      hint="Triton reads it as that number; the manifest writes no leading zeros"))
+        model.problems.append(Problem(f"version folder {head!r} not imported: Triton ignores a version folder whose "
+                                      "name has a leading zero", "import-version", (), WARNING,
+                                      hint=f"rename it to {number} if it should be served"))
+        return
     # Object stores may list a version's files without an entry for the folder itself.
     model.versions.setdefault(number, f"{model.path}/{head}")
+
+
+def _prefixed(model: RawModel, head: str) -> bool:
+    """A folder like '3.bak' or '-1', which Triton reads as the version its name starts with:
+    a manifest names version folders by their number only, so it cannot carry one (not imported)."""
+    number = version_number(head)
+    if number is None or head.isdigit():
+        return False
+    if head not in model.seen_versions:
+        model.seen_versions.add(head)
+        model.problems.append(Problem(f"folder {head!r} not imported: Triton reads it as version {number} (the "
+                                      "number its name starts with), which a manifest cannot express", "import-version",
+                                      (), WARNING, hint="rename it to a version number, or move it out of the model "
+                                                        "folder"))
+    return True
 
 
 def _classify(model: RawModel, parts: list, path: str, is_dir: bool) -> None:
@@ -130,8 +143,10 @@ def _classify(model: RawModel, parts: list, path: str, is_dir: bool) -> None:
         if head not in model.seen_versions:
             model.seen_versions.add(head)
             _add_version(model, head)
-        if len(parts) > 1 and not is_dir and int(head) > 0:
+        if len(parts) > 1 and not is_dir and head == str(int(head)):
             model.contents["/".join(parts)] = path
+        return
+    if _prefixed(model, head):
         return
     if is_dir:
         return  # folders come with their files; empty ones other than versions carry nothing

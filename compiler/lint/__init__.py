@@ -18,16 +18,19 @@ from compiler.lint.repository import lint_directory, lint_file, lint_model_folde
 __all__ = ["lint_paths", "lint_file", "lint_directory", "lint_model_folder", "lint_repository"]
 
 
-def lint_paths(paths: list, triton=None) -> list:
+def lint_paths(paths: list, triton=None, server=None) -> list:
     """Problems of every path, each placed at file:line:column (1:1 when nothing closer is known).
-    `triton` (a compiler.triton_releases.Release) also checks fields against that release."""
-    from compiler.lint.repository import TRITON
+    `triton` (a compiler.triton_releases.Release) also checks fields against that release;
+    `server` ({"backends", "repository_agents", "batch_strategies"} -> names) declares what the
+    serving host has installed beyond the standard containers (as a manifest's `server:` does)."""
+    from compiler.lint.repository import SERVER, TRITON
 
-    token = TRITON.set(triton)
+    token, server_token = TRITON.set(triton), SERVER.set({k: set(v) for k, v in (server or {}).items()})
     try:
         return _lint_paths(paths)
     finally:
         TRITON.reset(token)
+        SERVER.reset(server_token)
 
 
 def _lint_paths(paths: list) -> list:

@@ -87,11 +87,15 @@ def _versions(folder: str, problems: list) -> set:
 
 # The Triton release `lint --triton` checks against (compiler.triton_releases.Release), or None.
 TRITON: ContextVar = ContextVar("lint_triton", default=None)
+# What the serving host has installed beyond the standard containers, as `lint --backend ...` or
+# `--manifest` declare it ({"backends": set, ...}); nothing declared: only the standard names.
+SERVER: ContextVar = ContextVar("lint_server", default=None)
 
 
 def _run(cf: ConfigFile, ctx: RuleContext) -> list:
     ctx.triton = TRITON.get()
     ctx.triton_from = "this repository (--triton)"
+    ctx.server = SERVER.get() or {}
     # A rule that points at a file of the model folder (a version folder) has placed it already.
     return [problem if problem.file else cf.place(problem) for problem in check_config(cf.config, ctx)]
 

@@ -8,6 +8,7 @@ from pathlib import Path, PurePosixPath
 from google.protobuf import json_format
 
 from compiler.errors import Problem
+from compiler.rules.model_files import version_number
 from compiler.manifest import triton as triton_key
 from compiler.manifest.sources import SourceScope, local_source, source_boundary
 from compiler.manifest.normalize import canonical_config, merge_defaults
@@ -80,6 +81,14 @@ def _files(entry, doc_path_of, scope, problems) -> dict:
             problems.append(Problem(f"file name {name!r} is not allowed in a model folder", "file-name", doc_path,
                                     hint="use a plain relative name; config.pbtxt, warmup/, configs/ and numbered "
                                          "folders are the compiler's"))
+            continue
+        head = name.split("/")[0]
+        if "/" in name and version_number(head) is not None:
+            # Triton reads a folder named like '3.bak' as version 3 (tests/judge): not a place for files.
+            problems.append(Problem(f"file name {name!r} puts a file in folder {head!r}, which Triton reads as "
+                                    f"version {version_number(head)}", "file-name", doc_path,
+                                    hint="use a folder name that does not start with a number; versions go under "
+                                         "`versions:`"))
             continue
         local = local_source(scope, source, doc_path, problems, need_file=True)
         if local is not None:

@@ -173,9 +173,10 @@ def _model_entry(defs) -> dict:
         "examples": [{"labels.txt": "models/text_classifier/labels.txt"}],
     }
     entry["properties"]["versions"] = {
-        "type": "object", "description": "version folders: {N: {source: file or folder}}; N is a positive integer "
-        "without leading zeros, and an ensemble without `versions` gets an empty 1/",
-        "propertyNames": {"pattern": r"^[1-9][0-9]{0,18}$"},
+        "type": "object", "description": "version folders: {N: {source: file or folder}}; N is 0 or a positive "
+        "integer without leading zeros (Triton ignores a folder like 01), and an ensemble without `versions` gets "
+        "an empty 1/",
+        "propertyNames": {"pattern": VERSION_PATTERN},
         "additionalProperties": {"$ref": "#/$defs/version"},
     }
     entry["properties"]["tuning"] = {"$ref": "#/$defs/tuning", "description": _TUNING_TEXT}
@@ -235,6 +236,9 @@ def _variant_defs(defs) -> dict:
     root["description"] = "a config variant: any ModelConfig field, merged over the model's own"
     return out
 
+
+# A version folder name Triton reads as exactly that version: 0, or no leading zero; int64.
+VERSION_PATTERN = r"^(0|[1-9][0-9]{0,18})$"
 
 _TUNING_TEXT = ("measured performance of this model's config, e.g. by Model Analyzer (`triton-gitops "
                 "import-analyzer` writes it); not compiled into config.pbtxt, shown in the PR report beside the "

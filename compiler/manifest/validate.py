@@ -14,7 +14,7 @@ import jsonschema
 
 from compiler.errors import Problem
 from compiler.manifest.fastcheck import python_regex
-from compiler.manifest.schema import build_schema
+from compiler.manifest.schema import VERSION_PATTERN, build_schema
 
 _NAME_RULE = "letters, digits, '_', '.' and '-' only"
 # difflib indexes every character of the word: a 15 MB key would cost ~600 MB to compare.
@@ -66,8 +66,9 @@ def _problems_for(error) -> list:
         return out
     if "propertyNames" in error.relative_schema_path:
         # jsonschema reports a bad key at the path of its mapping, with the key as instance.
-        if str(schema.get("pattern", "")).startswith("^[1-9]"):
-            return [Problem(f"version {value!r} must be a positive integer without leading zeros (at most 19 digits)",
+        if schema.get("pattern") == VERSION_PATTERN:
+            return [Problem(f"version {value!r} must be 0 or a positive integer without leading zeros (at most 19 "
+                            "digits)",
                             "version-number",
                             path + (value,), hint="Triton ignores version folders it cannot read as such a number")]
         if path[-1:] == ("files",):

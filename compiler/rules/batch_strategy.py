@@ -5,13 +5,13 @@ Judged with a real tritonserver 2.51 (tests/judge):
   with sequence batcher");
 - Triton opens the path as written, so a relative path depends on the server's working
   directory, not the model folder, and is refused ("Batching library path not found");
-- an absolute path must exist on the server, which no offline check can see: a warning.
+- an absolute path must exist on the server: it is declared as installed (compiler.rules.installed).
 """
 from __future__ import annotations
 
 import posixpath
 
-from compiler.rules.base import error, warning
+from compiler.rules.base import error
 
 KEY = "TRITON_BATCH_STRATEGY_PATH"
 
@@ -30,8 +30,4 @@ def check(config, ctx) -> list:
                       "not in the model folder", path,
                       hint="give the absolute path of the library on the server, or drop the parameter and put "
                            "batchstrategy.so into the model or version folder, where Triton finds it by itself")]
-    if not ctx.model_file_may_complete or ctx.server is not None:
-        return []  # the manifest declares the libraries its servers have (compiler.rules.installed)
-    return [warning("batch-strategy-path", f"{KEY} '{value}' must exist on every server that loads the model; "
-                    "Triton refuses the model otherwise (\"Batching library path not found\")", path,
-                    hint="ship the library with the model (batchstrategy.so in the model folder) to be sure")]
+    return []

@@ -1,7 +1,9 @@
-"""What a model folder holds, for the rules that look inside version folders (python's model.py,
-vLLM's model.json, an ONNX graph): which files each version folder has, and a local path to read
-one. Two views: a folder on disk (lint), and the folder the manifest will produce (validate and
-compile), read from the versions' local sources before anything is written.
+"""What a model folder holds, for the rules that look inside it (python's model.py, vLLM's
+model.json, an ONNX graph, warmup data files, a python environment archive): which files each
+version folder has, and a local path to read any file of the folder. Two views: a folder on disk
+(lint), and the folder the manifest will produce (validate and compile), read from the versions'
+local sources, `files:` and warmup `file:` sources before anything is written. A rule reads
+through these views only, so that lint and validate run the same check on the same content.
 
 A version whose content cannot be known here (a URL source) answers None and is not checked.
 """
@@ -47,6 +49,14 @@ class ModelFolder:
         """Where a problem about the version folder is reported (relative to the model)."""
         return ()
 
+    def model_file(self, rel: str) -> Optional[Path]:
+        """A local path to read the file or folder `rel` (POSIX, relative to the model folder:
+        `1/model.py`, `warmup/x.bin`, `env.tar.gz`) from, or None when it is not there or unknown."""
+        head, _, inner = rel.partition("/")
+        if head.isdigit() and inner:
+            return self.version_path(int(head), inner)
+        return None
+
 
 class DiskFolder(ModelFolder):
     """An existing model folder (lint): <folder>/<version>/..."""
@@ -69,6 +79,10 @@ class DiskFolder(ModelFolder):
         if not (self.folder / str(version)).is_dir():
             return None
         return (self.folder / str(version) / rel).is_file()
+
+    def model_file(self, rel):
+        path = self.folder.joinpath(*rel.split("/"))
+        return path if path.exists() else None
 
 
 class ManifestFolder(ModelFolder):
@@ -117,6 +131,20 @@ class ManifestFolder(ModelFolder):
         if local.is_file():
             return rel == self.model.default_model_filename
         return (local / rel).is_file() if local.is_dir() else None
+
+    def model_file(self, rel):
+        head, _, inner = rel.partition("/")
+        if head.isdigit() and inner:
+            return super().model_file(rel)
+        if head == "warmup" and inner:
+            for warmup in self.model.warmups:  # a literal `data` sample is written by the compiler: None
+                if warmup.file_name == inner and warmup.local_path is not None:
+                    return Path(warmup.local_path)
+            return None
+        spec = self.model.files.get(rel)
+        if spec is not None and spec.local_path is not None and spec.local_path.exists():
+            return spec.local_path
+        return None
 
     def version_doc_path(self, version):
         spec = self.model.versions.get(version)

@@ -2,10 +2,12 @@
 files, model_metrics (Triton's ValidateModelMetrics and MetricReporterConfig::ParseConfig).
 
 Placeholders: a `${name}` left in a string value is an unrendered template (TensorRT-LLM's
-fill_template.py style). For the manifest it is an ERROR: the compiler renders the config, so a
-leftover is a bug. For lint (`model_file_may_complete`) it is a WARNING: Triton loads such a
-config and hands the string to the backend verbatim - the corpus has a READY model with
-`string_value: "${n_mels}"` (sherpa f5_tts, VERIFIED.tsv: READY on Triton 2.51).
+fill_template.py style). A WARNING on both paths (manifest and lint): Triton loads such a config
+and hands the string to the backend verbatim - the corpus has a READY model with
+`string_value: "${n_mels}"` (sherpa f5_tts, VERIFIED.tsv: READY on Triton 2.51), and the judge's
+param_placeholder cases load (tests/judge). An ERROR for backend tensorrtllm, whose templates
+these are and whose parameters (batch sizes, paths, flags) are meant to be filled in (not judged:
+the judging server has only the python backend).
 """
 from __future__ import annotations
 
@@ -45,7 +47,7 @@ def strings(message, path=()):
 
 
 def _placeholders(config, ctx) -> list:
-    make = warning if ctx.model_file_may_complete else error
+    make = error if config.backend == "tensorrtllm" else warning
     out = []
     for path, text in strings(config):
         found = PLACEHOLDER.findall(text)

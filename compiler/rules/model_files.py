@@ -1,4 +1,7 @@
-"""The model file of every version Triton serves (lint only: the model folder is on disk).
+"""The model file of every version Triton serves, where a folder on disk has version folders
+Triton reads by their number prefix (lint only: a manifest names each version folder by its
+number, so `3.bak` cannot exist there; a manifest version without its model file is
+compiler.rules.python_backend's, on both paths).
 
 Judged with a real tritonserver 2.51 (tests/judge/verdicts.tsv):
 - Triton names versions after their folders the way std::stoll reads a name: the number at its

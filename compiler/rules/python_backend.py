@@ -70,7 +70,8 @@ def _execution_env(config, ctx) -> list:
         return [error("python-env-missing", f"{ENV_PARAMETER} '{value}' names '{rel}', which is not in the model "
                       f"folder; the python backend fails the load (\"Failed to get the canonical path for ...\")",
                       path, hint=f"add '{rel}' to the model folder (manifest `files:`), or fix the path")]
-    if local is not None and not _is_archive(os.path.join(local, *rel.split("/"))):
+    archive = ctx.model_folder.model_file(rel) if ctx.model_folder is not None else None
+    if archive is not None and not _is_archive(str(archive)):
         return [error("python-env-archive", f"{ENV_PARAMETER} '{value}' is not a tar archive; the python backend "
                       "fails to unpack it (\"archive_read_open_filename() failed\", tests/judge)", path,
                       hint="pack the environment with conda-pack (a .tar.gz), or name the unpacked folder")]

@@ -8,7 +8,6 @@ import posixpath
 
 from compiler.rules.base import (ENSEMBLE, WILDCARD, control_types, dims_text, error, model_name, suggest,
                                  triton_type, warning)
-from compiler.rules.folder import disk_path
 
 
 def _batch_size(sample, config, path) -> list:
@@ -84,10 +83,11 @@ def _data_file_size(wi, file, ctx, path) -> list:
     """A data file shorter than its dims need is refused by Triton 2.51 ("warmup setting expects N
     bytes, but the data provided from <file> only has M bytes"); a longer one is fine (tests/judge)."""
     size_of = _TYPE_BYTES.get(triton_type(wi.data_type)) if wi.data_type else None
-    if disk_path(ctx) is None or size_of is None or any(d < 0 for d in wi.dims):
+    local = ctx.model_folder.model_file(file) if ctx.model_folder is not None else None
+    if local is None or size_of is None or any(d < 0 for d in wi.dims):
         return []
     try:
-        have = os.path.getsize(os.path.join(disk_path(ctx), *file.split("/")))
+        have = os.path.getsize(local)
     except OSError:
         return []
     need = size_of

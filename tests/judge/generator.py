@@ -591,7 +591,7 @@ def _(b):
 def _(b):
     m = b.python(batching=True)
     m.config["dynamic_batching"] = {}
-    # Relative paths only: an absolute one depends on the serving host's disk (lint warns there).
+    # Relative paths; an absolute one is custom_batch_strategy_absolute_missing.
     path = b.rng.choice(["batchstrategy.so", "libs/batchstrategy.so"])
     m.config["parameters"] = params(("TRITON_BATCH_STRATEGY_PATH", path))
     if path.startswith("libs/"):
@@ -1498,9 +1498,36 @@ def _(b):
 def _(b):
     m = b.python()
     # Misspelt standard agents. Not `checksum` itself, which lint takes as installed (the judge's
-    # server has none), nor custom names, which only the serving host can tell (lint warns).
+    # server has none); custom names are repository_agent_custom_undeclared.
     m.config["model_repository_agents"] = {"agents": [{"name": b.rng.choice(["checksums", "chcksum", "Checksum"])}]}
     return at(m, "model_repository_agents.agents[0].name")
+
+
+@category("repository_agent_custom_undeclared", "repository agents")
+def _(b):
+    m = b.python()
+    # A custom agent name far from every standard one: a stock Triton has no repoagents/<name>/.
+    m.config["model_repository_agents"] = {"agents": [{"name": b.rng.choice(["acme_decrypt", "fetch_weights",
+                                                                              "vault_unseal"])}]}
+    return at(m, "model_repository_agents.agents[0].name")
+
+
+@category("custom_backend_undeclared", "repository agents")
+def _(b):
+    m = b.python()
+    # A custom backend name far from every standard one: a stock Triton has no backends/<name>/.
+    m.config["backend"] = b.rng.choice(["acme_scorer", "faiss_search", "my_ranker"])
+    return at(m, "backend")
+
+
+@category("custom_batch_strategy_absolute_missing", "batching")
+def _(b):
+    m = b.python(batching=True)
+    m.config["dynamic_batching"] = {}
+    # An absolute path that no stock server has: Triton opens it as written.
+    m.config["parameters"] = params(("TRITON_BATCH_STRATEGY_PATH",
+                                     b.rng.choice(["/opt/acme/libbatch.so", "/usr/lib/acme_batching.so"])))
+    return at(m, "parameters.TRITON_BATCH_STRATEGY_PATH")
 
 
 @category("repository_agents_empty", "repository agents")

@@ -11,12 +11,11 @@ def test_a_custom_strategy_with_the_sequence_batcher_is_refused():
     assert problem.path == ("parameters", "TRITON_BATCH_STRATEGY_PATH")
 
 
-def test_a_relative_path_is_an_error_an_absolute_one_a_warning():
+def test_a_relative_path_is_an_error_an_absolute_one_is_for_the_declarations():
     relative = one(run(PARAM % "libs/batchstrategy.so" + "dynamic_batching { }", batch_strategy), "batch-strategy-path")
     assert relative.is_error and relative.message.startswith("Batching library path not found: libs/batchstrategy.so")
-    absolute = one(run(PARAM % "/opt/lib/libbatch.so" + "dynamic_batching { }", batch_strategy,
-                       model_file_may_complete=True), "batch-strategy-path")
-    assert absolute.severity == "warning"  # lint: only the serving host can tell
-    # the manifest declares its servers' libraries (compiler.rules.installed checks that)
+    # an absolute path is declared as installed, for the manifest and for lint alike (compiler.rules.installed)
     assert run(PARAM % "/opt/lib/libbatch.so" + "dynamic_batching { }", batch_strategy) == []
+    assert run(PARAM % "/opt/lib/libbatch.so" + "dynamic_batching { }", batch_strategy,
+               model_file_may_complete=True) == []
     assert run("dynamic_batching { }", batch_strategy) == []

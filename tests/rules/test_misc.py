@@ -14,13 +14,15 @@ def test_response_cache_with_decoupled():
     assert problem.path == ("response_cache", "enable")
 
 
-def test_placeholders_are_errors_for_the_manifest_and_warnings_for_lint():
+def test_placeholders_are_warnings_on_both_paths_and_errors_for_tensorrtllm():
+    # Triton 2.51 loads a python model with such a parameter (tests/judge: param_placeholder).
     text = HEAD + 'parameters { key: "dir" value { string_value: "${engine_dir}/x" } }'
     problem = one(run(text, misc), "placeholder")
-    assert problem.is_error
+    assert problem.severity == WARNING
     assert problem.path == ("parameters", "dir", "string_value")
     assert "${engine_dir}" in problem.message
     assert one(run(text, misc, model_file_may_complete=True), "placeholder").severity == WARNING
+    assert one(run(text.replace('"python"', '"tensorrtllm"'), misc), "placeholder").is_error
     assert run(HEAD + 'parameters { key: "EXECUTION_ENV_PATH" value { string_value: "$$TRITON_MODEL_DIRECTORY/e" } }',
                misc) == []
 
