@@ -112,12 +112,49 @@ def _keep_record(loaded, summary: dict, out: Path, key, started, written) -> Non
         pass  # only a shortcut lost: the next run does the full compile
 
 
+def _local_target(manifest_path: Path, targets: dict) -> Path:
+    """The folder of the manifest's local target (as `sync` picks it), relative to the manifest."""
+    from compiler.sync.target import default_local, expand_env, local_path
+
+    urls = {}
+    for name, spec in targets.items():
+        try:
+            urls[name] = expand_env(spec["url"], "url", name)
+        except FatalError:
+            urls[name] = spec["url"]
+    name = default_local(urls, manifest_path.name, "--out DIR")
+    return local_path(expand_env(targets[name]["url"], "url", name), manifest_path.parent)
+
+
+def default_out(manifest_path: Path) -> Path | None:
+    """compile's --out when none is given: the manifest's local target, the folder `sync`
+    writes, so that both commands keep one repository. Read here with a plain YAML load (the
+    up-to-date answer must stay fast); None when that fails: the full run then says why."""
+    import yaml
+
+    try:
+        data = yaml.load(manifest_path.read_bytes(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        targets = data.get("targets") or {}
+        if not all(isinstance(spec, dict) and isinstance(spec.get("url"), str) for spec in targets.values()):
+            return None
+    except (OSError, yaml.YAMLError, AttributeError, TypeError):
+        return None
+    return _local_target(manifest_path, targets)
+
+
 def run(options) -> int:
-    out = Path(options.out)
+    manifest_path = Path(options.manifest)
+    out = Path(options.out) if options.out else default_out(manifest_path)
+    if out is None:  # the manifest did not load: the full run reports why
+        from compiler.pipeline import load_valid
+
+        if load_valid(options) is None:
+            return EXIT_ERROR
+        raise FatalError(f"cannot tell the local target of {options.manifest}", "pass --out DIR")
     # The file system's clock before anything is read: inputs changed after it are not trusted
     # to the record (see compiler.compile.record).
     started = None if options.dry_run else record.clock_now(out)
-    key = record.current_key(out, Path(options.manifest), str(options.manifest), artifact_settings.current().lock)
+    key = record.current_key(out, manifest_path, str(options.manifest), artifact_settings.current().lock)
     report = record.up_to_date(out, key)
     if report is not None:
         return _answer_from_record(report, out, options)
@@ -139,7 +176,9 @@ def run(options) -> int:
         return EXIT_CHANGES if (options.exit_code and diff.pending) else EXIT_OK
     check_replaceable(out)
     record.forget(out)
-    written = write_tree(tree, out)
+    manifest = loaded.manifest
+    ensembles = [name for name, model in manifest.models.items() if model.config.platform == "ensemble"]
+    written = write_tree(tree, out, Path(options.manifest).name, ensembles)
     summary = {"models": len(loaded.manifest.models), "files": len(tree.entries), "bytes": tree.total_bytes}
     _keep_record(loaded, summary, out, key, started, written)
     _summary(out, summary, options, up_to_date=False)

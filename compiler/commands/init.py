@@ -51,6 +51,6 @@ def run(options) -> int:
           "  git init -b main && git add -A && git commit -m 'triton-gitops init'\n"
           f"  triton-gitops lock {scaffold.manifest}      # after each change of a model's files\n"
           f"  triton-gitops validate {scaffold.manifest}\n"
-          f"  triton-gitops compile {scaffold.manifest} --out build/model_repository\n"
+          f"  triton-gitops sync {scaffold.manifest}          # writes the local target, build/model_repository\n"
           "  docker compose up -d && curl -fsS localhost:8000/v2/health/ready")
     return EXIT_OK

@@ -18,6 +18,9 @@ from pathlib import Path
 from compiler.compile.assemble import assemble
 from compiler.compile.record import MARKER
 from compiler.errors import FatalError
+from compiler.sync.state import CONTROL_NAMES, LOCK_NAME, ROLLOUT_NAME, STATE_NAME, TMP_PREFIX, Record, State
+
+_IGNORED_DIRS = {"__pycache__"}  # Triton's Python backend writes these beside model.py; sync ignores them too
 
 CREATE, UPDATE, DELETE, UNCHANGED = "create", "update", "delete", "unchanged"
 
@@ -52,7 +55,7 @@ def _existing_files(out: Path) -> dict:
             rel = prefix + item.name
             if item.is_dir(follow_symlinks=False):
                 stack.append((Path(item.path), rel + "/"))
-            elif rel != MARKER:
+            elif rel not in CONTROL_NAMES:
                 found[rel] = item.stat(follow_symlinks=False).st_size
     return found
 
@@ -85,13 +88,59 @@ def diff_tree(tree, out: Path) -> DiffResult:
     return result
 
 
+def _synced_files(out: Path) -> set | None:
+    """The files a sync recorded as its own in `out`, or None if no sync wrote there."""
+    try:
+        raw = (out / STATE_NAME).read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise FatalError(f"cannot read {out / STATE_NAME}: {exc.strerror}")
+    state = State.from_bytes(raw)
+    return None if state.damaged else set(state.files)
+
+
+def _not_ours(out: Path, ours: set) -> list:
+    """Files under `out` that a sync left alone as not written by triton-gitops."""
+    found = []
+    for rel in _existing_files(out):
+        parts = rel.split("/")
+        if rel in ours or any(p in _IGNORED_DIRS for p in parts[:-1]) or any(TMP_PREFIX in p for p in parts):
+            continue
+        found.append(rel)
+    return sorted(found)
+
+
 def check_replaceable(out: Path) -> None:
-    """Refuse to replace a folder we did not write: `--out ~` must not wipe a home folder."""
+    """Refuse to replace a folder we did not write: `--out ~` must not wipe a home folder. A
+    folder compile wrote (its marker) or a sync wrote (its state) is ours, unless a sync left
+    files there that are not: compile replaces the whole folder and would delete them."""
     if out.exists() and not out.is_dir():
         raise FatalError(f"{out} exists and is not a folder", "pass a folder for --out")
-    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).exists():
+    if not out.is_dir() or not any(out.iterdir()) or (out / MARKER).exists():
+        return
+    if (out / LOCK_NAME).exists():
+        raise FatalError(f"{out}: a sync holds its lock ({LOCK_NAME})",
+                         "wait for that sync to finish; if none is running, `triton-gitops sync --force-unlock` "
+                         "removes the lock")
+    synced = _synced_files(out)
+    if synced is None:
         raise FatalError(f"{out} is not empty and was not written by triton-gitops",
                          "pass a new or empty folder for --out; compile replaces the whole folder")
+    foreign = _not_ours(out, synced)
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (" ..." if len(foreign) > 5 else "")
+        raise FatalError(f"{out} holds {len(foreign)} file(s) triton-gitops did not write: {shown}",
+                         "compile replaces the whole folder: move them away, or use `sync`, which leaves them alone")
+
+
+def _state_of(written: dict, manifest_name: str, ensembles) -> bytes:
+    """The sync state of a freshly assembled folder: every file with its size and sha256, and
+    nothing that depends on when or where (no stamps, no time), so the output stays the same
+    bytes for the same manifest. A sync after it checks the files by content once and keeps
+    their stamps from then on."""
+    files = {path: Record(found[0], found[-1]) for path, found in written.items()}
+    return State(files, None, manifest_name, "", ensembles=sorted(ensembles)).to_bytes()
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -111,7 +160,7 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()), str(b))
 
 
-def write_tree(tree, out: Path) -> dict:
+def write_tree(tree, out: Path, manifest_name: str = "", ensembles=()) -> dict:
     """Replace `out` with the tree; {path: stamp + [sha256]} of every file written."""
     out = Path(out)
     check_replaceable(out)
@@ -123,6 +172,9 @@ def write_tree(tree, out: Path) -> dict:
         staging.mkdir()
         written = assemble(tree, staging)
         (staging / MARKER).write_bytes(b"")
+        (staging / STATE_NAME).write_bytes(_state_of(written, manifest_name, ensembles))
+        if (out / ROLLOUT_NAME).is_file():  # what rollout loaded from this folder stays known
+            shutil.copy2(out / ROLLOUT_NAME, staging / ROLLOUT_NAME)
         if out.exists():
             if _exchange(staging, out):
                 shutil.rmtree(staging)  # now holds the previous repository

@@ -27,9 +27,10 @@ from pathlib import Path
 from compiler import __version__
 from compiler.storage.files import sha256_file, write_atomic
 from compiler.compile.assemble import stamp
+from compiler.sync.state import COMPILED_NAME, CONTROL_NAMES
 
 FORMAT = 1
-MARKER = ".triton-gitops-compiled"  # says "this folder is ours to replace"
+MARKER = COMPILED_NAME  # says "this folder is ours to replace"
 _SKIPPED = {"__pycache__"}  # Python writes these next to the tool's own modules
 
 
@@ -214,7 +215,8 @@ def _same_names(path: str, rel: str, folders: dict, files: dict) -> bool:
     expected = {p[len(prefix):] for p in list(folders) + list(files)
                 if p and p.startswith(prefix) and "/" not in p[len(prefix):]}
     try:
-        return {e.name for e in os.scandir(path)} - {MARKER} == expected
+        names = {e.name for e in os.scandir(path)}
+        return (names - set(CONTROL_NAMES) if not rel else names) == expected
     except OSError:
         return False
 

@@ -281,6 +281,9 @@ def sync(ctx: Context, prune: bool, dry_run: bool, jobs: int, progress, force_un
     plan, state = _observe(ctx, prune)
     ctx.cache.save()
     if dry_run or (not plan.needs_write and not force_unlock):
+        if not dry_run and ctx.target.local:
+            # Nothing to write (a manifest with no models yet) still leaves the folder Triton serves.
+            os.makedirs(ctx.target.root, exist_ok=True)
         _remember(ctx, plan)
         if on_plan:
             on_plan(plan)

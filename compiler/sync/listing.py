@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from compiler.storage.stores import object_stamp, store_md5
-from compiler.sync.state import LOCK_NAME, ROLLOUT_NAME, STATE_NAME, TMP_PREFIX
+from compiler.sync.state import CONTROL_NAMES, TMP_PREFIX
 
 IGNORED_DIRS = {"__pycache__"}
 
@@ -57,7 +57,7 @@ def list_target(target) -> Listing:
             continue
         rel = target.rel(full.rstrip("/"))
         parts = rel.split("/")
-        if rel in (STATE_NAME, LOCK_NAME, ROLLOUT_NAME):
+        if rel in CONTROL_NAMES:
             listing.control.add(rel)
         elif any(part.startswith(TMP_PREFIX) or TMP_PREFIX in part for part in parts):
             listing.leftovers.append(rel)

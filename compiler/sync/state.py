@@ -27,6 +27,8 @@ from compiler.storage.files import write_atomic
 STATE_NAME = ".triton-gitops-state.json"
 LOCK_NAME = ".triton-gitops-lock.json"
 ROLLOUT_NAME = ".triton-gitops-rollout.json"  # written by `rollout --target` (compiler/rollout/record.py)
+COMPILED_NAME = ".triton-gitops-compiled"  # `compile` marks the folders it replaces whole (compile/output.py)
+CONTROL_NAMES = (STATE_NAME, LOCK_NAME, ROLLOUT_NAME, COMPILED_NAME)  # ours, at a repository's root; never models
 TMP_PREFIX = ".triton-gitops-tmp-"  # every temporary name we create starts with this
 FORMAT = 1
 

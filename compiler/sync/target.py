@@ -97,18 +97,25 @@ def _choose(manifest, requested):
         known = ", ".join(sorted(targets)) or "none"
         raise FatalError(f"no target named {requested!r} in {manifest.path.name} (targets: {known})",
                          "pass a target name from the manifest, or a URL such as s3://bucket/prefix")
-    local = [spec for spec in targets.values() if is_local_url(_expanded_url(spec))]
-    if len(local) > 1:
-        local = [spec for spec in local if spec.name == "local"] or local
-        if len(local) > 1:
-            names = ", ".join(spec.name for spec in local)
-            raise FatalError(f"{manifest.path.name} has several local targets ({names}) and none is named 'local'",
-                             "pick one with --target NAME")
-    if not local:
-        raise FatalError(f"no --target given and {manifest.path.name} has no local target",
-                         "pass --target NAME or --target URL, or add `targets: {local: {url: DIR}}` to the manifest")
-    spec = local[0]
+    name = default_local({spec.name: _expanded_url(spec) for spec in targets.values()}, manifest.path.name,
+                         "--target NAME or --target URL")
+    spec = targets[name]
     return spec.name, spec.url, spec.storage_options
+
+
+def default_local(urls: dict, manifest_name: str, option: str = "--target NAME") -> str:
+    """The name of the manifest's local target among {name: url}: the only one, else the one
+    named `local`. `sync`, `plan` and `compile` (its default --out) all write there."""
+    local = [name for name, url in urls.items() if is_local_url(url)]
+    if len(local) > 1:
+        local = [name for name in local if name == "local"] or local
+        if len(local) > 1:
+            raise FatalError(f"{manifest_name} has several local targets ({', '.join(local)}) and none is "
+                             "named 'local'", f"pick one with {option}")
+    if not local:
+        raise FatalError(f"no {option.split()[0]} given and {manifest_name} has no local target",
+                         f"pass {option}, or add `targets: {{local: {{url: DIR}}}}` to the manifest")
+    return local[0]
 
 
 def _expanded_url(spec) -> str:

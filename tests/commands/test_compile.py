@@ -3,6 +3,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from compiler.sync.state import STATE_NAME
 from tests.helpers import REPO, run_cli, run_json, write
 
 
@@ -133,3 +134,84 @@ def test_plan_shows_each_version_source_and_digest(tmp_path):
     assert code == 2
     (record,) = [r for r in report["sources"] if (r["model"], r["version"]) == ("text_classifier", 3)]
     assert (record["kind"], record["sha256"]) == ("file", digest)
+
+
+# One output contract: compile and sync keep the same folder, each recognising the other's files.
+
+def test_compile_writes_the_manifests_local_target_by_default(tmp_path):
+    manifest = copy_example(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    code, out, err = run_cli("compile", manifest, cwd=elsewhere)
+    assert code == 0, err
+    assert (tmp_path / "build/model_repository/text_classifier/config.pbtxt").is_file()
+    assert not (elsewhere / "build").exists()
+    assert "build/model_repository" in out
+
+
+def test_compile_without_out_and_without_a_local_target_says_what_to_pass(tmp_path):
+    manifest = copy_example(tmp_path)
+    manifest.write_text(manifest.read_text().replace("  local: {url: build/model_repository}",
+                                                     "  prod: {url: \"s3://bucket/models\"}"))
+    code, _, err = run_cli("compile", manifest)
+    assert code == 1
+    assert "no --out given and models.yaml has no local target" in err and "pass --out DIR" in err
+
+
+def test_sync_after_compile_finds_every_file_its_own(tmp_path):
+    manifest = copy_example(tmp_path)
+    assert run_cli("compile", manifest)[0] == 0
+    code, plan, err = run_json("plan", manifest)
+    assert code == 0, err
+    assert plan["in_sync"] and plan["changes"] == [] and plan["unmanaged"] == []
+    # A hand edit of a compiled file is drift that sync repairs: the file is known to be ours.
+    repo = tmp_path / "build/model_repository"
+    (repo / "text_classifier" / "labels.txt").write_text("edited by hand\n")
+    code, plan, _ = run_json("plan", manifest)
+    assert code == 2 and [(c["action"], c["path"]) for c in plan["changes"]] == [
+        ("repair", "text_classifier/labels.txt")]
+
+
+def test_a_model_dropped_after_compile_is_deleted_by_sync_prune(tmp_path):
+    manifest = copy_example(tmp_path)
+    write(manifest, manifest.read_text() + "  extra:\n    backend: python\n    max_batch_size: 0\n"
+          "    input: [{name: X, data_type: FP32, dims: [1]}]\n    output: [{name: Y, data_type: FP32, dims: [1]}]\n"
+          "    versions: {1: {source: examples/preprocess/1}}\n")
+    assert run_cli("compile", manifest)[0] == 0, run_cli("validate", manifest)
+    write(manifest, manifest.read_text().split("  extra:\n")[0])
+    code, plan, _ = run_json("plan", manifest, "--prune")
+    assert code == 2 and plan["unmanaged"] == []
+    assert {c["path"] for c in plan["changes"] if c["action"] == "delete"} == {
+        "extra/config.pbtxt", "extra/1/model.py"}
+    assert run_cli("sync", manifest, "--prune")[0] == 0
+    assert not (tmp_path / "build/model_repository/extra").exists()
+
+
+def test_compile_after_sync_replaces_the_folder_and_keeps_it_managed(tmp_path):
+    manifest = copy_example(tmp_path)
+    assert run_cli("sync", manifest)[0] == 0
+    code, out, err = run_cli("compile", manifest)
+    assert code == 0, err
+    assert "wrote" in out
+    repo = tmp_path / "build/model_repository"
+    assert (repo / STATE_NAME).is_file()  # the sync state is not dropped
+    code, plan, _ = run_json("plan", manifest)
+    assert code == 0 and plan["unmanaged"] == [] and plan["changes"] == []
+
+
+def test_compile_refuses_a_synced_folder_holding_files_sync_left_alone(tmp_path):
+    manifest = copy_example(tmp_path)
+    assert run_cli("sync", manifest)[0] == 0
+    write(tmp_path / "build/model_repository/notes/readme.txt", "mine")
+    code, _, err = run_cli("compile", manifest)
+    assert code == 1
+    assert "holds 1 file(s) triton-gitops did not write: notes/readme.txt" in err
+    assert (tmp_path / "build/model_repository/notes/readme.txt").read_text() == "mine"
+
+
+def test_a_compiled_folder_has_no_unmanaged_marker_for_sync(tmp_path):
+    manifest = copy_example(tmp_path)
+    assert run_cli("compile", manifest)[0] == 0
+    code, out, err = run_cli("sync", manifest)
+    assert code == 0, err
+    assert "unmanaged" not in out and "not written by triton-gitops" not in out + err

@@ -3,6 +3,7 @@ from pathlib import Path
 import pytest
 
 from compiler.compile.output import MARKER, diff_tree, write_tree
+from compiler.sync.state import STATE_NAME
 from compiler.compile.tree import Entry, Tree
 from compiler.errors import FatalError
 
@@ -26,7 +27,8 @@ def test_rewrite_replaces_the_whole_folder_and_leaves_no_staging_behind(tmp_path
     out = tmp_path / "repo"
     write_tree(tree_of({"m/config.pbtxt": b"1", "old/config.pbtxt": b"1"}), out)
     write_tree(tree_of({"m/config.pbtxt": b"2"}), out)
-    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == [MARKER, "m/config.pbtxt"]
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == [
+        MARKER, STATE_NAME, "m/config.pbtxt"]
     assert (out / "m/config.pbtxt").read_bytes() == b"2"
     assert [p.name for p in tmp_path.iterdir()] == ["repo"]
 

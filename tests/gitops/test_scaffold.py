@@ -194,3 +194,11 @@ def test_help_has_an_example(command, capsys):
     assert exit_.value.code == 0
     out = capsys.readouterr().out
     assert f"triton-gitops {command}" in out.split("example:\n  ", 1)[1].splitlines()[0]
+
+
+def test_init_without_example_then_sync_creates_the_served_folder(tmp_path):
+    assert run_cli("init", tmp_path, "--no-example")[0] == 0
+    code, out, err = run_cli("sync", "models.yaml", cwd=tmp_path)
+    assert code == 0, err
+    assert "in sync" in out
+    assert (tmp_path / "build/model_repository").is_dir()  # Triton refuses a --model-repository that is missing
