@@ -13,9 +13,11 @@ import sys
 
 from compiler import __version__
 from compiler.errors import FatalError, printable
+from compiler.usage import Parser, epilog, output_help
 
 _LOCKED_HELP = "refuse to go on when a source no longer matches models.lock"
-_EPILOG = "exit codes: 0 ok, 1 error, 2 changes pending (with --exit-code / plan)"
+_EPILOG = ("exit codes: 0 ok, 1 error (bad arguments included), 2 changes pending or drift (plan, "
+           "sync --dry-run, compile --dry-run --exit-code, lock --check, status); each command's --help lists its own")
 
 
 def _manifest_arg(parser) -> None:
@@ -24,8 +26,7 @@ def _manifest_arg(parser) -> None:
 
 
 def _output_arg(parser) -> None:
-    parser.add_argument("--output", choices=("text", "json"), default="text",
-                        help="text for people, json (one record per problem) for editors and CI")
+    parser.add_argument("--output", choices=("text", "json"), default="text", help=output_help(parser.prog.split()[-1]))
 
 
 _ROLLOUT_EXITS = """exit codes:
@@ -52,7 +53,7 @@ def _storage_timeout_arg(parser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="triton-gitops",
         description="Validate, compile and sync NVIDIA Triton model repositories from one models.yaml.",
         epilog=_EPILOG)
@@ -61,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def command(name, help_text, example):
         return commands.add_parser(name, help=help_text, description=help_text,
-                                   epilog=f"example:\n  {example}\n\n{_EPILOG}",
+                                   epilog=f"example:\n  {example}\n\n{epilog(name)}",
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
 
     p = command("validate", "check the manifest: schema, then Triton's own rules; every problem in one run",
@@ -72,11 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
     _output_arg(p)
 
     p = command("compile", "write the Triton model repository (or, with --dry-run, show what would change)",
-                "triton-gitops compile models.yaml --out build/compiled --dry-run --exit-code")
+                "triton-gitops compile models.yaml --dry-run --exit-code")
     _manifest_arg(p)
-    p.add_argument("--out", default="build/compiled",
-                   help="the repository folder; replaced whole (default: build/compiled; `sync` keeps the "
-                        "manifest's local target, build/model_repository in the example, up to date)")
+    p.add_argument("--out", metavar="DIR",
+                   help="the repository folder, replaced whole (default: the manifest's local target, the "
+                        "folder `sync` writes: build/model_repository in the example)")
     p.add_argument("--dry-run", action="store_true", help="write nothing; list files to create/update/delete")
     p.add_argument("--exit-code", action="store_true", help="with --dry-run: exit 2 when the folder would change")
     p.add_argument("--locked", action="store_true", help=_LOCKED_HELP)
@@ -166,7 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
                 "triton-gitops report models.yaml --base origin/main --plans \"$RUNNER_TEMP/plans\" > report.md")
     from compiler.commands.report import EXIT_CODES as _REPORT_EXIT_CODES  # a small module: --help stays fast
 
-    p.epilog = p.epilog.replace(_EPILOG, _REPORT_EXIT_CODES)
+    p.epilog = p.epilog.replace(epilog("report"), _REPORT_EXIT_CODES)
     _manifest_arg(p)
     p.add_argument("--base", default=None, metavar="REF",
                    help="the git ref to compare with; fetched at depth 1 if a shallow clone lacks it (default: main; "

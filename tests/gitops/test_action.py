@@ -67,3 +67,13 @@ def test_validate_and_plan_are_locked_like_sync(checkout, tmp_path):
         assert result.status == "failure" and result.outputs["exit-code"] == "1", result.log
         assert "models.lock" in result.log
     assert run_action(checkout, tmp_path, locked="false").outputs["exit-code"] == "0"
+
+
+@pytest.mark.emulators
+def test_a_typo_in_args_fails_the_step_and_is_no_change(checkout, tmp_path):
+    # argparse's own exit code for a usage error is 2, the code for "changes pending": a typo
+    # would have read as changes and left the step green.
+    result = run_action(checkout, tmp_path, command="plan", target="prod", args="--prnue")
+    assert result.status == "failure", result.log
+    assert result.outputs == {"exit-code": "1", "changes": "false"}
+    assert "unrecognized arguments: --prnue" in result.log
