@@ -1,6 +1,8 @@
 """`triton-gitops lint`: Triton's rules on existing config.pbtxt files or repositories."""
 from __future__ import annotations
 
+import sys
+
 from compiler.commands import EXIT_ERROR, EXIT_OK
 from compiler.errors import FatalError
 from compiler.report import plural, report_problems
@@ -42,17 +44,25 @@ def _manifest_server(path) -> dict:
 
 def run(options) -> int:
     from compiler import triton_releases
-    from compiler.lint import lint_paths
+    from compiler.lint import configs_found, lint_paths
 
     release = None
     if getattr(options, "triton", None):
         release, why = triton_releases.parse(options.triton)
         if release is None:
             raise FatalError(f"--triton: {why}")
-    problems = lint_paths([str(p) for p in options.paths], triton=release, server=_server(options))
-    report_problems(problems, options.output, summary_label="lint")
-    if any(p.is_error for p in problems):
+    paths = [str(p) for p in options.paths]
+    problems = lint_paths(paths, triton=release, server=_server(options))
+    errors = sum(p.is_error for p in problems)
+    report_problems(problems, options.output, summary_label="lint" if errors else "")
+    if errors:
+        return EXIT_ERROR
+    configs = len(configs_found(paths))
+    if not configs:  # a wrong path in a CI step must not pass as "all good"
+        print(f"lint: found no Triton configuration (config.pbtxt, or *.pbtxt files) in {' '.join(paths)}",
+              file=sys.stderr)
         return EXIT_ERROR
     if options.output == "text":
-        print(f"lint: OK ({plural(len(options.paths), 'path')})")
+        warnings = f", {plural(len(problems), 'warning')}" if problems else ""
+        print(f"lint: OK ({plural(configs, 'config')} in {plural(len(paths), 'path')}{warnings})")
     return EXIT_OK

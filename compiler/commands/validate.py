@@ -9,10 +9,13 @@ from compiler.report import plural, report_problems
 
 def run(options) -> int:
     loaded, tree = load_and_build(options.manifest)
-    report_problems(loaded.problems, options.output, summary_label=str(options.manifest))
+    # One summary line: the error count when it fails, else OK with the warnings counted in it.
+    report_problems(loaded.problems, options.output, summary_label="" if loaded.ok else str(options.manifest))
     if not loaded.ok:
         return EXIT_ERROR
     if options.output == "text":
         models = len(loaded.manifest.models)
-        print(f"{printable(str(options.manifest))}: OK ({plural(models, 'model')}, {plural(len(tree.entries), 'file')})")
+        warnings = f", {plural(len(loaded.problems), 'warning')}" if loaded.problems else ""
+        print(f"{printable(str(options.manifest))}: OK ({plural(models, 'model')}, "
+              f"{plural(len(tree.entries), 'file')}{warnings})")
     return EXIT_OK

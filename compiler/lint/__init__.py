@@ -3,8 +3,8 @@
     from compiler.lint import lint_paths
     problems = lint_paths(["model_repository/"])   # list[Problem], each with file/line/column
 
-Each path is a config file (any name), a model folder (holds config.pbtxt) or a model
-repository (its subfolders are models). Syntax errors and unknown fields are located by
+Each path is a config file (any name), a model folder (holds config.pbtxt), a model
+repository (its subfolders are models), or a folder of loose `*.pbtxt` files (each linted alone). Syntax errors and unknown fields are located by
 protobuf's parser and the pbtxt scanner; everything else comes from `compiler.rules`, run with
 `model_file_may_complete=True` because Triton may complete a config from the model file.
 """
@@ -13,9 +13,14 @@ from __future__ import annotations
 import os
 
 from compiler.errors import Problem
-from compiler.lint.repository import lint_directory, lint_file, lint_model_folder, lint_repository
+from compiler.lint.repository import configs_in, lint_directory, lint_file, lint_model_folder, lint_repository
 
-__all__ = ["lint_paths", "lint_file", "lint_directory", "lint_model_folder", "lint_repository"]
+__all__ = ["lint_paths", "configs_found", "lint_file", "lint_directory", "lint_model_folder", "lint_repository"]
+
+
+def configs_found(paths: list) -> list:
+    """Every config file that `lint_paths(paths)` reads."""
+    return [found for path in paths if os.path.exists(str(path)) for found in configs_in(str(path))]
 
 
 def lint_paths(paths: list, triton=None, server=None) -> list:

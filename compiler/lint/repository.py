@@ -177,10 +177,34 @@ def lint_repository(root: str) -> list:
     return problems
 
 
+def loose_configs(path: str) -> list:
+    """`*.pbtxt` files lying directly in a folder that is no model folder (configs kept apart
+    from their models, e.g. a folder of examples): each is linted as a lone file."""
+    try:
+        return sorted(os.path.join(path, e.name) for e in os.scandir(path)
+                      if e.name.endswith(".pbtxt") and e.name != CONFIG and e.is_file())
+    except OSError:
+        return []
+
+
 def lint_directory(path: str) -> list:
     if os.path.isfile(os.path.join(path, CONFIG)):
         return lint_model_folder(path)
     subdirs = _subdirs(path)
     if subdirs and all(d.isdigit() or d in NOT_VERSIONS for d in subdirs):
         return [_missing_config(path)]  # a model folder (it has version folders) without a config
-    return lint_repository(path)
+    files = loose_configs(path)
+    loose = [problem for file in files for problem in lint_file(file)]
+    if files and not subdirs:
+        return loose
+    return lint_repository(path) + loose
+
+
+def configs_in(path: str) -> list:
+    """The config files `lint_paths([path])` reads, to say what was linted."""
+    if os.path.isfile(path):
+        return [path]
+    if os.path.isfile(os.path.join(path, CONFIG)):
+        return [os.path.join(path, CONFIG)]
+    models = [os.path.join(path, d, CONFIG) for d in _subdirs(path) if os.path.isfile(os.path.join(path, d, CONFIG))]
+    return models + loose_configs(path)

@@ -215,3 +215,16 @@ def test_a_compiled_folder_has_no_unmanaged_marker_for_sync(tmp_path):
     code, out, err = run_cli("sync", manifest)
     assert code == 0, err
     assert "unmanaged" not in out and "not written by triton-gitops" not in out + err
+
+
+def test_validate_with_warnings_prints_one_summary_line(tmp_path):
+    manifest = copy_example(tmp_path)
+    write(manifest, manifest.read_text().replace("  instance_group: [{kind: KIND_CPU, count: 1}]", "  instance_group: "
+                                                 "[{kind: KIND_CPU, count: -1}]", 1))
+    code, out, _ = run_cli("validate", manifest)
+    assert code == 0
+    lines = out.splitlines()
+    warnings = sum(": warning: " in line for line in lines)
+    assert warnings == 2  # the defaults' instance group, in each model that takes it
+    assert [line for line in lines if line.startswith(str(manifest) + ":") and ": warning: " not in line] == [
+        f"{manifest}: OK (3 models, 11 files, 2 warnings)"]

@@ -156,3 +156,24 @@ def test_config_variants_are_linted_in_their_own_files(tmp_path):
     problems = [p for p in lint_paths([str(tmp_path)]) if p.severity != WARNING]
     assert problems and {p.file for p in problems} == {str(tmp_path / "m" / "configs" / "big.pbtxt")}, problems
     assert problems[0].line == 3 and problems[0].rule == "max-batch-size"  # the variant's own line
+
+
+def test_a_folder_of_loose_pbtxt_files_lints_each_of_them(tmp_path):
+    write(tmp_path / "good.pbtxt", MODEL.format(name="good"))
+    write(tmp_path / "bad.pbtxt", MODEL.format(name="bad").replace("max_batch_size: 4", "max_batch_size: -4"))
+    write(tmp_path / "notes.txt", "not a config")
+    problems = lint_paths([str(tmp_path)])
+    assert [(p.file, p.rule) for p in problems if p.is_error] == [(str(tmp_path / "bad.pbtxt"), "max-batch-size")]
+
+
+def test_the_lint_command_says_how_many_configs_it_read_and_fails_on_none(tmp_path):
+    from tests.helpers import run_cli
+
+    write(tmp_path / "configs" / "a.pbtxt", MODEL.format(name="a"))
+    write(tmp_path / "configs" / "b.pbtxt", MODEL.format(name="b"))
+    code, out, _ = run_cli("lint", tmp_path / "configs")
+    assert code == 0 and out.strip().endswith("lint: OK (2 configs in 1 path)")
+    (tmp_path / "empty").mkdir()
+    code, out, err = run_cli("lint", tmp_path / "empty")
+    assert code == 1
+    assert "found no Triton configuration" in err and "lint: OK" not in out
