@@ -39,7 +39,7 @@ def _run(options, started, early) -> int:
     text = options.output == "text"
     if text and loaded.problems:
         report_problems(loaded.problems, "text")  # warnings only, at this point
-    progress = Progress(sys.stderr, enabled=True)
+    progress = Progress(sys.stderr, enabled=True, lines=not text)  # text: the plan lists each file
 
     def show(plan):
         if text and plan.changes:

@@ -1,7 +1,9 @@
 """Progress while a sync runs: a redrawn bar on a terminal, one plain line per file elsewhere.
 
 CI logs keep every line, so there a bar would be noise; a person at a terminal wants one
-line that moves. Both go to stderr, so `--output json` keeps stdout machine-readable.
+line that moves. Both go to stderr, so `--output json` keeps stdout machine-readable. The
+plain lines are for runs whose stdout does not list the files already (`--output json`):
+text output has printed the plan, file by file, so a CI log needs each file only once.
 """
 from __future__ import annotations
 
@@ -15,9 +17,10 @@ _PAST = {"create": "created", "update": "updated", "repair": "repaired", "delete
 
 
 class Progress:
-    def __init__(self, stream=None, enabled: bool = True, tty=None):
+    def __init__(self, stream=None, enabled: bool = True, tty=None, lines: bool = True):
         self.stream = stream or sys.stderr
         self.enabled = enabled
+        self.lines = lines  # one line per file where there is no bar
         self.tty = (hasattr(self.stream, "isatty") and self.stream.isatty()) if tty is None else tty
         self.files = self.bytes = self.total_files = self.total_bytes = 0
         self.started = time.monotonic()
@@ -43,7 +46,7 @@ class Progress:
             if now - self._last_draw >= 0.1 or self.files == self.total_files:
                 self._draw()
                 self._last_draw = now
-        else:
+        elif self.lines:
             extra = f" ({human_size(size)})" if action != "delete" else ""
             self.stream.write(f"{_PAST.get(action, action)} {printable(path)}{extra}\n")
             self.stream.flush()

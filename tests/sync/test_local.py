@@ -120,10 +120,16 @@ def test_text_output_lists_files_models_and_a_summary(local):
     assert (root / "text_classifier" / "labels.txt").read_text() == "x" * 23
     code, out, err = project.cli("sync")
     assert code == 0
-    assert "repaired text_classifier/labels.txt (23 B)\n" in err  # not a terminal: one line per file
-    assert "updated text_classifier/config.pbtxt" in err
+    # Not a terminal: each file once, in the plan on stdout, not again as progress on stderr.
+    assert [line for line in (out + err).splitlines() if "text_classifier/labels.txt" in line] == [
+        "! repair text_classifier/labels.txt (23 B): changed on the target"]
+    assert sum("text_classifier/config.pbtxt" in line for line in (out + err).splitlines()) == 1
     assert out.splitlines()[-1].startswith("synced ")
     assert "1 updated, 1 repaired, 0 deleted; 2 files" in out and "1 deletion skipped (use --prune)" in out
+    # With --output json stdout is the record, so the files are listed as they are done, on stderr.
+    (root / "text_classifier" / "labels.txt").write_text("y" * 23)
+    code, out, err = project.cli("sync", "--output", "json")
+    assert code == 0 and "repaired text_classifier/labels.txt (23 B)\n" in err
 
 
 def test_a_source_changed_after_hashing_is_not_sent_under_its_old_digest(tmp_path):
