@@ -17,6 +17,7 @@ backend/platform, runtime, inputs and outputs.
 from __future__ import annotations
 
 from google.protobuf import json_format
+from google.protobuf.descriptor import FieldDescriptor as FD
 
 from compiler.proto import is_repeated
 
@@ -80,11 +81,46 @@ def _as_dict(config) -> dict:
     """Every field with its value, zeros included, so that `max_batch_size: 0` against 4 reads
     as 0 vs 4; only unset messages are absent. (protobuf renamed the flag in 26.x.)"""
     try:
-        return json_format.MessageToDict(config, preserving_proto_field_name=True,
-                                         always_print_fields_with_no_presence=True)
+        found = json_format.MessageToDict(config, preserving_proto_field_name=True,
+                                          always_print_fields_with_no_presence=True)
     except TypeError:
-        return json_format.MessageToDict(config, preserving_proto_field_name=True,
-                                         including_default_value_fields=True)
+        found = json_format.MessageToDict(config, preserving_proto_field_name=True,
+                                          including_default_value_fields=True)
+    return _numbers(found, config.DESCRIPTOR)
+
+
+# Protobuf's JSON mapping writes 64-bit integers as strings ("versions": ["1", "2"], dims
+# ["4"]); a report for people shows them as the numbers they are, as the manifest writes them.
+_INT64 = {FD.TYPE_INT64, FD.TYPE_UINT64, FD.TYPE_SINT64, FD.TYPE_FIXED64, FD.TYPE_SFIXED64}
+
+
+def _numbers(value, descriptor):
+    if not isinstance(value, dict):
+        return value
+    out = {}
+    for key, item in value.items():
+        field = descriptor.fields_by_name.get(key)
+        if field is None:
+            out[key] = item
+        elif field.message_type is not None and field.message_type.GetOptions().map_entry:
+            entry = field.message_type.fields_by_name["value"]
+            out[key] = {k: _one(v, entry) for k, v in item.items()} if isinstance(item, dict) else item
+        elif isinstance(item, list):
+            out[key] = [_one(v, field) for v in item]
+        else:
+            out[key] = _one(item, field)
+    return out
+
+
+def _one(value, field):
+    if field.message_type is not None:
+        return _numbers(value, field.message_type)
+    if field.type in _INT64 and isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            return value
+    return value
 
 
 def _differences(ours, theirs, path: str, out: list) -> None:

@@ -75,9 +75,23 @@ def test_tritons_fill_ins_are_no_difference_but_edits_and_removals_are(manifest)
     served = text_format.Parse(SERVED, ModelConfig())
     ours.ClearField("dynamic_batching")  # removed from git: Triton never adds it by itself
     assert config_differences(ours, served, "add") == [
-        ("dynamic_batching", None, {"preferred_batch_size": [4], "max_queue_delay_microseconds": "100"})]
+        ("dynamic_batching", None, {"preferred_batch_size": [4], "max_queue_delay_microseconds": 100})]
     ours.max_batch_size = 0
     assert ("max_batch_size", 0, 4) in config_differences(ours, served, "add")
+
+
+def test_versions_and_other_64_bit_numbers_are_shown_as_numbers(manifest):
+    from compiler.rollout.compare import describe
+
+    ours = manifest.models["add"].config
+    ours.version_policy.specific.versions.extend([1, 2])
+    served = text_format.Parse(SERVED.replace("latest { num_versions: 1 }", "specific { versions: 1 }"), ModelConfig())
+    served.input[0].dims[0] = 3
+    found = {path: (mine, theirs) for path, mine, theirs in config_differences(ours, served, "add")}
+    assert found["version_policy.specific.versions"] == ([1, 2], [1])
+    assert found["input[0].dims[0]"] == (2, 3)
+    assert describe(("version_policy.specific.versions", [1, 2], [1])) == \
+        "version_policy.specific.versions: manifest [1,2], server [1]"
 
 
 def test_fill_ins_inside_blocks_the_manifest_sets(manifest):
