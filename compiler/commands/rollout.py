@@ -66,31 +66,57 @@ def _target_gate(options, colour: bool):
     return EXIT_ERROR, None
 
 
-def _files_changed(check, server: str) -> set:
-    """Models whose files differ from what this server was last given (all of them when
-    there is no record yet: a first rollout with --target loads everything once)."""
-    if check is None or check.storage is None:
-        return set()
-    from compiler.rollout.record import read_record
+class _Servers:
+    """Each replica as the target's rollout record knows it: one Triton is one server however
+    its URL is spelled (compiler/rollout/server.py). Learnt when its rollout starts, used when
+    what it now runs is recorded."""
 
-    previous = read_record(check.storage, server)
-    return {model for model, digest in check.digests.items() if previous.get(model) != digest}
+    def __init__(self, check, timeout: float):
+        self.check, self.timeout, self.found = check, timeout, {}
 
+    @property
+    def recording(self) -> bool:
+        return self.check is not None and self.check.storage is not None
 
-def _remember(check, server: str, outcomes) -> None:
-    """Record what the server now runs; a failed model keeps its old digest, so it is retried."""
-    if check is None or check.storage is None:
-        return
-    from compiler.rollout.engine import FAILED, UNLOADED
-    from compiler.rollout.record import read_record, write_record
+    def files_changed(self, client) -> set:
+        """Models whose files differ from what this server was last given (all of them when
+        there is no record of it yet: a first rollout with --target loads everything once)."""
+        if not self.recording:
+            return set()
+        from compiler.rollout.client import TritonClient
+        from compiler.rollout.record import models_of, read_servers
+        from compiler.rollout.server import ask_with, find_entry, identify
 
-    record = read_record(check.storage, server)
-    for outcome in outcomes:
-        if outcome.action == UNLOADED:
-            record.pop(outcome.name, None)
-        elif outcome.action != FAILED and outcome.name in check.digests:
-            record[outcome.name] = check.digests[outcome.name]
-    write_record(check.storage, server, record)
+        me = identify(client)
+        ask = ask_with(lambda address, seconds: TritonClient(address, timeout=seconds), min(self.timeout, 10.0))
+        known = find_entry(read_servers(self.check.storage), me, ask)
+        self.found[str(client.endpoint)] = (me, known)
+        previous = models_of(known)
+        return {model for model, digest in self.check.digests.items() if previous.get(model) != digest}
+
+    def changed_why(self, client) -> str:
+        if self.found.get(str(client.endpoint), (None, None))[1] is None:
+            return "first rollout to this server from this target: no record of what it was given"
+        return "files changed since the last rollout to this server"
+
+    def remember(self, url: str, outcomes) -> None:
+        """Record what the server now runs; a failed model keeps its old digest, so it is retried."""
+        from compiler.rollout.client import parse_url
+
+        found = self.found.get(str(parse_url(url)))
+        if not self.recording or found is None:
+            return
+        from compiler.rollout.engine import FAILED, UNLOADED
+        from compiler.rollout.record import models_of, write_server
+
+        me, known = found
+        record = dict(models_of(known))
+        for outcome in outcomes:
+            if outcome.action == UNLOADED:
+                record.pop(outcome.name, None)
+            elif outcome.action != FAILED and outcome.name in self.check.digests:
+                record[outcome.name] = self.check.digests[outcome.name]
+        write_server(self.check.storage, me, known, record)
 
 
 EXIT_ROLLED_BACK = 3  # a gate failed; every replica changed was put back as it was
@@ -149,11 +175,12 @@ def run(options) -> int:
         where = str(replicas[0]) if len(replicas) == 1 else f"{len(replicas)} replicas"
         print(f"rollout of {options.manifest} to Triton at {where}"
               + (f" (target {options.target})" if options.target else ""))
+    servers = _Servers(check, options.timeout)
     previous = PreviousFiles(options.manifest, options.rollback_to)
     try:
         result = roll_out(manifest, replicas, canary=options.canary, max_unavailable=options.max_unavailable,
                           gates=_gates(options), timeout=options.timeout, force=tuple(options.reload or ()),
-                          files_changed=lambda client: _files_changed(check, str(client.endpoint)),
+                          files_changed=servers.files_changed, changed_why=servers.changed_why,
                           previous=previous,
                           on_wave=(lambda kind, n, runs: _print_wave(kind, n, runs, len(replicas), colour))
                           if text else None)
@@ -162,7 +189,7 @@ def run(options) -> int:
     ok = not any(run.failures for run in result.runs)
     for run in result.runs:
         if ok or not run.touched:
-            _remember(check, run.replica.url, run.outcomes)
+            servers.remember(run.replica.url, run.outcomes)
     if text:
         _print_verdict(result, colour)
     else:

@@ -104,6 +104,14 @@ class TritonClient:
         if not live:
             raise FatalError(f"Triton at {self.endpoint} is not live")
 
+    def metadata(self) -> dict:
+        """What the server says about itself: {"name": its --id, "version", "extensions"}."""
+        found = self._call("get_server_metadata")
+        if self.endpoint.protocol == GRPC:
+            return {"name": found.name, "version": found.version, "extensions": sorted(found.extensions)}
+        return {"name": str(found.get("name", "")), "version": str(found.get("version", "")),
+                "extensions": sorted(map(str, found.get("extensions", [])))}
+
     def index(self) -> list:
         if self.endpoint.protocol == GRPC:
             response = self._call("get_model_repository_index")

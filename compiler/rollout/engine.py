@@ -127,10 +127,12 @@ def _unload(name: str, client, timeout: float) -> Outcome:
     return outcome
 
 
-def rollout(manifest, client, timeout: float = 300.0, force=(), on_outcome=None, files_changed=()) -> list:
+def rollout(manifest, client, timeout: float = 300.0, force=(), on_outcome=None, files_changed=(),
+            changed_why: str = "files changed since the last rollout to this server") -> list:
     """Load what changed, unload what left; one Outcome per model touched or checked.
     `force`: names loaded even when unchanged ("*" for all). `files_changed`: models whose
-    files changed since this server's last rollout (compiler/rollout/record.py)."""
+    files changed since this server's last rollout (compiler/rollout/record.py), loaded
+    with `changed_why` as the reason."""
     served = read_served(client)
     outcomes = []
 
@@ -143,7 +145,7 @@ def rollout(manifest, client, timeout: float = 300.0, force=(), on_outcome=None,
         model = manifest.models[name]
         why = model_changes(model, served.get(name), client)
         if not why and name in files_changed:
-            why = ["files changed since the last rollout to this server"]
+            why = [changed_why]
         if not why and (name in force or "*" in force):
             why = ["forced"]
         if why:

@@ -80,13 +80,15 @@ class FleetRun:
     verdict: str = ROLLED_OUT
 
 
-def _change(manifest, run: ReplicaRun, timeout: float, force, files_changed) -> None:
+def _change(manifest, run: ReplicaRun, timeout: float, force, files_changed, changed_why=None) -> None:
     from compiler.rollout.restore import snapshot
 
     client = TritonClient(run.replica.url, timeout=timeout)
     try:
         run.before = snapshot(client)
-        run.outcomes = rollout(manifest, client, timeout, force, files_changed=files_changed(client))
+        changed = files_changed(client)  # first: it may learn who the server is (compiler/rollout/server.py)
+        why = {"changed_why": changed_why(client)} if changed_why else {}
+        run.outcomes = rollout(manifest, client, timeout, force, files_changed=changed, **why)
     except TritonError as exc:
         run.error = exc.message
         run.failures.append(f"Triton went away: {exc.message}")
@@ -182,8 +184,8 @@ def _roll_back(run: ReplicaRun, previous, timeout: float) -> None:
 
 
 def roll_out(manifest, replicas: list, *, canary: int = 1, max_unavailable: int = 1, gates: Gates = None,
-             timeout: float = 300.0, force=(), files_changed=lambda client: set(), previous=None,
-             on_wave=None) -> FleetRun:
+             timeout: float = 300.0, force=(), files_changed=lambda client: set(), changed_why=None,
+             previous=None, on_wave=None) -> FleetRun:
     """Roll `manifest` out to `replicas` in waves; `previous` (restore.PreviousFiles) is where a
     rollback takes the files it must send. `on_wave(kind, number, runs)` is told each wave's end."""
     gates = gates or Gates()
@@ -192,7 +194,7 @@ def roll_out(manifest, replicas: list, *, canary: int = 1, max_unavailable: int 
     for number, (kind, members) in enumerate(planned, 1):
         runs = [ReplicaRun(replica, number, kind) for replica in members]
         with ThreadPoolExecutor(max_workers=len(runs)) as pool:
-            list(pool.map(lambda run: _change(manifest, run, timeout, force, files_changed), runs))
+            list(pool.map(lambda run: _change(manifest, run, timeout, force, files_changed, changed_why), runs))
         for run in runs:
             _check(manifest, run, gates, timeout)
         if gates.soak > 0 and any(r.touched for r in runs):

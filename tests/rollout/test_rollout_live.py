@@ -164,3 +164,34 @@ def test_new_bytes_in_an_existing_version_are_rolled_out_with_target(live):
     assert live.add() == [21.0, 22.5]
     code, out, _ = live.cli("rollout", "--target", "local")
     assert code == 0 and "rollout: 0 loaded, 1 unchanged" in out
+
+
+def test_the_same_server_reached_by_another_url_is_not_reloaded(live):
+    """One Triton, three spellings: the record knows it by what it says about itself."""
+    live.publish(versions=(1, 2), echo=False, delay=500)
+    assert live.cli("rollout", "--target", "local")[0] == 0
+    before = live.loads()
+    for url in (f"http://localhost:{live.server.http_port}", f"grpc://127.0.0.1:{live.server.grpc_port}",
+                f"grpc://localhost:{live.server.grpc_port}"):
+        code, out, err = live.cli("rollout", "--target", "local", url=url)
+        assert code == 0 and "rollout: 0 loaded, 1 unchanged, 0 failed, 0 unloaded" in out, out + err
+    assert live.loads() == before
+    record = json.loads((live.root / "target" / ".triton-gitops-rollout.json").read_text())
+    entry, = record["servers"]
+    assert {f"http://127.0.0.1:{live.server.http_port}", f"grpc://127.0.0.1:{live.server.grpc_port}"} <= set(
+        entry["addresses"])
+    assert entry["name"] == "triton" and entry["version"]
+
+
+def test_another_server_on_the_same_host_is_not_taken_for_the_known_one(live):
+    """A second Triton reads the same target and is met over gRPC only: it has loaded nothing,
+    so it says something else about itself than the known server, and gets everything."""
+    with TritonServer(live.root / "target", "--model-control-mode=explicit", wait="live") as other:
+        code, out, err = live.cli("rollout", "--target", "local", "--output", "json", url=f"grpc://{other.grpc_url}")
+        assert code == 0, out + err
+        report = json.loads(out)
+        assert [(m["model"], m["action"]) for m in report["models"]] == [("add", "loaded")]
+    record = json.loads((live.root / "target" / ".triton-gitops-rollout.json").read_text())
+    assert len(record["servers"]) == 2
+    code, out, _ = live.cli("rollout", "--target", "local")  # the first server is still known as itself
+    assert code == 0 and "rollout: 0 loaded, 1 unchanged" in out

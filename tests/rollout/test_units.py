@@ -187,3 +187,24 @@ def test_rollout_refuses_a_target_that_does_not_hold_the_manifest(tmp_path):
     assert run_cli("sync", path, "--target", "local")[0] == 0
     code, _, err = run_cli("rollout", path, "--target", "local", "--triton-url", "127.0.0.1:1")
     assert code == 1 and "is not reachable" in err
+
+
+def _me(protocol, port, index=(("add", "1", "READY"),), name="triton"):
+    from compiler.rollout.server import Identity
+
+    return Identity(name, "2.51.0", ["model_repository"], protocol, [f"{protocol}://127.0.0.1:{port}"],
+                    ["127.0.0.1"], list(index))
+
+
+def test_a_server_is_found_by_address_or_by_what_it_says_at_a_recorded_address():
+    from compiler.rollout.server import find_entry
+
+    entry = {"name": "triton", "version": "2.51.0", "hosts": ["127.0.0.1"], "addresses": ["http://127.0.0.1:8000"]}
+    assert find_entry([entry], _me("http", 8000), ask=lambda a: None) is entry
+    # The other protocol on the same host: only if the recorded address answers the same now.
+    assert find_entry([entry], _me("grpc", 8001), ask=lambda a: _me("http", 8000)) is entry
+    assert find_entry([entry], _me("grpc", 8001), ask=lambda a: None) is None  # gone: not assumed
+    assert find_entry([entry], _me("grpc", 8001), ask=lambda a: _me("http", 8000, index=())) is None
+    assert find_entry([entry], _me("grpc", 8001, name="replica-2"), ask=lambda a: _me("http", 8000)) is None
+    # The same protocol on another port is another server, whatever it says.
+    assert find_entry([entry], _me("http", 9000), ask=lambda a: _me("http", 8000)) is None
