@@ -158,7 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir", nargs="?", default=".", help="the folder to create or fill (default: .)")
     p.add_argument("--name", help="the project's name (default: the folder's name)")
     p.add_argument("--install", metavar="PIP_ARGS",
-                   help="what the workflows pip-install to get triton-gitops (default: triton-gitops==VERSION)")
+                   help="what the workflows pip-install to get triton-gitops (default: this very triton-gitops: "
+                        "its git repository at its commit, or triton-gitops==VERSION when it came from an index; "
+                        "required when neither can be told)")
     p.add_argument("--python-version", metavar="X.Y", help="Python for the workflows (default: 3.11)")
     p.add_argument("--no-example", action="store_true", help="an empty `models:` instead of the example model")
     p.add_argument("--force", action="store_true", help="overwrite files that exist")

@@ -31,14 +31,26 @@ def _write_lock(manifest: Path) -> bool:
     return code == 0 and (manifest.parent / "models.lock").is_file()
 
 
+def _default_install() -> str:
+    """The workflows must install something a runner can resolve: this very triton-gitops
+    (compiler/scaffold/install.py), or the user says what with --install."""
+    from compiler.scaffold.install import default_install
+
+    spec, why = default_install()
+    if not spec:
+        raise FatalError(f"cannot tell what the scaffolded workflows should pip-install: {why}",
+                         "pass --install with pip arguments a CI runner can resolve, e.g. --install "
+                         "'triton-gitops @ git+https://github.com/OWNER/triton-gitops@COMMIT' or a wheel's URL")
+    return spec
+
+
 def run(options) -> int:
     from compiler.scaffold import Options, render_all, write_files
 
     dest = Path(options.dir)
     name = options.name or dest.resolve().name or "models"
     scaffold = Options(name=name, example=not options.no_example)
-    if options.install:
-        scaffold.install = options.install
+    scaffold.install = options.install or _default_install()
     if options.python_version:
         scaffold.python_version = options.python_version
     written = write_files(render_all(scaffold), dest, force=options.force)

@@ -44,7 +44,7 @@ class Options:
     """What the templates are rendered with; every field has a default, so nothing is asked."""
     name: str = "models"
     manifest: str = "models.yaml"
-    install: str = f"triton-gitops=={__version__}"  # pip arguments that install the CLI in CI
+    install: str = f"triton-gitops=={__version__}"  # pip arguments that install the CLI in CI (init: install.py)
     python_version: str = "3.11"
     triton_tag: str = TRITON_TAG
     watch: list = field(default_factory=lambda: ["models.yaml", "models.lock", "models/**"])

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.gitops.test_scaffold import TOLD
 from tests.helpers import REPO, run_cli
 
 SCRIPT = REPO / "scripts" / "lint_workflows.sh"
@@ -33,7 +34,7 @@ def lint(tool: str, root: Path) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def scaffold(tmp_path_factory) -> Path:
     dest = tmp_path_factory.mktemp("init") / "models-repo"
-    code, out, err = run_cli("init", dest)
+    code, out, err = run_cli("init", dest, *TOLD)
     assert code == 0, err
     return dest
 

@@ -13,6 +13,8 @@ from compiler.scaffold.pins import ACTIONS
 from tests.helpers import REPO, run_cli
 
 WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))
+# What the scaffold installs in CI, told (its default is tested in test_scaffold_install.py).
+TOLD = ("--install", "'triton-gitops @ git+https://github.com/acme/triton-gitops@v0.1.0'")
 USES = re.compile(r"^\s*(?:-\s+)?uses:\s*(\S+)(?:\s+#\s*(\S+))?\s*$", re.M)
 
 
@@ -25,7 +27,7 @@ def load(path: Path) -> dict:
 
 def test_init_writes_a_repository_that_validates_and_compiles(tmp_path):
     dest = tmp_path / "team-models"
-    code, out, _ = run_cli("init", dest)
+    code, out, _ = run_cli("init", dest, *TOLD)
     assert code == 0
     files = {p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file()}
     if importlib.util.find_spec("compiler.commands.lock"):  # the sync workflow runs `sync --locked`
@@ -48,12 +50,12 @@ def test_init_writes_a_repository_that_validates_and_compiles(tmp_path):
 
 def test_init_never_overwrites_without_force(tmp_path):
     (tmp_path / "models.yaml").write_text("mine\n")
-    code, _, err = run_cli("init", tmp_path)
+    code, _, err = run_cli("init", tmp_path, *TOLD)
     assert code == 1
     assert "would overwrite 1 existing file(s): models.yaml" in err and "--force" in err
     assert (tmp_path / "models.yaml").read_text() == "mine\n"
     assert not (tmp_path / "README.md").exists()
-    assert run_cli("init", tmp_path, "--force")[0] == 0
+    assert run_cli("init", tmp_path, "--force", *TOLD)[0] == 0
     assert (tmp_path / "models.yaml").read_text().startswith("# yaml-language-server")
 
 
@@ -76,7 +78,7 @@ def test_this_repositorys_files_are_the_templates_rendered():
 
 
 def _github_files(tmp_path) -> list:
-    run_cli("init", tmp_path / "s")
+    run_cli("init", tmp_path / "s", *TOLD)
     return WORKFLOWS + [REPO / "action.yml"] + sorted((tmp_path / "s/.github/workflows").glob("*.yml"))
 
 
@@ -197,7 +199,7 @@ def test_help_has_an_example(command, capsys):
 
 
 def test_init_without_example_then_sync_creates_the_served_folder(tmp_path):
-    assert run_cli("init", tmp_path, "--no-example")[0] == 0
+    assert run_cli("init", tmp_path, "--no-example", *TOLD)[0] == 0
     code, out, err = run_cli("sync", "models.yaml", cwd=tmp_path)
     assert code == 0, err
     assert "in sync" in out
