@@ -53,6 +53,10 @@ def open_repository(source: str) -> Repository:
     try:
         fs, root = fsspec.core.url_to_fs(source)
     except (ImportError, ValueError) as exc:
+        from compiler.extras import missing_extra
+
+        if isinstance(exc, ImportError) and (error := missing_extra(source, source, exc)):
+            raise error from None
         raise FatalError(f"{source}: cannot open: {exc}",
                          "install the fsspec backend for this URL (s3fs, gcsfs, adlfs)")
     root = root.rstrip("/")

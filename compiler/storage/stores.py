@@ -107,7 +107,12 @@ class Filesystems:
         with self._lock:
             if key not in self._open:
                 extra = {} if protocol in HTTP_SCHEMES else {"use_listings_cache": False}
-                fs = fsspec.filesystem(protocol, skip_instance_cache=True, **extra, **options)
+                try:
+                    fs = fsspec.filesystem(protocol, skip_instance_cache=True, **extra, **options)
+                except ImportError as exc:  # a cloud SDK is an extra (pyproject.toml): say which
+                    from compiler.extras import missing_extra
+
+                    raise missing_extra(url, f"source {url.split('?', 1)[0]}", exc) or exc
                 self._open[key] = Bounded(fs, self.seconds)
             fs = self._open[key]
         return fs, (url if protocol in HTTP_SCHEMES else fs._strip_protocol(url))

@@ -173,7 +173,12 @@ def _open_store(target: Target) -> tuple:
     """(fsspec filesystem, root) of an object store target."""
     try:
         fs, root = open_url(target.url, target.options, target.timeout)
-    except (ValueError, ImportError, TypeError) as exc:
+    except ImportError as exc:
+        from compiler.extras import missing_extra
+
+        raise missing_extra(target.url, f"target {target.display}", exc) or FatalError(
+            f"target {target.display}: cannot open: {target.scrub(str(exc))}", "check the URL scheme")
+    except (ValueError, TypeError) as exc:
         raise FatalError(f"target {target.display}: cannot open: {target.scrub(str(exc))}",
                          "check the URL scheme (s3://, gs://, az://, abfs://, file://) and storage_options")
     root = root.rstrip("/")
