@@ -17,6 +17,10 @@ comp triton-gitops report --ba
 comp triton-gitops report --output ''
 comp triton-gitops validate --output j
 comp triton-gitops sync --target ''
+comp triton-gitops cache ''
+comp triton-gitops completion ''
+comp triton-gitops completion z
+comp triton-gitops cache prune --
 complete -p triton-gitops
 """
 
@@ -40,6 +44,7 @@ def test_bash_completion(script, tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
         "report", "--base", "markdown json", "json", "local prod prod-eu",
+        "prune", "bash zsh", "zsh", "--help --older-than --all",
         "complete -o bashdefault -o filenames -F _triton_gitops triton-gitops"]
 
 
