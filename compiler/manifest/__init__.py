@@ -57,9 +57,10 @@ def load_manifest(path, display: str = "") -> LoadedManifest:
     broken = _broken_models(schema, document.data)
     if broken is None:
         return result
-    # Models the schema already rejected are left out; the rest still get Triton's rules,
-    # so one run reports everything.
-    manifest, problems = build_manifest(document.data, path.resolve(), skip=broken)
+    # Models the schema already rejected are left out, but what is left of them and the
+    # rest still get Triton's rules, so one run reports everything.
+    manifest, problems = build_manifest(document.data, path.resolve(), skip=broken,
+                                        schema_problems=[p for p in schema if p.is_error])
     for problem in problems:
         document.place(problem)
     result.problems.extend(problems)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path, PurePosixPath
 
 from google.protobuf import json_format
@@ -117,8 +118,10 @@ def _parse_config(config_dict, doc_path, problems):
         return None
 
 
-def build_manifest(data: dict, manifest_path: Path, skip=frozenset()) -> tuple:
-    """(Manifest, problems with document paths). Expects data that passed the schema."""
+def build_manifest(data: dict, manifest_path: Path, skip=frozenset(), schema_problems=()) -> tuple:
+    """(Manifest, problems with document paths). Expects data that passed the schema, except
+    for the models in `skip`, which have the errors `schema_problems`: those get Triton's
+    rules on what is left of them (_rules_despite_schema) and are left out of the Manifest."""
     root = manifest_path.parent
     manifest = Manifest(manifest_path, root, external_models=list(data.get("external_models") or []))
     problems: list = []
@@ -164,6 +167,10 @@ def build_manifest(data: dict, manifest_path: Path, skip=frozenset()) -> tuple:
         manifest.models[name] = model
     # Models left out for schema errors still exist: an ensemble naming one is not also wrong.
     problems.extend(_rule_problems(manifest, also_known=set(skip) & set(data.get("models") or {})))
+    known = set(manifest.models) | set(manifest.external_models) | (set(skip) & set(data.get("models") or {}))
+    for name in sorted(set(skip) & set(data.get("models") or {})):
+        problems.extend(_rules_despite_schema(name, data["models"][name], defaults, known,
+                                              [p for p in schema_problems if tuple(p.path[:2]) == ("models", name)]))
     return manifest, problems
 
 
@@ -197,6 +204,67 @@ class _Located:
 
     def doc_path_of(self, path):
         return self.doc_path + tuple(path)
+
+
+def _overlaps(path: tuple, others) -> bool:
+    return any(path[:len(o)] == o or o[:len(path)] == path for o in others)
+
+
+_MEANT = re.compile(r"^did you mean '([^']+)'\?$")
+
+
+def _without(entry, problem):
+    """A copy of `entry` (a model) without what the schema rejected at `problem.path`: the
+    mapping key it runs through last is dropped, or, for an unknown key with a likely meaning
+    ("did you mean 'backend'?"), renamed to it, so the rules see what the author meant."""
+    path = tuple(problem.path[2:])
+    keys = [i for i, part in enumerate(path) if isinstance(part, str)]
+    if not keys or not isinstance(entry, dict):
+        return entry
+    # Copied along the path only: the rest is shared, never changed (a hostile manifest may hold
+    # a million-entry list elsewhere, which a deep copy would walk).
+    pruned = holder = dict(entry)
+    for part in path[:keys[-1]]:
+        child = holder[part]
+        child = dict(child) if isinstance(child, dict) else list(child) if isinstance(child, list) else child
+        holder[part] = child
+        holder = child
+    if isinstance(holder, dict):
+        value = holder.pop(path[keys[-1]], None)
+        meant = _MEANT.match(problem.hint) if problem.rule == "schema-unknown-key" else None
+        if meant and meant.group(1) not in holder:
+            holder[meant.group(1)] = value
+    return pruned
+
+
+def _rules_despite_schema(name, entry, defaults, known, rejected) -> list:
+    """Triton's rules on a model the schema rejected, with the rejected parts taken out: one
+    run then reports a wrong type in `input` and, say, a max_batch_size Triton refuses. A rule
+    problem at (or around) a place the schema already reported is left out, and a model too
+    broken to read as a ModelConfig gets none."""
+    if not isinstance(entry, dict):
+        return []
+    pruned = entry
+    try:
+        for problem in rejected:
+            pruned = _without(pruned, problem)
+        merged, inherited = merge_defaults(defaults, pruned)
+        config_dict, warmups = canonical_config(name, merged)
+        config = json_format.ParseDict(config_dict, ModelConfig())
+        model = ModelSpec(name, config, config_dict, inherited=inherited, doc_path=("models", name), warmups=warmups)
+        declared = {int(k) for k in (pruned.get("versions") or {}) if str(k).isdigit() and int(k) <= INT64_MAX}
+        files = {str(f) for f in (merged.get("files") or {})} | {f"warmup/{w.file_name}" for w in warmups}
+        ctx = RuleContext(name, versions=declared, files=files, repository_models=known, model_configs={name: config},
+                          model_versions={name: declared})
+        found = check_config(config, ctx)
+    except Exception:  # noqa: BLE001 - too broken for the rules: its schema errors say why
+        return []
+    out = []
+    for problem in found:
+        problem.path = model.doc_path_of(problem.path)
+        if not _overlaps(tuple(problem.path), [tuple(p.path) for p in rejected]):
+            out.append(problem)
+    return out
 
 
 def _rule_problems(manifest: Manifest, also_known=frozenset()) -> list:
