@@ -26,6 +26,14 @@ def stamp(st) -> list:
     return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
 
 
+def _no_copy_file_range(*_args) -> int:
+    raise OSError("copy_file_range is Linux's")
+
+
+# macOS and Windows have no copy_file_range: there, files are copied through user space.
+_copy_file_range = getattr(os, "copy_file_range", _no_copy_file_range)
+
+
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
@@ -43,9 +51,9 @@ def _copy(fd: int, source, want_digest: bool) -> str:
             return digest.hexdigest()
         in_fd = src.fileno()
         try:
-            while os.copy_file_range(in_fd, fd, 1 << 30):
+            while _copy_file_range(in_fd, fd, 1 << 30):
                 pass
-        except OSError:  # not supported between these file systems: copy by hand
+        except OSError:  # not supported between these file systems (or this OS): copy by hand
             os.lseek(fd, 0, os.SEEK_SET)
             os.ftruncate(fd, 0)
             src.seek(0)

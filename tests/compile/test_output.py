@@ -3,9 +3,9 @@ from pathlib import Path
 import pytest
 
 from compiler.compile.output import MARKER, diff_tree, write_tree
-from compiler.sync.state import STATE_NAME
 from compiler.compile.tree import Entry, Tree
 from compiler.errors import FatalError
+from compiler.sync.state import STATE_NAME
 
 
 def tree_of(files: dict) -> Tree:
@@ -49,3 +49,16 @@ def test_a_failing_copy_leaves_the_previous_repository_intact(tmp_path):
         write_tree(broken, out)
     assert (out / "m/config.pbtxt").read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["repo"]
+
+
+def test_copies_without_copy_file_range_as_on_macos_and_windows(tmp_path, monkeypatch):
+    from compiler.compile import assemble
+
+    source = tmp_path / "weights.bin"
+    source.write_bytes(b"w" * 3_000_000)
+    monkeypatch.setattr(assemble, "_copy_file_range", assemble._no_copy_file_range)
+    out = tmp_path / "repo"
+    tree = tree_of({"m/config.pbtxt": b"abc"})
+    tree.entries.append(Entry("m/1/model.bin", "m", "version", source.stat().st_size, source=source))
+    write_tree(tree, out)
+    assert (out / "m/1/model.bin").read_bytes() == source.read_bytes()
