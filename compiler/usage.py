@@ -24,6 +24,7 @@ EXIT_CODES = {
              _ERROR, "2  with --dry-run: a sync would change the target"],
     "lint": ["0  no errors (warnings do not fail)", "1  errors found, nothing to lint, or bad arguments"],
     "schema": ["0  printed", "1  bad arguments"],
+    "explain": ["0  explained (or listed)", "1  an unknown field, or bad arguments"],
     "lock": ["0  models.lock written or already up to date", _ERROR,
              "2  with --check: models.lock would change"],
     "cache": ["0  done", _ERROR],
@@ -49,7 +50,9 @@ JSON_OUTPUT = {
             "skipped_deletes, seconds, revision}",
     "lint": 'json: {"problems": [{file, line, column, path, severity, rule, message, hint}], '
             '"errors": N, "warnings": N}',
-    "lock": 'json: {"lock", "changed", "written", ...}',
+    "explain": 'json: {"field", "description", "type", "required", "default", "example", "proto", '
+               '"proto_type", "added_in", "values", "keys", "short_forms"}',
+    "lock": 'json: {"lock", "changed", "written", "versions": [...]}',
     "targets": 'json: {"targets": [{name, kind, url}]}',
     "rollout": 'json: {"triton_url", "ok", "counts": {loaded, unchanged, failed, unloaded}, '
                '"models": [...], "smoke": [...], "perf": [...]}',

@@ -60,5 +60,5 @@ def test_output_json_is_described_per_command(command):
     assert "json: {" in text
     keys = {"validate": '"errors"', "plan": '"in_sync"', "status": '"drift"', "rollout": '"counts"',
             "targets": '"targets"', "compile": '"up_to_date"', "lint": '"problems"', "sync": "sent_files",
-            "lock": '"changed"'}
+            "lock": '"changed"', "explain": '"description"'}
     assert keys[command] in text
