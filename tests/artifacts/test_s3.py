@@ -49,7 +49,7 @@ def test_s3_file_and_folder_sources_with_pins_then_cache_hits(tmp_path, s3_emula
         assert code == 0, out + err
         first = body_gets(recorded(), bucket)
     got = files_of(tmp_path / "out")
-    del got["m/config.pbtxt"], got[".triton-gitops-compiled"]
+    del got["m/config.pbtxt"], got[".triton-gitops-compiled"], got[".triton-gitops-state.json"]
     assert got == {"m/1/model.onnx": b"tiny model", "m/2/model.onnx": big, "m/2/ext/weights.bin": b"w" * 1000}
     assert f"/{bucket}/bert/2/model.onnx" in first and f"/{bucket}/tiny.onnx" in first
     with moto_requests(s3_emulator) as recorded:
