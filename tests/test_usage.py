@@ -18,7 +18,7 @@ from tests.helpers import REPO
     ["no-such-command"],                          # unknown command
     ["cache"],                                    # missing subcommand
     ["cache", "prune", "--older-than", "soon"],  # bad value, in a sub-subcommand
-    ["rollout"],                                  # a required option missing
+    ["sync", "--jobs", "many"],                   # a value of the wrong type
 ])
 def test_usage_errors_exit_1_not_2(argv, capsys):
     with pytest.raises(SystemExit) as exit_:
