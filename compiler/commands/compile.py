@@ -114,16 +114,16 @@ def _keep_record(loaded, summary: dict, out: Path, key, started, written) -> Non
 
 def _local_target(manifest_path: Path, targets: dict) -> Path:
     """The folder of the manifest's local target (as `sync` picks it), relative to the manifest."""
-    from compiler.sync.target import default_local, expand_env, local_path
+    from compiler.storage.env import expand
+    from compiler.sync.target import default_local, local_path
 
-    urls = {}
-    for name, spec in targets.items():
-        try:
-            urls[name] = expand_env(spec["url"], "url", name)
-        except FatalError:
-            urls[name] = spec["url"]
+    urls = {name: expand(spec["url"], (), []) for name, spec in targets.items()}  # unset variables: ""
     name = default_local(urls, manifest_path.name, "--out DIR")
-    return local_path(expand_env(targets[name]["url"], "url", name), manifest_path.parent)
+    problems: list = []
+    url = expand(targets[name]["url"], ("targets", name, "url"), problems)
+    if problems:
+        raise FatalError(f"target {name!r}: {problems[0].message}", problems[0].hint)
+    return local_path(url, manifest_path.parent)
 
 
 def default_out(manifest_path: Path) -> Path | None:

@@ -227,4 +227,4 @@ def test_validate_with_warnings_prints_one_summary_line(tmp_path):
     warnings = sum(": warning: " in line for line in lines)
     assert warnings == 2  # the defaults' instance group, in each model that takes it
     assert [line for line in lines if line.startswith(str(manifest) + ":") and ": warning: " not in line] == [
-        f"{manifest}: OK (3 models, 11 files, 2 warnings)"]
+        f"{manifest}: OK (3 models, 12 files, 2 warnings)"]
