@@ -144,13 +144,18 @@ def default_out(manifest_path: Path) -> Path | None:
 
 def run(options) -> int:
     manifest_path = Path(options.manifest)
-    out = Path(options.out) if options.out else default_out(manifest_path)
-    if out is None:  # the manifest did not load: the full run reports why
+    out, no_target = (Path(options.out) if options.out else None), None
+    if out is None:
+        try:
+            out = default_out(manifest_path)
+        except FatalError as exc:  # no (single) local target: said after the manifest's own problems
+            no_target = exc
+    if out is None:  # the manifest did not load, or names no folder: the full run reports its problems first
         from compiler.pipeline import load_valid
 
         if load_valid(options) is None:
             return EXIT_ERROR
-        raise FatalError(f"cannot tell the local target of {options.manifest}", "pass --out DIR")
+        raise no_target or FatalError(f"cannot tell the local target of {options.manifest}", "pass --out DIR")
     # The file system's clock before anything is read: inputs changed after it are not trusted
     # to the record (see compiler.compile.record).
     started = None if options.dry_run else record.clock_now(out)

@@ -58,4 +58,4 @@ def test_a_version_source_on_a_store_failing_forever_ends_after_the_bound(projec
 def test_storage_timeout_must_be_positive(project):
     project.write({1: "src/model.onnx"})
     code, _, err = project.run("plan", "--storage-timeout", "0")
-    assert code == 2 and "--storage-timeout must be a positive number" in err
+    assert code == 1 and "--storage-timeout must be a positive number" in err  # a usage error: 1, never 2
