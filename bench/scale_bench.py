@@ -69,23 +69,28 @@ def run(cmd: list[str], cwd: Path, expect=(0,)) -> tuple[float, float, float]:
 
 
 STEPS = {
-    "validate": (["validate", "models.yaml"], (0,)),
-    "plan --target local (no-op)": (["plan", "models.yaml", "--target", "local"], (0,)),
-    "compile --dry-run (up to date)": (["compile", "models.yaml", "--out", "build/compiled",
-                                        "--dry-run", "--exit-code"], (0,)),
+    "validate": ["validate", "models.yaml"],
+    "plan --target local (no-op)": ["plan", "models.yaml", "--target", "local"],
+    "compile --dry-run (up to date)": ["compile", "models.yaml", "--out", "build/compiled-{i}",
+                                       "--dry-run", "--exit-code"],
 }
 
 
-def measure(work: Path, models: int, versions: int, repeat: int) -> dict:
+def measure(work: Path, models: int, versions: int, repeat: int, clis: dict) -> dict:
+    """{(label, step): [(seconds, CPU seconds, MB)]}. With several commands to compare, each
+    has an output folder of its own (the build record belongs to the code that wrote it),
+    they share the synced target, and they take turns step by step."""
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     generate(work, models, versions)
-    run(CLI + ["compile", "models.yaml", "--out", "build/compiled"], work)
-    run(CLI + ["sync", "models.yaml", "--target", "local"], work)
-    results = {step: [] for step in STEPS}
+    for i, cli in enumerate(clis.values()):
+        run(cli + ["compile", "models.yaml", "--out", f"build/compiled-{i}"], work)
+    run(list(clis.values())[0] + ["sync", "models.yaml", "--target", "local"], work)
+    results = {(label, step): [] for label in clis for step in STEPS}
     for _ in range(repeat):          # the steps take turns, so noise spreads over all of them
-        for step, (args, expect) in STEPS.items():
-            results[step].append(run(CLI + args, work, expect))
+        for step, args in STEPS.items():
+            for i, (label, cli) in enumerate(clis.items()):
+                results[label, step].append(run(cli + [a.format(i=i) for a in args], work))
     return results
 
 
@@ -95,18 +100,31 @@ def main() -> int:
     parser.add_argument("--versions", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--workdir", type=Path, default=HERE / "out" / "scale")
-    parser.add_argument("--cli", default=" ".join(CLI),
-                        help="the command to time (default: this venv's console script); e.g. "
-                             "'env PYTHONPATH=/tmp/old .venv/bin/python -m compiler' for another checkout")
+    parser.add_argument("--cli", action="append", metavar="LABEL=COMMAND",
+                        help="a command to time (default: this venv's console script); give several to "
+                             "compare, e.g. before='env PYTHONPATH=/tmp/old .venv/bin/python -m compiler'")
     args = parser.parse_args()
-    CLI[:] = shlex.split(args.cli)
+    clis = {"": CLI}
+    if args.cli:
+        clis = {label: shlex.split(command) for label, command in (c.split("=", 1) for c in args.cli)}
     sizes = [int(s) for s in args.sizes.split(",")]
 
     table = {}
     for size in sizes:
-        table[size] = measure(args.workdir / str(size), size, args.versions, args.repeat)
-    load = os.getloadavg()
+        table[size] = measure(args.workdir / str(size), size, args.versions, args.repeat, clis)
+    missed = []
+    for label in clis:
+        if label:
+            print(f"\n== {label}: {' '.join(clis[label])}")
+        missed += report({size: {step: table[size][label, step] for step in STEPS} for size in sizes},
+                         sizes, args)
+    return 1 if missed else 0
 
+
+def report(table: dict, sizes: list, args) -> list:
+    """Prints one command's table, growth and targets; returns the targets missed."""
+    load = os.getloadavg()
+    missed = []
     print(f"models x {args.versions} versions; median of {args.repeat} runs; "
           f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} CPUs")
     print(f"{'step':<34}{'models':>8}{'seconds':>9}{'min':>7}{'max':>7}{'CPU s':>7}{'peak RSS':>10}")
@@ -118,15 +136,15 @@ def main() -> int:
             print(f"{step:<34}{size:>8}{statistics.median(times):>9.2f}{min(times):>7.2f}"
                   f"{max(times):>7.2f}{cpu:>7.2f}{rss:>7.0f} MB")
 
-    print("\ngrowth: cost per added model (ms) from one size to the next")
+    print("\ngrowth: cost per added model from one size to the next, ms of wall time (of CPU time)")
     for step in STEPS:
-        medians = [statistics.median(t for t, _, _ in table[size][step]) for size in sizes]
-        steps = [f"{a}->{b}: {1000 * (tb - ta) / (b - a):.2f}"
-                 for (a, ta), (b, tb) in zip(zip(sizes, medians), zip(sizes[1:], medians[1:]))]
+        wall = [statistics.median(t for t, _, _ in table[size][step]) for size in sizes]
+        cpu = [statistics.median(c for _, c, _ in table[size][step]) for size in sizes]
+        steps = [f"{sizes[i]}->{sizes[i + 1]}: {1000 * (wall[i + 1] - wall[i]) / (sizes[i + 1] - sizes[i]):.2f} "
+                 f"({1000 * (cpu[i + 1] - cpu[i]) / (sizes[i + 1] - sizes[i]):.2f})" for i in range(len(sizes) - 1)]
         print(f"  {step:<34}{'   '.join(steps)}")
 
     largest = sizes[-1]
-    missed = []
     print(f"\ntargets at {largest} models:")
     for step, limit in TARGETS.items():
         got = statistics.median(t for t, _, _ in table[largest][step])
@@ -137,7 +155,7 @@ def main() -> int:
     print(f"  {'peak RSS':<34}{rss:>6.0f} MB (<= {RSS_TARGET_MB} MB) {'ok' if rss <= RSS_TARGET_MB else 'MISSED'}")
     if rss > RSS_TARGET_MB:
         missed.append("peak RSS")
-    return 1 if missed else 0
+    return missed
 
 
 if __name__ == "__main__":
