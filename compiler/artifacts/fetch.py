@@ -101,9 +101,9 @@ def in_parallel(function, items, workers: int, inline=None) -> list:
         except Exception as exc:  # noqa: BLE001 - handed back to the caller, per item
             return item, None, exc
 
-    items = list(items)
-    here = [item for item in items if inline is not None and inline(item)]
-    pooled = [item for item in items if not (inline is not None and inline(item))]
+    here, pooled = [], []
+    for item in items:  # `inline` asked once per item: for a local file it is a stat and a lookup
+        (here if inline is not None and inline(item) else pooled).append(item)
     results = [call(item) for item in here]
     if len(pooled) <= 1 or workers <= 1:
         return results + [call(item) for item in pooled]

@@ -52,10 +52,23 @@ def list_local(path: Path, doc_path: tuple, problems: list) -> tuple:
 
     if path.is_file():
         return FILE, [ArtifactFile("", path.stat().st_size, local=path)]
-    root = os.path.realpath(path)
-    # Real paths are worked out only where a symlink is met: a plain folder's real path is its
-    # parent's plus its name, and resolving thousands of version folders costs real time.
-    files, stack = [], [(path, "", root)]
+    # Real paths are worked out only where a symlink is met: a plain folder's real path is the
+    # source's plus its relative path (None on the stack below), and resolving thousands of
+    # version folders that hold no link costs real time (an lstat per part of the path).
+    root = None
+
+    def real_root() -> str:
+        nonlocal root
+        if root is None:
+            root = os.path.realpath(path)
+        return root
+
+    def real_of(current_real, prefix: str) -> str:
+        if current_real is not None:
+            return current_real
+        return os.path.join(real_root(), prefix[:-1]) if prefix else real_root()
+
+    files, stack = [], [(path, "", None)]
     while stack:
         current, prefix, current_real = stack.pop()
         try:
@@ -70,14 +83,18 @@ def list_local(path: Path, doc_path: tuple, problems: list) -> tuple:
                 continue
             try:
                 linked = item.is_symlink()
-                real = os.path.realpath(item.path) if linked else os.path.join(current_real, item.name)
-                if linked and not (real == root or real.startswith(root + os.sep)):
-                    problems.append(Problem(f"{rel} in {path} is a symlink to {real}, outside the source folder",
-                                            "source-symlink-escape", doc_path,
-                                            hint="copy the file into the folder instead of linking out of it"))
-                    continue
+                if linked:
+                    real = os.path.realpath(item.path)
+                    if not (real == real_root() or real.startswith(real_root() + os.sep)):
+                        problems.append(Problem(f"{rel} in {path} is a symlink to {real}, outside the source folder",
+                                                "source-symlink-escape", doc_path,
+                                                hint="copy the file into the folder instead of linking out of it"))
+                        continue
+                else:
+                    real = None if current_real is None else os.path.join(current_real, item.name)
                 if item.is_dir():
-                    if linked and (current_real == real or current_real.startswith(real + os.sep)):
+                    here = real_of(current_real, prefix) if linked else None
+                    if linked and (here == real or here.startswith(real + os.sep)):
                         problems.append(Problem(f"{rel} in {path} links back to a folder it is in ({real})",
                                                 "source-symlink-loop", doc_path,
                                                 hint="remove the link; a model folder cannot contain itself"))

@@ -1,6 +1,8 @@
 """ModelConfig -> config.pbtxt text, byte-identical for the same input."""
 from __future__ import annotations
 
+import io
+
 from google.protobuf import text_format
 
 from compiler.proto import is_repeated
@@ -12,27 +14,27 @@ def render_config(config, source: str = "models.yaml") -> str:
     """Top-level fields in the order model_config.proto declares them (name, platform,
     backend, ... as Triton's docs show them), not protobuf's field-number order, which
     would put `backend` last. `max_batch_size: 0` stays visible: proto3 drops zero
-    scalars, but a visible 0 tells a reader the model does not batch."""
-    parts = [HEADER.format(source=source)]
-    single = type(config)()
+    scalars, but a visible 0 tells a reader the model does not batch.
+
+    Each top-level value is printed with text_format.PrintField, the call MessageToString
+    makes for it, so the text is the same as printing a message holding only that field,
+    without building one per field (a tenth of `validate`'s time at 10,000 models)."""
+    out = io.StringIO()
+    out.write(HEADER.format(source=source))
     for field in config.DESCRIPTOR.fields:
-        if field.name == "max_batch_size" and config.max_batch_size == 0:
-            parts.append("max_batch_size: 0\n")
-            continue
-        if is_repeated(field):
-            if not len(getattr(config, field.name)):
-                continue
+        value = getattr(config, field.name)
+        if field.name == "max_batch_size" and value == 0:
+            out.write("max_batch_size: 0\n")
+        elif field.message_type is not None and field.message_type.GetOptions().map_entry:
+            entry = value.GetEntryClass()
+            for key in sorted(value):  # as MessageToString prints a map: entries by key
+                text_format.PrintField(field, entry(key=key, value=value[key]), out, as_utf8=True)
+        elif is_repeated(field):
+            for element in value:
+                text_format.PrintField(field, element, out, as_utf8=True)
         elif field.message_type is not None:
-            if not config.HasField(field.name):
-                continue
-        elif not getattr(config, field.name):
-            continue
-        single.Clear()
-        if is_repeated(field):
-            getattr(single, field.name).MergeFrom(getattr(config, field.name))
-        elif field.message_type is not None:
-            getattr(single, field.name).CopyFrom(getattr(config, field.name))
-        else:
-            setattr(single, field.name, getattr(config, field.name))
-        parts.append(text_format.MessageToString(single, as_utf8=True))
-    return "".join(parts)
+            if config.HasField(field.name):
+                text_format.PrintField(field, value, out, as_utf8=True)
+        elif value:
+            text_format.PrintField(field, value, out, as_utf8=True)
+    return out.getvalue()

@@ -34,19 +34,29 @@ def _inside(path: str, root: str) -> bool:
 
 class SourceScope:
     """Where one manifest's local sources are looked up, with real paths remembered per
-    folder for this one run: resolving `src/m/1` then re-checks only its last part, where
-    os.path.realpath would lstat every part again for each of thousands of versions."""
+    folder for this one run: resolving `src/m/1` checks only the parts not seen before (one
+    lstat for `m`, one for `1`), where os.path.realpath would lstat every part again for
+    each of thousands of versions."""
 
     def __init__(self, root: Path, boundary):
         self.root, self.boundary = root, boundary
         self._folders: dict = {}
 
+    def _real_folder(self, folder: str) -> str:
+        real = self._folders.get(folder)
+        if real is None:
+            parent, name = os.path.split(folder)
+            if parent == folder or not name:  # the file system's root
+                real = os.path.realpath(folder)
+            else:
+                real = self.realpath(folder)
+            self._folders[folder] = real
+        return real
+
     def realpath(self, path: str) -> str:
+        """os.path.realpath of a normalized absolute path."""
         parent, name = os.path.split(path)
-        real_parent = self._folders.get(parent)
-        if real_parent is None:
-            real_parent = self._folders[parent] = os.path.realpath(parent)
-        joined = os.path.join(real_parent, name)
+        joined = os.path.join(self._real_folder(parent), name)
         return os.path.realpath(joined) if os.path.islink(joined) else joined
 
 

@@ -41,9 +41,17 @@ class Document:
     positions: dict = field(default_factory=dict)  # path -> (line, col) of the value
     key_positions: dict = field(default_factory=dict)  # path -> (line, col) of its key
     problems: list = field(default_factory=list)
+    # Set when the document was loaded without positions: they are worked out from it the
+    # first time a problem needs locating (most runs of a valid manifest never do, and at
+    # 10,000 models the positions cost a third of the load and ~100 MB).
+    text: str = field(default=None, repr=False)
 
     def locate(self, path, prefer_key: bool = False) -> tuple:
         """Position of `path`, or of its nearest ancestor that has one."""
+        if self.text is not None:
+            located = Document(self.file)
+            _build(self.text, located, positions=True)
+            self.positions, self.key_positions, self.text = located.positions, located.key_positions, None
         path = tuple(path)
         while True:
             if prefer_key and path in self.key_positions:
@@ -62,6 +70,10 @@ class Document:
 class _LoadAbort(Exception):
     def __init__(self, problem: Problem):
         self.problem = problem
+
+
+class _NeedPositions(Exception):
+    """A problem found while loading without positions needs one it did not record."""
 
 
 def _pos(mark) -> tuple:
@@ -174,9 +186,15 @@ def _inside(text: str, line: int, col: int) -> tuple:
 
 
 def load_text(text: str, file: str) -> Document:
+    """The document, its positions left for the first `locate` (see Document.text)."""
     doc = Document(file)
     try:
-        _build(text, doc)
+        try:
+            _build(text, doc, positions=False)
+            doc.text = text
+        except _NeedPositions:
+            doc = Document(file)
+            _build(text, doc, positions=True)
     except _LoadAbort as abort:
         doc.problems.append(abort.problem)
         doc.data = None
@@ -213,10 +231,10 @@ def load_bytes(raw: bytes, file: str) -> Document:
 
 
 class _Frame:
-    __slots__ = ("kind", "value", "path", "key", "key_pos", "anchor", "nodes", "merges", "explicit")
+    __slots__ = ("kind", "value", "path", "start", "key", "key_pos", "anchor", "nodes", "merges", "explicit")
 
-    def __init__(self, kind, value, path, anchor):
-        self.kind, self.value, self.path, self.anchor = kind, value, path, anchor
+    def __init__(self, kind, value, path, start, anchor):
+        self.kind, self.value, self.path, self.start, self.anchor = kind, value, path, start, anchor
         self.key = _NO_KEY
         self.key_pos = None
         self.nodes = 1
@@ -227,7 +245,9 @@ class _Frame:
 _NO_KEY = object()
 
 
-def _build(text: str, doc: Document) -> None:
+def _build(text: str, doc: Document, positions: bool) -> None:
+    """Fills doc.data; with `positions`, doc.positions and doc.key_positions too. The checks
+    and their located refusals are the same either way (they carry the parser's marks)."""
     parser = _Parser(text)
     anchors: dict = {}  # name -> (value, node count)
     stack: list = []
@@ -273,12 +293,15 @@ def _build(text: str, doc: Document) -> None:
             top.merges.extend(merged)
             return
         if key in top.explicit:
+            if not positions:
+                raise _NeedPositions()  # the message names the first key's line
             first = doc.key_positions.get(top.path + (key,), (0, 0))
             abort(f"duplicate key {key!r} (first defined at line {first[0]})", "yaml-duplicate-key", top.key_pos,
                   hint="remove one of the two; YAML would otherwise silently keep the last")
         top.explicit.add(key)
         top.value[key] = value
-        doc.key_positions[top.path + (key,)] = top.key_pos
+        if positions:
+            doc.key_positions[top.path + (key,)] = top.key_pos
 
     for event in parser_events(parser):
         kind = type(event)
@@ -293,9 +316,10 @@ def _build(text: str, doc: Document) -> None:
         mark = event.start_mark
         if kind is yaml.ScalarEvent:
             total += 1
-            path = child_path(mark)
-            if path is not None and path[-1:] != (MERGE_TAG,):
-                doc.positions[path] = _pos(mark)
+            if positions:
+                path = child_path(mark)
+                if path is not None and path[-1:] != (MERGE_TAG,):
+                    doc.positions[path] = _pos(mark)
             deliver(_scalar(event, abort), 1, mark, event.anchor)
         elif kind in (yaml.MappingStartEvent, yaml.SequenceStartEvent):
             total += 1
@@ -304,12 +328,15 @@ def _build(text: str, doc: Document) -> None:
                       hint="remove the tag; plain mappings and lists are enough")
             if len(stack) >= MAX_DEPTH:
                 abort(f"nested more than {MAX_DEPTH} levels deep", "yaml-depth", mark)
-            path = child_path(mark)
-            if path is None:
-                path = ("<key>",)
-            doc.positions[path] = _pos(mark)
+            path = None
+            if positions:
+                path = child_path(mark)
+                if path is None:
+                    path = ("<key>",)
+                doc.positions[path] = _pos(mark)
             container = {} if kind is yaml.MappingStartEvent else []
-            stack.append(_Frame("map" if kind is yaml.MappingStartEvent else "seq", container, path, event.anchor))
+            stack.append(_Frame("map" if kind is yaml.MappingStartEvent else "seq", container, path, _pos(mark),
+                                event.anchor))
         elif kind in (yaml.MappingEndEvent, yaml.SequenceEndEvent):
             frame = stack.pop()
             for merged in frame.merges:
@@ -317,7 +344,7 @@ def _build(text: str, doc: Document) -> None:
                     frame.value.setdefault(key, value)
             # Located at its start: a problem with the collection as a whole (a duplicate key,
             # a mapping used as a key) is not at its end, which may be past the file's last line.
-            deliver(frame.value, frame.nodes, doc.positions.get(frame.path, _pos(mark)), frame.anchor)
+            deliver(frame.value, frame.nodes, frame.start, frame.anchor)
         elif kind is yaml.AliasEvent:
             if event.anchor not in anchors:
                 abort(f"alias *{event.anchor} refers to an anchor that is not defined (or not yet closed)",
@@ -327,9 +354,10 @@ def _build(text: str, doc: Document) -> None:
             if total > MAX_NODES:
                 abort(f"aliases expand the document past {MAX_NODES:,} values", "yaml-alias-bomb", mark,
                       hint="use fewer nested aliases")
-            path = child_path(mark)
-            if path is not None:
-                doc.positions[path] = _pos(mark)
+            if positions:
+                path = child_path(mark)
+                if path is not None:
+                    doc.positions[path] = _pos(mark)
             # A copy, so that later stages may treat every value as their own.
             deliver(copy.deepcopy(value) if isinstance(value, (dict, list)) else value, nodes, mark, None)
         if total > MAX_NODES:

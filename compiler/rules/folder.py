@@ -10,6 +10,7 @@ A version whose content cannot be known here (a URL source) answers None and is 
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 from typing import Optional
 
@@ -128,9 +129,13 @@ class ManifestFolder(ModelFolder):
         if local is None:
             files = self.version_files(version)
             return None if files is None else rel in files
-        if local.is_file():
+        try:  # one stat tells file from folder (asked once per version of every model)
+            mode = os.stat(local).st_mode
+        except (OSError, ValueError):
+            return None
+        if stat.S_ISREG(mode):
             return rel == self.model.default_model_filename
-        return (local / rel).is_file() if local.is_dir() else None
+        return os.path.isfile(os.path.join(local, rel)) if stat.S_ISDIR(mode) else None
 
     def model_file(self, rel):
         head, _, inner = rel.partition("/")

@@ -44,7 +44,10 @@ def list_target(target) -> Listing:
     fs = target.fs
     fs.invalidate_cache()  # another process (or our own last phase) may have written since
     try:
-        found = fs.find(target.root, detail=True, withdirs=False)
+        if target.local and os.path.isdir(target.root):
+            found = _find_local(target.root)
+        else:
+            found = fs.find(target.root, detail=True, withdirs=False)
     except FileNotFoundError:
         if not target.local and "/" not in target.root:
             raise  # the bucket itself is missing: the caller explains it
@@ -71,6 +74,39 @@ def list_target(target) -> Listing:
         listing.leftovers.extend(_staging_leftovers(target.root))
     listing.leftovers.sort()
     return listing
+
+
+def _find_local(root: str) -> dict:
+    """What fsspec's LocalFileSystem.find(root, detail=True) answers, with only the fields
+    read here (type, size, ino, mtime, created), from one scandir per folder: at 20,000
+    files fsspec's walk, a stat per folder and a ten-field dict per file, was a third of
+    a no-op plan. Same rules as fsspec: a symlink is not followed (its size is its
+    target's, 0 when broken), a folder that cannot be listed is left out, sorted by path."""
+    found, folders = {}, [root]
+    while folders:
+        folder = folders.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except FileNotFoundError:  # removed while listed
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                folders.append(entry.path)
+                continue
+            size = st.st_size
+            if entry.is_symlink():
+                try:
+                    size = os.stat(entry.path).st_size
+                except OSError:
+                    size = 0
+            found[entry.path] = {"type": "file" if entry.is_file(follow_symlinks=False) else "other",
+                                 "size": size, "ino": st.st_ino, "mtime": st.st_mtime,
+                                 "created": getattr(st, "st_birthtime", st.st_ctime)}
+    return {path: found[path] for path in sorted(found)}
 
 
 def _staging_leftovers(root: str) -> list:

@@ -269,3 +269,29 @@ def test_local_sources_are_hashed_on_the_free_cores_only(tmp_path, monkeypatch):
     assert tree is not None, loaded.problems
     assert calls == [("list", 8), ("digest", 1)]
     assert all(v.artifact.files[0].sha256 for m in loaded.manifest.models.values() for v in m.versions.values())
+
+
+def test_links_inside_a_source_folder_are_followed_and_loops_refused(tmp_path):
+    """list_local works real paths out only where a link is met: a link to a sibling folder is
+    listed under the link's name, one more link deep too; a link back up is a loop."""
+    import os
+
+    from compiler.artifacts.source import list_local
+
+    folder = make_folder(tmp_path / "v", {"model.py": b"m", "shared/w.bin": b"w", "deep/inner/x.bin": b"x"})
+    os.symlink("shared", folder / "alias")
+    os.symlink("../../shared", folder / "deep" / "inner" / "up")
+    os.symlink("../alias", folder / "deep" / "via")  # a link to a link, inside
+    os.symlink(str(tmp_path), folder / "out")
+    problems: list = []
+    kind, files = list_local(folder, ("models", "m"), problems)
+    assert [(p.rule, p.message.split(" in ")[0]) for p in problems] == [("source-symlink-escape", "out")]
+    assert [f.rel for f in files] == ["alias/w.bin", "deep/inner/up/w.bin", "deep/inner/x.bin", "deep/via/w.bin",
+                                      "model.py", "shared/w.bin"]
+    os.symlink("..", folder / "shared" / "back")
+    os.symlink(".", folder / "deep" / "self")
+    problems = []
+    list_local(folder, ("models", "m"), problems)
+    loops = sorted(p.message.split(" in ")[0] for p in problems if p.rule == "source-symlink-loop")
+    assert loops == ["alias/back", "deep/inner/up/back", "deep/self", "deep/via/back", "shared/back"], \
+        [p.message for p in problems]

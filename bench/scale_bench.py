@@ -1,0 +1,162 @@
+"""Benchmark: how validate, plan and compile --dry-run grow with the number of models.
+
+    .venv/bin/python bench/scale_bench.py [--sizes 100,1000,10000] [--versions 2] [--repeat 3]
+
+For each size N, generates N models x 2 versions (tiny python sources, one local target)
+in a work folder, compiles once and syncs once, then times, as whole processes of the
+console script (start-up and imports count):
+
+- `validate`
+- `plan --target local` on a target that is up to date (a no-op)
+- `compile --dry-run --exit-code` on an output that is up to date
+
+The CPU seconds (user + system) are the
+child's own too, and less at the mercy of a loaded machine than the wall time. Each step's peak RSS is the child's own (os.wait4), not the largest of all children. Prints
+a table (median of --repeat runs, the min and max, the peak RSS), then the cost per model
+from one size to the next, and the targets of issue 18 for the largest size; exits 1 if a
+target is missed.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+CLI = [str(Path(sys.executable).parent / "triton-gitops")]
+TARGETS = {"validate": 3.0, "plan --target local (no-op)": 3.0, "compile --dry-run (up to date)": 1.0}
+RSS_TARGET_MB = 300
+
+
+def generate(root: Path, models: int, versions: int) -> None:
+    lines = ["version: 1", "defaults:", "  backend: python", "  instance_group: [{kind: KIND_CPU, count: 1}]",
+             "targets:", "  local: {url: build/model_repository}", "models:"]
+    for m in range(models):
+        name = f"model_{m:05d}"
+        for v in range(1, versions + 1):
+            folder = root / "src" / name / str(v)
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / "model.py").write_text(f"# {name} version {v}\nVALUE = {v}\n")
+        lines += [f"  {name}:", "    max_batch_size: 8",
+                  "    input: [{name: INPUT, data_type: FP32, dims: [16]}]",
+                  "    output: [{name: OUTPUT, data_type: FP32, dims: [16]}]",
+                  "    dynamic_batching: {max_queue_delay_microseconds: 100}",
+                  "    versions:"]
+        lines += [f"      {v}: {{source: src/{name}/{v}}}" for v in range(1, versions + 1)]
+    (root / "models.yaml").write_text("\n".join(lines) + "\n")
+
+
+def run(cmd: list[str], cwd: Path, expect=(0,)) -> tuple[float, float, float]:
+    """(seconds, CPU seconds, peak RSS in MB) of one whole process; its stderr goes to a file (a pipe
+    nobody reads while waiting would fill and stop a chatty process)."""
+    with tempfile.TemporaryFile() as stderr:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=stderr)
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
+        proc.returncode = code = os.waitstatus_to_exitcode(status)
+        if code not in expect:
+            stderr.seek(0)
+            sys.exit(f"{' '.join(cmd)} failed ({code}): {stderr.read().decode(errors='replace')}")
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+
+
+STEPS = {
+    "validate": ["validate", "models.yaml"],
+    "plan --target local (no-op)": ["plan", "models.yaml", "--target", "local"],
+    "compile --dry-run (up to date)": ["compile", "models.yaml", "--out", "build/compiled-{i}",
+                                       "--dry-run", "--exit-code"],
+}
+
+
+def measure(work: Path, models: int, versions: int, repeat: int, clis: dict) -> dict:
+    """{(label, step): [(seconds, CPU seconds, MB)]}. With several commands to compare, each
+    has an output folder of its own (the build record belongs to the code that wrote it),
+    they share the synced target, and they take turns step by step."""
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    generate(work, models, versions)
+    for i, cli in enumerate(clis.values()):
+        run(cli + ["compile", "models.yaml", "--out", f"build/compiled-{i}"], work)
+    run(list(clis.values())[0] + ["sync", "models.yaml", "--target", "local"], work)
+    results = {(label, step): [] for label in clis for step in STEPS}
+    for _ in range(repeat):          # the steps take turns, so noise spreads over all of them
+        for step, args in STEPS.items():
+            for i, (label, cli) in enumerate(clis.items()):
+                results[label, step].append(run(cli + [a.format(i=i) for a in args], work))
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="100,1000,10000", help="numbers of models, comma-separated")
+    parser.add_argument("--versions", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--workdir", type=Path, default=HERE / "out" / "scale")
+    parser.add_argument("--cli", action="append", metavar="LABEL=COMMAND",
+                        help="a command to time (default: this venv's console script); give several to "
+                             "compare, e.g. before='env PYTHONPATH=/tmp/old .venv/bin/python -m compiler'")
+    args = parser.parse_args()
+    clis = {"": CLI}
+    if args.cli:
+        clis = {label: shlex.split(command) for label, command in (c.split("=", 1) for c in args.cli)}
+    sizes = [int(s) for s in args.sizes.split(",")]
+
+    table = {}
+    for size in sizes:
+        table[size] = measure(args.workdir / str(size), size, args.versions, args.repeat, clis)
+    missed = []
+    for label in clis:
+        if label:
+            print(f"\n== {label}: {' '.join(clis[label])}")
+        missed += report({size: {step: table[size][label, step] for step in STEPS} for size in sizes},
+                         sizes, args)
+    return 1 if missed else 0
+
+
+def report(table: dict, sizes: list, args) -> list:
+    """Prints one command's table, growth and targets; returns the targets missed."""
+    load = os.getloadavg()
+    missed = []
+    print(f"models x {args.versions} versions; median of {args.repeat} runs; "
+          f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} CPUs")
+    print(f"{'step':<34}{'models':>8}{'seconds':>9}{'min':>7}{'max':>7}{'CPU s':>7}{'peak RSS':>10}")
+    for step in STEPS:
+        for size in sizes:
+            times = [t for t, _, _ in table[size][step]]
+            cpu = statistics.median(c for _, c, _ in table[size][step])
+            rss = max(r for _, _, r in table[size][step])
+            print(f"{step:<34}{size:>8}{statistics.median(times):>9.2f}{min(times):>7.2f}"
+                  f"{max(times):>7.2f}{cpu:>7.2f}{rss:>7.0f} MB")
+
+    print("\ngrowth: cost per added model from one size to the next, ms of wall time (of CPU time)")
+    for step in STEPS:
+        wall = [statistics.median(t for t, _, _ in table[size][step]) for size in sizes]
+        cpu = [statistics.median(c for _, c, _ in table[size][step]) for size in sizes]
+        steps = [f"{sizes[i]}->{sizes[i + 1]}: {1000 * (wall[i + 1] - wall[i]) / (sizes[i + 1] - sizes[i]):.2f} "
+                 f"({1000 * (cpu[i + 1] - cpu[i]) / (sizes[i + 1] - sizes[i]):.2f})" for i in range(len(sizes) - 1)]
+        print(f"  {step:<34}{'   '.join(steps)}")
+
+    largest = sizes[-1]
+    print(f"\ntargets at {largest} models:")
+    for step, limit in TARGETS.items():
+        got = statistics.median(t for t, _, _ in table[largest][step])
+        ok = got <= limit
+        missed += [] if ok else [step]
+        print(f"  {step:<34}{got:>6.2f} s  (<= {limit:.0f} s)  {'ok' if ok else 'MISSED'}")
+    rss = max(r for step in STEPS for _, _, r in table[largest][step])
+    print(f"  {'peak RSS':<34}{rss:>6.0f} MB (<= {RSS_TARGET_MB} MB) {'ok' if rss <= RSS_TARGET_MB else 'MISSED'}")
+    if rss > RSS_TARGET_MB:
+        missed.append("peak RSS")
+    return missed
+
+
+if __name__ == "__main__":
+    sys.exit(main())
