@@ -373,7 +373,11 @@ def test_on_s3_a_served_version_is_pinned_out_while_its_two_files_change_even_wh
         project.mkdir()
         manifest = project / "models.yaml"
         manifest.write_text(yaml.safe_dump(data, sort_keys=False))
-        env = dict(os.environ, PYTHONPATH=str(REPO), XDG_CACHE_HOME=str(tmp_path / "cache"))
+        # the fault proxy stands between the sync and moto: the storage policy must allow it,
+        # as a workflow's TRITON_GITOPS_ALLOWED_ENDPOINTS would (docs/security.md)
+        allowed = f"{os.environ.get('TRITON_GITOPS_ALLOWED_ENDPOINTS', '')} {proxy.endpoint}".strip()
+        env = dict(os.environ, PYTHONPATH=str(REPO), XDG_CACHE_HOME=str(tmp_path / "cache"),
+                   TRITON_GITOPS_ALLOWED_ENDPOINTS=allowed)
 
         def sync():
             return subprocess.Popen([sys.executable, "-m", "compiler", "sync", str(manifest), "--target", "t"],
