@@ -5,9 +5,11 @@ both change at once. The sync's every step is watched from outside the tool:
 
 * on a local folder, after each rename, replace or swap the sync makes, the version folder at
   its final path must hold the old pair or the new pair, never one of each, and nothing but
-  version folders, the config and the model's own files may show up in the model folder
-  (Triton reloads every served version when any other entry there changes);
-* on S3, after each PUT, a config that serves version 2 must find the old pair or the new one.
+  version folders, the config, its variants (configs/) and the model's own files may show up
+  in the model folder (Triton reloads every served version when any other entry there changes);
+* on S3, after each PUT, if any config a server may load (config.pbtxt, or a variant
+  configs/<name>.pbtxt under --model-config-name) serves version 2, it must find the old pair
+  or the new one; every one of them is pinned out before the pair changes and served after.
 
 tests/sync/test_triton.py runs the same change under a polling tritonserver, killed mid-way.
 """
@@ -46,6 +48,10 @@ def test_a_served_version_changed_in_two_files_is_never_seen_half_changed(projec
     assert len(before) == 2
     _pair(project, "new")
     after = _version_files(project.expected())
+    # every config a server may load: config.pbtxt and each variant (configs/<name>.pbtxt)
+    configs = sorted(p for p in project.expected() if p == CONFIG or
+                     (p.startswith("text_classifier/configs/") and p.endswith(".pbtxt")))
+    assert len(configs) >= 2, configs  # the example's text_classifier has a variant: it must be watched
     seen = []
 
     if backend.name == "local":
@@ -59,7 +65,7 @@ def test_a_served_version_changed_in_two_files_is_never_seen_half_changed(projec
                     present[VERSION + name] = handle.read()
             assert present in (before, after), f"after {what}: {sorted(present)} mixes old and new"
             model_folder = sorted(os.listdir(os.path.join(root, "text_classifier")))
-            assert all(n.isdigit() or n in ("config.pbtxt", "labels.txt", "warmup") for n in model_folder), \
+            assert all(n.isdigit() or n in ("config.pbtxt", "configs", "labels.txt", "warmup") for n in model_folder), \
                 f"after {what}: {model_folder}"
             seen.append((what, "new" if present == after else "old"))
 
@@ -68,9 +74,11 @@ def test_a_served_version_changed_in_two_files_is_never_seen_half_changed(projec
         def look(path):
             files = backend.files()
             folders = {p.split("/")[1] for p in files if p.startswith("text_classifier/") and p.split("/")[1].isdigit()}
-            if "2" in served(files[CONFIG], folders):
-                assert _version_files(files) in (before, after), f"after writing {path}: version 2 served half changed"
-            seen.append((path.rsplit("/models/", 1)[-1], "served" if "2" in served(files[CONFIG], folders) else "out"))
+            serving = sorted(p for p in configs if "2" in served(files[p], folders))
+            if serving:
+                assert _version_files(files) in (before, after), \
+                    f"after writing {path}: version 2 served half changed by {serving}"
+            seen.append((path.rsplit("/models/", 1)[-1], "served" if serving else "out"))
 
         _watch_puts(monkeypatch, look)
 
@@ -81,14 +89,18 @@ def test_a_served_version_changed_in_two_files_is_never_seen_half_changed(projec
         assert [state for _, state in seen][-1] == "new" and "old" in [state for _, state in seen]
         assert any(what == "swap" for what, _ in seen)
     else:
-        # pinned out (a config not serving 2) before the first of its files, served again after the last
+        # every config pinned out (none serving 2) before the first of its files, and each written
+        # back (served again) only after the last
         seen = [(path, state) for path, state in seen if path.startswith("text_classifier/")]  # not our control files
         writes = [path for path, _ in seen]
         first = min(writes.index(VERSION + "model.py"), writes.index(VERSION + "table.json"))
         last = max(writes.index(VERSION + "model.py"), writes.index(VERSION + "table.json"))
-        assert writes[:first].count(CONFIG) == 1 and seen[writes.index(CONFIG)][1] == "out", seen
-        assert all(state == "out" for _, state in seen[writes.index(CONFIG):last + 1]), seen
-        assert seen[-1] == (CONFIG, "served"), seen
+        for config in configs:
+            assert writes[:first].count(config) == 1, (config, seen)  # its pin, once
+            assert writes[last + 1:].count(config) == 1, (config, seen)  # written back, once
+        pinned = max(writes.index(config) for config in configs)  # the last pin: now no config serves 2
+        assert all(state == "out" for _, state in seen[pinned:last + 1]), seen
+        assert sorted(writes[last + 1:]) == configs and seen[-1][1] == "served", seen
         assert "served versions pinned to [3]" in err
     code, result, _ = project.json("sync")
     assert code == 0 and result["in_sync"] and result["sent_files"] == 0  # the swap left the state exact
