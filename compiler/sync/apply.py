@@ -13,7 +13,9 @@ at each) before the next:
     model that is not there yet); on disk new models are renamed in here, config included;
  4. with --prune: removed models (ensembles first; on disk renamed out whole, elsewhere
     config.pbtxt first so Triton never sees a config whose files are gone), then files
-    and versions that left models still served (their configs stopped naming them in 3).
+    and versions that left models still served (their configs stopped naming them in 3; on
+    object stores a served version folder pruned file by file is pinned out in step 0 instead,
+    and its model's configs are written back here, after its deletes).
 
 Before step 1 the state is rewritten with every file about to be sent marked pending: if
 the sync dies (Ctrl-C, kill -9, network), the next one knows those files are ours, checks
@@ -260,8 +262,12 @@ class Applier:
         write_pins(self.target, self.pins, pool, self.progress.note)
         versions = [c for c in puts if c.kind == "version"]
         files = [c for c in puts if c.kind not in ("version", "config")]
-        configs = [c for c in puts if c.kind == "config" and c.model not in self.ensembles]
-        ensemble_configs = [c for c in puts if c.kind == "config" and c.model in self.ensembles]
+        # On object stores a model whose served version prune deletes file by file keeps its pin
+        # through step 4: its configs are written back after those deletes (pinning.py).
+        pruning = {m for m, _ in self.plan.pruned_versions} if remote else set()
+        later = [c for c in puts if c.kind == "config" and c.model in pruning]
+        configs = [c for c in puts if c.kind == "config" and c.model not in self.ensembles and c not in later]
+        ensemble_configs = [c for c in puts if c.kind == "config" and c.model in self.ensembles and c not in later]
         seen: dict = {}  # path -> listing.Remote, as read back after sending
         self._run(pool, versions, writer.put, "upload")
         writer.publish_versions()
@@ -282,6 +288,11 @@ class Applier:
             seen.update(self._verify(pool, configs + ensemble_configs))
         if deletes:
             self._remove(pool, deletes)
+        if later:
+            for group in ([c for c in later if c.model not in self.ensembles],
+                          [c for c in later if c.model in self.ensembles]):
+                self._run(pool, group, writer.put, "upload")
+            seen.update(self._verify(pool, later))
         if not remote and puts:
             seen = self._list().files  # stamps (inode, mtime, ctime) as they are now, after the renames
         return seen

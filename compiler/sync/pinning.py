@@ -17,6 +17,12 @@ version is the only one served, the pin lists none, Triton's reload fails ("at l
 version must be available") and, as Triton does for any failed reload, the loaded version
 stays served, untouched, until step 3 writes the wanted config and Triton reloads it whole.
 
+Prune is the same change the other way: a served version folder deleted file by file (or
+trimmed in two or more deletes) is pinned out too, and its model's configs are written back
+only after those deletes (apply.py step 4), not in step 3. A folder the manifest drops whole
+counts as gone for the pin, so Triton moves to what it will serve after the sync (say
+version 1 under latest 1) instead of reloading the half-deleted one.
+
 New models need none of this (their config is written after all their files), nor do
 local targets (a version folder is renamed, or swapped, into place whole: local.py).
 """
@@ -37,12 +43,14 @@ class Pin:
     versions: list  # the versions it serves
 
 
-def pinned_config(deployed: bytes, folders: dict, new: set, changing: set = frozenset()):
+def pinned_config(deployed: bytes, folders: dict, new: set, changing: set = frozenset(),
+                  gone: set = frozenset()):
     """(bytes of the pinned config, versions) or None when the deployed config serves no version
     that is about to appear or change.
 
     folders: {version: complete?} of the folders on the target now; new: versions about to appear;
-    changing: versions on the target two or more of whose files are about to change.
+    changing: versions on the target two or more of whose files are about to change (or be
+    deleted); gone: those of them about to be deleted whole.
     Raises ParseError/UnicodeDecodeError when the deployed config is not one we can rewrite.
     """
     from google.protobuf import text_format
@@ -55,7 +63,7 @@ def pinned_config(deployed: bytes, folders: dict, new: set, changing: set = froz
     changed = {int(v) for v in changing}
     if not versions_to_load(config, present | coming) & (coming | changed):
         return None  # e.g. a specific list without the new version, or latest 1 below a higher one
-    complete = {int(v) for v, whole in folders.items() if whole} - coming
+    complete = {int(v) for v, whole in folders.items() if whole} - coming - {int(v) for v in gone}
     # A changing version is left out, not replaced by an older one: what Triton serves stays a
     # subset of what it serves now.
     keep = sorted(versions_to_load(config, complete) - changed)
@@ -71,21 +79,25 @@ def find_pins(target, plan, puts, note) -> tuple:
 
     Reads the deployed config of each existing model that gets a new version folder, or a
     version folder two or more of whose files change."""
-    if target.local or not (plan.new_versions or plan.changed_versions):
+    if target.local or not (plan.new_versions or plan.changed_versions or plan.pruned_versions):
         return [], []
     new: dict = {}
     changing: dict = {}
+    gone: dict = {}
     for model, version in plan.new_versions:
         new.setdefault(model, set()).add(version)
-    for model, version in plan.changed_versions:
+    for model, version in plan.changed_versions | plan.pruned_versions:
         changing.setdefault(model, set()).add(version)
+    for model, version in plan.gone_versions:
+        gone.setdefault(model, set()).add(version)
     writing = {c.path for c in puts}
     pins, restores = [], []
     for model in sorted(set(new) | set(changing)):
         # config.pbtxt and every variant (configs/<name>.pbtxt): a server started with
         # --model-config-name reads its variant, so each deployed one gets the same pin.
         for path, want in sorted(plan.config_wants.get(model, {}).items()):
-            pin = _pin_one(target, plan, model, path, new.get(model, set()), changing.get(model, set()), note)
+            pin = _pin_one(target, plan, model, path, new.get(model, set()), changing.get(model, set()),
+                           gone.get(model, set()), note)
             if pin is None:
                 continue
             pins.append(pin)
@@ -94,7 +106,7 @@ def find_pins(target, plan, puts, note) -> tuple:
     return pins, restores
 
 
-def _pin_one(target, plan, model, path, new: set, changing: set, note):
+def _pin_one(target, plan, model, path, new: set, changing: set, gone: set, note):
     """The Pin for one deployed config, or None (not there, serves no version that appears or
     changes, unreadable)."""
     try:
@@ -104,7 +116,7 @@ def _pin_one(target, plan, model, path, new: set, changing: set, note):
     except Exception as exc:
         raise explain(exc, target, "read the deployed config", path) from exc
     try:
-        pinned = pinned_config(deployed, plan.target_versions.get(model, {}), new, changing)
+        pinned = pinned_config(deployed, plan.target_versions.get(model, {}), new, changing, gone)
     except Exception as exc:  # noqa: BLE001 - a config we cannot parse: say so, sync as before
         note(f"warning: cannot read {path} on the target ({type(exc).__name__}); Triton may see "
              f"version {', '.join(sorted(new | changing))} before all of its files are there")

@@ -59,6 +59,11 @@ class Plan:
     # (model, version) folders on the target of which two or more files change: Triton must not
     # load them half changed (local.py swaps the folder whole, pinning.py pins it out).
     changed_versions: set = field(default_factory=set)
+    # (model, version) folders of a model that stays, which prune empties or trims in two or more
+    # deletes (with or without uploads): on object stores the files go one by one, so a config
+    # still serving the folder must not be in force meanwhile (pinning.py; apply.py step 4).
+    pruned_versions: set = field(default_factory=set)
+    gone_versions: set = field(default_factory=set)  # those of them the manifest keeps no file of
     # For models that get a new version: {model: {version: all its wanted files listed?}} of the
     # version folders on the target now, and the wanted config (pinning.py needs both).
     target_versions: dict = field(default_factory=dict)
@@ -192,7 +197,12 @@ def make_plan(wants: dict, state, listing, prune: bool, rehash_for=None, read_fo
     per_version = Counter((c.model, c.version) for c in plan.active if c.action != DELETE and c.version)
     plan.changed_versions = {mv for mv, n in per_version.items()
                              if n > 1 and mv in listed_versions and mv[0] not in plan.new_models}
-    growing = {model for model, _ in plan.new_versions | plan.changed_versions}
+    every = Counter((c.model, c.version) for c in plan.active if c.version)
+    trimmed = {(c.model, c.version) for c in plan.active if c.action == DELETE and c.version}
+    plan.pruned_versions = {mv for mv in trimmed if every[mv] > 1 and mv[0] not in plan.removed_models}
+    wanted_versions = {tuple(path.split("/", 2)[:2]) for path in wants if path.count("/") >= 2}
+    plan.gone_versions = plan.pruned_versions - wanted_versions
+    growing = {model for model, _ in plan.new_versions | plan.changed_versions | plan.pruned_versions}
     missing = {(c.model, c.version) for c in plan.active if c.version and c.action != DELETE and c.path not in present}
     for path in present:
         parts = path.split("/")

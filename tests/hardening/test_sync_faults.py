@@ -200,6 +200,23 @@ def test_a_new_version_folder_is_never_seen_half_uploaded(site):
     loadable(site, "killed right after the first file of preprocess/2 arrived")
 
 
+def test_a_pruned_version_folder_is_never_seen_half_deleted(site):
+    # v2 -> v1 with --prune deletes preprocess/2 (model.py, weights.bin) one object at a time;
+    # preprocess keeps its config (latest 1), which serves 2 while any file of 2 is there.
+    site.clean_sync(site.v2)
+    site.proxy.reset(rate=0.0)
+    proc = site.v1.sync("--prune", env=site.env)
+    site.proxy.kill_after_match = (lambda method, path: method == "DELETE" and "/preprocess/2/" in path, proc.pid)
+    proc.communicate(timeout=300)
+    assert proc.returncode == -signal.SIGKILL
+    assert "preprocess/2/" in "".join(path for _, _, path, _ in site.proxy.log)  # the kill came mid-prune
+    loadable(site, "killed right after the first file of preprocess/2 was deleted")
+    site.proxy.reset(rate=0.0)
+    code, out, err = site.sync(site.v1)
+    assert code == 0, out + err
+    assert repository(site.files()) == site.expected["v1"]
+
+
 def test_two_syncs_started_together_end_exactly_as_one_of_them(site):
     site.clean_sync(site.v1)
     site.proxy.reset(rate=0.3, seed=SEED, kinds=("slow",))  # slow storage: the two runs overlap

@@ -137,6 +137,14 @@ def test_a_changing_version_is_left_out_and_never_replaced_by_an_older_one():
     assert pinned_config(_config(), both, set(), {"1"}) is None  # 1 is not served: nothing to pin
 
 
+def test_a_version_pruned_whole_is_left_out_and_the_pin_moves_to_what_the_sync_will_serve():
+    both = {"1": True, "2": True}
+    # prune deletes 2 file by file; latest 1 will serve 1 after the sync, so the pin does now
+    assert _pinned(pinned_config(_config(), both, set(), {"2"}, {"2"})) == [1]
+    assert _pinned(pinned_config(_config("version_policy { all { } }"), both, set(), {"2"}, {"2"})) == [1]
+    assert pinned_config(_config(), both, set(), {"1"}, {"1"}) is None  # 1 is not served: nothing to pin
+
+
 VARIANT = "preprocess/configs/wide.pbtxt"
 
 
