@@ -113,13 +113,21 @@ def pinned_from(config: bytes, expected: bytes, versions: set) -> bool:
     return original == pinned
 
 
+def _config_paths(model: str, paths) -> list:
+    """The configs a server may load for `model` among `paths`: config.pbtxt, and each variant
+    configs/<name>.pbtxt (`tritonserver --model-config-name=<name>` loads that one instead)."""
+    return sorted(p for p in paths if p == f"{model}/config.pbtxt"
+                  or (p.startswith(f"{model}/configs/") and p.endswith(".pbtxt") and p.count("/") == 2))
+
+
 def loadable_problems(found: dict, expectations: list) -> list:
     """What would stop a polling Triton from loading a model as it stands in `found`.
 
     Every model folder with a config.pbtxt must hold, byte for byte, one of the expected
-    versions of that model (its config, labels, warmup files and version folders), and
-    every version folder its version_policy serves among those present must be complete
-    as in some expectation (Triton loads what the policy names, complete or not).
+    versions of that model (its configs, labels, warmup files and version folders), and
+    every version folder that any config a server may load (config.pbtxt or a variant
+    configs/<name>.pbtxt) serves among those present must be complete as in some
+    expectation (Triton loads what the policy names, complete or not).
 
     The one other legal config is a pin: an expected config whose version_policy the sync
     replaced by `specific` listing version folders that are present and complete, while it
@@ -136,18 +144,24 @@ def loadable_problems(found: dict, expectations: list) -> list:
             problems.append(f"{model}: a folder no expectation has")
             continue
         versions = {p.split("/")[1] for p in found if p.startswith(model + "/") and p.split("/")[1].isdigit()}
+        configs = _config_paths(model, found)
+        # Each config on its own (one server loads one of them): an expected one, or its pin.
+        bad = [path for path in configs
+               if not any(e.get(path) == found[path] or (path in e and pinned_from(found[path], e[path], versions))
+                          for e in expectations)]
+        problems += [f"{path} matches no expected version" for path in bad]
+        if f"{model}/config.pbtxt" in bad:
+            continue
         matches = [e for e in expectations if e.get(f"{model}/config.pbtxt") == config]
-        pinned = False
-        if not matches:
+        pinned = not matches
+        if pinned:
             matches = [e for e in expectations if f"{model}/config.pbtxt" in e
                        and pinned_from(config, e[f"{model}/config.pbtxt"], versions)]
-            pinned = bool(matches)
-        if not matches:
-            problems.append(f"{model}/config.pbtxt matches no expected version")
-            continue
+        variants = set(_config_paths(model, set(found) | {p for e in expectations for p in e})) - {f"{model}/config.pbtxt"}
         complete = False
         for e in matches:
-            mine = {p: d for p, d in e.items() if p.startswith(model + "/")
+            # the model's own files as config.pbtxt's expectation has them (variants were checked above)
+            mine = {p: d for p, d in e.items() if p.startswith(model + "/") and p not in variants
                     and not (pinned and p == f"{model}/config.pbtxt")}
             if all(found.get(p) == d for p, d in mine.items()):
                 complete = True
@@ -155,7 +169,10 @@ def loadable_problems(found: dict, expectations: list) -> list:
         if not complete:
             missing = sorted(p for p, d in mine.items() if found.get(p) != d)
             problems.append(f"{model}: its config is there but not all of its files: {missing[:5]}")
-        for version in sorted(served(config, versions), key=int):
+        loaded = set()
+        for path in configs:
+            loaded |= served(found[path], versions)
+        for version in sorted(loaded, key=int):
             prefix = f"{model}/{version}/"
             present = {p: d for p, d in found.items() if p.startswith(prefix)}
             if not any(present == {p: d for p, d in e.items() if p.startswith(prefix)} for e in expectations):
