@@ -104,7 +104,7 @@ def _find_local(root: str) -> dict:
                 except OSError:
                     size = 0
             found[entry.path] = {"type": "file" if entry.is_file(follow_symlinks=False) else "other",
-                                 "size": size, "ino": st.st_ino, "mtime": st.st_mtime,
+                                 "size": size, "ino": st.st_ino, "mtime": st.st_mtime, "islink": entry.is_symlink(),
                                  "created": getattr(st, "st_birthtime", st.st_ctime)}
     return {path: found[path] for path in sorted(found)}
 
