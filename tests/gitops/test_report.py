@@ -157,7 +157,7 @@ def test_invalid_head_still_reports_the_errors(tmp_path):
     code, out, _ = run_cli("report", "models.yaml", "--base", "main", cwd=repo)
     assert code == 1  # the report is written, and the check fails
     assert "**The manifest does not validate: 3 errors.**" in out
-    assert "`models.yaml:14:21` **error**: 'max_batch_size' must be non-negative" in out
+    assert "`models.yaml:15:21` **error**: 'max_batch_size' must be non-negative" in out
     assert "| `max_batch_size` | `8` | `-3` |" in out
     assert "→" not in out  # no content comparison against a side that did not build
 

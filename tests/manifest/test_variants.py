@@ -140,7 +140,7 @@ def test_variant_names_are_plain_file_names(tmp_path):
 
 def test_variants_need_triton_2_46(tmp_path):
     manifest = copy_example(tmp_path)
-    manifest.write_text(manifest.read_text().replace("version: 1\n", 'version: 1\ntriton: "24.04"\n', 1))
+    manifest.write_text(manifest.read_text().replace('triton: "24.10"', 'triton: "24.04"', 1))
     code, out, _ = run_cli("validate", manifest)
     assert code == 1
     assert "models.text_classifier.configs: config variants (`configs`) need Triton 2.46 or newer" in out
@@ -152,7 +152,7 @@ def test_a_field_too_new_for_the_release_is_found_in_the_variant(tmp_path):
     # iterative_sequence arrived in Triton 2.40 (compiler/data/triton_releases.json).
     manifest = _example_with(tmp_path, "      seq:\n        max_batch_size: 0\n        model_warmup: null\n"
                                        "        sequence_batching: {iterative_sequence: true}\n")
-    manifest.write_text(manifest.read_text().replace("version: 1\n", 'version: 1\ntriton: ["2.46", "2.39"]\n', 1))
+    manifest.write_text(manifest.read_text().replace('triton: "24.10"', 'triton: ["2.46", "2.39"]', 1))
     code, out, _ = run_cli("validate", manifest)
     assert code == 1 and "[triton-release]" in out and "iterative_sequence" in out, out
     assert f"models.yaml:{_line_of(manifest, 'iterative_sequence')}:" in out
