@@ -18,12 +18,11 @@ from contextvars import ContextVar
 from compiler.errors import Problem, WARNING
 from compiler.lint.source import ConfigFile, load_config
 from compiler.rules import RuleContext, check_config
-from compiler.rules.folder import DiskFolder
+from compiler.rules.folder import DiskFolder, walk_files
 from compiler.rules.model_files import version_number
 
 CONFIG = "config.pbtxt"
 NOT_VERSIONS = {"warmup", "initial_state", "configs"}  # subfolders Triton does not read as versions
-MAX_FILES = 50_000
 
 
 def _warn(message, rule, file, hint="") -> Problem:
@@ -35,20 +34,6 @@ def _subdirs(path: str) -> list:
         return sorted(e.name for e in os.scandir(path) if e.is_dir() and not e.name.startswith("."))
     except OSError:
         return []
-
-
-def _files(folder: str) -> set:
-    """Every file under the model folder (POSIX, relative), except the config itself."""
-    out = set()
-    for root, dirs, names in os.walk(folder):
-        dirs.sort()
-        rel = os.path.relpath(root, folder).replace(os.sep, "/")
-        for name in names:
-            out.add(name if rel == "." else f"{rel}/{name}")
-            if len(out) >= MAX_FILES:
-                return out
-    out.discard(CONFIG)
-    return out
 
 
 def _versions(folder: str, problems: list) -> set:
@@ -135,7 +120,7 @@ def lint_model_folder(folder: str, repository_models=None, model_configs=None, l
     versions = _versions(folder, problems)
     if cf.config is None:
         return cf.problems + problems
-    ctx = RuleContext(os.path.basename(os.path.normpath(folder)), versions=versions, files=_files(folder),
+    ctx = RuleContext(os.path.basename(os.path.normpath(folder)), versions=versions, files=walk_files(folder) - {CONFIG},
                       repository_models=repository_models, model_configs=model_configs or {},
                       model_versions=model_versions or {}, model_file_may_complete=True, model_folder=DiskFolder(folder))
     return cf.problems + problems + _run(cf, ctx) + _variants(folder, ctx)

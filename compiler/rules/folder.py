@@ -17,7 +17,8 @@ from typing import Optional
 MAX_FILES = 50_000
 
 
-def _walk(root: Path) -> set:
+def walk_files(root) -> set:
+    """Every file under `root` (POSIX paths relative to it), at most MAX_FILES of them."""
     out: set = set()
     for here, dirs, names in os.walk(root):
         dirs.sort()
@@ -69,7 +70,7 @@ class DiskFolder(ModelFolder):
     def version_files(self, version):
         if version not in self._cache:
             root = self.folder / str(version)
-            self._cache[version] = _walk(root) if root.is_dir() else None
+            self._cache[version] = walk_files(root) if root.is_dir() else None
         return self._cache[version]
 
     def version_path(self, version, rel):
@@ -109,7 +110,7 @@ class ManifestFolder(ModelFolder):
             if local.is_file():
                 files = {self.model.default_model_filename}
             elif local.is_dir():
-                files = {f for f in _walk(local) if f.split("/")[0] not in ("__pycache__", ".git")}
+                files = {f for f in walk_files(local) if f.split("/")[0] not in ("__pycache__", ".git")}
         elif version in self.model.versions and not self.model.versions[version].source:
             files = set()  # an ensemble's empty version folder
         self._cache[version] = files
