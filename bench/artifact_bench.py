@@ -42,7 +42,8 @@ def _count(module, name, counter: dict):
 
 def child(step: str, work: Path) -> dict:
     sys.path.insert(0, str(REPO))
-    from compiler.artifacts import fetch, files
+    from compiler.artifacts import fetch
+    from compiler.artifacts import file_digest as files
     from compiler.cli import main
 
     counts: dict = {}
@@ -75,12 +76,12 @@ def _server_side_copy(work: Path) -> dict:
     import fsspec
 
     from compiler.artifacts import settings
-    from compiler.artifacts.transfer import SERVER_SIDE, copy_method, server_side_copy
+    from compiler.artifacts.remote_copy import SERVER_SIDE, copy_method, server_side_copy
     from compiler.pipeline import load_and_build
 
     config = json.loads((work / "s3.json").read_text())
     with settings.using(fetch=False):
-        loaded, tree = load_and_build(work / "remote" / "models.yaml")
+        _loaded, tree = load_and_build(work / "remote" / "models.yaml")
     (entry,) = [e for e in tree.entries if e.origin is not None]
     target = f"s3://{config['bucket']}/copied"
     assert copy_method(entry, target, config["options"]) == SERVER_SIDE
@@ -206,7 +207,7 @@ def main() -> int:
     (work / "results.json").write_text(json.dumps(
         {"size": size, "openssl_seconds": openssl, "hash_ratio": ratio,
          "steps": [{"step": r[0], "seconds": r[1], "rss_mb": r[2], "notes": r[3]} for r in rows],
-         "targets": {name: ok for name, ok in targets}}, indent=2))
+         "targets": dict(targets)}, indent=2))
     return 0 if all(ok for _, ok in targets) else 1
 
 

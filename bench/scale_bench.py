@@ -85,7 +85,7 @@ def measure(work: Path, models: int, versions: int, repeat: int, clis: dict) -> 
     generate(work, models, versions)
     for i, cli in enumerate(clis.values()):
         run(cli + ["compile", "models.yaml", "--out", f"build/compiled-{i}"], work)
-    run(list(clis.values())[0] + ["sync", "models.yaml", "--target", "local"], work)
+    run(next(iter(clis.values())) + ["sync", "models.yaml", "--target", "local"], work)
     results = {(label, step): [] for label in clis for step in STEPS}
     for _ in range(repeat):          # the steps take turns, so noise spreads over all of them
         for step, args in STEPS.items():

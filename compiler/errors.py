@@ -6,8 +6,9 @@ target); the CLI's single handler turns it into a message and exit code 1.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Iterable, Union
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Union
 
 PathPart = Union[str, int]
 Path = tuple  # tuple[PathPart, ...]: keys and list indexes from the document root
@@ -93,12 +94,8 @@ class Problem:
     def is_error(self) -> bool:
         return self.severity == ERROR
 
-    def at(self, file: str, line: int, column: int) -> "Problem":
+    def at(self, file: str, line: int, column: int) -> Problem:
         self.file, self.line, self.column = file, line, column
-        return self
-
-    def prefixed(self, prefix: Path) -> "Problem":
-        self.path = tuple(prefix) + tuple(self.path)
         return self
 
     def as_dict(self) -> dict:
@@ -115,33 +112,3 @@ class Problem:
 
     def sort_key(self):
         return (self.file, self.line, self.column, format_path(self.path), self.message)
-
-
-@dataclass
-class Problems:
-    """An ordered collection with the counts the CLI needs for its exit code."""
-
-    items: list = field(default_factory=list)
-
-    def add(self, problem: Problem) -> None:
-        self.items.append(problem)
-
-    def extend(self, problems: Iterable[Problem]) -> None:
-        self.items.extend(problems)
-
-    @property
-    def errors(self) -> list:
-        return [p for p in self.items if p.is_error]
-
-    @property
-    def warnings(self) -> list:
-        return [p for p in self.items if not p.is_error]
-
-    def sorted(self) -> list:
-        return sorted(self.items, key=Problem.sort_key)
-
-    def __iter__(self):
-        return iter(self.items)
-
-    def __len__(self) -> int:
-        return len(self.items)

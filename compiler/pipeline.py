@@ -31,7 +31,7 @@ def load_and_build(manifest_path, after_load=None):
 def load_valid(options):
     """(LoadedManifest, Tree) for commands that need a valid manifest; None after the
     manifest's problems were reported in `options.output`'s format."""
-    from compiler.report import report_problems
+    from compiler.console import report_problems
 
     loaded, tree = load_and_build(options.manifest)
     if tree is None:

@@ -3,7 +3,7 @@
 Exit codes mean one thing across commands: 0 ok, 1 error (a usage error included: a CI step
 whose arguments have a typo must fail, never read as "changes pending"), 2 changes pending
 or drift, 130 interrupted. Each command lists only the codes it can return (`report` keeps
-its own list, compiler/commands/report.py).
+its own list, REPORT_EXIT_CODES).
 """
 from __future__ import annotations
 
@@ -14,6 +14,13 @@ EXIT_USAGE = 1  # argparse's own default is 2, which here means "changes pending
 
 _ERROR = "1  error: bad arguments, invalid input, unreachable target or server; nothing half-written"
 _INTERRUPTED = "130  interrupted (Ctrl-C)"
+
+# `report` writes its report even when it fails, so its list reads differently.
+REPORT_EXIT_CODES = ("exit codes:\n"
+                     "  0  the report was written\n"
+                     "  1  an error, or the manifest does not validate, or a target's plan failed\n"
+                     "     (the report is still written: the PR shows why its check failed)\n"
+                     "  2  with --exit-code: a model or a target changes")
 
 EXIT_CODES = {
     "validate": ["0  no errors (warnings do not fail)", "1  errors found, or bad arguments"],

@@ -73,4 +73,4 @@ def main(argv=None) -> int:
 if __name__ == "__main__":
     sys.exit(main())
 
-__all__ = ["main", "CATEGORIES"]
+__all__ = ["CATEGORIES", "main"]

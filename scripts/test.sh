@@ -1,14 +1,26 @@
 #!/usr/bin/env bash
-# Run the test suite: make sure the environment is bootstrapped, then pytest.
+# Run the test suite: make sure the environment is bootstrapped, run the static checks, then pytest.
 #   scripts/test.sh                      # everything under tests/
 #   scripts/test.sh tests/support -x     # any pytest arguments
-# pytest's exit code is passed through unchanged (exec).
+# A static check that fails stops the run before pytest (exit 1); otherwise pytest's exit code is
+# passed through unchanged (exec).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 bash scripts/bootstrap.sh
+
+# Static checks, configured in pyproject.toml: ruff (style and likely bugs) and import-linter (the
+# layer contract: no upward import, no cycle between subpackages). --no-cache: nothing is left in
+# the work tree.
+"$ROOT/.venv/bin/ruff" check --no-cache --quiet compiler tests scripts bench \
+    || { echo "test.sh: ruff found problems (above)" >&2; exit 1; }
+if ! layers="$("$ROOT/.venv/bin/lint-imports" --no-cache 2>&1)"; then  # its report only when broken
+    echo "$layers" >&2
+    echo "test.sh: the import layers are broken (above; contract in pyproject.toml)" >&2
+    exit 1
+fi
 
 # -p no:cacheprovider: no .pytest_cache in the work tree (CI runs in a clone).
 exec "$ROOT/.venv/bin/python" -m pytest -p no:cacheprovider "$@"

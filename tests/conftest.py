@@ -38,8 +38,8 @@ os.environ.setdefault("TRITON_GITOPS_ALLOWED_ENV", "TG_*")
 # Make `support` importable whether or not tests/ becomes a package later.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from support.emulators import AzureEmulator, GCSEmulator, S3Emulator  # noqa: E402
-from support.triton import TritonServer, tritonserver_binary  # noqa: E402
+from support.emulators import AzureEmulator, GCSEmulator, S3Emulator
+from support.triton import TritonServer, tritonserver_binary
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import yaml
 from google.protobuf import json_format
 
-from compiler.analyzer.yamledit import Editor, EditError, same
+from compiler.analyzer.yamledit import EditError, Editor, same
 from compiler.errors import FatalError
 from compiler.importer.entry import config_to_entry
 from compiler.manifest.normalize import canonical_config, merge_defaults
@@ -52,7 +52,6 @@ class ManifestChange:
     changes: list = field(default_factory=list)  # FieldChange
     kept: list = field(default_factory=list)  # (key, why) differences left alone
     text: str = ""  # the whole manifest with the change made
-    tuning_before: object = None
 
 
 def field_changes(data: dict, model: str, tuned_config) -> ManifestChange:
@@ -61,7 +60,7 @@ def field_changes(data: dict, model: str, tuned_config) -> ManifestChange:
     config_dict, _ = canonical_config(model, merged)
     current = config_to_entry(json_format.ParseDict(config_dict, ModelConfig()))
     tuned = config_to_entry(tuned_config)
-    result = ManifestChange(model, tuning_before=entry.get(TUNING))
+    result = ManifestChange(model)
     for key in list(tuned) + [k for k in current if k not in tuned]:
         if same(current.get(key), tuned.get(key)):
             continue

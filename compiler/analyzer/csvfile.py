@@ -30,7 +30,7 @@ from compiler.errors import FatalError
 
 # Column headers (ResultTableManager.headers and the record types' header()).
 MODEL, CONFIG, BATCH, CONCURRENCY, REQUEST_RATE = "Model", "Model Config Path", "Batch", "Concurrency", "Request Rate"
-SATISFIES, MAX_BATCH_SIZE, GPU_UUID = "Satisfies Constraints", "Max Batch Size", "GPU UUID"
+SATISFIES, MAX_BATCH_SIZE = "Satisfies Constraints", "Max Batch Size"
 THROUGHPUT, P99 = "Throughput (infer/sec)", "p99 Latency (ms)"  # perf_throughput, perf_latency_p99
 GPU_MEMORY = "GPU Memory Usage (MB)"  # gpu_used_memory
 # The Model Analyzer field each required column comes from, for the hint.

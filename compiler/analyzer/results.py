@@ -9,9 +9,10 @@ The file formats are read by `compiler.analyzer.csvfile` and `compiler.analyzer.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 
 from compiler.errors import FatalError
 

@@ -35,7 +35,7 @@ class Node:
     value: str = ""  # a scalar's text
     pairs: list = field(default_factory=list)  # mapping: [(key Node, value Node)]
     items: list = field(default_factory=list)  # sequence: [Node]
-    pending: Optional["Node"] = None  # a mapping's key awaiting its value while parsing
+    pending: Optional[Node] = None  # a mapping's key awaiting its value while parsing
 
 
 def parse(text: str) -> Node:

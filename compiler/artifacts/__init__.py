@@ -10,13 +10,13 @@ content-addressed cache, and checks `sha256:` pins and `models.lock`.
     digest.py     sha256/md5 streaming, the folder digest definition
     cache.py      the content-addressed cache and its indexes; prune
     fetch.py      streamed, retried, verified downloads; the thread pool
-    files.py      one file's digest and bytes with as little work as possible
+    file_digest.py  one file's digest and bytes with as little work as possible
     resolve.py    the manifest-wide pass: pins, lock, LFS pointers, checksum agent
     lockfile.py   models.lock
     lfs.py        Git LFS pointer detection
     checksum.py   Triton's checksum repository agent parameters
-    plan.py       what plans print about sources
-    transfer.py   for sync: server-side copies and local copies of remote files
+    plan_sources.py  what plans print about sources
+    remote_copy.py  for sync: server-side copies and local copies of remote files
 """
 from compiler.artifacts.resolve import Artifact, resolve_versions  # noqa: F401
 from compiler.artifacts.source import ArtifactFile, Origin  # noqa: F401

@@ -28,9 +28,5 @@ def folder_digest(files) -> str:
     """`files`: iterable of (relative POSIX path, sha256 hex). Order does not matter."""
     outer = hashlib.sha256()
     for rel, sha in sorted(files, key=lambda item: item[0].encode("utf-8")):
-        outer.update(f"{sha}  {rel}\n".encode("utf-8"))
+        outer.update(f"{sha}  {rel}\n".encode())
     return outer.hexdigest()
-
-
-def is_sha256(text: str) -> bool:
-    return len(text) == 64 and all(c in "0123456789abcdef" for c in text)

@@ -76,7 +76,7 @@ def download(fs, origin, cache, expected: str = "", label: str = "", sleep=time.
             try:
                 _fetch_once(fs, origin, temp)
                 break
-            except Exception as exc:  # noqa: BLE001 - classified: permanent ones go up at once
+            except Exception as exc:  # classified: permanent ones go up at once
                 if attempt == ATTEMPTS - 1 or _permanent(exc):
                     raise
                 sleep(BACKOFF * (2 ** attempt) * (0.5 + random.random()))

@@ -43,7 +43,7 @@ def _repository_root(path: Path) -> Optional[Path]:
 
 def pointer_problem(files: list, source: str, doc_path: tuple, remote: bool) -> Problem:
     """One problem for a version whose files include pointers: `files` is [(path, label, real size)]."""
-    from compiler.report import human_size
+    from compiler.console import human_size
 
     _, first, real = files[0]
     more = f" (and {len(files) - 1} more)" if len(files) > 1 else ""

@@ -15,12 +15,13 @@ from compiler.artifacts import settings as settings_mod
 from compiler.artifacts.checksum import add_md5_parameters, checksum_agent, cloud_target_warnings
 from compiler.artifacts.digest import folder_digest
 from compiler.artifacts.fetch import Mismatch, in_parallel
-from compiler.artifacts.files import local_digests, recorded_digests, remote_file
+from compiler.artifacts.file_digest import local_digests, recorded_digests, remote_file
 from compiler.artifacts.lfs import pointer_problem, pointer_size
 from compiler.artifacts.lockfile import differences, key_of, lock_path, read_lock
 from compiler.artifacts.source import FILE, list_local, list_remote
 from compiler.errors import ERROR, WARNING, FatalError, Problem
-from compiler.storage import destinations, policy as policy_mod
+from compiler.storage import destinations
+from compiler.storage import policy as policy_mod
 from compiler.storage.env import expand
 from compiler.storage.stores import Filesystems
 from compiler.storage.urls import redact_url
@@ -71,7 +72,7 @@ class _Run:
 
     # -- listing ---------------------------------------------------------------------------
     def list(self, pair):
-        model, version = pair
+        _model, version = pair
         problems: list = []
         doc_path = version.doc_path + ("source",)
         if version.remote:

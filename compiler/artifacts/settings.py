@@ -71,7 +71,7 @@ def default_cache_dir() -> Path:
     return Path(base) / "triton-gitops" / "artifacts"
 
 
-_CURRENT: contextvars.ContextVar = contextvars.ContextVar("triton_gitops_artifacts", default=Settings())
+_CURRENT: contextvars.ContextVar = contextvars.ContextVar("triton_gitops_artifacts", default=Settings())  # noqa: B039 - frozen
 # One Cache object per cache folder for the whole run: the digests the artifacts stage learns
 # are then found, in memory, by the sync's change detection (one index, each file read once).
 _CACHES: dict = {}

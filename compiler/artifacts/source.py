@@ -19,6 +19,8 @@ from compiler.storage.stores import Filesystems, store_md5, version_stamp
 from compiler.storage.urls import HTTP_SCHEMES, redact_url
 
 FILE, FOLDER = "file", "folder"
+# Never copied from a source folder: byte-code caches and VCS metadata are not model files.
+SKIPPED_NAMES = {"__pycache__", ".git", ".DS_Store"}
 
 
 @dataclass(frozen=True)
@@ -48,8 +50,6 @@ class ArtifactFile:
 
 def list_local(path: Path, doc_path: tuple, problems: list) -> tuple:
     """(kind, files) of a local source; files sorted by path, skipped names left out."""
-    from compiler.compile.tree import SKIPPED_NAMES
-
     if path.is_file():
         return FILE, [ArtifactFile("", path.stat().st_size, local=path)]
     # Real paths are worked out only where a symlink is met: a plain folder's real path is the
@@ -121,8 +121,6 @@ def _refuse_name(rel: str, where, doc_path, problems) -> bool:
 
 def list_remote(url: str, options: dict, filesystems: Filesystems, doc_path: tuple, problems: list):
     """(kind, files) of a URL source, or (None, []) after reporting why it cannot be listed."""
-    from compiler.compile.tree import SKIPPED_NAMES
-
     shown = redact_url(url)
     protocol = url.split("://", 1)[0].lower()
     if protocol in HTTP_SCHEMES and urlsplit(url).path.endswith("/"):

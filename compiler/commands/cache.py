@@ -4,7 +4,7 @@ from __future__ import annotations
 from compiler.artifacts import settings
 from compiler.artifacts.cache import Cache
 from compiler.commands import EXIT_OK
-from compiler.report import human_size, plural
+from compiler.console import human_size, plural
 
 
 def run(options) -> int:

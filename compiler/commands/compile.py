@@ -1,7 +1,7 @@
 """`triton-gitops compile`: write the model repository, or show what would change.
 
 When the build record in the output says nothing the compile reads or writes has changed
-since it was written, the answer is given from the record (compiler.compile.record), and
+since it was written, the answer is given from the record (compiler.compile.build_record), and
 the heavier modules are not even imported.
 """
 from __future__ import annotations
@@ -11,10 +11,10 @@ from pathlib import Path
 
 from compiler.artifacts import settings as artifact_settings
 from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
-from compiler.compile import record
+from compiler.compile import build_record
 from compiler.compile.output import CREATE, DELETE, UPDATE, DiffResult, check_replaceable, diff_tree, write_tree
+from compiler.console import human_size, json_text, paint, plural, use_colour
 from compiler.errors import FatalError, printable
-from compiler.report import human_size, json_text, paint, plural, use_colour
 
 _SIGN = {CREATE: "+", UPDATE: "~", DELETE: "-"}
 
@@ -98,7 +98,7 @@ def _keep_record(loaded, summary: dict, out: Path, key, started, written) -> Non
     """Record this run for the next one, where a stat can vouch for every input: local
     sources only, and no warnings (which the next run would otherwise have to repeat)."""
     from compiler.artifacts.lockfile import lock_path
-    from compiler.artifacts.plan import source_records, sources_block
+    from compiler.artifacts.plan_sources import source_records, sources_block
 
     manifest = loaded.manifest
     if key is None or started is None or loaded.problems:
@@ -107,7 +107,7 @@ def _keep_record(loaded, summary: dict, out: Path, key, started, written) -> Non
         return
     report = {"summary": summary, "sources": source_records(manifest), "sources_text": sources_block(manifest)}
     try:
-        record.save(out, key, started, record.input_stamps(manifest, lock_path(manifest.path)), written, report)
+        build_record.save(out, key, started, build_record.input_stamps(manifest, lock_path(manifest.path)), written, report)
     except OSError:
         pass  # only a shortcut lost: the next run does the full compile
 
@@ -157,16 +157,16 @@ def run(options) -> int:
             return EXIT_ERROR
         raise no_target or FatalError(f"cannot tell the local target of {options.manifest}", "pass --out DIR")
     # The file system's clock before anything is read: inputs changed after it are not trusted
-    # to the record (see compiler.compile.record).
-    started = None if options.dry_run else record.clock_now(out)
-    key = record.current_key(out, manifest_path, str(options.manifest), artifact_settings.current().lock)
-    report = record.up_to_date(out, key)
+    # to the record (see compiler.compile.build_record).
+    started = None if options.dry_run else build_record.clock_now(out)
+    key = build_record.current_key(out, manifest_path, str(options.manifest), artifact_settings.current().lock)
+    report = build_record.up_to_date(out, key)
     if report is not None:
         return _answer_from_record(report, out, options)
 
-    from compiler.artifacts.plan import source_records, sources_block
+    from compiler.artifacts.plan_sources import source_records, sources_block
+    from compiler.console import report_problems
     from compiler.pipeline import load_valid
-    from compiler.report import report_problems
 
     built = load_valid(options)
     if built is None:
@@ -180,7 +180,7 @@ def run(options) -> int:
         _print_dry_run(diff, out, options, source_records(loaded.manifest), sources_block(loaded.manifest))
         return EXIT_CHANGES if (options.exit_code and diff.pending) else EXIT_OK
     check_replaceable(out)
-    record.forget(out)
+    build_record.forget(out)
     manifest = loaded.manifest
     ensembles = [name for name, model in manifest.models.items() if model.config.platform == "ensemble"]
     written = write_tree(tree, out, Path(options.manifest).name, ensembles)

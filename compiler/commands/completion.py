@@ -106,7 +106,7 @@ def script(parser: argparse.ArgumentParser, shell: str) -> str:
 
 
 def run(options) -> int:
-    from compiler.cli import build_parser
+    from compiler.options import build_parser
 
     sys.stdout.write(script(build_parser(), options.shell))
     return EXIT_OK

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from compiler.commands import EXIT_ERROR, EXIT_OK
-from compiler.report import plural, report_problems
+from compiler.console import plural, report_problems
 
 
 def run(options) -> int:

@@ -17,8 +17,8 @@ import tempfile
 from pathlib import Path
 
 from compiler.commands import EXIT_OK
+from compiler.console import json_text, paint, plural, report_problems, use_colour
 from compiler.errors import FatalError, printable
-from compiler.report import json_text, paint, plural, report_problems, use_colour
 
 _MAX_PROBLEMS = 5
 
@@ -95,8 +95,8 @@ def _summary(results, choice, change) -> list:
 
     why = "named with --config" if choice.named else OBJECTIVES[choice.objective][1]
     lines = [f"read {results.path} (Model Analyzer {'results CSV' if results.kind == 'csv' else 'checkpoint'})",
-             f"{choice.model}: {choice.config} ({why}; {choice.passed} of "
-             f"{plural(choice.considered, 'measurement')} of {plural(choice.configs, 'config')} meet the constraints)",
+             (f"{choice.model}: {choice.config} ({why}; {choice.passed} of "
+              f"{plural(choice.considered, 'measurement')} of {plural(choice.configs, 'config')} meet the constraints)"),
              f"  measured at {choice.measurement.load()}: {_figures(choice.measurement)}"]
     for text, count in choice.eliminated.items():
         if count:

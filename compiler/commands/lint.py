@@ -4,9 +4,8 @@ from __future__ import annotations
 import sys
 
 from compiler.commands import EXIT_ERROR, EXIT_OK
+from compiler.console import plural, report_problems
 from compiler.errors import FatalError
-from compiler.report import plural, report_problems
-
 
 KINDS = ("backends", "repository_agents", "batch_strategies")
 
@@ -24,7 +23,8 @@ def _manifest_server(path) -> dict:
     from compiler.manifest.yaml_source import load_bytes
 
     try:
-        raw = open(path, "rb").read()
+        with open(path, "rb") as handle:
+            raw = handle.read()
     except OSError as exc:
         raise FatalError(f"--manifest {path}: cannot read it: {exc.strerror or exc}")
     document = load_bytes(raw, str(path))

@@ -5,11 +5,11 @@ from pathlib import Path
 
 from compiler.artifacts import settings
 from compiler.artifacts.lockfile import LockEntry, key_of, lock_path, render_lock, write_lock
-from compiler.artifacts.plan import source_lines, source_records
+from compiler.artifacts.plan_sources import source_lines, source_records
 from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
+from compiler.console import json_text, plural, report_problems
 from compiler.errors import printable
 from compiler.pipeline import load_valid
-from compiler.report import json_text, plural, report_problems
 
 
 def lock_entries(manifest) -> dict:
@@ -32,7 +32,7 @@ def run(options) -> int:
         built = load_valid(options)
     if built is None:
         return EXIT_ERROR
-    loaded, tree = built
+    loaded, _tree = built
     manifest = loaded.manifest
     path = lock_path(options.manifest)
     entries = lock_entries(manifest)

@@ -1,7 +1,6 @@
 """`triton-gitops plan`: what a sync would do to a target, per file and per model; touches nothing."""
 from __future__ import annotations
 
-
 from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
 
 
@@ -17,10 +16,10 @@ def run(options) -> int:
 
 
 def _run(options, early) -> int:
-    from compiler.artifacts.plan import source_records, sources_block
-    from compiler.report import json_text, report_problems, use_colour
+    from compiler.artifacts.plan_sources import source_records, sources_block
+    from compiler.console import json_text, report_problems, use_colour
     from compiler.sync import engine
-    from compiler.sync.report import plan_json, plan_text
+    from compiler.sync.summary import plan_json, plan_text
 
     ctx, loaded = engine.prepare(options.manifest, options.target, jobs=8, early=early)
     if ctx is None:

@@ -14,15 +14,10 @@ import sys
 from pathlib import Path
 
 from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
+from compiler.console import json_text
 from compiler.errors import FatalError, printable
-from compiler.report import json_text
 
 DEFAULT_BASE = "main"
-EXIT_CODES = ("exit codes:\n"
-              "  0  the report was written\n"
-              "  1  an error, or the manifest does not validate, or a target's plan failed\n"
-              "     (the report is still written: the PR shows why its check failed)\n"
-              "  2  with --exit-code: a model or a target changes")
 
 
 def run(options) -> int:

@@ -7,10 +7,10 @@ from __future__ import annotations
 import sys
 
 from compiler.commands import EXIT_ERROR, EXIT_OK
-from compiler.errors import FatalError, printable
+from compiler.console import json_text, paint, plural, use_colour
+from compiler.errors import printable
 from compiler.manifest.variants import serve_variant
 from compiler.pipeline import load_valid
-from compiler.report import json_text, paint, plural, use_colour
 
 _COLOUR = {"loaded": "create", "unchanged": "dim", "failed": "error", "unloaded": "update"}
 
@@ -84,7 +84,7 @@ class _Servers:
         if not self.recording:
             return set()
         from compiler.rollout.client import TritonClient
-        from compiler.rollout.record import models_of, read_servers
+        from compiler.rollout.rollout_record import models_of, read_servers
         from compiler.rollout.server import ask_with, find_entry, identify
 
         me = identify(client)
@@ -106,8 +106,8 @@ class _Servers:
         found = self.found.get(str(parse_url(url)))
         if not self.recording or found is None:
             return
-        from compiler.rollout.engine import FAILED, UNLOADED
-        from compiler.rollout.record import models_of, write_server
+        from compiler.rollout.explicit_load import FAILED, UNLOADED
+        from compiler.rollout.rollout_record import models_of, write_server
 
         me, known = found
         record = dict(models_of(known))
@@ -159,7 +159,7 @@ def run(options) -> int:
     built = load_valid(options)
     if built is None:
         return EXIT_ERROR
-    loaded, tree = built
+    loaded, _tree = built
     manifest = loaded.manifest
     serve_variant(manifest, options.model_config_name, options.target or "")
     text = options.output == "text"
@@ -200,7 +200,7 @@ def run(options) -> int:
 
 
 def _report(result, ok: bool) -> dict:
-    from compiler.rollout.engine import FAILED
+    from compiler.rollout.explicit_load import FAILED
 
     report = {"ok": ok, "verdict": result.verdict, "replicas": [run.as_dict() for run in result.runs],
               "not_reached": [r.url for r in result.not_reached]}

@@ -4,10 +4,10 @@ not. With several servers (compiler/rollout/fleet.py) each is compared on its ow
 from __future__ import annotations
 
 from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
+from compiler.console import json_text, paint, plural, use_colour
 from compiler.errors import FatalError, printable
 from compiler.manifest.variants import serve_variant
 from compiler.pipeline import load_valid
-from compiler.report import json_text, paint, plural, use_colour
 
 
 def _replicas(options, manifest):
@@ -39,7 +39,7 @@ def run(options) -> int:
     built = load_valid(options)
     if built is None:
         return EXIT_ERROR
-    loaded, tree = built
+    loaded, _tree = built
     manifest = loaded.manifest
     serve_variant(manifest, options.model_config_name, options.target or "")
     replicas = _replicas(options, manifest)

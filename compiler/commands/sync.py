@@ -26,10 +26,10 @@ def run(options) -> int:
 
 
 def _run(options, started, early) -> int:
-    from compiler.report import json_text, report_problems, use_colour
+    from compiler.console import json_text, report_problems, use_colour
     from compiler.sync import engine
     from compiler.sync.progress import Progress
-    from compiler.sync.report import plan_text, sync_json, sync_summary
+    from compiler.sync.summary import plan_text, sync_json, sync_summary
 
     ctx, loaded = engine.prepare(options.manifest, options.target, options.jobs, early,
                                  writes=not options.dry_run)

@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 
 from compiler.commands import EXIT_ERROR, EXIT_OK
+from compiler.console import json_text, report_problems
 from compiler.errors import printable
-from compiler.report import json_text, report_problems
 
 _KINDS = {"s3": "s3", "s3a": "s3", "gs": "gcs", "gcs": "gcs", "az": "azure", "abfs": "azure",
           "abfss": "azure", "adl": "azure", "file": "local", "local": "local"}

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from compiler.commands import EXIT_ERROR, EXIT_OK
+from compiler.console import plural, report_problems
 from compiler.errors import printable
 from compiler.pipeline import load_and_build
-from compiler.report import plural, report_problems
 
 
 def run(options) -> int:

@@ -5,7 +5,7 @@ a mkdir costs ~0.3 ms of kernel time), so: each folder made once, parents first;
 file opened once with O_EXCL and written in place, copies done in the kernel
 (copy_file_range); models written by a few threads at once, since all of it waits on
 system calls that release the GIL. Each file's stat and sha256 are kept for the build
-record (compiler.compile.record), which lets the next run see it is up to date.
+record (compiler.compile.build_record), which lets the next run see it is up to date.
 """
 from __future__ import annotations
 

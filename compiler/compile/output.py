@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from compiler.compile.assemble import assemble
-from compiler.compile.record import MARKER
+from compiler.compile.build_record import MARKER
+from compiler.control_files import CONTROL_NAMES, LOCK_NAME, ROLLOUT_NAME, STATE_NAME, TMP_PREFIX, Record, State
 from compiler.errors import FatalError
-from compiler.sync.state import CONTROL_NAMES, LOCK_NAME, ROLLOUT_NAME, STATE_NAME, TMP_PREFIX, Record, State
 
 _IGNORED_DIRS = {"__pycache__"}  # Triton's Python backend writes these beside model.py; sync ignores them too
 

@@ -11,15 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from compiler.compile.render import render_config
-from compiler.compile.warmup import encode
+from compiler.compile.config_text import render_config
+from compiler.compile.warmup_data import encode
 from compiler.manifest.variants import variant_file
 
 # An empty version folder (an ensemble's) cannot exist on an object store, where folders
 # are only prefixes of files; this zero-byte file keeps it present everywhere.
 KEEP_FILE = ".triton-gitops-keep"
-# Never copied from a source folder: byte-code caches and VCS metadata are not model files.
-SKIPPED_NAMES = {"__pycache__", ".git", ".DS_Store"}
 
 CONFIG, VERSION, FILE, WARMUP = "config", "version", "file", "warmup"
 

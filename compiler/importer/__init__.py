@@ -1,7 +1,7 @@
 """`triton-gitops import`: take over an existing Triton model repository.
 
-Stages, one module each: `source` lists the repository (local or any fsspec URL),
-`entry` turns each config.pbtxt into a model entry, `build` assembles the manifest and
+Stages, one module each: `scan` lists the repository (local or any fsspec URL),
+`entry` turns each config.pbtxt into a model entry, `to_manifest` assembles the manifest and
 decides where sources point, `emit` writes readable YAML. Nothing is written unless
 every config parses; the manifest is checked to load back with our own YAML loader
 before it is written, so what import writes is what `validate` reads.
@@ -80,8 +80,8 @@ def import_repository(source: str, out: Optional[Path], copy_to: Optional[Path] 
                       force: bool = False, server: Optional[dict] = None) -> ImportResult:
     """Read `source`, write the manifest to `out` (None: only return the text). `server`
     ({"backends", "repository_agents"} -> names) declares the custom ones the servers have."""
-    from compiler.importer.build import plan_import
-    from compiler.importer.source import open_repository
+    from compiler.importer.scan import open_repository
+    from compiler.importer.to_manifest import plan_import
 
     if out is not None and out.exists() and not force:
         raise FatalError(f"{out}: exists; not overwritten", "pass --force to replace it, or -o another file")
@@ -97,4 +97,4 @@ def import_repository(source: str, out: Optional[Path], copy_to: Optional[Path] 
     return ImportResult(text, len(plan.data["models"]), plan.problems, copied)
 
 
-__all__ = ["import_repository", "ImportResult", "render", "write_text_atomic"]
+__all__ = ["ImportResult", "import_repository", "render", "write_text_atomic"]

@@ -15,7 +15,7 @@ import os
 from compiler.errors import Problem
 from compiler.lint.repository import configs_in, lint_directory, lint_file, lint_model_folder, lint_repository
 
-__all__ = ["lint_paths", "configs_found", "lint_file", "lint_directory", "lint_model_folder", "lint_repository"]
+__all__ = ["configs_found", "lint_directory", "lint_file", "lint_model_folder", "lint_paths", "lint_repository"]
 
 
 def configs_found(paths: list) -> list:

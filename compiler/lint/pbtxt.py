@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from compiler.rules.base import is_map, is_repeated
 
@@ -118,7 +119,7 @@ class Entry:
 
 
 class _Parser:
-    _CLOSE = {"{": "}", "<": ">"}
+    _CLOSE: ClassVar[dict] = {"{": "}", "<": ">"}
 
     def __init__(self, text: str):
         self.tokens = tokenize(text)

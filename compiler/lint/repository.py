@@ -15,8 +15,8 @@ import dataclasses
 import os
 from contextvars import ContextVar
 
-from compiler.errors import Problem, WARNING
-from compiler.lint.source import ConfigFile, load_config
+from compiler.errors import WARNING, Problem
+from compiler.lint.config_file import ConfigFile, load_config
 from compiler.rules import RuleContext, check_config
 from compiler.rules.folder import DiskFolder, walk_files
 from compiler.rules.model_files import version_number

@@ -40,8 +40,8 @@ def read_manifest_bytes(path: Path) -> bytes:
 
 def load_manifest(path, display: str = "") -> LoadedManifest:
     """Everything wrong with the manifest at `path`, in one pass; the model if nothing is."""
-    from compiler.manifest.build import build_manifest
     from compiler.manifest.fastcheck import is_valid
+    from compiler.manifest.specs import build_manifest
 
     path = Path(path)
     document = load_bytes(read_manifest_bytes(path), display or str(path))

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping, Optional
+from typing import Optional
 
 DOCS_FILE = Path(__file__).resolve().parent.parent / "data" / "model_config_docs.json"
 SECTIONS = ("messages", "fields", "oneofs", "enums", "enum_values")

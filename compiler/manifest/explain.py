@@ -384,7 +384,7 @@ def explain(text: str, releases: Releases = None, schema: Optional[dict] = None)
     walker = _Schema(schema or build_schema(releases))
     node = _resolve(walker, text)
     proto = node.proto
-    values = {name: "" for name in walker.deref(node.schema).get("enum", ())}
+    values = dict.fromkeys(walker.deref(node.schema).get("enum", ()), "")
     enum = proto.enum_type if proto is not None else None
     if enum is not None and enum is not model_config_pb2.DataType.DESCRIPTOR:
         # DataType's values have no text of their own, and the schema adds the short forms (FP32).

@@ -26,7 +26,7 @@ _SUPPORTED = _ANNOTATIONS | {
 }
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def python_regex(pattern: str):
     """A JSON Schema (ECMA-262) pattern for `re`: there `$` is the end of the string, whereas
     Python's `$` also matches before a final newline, which let "name\n" through `^...$`."""

@@ -70,8 +70,6 @@ _PROTO_EXAMPLES = {
     "inference.ModelEnsembling.Step.model_version": -1,
 }
 
-# Manifest-only keys of a model entry.
-MODEL_EXTRA_KEYS = ("files", "versions", "tuning", "configs")
 # Config variants (configs/<name>.pbtxt): a variant's definitions are the ModelConfig ones
 # with `null` allowed for every key (it removes the key the model has), under this prefix.
 VARIANT_PREFIX = "variant:"

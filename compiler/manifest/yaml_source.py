@@ -231,7 +231,7 @@ def load_bytes(raw: bytes, file: str) -> Document:
 
 
 class _Frame:
-    __slots__ = ("kind", "value", "path", "start", "key", "key_pos", "anchor", "nodes", "merges", "explicit")
+    __slots__ = ("anchor", "explicit", "key", "key_pos", "kind", "merges", "nodes", "path", "start", "value")
 
     def __init__(self, kind, value, path, start, anchor):
         self.kind, self.value, self.path, self.start, self.anchor = kind, value, path, start, anchor

@@ -41,7 +41,8 @@ def set_outputs(values: dict) -> None:
 def read_outputs(path) -> dict:
     """Parse a $GITHUB_OUTPUT file the way the runner does (used by the tests)."""
     values: dict = {}
-    lines = open(path, encoding="utf-8").read().split("\n")
+    with open(path, encoding="utf-8") as handle:
+        lines = handle.read().split("\n")
     index = 0
     while index < len(lines):
         line = lines[index]

@@ -4,7 +4,7 @@
     <target>.err    its stderr
     <target>.code   its exit code (0 in sync, 2 changes pending, 1 error)
 
-The JSON is `compiler.sync.report.plan_json`'s: `changes` (each with `action` create /
+The JSON is `compiler.sync.summary.plan_json`'s: `changes` (each with `action` create /
 update / repair / delete, `path`, `model`, `skipped` for a delete that needs --prune),
 `unmanaged` and `state_damaged`. It is read tolerantly: changes are counted per action and
 per model (a skipped delete as `delete-skipped`), and a file that is not such JSON still
@@ -122,7 +122,7 @@ def check_not_committed(folder: Path) -> None:
         return
     try:
         tracked = repo.git.ls_files("--", str(folder.resolve())).splitlines()
-    except Exception:  # GitPython raises GitCommandError outside the work tree: nothing tracked there
+    except Exception:  # noqa: BLE001 - GitPython raises GitCommandError outside the work tree: nothing tracked there
         return
     if tracked:
         shown = ", ".join(printable(t) for t in tracked[:3]) + (" ..." if len(tracked) > 3 else "")

@@ -12,9 +12,9 @@ one of the filters of `compiler.prreport.markdown` chosen for its place (`code`,
 from __future__ import annotations
 
 from compiler import __version__
+from compiler.console import human_size
 from compiler.prreport import markdown
 from compiler.prreport.configdiff import MISSING, format_value
-from compiler.report import human_size
 
 MARKER = "<!-- triton-gitops:plan -->"
 COMMENT_LIMIT = 65_000
@@ -32,7 +32,7 @@ def _short(sha: str, length: int = 12) -> str:
 def environment():
     import jinja2
 
-    from compiler.scaffold import templates_root
+    from compiler.resources import templates_root
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_root() / "report")),
                              undefined=jinja2.StrictUndefined, autoescape=False,

@@ -175,6 +175,6 @@ class TritonClient:
         if self._client is not None:
             try:
                 self._client.close()
-            except Exception:  # closing is best effort; the process is about to end anyway
+            except Exception:  # noqa: BLE001 - closing is best effort; the process is about to end anyway
                 pass
             self._client = None

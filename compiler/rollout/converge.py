@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 
 from compiler.rollout.client import TritonClient, TritonError
-from compiler.rollout.state import expected_versions, read_served
+from compiler.rollout.served import expected_versions, read_served
 
 POLL_SECONDS = 0.5
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from compiler.rollout.client import TritonError
 from compiler.rollout.compare import config_differences, describe
-from compiler.rollout.state import expected_versions, read_served
+from compiler.rollout.served import expected_versions, read_served
 
 MISSING, VERSIONS, CONFIG, EXTRA = "missing", "versions", "config", "extra"
 

@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass, field
 
 from compiler.rollout.client import TritonError
-from compiler.rollout.state import read_served
+from compiler.rollout.served import read_served
 
 RESTORED, UNLOADED_AGAIN, KEPT, NOT_RESTORED = "restored", "unloaded", "kept", "not restored"
 
@@ -96,7 +96,7 @@ class PreviousFiles:
         if path is None or not path.is_file():
             self.problem = f"{self.manifest_path} did not exist at {self.ref}"
             return
-        loaded, tree = load_and_build(path)
+        _loaded, tree = load_and_build(path)
         if tree is None:
             self.problem = f"the manifest at {self.ref} does not validate"
             return

@@ -1,7 +1,7 @@
 """Which Triton a rollout talks to: the same server, however its URL is spelled.
 
 `http://localhost:8000` and `grpc://127.0.0.1:8001` can be one process. The rollout record
-(record.py) keeps what each server was given, so it must know them for one, or it would
+(rollout_record.py) keeps what each server was given, so it must know them for one, or it would
 reload every model with a false reason. A server is known by what it says about itself and
 by where it listens:
 
@@ -33,7 +33,7 @@ class Identity:
     hosts: list  # those IPs
     index: list = field(default_factory=list)  # the repository index, as comparable tuples
 
-    def says_the_same(self, other: "Identity") -> bool:
+    def says_the_same(self, other: Identity) -> bool:
         return (self.name, self.version, self.extensions, self.index) == \
             (other.name, other.version, other.extensions, other.index)
 

@@ -39,7 +39,7 @@ def triton_datatype(data_type: int) -> str:
 
 def _warmup_arrays(model, root) -> dict:
     """input name -> (array without the batch dimension, where it came from), from the first sample."""
-    from compiler.compile.warmup import encode
+    from compiler.compile.warmup_data import encode
 
     if not model.config.model_warmup:
         return {}

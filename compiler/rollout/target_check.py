@@ -30,10 +30,10 @@ def check_target(manifest_path, requested: str, jobs: int = 8) -> TargetCheck:
         from compiler.sync.engine import plan_only, prepare
     except ImportError:  # an install without the sync stage: say so rather than guess
         return TargetCheck(requested, note="sync is not available here; the target was not checked")
-    ctx, loaded = prepare(manifest_path, requested, jobs)
+    ctx, _loaded = prepare(manifest_path, requested, jobs)
     if ctx is None:
         raise FatalError(f"{manifest_path}: does not validate", "run `triton-gitops validate` for the problems")
-    from compiler.rollout.record import model_digests
+    from compiler.rollout.rollout_record import model_digests
 
     result = plan_only(ctx)
     pending: dict = {}

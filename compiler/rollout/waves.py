@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from compiler.errors import FatalError
 from compiler.rollout.client import TritonClient, TritonError
-from compiler.rollout.engine import FAILED, LOADED, UNLOADED, rollout
+from compiler.rollout.explicit_load import FAILED, LOADED, UNLOADED, rollout
 from compiler.rollout.fleet import waves as plan_waves
 
 ROLLED_OUT, ROLLED_BACK, ROLLBACK_FAILED = "rolled out", "rolled back", "rollback failed"

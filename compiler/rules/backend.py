@@ -12,8 +12,18 @@ from __future__ import annotations
 
 import posixpath
 
-from compiler.rules.base import (CHECKED_BACKENDS, ENSEMBLE, KNOWN_PLATFORMS, PLATFORM_BACKEND, error,
-                                 for_model, model_name, resolve_backend, suggest, warning)
+from compiler.rules.base import (
+    CHECKED_BACKENDS,
+    ENSEMBLE,
+    KNOWN_PLATFORMS,
+    PLATFORM_BACKEND,
+    error,
+    for_model,
+    model_name,
+    resolve_backend,
+    suggest,
+    warning,
+)
 
 _PLATFORMS = ", ".join(KNOWN_PLATFORMS)
 

@@ -7,7 +7,7 @@ from compiler.rules.base import ENSEMBLE, error, model_name, suggest
 
 
 class _Node:
-    __slots__ = ("name", "produced_by", "consumed_by", "ready", "prev")
+    __slots__ = ("consumed_by", "name", "prev", "produced_by", "ready")
 
     def __init__(self, name):
         self.name, self.produced_by, self.consumed_by, self.ready, self.prev = name, [], [], False, []

@@ -10,7 +10,7 @@ from compiler.rules.versions import versions_to_load
 
 
 def _dims_match(a, b) -> bool:
-    return len(a) == len(b) and all(x == y or x == WILDCARD or y == WILDCARD for x, y in zip(a, b))
+    return len(a) == len(b) and all(x in (y, WILDCARD) or y == WILDCARD for x, y in zip(a, b))
 
 
 def _circular(config, ctx, name) -> list:

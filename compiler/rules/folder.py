@@ -104,7 +104,7 @@ class ManifestFolder(ModelFolder):
     def version_files(self, version):
         if version in self._cache:
             return self._cache[version]
-        spec, local = self._source(version)
+        _spec, local = self._source(version)
         files = None
         if local is not None:
             if local.is_file():
@@ -117,7 +117,7 @@ class ManifestFolder(ModelFolder):
         return files
 
     def version_path(self, version, rel):
-        spec, local = self._source(version)
+        _spec, local = self._source(version)
         if local is None:
             return None
         if local.is_file():
@@ -126,7 +126,7 @@ class ManifestFolder(ModelFolder):
         return path if path.is_file() else None
 
     def has(self, version, rel):
-        spec, local = self._source(version)
+        _spec, local = self._source(version)
         if local is None:
             files = self.version_files(version)
             return None if files is None else rel in files

@@ -21,8 +21,8 @@ import re
 from typing import Optional
 
 from compiler.rules.base import ENSEMBLE, error, resolve_backend
-from compiler.rules.python_model import model_filename, served_versions
 from compiler.rules.folder import disk_path
+from compiler.rules.python_model import model_filename, served_versions
 
 _STOLL = re.compile(r"^\s*([+-]?\d+)")
 
@@ -47,7 +47,7 @@ def _missing(config, ctx, version: int, filename: str):
     rel = f"{version}/{filename}"
     folders = _folders_of(ctx, version)
     exists = str(version) in folders
-    hint = (f"add {rel}" + (f" or fix default_model_filename" if config.default_model_filename else "")
+    hint = (f"add {rel}" + (" or fix default_model_filename" if config.default_model_filename else "")
             + ("" if exists else f"; Triton reads folder '{folders[0]}' as version {version} and looks in "
                f"{version}/, which does not exist: rename the folder, or move it out of the model folder"
                if folders else ""))

@@ -155,7 +155,7 @@ def read_graph(path):
         note_once("onnx-read", f"{path} is not readable as ONNX ({exc}): its graph is not checked (nor that of "
                                "any other such file this run)")
         return None
-    except Exception as exc:  # protobuf's DecodeError for a damaged ValueInfoProto
+    except Exception as exc:  # noqa: BLE001 - protobuf's DecodeError for a damaged ValueInfoProto
         note_once("onnx-read", f"{path} is not readable as ONNX ({type(exc).__name__}): its graph is not checked "
                                "(nor that of any other such file this run)")
         return None

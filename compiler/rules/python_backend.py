@@ -63,7 +63,7 @@ def _execution_env(config, ctx) -> list:
                       "cloud storage is copied to a temporary folder on the server, and only "
                       f"'{MODEL_DIRECTORY}/...' paths follow it there", path, hint=inside_hint)]
     rel = posixpath.normpath(value[len(MODEL_DIRECTORY) + 1:])
-    if rel in (".", "..") or rel.startswith("../") or rel.startswith("/"):
+    if rel in (".", "..") or rel.startswith(("../", "/")):
         return [make("python-env-path", f"{ENV_PARAMETER} '{value}' leaves the model folder", path,
                       hint=inside_hint)]
     if _exists(rel, ctx) is False:

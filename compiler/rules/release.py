@@ -8,8 +8,8 @@ Only checked when the manifest says which Triton serves it (`triton:`, ctx.trito
 """
 from __future__ import annotations
 
-from compiler.rules.base import error, is_map, is_repeated
 from compiler import triton_releases
+from compiler.rules.base import error, is_map, is_repeated
 
 
 def _enum_name(field, number) -> str:

@@ -17,8 +17,15 @@ a gap is an ERROR, as in Triton's own QA.
 """
 from __future__ import annotations
 
-from compiler.rules.base import (NO_AUTO_COMPLETE, WILDCARD, error, first_version_content, for_model,
-                                 resolve_backend, warning)
+from compiler.rules.base import (
+    NO_AUTO_COMPLETE,
+    WILDCARD,
+    error,
+    first_version_content,
+    for_model,
+    resolve_backend,
+    warning,
+)
 from compiler.rules.python_model import completes_tensors, model_filename
 
 _DIM_TEXT = "must be integer >= 1, or -1 to indicate a variable-size dimension"

@@ -6,8 +6,17 @@ from __future__ import annotations
 import os
 import posixpath
 
-from compiler.rules.base import (ENSEMBLE, WILDCARD, control_types, dims_text, error, model_name, suggest,
-                                 triton_type, warning)
+from compiler.rules.base import (
+    ENSEMBLE,
+    WILDCARD,
+    control_types,
+    dims_text,
+    error,
+    model_name,
+    suggest,
+    triton_type,
+    warning,
+)
 
 
 def _batch_size(sample, config, path) -> list:

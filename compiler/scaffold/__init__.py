@@ -12,31 +12,17 @@ with `SELF` (see `self_files()`); a test keeps them in sync:
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from compiler import __version__
-from compiler.storage.files import write_atomic
+from compiler.resources import templates_root
 from compiler.scaffold.pins import ACTIONS, pin
+from compiler.storage.files import write_atomic
 
 SCHEMA_FILE = "schemas/models.schema.json"
 # Triton 2.51 (the tritonserver the test suite runs, from nvidia-pytriton) is NGC release 24.10.
 TRITON_TAG = "24.10"
-
-
-def templates_root() -> Path:
-    """`templates/`: $TRITON_GITOPS_TEMPLATES, else the copy beside the `compiler` package."""
-    override = os.environ.get("TRITON_GITOPS_TEMPLATES")
-    candidates = [Path(override)] if override else []
-    package = Path(__file__).resolve().parents[1]
-    candidates += [package / "templates", package.parent / "templates"]
-    for candidate in candidates:
-        if (candidate / "init").is_dir():
-            return candidate
-    from compiler.errors import FatalError
-    raise FatalError("the templates/ folder of triton-gitops was not found",
-                     "install from a source checkout (pip install -e .) or set TRITON_GITOPS_TEMPLATES")
 
 
 @dataclass

@@ -21,8 +21,6 @@ import shlex
 import subprocess
 from pathlib import Path
 
-from compiler import __version__
-
 DIST = "triton-gitops"
 _SCP = re.compile(r"^(?:[\w.-]+@)?([\w.-]+):(?!//)(.+)$")  # git@github.com:owner/repo.git
 

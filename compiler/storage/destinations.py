@@ -236,7 +236,7 @@ def listing(data) -> list:
                 add(f"{name} version {number}", spec.get("source"), spec.get("storage_options"))
             elif isinstance(spec, str):
                 add(f"{name} version {number}", spec, {})
-    return sorted(set((str(a), str(b), str(c)) for a, b, c in rows))
+    return sorted({(str(a), str(b), str(c)) for a, b, c in rows})
 
 
 def _shown_written(endpoint: str) -> str:

@@ -10,9 +10,9 @@
     apply.py     doing it in Triton-safe order, in parallel, verified
     local.py     atomic renames and folder swaps for local and mounted targets
     transfer.py  streaming one file and checking what arrived
-    lock.py      one sync per target
+    target_lock.py  one sync per target
     prefetch.py  a helper process reads an object-store target while the manifest loads
     expect.py    a guess of whether a run will write, to open the SDK early when it will
-    errors.py    storage failures -> messages with hints; what to retry
+    storage_failures.py  storage failures -> messages with hints; what to retry
     engine.py    the above, chained for the `plan` and `sync` commands
 """

@@ -22,11 +22,11 @@ from compiler.artifacts import settings as artifact_settings
 from compiler.errors import FatalError
 from compiler.sync import expect
 from compiler.sync.boundary import check_local_target
-from compiler.sync.errors import explain, with_retries
 from compiler.sync.hashing import default_cache, hash_local, wanted_files
 from compiler.sync.listing import list_target
 from compiler.sync.plan import make_plan
 from compiler.sync.state import read_state, state_from
+from compiler.sync.storage_failures import explain, with_retries
 from compiler.sync.target import probe, resolve_target
 from compiler.sync.transfer import mark_methods
 
@@ -290,7 +290,7 @@ def sync(ctx: Context, prune: bool, dry_run: bool, jobs: int, progress, force_un
         return Result(plan, None, state)
     check_plan(plan, ctx.target, overwrite_unmanaged)  # before the lock: fail fast, nothing written
     from compiler.sync.apply import Applier
-    from compiler.sync.lock import TargetLock
+    from compiler.sync.target_lock import TargetLock
 
     lock = TargetLock(ctx.target, wait=lock_wait, force=force_unlock, notify=progress.note)
     try:

@@ -22,13 +22,13 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Optional
 
 from compiler.artifacts import settings as artifact_settings
-from compiler.artifacts.files import digest_local, recorded_digests, stat_key
+from compiler.artifacts.file_digest import digest_local, recorded_digests, stat_key
 
 
 class Want:
     """One file the target must hold: its entry, size, sha256, and md5 when first asked for."""
 
-    __slots__ = ("entry", "size", "sha256", "_md5", "_cache", "key")
+    __slots__ = ("_cache", "_md5", "entry", "key", "sha256", "size")
 
     def __init__(self, entry, size: int, sha256: str, md5: Optional[str] = None, cache=None, key=None):
         self.entry, self.size, self.sha256, self._md5, self._cache = entry, size, sha256, md5, cache

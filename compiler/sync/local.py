@@ -39,8 +39,8 @@ import stat
 import threading
 
 from compiler.errors import FatalError, printable
-from compiler.sync.guard import find_links
 from compiler.manifest.variants import FOLDER, is_config_path
+from compiler.sync.guard import find_links
 from compiler.sync.listing import IGNORED_DIRS
 from compiler.sync.state import TMP_PREFIX
 from compiler.sync.transfer import write_local

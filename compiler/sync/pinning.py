@@ -31,8 +31,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from compiler.rules.versions import versions_to_load
-from compiler.sync.errors import explain, with_retries
 from compiler.sync.plan import UPDATE, Change
+from compiler.sync.storage_failures import explain, with_retries
 
 
 @dataclass

@@ -191,9 +191,9 @@ def make_plan(wants: dict, state, listing, prune: bool, rehash_for=None, read_fo
     plan.removed_models = {path.split("/", 1)[0] for path in state.files} - wanted_models
     listed_versions = {tuple(path.split("/", 2)[:2]) for path in present}
     for change in plan.active:
-        if change.action != DELETE and change.version and change.model not in plan.new_models:
-            if (change.model, change.version) not in listed_versions:
-                plan.new_versions.add((change.model, change.version))
+        if (change.action != DELETE and change.version and change.model not in plan.new_models
+                and (change.model, change.version) not in listed_versions):
+            plan.new_versions.add((change.model, change.version))
     per_version = Counter((c.model, c.version) for c in plan.active if c.action != DELETE and c.version)
     plan.changed_versions = {mv for mv, n in per_version.items()
                              if n > 1 and mv in listed_versions and mv[0] not in plan.new_models}

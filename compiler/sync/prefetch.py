@@ -147,10 +147,9 @@ def start(requested, manifests=("models.yaml",)):
 
 def _child(requested: str, manifests: tuple, from_parent: int, to_parent: int) -> None:  # pragma: no cover
     """Import the SDK, wait for the target, read it, answer, exit without any cleanup of the parent's."""
-    import signal
-
     import gc
     import pickle
+    import signal
 
     # A short life that ends in os._exit: the collector would only walk the SDK's hundreds of
     # thousands of import-time objects again and again (~10% of the helper's time), to free nothing.
@@ -198,7 +197,7 @@ def _observe(target) -> tuple:  # pragma: no cover - runs in the child
 
 def _timed_out(exc):  # pragma: no cover - runs in the child
     """("timeout", seconds) when the store did not answer within the storage timeout."""
-    from compiler.sync.errors import timed_out
+    from compiler.sync.storage_failures import timed_out
 
     found = timed_out(exc)
     return ("timeout", found.seconds) if found is not None else None

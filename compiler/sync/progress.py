@@ -10,8 +10,8 @@ from __future__ import annotations
 import sys
 import time
 
+from compiler.console import human_size
 from compiler.errors import printable
-from compiler.report import human_size
 
 _PAST = {"create": "created", "update": "updated", "repair": "repaired", "delete": "deleted"}
 

@@ -15,70 +15,23 @@ may not have finished: they are ours (so prune may remove them) but unverified.
 """
 from __future__ import annotations
 
-import json
 import os
 import time
-from dataclasses import dataclass, field
 from typing import Optional
 
-from compiler import __version__
+# The names and the state's format are shared with compile (compiler/control_files.py).
+from compiler.control_files import (  # noqa: F401 (re-exported: sync's modules read them from here)
+    COMPILED_NAME,
+    CONTROL_NAMES,
+    FORMAT,
+    LOCK_NAME,
+    ROLLOUT_NAME,
+    STATE_NAME,
+    TMP_PREFIX,
+    Record,
+    State,
+)
 from compiler.storage.files import write_atomic
-
-STATE_NAME = ".triton-gitops-state.json"
-LOCK_NAME = ".triton-gitops-lock.json"
-ROLLOUT_NAME = ".triton-gitops-rollout.json"  # written by `rollout --target` (compiler/rollout/record.py)
-COMPILED_NAME = ".triton-gitops-compiled"  # `compile` marks the folders it replaces whole (compile/output.py)
-CONTROL_NAMES = (STATE_NAME, LOCK_NAME, ROLLOUT_NAME, COMPILED_NAME)  # ours, at a repository's root; never models
-TMP_PREFIX = ".triton-gitops-tmp-"  # every temporary name we create starts with this
-FORMAT = 1
-
-
-@dataclass
-class Record:
-    size: int
-    sha256: str
-    md5: str = ""
-    stamp: str = ""
-    pending: bool = False
-
-    def as_dict(self) -> dict:
-        out = {"size": self.size, "sha256": self.sha256, "md5": self.md5}
-        if self.stamp:
-            out["stamp"] = self.stamp
-        if self.pending:
-            out["pending"] = True
-        return out
-
-
-@dataclass
-class State:
-    files: dict = field(default_factory=dict)  # path -> Record
-    revision: Optional[str] = None
-    manifest: str = ""
-    synced_at: str = ""
-    damaged: str = ""  # why the stored state could not be read, if it could not
-    ensembles: list = field(default_factory=list)  # so a removed ensemble can still go first
-
-    def to_bytes(self) -> bytes:
-        data = {"format": FORMAT, "tool": f"triton-gitops {__version__}", "revision": self.revision,
-                "manifest": self.manifest, "synced_at": self.synced_at, "ensembles": sorted(self.ensembles),
-                "files": {path: self.files[path].as_dict() for path in sorted(self.files)}}
-        return (json.dumps(data, indent=1) + "\n").encode()
-
-    @classmethod
-    def from_bytes(cls, raw: bytes) -> "State":
-        try:
-            data = json.loads(raw)
-            if data.get("format") != FORMAT:
-                return cls(damaged=f"unknown format {data.get('format')!r}")
-            files = {path: Record(int(r["size"]), str(r["sha256"]), str(r.get("md5", "")),
-                                  str(r.get("stamp", "")), bool(r.get("pending", False)))
-                     for path, r in data["files"].items()}
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            return cls(damaged=f"unreadable ({type(exc).__name__})")
-        ensembles = [str(name) for name in data.get("ensembles") or [] if isinstance(name, str)]
-        return cls(files, data.get("revision"), str(data.get("manifest", "")), str(data.get("synced_at", "")),
-                   ensembles=ensembles)
 
 
 def now_iso(offset: float = 0.0) -> str:

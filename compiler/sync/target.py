@@ -18,7 +18,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from compiler.errors import FatalError, printable
-from compiler.storage import destinations, policy as storage_policy
+from compiler.storage import destinations
+from compiler.storage import policy as storage_policy
 from compiler.storage.env import expanded
 from compiler.storage.redact import scrub, secrets_of
 from compiler.storage.stores import open_url
@@ -124,7 +125,7 @@ def _expanded_url(spec) -> str:
     return expanded(spec.url, (), [], policy)[0]
 
 
-def resolve_target(manifest, requested=None, cwd: Path = None, timeout: float = 0.0) -> Target:
+def resolve_target(manifest, requested=None, cwd: Path | None = None, timeout: float = 0.0) -> Target:
     """The target to plan or sync against. Relative paths in the manifest are relative to it.
     An object store is opened (its SDK imported) on first use of `Target.fs`."""
     name, url, options = _choose(manifest, requested)

@@ -12,7 +12,7 @@ reports one (S3 single-part ETag, GCS md5Hash, Azure Content-MD5); for an S3 mul
 upload the ETag is md5(part md5s)-N, which we can compute because we chose the parts.
 
 A version file with a remote origin on the target's own store is copied there by the store
-(`compiler.artifacts.transfer`); from anywhere else it is uploaded from its verified cache
+(`compiler.artifacts.remote_copy`); from anywhere else it is uploaded from its verified cache
 copy. A server-side copy is verified like an upload: size, and md5 where both sides know it.
 """
 from __future__ import annotations
@@ -24,8 +24,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Optional
 
-from compiler.artifacts.transfer import SERVER_SIDE, UPLOAD, copy_method, local_copy, server_side_copy
-from compiler.sync.errors import VerifyError
+from compiler.artifacts.remote_copy import SERVER_SIDE, UPLOAD, copy_method, local_copy, server_side_copy
+from compiler.sync.storage_failures import VerifyError
 
 CHUNK = 1 << 20
 BLOCK = 16 << 20  # part size when streaming: a multiple of S3's 5 MiB minimum and GCS's 256 KiB

@@ -18,7 +18,7 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def write_manifest(folder: Path, versions: dict, model: dict = None, targets: dict = None, name="m") -> Path:
+def write_manifest(folder: Path, versions: dict, model: dict | None = None, targets: dict | None = None, name="m") -> Path:
     """versions: {N: source string or {source:, sha256:, storage_options:}}."""
     entry = dict(model or ONNX_MODEL)
     entry["versions"] = {n: (v if isinstance(v, dict) else {"source": v}) for n, v in versions.items()}

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from compiler.artifacts import files as files_mod
+from compiler.artifacts import file_digest as files_mod
 from compiler.artifacts.digest import folder_digest
 from compiler.storage.files import sha256_file
 from tests.artifacts.manifests import files_of, sha256, write_manifest
@@ -22,7 +22,7 @@ def make_folder(root, files: dict):
 
 
 def test_folder_digest_is_what_coreutils_prints(tmp_path):
-    folder = make_folder(tmp_path / "v", {"model.onnx": b"weights", "a.txt": b"", "sub/x.bin": b"\0" * 10,
+    make_folder(tmp_path / "v", {"model.onnx": b"weights", "a.txt": b"", "sub/x.bin": b"\0" * 10,
                                           "a/b": b"b", "__pycache__/m.pyc": b"skip me"})
     listing = subprocess.run(
         "cd v && find . -type f ! -path './__pycache__/*' -printf '%P\\0' | LC_ALL=C sort -z "
@@ -187,7 +187,7 @@ def test_checksum_parameter_given_by_hand_is_checked(tmp_path):
 
 
 def test_plan_lines_show_source_and_digest(tmp_path):
-    from compiler.artifacts.plan import source_lines
+    from compiler.artifacts.plan_sources import source_lines
     from compiler.pipeline import load_and_build
 
     (tmp_path / "a.onnx").write_bytes(b"a")

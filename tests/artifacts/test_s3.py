@@ -6,10 +6,9 @@ import pytest
 
 from compiler.artifacts import settings
 from compiler.artifacts.digest import folder_digest
-from compiler.storage.files import CHUNK
-from compiler.artifacts.transfer import (SERVER_SIDE, UPLOAD, SourceChanged, copy_method, local_copy,
-                                         server_side_copy)
+from compiler.artifacts.remote_copy import SERVER_SIDE, UPLOAD, SourceChanged, copy_method, local_copy, server_side_copy
 from compiler.pipeline import load_and_build
+from compiler.storage.files import CHUNK
 from tests.artifacts.manifests import files_of, sha256, write_manifest
 from tests.artifacts.servers import moto_requests
 from tests.helpers import run_cli, run_json

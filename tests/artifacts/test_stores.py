@@ -1,7 +1,7 @@
 """gs:// and az:// sources (and s3:// again, for the same table): folder and file, pinned or not."""
 import pytest
 
-from compiler.artifacts import files as files_mod
+from compiler.artifacts import file_digest as files_mod
 from compiler.artifacts.digest import folder_digest
 from tests.artifacts.manifests import files_of, sha256, write_manifest
 from tests.helpers import run_cli, run_json

@@ -105,8 +105,8 @@ def test_an_error_naming_such_a_file_is_printed_escaped(repo):
 def test_json_output_reads_back_the_same_and_holds_no_command(value):
     import json
 
+    from compiler.console import json_text
     from compiler.errors import printable
-    from compiler.report import json_text
 
     text = json_text({"v": value, value: [value]}, indent=2)
     assert json.loads(text) == {"v": value, value: [value]}
@@ -117,7 +117,7 @@ def test_json_output_reads_back_the_same_and_holds_no_command(value):
 def test_rollout_lines_quote_tritons_answers_escaped():
     """rollout prints what Triton answers (a load error can quote a file name): escaped too."""
     from compiler.commands.rollout import _outcome_text
-    from compiler.rollout.engine import Outcome
+    from compiler.rollout.explicit_load import Outcome
 
     outcome = Outcome("m", "failed", expected={1}, why=["files changed: 1/x\r::error::forged"],
                       failures={1: "load failed: \x1b[2J\u202e##[warning]bad\n::error::second line"})

@@ -74,7 +74,7 @@ def test_an_unknown_field_is_an_error_with_a_suggestion(field, message, hint):
     code, out, err = run_cli("explain", field)
     assert (code, out) == (1, "")
     first, second = err.splitlines()
-    assert first.startswith(f"triton-gitops: error: ") and message in first
+    assert first.startswith("triton-gitops: error: ") and message in first
     assert second.startswith("    hint: ") and hint in second
 
 

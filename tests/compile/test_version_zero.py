@@ -13,7 +13,7 @@ import tritonclient.http as httpclient
 
 from compiler.manifest.validate import schema_problems
 from compiler.pipeline import load_and_build
-from compiler.rollout.state import expected_versions
+from compiler.rollout.served import expected_versions
 from compiler.sync.pinning import pinned_config
 from tests.helpers import run_cli, run_json
 from tests.support.triton import TritonServer, tritonserver_binary

@@ -15,12 +15,12 @@ import re
 
 import pytest
 
-from compiler.errors import Problem, WARNING, printable
+from compiler.errors import WARNING, Problem, printable
 from compiler.prreport import markdown
-from compiler.prreport.build import ADDED, CHANGED, REMOVED, ModelReport, Report
 from compiler.prreport.configdiff import MISSING, FieldChange, format_value
 from compiler.prreport.plans import read_plan
 from compiler.prreport.render import MARKER, render_markdown
+from compiler.prreport.report_data import ADDED, CHANGED, REMOVED, ModelReport, Report
 from tests.gitops.test_report import check_golden
 
 markdown_it = pytest.importorskip("markdown_it", reason="markdown-it-py is in the test extras")

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from compiler.prreport.render import MARKER
 from tests.gitops import runner
 from tests.gitops.gitutil import git
 from tests.gitops.prfixture import make_pr_repo
-from compiler.prreport.render import MARKER
 from tests.gitops.test_report import check_golden
 from tests.helpers import REPO
 
@@ -264,7 +264,7 @@ def test_the_storage_policy_comes_from_repository_variables_not_the_pull_request
     variables), for every step of both workflows: the PR's own files cannot widen it."""
     workflow = runner.load_workflow(REPO / ".github" / "workflows" / name)
     for key in ("TRITON_GITOPS_ALLOWED_ENDPOINTS", "TRITON_GITOPS_ALLOWED_ENV"):
-        assert workflow["env"][key] == "${{ vars.%s }}" % key
+        assert workflow["env"][key] == f"${{{{ vars.{key} }}}}"
         # and the runner hands the variable's value, not anything from the work tree, to a step
         job = {"jobs": {"j": {"steps": [{"name": "show", "run": f'printf %s "${key}"'}]}}, "env": workflow["env"]}
         result = runner.run_job(job, "j", tmp_path, tmp_path / "runner", {"event": {}}, env={"PATH": "/usr/bin:/bin"},

@@ -60,7 +60,7 @@ class FaultProxy:
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
-    def start(self) -> "FaultProxy":
+    def start(self) -> FaultProxy:
         proxy = self
 
         class Handler(_Handler):
@@ -77,7 +77,7 @@ class FaultProxy:
             self.server.server_close()
             self.server = None
 
-    def reset(self, rate: float = None, seed: int = None, kinds=None) -> None:
+    def reset(self, rate: float | None = None, seed: int | None = None, kinds=None) -> None:
         with self.lock:
             if rate is not None:
                 self.rate = rate

@@ -25,7 +25,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,7 +59,7 @@ def patched_env(**values):
                 os.environ[key] = value
 
 
-def cli(ws: "Workspace", *args):
+def cli(ws: Workspace, *args):
     """(exit code, stdout, stderr), in-process in the workspace, with TRITON_GITOPS_DEBUG=1 so that
     an unexpected exception propagates, and the artifact cache kept out of the workspace."""
     with patched_env(**ws.env):

@@ -263,7 +263,7 @@ def _boundary_ints(node):
 MAX_DEPTH = 4
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _from_ref(ref: str, depth: int):
     return from_schema_node(_schema()["$defs"][ref.rsplit("/", 1)[1]], depth + 1)
 

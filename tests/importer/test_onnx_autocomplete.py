@@ -7,7 +7,7 @@ from tests.helpers import run_json, write
 from tests.rules.test_onnx_model import graph_file
 
 onnx = pytest.importorskip("onnx")
-from onnx import TensorProto  # noqa: E402
+from onnx import TensorProto
 
 
 def imported(tmp_path):

@@ -12,7 +12,7 @@ import re
 import pytest
 from google.protobuf import json_format, text_format
 
-from compiler.compile.render import render_config
+from compiler.compile.config_text import render_config
 from compiler.importer import import_repository
 from compiler.manifest.normalize import canonical_config, merge_defaults
 from compiler.manifest.validate import schema_problems

@@ -17,9 +17,9 @@ Nothing here imports the package under test.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from tests.judge.model_py import MODEL_PY
 from tests.judge.pbtxt import Enum, render

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import sys
 import threading
 import time
@@ -31,8 +30,9 @@ TESTS = Path(__file__).resolve().parents[1]
 if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
 
-from support.triton import SHM_DIR, TritonServer, mapped_shm_segments, shm_segments  # noqa: E402
-from tests.judge.generator import Case, write_case  # noqa: E402
+from support.triton import SHM_DIR, TritonServer, mapped_shm_segments, shm_segments
+
+from tests.judge.generator import Case, write_case
 
 OUTCOMES = ("accepted", "rejected", "hang", "crash")
 HANGS_BEFORE_RESTART = 3
@@ -187,7 +187,7 @@ class Judge:
         started = time.monotonic()
         try:
             status, body = server.post(f"/v2/repository/models/{case.main}/load", timeout=self.timeout)
-        except (socket.timeout, TimeoutError):
+        except TimeoutError:
             if not server.alive() or server.killed:  # the judge replaced it meanwhile: no verdict
                 raise ServerDied(server)
             with self.lock:

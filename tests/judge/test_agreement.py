@@ -41,7 +41,7 @@ def judged(tmp_path_factory):
 def _related(a: str, b: str) -> bool:
     """One path is the other or lies inside it (a field or one of its parts)."""
     short, long = sorted((a, b), key=len)
-    return long == short or long.startswith(short + ".") or long.startswith(short + "[")
+    return long == short or long.startswith((short + ".", short + "["))
 
 
 def located(problem, where: str, case_root: Path) -> bool:

@@ -241,7 +241,7 @@ def test_a_rollback_without_the_previous_files_says_so_and_exits_4(fleet):
     code, out, err = fleet.cli("rollout", "--target", "local", "--smoke", "--rollback-to", "HEAD")
     assert code == 4, out + err
     assert "rollout: a gate failed; rollback failed" in out
-    assert "Triton at http://127.0.0.1:%d: rollback failed" % fleet.port in out
+    assert f"Triton at http://127.0.0.1:{fleet.port}: rollback failed" in out
     assert "not restored add: versions 1 of add are not in the manifest at HEAD" in out
     assert fleet.ready(fleet.servers[0]) == [("add", 2)]  # what it is left with, said above
     # the GitOps way out: revert, sync, roll out; only the canary needs a load

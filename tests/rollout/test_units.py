@@ -12,10 +12,10 @@ from compiler.manifest import load_manifest
 from compiler.proto import ModelConfig
 from compiler.rollout.client import parse_url
 from compiler.rollout.compare import config_differences
-from compiler.rollout.engine import load_order
+from compiler.rollout.explicit_load import load_order
 from compiler.rollout.perf import measure, percentile
+from compiler.rollout.served import expected_versions
 from compiler.rollout.smoke import request_inputs
-from compiler.rollout.state import expected_versions
 from tests.helpers import run_cli, write
 from tests.rollout.live import write_manifest, write_sources
 

@@ -2,12 +2,12 @@
 each case is a model folder loaded through the repository API, and what our rules say about the
 same folder must agree with what Triton did."""
 import pytest
+from support.triton import write_add_one_model
 
 from compiler import triton_releases
 from compiler.lint import lint_paths
+from compiler.lint.config_file import load_config
 from compiler.rules import RuleContext, check_config
-from compiler.lint.source import load_config
-from support.triton import write_add_one_model
 
 pytestmark = pytest.mark.triton
 

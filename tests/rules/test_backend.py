@@ -1,7 +1,6 @@
 from compiler.errors import WARNING
-from compiler.rules import backend
+from compiler.rules import RuleContext, backend
 from compiler.rules.base import resolve_backend
-from compiler.rules import RuleContext
 from tests.rules.util import config, one, run
 
 

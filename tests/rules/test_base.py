@@ -1,6 +1,13 @@
 from compiler.rules import RuleContext
-from compiler.rules.base import (control_types, first_version_content, for_model, model_name, resolve_backend,
-                                 suggest, triton_type)
+from compiler.rules.base import (
+    control_types,
+    first_version_content,
+    for_model,
+    model_name,
+    resolve_backend,
+    suggest,
+    triton_type,
+)
 from tests.rules.util import config
 
 

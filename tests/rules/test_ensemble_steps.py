@@ -88,7 +88,7 @@ def _versioned_chain(version_a: int) -> str:
 def test_a_step_version_the_model_does_not_load():
     """Triton's QA no_required_version*: a step may name a version only if its model loads it."""
     repo = {"a": model("a"), "b": model("b")}
-    ctx = dict(name="e", repository_models={"a", "b", "e"}, model_configs=repo)
+    ctx = {"name": "e", "repository_models": {"a", "b", "e"}, "model_configs": repo}
     versions = {"a": {1, 2}, "b": {1}}
     # The default policy loads only the latest version: 2 of a.
     assert run(_versioned_chain(2), ensemble, model_versions=versions, **ctx) == []
@@ -105,7 +105,7 @@ def test_a_step_version_the_model_does_not_load():
 
 
 def test_a_step_model_with_no_loaded_version():
-    ctx = dict(name="e", repository_models={"a", "b", "e"}, model_configs={"a": model("a"), "b": model("b")})
+    ctx = {"name": "e", "repository_models": {"a", "b", "e"}, "model_configs": {"a": model("a"), "b": model("b")}}
     problem = one(run(ens(CHAIN), ensemble, model_versions={"a": set(), "b": {1}}, **ctx), "ensemble-step-version")
     assert problem.message == "ensemble 'e' depends on 'a' which has no loaded version"
 

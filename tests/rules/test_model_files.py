@@ -1,7 +1,7 @@
-from compiler.rules.folder import DiskFolder
 import pytest
 
 from compiler.rules import model_files
+from compiler.rules.folder import DiskFolder
 from compiler.rules.model_files import version_number
 from tests.rules.util import one, run
 

@@ -10,7 +10,7 @@ from tests.helpers import run_json, write
 from tests.rules.util import by_rule, one, run
 
 onnx = pytest.importorskip("onnx")
-from onnx import TensorProto, helper  # noqa: E402
+from onnx import TensorProto, helper
 
 
 def graph_file(path, inputs, outputs, initializers=()):
@@ -42,7 +42,7 @@ def folder(tmp_path):
     return DiskFolder(str(tmp_path))
 
 
-def check(text, folder, versions={1}):
+def check(text, folder, versions=(1,)):
     return run(text, onnx_model, model_folder=folder, versions=set(versions))
 
 

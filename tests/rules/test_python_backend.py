@@ -93,7 +93,7 @@ def test_lint_refuses_what_a_real_triton_refuses(tmp_path):
     write(tmp_path / "1" / "model.py", "")
     write(tmp_path / "env.tar.gz", "not really a tar file")
     folder = DiskFolder(str(tmp_path))
-    lint = dict(model_folder=folder, versions={1}, files={"env.tar.gz", "1/model.py"}, model_file_may_complete=True)
+    lint = {'model_folder': folder, 'versions': {1}, 'files': {"env.tar.gz", "1/model.py"}, 'model_file_may_complete': True}
     for value in ("env.tar.gz", str(tmp_path / "nowhere.tar.gz")):
         problem = one(run(ENV % value, python_backend, **lint), "python-env-missing")
         assert problem.is_error and problem.message.startswith(f"Failed to get the canonical path for {value}")

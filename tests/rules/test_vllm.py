@@ -8,7 +8,7 @@ from tests.rules.util import BASE, one, run
 VLLM = BASE.replace('"python"', '"vllm"') + "model_transaction_policy { decoupled: true }"
 
 
-def check(tmp_path, versions={1}, text=VLLM):
+def check(tmp_path, versions=(1,), text=VLLM):
     return run(text, vllm, model_folder=DiskFolder(str(tmp_path)), versions=set(versions))
 
 

@@ -1,6 +1,6 @@
-from compiler.rules.folder import DiskFolder
 from compiler.errors import WARNING
 from compiler.rules import warmup
+from compiler.rules.folder import DiskFolder
 from tests.rules.util import one, run
 
 MODEL = ('name: "m" backend: "python" max_batch_size: %d input [ { name: "IN" data_type: TYPE_FP32 dims: [ -1, 3 ] }, '

@@ -32,7 +32,7 @@ class Project:
         (folder / "src" / "model.onnx").write_bytes(b"onnx bytes")
         self.manifest = folder / "models.yaml"
 
-    def write(self, versions: dict, targets: dict = None, model: dict = None) -> Path:
+    def write(self, versions: dict, targets: dict | None = None, model: dict | None = None) -> Path:
         entry = dict(model or ONNX_MODEL)
         entry["versions"] = {n: (v if isinstance(v, dict) else {"source": v}) for n, v in versions.items()}
         data = {"version": 1, "models": {"m": entry}}
@@ -45,7 +45,7 @@ class Project:
         """1-based line of the first line holding `text`."""
         return next(i for i, line in enumerate(self.manifest.read_text().splitlines(), 1) if text in line)
 
-    def run(self, *args, env: dict = None, timeout: float = 120):
+    def run(self, *args, env: dict | None = None, timeout: float = 120):
         """(exit code, stdout, stderr) of `triton-gitops ARGS` as a process (fork helper included)."""
         full = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
         for name, value in list(full.items()):

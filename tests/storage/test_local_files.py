@@ -46,7 +46,7 @@ def test_a_file_outside_the_work_tree_is_refused_however_it_is_named(project, ou
     for command in (("validate",), ("compile", "--dry-run"), ("lock",)):
         code, out, err = project.run(*command, env={"TRITON_GITOPS_ALLOWED_ENV": None})
         assert code == 1, (command, out, err)
-        assert "source-outside" in out + err and "outside the git work tree" in out + err or \
+        assert ("source-outside" in out + err and "outside the git work tree" in out + err) or \
             "is an absolute path" in out + err
         assert digest not in out + err and digest[:12] not in out + err
         assert "runnerSECRET" not in out + err

@@ -51,7 +51,7 @@ class DnsServer:
         while not self._stop.is_set():
             try:
                 data, peer = self._sock.recvfrom(4096)
-            except (socket.timeout, OSError):
+            except (TimeoutError, OSError):
                 continue
             try:
                 query = dns.message.from_wire(data)
@@ -59,7 +59,7 @@ class DnsServer:
                 continue
             self._sock.sendto(self._answer(query).to_wire(), peer)
 
-    def __enter__(self) -> "DnsServer":
+    def __enter__(self) -> DnsServer:
         self._thread.start()
         return self
 

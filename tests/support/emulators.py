@@ -71,7 +71,7 @@ class Emulator:
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> "Emulator":
+    def start(self) -> Emulator:
         for attempt in range(3):
             self.port = free_port()
             cmd = self.command()

@@ -13,7 +13,6 @@ compiled repository to a bucket, point Triton at it".
 """
 
 import pytest
-
 from support.triton import infer_add_one, write_add_one_model
 
 pytestmark = [pytest.mark.triton, pytest.mark.emulators]

@@ -1,9 +1,7 @@
 """A real tritonserver from the nvidia-pytriton wheel starts, serves and stops."""
 
 import pytest
-
-from support.triton import (SHM_PREFIX, infer_add_one, mapped_shm_segments, shm_segments,
-                            write_add_one_model)
+from support.triton import SHM_PREFIX, infer_add_one, mapped_shm_segments, shm_segments, write_add_one_model
 
 pytestmark = pytest.mark.triton
 

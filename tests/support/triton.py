@@ -39,7 +39,7 @@ def _site_packages() -> Path | None:
     spec = importlib.util.find_spec("pytriton")
     if spec is None or not spec.submodule_search_locations:
         return None
-    return Path(list(spec.submodule_search_locations)[0]).parent
+    return Path(next(iter(spec.submodule_search_locations))).parent
 
 
 def tritonserver_binary() -> Path | None:
@@ -163,7 +163,7 @@ class TritonServer:
         env.update(self.extra_env)
         return env
 
-    def start(self) -> "TritonServer":
+    def start(self) -> TritonServer:
         # The ports are picked before Triton binds them; if another process
         # grabs one in between Triton exits with "address in use": retry then.
         for attempt in range(3):
@@ -215,7 +215,7 @@ class TritonServer:
                 pass
         return self.proc.returncode
 
-    def __enter__(self) -> "TritonServer":
+    def __enter__(self) -> TritonServer:
         if self.proc is None:
             self.start()
         return self
@@ -327,6 +327,13 @@ def infer_add_one(server: TritonServer, name: str = "add_one", x=(1.0, 2.5)):
     return status, out["Y"]["data"]
 
 
-__all__ = ["TritonServer", "TritonError", "tritonserver_binary", "wait_model_ready",
-           "shm_segments", "mapped_shm_segments",
-           "write_add_one_model", "infer_add_one"]
+__all__ = [
+    "TritonError",
+    "TritonServer",
+    "infer_add_one",
+    "mapped_shm_segments",
+    "shm_segments",
+    "tritonserver_binary",
+    "wait_model_ready",
+    "write_add_one_model",
+]

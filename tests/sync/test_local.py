@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-import compiler.artifacts.files as artifact_files
+import compiler.artifacts.file_digest as artifact_files
 import compiler.sync.hashing as hashing
 from compiler.artifacts.cache import Cache
 from compiler.sync.state import STATE_NAME, State
@@ -134,7 +134,7 @@ def test_text_output_lists_files_models_and_a_summary(local):
 
 def test_a_source_changed_after_hashing_is_not_sent_under_its_old_digest(tmp_path):
     from compiler.compile.tree import Entry, Tree
-    from compiler.sync.errors import VerifyError
+    from compiler.sync.storage_failures import VerifyError
     from compiler.sync.transfer import send
 
     source = tmp_path / "model.bin"

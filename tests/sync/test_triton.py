@@ -1,6 +1,7 @@
 """A real tritonserver reading what sync wrote: from S3 and GCS, and live, polling a folder."""
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -183,7 +184,7 @@ def test_a_polling_triton_follows_twenty_syncs_without_a_failed_load(tmp_path, m
     server = triton_server(tmp_path / "repo", "--model-control-mode=poll", "--repository-poll-secs=1",
                            timeout=120)
     pauses = [0.2, 0.9, 0.5, 0.1, 0.7, 0.4]  # land the syncs at different points of the poll cycle
-    for i, (before, step) in enumerate(zip(STEPS, STEPS[1:])):
+    for i, (before, step) in enumerate(itertools.pairwise(STEPS)):
         if _removes(before, step):
             time.sleep(1.2)  # at least one poll since the last sync, so its reload has started
             assert wait_until(lambda: _caught_up(server, before), 60, interval=0.3), (i, _served(server))

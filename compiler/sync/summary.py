@@ -1,8 +1,8 @@
 """How plans and sync results read: per file, per model, one summary line; or JSON."""
 from __future__ import annotations
 
+from compiler.console import human_size, paint, plural
 from compiler.errors import printable
-from compiler.report import human_size, paint, plural
 from compiler.sync.plan import CREATE, DELETE, REPAIR, UPDATE
 from compiler.sync.transfer import SERVER_SIDE
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from compiler.errors import FatalError
 from compiler.rollout.client import TritonError
 from compiler.rollout.drift import extra_models, model_drift, versions_text
-from compiler.rollout.state import ServedModel, expected_versions, read_served
+from compiler.rollout.served import ServedModel, expected_versions, read_served
 
 LOADED, UNCHANGED, FAILED, UNLOADED = "loaded", "unchanged", "failed", "unloaded"
 # Triton's answer to load/unload in NONE and POLL mode (it says "polling" for both).
@@ -131,7 +131,7 @@ def rollout(manifest, client, timeout: float = 300.0, force=(), on_outcome=None,
             changed_why: str = "files changed since the last rollout to this server") -> list:
     """Load what changed, unload what left; one Outcome per model touched or checked.
     `force`: names loaded even when unchanged ("*" for all). `files_changed`: models whose
-    files changed since this server's last rollout (compiler/rollout/record.py), loaded
+    files changed since this server's last rollout (compiler/rollout/rollout_record.py), loaded
     with `changed_why` as the reason."""
     served = read_served(client)
     outcomes = []

@@ -25,7 +25,7 @@ from google.protobuf import text_format
 
 from compiler.errors import ERROR, WARNING, Problem
 from compiler.importer.entry import config_to_entry
-from compiler.importer.source import read_text
+from compiler.importer.scan import read_text
 from compiler.manifest.schema import VARIANT_NAME_PATTERN
 from compiler.manifest.variants import variant_of
 from compiler.proto import ModelConfig
@@ -155,8 +155,8 @@ def _model_entry(model, repo, ref, problems, comments) -> Optional[dict]:
                                 "model file, the manifest needs it written out", "import-no-config", (), WARNING,
                                 display, hint="add input/output (and max_batch_size) to the entry; a server that "
                                               f"loaded it shows them at GET v2/models/{model.name}/config"))
-        comments[("models", model.name)] = ["no config.pbtxt in the original: Triton auto-completed this model;"
-                                            " add input/output from GET v2/models/<name>/config"]
+        comments[("models", model.name)] = [("no config.pbtxt in the original: Triton auto-completed this model;"
+                                             " add input/output from GET v2/models/<name>/config")]
     else:
         config = _parse(model, repo, problems)
         if config is None:
@@ -238,12 +238,12 @@ def _server(models: dict, comments: dict, problems: list, declared: dict) -> dic
         if names - set(declared.get(kind) or ()):
             missing[kind] = sorted(names - set(declared.get(kind) or ()))
     if server:
-        comments[("server",)] = ["custom backends / repository agents the servers have installed (import --backend, "
-                                 "--repository-agent)"]
+        comments[("server",)] = [("custom backends / repository agents the servers have installed (import --backend, "
+                                  "--repository-agent)")]
     if missing:
-        comments[("models",)] = (["custom backends / repository agents the imported models use, not declared: if the "
-                                  "servers have them installed, declare them (or import with --backend NAME, "
-                                  "--repository-agent NAME):", "server:"]
+        comments[("models",)] = ([("custom backends / repository agents the imported models use, not declared: if "
+                                   "the servers have them installed, declare them (or import with --backend NAME, "
+                                   "--repository-agent NAME):"), "server:"]
                                  + [f"  {kind}: [{', '.join(names)}]" for kind, names in missing.items()])
     for kind, names in missing.items():
         label, flag = ("backend", "--backend") if kind == "backends" else ("repository agent", "--repository-agent")

@@ -7,7 +7,6 @@ import pytest
 import yaml
 
 from tests.helpers import run_cli
-from tests.sync.conftest import Project
 
 SECRET = "S3CR3T-never-print-me"
 
@@ -163,7 +162,7 @@ def test_an_invalid_manifest_is_reported_not_synced(tmp_path):
 def test_errors_are_classified_by_what_they_say():
     from botocore.exceptions import ClientError
 
-    from compiler.sync.errors import DENIED, NO_BUCKET, classify, explain, is_transient
+    from compiler.sync.storage_failures import DENIED, NO_BUCKET, classify, explain, is_transient
     from compiler.sync.target import Target
 
     def client_error(code, message=""):

@@ -2,7 +2,7 @@ import struct
 
 import pytest
 
-from compiler.compile.warmup import encode
+from compiler.compile.warmup_data import encode
 
 
 def test_string_elements_are_length_prefixed_little_endian():

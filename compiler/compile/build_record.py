@@ -25,9 +25,9 @@ import tempfile
 from pathlib import Path
 
 from compiler import __version__
-from compiler.storage.files import sha256_file, write_atomic
 from compiler.compile.assemble import stamp
-from compiler.sync.state import COMPILED_NAME, CONTROL_NAMES
+from compiler.control_files import COMPILED_NAME, CONTROL_NAMES
+from compiler.storage.files import sha256_file, write_atomic
 
 FORMAT = 1
 MARKER = COMPILED_NAME  # says "this folder is ours to replace"

@@ -22,7 +22,7 @@ _FLOAT32_MAX = 3.4028234663852886e38
 
 
 def _flatten(values, path, problems, out):
-    for i, value in enumerate(values):
+    for value in values:
         if isinstance(value, list):
             _flatten(value, path, problems, out)
         else:

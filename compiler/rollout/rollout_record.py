@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 
-
 from compiler.sync.state import ROLLOUT_NAME as RECORD_NAME
 
 

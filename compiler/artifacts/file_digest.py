@@ -13,8 +13,8 @@ from dataclasses import replace
 from typing import Optional
 from urllib.parse import urlsplit, urlunsplit
 
-from compiler.storage.files import md5_file, sha256_file
 from compiler.artifacts.fetch import Mismatch, download
+from compiler.storage.files import md5_file, sha256_file
 
 REMOTE = "remote"
 

@@ -1,6 +1,6 @@
 from google.protobuf import json_format, text_format
 
-from compiler.compile.render import render_config
+from compiler.compile.config_text import render_config
 from compiler.proto import ModelConfig
 
 

@@ -160,7 +160,7 @@ def with_retries(fn, attempts: int = 5, base: float = 0.2, on_retry=None):
     for attempt in range(attempts):
         try:
             return fn()
-        except Exception as exc:  # noqa: BLE001 - classified right below
+        except Exception as exc:  # classified right below
             if attempt == attempts - 1 or not is_transient(exc):
                 raise
             if on_retry is not None:

@@ -8,9 +8,9 @@
 """
 from __future__ import annotations
 
+from compiler.console import human_size, plural
 from compiler.errors import printable
 from compiler.storage.urls import redact_url
-from compiler.report import human_size, plural
 
 
 def _where(artifact) -> str:

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from compiler import pipeline
-from compiler.compile import record
+from compiler.compile import build_record
 from tests.helpers import run_cli, write
 
 MANIFEST = """\
@@ -63,8 +63,8 @@ def _dry_run(project):
 
 
 def test_an_unchanged_project_is_answered_from_the_record(project, full_runs):
-    assert record.record_path(project / "repo").is_file()
-    assert (project / "repo" / record.MARKER).read_bytes() == b""  # the output holds no record
+    assert build_record.record_path(project / "repo").is_file()
+    assert (project / "repo" / build_record.MARKER).read_bytes() == b""  # the output holds no record
     full_runs.clear()
     code, out, _ = _dry_run(project)
     assert code == 0 and out.rstrip().endswith("repo: up to date")
@@ -133,33 +133,33 @@ def test_a_retargeted_symlink_source_is_seen(tmp_path, full_runs):
 
 
 def test_inputs_changed_after_the_compile_started_are_not_trusted(project):
-    stored = record.load(project / "repo")
+    stored = build_record.load(project / "repo")
     key = stored["key"]
-    assert record.inputs_unchanged(stored, key)
+    assert build_record.inputs_unchanged(stored, key)
     stored["started"] = 0  # every input now looks changed at or after the start
-    assert not record.inputs_unchanged(stored, key)
-    assert not record.inputs_unchanged(dict(stored, key=dict(key, tool="another version")), key)
+    assert not build_record.inputs_unchanged(stored, key)
+    assert not build_record.inputs_unchanged(dict(stored, key=dict(key, tool="another version")), key)
 
 
 def test_outputs_touched_in_the_records_own_tick_are_checked_by_content(project):
     out = project / "repo"
-    stored = record.load(out)
-    assert record.outputs_unchanged(stored, out)
+    stored = build_record.load(out)
+    assert build_record.outputs_unchanged(stored, out)
     stored["finished"] = 0  # as if every output had been touched after the compile finished
     # An edit the stamps cannot show (same tick): pretend the record matched the new stamps.
     target = out / "m/1/model.py"
     target.write_bytes(b"VALUE = 8\n")
-    stored["files"]["m/1/model.py"][:4] = record.fingerprint(str(target))
-    folder_stamp = record.fingerprint(str(out / "m/1"))
+    stored["files"]["m/1/model.py"][:4] = build_record.fingerprint(str(target))
+    folder_stamp = build_record.fingerprint(str(out / "m/1"))
     stored["folders"]["m/1"] = folder_stamp
-    assert not record.outputs_unchanged(stored, out)
+    assert not build_record.outputs_unchanged(stored, out)
     target.write_bytes(b"VALUE = 1\n")
-    stored["files"]["m/1/model.py"][:4] = record.fingerprint(str(target))
-    assert record.outputs_unchanged(stored, out)
+    stored["files"]["m/1/model.py"][:4] = build_record.fingerprint(str(target))
+    assert build_record.outputs_unchanged(stored, out)
 
 
 def test_a_damaged_record_means_the_full_run(project, full_runs):
-    record.record_path(project / "repo").write_text("{not json")
+    build_record.record_path(project / "repo").write_text("{not json")
     full_runs.clear()
     code, out, _ = _dry_run(project)
     assert full_runs and code == 0 and "up to date" in out
@@ -175,7 +175,7 @@ def test_no_record_when_there_are_warnings(tmp_path):
     write(tmp_path / "models.yaml", MANIFEST)  # version 2 is not in models.lock: a warning
     code, out, _ = run_cli("compile", "models.yaml", "--out", "repo", cwd=tmp_path)
     assert code == 0 and "not in models.lock" in out
-    assert not record.record_path(tmp_path / "repo").exists()
+    assert not build_record.record_path(tmp_path / "repo").exists()
     code, out, _ = run_cli("compile", "models.yaml", "--out", "repo", "--dry-run", cwd=tmp_path)
     assert "not in models.lock" in out
 
@@ -191,7 +191,7 @@ def test_no_record_for_remote_sources(tmp_path):
         manifest = write_manifest(tmp_path / "repo", {1: served.url("model.onnx")})
         time.sleep(0.05)
         assert run_cli("compile", manifest, "--out", tmp_path / "out")[0] == 0
-        assert not record.record_path(tmp_path / "out").exists()
+        assert not build_record.record_path(tmp_path / "out").exists()
 
 
 def test_the_same_manifest_bytes_elsewhere_are_not_up_to_date(project, tmp_path_factory, full_runs):
@@ -208,13 +208,13 @@ def test_the_same_manifest_bytes_elsewhere_are_not_up_to_date(project, tmp_path_
 
 
 def test_cache_prune_all_removes_the_records(project):
-    assert record.record_path(project / "repo").is_file()
+    assert build_record.record_path(project / "repo").is_file()
     assert run_cli("cache", "prune", "--all", cwd=project)[0] == 0
-    assert not record.record_path(project / "repo").exists()
+    assert not build_record.record_path(project / "repo").exists()
 
 
 def test_a_record_in_use_survives_cache_prune(project):
-    path = record.record_path(project / "repo")
+    path = build_record.record_path(project / "repo")
     month_ago = time.time() - 40 * 86400
     os.utime(path, (month_ago, month_ago))
     code, out, _ = _dry_run(project)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from compiler.artifacts import settings as settings_mod
 from compiler.artifacts.cache import Cache
-from compiler.artifacts.files import remote_file
+from compiler.artifacts.file_digest import remote_file
 from compiler.storage.stores import Filesystems
 from compiler.storage.urls import redact_url
 

@@ -8,10 +8,9 @@ from typing import Optional
 
 from google.protobuf import text_format
 
-from compiler.errors import Problem
+from compiler.errors import Problem, clip
 from compiler.lint.pbtxt import Positions, ScanError, positions
 from compiler.proto import ModelConfig
-from compiler.errors import clip
 from compiler.rules.base import suggest
 
 MAX_BYTES = 4 * 1024 * 1024  # real configs are kilobytes; protobuf parses ~250k values a second

@@ -9,16 +9,17 @@ from pathlib import Path, PurePosixPath
 from google.protobuf import json_format
 
 from compiler.errors import Problem
-from compiler.rules.model_files import version_number
 from compiler.manifest import triton as triton_key
-from compiler.manifest.sources import SourceScope, local_source, source_boundary
-from compiler.manifest.normalize import canonical_config, merge_defaults
 from compiler.manifest import variants as config_variants
+from compiler.manifest.normalize import canonical_config, merge_defaults
+from compiler.manifest.sources import SourceScope, local_source, source_boundary
 from compiler.model import FileSpec, Manifest, ModelSpec, TargetSpec, VersionSpec
 from compiler.proto import ModelConfig
 from compiler.rules import RuleContext, check_config
 from compiler.rules.folder import ManifestFolder
-from compiler.storage import destinations, policy as storage_policy
+from compiler.rules.model_files import version_number
+from compiler.storage import destinations
+from compiler.storage import policy as storage_policy
 from compiler.storage.urls import is_local_url
 
 _RESERVED = {"config.pbtxt", "warmup", "configs"}

@@ -1,5 +1,5 @@
 from compiler.lint import lint_paths
-from compiler.lint.source import load_config
+from compiler.lint.config_file import load_config
 from tests.lint.util import write
 
 
@@ -68,7 +68,7 @@ def test_load_config_keeps_text_and_positions(tmp_path):
 
 
 def test_oversized_file_is_not_read(tmp_path):
-    from compiler.lint.source import MAX_BYTES
+    from compiler.lint.config_file import MAX_BYTES
 
     path = tmp_path / "config.pbtxt"
     path.write_bytes(b"#" * (MAX_BYTES + 1))

@@ -1,5 +1,5 @@
+from compiler.console import problem_line
 from compiler.errors import Problem
-from compiler.report import problem_line
 
 
 def test_problem_lines_show_a_position_only_when_there_is_one():

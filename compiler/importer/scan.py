@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-from compiler.errors import FatalError, Problem, WARNING
+from compiler.errors import WARNING, FatalError, Problem
 from compiler.rules.model_files import version_number
 
 # Written by Triton or by tools, never part of a model: byte-code caches, VCS metadata,
