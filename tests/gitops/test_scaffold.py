@@ -172,7 +172,7 @@ def test_docker_compose_serves_the_local_repository():
     compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
     triton = compose["services"]["triton"]
     assert re.fullmatch(r"nvcr\.io/nvidia/tritonserver:\$\{TRITON_TAG:-\d\d\.\d\d\}-py3", triton["image"])
-    assert triton["ports"] == ["8000:8000", "8001:8001", "8002:8002"]
+    assert triton["ports"] == ["127.0.0.1:8000:8000", "127.0.0.1:8001:8001", "127.0.0.1:8002:8002"]
     # the parent is mounted: `compile --out` swaps in a new folder, invisible through a bind mount of the old one
     assert triton["volumes"][0] == {"type": "bind", "source": "./build", "target": "/build", "read_only": True}
     assert "--model-repository=/build/model_repository" in triton["command"]
