@@ -44,7 +44,8 @@ def _storage_cell(check) -> str:
     if check.storage_error:
         return "⚠️ not checked"
     if check.storage_drifted:
-        return f"✏️ {plural(len(check.plan.changes), 'file')} differ"
+        count = len(check.plan.changes)
+        return f"✏️ {plural(count, 'file')} {'differs' if count == 1 else 'differ'}"
     return "✅ in sync"
 
 
