@@ -26,9 +26,9 @@ def run(options) -> int:
     import datetime
     from pathlib import Path
 
+    from compiler.console import json_text
     from compiler.drift import check, issue, report
     from compiler.pipeline import load_valid
-    from compiler.console import json_text
 
     built = load_valid(options)
     if built is None:

@@ -29,7 +29,7 @@ class Api:
     timeout: float = 30.0
 
     @classmethod
-    def from_environment(cls, environ=None) -> "Api":
+    def from_environment(cls, environ=None) -> Api:
         env = os.environ if environ is None else environ
         base = (env.get("GITHUB_API_URL") or DEFAULT_API).rstrip("/")
         repository = env.get("GITHUB_REPOSITORY", "")
@@ -62,12 +62,13 @@ class Api:
             raise FatalError(f"GitHub API: refusing to send the token to {clip(url, 200)!r}",
                              "a pagination link left the API's host")
         data = json.dumps(body).encode("utf-8") if body is not None else None
-        request = urllib.request.Request(url, data=data, method=method, headers={
+        # The URL is the checked API base (https, or http on loopback) or a next page on its own origin.
+        request = urllib.request.Request(url, data=data, method=method, headers={  # noqa: S310
             "Accept": "application/vnd.github+json", "Authorization": f"Bearer {self.token}",
             "X-GitHub-Api-Version": "2022-11-28", "User-Agent": "triton-gitops-drift",
             **({"Content-Type": "application/json"} if data is not None else {})})
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 - as above
                 payload = response.read()
                 link = response.headers.get("Link", "")
         except urllib.error.HTTPError as exc:

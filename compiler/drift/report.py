@@ -9,8 +9,8 @@ is found again (with its author: compiler/drift/issue.py).
 from __future__ import annotations
 
 from compiler import __version__
-from compiler.prreport.markdown import code, code_cell, fence, text
 from compiler.console import plural
+from compiler.prreport.markdown import code, code_cell, fence, text
 
 MARKER = "<!-- triton-gitops:drift -->"
 BODY_LIMIT = 65_000  # GitHub refuses an issue body over 65,536 characters
@@ -91,8 +91,8 @@ def _finding_lines(findings) -> list:
         for detail in finding.details:
             lines += ["    " + line for line in str(detail).strip().split("\n")]
     if len(lines) > MAX_FINDING_LINES:
-        lines = lines[:MAX_FINDING_LINES] + [f"... and {len(lines) - MAX_FINDING_LINES} more lines "
-                                             "(`triton-gitops status --target` shows them all)"]
+        more = f"... and {len(lines) - MAX_FINDING_LINES} more lines (`triton-gitops status --target` shows them all)"
+        lines = [*lines[:MAX_FINDING_LINES], more]
     return lines
 
 
@@ -139,14 +139,15 @@ def render(checks: list, manifest_name: str, revision: str = "", when: str = "")
     head += [checked, "", "| Target | Storage | Servers |", "| --- | --- | --- |"]
     head += [f"| {code_cell(c.name)} | {_storage_cell(c)} | {_servers_cell(c)} |" for c in checks]
     sections = [_target_section(c, manifest_name) for c in checks if c.drifted or c.errors]
-    foot = ["", "---", f"<sub>Kept up to date by the scheduled `triton-gitops drift` workflow: updated while "
-            f"drift lasts, closed once every target is back in sync. triton-gitops {__version__}</sub>", ""]
+    footer = (f"<sub>Kept up to date by the scheduled `triton-gitops drift` workflow: updated while drift lasts, "
+              f"closed once every target is back in sync. triton-gitops {__version__}</sub>")
+    foot = ["", "---", footer, ""]
     shown = len(sections)
     while True:
         body = head + [line for section in sections[:shown] for line in section]
         if shown < len(sections):
-            body += ["", f"_{len(sections) - shown} more target section(s) left out: the report is too long; "
-                         "`triton-gitops drift --no-issue` prints it whole._"]
+            body += ["", (f"_{len(sections) - shown} more target section(s) left out: the report is too long; "
+                          "`triton-gitops drift --no-issue` prints it whole._")]
         out = "\n".join(body + foot)
         if len(out) <= BODY_LIMIT or shown == 0:
             return out if len(out) <= BODY_LIMIT else out[:BODY_LIMIT - 40].rsplit("\n", 1)[0] + "\n\n_(cut)_\n"

@@ -4,6 +4,7 @@ the issue's Markdown stays text; a server that does not answer is named, not a t
 from __future__ import annotations
 
 import json
+
 import pytest
 
 from compiler.drift.report import MARKER
@@ -109,8 +110,8 @@ def test_server_drift_opens_the_issue_hostile_names_stay_text_and_it_closes(serv
         strong = [every[i + 1].content for i, t in enumerate(every) if t.type == "strong_open"]
         assert strong == ["1 of 1 target", "Storage", "Servers"]  # the report's own, none from the name
         fences = [t.content for t in walk(tokens) if t.type == "fence"]
-        assert fences == [f"{HOSTILE}: extra: loaded (versions 1) but not in the manifest\n"
-                          "    add it to `external_models` if something else manages it\n"]
+        assert fences == [(f"{HOSTILE}: extra: loaded (versions 1) but not in the manifest\n"
+                           "    add it to `external_models` if something else manages it\n")]
         assert inline_texts(tokens)[-1].startswith("Kept up to date by the scheduled")  # nothing swallowed
 
         _load(server, HOSTILE, "unload")
