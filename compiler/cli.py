@@ -105,6 +105,11 @@ def _status(options: argparse.Namespace) -> int:
     return status.run(options)
 
 
+def _drift(options: argparse.Namespace) -> int:
+    from compiler.commands import drift
+    return drift.run(options)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "validate": _validate,
     "compile": _compile,
@@ -123,6 +128,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "import-analyzer": _import_analyzer,
     "rollout": _rollout,
     "status": _status,
+    "drift": _drift,
 }
 
 

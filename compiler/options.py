@@ -271,6 +271,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metrics-port", type=int, default=8002, help=argparse.SUPPRESS)
     _config_name_arg(p)
     _output_arg(p)
+
+    p = command("drift", "check every target's storage (as plan) and servers (as status) against the manifest; "
+                "keep one GitHub issue open while any drifted (the scheduled workflow runs it on main)",
+                "triton-gitops drift models.yaml --remote --locked    # --no-issue: only print the report")
+    _manifest_arg(p)
+    p.add_argument("--target", action="append", metavar="NAME",
+                   help="check this target of the manifest (repeatable; default: every target)")
+    p.add_argument("--remote", action="store_true", help="leave out local folders (a CI runner's are empty)")
+    p.add_argument("--locked", action="store_true", help=_LOCKED_HELP)
+    _storage_timeout_arg(p)
+    p.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
+                   help="per request to a Triton server (default: 30)")
+    p.add_argument("--nameserver", metavar="IP[:PORT]", help="for dns+ server URLs: ask this DNS server")
+    p.add_argument("--no-issue", "--dry-run", action="store_true", dest="no_issue",
+                   help="only print the report; talk to no GitHub API")
+    p.add_argument("--issue-author", default="github-actions[bot]", metavar="LOGIN",
+                   help="the account the workflow's token acts as: only an issue it opened is updated or closed "
+                        "(default: github-actions[bot]; a GitHub App token: <app-slug>[bot])")
+    p.add_argument("--summary", action="store_true", help="also append the report to $GITHUB_STEP_SUMMARY")
+    _output_arg(p)
     return parser
 
 

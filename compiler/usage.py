@@ -43,6 +43,9 @@ EXIT_CODES = {
                 "1  a load, smoke or perf run failed, the server is unreachable, or bad arguments"],
     "status": ["0  the server serves what the manifest says", _ERROR,
                "2  drift: the server serves something else"],
+    "drift": ["0  every target's storage and servers hold what the manifest says (an open drift issue is closed)",
+              "1  error, or a target's storage or server could not be checked (the issue says which)",
+              "2  drift: a target's storage or servers differ (the issue is opened or updated)"],
 }
 
 # What `--output json` prints, per command (one JSON document on stdout).
@@ -64,6 +67,8 @@ JSON_OUTPUT = {
     "rollout": 'json: {"triton_url", "ok", "counts": {loaded, unchanged, failed, unloaded}, '
                '"models": [...], "smoke": [...], "perf": [...]}',
     "status": 'json: {"triton_url", "in_sync", "models": N, "drift": [{model, kind, message, details}]}',
+    "drift": 'json: {"in_sync", "drifted", "unchecked", "revision", "targets": [{target, url, in_sync, storage: '
+             '{plan\'s fields, error}, servers: [{triton_url, in_sync, error, drift}]}], "issue": {action, number, url}}',
 }
 
 

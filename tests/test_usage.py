@@ -47,7 +47,7 @@ def test_each_commands_help_states_its_own_exit_codes(command):
     codes = text.split("exit codes:\n", 1)[1]
     assert "  0  " in codes and "  130  interrupted" in codes
     pending = "  2  " in codes
-    assert pending == (command in {"compile", "plan", "sync", "lock", "report", "status"}), codes
+    assert pending == (command in {"compile", "plan", "sync", "lock", "report", "status", "drift"}), codes
 
 
 def test_status_help_says_2_is_drift():
@@ -60,5 +60,5 @@ def test_output_json_is_described_per_command(command):
     assert "json: {" in text
     keys = {"validate": '"errors"', "plan": '"in_sync"', "status": '"drift"', "rollout": '"counts"',
             "targets": '"targets"', "compile": '"up_to_date"', "lint": '"problems"', "sync": "sent_files",
-            "lock": '"changed"', "explain": '"description"'}
+            "lock": '"changed"', "explain": '"description"', "drift": '"unchecked"'}
     assert keys[command] in text

@@ -1,7 +1,7 @@
 """`triton-gitops init [DIR]`: scaffold a GitOps repository for Triton models. Asks nothing.
 
 Writes, from `templates/init/`: the manifest (with the schema modeline) and its JSON Schema,
-a tiny example model, the plan/sync workflows, `docker-compose.yml`, `.gitignore` and a
+a tiny example model, the plan/sync/drift workflows, `docker-compose.yml`, `.gitignore` and a
 README. Existing files are never overwritten without `--force`.
 """
 from __future__ import annotations

@@ -73,3 +73,16 @@ def find_drift(manifest, client) -> list:
         out.append(Drift(name, EXTRA, f"loaded (versions {versions_text(served[name].ready)}) but not in the manifest",
                          ["add it to `external_models` if something else manages it"]))
     return out
+
+
+def server_drift(manifest, url: str, timeout: float) -> list:
+    """`find_drift` against the server at `url`; TritonError when it cannot be asked (not live,
+    unreachable), so that a caller checking many servers can report each on its own."""
+    from compiler.rollout.client import TritonClient
+
+    client = TritonClient(url, timeout=timeout)
+    try:
+        client.check_live()
+        return find_drift(manifest, client)
+    finally:
+        client.close()

@@ -33,7 +33,8 @@ def test_init_writes_a_repository_that_validates_and_compiles(tmp_path):
     if importlib.util.find_spec("compiler.commands.lock"):  # the sync workflow runs `sync --locked`
         assert "create models.lock" in out
         files.remove("models.lock")
-    assert files == {".github/workflows/triton-gitops-plan.yml", ".github/workflows/triton-gitops-sync.yml",
+    assert files == {".github/workflows/triton-gitops-drift.yml", ".github/workflows/triton-gitops-plan.yml",
+                     ".github/workflows/triton-gitops-sync.yml",
                      ".gitignore", "README.md", "docker-compose.yml", "models.yaml", "models/hello/1/model.py",
                      "schemas/models.schema.json"}
     manifest = (dest / "models.yaml").read_text()
