@@ -7,7 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
+
+if TYPE_CHECKING:  # for annotations only: never imported at run time
+    from tritonclient.grpc.model_config_pb2 import ModelConfig  # generated protobuf: Any to mypy
+
+    from compiler.artifacts.resolve import Artifact
+    from compiler.triton_releases import Release
 
 
 @dataclass
@@ -19,7 +25,7 @@ class VersionSpec:
     doc_path: tuple = ()
     remote: bool = False  # `source` is a URL (s3://, gs://, az://, https://, ...)
     storage_options: dict = field(default_factory=dict)  # fsspec options for a URL source, ${ENV} unexpanded
-    artifact: Optional[object] = None  # compiler.artifacts.Artifact once resolved: files, digests, local bytes
+    artifact: Optional[Artifact] = None  # compiler.artifacts.Artifact once resolved: files, digests, local bytes
 
 
 @dataclass
@@ -35,7 +41,7 @@ class VariantSpec:
     """One entry of `configs:`: compiled to configs/<name>.pbtxt (see compiler/manifest/variants.py)."""
 
     name: str
-    config: object  # ModelConfig message of the merged config, None if it did not parse
+    config: Optional[ModelConfig]  # the merged config, None if it did not parse
     config_dict: dict  # the canonical dict it was parsed from
     written: dict  # the variant as written in the manifest, to tell its own fields from the model's
     doc_path: tuple = ()  # ("models", model, "configs", name)
@@ -45,7 +51,7 @@ class VariantSpec:
 @dataclass
 class ModelSpec:
     name: str
-    config: object  # ModelConfig message
+    config: ModelConfig
     config_dict: dict  # the canonical dict the message was parsed from
     versions: dict = field(default_factory=dict)  # int -> VersionSpec
     files: dict = field(default_factory=dict)  # name -> FileSpec
@@ -75,7 +81,7 @@ class TargetSpec:
     url: str
     storage_options: dict = field(default_factory=dict)
     doc_path: tuple = ()
-    triton: Optional[object] = None  # the oldest Triton release serving it (triton_releases.Release), if said
+    triton: Optional[Release] = None  # the oldest Triton release serving it (triton_releases.Release), if said
     servers: list = field(default_factory=list)  # Triton URLs reading it (rollout/status; compiler/rollout/fleet.py)
     config_name: str = ""  # the config variant its servers load (`--model-config-name`), "" for config.pbtxt
 
@@ -87,7 +93,7 @@ class Manifest:
     models: dict = field(default_factory=dict)  # name -> ModelSpec, sorted by name
     targets: dict = field(default_factory=dict)  # name -> TargetSpec
     external_models: list = field(default_factory=list)
-    triton: Optional[object] = None  # the manifest's `triton:` (its oldest release), if said
+    triton: Optional[Release] = None  # the manifest's `triton:` (its oldest release), if said
     server: dict = field(default_factory=dict)  # `server:` {backends, repository_agents, batch_strategies}
 
 

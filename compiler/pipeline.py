@@ -1,6 +1,7 @@
 """The stages chained the way most commands need them: load, validate, build the tree."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from compiler.manifest import load_manifest
@@ -28,13 +29,34 @@ def load_and_build(manifest_path, after_load=None):
     return loaded, tree if loaded.ok else None
 
 
-def load_valid(options):
-    """(LoadedManifest, Tree) for commands that need a valid manifest; None after the
-    manifest's problems were reported in `options.output`'s format."""
-    from compiler.console import report_problems
+def lock_manifest(manifest_path, check: bool = False):
+    """(LoadedManifest, LockUpdate or None): models.lock as the manifest's sources are now,
+    written unless `check`; None when the manifest does not build (its problems say why)."""
+    from compiler.artifacts import settings
+    from compiler.artifacts.lockfile import lock_entries, lock_path, render_lock, write_lock
 
-    loaded, tree = load_and_build(options.manifest)
+    # The old lock is what is being replaced, so it is not checked; digests are needed, bytes
+    # are not (a remote file seen before is not downloaded again just to be locked).
+    with settings.using(lock=settings.LOCK_IGNORE, fetch=False):
+        loaded, tree = load_and_build(manifest_path)
     if tree is None:
-        report_problems(loaded.problems, options.output, summary_label=str(options.manifest))
-        return None
-    return loaded, tree
+        return loaded, None
+    path = lock_path(manifest_path)
+    entries = lock_entries(loaded.manifest)
+    text = render_lock(Path(manifest_path).name, entries)
+    try:
+        current = path.read_text(encoding="utf-8")
+    except OSError:
+        current = None
+    changed = current != text
+    if changed and not check:
+        write_lock(path, text)
+    return loaded, LockUpdate(path, len(entries), changed, written=changed and not check)
+
+
+@dataclass(frozen=True)
+class LockUpdate:
+    path: Path
+    sources: int  # version sources locked
+    changed: bool  # models.lock differs (or differed) from the manifest's sources
+    written: bool

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from compiler.errors import FatalError
 
@@ -27,6 +28,8 @@ def _load() -> ModuleType:
         location = f"{root}/grpc/model_config_pb2.py"
         try:
             file_spec = importlib.util.spec_from_file_location(_MODULE, location)
+            if file_spec is None or file_spec.loader is None:
+                continue
             module = importlib.util.module_from_spec(file_spec)
             sys.modules[_MODULE] = module
             file_spec.loader.exec_module(module)
@@ -37,8 +40,11 @@ def _load() -> ModuleType:
 
 
 model_config_pb2 = _load()
-ModelConfig = model_config_pb2.ModelConfig
-DataType = model_config_pb2.DataType
+if TYPE_CHECKING:  # the generated module has no type information: to mypy both are Any, valid as types
+    from tritonclient.grpc.model_config_pb2 import DataType, ModelConfig
+else:
+    ModelConfig = model_config_pb2.ModelConfig
+    DataType = model_config_pb2.DataType
 
 
 def is_repeated(field) -> bool:

@@ -11,14 +11,19 @@ cd "$ROOT"
 
 bash scripts/bootstrap.sh
 
-# Static checks, configured in pyproject.toml: ruff (style and likely bugs) and import-linter (the
-# layer contract: no upward import, no cycle between subpackages). --no-cache: nothing is left in
-# the work tree.
+# Static checks, configured in pyproject.toml: ruff (style and likely bugs), import-linter (the
+# layer contract: no upward import, no cycle between subpackages) and mypy (types). No caches are
+# left in the work tree (ruff and import-linter: --no-cache; mypy's goes to .venv).
 "$ROOT/.venv/bin/ruff" check --no-cache --quiet compiler tests scripts bench \
     || { echo "test.sh: ruff found problems (above)" >&2; exit 1; }
 if ! layers="$("$ROOT/.venv/bin/lint-imports" --no-cache 2>&1)"; then  # its report only when broken
     echo "$layers" >&2
     echo "test.sh: the import layers are broken (above; contract in pyproject.toml)" >&2
+    exit 1
+fi
+if ! types="$("$ROOT/.venv/bin/mypy" --cache-dir "$ROOT/.venv/.mypy_cache" 2>&1)"; then
+    echo "$types" >&2
+    echo "test.sh: mypy found type errors (above)" >&2
     exit 1
 fi
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
+from typing import Union
 
 import yaml
 from google.protobuf import json_format
@@ -34,11 +35,15 @@ MANIFEST_KEYS = ("files", "versions", "tuning", "configs")
 TUNING = "tuning"
 
 
+# A value as YAML holds it: what a manifest key is set to.
+YamlValue = Union[None, bool, int, float, str, list, dict]
+
+
 @dataclass
 class FieldChange:
     key: str
-    before: object  # None when the model has no such field
-    after: object  # None when the field goes away
+    before: YamlValue  # None when the model has no such field
+    after: YamlValue  # None when the field goes away
     inherited: bool = False  # the model had it from `defaults:`
 
     @property

@@ -9,9 +9,12 @@ eliminated and how close the best measurement came.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from compiler.errors import FatalError
+
+if TYPE_CHECKING:  # for annotations only: never imported at run time
+    from compiler.analyzer.results import Measurement
 
 OBJECTIVES = {
     # name: (sort key, what it means)
@@ -52,7 +55,7 @@ def constraints_from(max_p99_ms=None, min_throughput=None, max_gpu_memory_mb=Non
 @dataclass
 class Choice:
     model: str
-    measurement: object  # results.Measurement
+    measurement: Measurement
     objective: str
     constraints: list  # Constraint
     considered: int  # measurements looked at (of the named config, with --config)

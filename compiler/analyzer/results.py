@@ -59,6 +59,8 @@ class Results:
     config_reader: Optional[Callable] = None  # (model, variant) -> ModelConfig; FatalError if unreadable
 
     def read_config(self, model: str, variant: str):
+        if self.config_reader is None:  # every reader of results sets one (csvfile, checkpoint)
+            raise FatalError(f"{self.path}: no model configs to read")
         return self.config_reader(model, variant)
 
 

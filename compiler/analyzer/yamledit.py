@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any, Optional
 
 import yaml
 
@@ -39,7 +39,8 @@ class Node:
 
 
 def parse(text: str) -> Node:
-    root, stack = None, []
+    root: Optional[Node] = None
+    stack: list[Node] = []
 
     def attach(node):
         nonlocal root
@@ -54,7 +55,8 @@ def parse(text: str) -> Node:
             stack[-1].pending = None
 
     for event in yaml.parse(text, Loader=yaml.BaseLoader):
-        start = getattr(event, "start_mark", None)
+        start: Any = getattr(event, "start_mark", None)
+        end: Any = getattr(event, "end_mark", None)
         if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             kind = "mapping" if isinstance(event, yaml.MappingStartEvent) else "sequence"
             node = Node(kind, start.index, start.index, flow=bool(event.flow_style))
@@ -63,9 +65,9 @@ def parse(text: str) -> Node:
         elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
             node = stack.pop()
             children = [v for _, v in node.pairs] + node.items
-            node.end = event.end_mark.index if node.flow else max((c.end for c in children), default=node.start)
+            node.end = end.index if node.flow else max((c.end for c in children), default=node.start)
         elif isinstance(event, (yaml.ScalarEvent, yaml.AliasEvent)):
-            span = text[start.index:event.end_mark.index]
+            span = text[start.index:end.index]
             node = Node("scalar" if isinstance(event, yaml.ScalarEvent) else "alias", start.index,
                         start.index + len(span.rstrip()), value=getattr(event, "value", "") or "")
             attach(node)
@@ -129,7 +131,8 @@ class Editor:
         if found is None:
             self.insert(mapping, key, new, before, block)
         elif not same(old, new):
-            self._set_value(*found, old, new)
+            key_node, value_node = found
+            self._set_value(key_node, value_node, old, new)
 
     def delete_key(self, mapping: Node, key: str) -> None:
         found = self.find(mapping, key)

@@ -43,7 +43,7 @@ class Cache:
     def __init__(self, root: Path):
         self.root = Path(root)
         self.writable = True  # becomes False after the first failed write: warn once, go on
-        self._local = None  # {path: [size, mtime_ns, ctime_ns, ino, dev, sha256, md5]}, loaded on first use
+        self._local: Optional[dict] = None  # {path: [size, mtime_ns, ctime_ns, ino, dev, sha256, md5]}, loaded on first use
         self._local_changed: dict = {}
         self._lock = threading.Lock()
 

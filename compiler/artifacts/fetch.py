@@ -101,7 +101,8 @@ def in_parallel(function, items, workers: int, inline=None) -> list:
         except Exception as exc:  # noqa: BLE001 - handed back to the caller, per item
             return item, None, exc
 
-    here, pooled = [], []
+    here: list = []
+    pooled: list = []
     for item in items:  # `inline` asked once per item: for a local file it is a stat and a lookup
         (here if inline is not None and inline(item) else pooled).append(item)
     results = [call(item) for item in here]

@@ -108,3 +108,16 @@ def differences(entry: LockEntry, source: str, kind: str, digest: str, files: di
     if not found and digest and entry.sha256 != digest:
         found.append(f"sha256 is {digest}, models.lock has {entry.sha256}")
     return found
+
+
+def lock_entries(manifest) -> dict:
+    entries = {}
+    for model in manifest.models.values():
+        for version in model.versions.values():
+            artifact = version.artifact
+            if artifact is None:
+                continue  # an ensemble's empty version folder: nothing to lock
+            files = {f.rel: f.sha256 for f in artifact.files} if artifact.kind == "folder" else {}
+            entries[key_of(model.name, version.number)] = LockEntry(version.source, artifact.kind, artifact.digest,
+                                                                    artifact.size, files)
+    return entries

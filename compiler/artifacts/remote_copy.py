@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import cast
 
 from compiler.artifacts import settings as settings_mod
 from compiler.artifacts.cache import Cache
@@ -90,4 +91,4 @@ def local_copy(origin, expected: str = "") -> Path:
     item = ArtifactFile("", origin.size, origin=origin)
     remote_file(cache, Filesystems(), item, expected or origin.sha256, need_bytes=True, need_digest=True,
                 label=redact_url(origin.url))
-    return item.local
+    return cast(Path, item.local)  # need_bytes: remote_file leaves the verified copy here

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import Any
 
 from compiler.artifacts import settings as settings_mod
 from compiler.artifacts.checksum import add_md5_parameters, checksum_agent, cloud_target_warnings
@@ -149,8 +150,8 @@ class _Run:
                 hint="if the new bytes are intended, update sha256 (folder digest: see README, Model artifacts)"))
         artifact.pinned = bool(version.sha256)
         self.check_lock(model, version, artifact, doc_path)
-        pointers = [(f, pointer_size(f.local, f.size)) for f in files if f.local is not None]
-        pointers = [(f.local, _label(f, self.manifest.root), real) for f, real in pointers if real is not None]
+        sized = [(f, pointer_size(f.local, f.size)) for f in files if f.local is not None]
+        pointers = [(f.local, _label(f, self.manifest.root), real) for f, real in sized if real is not None]
         if pointers:
             self.problems.append(pointer_problem(pointers, redact_url(version.source), doc_path, version.remote))
 
@@ -233,7 +234,8 @@ def _resolve(run, manifest) -> list:
         pairs = [(m, v) for m, v in pairs if v.doc_path not in skipped]
     workers = run.settings.workers
     listed = in_parallel(run.list, pairs, workers, inline=lambda pair: not pair[1].remote)
-    tasks, artifacts = [], {}
+    tasks: list = []
+    artifacts: dict = {}
     for (model, version), result, exc in listed:
         if exc is not None:
             raise exc
@@ -281,7 +283,7 @@ def _checksums(manifest, cache) -> list:
             continue
         md5s = {}
         for version in model.versions.values():
-            artifact = getattr(version, "artifact", None)
+            artifact: Any = getattr(version, "artifact", None)
             for item in artifact.files if artifact else ():
                 name = model.default_model_filename if artifact.kind == FILE else item.rel
                 md5s[f"{version.number}/{name}"] = item.md5 or local_digests(cache, item.local, want_md5=True)[1]

@@ -68,7 +68,8 @@ def list_local(path: Path, doc_path: tuple, problems: list) -> tuple:
             return current_real
         return os.path.join(real_root(), prefix[:-1]) if prefix else real_root()
 
-    files, stack = [], [(path, "", None)]
+    files: list = []
+    stack: list[tuple[Path, str, Optional[str]]] = [(path, "", None)]
     while stack:
         current, prefix, current_real = stack.pop()
         try:
@@ -83,6 +84,7 @@ def list_local(path: Path, doc_path: tuple, problems: list) -> tuple:
                 continue
             try:
                 linked = item.is_symlink()
+                real: Optional[str]
                 if linked:
                     real = os.path.realpath(item.path)
                     if not (real == real_root() or real.startswith(real_root() + os.sep)):
@@ -94,7 +96,7 @@ def list_local(path: Path, doc_path: tuple, problems: list) -> tuple:
                     real = None if current_real is None else os.path.join(current_real, item.name)
                 if item.is_dir():
                     here = real_of(current_real, prefix) if linked else None
-                    if linked and (here == real or here.startswith(real + os.sep)):
+                    if linked and here is not None and real is not None and (here == real or here.startswith(real + os.sep)):
                         problems.append(Problem(f"{rel} in {path} links back to a folder it is in ({real})",
                                                 "source-symlink-loop", doc_path,
                                                 hint="remove the link; a model folder cannot contain itself"))

@@ -10,7 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 from compiler.artifacts import settings as artifact_settings
-from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
+from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, load_or_report
 from compiler.compile import build_record
 from compiler.compile.output import CREATE, DELETE, UPDATE, DiffResult, check_replaceable, diff_tree, write_tree
 from compiler.console import human_size, json_text, paint, plural, use_colour
@@ -151,9 +151,7 @@ def run(options) -> int:
         except FatalError as exc:  # no (single) local target: said after the manifest's own problems
             no_target = exc
     if out is None:  # the manifest did not load, or names no folder: the full run reports its problems first
-        from compiler.pipeline import load_valid
-
-        if load_valid(options) is None:
+        if load_or_report(options.manifest, options.output) is None:
             return EXIT_ERROR
         raise no_target or FatalError(f"cannot tell the local target of {options.manifest}", "pass --out DIR")
     # The file system's clock before anything is read: inputs changed after it are not trusted
@@ -166,9 +164,7 @@ def run(options) -> int:
 
     from compiler.artifacts.plan_sources import source_records, sources_block
     from compiler.console import report_problems
-    from compiler.pipeline import load_valid
-
-    built = load_valid(options)
+    built = load_or_report(options.manifest, options.output)
     if built is None:
         return EXIT_ERROR
     loaded, tree = built

@@ -93,9 +93,9 @@ def script(parser: argparse.ArgumentParser, shell: str) -> str:
         for action in [a for nested in [sub, *_subcommands(sub).values()] for a in nested._actions]:
             options += [o for o in action.option_strings if o.startswith("--") and o != "--help"]
             if action.option_strings and action.choices:
-                words = shlex.quote(" ".join(str(c) for c in action.choices))
+                choices = shlex.quote(" ".join(str(c) for c in action.choices))
                 for option in action.option_strings:
-                    choice_cases.append(f'        {name}:{option}) COMPREPLY=($(compgen -W {words} -- "$cur")); '
+                    choice_cases.append(f'        {name}:{option}) COMPREPLY=($(compgen -W {choices} -- "$cur")); '
                                         "return 0 ;;")
         option_cases.append(f"        {name}) opts={shlex.quote(' '.join(options))} ;;")
     preamble = "autoload -U +X bashcompinit && bashcompinit\n" if shell == "zsh" else ""

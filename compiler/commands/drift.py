@@ -2,7 +2,7 @@
 the manifest says; keep one GitHub issue open while one does not. The core is compiler/drift/."""
 from __future__ import annotations
 
-from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
+from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, load_or_report
 from compiler.errors import FatalError, printable
 
 
@@ -28,9 +28,7 @@ def run(options) -> int:
 
     from compiler.console import json_text
     from compiler.drift import check, issue, report
-    from compiler.pipeline import load_valid
-
-    built = load_valid(options)
+    built = load_or_report(options.manifest, options.output)
     if built is None:
         return EXIT_ERROR
     manifest = built[0].manifest

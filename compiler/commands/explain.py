@@ -23,7 +23,7 @@ _WIDTH = 88
 def _wrap(text: str, indent: str, hang: str = "") -> str:
     """Paragraphs wrapped to the width; a `- ` list item keeps its own line, and its
     continuation lines (like those of `hang`-indented entries) are indented further."""
-    lines = []
+    lines: list[str] = []
     for paragraph in text.split("\n\n"):
         if lines:
             lines.append("")

@@ -6,10 +6,6 @@ README. Existing files are never overwritten without `--force`.
 """
 from __future__ import annotations
 
-import argparse
-import contextlib
-import importlib
-import io
 from pathlib import Path
 
 from compiler.commands import EXIT_OK
@@ -17,18 +13,14 @@ from compiler.errors import FatalError
 
 
 def _write_lock(manifest: Path) -> bool:
-    """models.lock for the example (the sync workflow runs `sync --locked`), when `lock` exists."""
+    """models.lock for the example (the sync workflow runs `sync --locked`)."""
+    from compiler.pipeline import lock_manifest
+
     try:
-        lock = importlib.import_module("compiler.commands.lock")
-    except ImportError:
-        return False
-    quiet = io.StringIO()
-    try:
-        with contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet):
-            code = lock.run(argparse.Namespace(manifest=str(manifest), check=False, output="json"))
+        _loaded, update = lock_manifest(manifest)
     except FatalError:
-        code = 1
-    return code == 0 and (manifest.parent / "models.lock").is_file()
+        return False
+    return update is not None and update.path.is_file()
 
 
 def _default_install() -> str:

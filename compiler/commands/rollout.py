@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import sys
 
-from compiler.commands import EXIT_ERROR, EXIT_OK
+from compiler.commands import EXIT_ERROR, EXIT_OK, load_or_report
 from compiler.console import json_text, paint, plural, use_colour
 from compiler.errors import printable
 from compiler.manifest.variants import serve_variant
-from compiler.pipeline import load_valid
 
 _COLOUR = {"loaded": "create", "unchanged": "dim", "failed": "error", "unloaded": "update"}
 
@@ -66,70 +65,8 @@ def _target_gate(options, colour: bool):
     return EXIT_ERROR, None
 
 
-class _Servers:
-    """Each replica as the target's rollout record knows it: one Triton is one server however
-    its URL is spelled (compiler/rollout/server.py). Learnt when its rollout starts, used when
-    what it now runs is recorded."""
-
-    def __init__(self, check, timeout: float):
-        self.check, self.timeout, self.found = check, timeout, {}
-
-    @property
-    def recording(self) -> bool:
-        return self.check is not None and self.check.storage is not None
-
-    def files_changed(self, client) -> set:
-        """Models whose files differ from what this server was last given (all of them when
-        there is no record of it yet: a first rollout with --target loads everything once)."""
-        if not self.recording:
-            return set()
-        from compiler.rollout.client import TritonClient
-        from compiler.rollout.rollout_record import models_of, read_servers
-        from compiler.rollout.server import ask_with, find_entry, identify
-
-        me = identify(client)
-        ask = ask_with(lambda address, seconds: TritonClient(address, timeout=seconds), min(self.timeout, 10.0))
-        known = find_entry(read_servers(self.check.storage), me, ask)
-        self.found[str(client.endpoint)] = (me, known)
-        previous = models_of(known)
-        return {model for model, digest in self.check.digests.items() if previous.get(model) != digest}
-
-    def changed_why(self, client) -> str:
-        if self.found.get(str(client.endpoint), (None, None))[1] is None:
-            return "first rollout to this server from this target: no record of what it was given"
-        return "files changed since the last rollout to this server"
-
-    def remember(self, url: str, outcomes) -> None:
-        """Record what the server now runs; a failed model keeps its old digest, so it is retried."""
-        from compiler.rollout.client import parse_url
-
-        found = self.found.get(str(parse_url(url)))
-        if not self.recording or found is None:
-            return
-        from compiler.rollout.explicit_load import FAILED, UNLOADED
-        from compiler.rollout.rollout_record import models_of, write_server
-
-        me, known = found
-        record = dict(models_of(known))
-        for outcome in outcomes:
-            if outcome.action == UNLOADED:
-                record.pop(outcome.name, None)
-            elif outcome.action != FAILED and outcome.name in self.check.digests:
-                record[outcome.name] = self.check.digests[outcome.name]
-        write_server(self.check.storage, me, known, record)
-
-
 EXIT_ROLLED_BACK = 3  # a gate failed; every replica changed was put back as it was
 EXIT_ROLLBACK_FAILED = 4  # a gate failed and at least one replica could not be put back
-
-
-def _replicas(options, manifest):
-    from compiler.rollout.fleet import fleet
-
-    target_servers = ()
-    if options.target and options.target in manifest.targets:
-        target_servers = manifest.targets[options.target].servers
-    return fleet(options.triton_url, options.servers_file, target_servers, options.nameserver, options.metrics_port)
 
 
 def _gates(options):
@@ -154,9 +91,10 @@ def _check_live(replicas, timeout: float) -> None:
 
 def run(options) -> int:
     from compiler.rollout.restore import PreviousFiles
+    from compiler.rollout.rollout_record import ServerRecords
     from compiler.rollout.waves import ROLLBACK_FAILED, ROLLED_BACK, roll_out
 
-    built = load_valid(options)
+    built = load_or_report(options.manifest, options.output)
     if built is None:
         return EXIT_ERROR
     loaded, _tree = built
@@ -164,18 +102,23 @@ def run(options) -> int:
     serve_variant(manifest, options.model_config_name, options.target or "")
     text = options.output == "text"
     colour = use_colour()
-    replicas = _replicas(options, manifest)
+    from compiler.rollout.fleet import replicas as named_replicas
+
+    replicas = named_replicas(manifest, options.target, options.triton_url, options.servers_file, options.nameserver,
+                              options.metrics_port, target_may_be_url=True)
+    # Every replica answers before the target is read: a typo in a URL fails in seconds, not
+    # after the target's plan.
+    _check_live(replicas, options.timeout)
     check = None
     if options.target:
         gate, check = _target_gate(options, colour)
         if gate is not None:
             return gate
-    _check_live(replicas, options.timeout)
     if text:
         where = str(replicas[0]) if len(replicas) == 1 else f"{len(replicas)} replicas"
         print(f"rollout of {options.manifest} to Triton at {where}"
               + (f" (target {options.target})" if options.target else ""))
-    servers = _Servers(check, options.timeout)
+    servers = ServerRecords(check, options.timeout)
     previous = PreviousFiles(options.manifest, options.rollback_to)
     try:
         result = roll_out(manifest, replicas, canary=options.canary, max_unavailable=options.max_unavailable,

@@ -3,22 +3,10 @@ not. With several servers (compiler/rollout/fleet.py) each is compared on its ow
 --wait, POLL-mode servers are watched until they converge (compiler/rollout/converge.py)."""
 from __future__ import annotations
 
-from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
+from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, load_or_report
 from compiler.console import json_text, paint, plural, use_colour
 from compiler.errors import FatalError, printable
 from compiler.manifest.variants import serve_variant
-from compiler.pipeline import load_valid
-
-
-def _replicas(options, manifest):
-    from compiler.rollout.fleet import fleet
-
-    target = manifest.targets.get(options.target) if options.target else None
-    if options.target and target is None:
-        raise FatalError(f"--target {options.target}: the manifest has no such target",
-                         f"targets: {', '.join(sorted(manifest.targets)) or 'none'}")
-    return fleet(options.triton_url, options.servers_file, target.servers if target else (), options.nameserver,
-                 options.metrics_port)
 
 
 def _drift(manifest, replica, timeout: float) -> list:
@@ -36,13 +24,16 @@ def _drift(manifest, replica, timeout: float) -> list:
 
 
 def run(options) -> int:
-    built = load_valid(options)
+    built = load_or_report(options.manifest, options.output)
     if built is None:
         return EXIT_ERROR
     loaded, _tree = built
     manifest = loaded.manifest
     serve_variant(manifest, options.model_config_name, options.target or "")
-    replicas = _replicas(options, manifest)
+    from compiler.rollout.fleet import replicas as named_replicas
+
+    replicas = named_replicas(manifest, options.target, options.triton_url, options.servers_file, options.nameserver,
+                              options.metrics_port)
     if options.wait:
         return _wait(options, manifest, replicas)
     results = [(replica, _drift(manifest, replica, options.timeout or 30.0)) for replica in replicas]

@@ -59,12 +59,14 @@ def tool_fingerprint() -> str:
                 digest.update(f"{path} {stamp(os.stat(path))}".encode())
     # Located without importing them (tritonclient.grpc pulls in numpy): an upgrade rewrites
     # these files, which changes their stamps.
-    for package, files in (("google.protobuf", ("__init__.py", "text_format.py", "json_format.py")),
-                           ("tritonclient", ("__init__.py", "grpc/model_config_pb2.py"))):
-        spec = importlib.util.find_spec(package)
-        folder = os.path.dirname(spec.origin) if spec and spec.origin else ""
-        for name in files:
-            path = os.path.join(folder, name)
+    packages: tuple[tuple[str, tuple[str, ...]], ...] = (
+        ("google.protobuf", ("__init__.py", "text_format.py", "json_format.py")),
+        ("tritonclient", ("__init__.py", "grpc/model_config_pb2.py")))
+    for package_name, package_files in packages:
+        spec = importlib.util.find_spec(package_name)
+        package_folder = os.path.dirname(spec.origin) if spec and spec.origin else ""
+        for name in package_files:
+            path = os.path.join(package_folder, name)
             digest.update(f"{path} {fingerprint(path)}".encode())
     return digest.hexdigest()
 

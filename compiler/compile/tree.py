@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from compiler.compile.config_text import render_config
 from compiler.compile.warmup_data import encode
 from compiler.manifest.variants import variant_file
+
+if TYPE_CHECKING:  # for annotations only: never imported at run time
+    from compiler.artifacts.source import Origin
 
 # An empty version folder (an ensemble's) cannot exist on an object store, where folders
 # are only prefixes of files; this zero-byte file keeps it present everywhere.
@@ -32,7 +35,7 @@ class Entry:
     source: Optional[Path] = None  # or a local file to copy (for a remote source: its verified cache copy)
     # Where a version file from a URL source lives (compiler.artifacts.Origin: URL, size, sha256,
     # store stamp): sync can copy it server-side, and `source` may then be None (not downloaded).
-    origin: Optional[object] = None
+    origin: Optional[Origin] = None
     sha256: str = ""  # of a copied file, when the artifacts stage already knows it
 
 

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Optional
 
 from compiler.errors import FatalError
+
+if TYPE_CHECKING:  # for annotations only: never imported at run time
+    from compiler.sync.plan import Plan
 
 
 @dataclass
@@ -27,7 +31,7 @@ class ServerCheck:
 class TargetCheck:
     name: str
     url: str  # credentials redacted
-    plan: object = None  # compiler.sync.plan.Plan, None when the storage could not be read
+    plan: Optional[Plan] = None  # None when the storage could not be read
     storage_error: str = ""
     servers: list = field(default_factory=list)  # ServerCheck
     servers_error: str = ""  # the servers could not be named (a dns+ name without addresses)

@@ -12,6 +12,7 @@ import re
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from typing import Optional
 from urllib.parse import urlencode, urlsplit
 
 from compiler.errors import FatalError, clip
@@ -87,7 +88,9 @@ class Api:
 
     def pages(self, path: str, query: dict) -> list:
         """Every item of a paginated list."""
-        items, url, params = [], path, dict(query)
+        items: list = []
+        url = path
+        params: Optional[dict] = dict(query)
         for _ in range(MAX_PAGES):
             page, url = self.request("GET", url, query=params)
             params = None  # the next link carries them

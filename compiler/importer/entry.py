@@ -104,7 +104,7 @@ def _map(container, field) -> dict:
 
 
 def message_to_dict(message, skip=()) -> dict:
-    out = {}
+    out: dict = {}
     for field in message.DESCRIPTOR.fields:  # declaration order, not field-number order
         if field.name in skip or not is_set(message, field):
             continue

@@ -9,10 +9,13 @@ never opened: the manifest points at them, or `--copy-to` copies them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from compiler.errors import WARNING, FatalError, Problem
 from compiler.rules.model_files import version_number
+
+if TYPE_CHECKING:  # for annotations only: never imported at run time
+    from fsspec import AbstractFileSystem
 
 # Written by Triton or by tools, never part of a model: byte-code caches, VCS metadata,
 # and this tool's own placeholder for an empty version folder (compile/tree.py).
@@ -36,7 +39,7 @@ class RawModel:
 
 @dataclass
 class Repository:
-    fs: object
+    fs: AbstractFileSystem
     root: str
     url: str  # as given, for messages
     local: bool

@@ -70,7 +70,7 @@ class _Refs:
         return PurePosixPath(Path(os.path.relpath(os.path.abspath(target), self.manifest_dir))).as_posix()
 
 
-def _parse(model, repo, problems) -> Optional[object]:
+def _parse(model, repo, problems) -> Optional[ModelConfig]:
     display = repo.display(model.config_path)
     try:
         return text_format.Parse(model.config_text, ModelConfig())
@@ -83,7 +83,7 @@ def _parse(model, repo, problems) -> Optional[object]:
         return None
 
 
-def _name_line(text: str) -> tuple:
+def _name_line(text: str) -> tuple[int, int]:
     """(line, column) of the top-level `name:` in a config.pbtxt, for the warning's location."""
     for number, line in enumerate(text.splitlines(), 1):
         if re.match(r"name\s*:", line):
@@ -147,7 +147,7 @@ def _model_entry(model, repo, ref, problems, comments) -> Optional[dict]:
         problem.file = problem.file or display
     problems.extend(model.problems)
     if model.config_path is None:
-        entry = {}
+        entry: dict = {}
         backend = _guess_backend(model)
         if backend:
             entry["backend"] = backend
@@ -231,7 +231,8 @@ def _server(models: dict, comments: dict, problems: list, declared: dict) -> dic
             "repository_agents": {a.get("name", "") for e in models.values()
                                   for a in (e.get("model_repository_agents") or {}).get("agents", [])}
             - STANDARD_AGENTS - {""}}
-    server, missing = {}, {}
+    server: dict = {}
+    missing: dict = {}
     for kind, names in used.items():
         if names & set(declared.get(kind) or ()):
             server[kind] = sorted(names & set(declared.get(kind) or ()))
@@ -268,7 +269,7 @@ def plan_import(repo, manifest_path: Path, copy_to: Optional[Path] = None, decla
     if not repo.models:
         problems.append(Problem(f"{repo.url}: no model folders found", "import-empty", (), ERROR,
                                 hint="give the repository folder, the one that holds <model>/config.pbtxt"))
-    data = {"version": 1}
+    data: dict = {"version": 1}
     server = _server(models, comments, problems, declared or {})
     if server:
         data["server"] = server

@@ -23,7 +23,7 @@ _TEMPLATE_VALUE = re.compile(r"(?:integer|float|value)[^:]*:\s*\$?[A-Z_][A-Z0-9_
 class ConfigFile:
     file: str
     text: str = ""
-    config: Optional[object] = None
+    config: Optional[ModelConfig] = None
     positions: Positions = field(default_factory=Positions)
     problems: list = field(default_factory=list)
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, Union, cast
 
 from compiler.rules.base import is_map, is_repeated
 
@@ -62,7 +62,7 @@ def tokenize(text: str) -> list:
         if kind == "nl":
             line, line_start = line + 1, match.end()
         elif kind not in ("ws", "comment"):
-            tokens.append(Token(kind, match.group(), line, pos - line_start + 1))
+            tokens.append(Token(cast(str, kind), match.group(), line, pos - line_start + 1))  # every branch is named
             if len(tokens) > MAX_TOKENS:
                 raise ScanError(f"more than {MAX_TOKENS:,} tokens; positions are not tracked", line, 1)
         pos = match.end()
@@ -115,7 +115,7 @@ class Entry:
     name: str
     line: int
     column: int
-    value: object  # Scalar | Message | ListValue
+    value: Union[Scalar, Message, ListValue]
 
 
 class _Parser:

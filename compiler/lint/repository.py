@@ -45,7 +45,7 @@ def _versions(folder: str, problems: list) -> set:
         if len(name) > 1 and name.startswith("0"):
             problems.append(_warn(f"ignore version directory '{name}' which contains leading zeros in its directory "
                                   "name", "version-folder-ignored", where, hint=f"rename it to {name.lstrip('0') or '0'}"))
-        elif version_number(name) is not None and version_number(name) < 0:
+        elif (number := version_number(name)) is not None and number < 0:
             problems.append(_warn(f"Triton reads version directory '{name}' as version {version_number(name)}, which "
                                   "no policy but `all` serves and no client can ask for", "version-folder-ignored",
                                   where, hint="name version folders 1, 2, 3, ...; move other folders out"))

@@ -3,10 +3,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from compiler.errors import FatalError, Problem
 from compiler.manifest.yaml_source import Document, load_bytes
+
+if TYPE_CHECKING:  # for annotations only: never imported at run time
+    from compiler.model import Manifest
 
 DEFAULT_MANIFEST = "models.yaml"
 
@@ -14,7 +17,7 @@ DEFAULT_MANIFEST = "models.yaml"
 @dataclass
 class LoadedManifest:
     document: Document
-    manifest: Optional[object] = None  # compiler.model.Manifest when the schema passed
+    manifest: Optional[Manifest] = None  # when the schema passed
     problems: list = field(default_factory=list)  # located
 
     @property

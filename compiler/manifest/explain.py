@@ -14,7 +14,7 @@ import dataclasses
 import difflib
 import re
 from dataclasses import asdict, dataclass
-from typing import Optional
+from typing import TYPE_CHECKING, Optional, Union
 
 import yaml
 from google.protobuf.descriptor import FieldDescriptor as FD
@@ -23,6 +23,9 @@ from compiler.errors import FatalError, clip, printable
 from compiler.manifest.docs import Releases, added_in, enum_value_docs
 from compiler.manifest.schema import build_schema
 from compiler.proto import ModelConfig, is_repeated, model_config_pb2
+
+if TYPE_CHECKING:  # for annotations only: never imported at run time
+    from google.protobuf.descriptor import FieldDescriptor
 
 MODEL_PREFIX = ("models", "*")
 # Map keys in examples: what a user would write there.
@@ -42,7 +45,7 @@ class Explanation:
     description: str
     type: str
     required: bool
-    default: object  # the value a left-out field has (proto3 zero value); None when there is none
+    default: Union[bool, int, float, str, list, None]  # the value a left-out field has (proto3 zero value); None when there is none
     example: str  # a models.yaml snippet
     proto: str = ""  # the proto field's full name; "" for the manifest's own keys
     proto_type: str = ""
@@ -59,7 +62,7 @@ class Explanation:
 class _Node:
     parts: tuple  # canonical path parts, "*" for a key the user picks
     schema: dict  # the property's own schema (description, $ref, ...)
-    proto: Optional[object] = None  # FieldDescriptor when this is a ModelConfig field
+    proto: Optional[FieldDescriptor] = None  # FieldDescriptor when this is a ModelConfig field
     required: bool = False
     short_forms: list = dataclasses.field(default_factory=list)  # schemas of other spellings
     keys_given: tuple = ()  # the concrete keys the user typed for "*" parts (None where not)
@@ -112,7 +115,8 @@ class _Schema:
 
     def children(self, node: _Node) -> tuple:
         """({key: (schema, required, other spellings)}, value schema of a map or None)."""
-        named, wildcard = {}, None
+        named: dict = {}
+        wildcard = None
         for branch in self.branches(node.schema):
             for key, schema in (branch.get("properties") or {}).items():
                 if key in named:
@@ -308,7 +312,8 @@ def _example_value(walker: _Schema, schema: dict, name: str = "", depth: int = 0
         return {key: _example_value(walker, properties[key], key, depth + 1) for key in schema.get("required", ())}
     if kind == "integer":
         return max(1, schema.get("minimum", 1))
-    return {"number": 0.5, "boolean": True, "string": "example"}.get(kind, "example")
+    examples: dict = {"number": 0.5, "boolean": True, "string": "example"}
+    return examples.get(kind, "example")
 
 
 class _Dumper(yaml.SafeDumper):

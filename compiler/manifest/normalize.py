@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
 
 from google.protobuf.descriptor import FieldDescriptor as FD
 
@@ -28,10 +30,10 @@ class WarmupSource:
     file_name: str  # under warmup/
     data_type: str  # canonical TYPE_*
     dims: list
-    data: object  # list of literal values, or None
+    data: Optional[list]  # literal values, or None
     source: str  # path relative to the manifest, or ""
     path: tuple  # config path of the input, for problems
-    local_path: object = None  # the resolved `source`, set while the manifest is built
+    local_path: Optional[Path] = None  # the resolved `source`, set while the manifest is built
 
 
 def merge_defaults(defaults: dict, entry: dict) -> tuple:

@@ -26,7 +26,7 @@ _INT32 = {"type": "integer", "minimum": -(2**31), "maximum": 2**31 - 1}
 _UINT32 = {"type": "integer", "minimum": 0, "maximum": 2**32 - 1}
 _INT64 = {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1}
 _UINT64 = {"type": "integer", "minimum": 0, "maximum": 2**64 - 1}
-_SCALARS = {
+_SCALARS: dict[int, dict] = {
     FD.TYPE_STRING: {"type": "string"}, FD.TYPE_BYTES: {"type": "string"}, FD.TYPE_BOOL: {"type": "boolean"},
     FD.TYPE_FLOAT: {"type": "number"}, FD.TYPE_DOUBLE: {"type": "number"},
     FD.TYPE_INT32: _INT32, FD.TYPE_SINT32: _INT32, FD.TYPE_SFIXED32: _INT32,

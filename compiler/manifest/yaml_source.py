@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import re
 from dataclasses import dataclass, field
+from typing import Any, Optional, Union
 
 import yaml
 
@@ -37,14 +38,14 @@ class Document:
     """Parsed YAML: `data` as plain dicts/lists/scalars, positions keyed by path tuples."""
 
     file: str
-    data: object = None
+    data: Any = None  # what yaml.safe_load gives: dicts, lists, scalars
     positions: dict = field(default_factory=dict)  # path -> (line, col) of the value
     key_positions: dict = field(default_factory=dict)  # path -> (line, col) of its key
     problems: list = field(default_factory=list)
     # Set when the document was loaded without positions: they are worked out from it the
     # first time a problem needs locating (most runs of a valid manifest never do, and at
     # 10,000 models the positions cost a third of the load and ~100 MB).
-    text: str = field(default=None, repr=False)
+    text: Optional[str] = field(default=None, repr=False)
 
     def locate(self, path, prefer_key: bool = False) -> tuple:
         """Position of `path`, or of its nearest ancestor that has one."""
@@ -334,7 +335,7 @@ def _build(text: str, doc: Document, positions: bool) -> None:
                 if path is None:
                     path = ("<key>",)
                 doc.positions[path] = _pos(mark)
-            container = {} if kind is yaml.MappingStartEvent else []
+            container: Union[dict, list] = {} if kind is yaml.MappingStartEvent else []
             stack.append(_Frame("map" if kind is yaml.MappingStartEvent else "seq", container, path, _pos(mark),
                                 event.anchor))
         elif kind in (yaml.MappingEndEvent, yaml.SequenceEndEvent):

@@ -21,6 +21,7 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from compiler.errors import FatalError, printable
 
@@ -40,7 +41,7 @@ class TargetPlan:
     error: str = ""
     unmanaged: int = 0  # files on the target triton-gitops did not write (left alone)
     warning: str = ""  # e.g. a damaged state on the target
-    data: object = None  # the parsed JSON, as is
+    data: Any = None  # the parsed JSON, as is (whatever a plan file holds)
 
     def describe(self, model: str) -> str:
         """`2 to create, 1 to delete with --prune` for one model."""

@@ -17,12 +17,16 @@ import contextlib
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Optional
 
 from compiler import gitinfo
 from compiler.manifest.variants import FOLDER, is_config_path
 from compiler.prreport.configdiff import diff_configs
 from compiler.storage.destinations import listing as credential_destinations
 from compiler.storage.files import sha256_file
+
+if TYPE_CHECKING:  # for annotations only: never imported at run time
+    from compiler.gitinfo import Revision
 
 ADDED, CHANGED, REMOVED, UNCHANGED = "added", "changed", "removed", "unchanged"
 _CONFIG = "config.pbtxt"
@@ -98,7 +102,7 @@ class Report:
     manifest: str
     base_ref: str
     base_sha: str = ""
-    head: object = None  # gitinfo.Revision or None
+    head: Optional[Revision] = None
     base_note: str = ""
     models: list = field(default_factory=list)  # ModelReport, every model on either side
     problems: list = field(default_factory=list)  # the PR side's problems (warnings, or errors)
@@ -143,7 +147,7 @@ def _entry_sha(entry) -> str:
     if entry.data is not None:
         return hashlib.sha256(entry.data).hexdigest()
     origin = getattr(entry, "origin", None)  # a remote source left where it is
-    if origin is not None and getattr(origin, "sha256", ""):
+    if origin is not None and bool(getattr(origin, "sha256", "")):
         return origin.sha256
     return sha256_file(entry.source) if entry.source is not None else ""
 
@@ -197,7 +201,7 @@ def _digests(model, files: dict) -> dict:
     out = {}
     for number, version in model.versions.items():
         artifact = getattr(version, "artifact", None)
-        if artifact is not None and getattr(artifact, "digest", ""):
+        if artifact is not None and bool(getattr(artifact, "digest", "")):
             count = len(getattr(artifact, "files", None) or ()) or listed.get(number, ("", 1))[1]
             out[number] = (artifact.digest, count)
         elif version.local_path is not None:

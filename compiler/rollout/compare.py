@@ -85,7 +85,7 @@ def _as_dict(config) -> dict:
                                           always_print_fields_with_no_presence=True)
     except TypeError:
         found = json_format.MessageToDict(config, preserving_proto_field_name=True,
-                                          including_default_value_fields=True)
+                                          including_default_value_fields=True)  # type: ignore[call-arg]  # protobuf < 5.26
     return _numbers(found, config.DESCRIPTOR)
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Optional
 
 from compiler.rollout.client import TritonClient, TritonError
 from compiler.rollout.served import expected_versions, read_served
@@ -40,7 +41,7 @@ class ServerWait:
     error: str = ""
     index_changed: bool = False  # the index differed at some point from the first look
     last_failure: dict = field(default_factory=dict)  # (model, version) -> the last reason seen
-    _first: tuple = None
+    _first: Optional[tuple] = None
 
     @property
     def converged(self) -> bool:

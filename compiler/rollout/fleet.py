@@ -159,3 +159,15 @@ def waves(replicas: list, canary: int, max_unavailable: int) -> list:
     for start in range(0, len(rest), max_unavailable):
         out.append(("wave", rest[start:start + max_unavailable]))
     return out
+
+
+def replicas(manifest, target: str, urls=(), servers_file=None, nameserver=None,
+             metrics_port: int = DEFAULT_METRICS_PORT, target_may_be_url: bool = False) -> list:
+    """The replicas a command talks to: the servers named on the command line, else the `servers:`
+    of the manifest's target `target`. A `target` the manifest does not name is an error, unless
+    it may be a URL (`rollout --target s3://...`), which has no servers of its own."""
+    found = manifest.targets.get(target) if target else None
+    if target and found is None and not target_may_be_url:
+        raise FatalError(f"--target {target}: the manifest has no such target",
+                         f"targets: {', '.join(sorted(manifest.targets)) or 'none'}")
+    return fleet(urls, servers_file, found.servers if found else (), nameserver, metrics_port)

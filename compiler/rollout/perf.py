@@ -129,8 +129,7 @@ def _perf_analyzer(binary: str, endpoint, model, inputs, concurrency: int, durat
             return result
         if run.returncode != 0 or not report.is_file():
             result.errors = 1
-            result.detail = (run.stderr or run.stdout).strip().splitlines()[-1:] or [f"exit {run.returncode}"]
-            result.detail = result.detail[0]
+            result.detail = ((run.stderr or run.stdout).strip().splitlines()[-1:] or [f"exit {run.returncode}"])[0]
             return result
         rows = list(csv.DictReader(report.open()))
     if not rows:

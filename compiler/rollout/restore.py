@@ -27,9 +27,15 @@ from __future__ import annotations
 import contextlib
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Optional
 
 from compiler.rollout.client import TritonError
 from compiler.rollout.served import read_served
+
+if TYPE_CHECKING:  # for annotations only: never imported at run time
+    from tritonclient.grpc.model_config_pb2 import ModelConfig  # generated protobuf: Any to mypy
+
+    from compiler.compile.tree import Tree
 
 RESTORED, UNLOADED_AGAIN, KEPT, NOT_RESTORED = "restored", "unloaded", "kept", "not restored"
 
@@ -40,7 +46,7 @@ class Served:
 
     name: str
     ready: set
-    config: object = None  # ModelConfig the replica ran (None when not served)
+    config: Optional[ModelConfig] = None  # what the replica ran (None when not served)
 
 
 @dataclass
@@ -78,7 +84,7 @@ class PreviousFiles:
     def __init__(self, manifest_path, ref: str):
         self.manifest_path, self.ref = manifest_path, ref
         self._stack = contextlib.ExitStack()
-        self._tree = None
+        self._tree: Optional[Tree] = None
         self.problem = ""
 
     def _load(self):
@@ -110,7 +116,7 @@ class PreviousFiles:
             return {}, self.problem
         wanted = {str(v) for v in versions}
         found, present = {}, set()
-        for entry in self._tree.entries:
+        for entry in self._tree.entries if self._tree is not None else ():
             if entry.model != model:
                 continue
             inner = entry.path[len(model) + 1:]

@@ -62,3 +62,56 @@ def write_server(target, me, known, models: dict) -> None:
                   "models": dict(sorted(models.items()))})
     data = {"format": 2, "servers": servers}
     write_control(target, RECORD_NAME, (json.dumps(data, indent=1, sort_keys=True) + "\n").encode())
+
+
+class ServerRecords:
+    """Each replica as the target's rollout record knows it: one Triton is one server however
+    its URL is spelled (compiler/rollout/server.py). Learnt when its rollout starts, used when
+    what it now runs is recorded."""
+
+    def __init__(self, check, timeout: float):
+        # check: compiler.rollout.target_check.TargetCheck (None without --target: nothing recorded)
+        self.check, self.timeout = check, timeout
+        self.found: dict = {}  # endpoint -> (the server as it says, its record entry or None)
+
+    @property
+    def recording(self) -> bool:
+        return self.check is not None and self.check.storage is not None
+
+    def files_changed(self, client) -> set:
+        """Models whose files differ from what this server was last given (all of them when
+        there is no record of it yet: a first rollout with --target loads everything once)."""
+        if not self.recording:
+            return set()
+        from compiler.rollout.client import TritonClient
+        from compiler.rollout.server import ask_with, find_entry, identify
+
+        me = identify(client)
+        ask = ask_with(lambda address, seconds: TritonClient(address, timeout=seconds), min(self.timeout, 10.0))
+        known = find_entry(read_servers(self.check.storage), me, ask)
+        self.found[str(client.endpoint)] = (me, known)
+        previous = models_of(known)
+        return {model for model, digest in self.check.digests.items() if previous.get(model) != digest}
+
+    def changed_why(self, client) -> str:
+        if self.found.get(str(client.endpoint), (None, None))[1] is None:
+            return "first rollout to this server from this target: no record of what it was given"
+        return "files changed since the last rollout to this server"
+
+    def remember(self, url: str, outcomes) -> None:
+        """Record what the server now runs; a failed model keeps its old digest, so it is retried."""
+        from compiler.rollout.client import parse_url
+
+        found = self.found.get(str(parse_url(url)))
+        if not self.recording or found is None:
+            return
+        from compiler.rollout.explicit_load import FAILED, UNLOADED
+
+        me, known = found
+        record = dict(models_of(known))
+        for outcome in outcomes:
+            if outcome.action == UNLOADED:
+                record.pop(outcome.name, None)
+            elif outcome.action != FAILED and outcome.name in self.check.digests:
+                record[outcome.name] = self.check.digests[outcome.name]
+        write_server(self.check.storage, me, known, record)

@@ -8,8 +8,12 @@ writing anything (`plan`), so this asks it, and names the models a sync would st
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Optional
 
 from compiler.errors import FatalError
+
+if TYPE_CHECKING:  # for annotations only: never imported at run time
+    from compiler.sync.target import Target
 
 
 @dataclass
@@ -17,7 +21,7 @@ class TargetCheck:
     target: str  # how the target is shown (never with secrets)
     pending: dict = field(default_factory=dict)  # model -> files a sync would still write or delete
     note: str = ""
-    storage: object = None  # the opened target (compiler.sync.target), for the rollout record
+    storage: Optional[Target] = None  # the opened target, for the rollout record
     digests: dict = field(default_factory=dict)  # model -> digest of its files per the sync state
 
     @property

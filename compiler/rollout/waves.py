@@ -17,11 +17,15 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Optional
 
 from compiler.errors import FatalError
 from compiler.rollout.client import TritonClient, TritonError
 from compiler.rollout.explicit_load import FAILED, LOADED, UNLOADED, rollout
 from compiler.rollout.fleet import waves as plan_waves
+
+if TYPE_CHECKING:  # for annotations only: never imported at run time
+    from compiler.rollout.fleet import Replica
 
 ROLLED_OUT, ROLLED_BACK, ROLLBACK_FAILED = "rolled out", "rolled back", "rollback failed"
 
@@ -43,7 +47,7 @@ class Gates:
 
 @dataclass
 class ReplicaRun:
-    replica: object  # fleet.Replica
+    replica: Replica
     wave: int
     kind: str  # canary | wave
     outcomes: list = field(default_factory=list)
@@ -53,7 +57,7 @@ class ReplicaRun:
     restores: list = field(default_factory=list)
     before: dict = field(default_factory=dict)  # restore.snapshot
     error: str = ""  # Triton went away
-    fatal: object = None  # the FatalError a replica raised (refused load requests: POLL mode)
+    fatal: Optional[FatalError] = None  # the FatalError a replica raised (refused load requests: POLL mode)
 
     @property
     def touched(self) -> list:
@@ -124,14 +128,14 @@ def _check(manifest, run: ReplicaRun, gates: Gates, timeout: float) -> None:
             from compiler.rollout.perf import measure
 
             for model in loaded:
-                result = measure(model, client.endpoint, manifest.root, gates.concurrency, gates.duration)
-                run.perfs.append(result)
-                if gates.max_p99_ms is not None and result.p99_ms > gates.max_p99_ms:
-                    run.failures.append(f"{model.name}: p99 {result.p99_ms:.2f} ms > --max-p99-ms {gates.max_p99_ms:g}")
-                if gates.min_throughput is not None and result.per_second < gates.min_throughput:
-                    run.failures.append(f"{model.name}: {result.per_second:.1f} infer/s < --min-throughput "
+                measured = measure(model, client.endpoint, manifest.root, gates.concurrency, gates.duration)
+                run.perfs.append(measured)
+                if gates.max_p99_ms is not None and measured.p99_ms > gates.max_p99_ms:
+                    run.failures.append(f"{model.name}: p99 {measured.p99_ms:.2f} ms > --max-p99-ms {gates.max_p99_ms:g}")
+                if gates.min_throughput is not None and measured.per_second < gates.min_throughput:
+                    run.failures.append(f"{model.name}: {measured.per_second:.1f} infer/s < --min-throughput "
                                         f"{gates.min_throughput:g}")
-                if not result.ok:
+                if not measured.ok:
                     run.failures.append(f"{model.name}: load test failed: {result.detail}")
     except TritonError as exc:
         run.failures.append(f"Triton went away: {exc.message}")
@@ -183,7 +187,7 @@ def _roll_back(run: ReplicaRun, previous, timeout: float) -> None:
         client.close()
 
 
-def roll_out(manifest, replicas: list, *, canary: int = 1, max_unavailable: int = 1, gates: Gates = None,
+def roll_out(manifest, replicas: list, *, canary: int = 1, max_unavailable: int = 1, gates: Optional[Gates] = None,
              timeout: float = 300.0, force=(), files_changed=lambda client: set(), changed_why=None,
              previous=None, on_wave=None) -> FleetRun:
     """Roll `manifest` out to `replicas` in waves; `previous` (restore.PreviousFiles) is where a

@@ -7,7 +7,11 @@ The same checks serve `validate`/`compile` (configs built from the manifest) and
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
+
+if TYPE_CHECKING:  # for annotations only: never imported at run time
+    from compiler.rules.folder import ModelFolder
+    from compiler.triton_releases import Release
 
 
 @dataclass
@@ -32,14 +36,14 @@ class RuleContext:
     model_file_may_complete: bool = False
     # The oldest Triton that serves the model (compiler.triton_releases.Release) and where that
     # was said ("the manifest", "target 'prod'"); None: no `triton:` given, nothing is version-checked.
-    triton: Optional[object] = None
+    triton: Optional[Release] = None
     triton_from: str = ""
     # Custom backends / repository agents / batch strategy libraries the manifest declares as installed
     # on the server ({"backends": set, "repository_agents": set, "batch_strategies": set}); None: no
     # declaration possible (lint), so an unknown name is only an error when it looks like a typo.
     server: Optional[dict] = None
     # The model folder's content, to read (compiler.rules.folder.ModelFolder); None: unknown.
-    model_folder: Optional[object] = None
+    model_folder: Optional[ModelFolder] = None
 
 
 def check_config(config, ctx: RuleContext) -> list:

@@ -216,7 +216,7 @@ def tensor_names(config, kind: str) -> set:
 
 def control_types(config) -> dict:
     """Sequence-batching control tensor name -> the data type Triton feeds it."""
-    out = {}
+    out: dict = {}
     if not config.HasField("sequence_batching"):
         return out
     for ci in config.sequence_batching.control_input:

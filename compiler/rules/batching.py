@@ -2,6 +2,8 @@
 preserve_ordering) and batch_input / batch_output (Triton's ValidateModelConfig, ValidateBatchIO)."""
 from __future__ import annotations
 
+from typing import Any
+
 from compiler.proto import model_config_pb2
 from compiler.rules.base import error, for_model, suggest, tensor_names, warning
 
@@ -54,7 +56,7 @@ def _dynamic_batching(config, suffix) -> list:
             out.append(error("batching-preserve-ordering",
                              f"Only one priority level is allowed when 'preserve_ordering' is true{suffix}",
                              base + ("priority_levels",), hint="use one priority level or drop preserve_ordering"))
-        policies = [(base + ("default_queue_policy",), db.default_queue_policy)]
+        policies: list[tuple[tuple, Any]] = [(base + ("default_queue_policy",), db.default_queue_policy)]
         policies += [(base + ("priority_queue_policy", str(k)), db.priority_queue_policy[k])
                      for k in sorted(db.priority_queue_policy)]
         for path, policy in policies:

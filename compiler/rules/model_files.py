@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Optional
+from typing import Optional, cast
 
 from compiler.rules.base import ENSEMBLE, error, resolve_backend
 from compiler.rules.folder import disk_path
@@ -55,7 +55,7 @@ def _missing(config, ctx, version: int, filename: str):
                     "find it (\"Python model file not found\") and Triton's load then never finishes (it hangs)",
                     ("default_model_filename",) if exists and config.default_model_filename else (), hint=hint)
     if not problem.path:
-        problem.at(os.path.join(disk_path(ctx), folders[0] if folders and not exists else str(version)), 1, 1)
+        problem.at(os.path.join(cast(str, disk_path(ctx)), folders[0] if folders and not exists else str(version)), 1, 1)
     return problem
 
 
@@ -67,4 +67,4 @@ def check(config, ctx) -> list:
     filename = model_filename(config)
     # A version folder that exists without the file: compiler.rules.python_backend reports it.
     return [_missing(config, ctx, v, filename) for v in sorted(served_versions(config, ctx))
-            if f"{v}/{filename}" not in ctx.files and not os.path.isdir(os.path.join(disk_path(ctx), str(v)))]
+            if f"{v}/{filename}" not in ctx.files and not os.path.isdir(os.path.join(cast(str, disk_path(ctx)), str(v)))]

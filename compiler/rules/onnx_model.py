@@ -119,7 +119,9 @@ def _scan(buf) -> tuple:
             graph = value
     if not ir_version or graph is None:
         raise _NotOnnx("no IR version or no graph")
-    inputs, outputs, initializers = [], [], set()
+    inputs: list = []
+    outputs: list = []
+    initializers: set = set()
     for number, wire, value in _fields(buf, *graph):
         if wire != 2:
             continue

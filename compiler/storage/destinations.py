@@ -114,7 +114,7 @@ def _azure(url, options, environ, credentials, routed) -> list:
     if "@" in netloc:  # az://container@account.blob.core.windows.net/...
         found.append(Destination("https://" + netloc.rsplit("@", 1)[1], credentials, ("url",)))
     connection = options.get("connection_string")
-    where = ("storage_options", "connection_string")
+    where: tuple[str, ...] = ("storage_options", "connection_string")
     if not connection:
         connection, where = environ.get("AZURE_STORAGE_CONNECTION_STRING", ""), ()
     parts = _connection_parts(connection) if isinstance(connection, str) else {}
@@ -167,7 +167,8 @@ def check(url: str, options: dict, doc_path: tuple, policy, rule_prefix: str, en
                 "environment (it could be anyone's)", f"{rule_prefix}-http-credentials",
                 doc_path + ("storage_options",) + where,
                 hint="download it from a store the workflow trusts (s3://, gs://, az://), or give no credentials"))
-        client = options.get("client_kwargs") if isinstance(options.get("client_kwargs"), dict) else {}
+        kwargs = options.get("client_kwargs")
+        client: dict = kwargs if isinstance(kwargs, dict) else {}
         if client.get("trust_env"):
             problems.append(Problem("trust_env makes the HTTP client send ~/.netrc credentials and use the "
                                     "environment's proxy", f"{rule_prefix}-http-credentials",

@@ -20,6 +20,7 @@ import os
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Optional
 
 from compiler.errors import FatalError
 from compiler.storage.urls import host_port
@@ -39,7 +40,7 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 class Endpoint:
     scheme: str  # "" = any
     host: str
-    port: object = None  # None = any
+    port: Optional[int] = None  # None = any
 
     def matches(self, scheme: str, host: str, port) -> bool:
         port = port or _DEFAULT_PORTS.get(scheme)

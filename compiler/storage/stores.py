@@ -150,7 +150,7 @@ def store_md5(info: dict) -> str:
             return ""
     settings = info.get("content_settings")
     # azure-storage-blob's ContentSettings reads like a dict but is not one
-    md5 = settings.get("content_md5") if hasattr(settings, "get") else None
+    md5 = settings.get("content_md5") if settings is not None and hasattr(settings, "get") else None
     if md5:
         return bytes(md5).hex()
     etag = str(info.get("ETag") or "").strip('"').lower()

@@ -26,6 +26,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from typing import Optional
 
 from compiler.errors import FatalError
 from compiler.sync.listing import fingerprint, list_target
@@ -87,7 +88,7 @@ class Outcome:
     sent_bytes: int = 0  # from this machine: server-side copies are not counted
     copied: int = 0  # files copied server-side (counted in sent_files too)
     deleted: int = 0
-    state: State = None
+    state: Optional[State] = None
 
 
 class Applier:

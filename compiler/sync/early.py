@@ -101,5 +101,5 @@ def quick_timestamps() -> None:
             return slow(value)
         return parsed if parsed.tzinfo is not None else slow(value)
 
-    parse.quick = True
-    parsers.DEFAULT_TIMESTAMP_PARSER = parse
+    parse.quick = True  # type: ignore[attr-defined]  # a mark on the function, read back by the next call
+    parsers.DEFAULT_TIMESTAMP_PARSER = parse  # type: ignore[union-attr]  # imported above when None

@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Optional
 
 from compiler.artifacts import settings as artifact_settings
 from compiler.errors import FatalError
@@ -30,20 +31,32 @@ from compiler.sync.storage_failures import explain, with_retries
 from compiler.sync.target import probe, resolve_target
 from compiler.sync.transfer import mark_methods
 
+if TYPE_CHECKING:  # for annotations only: never imported at run time
+    from concurrent.futures import Future
+
+    from compiler.artifacts.cache import Cache
+    from compiler.compile.tree import Tree
+    from compiler.manifest import LoadedManifest
+    from compiler.sync.apply import Outcome
+    from compiler.sync.plan import Plan
+    from compiler.sync.prefetch import Prefetch
+    from compiler.sync.state import State
+    from compiler.sync.target import Target
+
 # What only writing needs (the applier, the lock) is imported when a plan has work.
 
 
 @dataclass
 class Context:
-    loaded: object  # LoadedManifest
-    tree: object
-    target: object
-    hashing: object  # a Future of {path: Want}: files are hashed while the target is listed
-    cache: object  # compiler.artifacts.cache.Cache, shared with the artifacts stage
+    loaded: LoadedManifest
+    tree: Tree
+    target: Target
+    hashing: Future  # of {path: Want}: files are hashed while the target is listed
+    cache: Cache  # shared with the artifacts stage
     ensembles: set
     manifest_name: str
-    early: object = None  # prefetch.Prefetch: the target as a helper process read it, used once
-    warming: object = None  # a Thread opening the store while the manifest was built (_warm_up)
+    early: Optional[Prefetch] = None  # the target as a helper process read it, used once
+    warming: Optional[threading.Thread] = None  # opening the store while the manifest was built (_warm_up)
 
     @property
     def wants(self) -> dict:
@@ -56,9 +69,9 @@ class Context:
 
 @dataclass
 class Result:
-    plan: object
-    outcome: object = None  # apply.Outcome, None when nothing was written
-    state: object = None
+    plan: Plan
+    outcome: Optional[Outcome] = None  # None when nothing was written
+    state: Optional[State] = None
 
 
 def git_revision(folder: Path):
@@ -162,7 +175,7 @@ def _failed(loaded, early):
     return None, loaded
 
 
-_FREEZE_AT_EXIT = []
+_FREEZE_AT_EXIT: list = []
 
 
 @contextmanager
@@ -308,7 +321,7 @@ def sync(ctx: Context, prune: bool, dry_run: bool, jobs: int, progress, force_un
             return Result(plan, None, state)
         check_plan(plan, ctx.target, overwrite_unmanaged)  # again: another sync may have run meanwhile
         # Only the final state records the revision: GitPython looks it up while files are sent.
-        folder = Path(os.path.abspath(ctx.loaded.manifest.path)).parent
+        folder = Path(os.path.abspath(ctx.loaded.manifest.path)).parent  # type: ignore[union-attr]  # a Context has one
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="triton-gitops-git") as git:
             revision = git.submit(git_revision, folder)
             applier = Applier(ctx.target, plan, state, ctx.ensembles, jobs, progress, revision.result,

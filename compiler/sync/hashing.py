@@ -94,7 +94,8 @@ def wanted_files(tree, cache=None, jobs: int = 4) -> dict:
         size, sha, md5, key = hash_local(entry.source, cache)
         return Want(entry, size, sha, md5, cache, key)
 
-    here, pooled = [], []
+    here: list = []
+    pooled: list = []
     for entry in tree.entries:
         (here if _known(entry, cache) else pooled).append(entry)
     wants = [one(e) for e in here]

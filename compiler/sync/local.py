@@ -37,6 +37,7 @@ import os
 import shutil
 import stat
 import threading
+from typing import Any
 
 from compiler.errors import FatalError, printable
 from compiler.manifest.variants import FOLDER, is_config_path
@@ -332,7 +333,7 @@ def _unlink(path: str) -> None:
 
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
-_renameat2 = None
+_renameat2: Any = None  # the C function, False where there is none, None until looked up
 
 
 def _exchange(a: str, b: str) -> bool:

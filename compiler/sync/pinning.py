@@ -28,6 +28,7 @@ local targets (a version folder is renamed, or swapped, into place whole: local.
 """
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from compiler.rules.versions import versions_to_load
@@ -43,8 +44,8 @@ class Pin:
     versions: list  # the versions it serves
 
 
-def pinned_config(deployed: bytes, folders: dict, new: set, changing: set = frozenset(),
-                  gone: set = frozenset()):
+def pinned_config(deployed: bytes, folders: dict, new: set, changing: AbstractSet = frozenset(),
+                  gone: AbstractSet = frozenset()):
     """(bytes of the pinned config, versions) or None when the deployed config serves no version
     that is about to appear or change.
 

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Optional
 
 from compiler.manifest.variants import is_config_path
 from compiler.sync.state import Record
+
+if TYPE_CHECKING:  # for annotations only: never imported at run time
+    from compiler.sync.hashing import Want
 
 CREATE, UPDATE, REPAIR, DELETE = "create", "update", "repair", "delete"
 # The reason of an update that would replace a foreign file (guard.py refuses it without the flag).
@@ -24,7 +28,7 @@ class Change:
     path: str
     size: int
     reason: str = ""
-    want: object = None  # hashing.Want, for everything but deletes
+    want: Optional[Want] = None  # for everything but deletes
     skipped: bool = False  # a delete that needs --prune, or (drift) one prune leaves alone
     drift: bool = False  # a file we wrote, dropped by the manifest, changed on the target since: never deleted
     method: str = ""  # how a file reaches the target: "server-side" (copied within the store) or "upload"

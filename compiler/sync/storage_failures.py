@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import time
+from typing import Union
 
 from compiler.errors import FatalError
 
@@ -35,7 +36,7 @@ _PATTERNS = [
                  "ServiceResponseError", "BrokenPipeError", "VerifyError")),
 ]
 
-_HINTS = {
+_HINTS: dict[str, Union[str, dict[str, str]]] = {
     CREDENTIALS: {
         "s3": "no usable AWS credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE, "
               "or run with an instance or workload role",

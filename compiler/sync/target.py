@@ -15,6 +15,7 @@ import re
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Optional
 from urllib.parse import urlsplit
 
 from compiler.errors import FatalError, printable
@@ -25,12 +26,15 @@ from compiler.storage.redact import scrub, secrets_of
 from compiler.storage.stores import open_url
 from compiler.storage.urls import is_local_url, local_part, redact_url
 
+if TYPE_CHECKING:  # for annotations only: never imported at run time
+    from fsspec import AbstractFileSystem
+
 
 @dataclass
 class Target:
     name: str  # the manifest's name for it, "" for a URL given on the command line
     url: str  # after ${ENV} expansion: for the SDKs only, never printed
-    _fs: object  # fsspec filesystem; for an object store None until first used (see `fs`)
+    _fs: Optional[AbstractFileSystem]  # fsspec filesystem; for an object store None until first used (see `fs`)
     _root: str  # the repository's path inside `fs`, without a trailing slash
     local: bool
     secrets: tuple = field(default_factory=tuple)

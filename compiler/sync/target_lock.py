@@ -24,6 +24,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Optional
 
 from compiler.errors import FatalError
 from compiler.sync.state import LOCK_NAME, create_control, now_iso, read_control, remove_control, write_control
@@ -84,8 +85,11 @@ class Holder:
         o = self.owner
         if o.get("host") != socket.gethostname() or not o.get("boot_id") or o.get("boot_id") != _boot_id():
             return False
+        pid = o.get("pid")
+        if pid is None:
+            return False  # as int(None) would: no process to ask about
         try:
-            os.kill(int(o.get("pid")), 0)
+            os.kill(int(pid), 0)
         except ProcessLookupError:
             return True
         except (PermissionError, TypeError, ValueError, OverflowError):
@@ -103,7 +107,7 @@ class TargetLock:
         self.id = uuid.uuid4().hex
         self.created = now_iso()
         self._stop = threading.Event()
-        self._thread = None
+        self._thread: Optional[threading.Thread] = None
         self.held = False
 
     def _body(self) -> bytes:

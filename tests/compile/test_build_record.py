@@ -48,13 +48,13 @@ def _compile_after_a_pause(folder):
 def full_runs(monkeypatch):
     """Counts the runs that loaded the manifest, i.e. did not answer from the record."""
     calls = []
-    real = pipeline.load_valid
+    real = pipeline.load_and_build
 
-    def counting(options):
-        calls.append(options)
-        return real(options)
+    def counting(manifest_path, *args, **kwargs):
+        calls.append(manifest_path)
+        return real(manifest_path, *args, **kwargs)
 
-    monkeypatch.setattr(pipeline, "load_valid", counting)
+    monkeypatch.setattr(pipeline, "load_and_build", counting)
     return calls
 
 
