@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The long, seeded runs of the sync crash and fault tests (about 10 minutes on 2 cores).
+# The long, seeded runs of the sync crash and fault tests (estimated 10-15 minutes on 2 cores).
 # The suite (scripts/test.sh) aims its kills at each stage of a sync: every write of an S3
 # sync, 8 spread operations of a local one, both sides of the folder swap under a polling
 # tritonserver. This run adds, on top of those, many kill points drawn from fixed seeds:
