@@ -5,8 +5,10 @@ and a re-run converges to exact equality with the compiled repository.
 The kill points are file-system operations, counted in the sync process itself: a small
 wrapper (below) counts every write-open, rename, replace, unlink, rmdir and mkdir under
 the target's parent folder (the repository and the sibling it stages new models in) and
-sends itself SIGKILL at the N-th, N drawn from a seeded generator over the length of a
-full run. The number of kills is HARDENING_KILLS (default 50).
+sends itself SIGKILL at the N-th. The suite kills each way (v1 -> v2, v2 -> v1) at SPREAD
+operations spread evenly over a full run of that way (lock, state, staging, the swaps and
+removals in the repository, the state again); HARDENING_KILLS=N (scripts/soak.sh: 50) kills
+at N operations drawn from a seeded generator instead.
 """
 from __future__ import annotations
 
@@ -22,7 +24,8 @@ import pytest
 from tests.hardening.syncsite import Project, loadable_problems, repository
 from tests.helpers import REPO
 
-KILLS = int(os.environ.get("HARDENING_KILLS", "50"))
+KILLS = int(os.environ.get("HARDENING_KILLS", "0"))  # 0: the spread points below
+SPREAD = 8  # kill points per way in the suite
 SEED = 20_251_126
 
 _WRAPPER = r"""
@@ -38,6 +41,8 @@ def hit(path):
     if not os.path.abspath(os.fsdecode(path)).startswith(UNDER):
         return
     count += 1
+    if N == 0:  # a counting run also says which operation touched what (tests/sync/test_triton.py)
+        sys.stderr.write(f"HARDENING-OP {count} {os.path.relpath(os.path.abspath(os.fsdecode(path)), UNDER)}\n")
     if count == N:
         os.kill(os.getpid(), signal.SIGKILL)
 
@@ -102,15 +107,19 @@ class LocalSite:
 
 
 @pytest.mark.triton
-def test_sync_to_a_folder_killed_at_seeded_points_stays_loadable_and_converges(tmp_path, triton_server):
+def test_sync_to_a_folder_killed_mid_way_stays_loadable_and_converges(tmp_path, triton_server):
     site = LocalSite(tmp_path)
     site.length(site.v1)
     lengths = {"v2": site.length(site.v2), "v1": site.length(site.v1)}
     rng = random.Random(SEED)
+    projects = [site.v2, site.v1]
+    if KILLS:
+        points = [(projects[i % 2], rng.randint(1, lengths[projects[i % 2].folder.name] + 1)) for i in range(KILLS)]
+    else:  # each way alternately, at the middle of each of SPREAD equal stretches of its run
+        points = [(project, 1 + (2 * i + 1) * (lengths[project.folder.name] - 1) // (2 * SPREAD))
+                  for i in range(SPREAD) for project in projects]
     killed = 0
-    for i in range(KILLS):
-        project = site.v2 if i % 2 == 0 else site.v1
-        n = rng.randint(1, lengths[project.folder.name] + 1)
+    for i, (project, n) in enumerate(points):
         code, out, err = site.sync(project, kill_at=n)
         if code == -signal.SIGKILL:
             killed += 1
@@ -118,8 +127,8 @@ def test_sync_to_a_folder_killed_at_seeded_points_stays_loadable_and_converges(t
             assert code == 0, f"kill {i} at operation {n}: {out}{err}"
         problems = loadable_problems(repository(site.files()), list(site.expected.values()))
         assert problems == [], f"kill {i} at operation {n} of a sync to {project.folder.name}: {problems}"
-    print(f"{KILLS} syncs to a folder, {killed} killed mid-way, every state loadable")
-    assert killed >= KILLS // 2, f"only {killed} of {KILLS} syncs were killed mid-way"
+    print(f"{len(points)} syncs to a folder, {killed} killed mid-way, every state loadable")
+    assert killed >= len(points) // 2, f"only {killed} of {len(points)} syncs were killed mid-way"
 
     # The real server on the repository exactly as the last kill left it: every model whose
     # config is there loads (strict readiness: the server is ready only if all of them do).

@@ -5,7 +5,11 @@ a sync killed with SIGKILL at seeded points, and two syncs started together.
 What must hold: at 10% faults a sync completes and the target is byte-exact; when it
 cannot complete it fails cleanly (exit 1, one located message, no traceback) and the
 target is unchanged or consistent (nothing a polling Triton would load half-written);
-a re-run converges to exact equality. The number of kills is HARDENING_KILLS (default 50).
+a re-run converges to exact equality.
+
+The suite kills each sync right after each of its writes in turn (every state a kill can leave
+a clean run in); HARDENING_KILLS=N adds N kills at seeded request numbers, as scripts/soak.sh
+does (docs/reliability.md).
 """
 from __future__ import annotations
 
@@ -21,13 +25,14 @@ from tests.hardening.syncsite import Project, loadable_problems, repository
 
 pytestmark = pytest.mark.emulators
 
-KILLS = int(os.environ.get("HARDENING_KILLS", "50"))
+SEEDED_KILLS = int(os.environ.get("HARDENING_KILLS", "0"))  # the soak run's extra kills
 SEED = 20_251_125
 # A new multi-file version folder appears on an object store file by file; the sync pins the
 # model's served versions first (compiler/sync/pinning.py), so no kill may leave one that
 # Triton would load half uploaded (test_a_new_version_folder_is_never_seen_half_uploaded).
 HALF_UPLOADED_VERSIONS_OPEN = False
 HALF_UPLOADED = "a version folder Triton would load is incomplete"
+WRITES = ("PUT", "POST", "DELETE")  # the requests that change the store
 
 
 class Site:
@@ -51,6 +56,7 @@ class Site:
         self.v1 = Project(tmp_path / "v1", "v1", spec)
         self.v2 = Project(tmp_path / "v2", "v2", spec)
         self.expected = {"v1": self.v1.expected(), "v2": self.v2.expected()}
+        self.killed: set = set()  # the kills (test_sync_killed_...) that stopped a sync mid-way
 
     def files(self) -> dict:
         """Everything under the target, read from the emulator directly (not through the proxy)."""
@@ -144,12 +150,30 @@ def test_sync_through_100_percent_faults_fails_cleanly(quick_site, kinds):
     assert repository(site.files()) == site.expected["v2"]
 
 
+def fail_points(log) -> list:
+    """Where storage going away hurts a v1 -> v2 sync most, as request numbers of a clean run:
+    right after the pin (the config written to serve only what is complete), right after the
+    first file of the new version folder, and right after the configs are written back (the
+    prune and the state still to do)."""
+    def config(path):
+        return path.endswith("/config.pbtxt") or "/configs/" in path
+
+    writes_ = [(n, path) for n, method, path, _ in log if method in WRITES]
+    configs = [n for n, path in writes_ if config(path)]
+    files = [n for n, path in writes_ if not config(path) and ".triton-gitops-" not in path]
+    assert len(configs) >= 2 and files, log  # the pin, the files, the config written back
+    return [configs[0], files[0], configs[-1]]
+
+
 def test_storage_failing_midway_leaves_a_loadable_target_and_a_rerun_converges(quick_site):
+    """Storage lost from a request on: after the pin, after the first new file, after the configs
+    written back (fail_points); HARDENING_KILLS=N (scripts/soak.sh) adds 5 seeded points."""
     site = quick_site
     site.clean_sync(site.v1)
     total = site.clean_sync(site.v2)  # requests of a v1 -> v2 sync
-    rng = random.Random(SEED)
-    points = sorted(rng.sample(range(1, total + 4), 5))
+    points = fail_points(site.proxy.log)
+    if SEEDED_KILLS:
+        points += sorted(random.Random(SEED).sample(range(1, total + 4), 5))
     for n in points:
         site.clean_sync(site.v1)
         site.proxy.reset(rate=0.0, seed=SEED + n)
@@ -164,26 +188,75 @@ def test_storage_failing_midway_leaves_a_loadable_target_and_a_rerun_converges(q
     assert repository(site.files()) == site.expected["v2"]
 
 
-def test_sync_killed_at_seeded_requests_leaves_a_loadable_target_and_a_rerun_converges(site):
-    lengths = {"v1": site.clean_sync(site.v1)}
-    lengths["v2"] = site.clean_sync(site.v2)
+def writes(log) -> int:
+    """How many requests of a proxy log changed the store."""
+    return sum(method in WRITES for _, method, _, _ in log)
+
+
+def one_kill(site, where: str, code: int, out: str, err: str) -> int:
+    """Check what one aimed kill left; the number of half-uploaded version folders let through."""
+    if code == -signal.SIGKILL:
+        site.killed.add(where)
+    else:
+        assert code == 0, f"{where}: {out}{err}"
+    return loadable(site, where, allow_half_uploaded=True)
+
+
+def killed_after_write(site, project, k: int):
+    """Sync `project` and SIGKILL it as soon as its k-th write has reached the store (before it hears
+    the answer): the target is then exactly as a sync that died there leaves it."""
+    site.proxy.reset(rate=0.0)
+    proc = project.sync("--prune", env=site.env)
+    count = iter(range(1, 10 ** 6))
+    site.proxy.kill_after_match = (lambda method, path: method in WRITES and next(count) == k, proc.pid)
+    out, err = proc.communicate(timeout=300)
+    return proc.returncode, out, err
+
+
+def killed_at_request(site, project, n: int):
+    """Sync `project` and SIGKILL it when its n-th request arrives (before it reaches the store)."""
+    site.proxy.reset(rate=0.0)
+    proc = project.sync("--prune", env=site.env)
+    site.proxy.kill_at = (n, proc.pid)
+    out, err = proc.communicate(timeout=300)
+    return proc.returncode, out, err
+
+
+def test_sync_killed_after_each_write_leaves_a_loadable_target_and_a_rerun_converges(site):
+    """Alternately to v2 and to v1, each from what the last kill left: the k-th sync of each way is
+    killed right after its k-th write, for every write a clean run of that way makes (lock, state,
+    pin, each file, configs written back, prune, state, lock), so every point at which a kill leaves
+    the store different is hit once, on top of the leftovers of the kill before it. Then
+    HARDENING_KILLS more kills at seeded request numbers (0 in the suite; scripts/soak.sh: 50)."""
+    site.clean_sync(site.v1)
+    clean_writes = {}
+    for project in (site.v2, site.v1):
+        site.clean_sync(project)
+        clean_writes[project.folder.name] = writes(site.proxy.log)
+    assert min(clean_writes.values()) >= 8, clean_writes  # lock, state, pin, files, config, state, lock
+    runs, half = [], 0  # runs: (how the kill was aimed, where it was aimed)
+    for k in range(1, max(clean_writes.values())):  # the last write is the lock's release: nothing after it
+        for project in (site.v2, site.v1):
+            if k < clean_writes[project.folder.name]:
+                where = f"after write {k} of a sync to {project.folder.name}"
+                half += one_kill(site, where, *killed_after_write(site, project, k))
+                runs.append(("write", where))
+    if SEEDED_KILLS:
+        lengths = {"v1": site.clean_sync(site.v1)}
+        lengths["v2"] = site.clean_sync(site.v2)
     rng = random.Random(SEED)
-    killed = half = 0
-    for i in range(KILLS):
+    for i in range(SEEDED_KILLS):
         project = site.v1 if i % 2 else site.v2
         n = rng.randint(1, lengths[project.folder.name] + 2)
-        site.proxy.reset(rate=0.0)
-        proc = project.sync("--prune", env=site.env)
-        site.proxy.kill_at = (n, proc.pid)
-        out, err = proc.communicate(timeout=300)
-        if proc.returncode == -signal.SIGKILL:
-            killed += 1
-        else:
-            assert proc.returncode == 0, f"kill {i} at request {n}: {out}{err}"
-        half += loadable(site, f"kill {i} at request {n} of a sync to {project.folder.name}",
-                         allow_half_uploaded=True)
-    print(f"{KILLS} syncs, {killed} killed mid-way, {half} left a half-uploaded version folder")
-    assert killed >= KILLS // 2, f"only {killed} of {KILLS} syncs were killed mid-way"
+        where = f"kill {i} at request {n} of a sync to {project.folder.name}"
+        half += one_kill(site, where, *killed_at_request(site, project, n))
+        runs.append(("seeded", where))
+    print(f"{len(runs)} syncs, {len(site.killed)} killed mid-way, {half} left a half-uploaded version folder")
+    for aim in ("write", "seeded"):
+        aimed = [where for how, where in runs if how == aim]
+        # A sync from a kill's leftovers may have fewer writes than a clean one: it then finishes.
+        dead = [where for where in aimed if where in site.killed]
+        assert len(dead) >= len(aimed) // 2, f"only {len(dead)} of {len(aimed)} syncs were killed mid-way"
     site.proxy.reset(rate=0.0)
     code, out, err = site.sync(site.v2)
     assert code == 0, out + err

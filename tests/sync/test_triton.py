@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import yaml
 
+from tests.hardening.syncsite import TMP_MARK
 from tests.helpers import REPO, run_cli, run_json
 from tests.support.procs import wait_until
 from tests.support.triton import tritonserver_binary
@@ -268,16 +269,38 @@ def _settled(server) -> bool:
             return True
 
 
+def _kill_points(trace: str) -> list:
+    """Where to kill a sync that changes `pair/1` in place, from the operations a full run made
+    (the wrapper's HARDENING-OP lines: number, path under the project folder). The folder is
+    assembled under a staging name, then swapped in whole; so: the first operation (nothing
+    done), the last write of a staged file and the one after it (the two sides of the swap), the
+    first operation back in the repository after the staging (the state written), and the last
+    operation (the lock's release: the next sync finds a stale lock). With
+    TRITON_KILLS_EVERY_OTHER=1 (scripts/soak.sh): every other operation of the run."""
+    ops = [line.split(" ", 2)[1:] for line in trace.splitlines() if line.startswith("HARDENING-OP ")]
+    ops = [(int(n), path) for n, path in ops]
+    count = int(trace.rsplit("HARDENING-OPS ", 1)[1].split()[0])
+    assert len(ops) == count, trace
+    if os.environ.get("TRITON_KILLS_EVERY_OTHER") == "1":
+        return list(range(1, count + 1, 2))
+    staged = [n for n, path in ops if not path.startswith("repo")]
+    tmp_files = [n for n, path in ops if n in staged and TMP_MARK in path.rsplit("/", 1)[-1]]
+    assert staged and tmp_files, trace  # a changed version folder is assembled aside, file by file
+    back = min(n for n, path in ops if path.startswith("repo") and n > max(tmp_files))
+    return sorted({1, max(tmp_files), max(tmp_files) + 1, back, count})
+
+
 @needs_triton
 def test_a_polling_triton_never_serves_a_version_half_changed_even_when_the_sync_is_killed(tmp_path,
                                                                                           triton_server):
     """`pair/1` holds model.py and the table.json it reads at load; every sync changes both. The
     sync runs in a subprocess that SIGKILLs itself at its N-th file-system operation under the
-    project folder (the hardening wrapper), for every other N of a full run (both sides of the
-    folder swap; every N takes twice as long and shows nothing more); after each kill Triton
-    polls the folder as the kill left it, then a full sync finishes the change. A reader infers
-    all along: it must never get the answer of a mixed pair. Each sync starts once Triton has
-    finished loading (see _settled), as Triton requires of any change to a model's folder."""
+    project folder (the hardening wrapper), for the N that start each stage of a full run (see
+    _kill_points: both sides of the folder swap, a stale lock; TRITON_KILLS_EVERY_OTHER=1, as in
+    scripts/soak.sh, kills at every other N instead); after each kill Triton polls the folder as
+    the kill left it, then a full sync finishes the change. A reader infers all along: it must
+    never get the answer of a mixed pair. Each sync starts once Triton has finished loading
+    (see _settled), as Triton requires of any change to a model's folder."""
     from tests.hardening.test_sync_crash_local import _WRAPPER
 
     project = tmp_path / "project"
@@ -317,10 +340,10 @@ def test_a_polling_triton_never_serves_a_version_half_changed_even_when_the_sync
         _pair_version(project / "src" / "1", 2)
         code, err = sync()
         assert code == 0, err
-        operations = int(err.rsplit("HARDENING-OPS ", 1)[1].split()[0])
+        points = _kill_points(err)
         assert wait_until(lambda: _pair_value(server) == 2.0, 60) and _settled(server)
         tag, killed, after_kill = 2, 0, set()
-        for n in range(1, operations + 1, 2):
+        for n in points:
             tag += 1
             _pair_version(project / "src" / "1", tag)
             code, err = sync(kill_at=n)
@@ -337,7 +360,7 @@ def test_a_polling_triton_never_serves_a_version_half_changed_even_when_the_sync
     finally:
         stop.set()
         reader.join()
-    assert killed >= len(range(1, operations + 1, 2)) - 1, f"only {killed} runs were killed mid-way"
+    assert killed >= len(points) - 1, f"only {killed} of {len(points)} runs were killed mid-way"
     assert after_kill == {"old", "new"}  # kills before the swap left the old pair, after it the new one
     assert -1.0 not in answers, f"a mixed pair was served ({answers.count(-1.0)} answers)"
     assert set(answers) - {None} <= {float(t) for t in range(1, tag + 1)}
