@@ -13,19 +13,22 @@ def load_and_build(manifest_path, after_load=None):
     `after_load(loaded)` runs between the two stages: sync learns its target there, so that
     reading the target overlaps the hashing of the sources."""
     from compiler.compile.tree import build_tree
+    from compiler.fastpath import results_for
 
     path = Path(manifest_path)
-    loaded = load_manifest(path, str(manifest_path))
+    results = results_for(path)  # per-model answers of earlier runs, when the fast path is on
+    loaded = load_manifest(path, str(manifest_path), results)
     if loaded.manifest is None:
         return loaded, None
     if after_load is not None:
         after_load(loaded)
     # Built even when Triton's rules failed, so that problems only the tree finds (warmup
     # data that does not fit, unreadable sources) are reported in the same run.
-    tree, problems = build_tree(loaded.manifest, path.name)
+    tree, problems = build_tree(loaded.manifest, path.name, results)
     for problem in problems:
         loaded.document.place(problem)
     loaded.problems.extend(problems)
+    results.save()
     return loaded, tree if loaded.ok else None
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Optional
 
 from compiler.compile.config_text import render_config
 from compiler.compile.warmup_data import encode
+from compiler.fastpath.results import PLAIN
 from compiler.manifest.variants import variant_file
 
 if TYPE_CHECKING:  # for annotations only: never imported at run time
@@ -98,8 +99,9 @@ def _variant_entries(model, root: Path, source_label: str, problems) -> list:
     return entries
 
 
-def build_tree(manifest, source_label: str = "models.yaml") -> tuple:
-    """(Tree, problems with document paths)."""
+def build_tree(manifest, source_label: str = "models.yaml", results=PLAIN) -> tuple:
+    """(Tree, problems with document paths). `results`: answers of earlier runs to reuse
+    (compiler.fastpath.results)."""
     from compiler.artifacts import resolve_versions
 
     problems: list = resolve_versions(manifest)  # before rendering: it adds checksum-agent MD5 parameters
@@ -107,7 +109,7 @@ def build_tree(manifest, source_label: str = "models.yaml") -> tuple:
     for model in manifest.models.values():
         if model.config is None:  # not a valid ModelConfig: already reported, nothing to render
             continue
-        text = render_config(model.config, source_label).encode("utf-8")
+        text = results.render(model.config, source_label, render_config).encode("utf-8")
         entries.append(Entry(f"{model.name}/config.pbtxt", model.name, CONFIG, len(text), data=text))
         for version in model.versions.values():
             entries.extend(_version_entries(model, version))

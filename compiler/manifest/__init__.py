@@ -41,13 +41,16 @@ def read_manifest_bytes(path: Path) -> bytes:
         raise FatalError(f"{path}: cannot read: {exc.strerror}")
 
 
-def load_manifest(path, display: str = "") -> LoadedManifest:
-    """Everything wrong with the manifest at `path`, in one pass; the model if nothing is."""
+def load_manifest(path, display: str = "", results=None) -> LoadedManifest:
+    """Everything wrong with the manifest at `path`, in one pass; the model if nothing is.
+    `results`: answers of earlier runs to reuse (compiler.fastpath.results); None: compute all."""
+    from compiler.fastpath.results import PLAIN
     from compiler.manifest.fastcheck import is_valid
     from compiler.manifest.specs import build_manifest
 
     path = Path(path)
-    document = load_bytes(read_manifest_bytes(path), display or str(path))
+    results = results or PLAIN
+    document = results.document(read_manifest_bytes(path), display or str(path), load_bytes)
     result = LoadedManifest(document, problems=list(document.problems))
     if document.problems:
         return result
@@ -55,7 +58,7 @@ def load_manifest(path, display: str = "") -> LoadedManifest:
         result.problems.append(document.place(Problem("a manifest is a mapping with `version` and `models`",
                                                       "schema-type", ())))
         return result
-    schema = [] if is_valid(document.data) else _located_schema_problems(document)
+    schema = [] if results.is_valid(document.data, is_valid) else _located_schema_problems(document)
     result.problems.extend(schema)
     broken = _broken_models(schema, document.data)
     if broken is None:
@@ -63,7 +66,7 @@ def load_manifest(path, display: str = "") -> LoadedManifest:
     # Models the schema already rejected are left out, but what is left of them and the
     # rest still get Triton's rules, so one run reports everything.
     manifest, problems = build_manifest(document.data, path.resolve(), skip=broken,
-                                        schema_problems=[p for p in schema if p.is_error])
+                                        schema_problems=[p for p in schema if p.is_error], results=results)
     for problem in problems:
         document.place(problem)
     result.problems.extend(problems)

@@ -9,6 +9,7 @@ from pathlib import Path, PurePosixPath
 from google.protobuf import json_format
 
 from compiler.errors import Problem
+from compiler.fastpath.results import PLAIN
 from compiler.manifest import triton as triton_key
 from compiler.manifest import variants as config_variants
 from compiler.manifest.normalize import canonical_config, merge_defaults
@@ -110,19 +111,20 @@ def _check_default_filename(config_dict, model, problems) -> None:
                                 hint="no folders, '..', backslashes or NUL; at most 255 bytes"))
 
 
-def _parse_config(config_dict, doc_path, problems):
+def _parse_config(config_dict, doc_path, problems, results=PLAIN):
     try:
-        return json_format.ParseDict(config_dict, ModelConfig())
+        return results.parse_config(config_dict, lambda d: json_format.ParseDict(d, ModelConfig()))
     except json_format.ParseError as exc:
         # The schema normally catches everything ParseDict would; this is the safety net.
         problems.append(Problem(f"not a valid ModelConfig: {exc}", "config-parse", doc_path))
         return None
 
 
-def build_manifest(data: dict, manifest_path: Path, skip=frozenset(), schema_problems=()) -> tuple:
+def build_manifest(data: dict, manifest_path: Path, skip=frozenset(), schema_problems=(), results=PLAIN) -> tuple:
     """(Manifest, problems with document paths). Expects data that passed the schema, except
     for the models in `skip`, which have the errors `schema_problems`: those get Triton's
-    rules on what is left of them (_rules_despite_schema) and are left out of the Manifest."""
+    rules on what is left of them (_rules_despite_schema) and are left out of the Manifest.
+    `results`: answers of earlier runs to reuse (compiler.fastpath.results)."""
     root = manifest_path.parent
     manifest = Manifest(manifest_path, root, external_models=list(data.get("external_models") or []))
     problems: list = []
@@ -150,7 +152,7 @@ def build_manifest(data: dict, manifest_path: Path, skip=frozenset(), schema_pro
         config_dict, warmups = canonical_config(name, merged)
         model = ModelSpec(name, None, config_dict, inherited=inherited, doc_path=model_path, warmups=warmups,
                           tuning=dict(entry.get("tuning") or {}))
-        model.config = _parse_config(config_dict, model.doc_path, problems)
+        model.config = _parse_config(config_dict, model.doc_path, problems, results)
         model.versions = _versions(entry, model_path, scope, config_dict, problems, policy)
         model.declared_versions = set(model.versions) | {
             int(k) for k in (entry.get("versions") or {}) if str(k).isdigit() and int(k) <= INT64_MAX}
@@ -161,13 +163,13 @@ def build_manifest(data: dict, manifest_path: Path, skip=frozenset(), schema_pro
                                                  model.doc_path_of(warmup.path + ("file",)), problems, need_file=True)
         _check_default_filename(config_dict, model, problems)
         model.variants = config_variants.build_variants(
-            model, merged, entry.get("configs"), lambda d, p: _parse_config(d, p, problems), problems)
+            model, merged, entry.get("configs"), lambda d, p: _parse_config(d, p, problems, results), problems)
         taken = {w.file_name: w for w in model.warmups}  # warmup/ names, shared by the model and its variants
         for variant in model.variants.values():
             _variant_sources(variant, scope, problems, taken)
         manifest.models[name] = model
     # Models left out for schema errors still exist: an ensemble naming one is not also wrong.
-    problems.extend(_rule_problems(manifest, also_known=set(skip) & set(data.get("models") or {})))
+    problems.extend(_rule_problems(manifest, set(skip) & set(data.get("models") or {}), results))
     known = set(manifest.models) | set(manifest.external_models) | (set(skip) & set(data.get("models") or {}))
     for name in sorted(set(skip) & set(data.get("models") or {})):
         problems.extend(_rules_despite_schema(name, data["models"][name], defaults, known,
@@ -268,7 +270,7 @@ def _rules_despite_schema(name, entry, defaults, known, rejected) -> list:
     return out
 
 
-def _rule_problems(manifest: Manifest, also_known=frozenset()) -> list:
+def _rule_problems(manifest: Manifest, also_known=frozenset(), results=PLAIN) -> list:
     problems = []
     known = set(manifest.models) | set(manifest.external_models) | set(also_known)
     release, said_by = triton_key.oldest(manifest)
@@ -282,14 +284,14 @@ def _rule_problems(manifest: Manifest, also_known=frozenset()) -> list:
                           model_configs=configs, model_versions=versions, triton=release, triton_from=said_by,
                           server=manifest.server, model_folder=ManifestFolder(model))
         own = set()
-        for problem in check_config(model.config, ctx):
+        for problem in results.check(model.config, ctx, check_config):
             own.add((problem.rule, problem.message, tuple(problem.path)))
             problem.path = model.doc_path_of(problem.path)
             problems.append(problem)
         for variant in model.variants.values():
-            problems.extend(_variant_problems(model, variant, ctx, own, _served_as(manifest, variant.name)))
+            problems.extend(_variant_problems(model, variant, ctx, own, _served_as(manifest, variant.name), results))
         if model.config.platform == "ensemble":
-            problems.extend(_ensemble_under_variants(manifest, model, ctx, own))
+            problems.extend(_ensemble_under_variants(manifest, model, ctx, own, results))
     problems.extend(config_variants.release_problems(manifest, release, said_by))
     problems.extend(config_variants.target_problems(manifest))
     return problems
@@ -306,7 +308,7 @@ def _served_as(manifest, variant_name: str) -> dict:
     return out
 
 
-def _ensemble_under_variants(manifest, model, ctx, model_problems) -> list:
+def _ensemble_under_variants(manifest, model, ctx, model_problems, results=PLAIN) -> list:
     """An ensemble without a variant of that name is served as config.pbtxt next to its steps'
     variants: their tensors and batch sizes are what it must fit."""
     out = []
@@ -314,7 +316,7 @@ def _ensemble_under_variants(manifest, model, ctx, model_problems) -> list:
         if name in model.variants:
             continue
         vctx = dataclasses.replace(ctx, model_configs=_served_as(manifest, name))
-        for problem in check_config(model.config, vctx):
+        for problem in results.check(model.config, vctx, check_config):
             if (problem.rule, problem.message, tuple(problem.path)) in model_problems:
                 continue
             problem.path = model.doc_path_of(problem.path)
@@ -323,7 +325,7 @@ def _ensemble_under_variants(manifest, model, ctx, model_problems) -> list:
     return out
 
 
-def _variant_problems(model, variant, ctx, model_problems, served_as: dict) -> list:
+def _variant_problems(model, variant, ctx, model_problems, served_as: dict, results=PLAIN) -> list:
     """Triton's rules on a variant's whole config, each problem at the line it comes from; one
     the model's config has at the same inherited spot is reported once, for the model."""
     if variant.config is None:
@@ -331,7 +333,7 @@ def _variant_problems(model, variant, ctx, model_problems, served_as: dict) -> l
     files = set(model.files) | {f"warmup/{w.file_name}" for w in model.warmups + variant.warmups}
     vctx = dataclasses.replace(ctx, files=files, model_configs=served_as)
     out = []
-    for problem in check_config(variant.config, vctx):
+    for problem in results.check(variant.config, vctx, check_config):
         inherited = not config_variants.written_in_variant(variant.written, tuple(problem.path))
         if inherited and (problem.rule, problem.message, tuple(problem.path)) in model_problems:
             continue

@@ -1,0 +1,61 @@
+"""Speed-only code, behind one door: nothing here changes what a command answers, only how
+soon. Everything else in the package is the plain algorithm; this subpackage holds the
+tricks that make it fast at scale, and one setting turns them all off:
+
+    TRITON_GITOPS_FASTPATH=0    # run the plain algorithm only (results are the same)
+
+What is behind the door (each module says why it pays; docs/benchmarks.md has the figures):
+
+    results.py   a per-model result cache: the parsed manifest, each model's ModelConfig,
+                 its rendered config.pbtxt and Triton's rules' findings, reused while their
+                 inputs (the model's text, its sources' stamps, what other models it
+                 depends on, the Triton release, the tool itself) have not changed
+    prefetch.py  sync/plan: a helper process reads an object-store target while this one
+                 loads the manifest (forked before argparse from compiler/__main__.py)
+    sdk_guess.py what the helper does before it knows the target: import the SDK it guesses
+    collector.py fewer garbage-collector passes for sync/plan (imports and listings allocate
+                 hundreds of thousands of objects that all stay alive)
+
+The entry point is `begin(argv)` (called by compiler/__main__.py at process start); the
+commands then ask `target_reader(...)` for the helper and the stages `results_for(...)` for
+the cache. With the setting off, each of these answers "nothing" (None, a pass-through).
+"""
+from __future__ import annotations
+
+import os
+
+SETTING = "TRITON_GITOPS_FASTPATH"
+
+
+def enabled() -> bool:
+    """False when TRITON_GITOPS_FASTPATH=0 (or off/false/no): the plain algorithm only."""
+    return os.environ.get(SETTING, "1").strip().lower() not in ("0", "off", "false", "no")
+
+
+def begin(argv: list) -> None:
+    """At process start, before argparse: for `sync`/`plan`, fork the target reader early and
+    tune the collector. Imports nothing heavy (they would delay the fork)."""
+    if not enabled() or len(argv) < 1 or argv[0] not in ("sync", "plan"):
+        return
+    from compiler.fastpath import collector, prefetch
+
+    prefetch.start_early(argv)
+    collector.fewer_passes()
+
+
+def target_reader(requested, manifests):
+    """The helper reading target `requested` (forked by `begin`, or now), or None: the engine
+    reads the target itself. See prefetch.py."""
+    if not enabled():
+        return None
+    from compiler.fastpath import prefetch
+
+    return prefetch.start(requested, manifests)
+
+
+def results_for(manifest_path):
+    """The result cache for this manifest (results.Results), or a pass-through that computes
+    everything (results.PLAIN) when the fast path is off."""
+    from compiler.fastpath import results
+
+    return results.open_for(manifest_path) if enabled() else results.PLAIN

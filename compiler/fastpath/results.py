@@ -1,0 +1,332 @@
+"""A per-model result cache: what validating and building a model cost, reused while the
+model's inputs are unchanged.
+
+At 10,000 models most of a `validate` or a no-op `plan` is per-model work that gives the same
+answer as last time: the YAML parsed into the same mapping, the same config dict turned into
+the same ModelConfig, the same message rendered into the same config.pbtxt, Triton's rules
+finding the same problems. Each is a function of inputs this module keys it by, so a cached
+answer is the answer the plain code would give:
+
+- the parsed manifest: the sha256 of the manifest's bytes (a document that loads with a
+  problem, or needed its positions to load, is never cached);
+- the schema's yes/no check: the same bytes;
+- a ModelConfig: the model's normalized config (defaults merged, canonical form), exactly as
+  written (`repr`: 1, 1.0, True and "1" stay apart);
+- config.pbtxt: the message's deterministic bytes and the source label in its header;
+- the rules' findings for one config: the config's bytes; the versions and files the folder
+  will hold; the Triton release and who said it; the server's declared backends and agents;
+  for an ensemble, each step's config, versions and whether the repository has it; and every
+  look the rules took into the model's folder, replayed against the folder as it is now, with
+  the (path, size, mtime_ns, inode) of each file they were given to read;
+- and, around all of it, the tool itself: its version, the stamps of its own files, Python's
+  and protobuf's versions. A cache written by other code is never read.
+
+One file per manifest (by its absolute path) in the user cache folder, next to the artifact
+cache: `<cache>/results/<hash>.bin`, replaced atomically, holding only what the last run used.
+A file that is corrupt, truncated or foreign is ignored, never an error. Off with
+TRITON_GITOPS_FASTPATH=0 (compiler/fastpath/__init__.py); tests/fastpath checks that both
+ways give the same results.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import marshal
+import os
+import sys
+from pathlib import Path
+
+_MAGIC = b"triton-gitops results 1\n"
+_SECTIONS = ("doc", "parse", "render", "rules")
+
+
+class Plain:
+    """No cache: every question is answered by the plain code (TRITON_GITOPS_FASTPATH=0)."""
+
+    def document(self, raw: bytes, display: str, load):
+        return load(raw, display)
+
+    def is_valid(self, data, check) -> bool:
+        return check(data)
+
+    def parse_config(self, config_dict, parse):
+        return parse(config_dict)
+
+    def render(self, config, label: str, render) -> str:
+        return render(config, label)
+
+    def check(self, config, ctx, check) -> list:
+        return check(config, ctx)
+
+    def save(self) -> None:
+        pass
+
+
+PLAIN = Plain()
+
+
+def open_for(manifest_path) -> "Results":
+    from compiler.artifacts import settings as artifact_settings
+
+    name = hashlib.sha256(os.fsencode(os.path.abspath(manifest_path))).hexdigest()[:32]
+    return Results(artifact_settings.current().cache_root / "results" / f"{name}.bin")
+
+
+class Results(Plain):
+    def __init__(self, file: Path):
+        self.file = file
+        self.old = _read(file)
+        self.new: dict = {section: {} for section in _SECTIONS}
+        self.computed = 0  # answers the cache did not have
+
+    def _hit(self, section: str, key):
+        value = self.old[section].get(key)
+        if value is not None:
+            self.new[section][key] = value
+        return value
+
+    def _keep(self, section: str, key, value) -> None:
+        self.new[section][key] = value
+        self.computed += 1
+
+    def document(self, raw, display, load):
+        from compiler.manifest.yaml_source import MAX_BYTES, Document
+
+        if len(raw) > MAX_BYTES:
+            return load(raw, display)
+        key = hashlib.sha256(raw).digest()
+        found = self._hit("doc", key)
+        if isinstance(found, list) and len(found) == 2:
+            doc = Document(display)
+            doc.data, doc.text = found[0], raw.decode("utf-8-sig")  # decoded before: cannot fail
+            self._document_key = key
+            return doc
+        doc = load(raw, display)
+        if not doc.problems and doc.text is not None:
+            try:
+                marshal.dumps(doc.data)
+            except ValueError:  # not plain data: not cached
+                return doc
+            self._keep("doc", key, [doc.data, None])
+            self._document_key = key
+        return doc
+
+    def is_valid(self, data, check) -> bool:
+        entry = self.new["doc"].get(getattr(self, "_document_key", None))
+        if entry is None or entry[0] is not data:
+            return check(data)
+        if entry[1] is None:
+            entry[1] = bool(check(data))
+            self.computed += 1
+        return entry[1]
+
+    def parse_config(self, config_dict, parse):
+        from compiler.proto import ModelConfig
+
+        key = hashlib.sha256(repr(config_dict).encode("utf-8", "surrogatepass")).digest()
+        found = self._hit("parse", key)
+        if isinstance(found, bytes):
+            return ModelConfig.FromString(found)
+        config = parse(config_dict)
+        if config is not None:
+            self._keep("parse", key, config.SerializeToString(deterministic=True))
+        return config
+
+    def render(self, config, label, render):
+        key = hashlib.sha256(config.SerializeToString(deterministic=True) + b"\0"
+                             + label.encode("utf-8", "surrogatepass")).digest()
+        found = self._hit("render", key)
+        if isinstance(found, str):
+            return found
+        text = render(config, label)
+        self._keep("render", key, text)
+        return text
+
+    def check(self, config, ctx, check):
+        key = _rules_key(config, ctx)
+        found = self._hit("rules", key)
+        if isinstance(found, list) and len(found) == 2 and _replays(found[0], ctx.model_folder):
+            try:
+                return [_problem(fields) for fields in found[1]]
+            except (TypeError, ValueError):  # a malformed entry: computed again
+                pass
+        self.new["rules"].pop(key, None)
+        folder = _Recorder(ctx.model_folder) if ctx.model_folder is not None else None
+        problems = check(config, dataclasses.replace(ctx, model_folder=folder) if folder else ctx)
+        if folder is None or folder.cacheable:
+            self._keep("rules", key, [folder.calls if folder else [], [_fields(p) for p in problems]])
+        return problems
+
+    def save(self) -> None:
+        """Write what this run used, if it differs from what was read (atomically; a cache
+        that cannot be written is no error: the next run computes again)."""
+        if not self.computed and all(len(self.new[s]) == len(self.old[s]) for s in _SECTIONS):
+            return
+        from compiler.storage.files import write_atomic
+
+        try:
+            payload = marshal.dumps(self.new)
+            self.file.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(self.file, _MAGIC + _fingerprint() + b"\n" + payload)
+        except (OSError, ValueError):
+            pass
+
+
+def _read(file: Path) -> dict:
+    empty = {section: {} for section in _SECTIONS}
+    try:
+        with open(file, "rb") as handle:
+            raw = handle.read()
+    except OSError:
+        return empty
+    head = _MAGIC + _fingerprint() + b"\n"
+    if not raw.startswith(head):
+        return empty  # another tool version, or not ours
+    try:
+        data = marshal.loads(raw[len(head):])
+    except Exception:  # noqa: BLE001 - corrupt or truncated: as if there were none
+        return empty
+    if not isinstance(data, dict) or not all(isinstance(data.get(s), dict) for s in _SECTIONS):
+        return empty
+    return data
+
+
+_FINGERPRINT: list = []
+
+
+def _fingerprint() -> bytes:
+    """The tool that wrote a cache: its version, Python's and protobuf's, and the stamps of
+    every file of the package (an edited checkout is another tool)."""
+    if not _FINGERPRINT:
+        import google.protobuf
+
+        from compiler import __version__
+
+        digest = hashlib.sha256(f"{__version__}\0{sys.version}\0{google.protobuf.__version__}".encode())
+        package = Path(__file__).resolve().parent.parent
+        for here, dirs, names in os.walk(package):
+            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+            for name in sorted(names):
+                if name.endswith((".py", ".json")):
+                    digest.update(f"{os.path.join(here, name)}\0{_stamp(os.path.join(here, name))}\n".encode())
+        _FINGERPRINT.append(digest.hexdigest().encode())
+    return _FINGERPRINT[0]
+
+
+def _stamp(path) -> tuple:
+    """(size, mtime_ns, inode) of a file, or () when it cannot be read."""
+    try:
+        info = os.stat(path)
+    except (OSError, ValueError):
+        return ()
+    return (info.st_size, info.st_mtime_ns, info.st_ino)
+
+
+def _rules_key(config, ctx) -> bytes:
+    digest = hashlib.sha256(config.SerializeToString(deterministic=True))
+    server = sorted((kind, sorted(names)) for kind, names in (ctx.server or {}).items()) if ctx.server is not None \
+        else None
+    digest.update(repr((ctx.model_name, _sorted(ctx.versions), _sorted(ctx.files), repr(ctx.triton),
+                        ctx.triton_from, server, ctx.model_file_may_complete,
+                        ctx.repository_models is None)).encode("utf-8", "surrogatepass"))
+    for step in config.ensemble_scheduling.step:  # what an ensemble's rules read of other models
+        other = ctx.model_configs.get(step.model_name)
+        digest.update(repr((step.model_name, ctx.repository_models is not None
+                            and step.model_name in ctx.repository_models,
+                            _sorted(ctx.model_versions.get(step.model_name)))).encode("utf-8", "surrogatepass"))
+        digest.update(b"\0" + (other.SerializeToString(deterministic=True) if other is not None else b"-"))
+    return digest.digest()
+
+
+def _sorted(values):
+    return None if values is None else sorted(values, key=repr)
+
+
+class _Recorder:
+    """A model folder (compiler.rules.folder) that writes down every look a rule takes and
+    what it saw, with the stamp of every file it handed out to be read."""
+
+    def __init__(self, folder):
+        self.folder, self.calls, self.cacheable = folder, [], True
+
+    def _record(self, name, *args):
+        answer = getattr(self.folder, name)(*args)
+        seen = _seen(answer)
+        if seen is _UNCACHEABLE:
+            self.cacheable = False
+        self.calls.append([name, list(args), seen])
+        return answer
+
+    def version_files(self, version):
+        return self._record("version_files", version)
+
+    def version_path(self, version, rel):
+        return self._record("version_path", version, rel)
+
+    def has(self, version, rel):
+        return self._record("has", version, rel)
+
+    def version_doc_path(self, version):
+        return self._record("version_doc_path", version)
+
+    def model_file(self, rel):
+        return self._record("model_file", rel)
+
+    def __getattr__(self, name):  # anything else a rule reads: not known to replay
+        self.cacheable = False
+        return getattr(self.folder, name)
+
+
+_UNCACHEABLE = object()
+
+
+def _seen(answer):
+    """What a folder answer looked like, as plain data to compare with a later replay."""
+    if answer is None or isinstance(answer, (bool, str)):
+        return answer
+    if isinstance(answer, (set, frozenset)):
+        return sorted(answer)
+    if isinstance(answer, tuple):
+        return list(answer)
+    if isinstance(answer, Path):
+        try:
+            info = os.stat(answer)
+        except (OSError, ValueError):
+            return [str(answer)]
+        if not os.path.isfile(answer):
+            return _UNCACHEABLE  # a folder: its stamp does not cover what is inside
+        return [str(answer), info.st_size, info.st_mtime_ns, info.st_ino]
+    return _UNCACHEABLE
+
+
+def _replays(calls, folder) -> bool:
+    """Does the folder, as it is now, answer every recorded look the same way?"""
+    if not isinstance(calls, list):
+        return False
+    if calls and folder is None:
+        return False
+    try:
+        for name, args, seen in calls:
+            if name not in ("version_files", "version_path", "has", "version_doc_path", "model_file"):
+                return False
+            if _seen(getattr(folder, name)(*args)) != seen:
+                return False
+    except Exception:  # noqa: BLE001 - a malformed entry: computed again
+        return False
+    return True
+
+
+def _fields(problem) -> list:
+    return [problem.message, problem.rule, list(problem.path), problem.severity, problem.file, problem.line,
+            problem.column, problem.hint]
+
+
+def _problem(fields):
+    """A Problem exactly as cached (its message was made printable when first built: not again)."""
+    from compiler.errors import Problem
+
+    problem = object.__new__(Problem)
+    message, rule, path, severity, file, line, column, hint = fields
+    problem.__dict__.update(message=message, rule=rule, path=tuple(path), severity=severity, file=file, line=line,
+                            column=column, hint=hint)
+    return problem
