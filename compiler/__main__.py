@@ -1,15 +1,14 @@
 """The entry point: `python -m compiler` and the `triton-gitops` console script.
 
-The storage helper of `sync` and `plan` is forked here, before argparse and the command's
-modules are imported, because its import of the storage SDK is the longest leg of a no-op
-run (compiler/sync/prefetch.py)."""
+The speed-only start of `sync` and `plan` (a helper process reading the target, forked
+before argparse and the command's modules are imported) begins here: compiler/fastpath/."""
 import sys
 
 
 def main() -> int:
-    from compiler.sync.prefetch import start_early
+    from compiler.fastpath import begin
 
-    start_early(sys.argv[1:])
+    begin(sys.argv[1:])
     from compiler.cli import main as run
 
     return run()

@@ -5,14 +5,11 @@ from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
 
 
 def run(options) -> int:
-    # Before the imports below, like sync: the target is read by a helper meanwhile (prefetch.py).
-    from compiler.sync import prefetch
+    # Before the imports below, like sync: the target is read by a helper meanwhile
+    # (compiler/fastpath/prefetch.py).
+    from compiler import fastpath
 
-    early = prefetch.start(options.target, (options.manifest,))
-    from compiler.sync import engine
-
-    with engine.fewer_gc_passes():
-        return _run(options, early)
+    return _run(options, fastpath.target_reader(options.target, (options.manifest,)))
 
 
 def _run(options, early) -> int:

@@ -14,15 +14,11 @@ def run(options) -> int:
     if getattr(options, "revision", None):
         return _run_at_revision(options)
     started = time.monotonic()
-    # First thing, before the imports below: the helper that reads the target (prefetch.py)
-    # forks from a small process and starts on the storage SDK at once.
-    from compiler.sync import prefetch
+    # First thing, before the imports below: the helper that reads the target
+    # (compiler/fastpath/prefetch.py) forks from a small process.
+    from compiler import fastpath
 
-    early = prefetch.start(options.target, (options.manifest,))
-    from compiler.sync import engine
-
-    with engine.fewer_gc_passes():
-        return _run(options, started, early)
+    return _run(options, started, fastpath.target_reader(options.target, (options.manifest,)))
 
 
 def _run(options, started, early) -> int:

@@ -1,6 +1,6 @@
 """Which URLs name a local file, and how any URL is shown: never with what it hides.
 
-Also imported by the prefetch helper before anything heavier (see sync/prefetch.py), so it
+Also imported by the prefetch helper before anything heavier (see fastpath/prefetch.py), so it
 keeps to the standard library.
 """
 from __future__ import annotations

@@ -11,8 +11,11 @@
     local.py     atomic renames and folder swaps for local and mounted targets
     transfer.py  streaming one file and checking what arrived
     target_lock.py  one sync per target
-    prefetch.py  a helper process reads an object-store target while the manifest loads
+    read.py      reading a target: the state and one listing (also the prefetch helper's path)
     expect.py    a guess of whether a run will write, to open the SDK early when it will
     storage_failures.py  storage failures -> messages with hints; what to retry
     engine.py    the above, chained for the `plan` and `sync` commands
+
+The speed-only parts (the prefetch helper forked at start-up, the SDK guess, the collector
+tuning) live in compiler/fastpath/, off with TRITON_GITOPS_FASTPATH=0.
 """

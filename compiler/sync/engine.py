@@ -8,13 +8,10 @@ then lists and plans again, since another sync may have finished in between.
 """
 from __future__ import annotations
 
-import atexit
-import gc
 import logging
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
@@ -24,11 +21,11 @@ from compiler.errors import FatalError
 from compiler.sync import expect
 from compiler.sync.boundary import check_local_target
 from compiler.sync.hashing import default_cache, hash_local, wanted_files
-from compiler.sync.listing import list_target
 from compiler.sync.plan import make_plan
-from compiler.sync.state import read_state, state_from
-from compiler.sync.storage_failures import explain, with_retries
-from compiler.sync.target import probe, resolve_target
+from compiler.sync.read import read_target
+from compiler.sync.state import state_from
+from compiler.sync.storage_failures import explain
+from compiler.sync.target import resolve_target
 from compiler.sync.transfer import mark_methods
 
 if TYPE_CHECKING:  # for annotations only: never imported at run time
@@ -39,7 +36,6 @@ if TYPE_CHECKING:  # for annotations only: never imported at run time
     from compiler.manifest import LoadedManifest
     from compiler.sync.apply import Outcome
     from compiler.sync.plan import Plan
-    from compiler.sync.prefetch import Prefetch
     from compiler.sync.state import State
     from compiler.sync.target import Target
 
@@ -55,7 +51,8 @@ class Context:
     cache: Cache  # shared with the artifacts stage
     ensembles: set
     manifest_name: str
-    early: Optional[Prefetch] = None  # the target as a helper process read it, used once
+    early: Optional[object] = None  # compiler.fastpath.prefetch.Prefetch: the target as a helper process read
+    # it, used once (not imported: the fast path sits above sync in the layers)
     warming: Optional[threading.Thread] = None  # opening the store while the manifest was built (_warm_up)
 
     @property
@@ -98,7 +95,7 @@ def quiet_libraries() -> None:
 def prepare(manifest_path, requested_target, jobs: int, early=None, writes: bool = False):
     """(Context, None) or (None, LoadedManifest with problems) when the manifest does not build.
 
-    `early` (prefetch.Prefetch) is told the target as soon as the manifest names it, so that
+    `early` (compiler.fastpath.prefetch.Prefetch, or None) is told the target as soon as the manifest names it, so that
     its reading overlaps the hashing of the sources. `writes`: a sync that may write (not
     `plan`, not a dry run), for which a target no run has left in sync is opened meanwhile."""
     quiet_libraries()
@@ -175,24 +172,6 @@ def _failed(loaded, early):
     return None, loaded
 
 
-_FREEZE_AT_EXIT: list = []
-
-
-@contextmanager
-def fewer_gc_passes():
-    """Imports and listings allocate hundreds of thousands of objects that all stay alive; the
-    default collector would walk them over and over (~40 ms of a 0.6 s no-op run), and once
-    more at interpreter exit (~80 ms): frozen then, they are freed without being walked."""
-    if not _FREEZE_AT_EXIT:
-        _FREEZE_AT_EXIT.append(atexit.register(gc.freeze))
-    old = gc.get_threshold()
-    gc.set_threshold(50_000, old[1], old[2])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*old)
-
-
 def _observe(ctx: Context, prune: bool):
     """(plan, state): read the state and list the target, then compare with the wanted files."""
     target = ctx.target
@@ -201,10 +180,8 @@ def _observe(ctx: Context, prune: bool):
         seen = early.result() if early is not None else None
     except TimeoutError as exc:  # the helper used up the time for retries: no second try here
         raise explain(exc, target, "read the target") from exc
-    if seen is not None:
-        state, listing = state_from(seen[0]), seen[1]
-    else:
-        state, listing = _read_target(target)
+    raw, listing = seen if seen is not None else read_target(target)
+    state = state_from(raw)
     rehash_for = read_for = None
     if target.local:
         def rehash_for(path):
@@ -235,24 +212,6 @@ def _remote_sha256(target, path: str):
     except Exception:  # noqa: BLE001 - unreadable: not proven ours
         return None
     return digest.hexdigest()
-
-
-def _read_target(target) -> tuple:
-    target.fs  # noqa: B018 - opened first: a bad URL is the user's error, not the store's
-    probe(target)  # a dead endpoint must fail fast, not after the SDKs' own retries
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="triton-gitops-state") as pool:
-        reading = pool.submit(read_state, target)  # both requests in flight at once
-        try:
-            listing, failed = with_retries(lambda: list_target(target), attempts=3), None
-        except Exception as exc:  # noqa: BLE001 - reported after the state's own failure, if any
-            listing, failed = None, exc
-        try:
-            state = reading.result()
-        except Exception as exc:
-            raise explain(exc, target, "read the sync state") from exc
-    if failed is not None:
-        raise explain(failed, target, "list the repository") from failed
-    return state, listing
 
 
 def plan_only(ctx: Context, prune: bool = False) -> Result:

@@ -22,7 +22,7 @@ _OBSERVE = """
 import json, sys
 from pathlib import Path
 from compiler.manifest import load_manifest
-from compiler.sync import prefetch
+from compiler.fastpath import prefetch
 from compiler.sync.listing import list_target
 from compiler.sync.state import STATE_NAME, read_control
 from compiler.sync.target import resolve_target

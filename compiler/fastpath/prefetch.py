@@ -1,13 +1,12 @@
 """Reading an object-store target in a helper process while this one loads the manifest.
 
 A no-op sync needs two requests (the state, one listing), but before the first one a Python
-process must import the storage SDK (s3fs, aiobotocore, aiohttp, botocore: ~0.2 s of CPU),
-create a client and, after the listing arrives, parse it. Loading and validating the
-manifest and hashing the sources cost about as much again. Both hold the GIL, so threads
+process must import the storage SDK (s3fs, aiobotocore, aiohttp, botocore), create a client
+and, after the listing arrives, parse it. Loading and validating the manifest and hashing the
+sources cost about as much again (docs/benchmarks.md, Sync, has the figures). Both hold the GIL, so threads
 cannot overlap them; two processes can. A child forked at start-up imports the SDK at once,
 waits for the target (known only once the manifest is loaded), reads the state and lists
-the target with the very functions the sync uses (state.read_control, listing.list_target),
-and hands the bytes and the listing back through a pipe. This process plans with them as if
+the target with the sync's own read path (compiler/sync/read.py), and hands the bytes and the listing back through a pipe. This process plans with them as if
 it had read them itself; everything that writes (the lock, the second look under it, the
 uploads) still happens here, and a run that finds nothing to do never imports the SDK.
 
@@ -15,12 +14,13 @@ The child can only save time, never change an outcome: on any failure (endpoint 
 credentials, missing bucket, a crash) it answers "failed" and this process reads the target
 itself, with the probe, retries and explained errors of the normal path. Used on Linux only
 (fork is cheap there, and safe while the parent has a single thread, which is checked), for
-object stores only, and not when TRITON_GITOPS_PREFETCH=0.
+object stores only, and not when TRITON_GITOPS_FASTPATH=0 (every speed-only trick off) or
+TRITON_GITOPS_PREFETCH=0 (this helper only).
 
 The helper's import of the SDK is the longest leg of a no-op run, so it starts as early as
-possible: the entry points (`compiler/__main__.py`) call `start_early` with the raw
-arguments before argparse and the command's modules are imported (~50 ms sooner), and the
-command picks that helper up with `start`. The early start only guesses from the raw
+possible: the entry point (`compiler/__main__.py`, through `compiler.fastpath.begin`) calls
+`start_early` with the raw arguments before argparse and the command's modules are imported,
+and the command picks that helper up with `start` (`compiler.fastpath.target_reader`). The early start only guesses from the raw
 arguments; the parsed `--target` decides, and a guess that turns out wrong is stopped.
 Modules this file imports at the top delay that fork, so it keeps to `os` and `sys`.
 """
@@ -161,7 +161,7 @@ def _child(requested: str, manifests: tuple, from_parent: int, to_parent: int) -
             quiet = os.open(os.devnull, os.O_WRONLY)
             os.dup2(quiet, 1)  # stdout belongs to the parent (JSON output); errors are its to report
             os.dup2(quiet, 2)
-        from compiler.sync.early import import_sdk
+        from compiler.fastpath.sdk_guess import import_sdk
 
         import_sdk(requested, manifests)  # while the parent loads the manifest
         data = _read_all(from_parent)
@@ -179,20 +179,12 @@ def _child(requested: str, manifests: tuple, from_parent: int, to_parent: int) -
 
 
 def _observe(target) -> tuple:  # pragma: no cover - runs in the child
-    from concurrent.futures import ThreadPoolExecutor
+    from compiler.fastpath.sdk_guess import quick_timestamps
+    from compiler.sync.read import read_target
 
-    from compiler.sync.early import quick_timestamps
-    from compiler.sync.listing import list_target
-    from compiler.sync.state import STATE_NAME, read_control
-    from compiler.sync.target import probe
-
-    target.fs  # noqa: B018 - opened once, before two threads use it
+    target.fs  # noqa: B018 - opened before the parsers are patched
     quick_timestamps()  # in case the SDK was not guessed: before its client (and parsers) are made
-    probe(target)  # a dead endpoint: fail in a second, like the parent would
-    with ThreadPoolExecutor(max_workers=1) as pool:  # both requests in flight at once
-        state = pool.submit(read_control, target, STATE_NAME)
-        listing = list_target(target)
-        return state.result(), listing
+    return read_target(target)  # the engine's own read path: the same requests, retries and probe
 
 
 def _timed_out(exc):  # pragma: no cover - runs in the child

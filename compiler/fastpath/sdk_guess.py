@@ -1,7 +1,7 @@
 """What the prefetch helper (prefetch.py) does before it knows the target: import its SDK.
 
-Importing fsspec's S3, GCS or Azure implementation is the longest leg of a no-op sync (about
-0.3 s of CPU), so the helper starts on it at once, in parallel with the manifest loading in
+Importing fsspec's S3, GCS or Azure implementation is the longest leg of a no-op sync
+(docs/benchmarks.md, Sync), so the helper starts on it at once, in parallel with the manifest loading in
 the parent. Which SDK? A `--target` URL says; a target *name* (what the GitHub workflows
 pass) is looked up in the manifest's text with a quick scan, since the parent only knows for
 sure once the YAML is loaded. Everything here is a guess that can only save time: the target
@@ -66,7 +66,7 @@ def scheme_of_target(name: str, manifests) -> str:
 @contextmanager
 def _no_ca_file():
     """aiohttp builds two default SSL contexts when imported, and OpenSSL parses the whole CA
-    bundle for each (~27 ms apiece on Debian: a tenth of this helper's path). aiobotocore never
+    bundle for each (a tenth of this helper's path on Debian). aiobotocore never
     uses them: it passes a context of its own (AWS_CA_BUNDLE or its default bundle, built when
     the client is made, after this) to every connection. So for S3 the import runs with
     SSL_CERT_FILE pointing at an empty file. It fails closed, never open: those contexts then
@@ -83,9 +83,9 @@ def _no_ca_file():
 
 
 def quick_timestamps() -> None:
-    """botocore parses every LastModified of a listing through dateutil (~40 us each: a third of
-    the parsing of a 600-file S3 listing); ISO 8601, which S3 listings use, is parsed by the
-    standard library in a tenth of that, and nothing this process reads looks at the value
+    """botocore parses every LastModified of a listing through dateutil (a third of the parsing
+    of a 600-file S3 listing); ISO 8601, which S3 listings use, is parsed by the standard
+    library in a tenth of the time, and nothing this process reads looks at the value
     anyway (an S3 object's stamp is its ETag). Anything else goes to botocore's own parser.
     Only in the helper process, only if botocore is loaded and still has that default."""
     parsers = sys.modules.get("botocore.parsers")

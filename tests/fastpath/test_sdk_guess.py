@@ -1,4 +1,4 @@
-"""What the prefetch helper guesses before it knows the target (compiler/sync/early.py), and
+"""What the prefetch helper guesses before it knows the target (compiler/fastpath/sdk_guess.py), and
 how it is started from the raw command line (prefetch.start_early). Guesses only save time,
 so what matters is that they are right in the usual cases and harmless in the others."""
 from __future__ import annotations
@@ -11,7 +11,7 @@ import textwrap
 
 import pytest
 
-from compiler.sync import early
+from compiler.fastpath import sdk_guess as early
 from tests.helpers import REPO
 
 MANIFEST = """\
@@ -87,7 +87,7 @@ def _python(script: str, *args, env=None):
 def test_the_sdk_of_the_guessed_scheme_is_imported_and_aiohttp_leaves_the_env_alone(manifest):
     done = _python("""
         import os, sys
-        from compiler.sync import early
+        from compiler.fastpath import sdk_guess as early
         before = os.environ.get("SSL_CERT_FILE")
         early.import_sdk("prod", [sys.argv[1]])
         import botocore.parsers
@@ -103,7 +103,7 @@ def test_the_sdk_of_the_guessed_scheme_is_imported_and_aiohttp_leaves_the_env_al
 def test_quick_timestamps_agree_with_botocore_and_hand_it_the_rest():
     done = _python("""
         import botocore.parsers
-        from compiler.sync import early
+        from compiler.fastpath import sdk_guess as early
         slow = botocore.parsers.DEFAULT_TIMESTAMP_PARSER
         early.quick_timestamps()
         quick = botocore.parsers.DEFAULT_TIMESTAMP_PARSER
@@ -119,7 +119,7 @@ def test_quick_timestamps_agree_with_botocore_and_hand_it_the_rest():
 
 _START_EARLY = """
     import json, os, sys
-    from compiler.sync import prefetch
+    from compiler.fastpath import prefetch
     argv, later = json.loads(sys.argv[1]), json.loads(sys.argv[2])
     prefetch.start_early(argv)
     forked = [(guess, helper.pid) for guess, helper in prefetch._early]
