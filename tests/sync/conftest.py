@@ -140,3 +140,11 @@ def project(tmp_path, backend) -> Project:
     folder = tmp_path / "src"
     folder.mkdir()
     return Project(folder, backend)
+
+
+@pytest.fixture(params=["fastpath", "plain"])
+def both_ways(request, monkeypatch):
+    """Run a test with the speed-only code on (the default) and off (TRITON_GITOPS_FASTPATH=0):
+    the results must not differ. Key scenarios use it; see compiler/fastpath/."""
+    monkeypatch.setenv("TRITON_GITOPS_FASTPATH", "1" if request.param == "fastpath" else "0")
+    return request.param

@@ -18,6 +18,7 @@ def _state(backend) -> State:
     return State.from_bytes(backend.read(STATE_NAME))
 
 
+@pytest.mark.usefixtures("both_ways")  # the key scenarios, with and without compiler/fastpath
 def test_first_sync_writes_the_repository_and_a_second_moves_nothing(project, backend):
     code, plan, _ = project.json("plan")
     assert code == 2 and not plan["in_sync"]
@@ -36,6 +37,7 @@ def test_first_sync_writes_the_repository_and_a_second_moves_nothing(project, ba
     assert project.json("plan")[0] == 0
 
 
+@pytest.mark.usefixtures("both_ways")  # the key scenarios, with and without compiler/fastpath
 def test_a_fresh_checkout_moves_nothing_and_a_same_size_edit_is_caught(project, backend):
     assert project.cli("sync")[0] == 0
     for path in (project.folder / "examples").rglob("*"):  # what a fresh clone does to every file
@@ -61,6 +63,7 @@ def test_a_fresh_checkout_moves_nothing_and_a_same_size_edit_is_caught(project, 
     assert backend.read("text_classifier/2/model.py") == source.read_bytes()
 
 
+@pytest.mark.usefixtures("both_ways")  # the key scenarios, with and without compiler/fastpath
 def test_a_model_added_sends_only_its_files(project, backend):
     assert project.cli("sync")[0] == 0
     project.models["echo"] = {
@@ -77,6 +80,7 @@ def test_a_model_added_sends_only_its_files(project, backend):
     assert backend.files() == project.expected()
 
 
+@pytest.mark.usefixtures("both_ways")  # the key scenarios, with and without compiler/fastpath
 def test_a_removed_version_is_deleted_only_with_prune(project, backend):
     assert project.cli("sync")[0] == 0
     del project.models["text_classifier"]["versions"][1]
@@ -157,6 +161,7 @@ def test_prune_reads_a_pending_file_to_tell_ours_from_a_hand_replaced_one(projec
     assert files["preprocess/config.pbtxt"] == theirs and result["drift"] == ["preprocess/config.pbtxt"]
 
 
+@pytest.mark.usefixtures("both_ways")  # the key scenarios, with and without compiler/fastpath
 def test_hand_made_drift_is_shown_and_repaired(project, backend):
     assert project.cli("sync")[0] == 0
     original = backend.read("text_classifier/labels.txt")
@@ -189,6 +194,7 @@ def test_files_the_tool_did_not_write_are_left_alone(project, backend):
     assert project.json("plan")[0] == 0
 
 
+@pytest.mark.usefixtures("both_ways")  # the key scenarios, with and without compiler/fastpath
 def test_an_interrupted_sync_is_run_again_and_converges(project, backend, tmp_path):
     big = project.folder / "examples" / "big"
     big.mkdir()
