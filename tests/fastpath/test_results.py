@@ -1,0 +1,140 @@
+"""The per-model result cache (compiler/fastpath/results.py) gives the answers the plain code
+gives: the same problems at the same lines, the same files, the same plan; and each part of its
+key invalidates what depends on it (an edited model, a touched source file, a changed model an
+ensemble references, another `triton:` release)."""
+from __future__ import annotations
+
+import marshal
+import shutil
+from pathlib import Path
+
+import pytest
+
+from compiler.fastpath import results
+from tests.helpers import REPO, run_json
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """A copy of the example project, with a cache folder of its own."""
+    folder = tmp_path / "project"
+    folder.mkdir()
+    shutil.copy(REPO / "models.yaml", folder / "models.yaml")
+    shutil.copytree(REPO / "examples", folder / "examples")
+    monkeypatch.setenv("TRITON_GITOPS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("TRITON_GITOPS_FASTPATH", raising=False)
+    return folder
+
+
+def _answers(folder: Path, monkeypatch, fastpath: bool) -> tuple:
+    """What validate and plan --target local say, as JSON, with the fast path on or off."""
+    monkeypatch.setenv("TRITON_GITOPS_FASTPATH", "1" if fastpath else "0")
+    validate = run_json("validate", "models.yaml", cwd=folder)
+    plan = run_json("plan", "models.yaml", "--target", "local", cwd=folder)
+    return validate[:2], plan[:2]
+
+
+def _cache_files(tmp_path) -> list:
+    return sorted((tmp_path / "cache" / "results").glob("*.bin"))
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1))
+
+
+def test_the_same_answers_cold_warm_and_without_the_cache(project, monkeypatch, tmp_path):
+    plain = _answers(project, monkeypatch, fastpath=False)
+    assert _cache_files(tmp_path) == []  # off means off: nothing written
+    cold = _answers(project, monkeypatch, fastpath=True)
+    (cache,) = _cache_files(tmp_path)
+    written = cache.stat().st_mtime_ns
+    warm = _answers(project, monkeypatch, fastpath=True)
+    assert plain == cold == warm
+    assert plain[0][0] == 0 and plain[1][0] == 2  # valid; the target is empty: a plan with work
+    assert cache.stat().st_mtime_ns == written  # the warm runs were answered from it: nothing new to write
+
+
+@pytest.mark.parametrize("change", ["edited model", "touched source", "referenced model", "triton release"])
+def test_each_key_part_invalidates_what_depends_on_it(project, monkeypatch, change):
+    manifest = project / "models.yaml"
+    warmup = project / "examples" / "ones.bin"
+    if change == "touched source":  # text_classifier's warmup sample from a file Triton's rules measure
+        warmup.write_bytes(b"\0" * 16)  # 4 x FP32
+        _edit(manifest, "FEATURES: {data_type: FP32, dims: [4], data: [1, 1, 1, 1]}",
+              "FEATURES: {data_type: FP32, dims: [4], file: examples/ones.bin}")
+    if change == "triton release":
+        _edit(manifest, "models:\n", 'triton: "25.11"\nmodels:\n')  # Triton 2.63
+        _edit(manifest, "ensemble_scheduling:\n      step:", "ensemble_scheduling:\n      max_inflight_requests: 4\n"
+              "      step:")  # came with 2.63
+    before = _answers(project, monkeypatch, fastpath=True)
+    assert before == _answers(project, monkeypatch, fastpath=True)  # cached now
+    assert before[0][0] == 0, before[0]
+
+    if change == "edited model":
+        _edit(manifest, "reshape: {shape: [2, 2]}", "reshape: {shape: [3, 3]}")
+    elif change == "touched source":
+        warmup.write_bytes(b"\0" * 12)  # the manifest's text is the same; only the source changed
+    elif change == "referenced model":  # preprocess's output no longer fits the step after it
+        _edit(manifest, "output: [{name: FEATURES, data_type: FP32, dims: [4]}]",
+              "output: [{name: FEATURES, data_type: FP32, dims: [5]}]")
+    else:
+        _edit(manifest, 'triton: "25.11"', 'triton: "25.10"')
+
+    after = _answers(project, monkeypatch, fastpath=True)
+    assert after == _answers(project, monkeypatch, fastpath=False)
+    assert after[0][0] == 1, "the change must be found"
+    errors = [p for p in after[0][1]["problems"] if p["severity"] == "error"]
+    where = {"edited model": "models.text_classifier", "touched source": "models.text_classifier",
+             "referenced model": "models.classify_text", "triton release": "models.classify_text"}[change]
+    assert any(p["path"].startswith(where) for p in errors), errors
+    if change == "triton release":
+        assert any(p["rule"] == "triton-release" for p in errors), errors
+
+
+def _poison(cache: Path, header: bytes = b"") -> None:
+    """Every cached config.pbtxt replaced by a wrong one (and the header, if given)."""
+    raw = cache.read_bytes()
+    head, _, payload = raw.partition(b"\n")
+    fingerprint, _, payload = payload.partition(b"\n")
+    data = marshal.loads(payload)
+    data["render"] = {key: "# poisoned\n" for key in data["render"]}
+    cache.write_bytes(head + b"\n" + (header or fingerprint) + b"\n" + marshal.dumps(data))
+
+
+def test_a_cache_of_another_tool_version_is_never_read(project, monkeypatch, tmp_path):
+    plain = _answers(project, monkeypatch, fastpath=False)
+    _answers(project, monkeypatch, fastpath=True)
+    (cache,) = _cache_files(tmp_path)
+    _poison(cache)  # same tool: the poisoned answers are used (so the check below can fail)
+    assert _answers(project, monkeypatch, fastpath=True) != plain
+    _poison(cache, header=b"0" * 64)  # written by other code: ignored, then replaced
+    assert _answers(project, monkeypatch, fastpath=True) == plain
+    assert _answers(project, monkeypatch, fastpath=True) == plain
+
+
+@pytest.mark.parametrize("content", [b"", b"garbage", b"triton-gitops results 1\n", None])
+def test_a_corrupt_or_foreign_cache_file_is_ignored(project, monkeypatch, tmp_path, content):
+    plain = _answers(project, monkeypatch, fastpath=False)
+    _answers(project, monkeypatch, fastpath=True)
+    (cache,) = _cache_files(tmp_path)
+    if content is None:  # truncated in the middle of the payload
+        content = cache.read_bytes()[: cache.stat().st_size // 2]
+    cache.write_bytes(content)
+    assert _answers(project, monkeypatch, fastpath=True) == plain
+    assert len(cache.read_bytes()) > 1000  # rewritten whole
+
+
+def test_an_unwritable_cache_folder_is_no_error(project, monkeypatch, tmp_path):
+    (tmp_path / "cache").write_text("a file where the cache folder should be")
+    plain = _answers(project, monkeypatch, fastpath=False)
+    assert _answers(project, monkeypatch, fastpath=True) == plain
+
+
+def test_off_is_a_pass_through(monkeypatch):
+    monkeypatch.setenv("TRITON_GITOPS_FASTPATH", "0")
+    from compiler import fastpath
+
+    assert fastpath.results_for("models.yaml") is results.PLAIN
+    assert fastpath.target_reader("s3://bucket/x", ("models.yaml",)) is None
