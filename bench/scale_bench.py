@@ -9,6 +9,13 @@ console script (start-up and imports count):
 - `validate`
 - `plan --target local` on a target that is up to date (a no-op)
 - `compile --dry-run --exit-code` on an output that is up to date
+- with --s3: `plan --target s3://...` on a bucket of moto (tests/support/emulators.py, on
+  loopback) that a first sync filled: a no-op against an object store
+
+The per-model result cache (compiler/fastpath/results.py) lives in the cache folder: set
+TRITON_GITOPS_CACHE_DIR to keep the bench's apart. The setup (compile, sync) fills it, so the
+timed runs are the re-runs the cache is for; TRITON_GITOPS_FASTPATH=0 in a --cli command
+times the plain code.
 
 The CPU seconds (user + system) are the
 child's own too, and less at the mercy of a loaded machine than the wall time. Each step's peak RSS is the child's own (os.wait4), not the largest of all children. Prints
@@ -30,6 +37,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
 CLI = [str(Path(sys.executable).parent / "triton-gitops")]
 TARGETS = {"validate": 3.0, "plan --target local (no-op)": 3.0, "compile --dry-run (up to date)": 1.0}
 RSS_TARGET_MB = 300
@@ -53,12 +61,12 @@ def generate(root: Path, models: int, versions: int) -> None:
     (root / "models.yaml").write_text("\n".join(lines) + "\n")
 
 
-def run(cmd: list[str], cwd: Path, expect=(0,)) -> tuple[float, float, float]:
+def run(cmd: list[str], cwd: Path, expect=(0,), env=None) -> tuple[float, float, float]:
     """(seconds, CPU seconds, peak RSS in MB) of one whole process; its stderr goes to a file (a pipe
     nobody reads while waiting would fill and stop a chatty process)."""
     with tempfile.TemporaryFile() as stderr:
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=stderr)
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=stderr, env=env)
         _, status, usage = os.wait4(proc.pid, 0)
         elapsed = time.perf_counter() - start
         proc.returncode = code = os.waitstatus_to_exitcode(status)
@@ -76,7 +84,10 @@ STEPS = {
 }
 
 
-def measure(work: Path, models: int, versions: int, repeat: int, clis: dict) -> dict:
+S3_STEP = "plan --target s3 (no-op)"
+
+
+def measure(work: Path, models: int, versions: int, repeat: int, clis: dict, s3=None) -> dict:
     """{(label, step): [(seconds, CPU seconds, MB)]}. With several commands to compare, each
     has an output folder of its own (the build record belongs to the code that wrote it),
     they share the synced target, and they take turns step by step."""
@@ -86,11 +97,18 @@ def measure(work: Path, models: int, versions: int, repeat: int, clis: dict) -> 
     for i, cli in enumerate(clis.values()):
         run(cli + ["compile", "models.yaml", "--out", f"build/compiled-{i}"], work)
     run(next(iter(clis.values())) + ["sync", "models.yaml", "--target", "local"], work)
-    results = {(label, step): [] for label in clis for step in STEPS}
+    steps, env = dict(STEPS), None
+    if s3 is not None:
+        bucket = s3.make_bucket(f"scale{models}")
+        env = {**os.environ, **s3.env()}
+        steps[S3_STEP] = ["plan", "models.yaml", "--target", f"s3://{bucket}/models"]
+        run(next(iter(clis.values())) + ["sync", "models.yaml", "--target", f"s3://{bucket}/models", "--jobs", "32"],
+            work, env=env)
+    results = {(label, step): [] for label in clis for step in steps}
     for _ in range(repeat):          # the steps take turns, so noise spreads over all of them
-        for step, args in STEPS.items():
+        for step, args in steps.items():
             for i, (label, cli) in enumerate(clis.items()):
-                results[label, step].append(run(cli + [a.format(i=i) for a in args], work))
+                results[label, step].append(run(cli + [a.format(i=i) for a in args], work, env=env))
     return results
 
 
@@ -103,15 +121,28 @@ def main() -> int:
     parser.add_argument("--cli", action="append", metavar="LABEL=COMMAND",
                         help="a command to time (default: this venv's console script); give several to "
                              "compare, e.g. before='env PYTHONPATH=/tmp/old .venv/bin/python -m compiler'")
+    parser.add_argument("--s3", action="store_true", help="also time a no-op plan against moto (S3 on loopback)")
     args = parser.parse_args()
     clis = {"": CLI}
     if args.cli:
         clis = {label: shlex.split(command) for label, command in (c.split("=", 1) for c in args.cli)}
     sizes = [int(s) for s in args.sizes.split(",")]
 
+    s3 = None
+    if args.s3:
+        from tests.support.emulators import S3Emulator
+
+        args.workdir.mkdir(parents=True, exist_ok=True)
+        s3 = S3Emulator(args.workdir / "moto").start()
+        STEPS[S3_STEP] = []
+        TARGETS[S3_STEP] = 3.0
     table = {}
-    for size in sizes:
-        table[size] = measure(args.workdir / str(size), size, args.versions, args.repeat, clis)
+    try:
+        for size in sizes:
+            table[size] = measure(args.workdir / str(size), size, args.versions, args.repeat, clis, s3)
+    finally:
+        if s3 is not None:
+            s3.stop()
     missed = []
     for label in clis:
         if label:

@@ -171,7 +171,9 @@ class Cache:
         now = time.time()
         limit = None if older_than_days is None else now - older_than_days * 86400
         removed = freed = kept = 0
-        for sub in ("blobs", "index", "tmp", "builds"):  # builds: compile's records (compiler.compile.build_record)
+        # builds: compile's records (compiler.compile.build_record); results: the per-model result cache
+        # (compiler.fastpath.results), which a run computes again when it is gone
+        for sub in ("blobs", "index", "tmp", "builds", "results"):
             for path in sorted((self.root / sub).rglob("*")) if (self.root / sub).is_dir() else ():
                 try:
                     stat = path.lstat()

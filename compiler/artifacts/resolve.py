@@ -100,9 +100,12 @@ class _Run:
             return False
         try:
             path = os.path.abspath(item.local)
-            return recorded_digests(self.cache, path, os.stat(path), want_md5=task[4] == "md5") is not None
+            known = recorded_digests(self.cache, path, os.stat(path), want_md5=task[4] == "md5")
         except OSError:
             return True  # unreadable: reported from the calling thread, no pool needed
+        if known is not None:
+            item.sha256, item.md5 = known  # what `digest` would look up again a moment later
+        return known is not None
 
     def expectation(self, model, version, kind, item) -> str:
         """The sha256 one file must have ("" if nothing says): the pin, else with --locked the lock."""
@@ -117,7 +120,8 @@ class _Run:
         model, version, kind, item, need_bytes = task
         expected = self.expectation(model, version, kind, item)
         if item.origin is None:
-            item.sha256, item.md5 = local_digests(self.cache, item.local, want_md5=need_bytes == "md5")
+            if not item.sha256:  # else `known` found it in the index
+                item.sha256, item.md5 = local_digests(self.cache, item.local, want_md5=need_bytes == "md5")
             if expected and item.sha256 != expected:
                 raise Mismatch(_label(item, self.manifest.root), expected, item.sha256)
             return item

@@ -7,6 +7,8 @@ the same ModelConfig, the same message rendered into the same config.pbtxt, Trit
 finding the same problems. Each is a function of inputs this module keys it by, so a cached
 answer is the answer the plain code would give:
 
+- a model's normalized config (short forms expanded, warmup data taken out): its entry merged
+  with the defaults, exactly as written (`repr`);
 - the parsed manifest: the sha256 of the manifest's bytes (a document that loads with a
   problem, or needed its positions to load, is never cached);
 - the schema's yes/no check: the same bytes;
@@ -37,7 +39,7 @@ import sys
 from pathlib import Path
 
 _MAGIC = b"triton-gitops results 1\n"
-_SECTIONS = ("doc", "parse", "render", "rules")
+_SECTIONS = ("doc", "normal", "parse", "render", "rules")
 
 
 class Plain:
@@ -48,6 +50,9 @@ class Plain:
 
     def is_valid(self, data, check) -> bool:
         return check(data)
+
+    def canonical_config(self, name: str, merged: dict, canonical) -> tuple:
+        return canonical(name, merged)
 
     def parse_config(self, config_dict, parse):
         return parse(config_dict)
@@ -96,29 +101,57 @@ class Results(Plain):
             return load(raw, display)
         key = hashlib.sha256(raw).digest()
         found = self._hit("doc", key)
-        if isinstance(found, list) and len(found) == 2:
+        if isinstance(found, list) and len(found) == 2 and isinstance(found[0], bytes):
             doc = Document(display)
-            doc.data, doc.text = found[0], raw.decode("utf-8-sig")  # decoded before: cannot fail
-            self._document_key = key
-            return doc
+            try:
+                doc.data = marshal.loads(found[0])  # a copy: what the run does to it stays out of the cache
+            except (EOFError, ValueError, TypeError):
+                doc.data = None
+            if doc.data is not None:
+                doc.text = raw.decode("utf-8-sig")  # decoded before: cannot fail
+                self._document = (key, doc.data)
+                return doc
+            self.new["doc"].pop(key, None)
         doc = load(raw, display)
         if not doc.problems and doc.text is not None:
             try:
-                marshal.dumps(doc.data)
+                frozen = marshal.dumps(doc.data)
             except ValueError:  # not plain data: not cached
                 return doc
-            self._keep("doc", key, [doc.data, None])
-            self._document_key = key
+            self._keep("doc", key, [frozen, None])
+            self._document = (key, doc.data)
         return doc
 
     def is_valid(self, data, check) -> bool:
-        entry = self.new["doc"].get(getattr(self, "_document_key", None))
-        if entry is None or entry[0] is not data:
+        key, loaded = getattr(self, "_document", (None, None))
+        entry = self.new["doc"].get(key)
+        if entry is None or loaded is not data:
             return check(data)
         if entry[1] is None:
             entry[1] = bool(check(data))
             self.computed += 1
         return entry[1]
+
+    def canonical_config(self, name, merged, canonical):
+        """(config dict, [WarmupSource]) of one model's merged entry, as normalize.canonical_config."""
+        from compiler.manifest.normalize import WarmupSource
+
+        key = hashlib.sha256(repr((name, merged)).encode("utf-8", "surrogatepass")).digest()
+        found = self._hit("normal", key)
+        if isinstance(found, bytes):
+            try:
+                config, warmups = marshal.loads(found)  # a copy: later changes to the dict stay out of the cache
+                return config, [WarmupSource(*fields[:5], tuple(fields[5])) for fields in warmups]
+            except (EOFError, ValueError, TypeError):
+                self.new["normal"].pop(key, None)
+        config, warmups = canonical(name, merged)
+        try:
+            frozen = marshal.dumps([config, [[w.file_name, w.data_type, w.dims, w.data, w.source, list(w.path)]
+                                             for w in warmups]])
+        except ValueError:
+            return config, warmups
+        self._keep("normal", key, frozen)
+        return config, warmups
 
     def parse_config(self, config_dict, parse):
         from compiler.proto import ModelConfig

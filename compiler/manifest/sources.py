@@ -72,7 +72,7 @@ def local_source(scope: SourceScope, source: str, doc_path: tuple, problems: lis
         problems.append(Problem(f"source {written!r} is an absolute path", "source-outside", doc_path,
                                 hint="use a path relative to the manifest"))
         return None
-    local = Path(os.path.normpath(root / source))
+    local = Path(os.path.normpath(os.path.join(root, source)))  # one Path made, not two
     try:
         real = scope.realpath(str(local))
         if boundary is not None and not _inside(real, str(boundary)):

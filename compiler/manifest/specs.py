@@ -149,7 +149,7 @@ def build_manifest(data: dict, manifest_path: Path, skip=frozenset(), schema_pro
             problems.append(Problem(f"name {entry['name']!r} differs from the key {name!r}", "model-name",
                                     model_path + ("name",), hint="drop `name`; the key is the model's name"))
         merged, inherited = merge_defaults(defaults, entry)
-        config_dict, warmups = canonical_config(name, merged)
+        config_dict, warmups = results.canonical_config(name, merged, canonical_config)
         model = ModelSpec(name, None, config_dict, inherited=inherited, doc_path=model_path, warmups=warmups,
                           tuning=dict(entry.get("tuning") or {}))
         model.config = _parse_config(config_dict, model.doc_path, problems, results)
