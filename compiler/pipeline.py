@@ -4,19 +4,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from compiler.answers import PLAIN
 from compiler.manifest import load_manifest
 
 
-def load_and_build(manifest_path, after_load=None):
+def load_and_build(manifest_path, after_load=None, results=PLAIN):
     """(LoadedManifest, Tree or None). Tree problems are located and added to the result.
 
     `after_load(loaded)` runs between the two stages: sync learns its target there, so that
-    reading the target overlaps the hashing of the sources."""
+    reading the target overlaps the hashing of the sources. `results`: answers of earlier
+    runs to reuse (compiler/answers.py; the commands pass compiler.fastpath's cache)."""
     from compiler.compile.tree import build_tree
-    from compiler.fastpath import results_for
 
     path = Path(manifest_path)
-    results = results_for(path)  # per-model answers of earlier runs, when the fast path is on
     loaded = load_manifest(path, str(manifest_path), results)
     if loaded.manifest is None:
         return loaded, None

@@ -151,7 +151,9 @@ def run(options) -> int:
         except FatalError as exc:  # no (single) local target: said after the manifest's own problems
             no_target = exc
     if out is None:  # the manifest did not load, or names no folder: the full run reports its problems first
-        if load_or_report(options.manifest, options.output) is None:
+        from compiler.fastpath import results_for
+
+        if load_or_report(options.manifest, options.output, results_for(options.manifest)) is None:
             return EXIT_ERROR
         raise no_target or FatalError(f"cannot tell the local target of {options.manifest}", "pass --out DIR")
     # The file system's clock before anything is read: inputs changed after it are not trusted
@@ -164,7 +166,9 @@ def run(options) -> int:
 
     from compiler.artifacts.plan_sources import source_records, sources_block
     from compiler.console import report_problems
-    built = load_or_report(options.manifest, options.output)
+    from compiler.fastpath import results_for
+
+    built = load_or_report(options.manifest, options.output, results_for(options.manifest))
     if built is None:
         return EXIT_ERROR
     loaded, tree = built

@@ -15,10 +15,12 @@ def run(options) -> int:
 def _run(options, early) -> int:
     from compiler.artifacts.plan_sources import source_records, sources_block
     from compiler.console import json_text, report_problems, use_colour
+    from compiler.fastpath import results_for
     from compiler.sync import engine
     from compiler.sync.summary import plan_json, plan_text
 
-    ctx, loaded = engine.prepare(options.manifest, options.target, jobs=8, early=early)
+    ctx, loaded = engine.prepare(options.manifest, options.target, jobs=8, early=early,
+                                 results=results_for(options.manifest))
     if ctx is None:
         report_problems(loaded.problems, options.output, summary_label=str(options.manifest))
         return EXIT_ERROR

@@ -23,11 +23,12 @@ def run(options) -> int:
 
 def _run(options, started, early) -> int:
     from compiler.console import json_text, report_problems, use_colour
+    from compiler.fastpath import results_for
     from compiler.sync import engine
     from compiler.sync.progress import Progress
     from compiler.sync.summary import plan_text, sync_json, sync_summary
 
-    ctx, loaded = engine.prepare(options.manifest, options.target, options.jobs, early,
+    ctx, loaded = engine.prepare(options.manifest, options.target, options.jobs, early, results=results_for(options.manifest),
                                  writes=not options.dry_run)
     if ctx is None:
         report_problems(loaded.problems, options.output, summary_label=str(options.manifest))

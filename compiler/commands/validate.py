@@ -4,11 +4,12 @@ from __future__ import annotations
 from compiler.commands import EXIT_ERROR, EXIT_OK
 from compiler.console import plural, report_problems
 from compiler.errors import printable
+from compiler.fastpath import results_for
 from compiler.pipeline import load_and_build
 
 
 def run(options) -> int:
-    loaded, tree = load_and_build(options.manifest)
+    loaded, tree = load_and_build(options.manifest, results=results_for(options.manifest))
     # One summary line: the error count when it fails, else OK with the warnings counted in it.
     report_problems(loaded.problems, options.output, summary_label="" if loaded.ok else str(options.manifest))
     if not loaded.ok:

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
+from compiler.answers import PLAIN
 from compiler.compile.config_text import render_config
 from compiler.compile.warmup_data import encode
-from compiler.fastpath.results import PLAIN
 from compiler.manifest.variants import variant_file
 
 if TYPE_CHECKING:  # for annotations only: never imported at run time

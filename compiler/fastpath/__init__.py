@@ -17,8 +17,9 @@ What is behind the door (each module says why it pays; docs/benchmarks.md has th
                  hundreds of thousands of objects that all stay alive)
 
 The entry point is `begin(argv)` (called by compiler/__main__.py at process start); the
-commands then ask `target_reader(...)` for the helper and the stages `results_for(...)` for
-the cache. With the setting off, each of these answers "nothing" (None, a pass-through).
+commands then ask `target_reader(...)` for the helper and `results_for(...)` for the cache,
+which they hand to the stages (compiler/answers.py says what the stages ask of it). With the
+setting off, each of these answers "nothing" (None, compiler.answers.PLAIN).
 """
 from __future__ import annotations
 
@@ -54,8 +55,8 @@ def target_reader(requested, manifests):
 
 
 def results_for(manifest_path):
-    """The result cache for this manifest (results.Results), or a pass-through that computes
-    everything (results.PLAIN) when the fast path is off."""
+    """The result cache for this manifest (results.Results), or the pass-through that computes
+    everything (compiler.answers.PLAIN) when the fast path is off."""
     from compiler.fastpath import results
 
     return results.open_for(manifest_path) if enabled() else results.PLAIN

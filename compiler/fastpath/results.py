@@ -38,39 +38,13 @@ import os
 import sys
 from pathlib import Path
 
+from compiler.answers import PLAIN, Plain  # noqa: F401 - PLAIN: what compiler.fastpath hands out when off
+
 _MAGIC = b"triton-gitops results 1\n"
 _SECTIONS = ("doc", "normal", "parse", "render", "rules")
 
 
-class Plain:
-    """No cache: every question is answered by the plain code (TRITON_GITOPS_FASTPATH=0)."""
-
-    def document(self, raw: bytes, display: str, load):
-        return load(raw, display)
-
-    def is_valid(self, data, check) -> bool:
-        return check(data)
-
-    def canonical_config(self, name: str, merged: dict, canonical) -> tuple:
-        return canonical(name, merged)
-
-    def parse_config(self, config_dict, parse):
-        return parse(config_dict)
-
-    def render(self, config, label: str, render) -> str:
-        return render(config, label)
-
-    def check(self, config, ctx, check) -> list:
-        return check(config, ctx)
-
-    def save(self) -> None:
-        pass
-
-
-PLAIN = Plain()
-
-
-def open_for(manifest_path) -> "Results":
+def open_for(manifest_path) -> Results:
     from compiler.artifacts import settings as artifact_settings
 
     name = hashlib.sha256(os.fsencode(os.path.abspath(manifest_path))).hexdigest()[:32]

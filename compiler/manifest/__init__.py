@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
+from compiler.answers import PLAIN
 from compiler.errors import FatalError, Problem
 from compiler.manifest.yaml_source import Document, load_bytes
 
@@ -41,15 +42,13 @@ def read_manifest_bytes(path: Path) -> bytes:
         raise FatalError(f"{path}: cannot read: {exc.strerror}")
 
 
-def load_manifest(path, display: str = "", results=None) -> LoadedManifest:
+def load_manifest(path, display: str = "", results=PLAIN) -> LoadedManifest:
     """Everything wrong with the manifest at `path`, in one pass; the model if nothing is.
-    `results`: answers of earlier runs to reuse (compiler.fastpath.results); None: compute all."""
-    from compiler.fastpath.results import PLAIN
+    `results`: answers of earlier runs to reuse (compiler/answers.py); PLAIN computes all."""
     from compiler.manifest.fastcheck import is_valid
     from compiler.manifest.specs import build_manifest
 
     path = Path(path)
-    results = results or PLAIN
     document = results.document(read_manifest_bytes(path), display or str(path), load_bytes)
     result = LoadedManifest(document, problems=list(document.problems))
     if document.problems:

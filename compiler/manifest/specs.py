@@ -8,8 +8,8 @@ from pathlib import Path, PurePosixPath
 
 from google.protobuf import json_format
 
+from compiler.answers import PLAIN
 from compiler.errors import Problem
-from compiler.fastpath.results import PLAIN
 from compiler.manifest import triton as triton_key
 from compiler.manifest import variants as config_variants
 from compiler.manifest.normalize import canonical_config, merge_defaults

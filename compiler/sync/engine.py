@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
+from compiler.answers import PLAIN
 from compiler.artifacts import settings as artifact_settings
 from compiler.errors import FatalError
 from compiler.sync import expect
@@ -92,22 +93,23 @@ def quiet_libraries() -> None:
         root.addHandler(logging.NullHandler())
 
 
-def prepare(manifest_path, requested_target, jobs: int, early=None, writes: bool = False):
+def prepare(manifest_path, requested_target, jobs: int, early=None, writes: bool = False, results=PLAIN):
     """(Context, None) or (None, LoadedManifest with problems) when the manifest does not build.
 
     `early` (compiler.fastpath.prefetch.Prefetch, or None) is told the target as soon as the manifest names it, so that
     its reading overlaps the hashing of the sources. `writes`: a sync that may write (not
-    `plan`, not a dry run), for which a target no run has left in sync is opened meanwhile."""
+    `plan`, not a dry run), for which a target no run has left in sync is opened meanwhile.
+    `results`: answers of earlier runs to reuse (compiler/answers.py)."""
     quiet_libraries()
     try:
-        return _prepare(manifest_path, requested_target, jobs, early, writes)
+        return _prepare(manifest_path, requested_target, jobs, early, writes, results)
     except BaseException:
         if early is not None:
             early.cancel()
         raise
 
 
-def _prepare(manifest_path, requested_target, jobs, early, writes):
+def _prepare(manifest_path, requested_target, jobs, early, writes, results):
     from compiler.artifacts.resolve import locked_precheck
     from compiler.pipeline import load_and_build
 
@@ -134,7 +136,7 @@ def _prepare(manifest_path, requested_target, jobs, early, writes):
     # Remote version files stay remote (their digests known, fetched once if never seen), so
     # that a target on their own store can copy them server-side; others are fetched to upload.
     with artifact_settings.using(fetch=False, digests=True, busy_cores=0 if early is None else 1):
-        loaded, tree = load_and_build(manifest_path, after_load=resolve_early)
+        loaded, tree = load_and_build(manifest_path, after_load=resolve_early, results=results)
     if tree is None:
         return _failed(loaded, early)
     manifest, target, target_error = loaded.manifest, found.get("target"), found.get("error")

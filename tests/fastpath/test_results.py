@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from compiler.fastpath import results
+from compiler.answers import PLAIN
 from tests.helpers import REPO, run_json
 
 
@@ -65,7 +65,7 @@ def test_each_key_part_invalidates_what_depends_on_it(project, monkeypatch, chan
         _edit(manifest, "FEATURES: {data_type: FP32, dims: [4], data: [1, 1, 1, 1]}",
               "FEATURES: {data_type: FP32, dims: [4], file: examples/ones.bin}")
     if change == "triton release":
-        _edit(manifest, "models:\n", 'triton: "25.11"\nmodels:\n')  # Triton 2.63
+        _edit(manifest, 'triton: "24.10"', 'triton: "25.11"')  # Triton 2.63
         _edit(manifest, "ensemble_scheduling:\n      step:", "ensemble_scheduling:\n      max_inflight_requests: 4\n"
               "      step:")  # came with 2.63
     before = _answers(project, monkeypatch, fastpath=True)
@@ -99,7 +99,7 @@ def _poison(cache: Path, header: bytes = b"") -> None:
     head, _, payload = raw.partition(b"\n")
     fingerprint, _, payload = payload.partition(b"\n")
     data = marshal.loads(payload)
-    data["render"] = {key: "# poisoned\n" for key in data["render"]}
+    data["render"] = dict.fromkeys(data["render"], "# poisoned\n")
     cache.write_bytes(head + b"\n" + (header or fingerprint) + b"\n" + marshal.dumps(data))
 
 
@@ -136,18 +136,21 @@ def test_off_is_a_pass_through(monkeypatch):
     monkeypatch.setenv("TRITON_GITOPS_FASTPATH", "0")
     from compiler import fastpath
 
-    assert fastpath.results_for("models.yaml") is results.PLAIN
+    assert fastpath.results_for("models.yaml") is PLAIN
     assert fastpath.target_reader("s3://bucket/x", ("models.yaml",)) is None
 
 
 def _loaded(manifest: Path, monkeypatch, fastpath: bool) -> tuple:
     """Every problem (located) and every file of the tree, as load_and_build gives them."""
     from compiler.artifacts import settings as artifact_settings
+    from compiler.fastpath import results_for
     from compiler.pipeline import load_and_build
 
     monkeypatch.setenv("TRITON_GITOPS_FASTPATH", "1" if fastpath else "0")
     artifact_settings.reset()
-    loaded, tree = load_and_build(manifest)
+    results = results_for(manifest)  # as the commands hand it to the stages
+    assert (results is not PLAIN) == fastpath
+    loaded, tree = load_and_build(manifest, results=results)
     files = None if tree is None else [(e.path, e.kind, e.size, e.data, e.source, e.sha256) for e in tree.entries]
     return [p.as_dict() for p in loaded.problems], files
 
