@@ -152,7 +152,7 @@ def _child(requested: str, manifests: tuple, from_parent: int, to_parent: int) -
     import signal
 
     # A short life that ends in os._exit: the collector would only walk the SDK's hundreds of
-    # thousands of import-time objects again and again (~10% of the helper's time), to free nothing.
+    # thousands of import-time objects again and again (docs/benchmarks.md, Sync), to free nothing.
     gc.disable()
     answer: tuple = ("failed",)
     try:
