@@ -324,16 +324,18 @@ def _replays(calls, folder) -> bool:
 
 
 def _fields(problem) -> list:
-    return [problem.message, problem.rule, list(problem.path), problem.severity, problem.file, problem.line,
-            problem.column, problem.hint]
+    return [list(value) if isinstance(value, tuple) else value
+            for value in (getattr(problem, f.name) for f in dataclasses.fields(problem))]
 
 
-def _problem(fields):
+def _problem(values):
     """A Problem exactly as cached (its message was made printable when first built: not again)."""
     from compiler.errors import Problem
 
+    names = [f.name for f in dataclasses.fields(Problem)]
+    if len(values) != len(names):
+        raise ValueError("a cached problem of another shape")
     problem = object.__new__(Problem)
-    message, rule, path, severity, file, line, column, hint = fields
-    problem.__dict__.update(message=message, rule=rule, path=tuple(path), severity=severity, file=file, line=line,
-                            column=column, hint=hint)
+    problem.__dict__.update(zip(names, values))
+    problem.path = tuple(problem.path)
     return problem
