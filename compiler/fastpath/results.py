@@ -180,7 +180,7 @@ class Results(Plain):
 
 
 def _read(file: Path) -> dict:
-    empty = {section: {} for section in _SECTIONS}
+    empty: dict = {section: {} for section in _SECTIONS}
     try:
         with open(file, "rb") as handle:
             raw = handle.read()

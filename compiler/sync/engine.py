@@ -14,7 +14,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Optional, Protocol
 
 from compiler.answers import PLAIN
 from compiler.artifacts import settings as artifact_settings
@@ -43,6 +43,17 @@ if TYPE_CHECKING:  # for annotations only: never imported at run time
 # What only writing needs (the applier, the lock) is imported when a plan has work.
 
 
+class TargetReader(Protocol):
+    """A read of the target made elsewhere while the manifest loads (compiler.fastpath.prefetch's
+    helper process): told the target once, it answers (state bytes, Listing) or None."""
+
+    def send(self, target) -> None: ...
+
+    def result(self): ...
+
+    def cancel(self) -> None: ...
+
+
 @dataclass
 class Context:
     loaded: LoadedManifest
@@ -52,8 +63,7 @@ class Context:
     cache: Cache  # shared with the artifacts stage
     ensembles: set
     manifest_name: str
-    early: Optional[object] = None  # compiler.fastpath.prefetch.Prefetch: the target as a helper process read
-    # it, used once (not imported: the fast path sits above sync in the layers)
+    early: Optional[TargetReader] = None  # the target as a helper process read it, used once
     warming: Optional[threading.Thread] = None  # opening the store while the manifest was built (_warm_up)
 
     @property
