@@ -89,7 +89,7 @@ def test_a_no_op_run_never_imports_the_storage_sdk(project, backend, s3_emulator
 
 
 def test_a_missing_bucket_is_explained_the_same_with_the_helper(tmp_path, s3_emulator):
-    from tests.sync.test_errors import _manifest
+    from tests.sync.test_storage_failures import _manifest
 
     manifest = _manifest(tmp_path, {"prod": {"url": "s3://no-such-bucket-7/models",
                                              "storage_options": s3_emulator.storage_options()}})
