@@ -10,9 +10,10 @@ the target with the sync's own read path (compiler/sync/read.py), and hands the 
 it had read them itself; everything that writes (the lock, the second look under it, the
 uploads) still happens here, and a run that finds nothing to do never imports the SDK.
 
-The child can only save time, never change an outcome: on any failure (endpoint down, no
-credentials, missing bucket, a crash) it answers "failed" and this process reads the target
-itself, with the probe, retries and explained errors of the normal path. Used on Linux only
+The child can only save time, never change an outcome: it reads through the normal path (probe,
+retries, explained errors), so a failure that path explains (endpoint down, no credentials,
+missing bucket) is handed back as the same error, and on any other failure (a crash) it
+answers "failed" and this process reads the target itself. Used on Linux only
 (fork is cheap there, and safe while the parent has a single thread, which is checked), for
 object stores only, and not when TRITON_GITOPS_FASTPATH=0 (every speed-only trick off) or
 TRITON_GITOPS_PREFETCH=0 (this helper only).
@@ -72,6 +73,10 @@ class Prefetch:
             from compiler.storage.stores import StorageTimeout
 
             raise StorageTimeout(answer[1], "read the target")
+        if answer and answer[0] == "error":  # the same read path explained it: reading again says the same
+            from compiler.errors import FatalError
+
+            raise FatalError(answer[1], answer[2])
         return answer[1:] if answer and answer[0] == "ok" else None
 
     def cancel(self) -> None:
@@ -169,8 +174,8 @@ def _child(requested: str, manifests: tuple, from_parent: int, to_parent: int) -
         if not data:
             os._exit(0)
         answer = ("ok", *_observe(pickle.loads(data)))
-    except BaseException as exc:  # noqa: BLE001 - any failure: the parent reads the target itself
-        answer = _timed_out(exc) or ("failed",)
+    except BaseException as exc:  # noqa: BLE001 - any other failure: the parent reads the target itself
+        answer = _timed_out(exc) or _explained(exc) or ("failed",)
     try:
         _write_all(to_parent, pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL))
     except BaseException:  # noqa: BLE001 - the parent is gone
@@ -185,6 +190,14 @@ def _observe(target) -> tuple:  # pragma: no cover - runs in the child
     target.fs  # noqa: B018 - opened before the parsers are patched
     quick_timestamps()  # in case the SDK was not guessed: before its client (and parsers) are made
     return read_target(target)  # the engine's own read path: the same requests, retries and probe
+
+
+def _explained(exc):  # pragma: no cover - runs in the child
+    """("error", message, hint) for a failure the read path explained (endpoint unreachable, no
+    such bucket, credentials): the parent would read into the same error, after as long again."""
+    from compiler.errors import FatalError
+
+    return ("error", exc.message, exc.hint) if isinstance(exc, FatalError) else None
 
 
 def _timed_out(exc):  # pragma: no cover - runs in the child

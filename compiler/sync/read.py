@@ -7,10 +7,16 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+from compiler.storage.stores import storage_timeout
 from compiler.sync.listing import list_target
 from compiler.sync.state import STATE_NAME, read_control
 from compiler.sync.storage_failures import explain, with_retries
 from compiler.sync.target import probe
+
+
+def _bound(target) -> float:
+    """The target's storage timeout: the listing's retries end within it, like each call does."""
+    return target.timeout or storage_timeout()
 
 
 def read_target(target) -> tuple:
@@ -20,7 +26,7 @@ def read_target(target) -> tuple:
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="triton-gitops-state") as pool:
         reading = pool.submit(read_control, target, STATE_NAME)  # both requests in flight at once
         try:
-            listing, failed = with_retries(lambda: list_target(target), attempts=3), None
+            listing, failed = with_retries(lambda: list_target(target), attempts=3, within=_bound(target)), None
         except Exception as exc:  # noqa: BLE001 - reported after the state's own failure, if any
             listing, failed = None, exc
         try:

@@ -156,17 +156,22 @@ def explain(exc, target, doing: str, path: str = "") -> FatalError:
     return FatalError(target.scrub(f"{where}: cannot {doing}: {detail}"), target.scrub(hint))
 
 
-def with_retries(fn, attempts: int = 5, base: float = 0.2, on_retry=None):
-    """Call fn(); on a transient failure wait base*2^n (jittered) and call again."""
+def with_retries(fn, attempts: int = 5, base: float = 0.2, on_retry=None, within: float = 0.0):
+    """Call fn(); on a transient failure wait base*2^n (jittered) and call again. `within`
+    (seconds; 0: no bound): no new attempt starts once that long has passed since the first,
+    so that our retries on top of the SDK's own cannot stretch the storage timeout."""
+    started = time.monotonic()
     for attempt in range(attempts):
         try:
             return fn()
         except Exception as exc:  # classified right below
-            if attempt == attempts - 1 or not is_transient(exc):
+            pause = base * (2 ** attempt) * (0.5 + random.random())
+            spent = within and time.monotonic() + pause - started >= within
+            if attempt == attempts - 1 or not is_transient(exc) or spent:
                 raise
             if on_retry is not None:
                 on_retry(exc, attempt + 1)
-            time.sleep(base * (2 ** attempt) * (0.5 + random.random()))
+            time.sleep(pause)
 
 
 class VerifyError(OSError):

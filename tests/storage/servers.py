@@ -61,3 +61,4 @@ class Recorder:
 def failing() -> Recorder:
     """A store that answers every request with 503 Service Unavailable, forever."""
     return Recorder(status=503, payload=b"<Error><Code>ServiceUnavailable</Code><Message>down</Message></Error>")
+

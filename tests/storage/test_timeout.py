@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tests.storage.servers import failing
+from tests.storage.servers import Recorder, failing
 
 pytestmark = pytest.mark.emulators
 
@@ -59,3 +59,22 @@ def test_storage_timeout_must_be_positive(project):
     project.write({1: "src/model.onnx"})
     code, _, err = project.run("plan", "--storage-timeout", "0")
     assert code == 1 and "--storage-timeout must be a positive number" in err  # a usage error: 1, never 2
+
+
+
+def test_the_prefetch_helper_hands_back_an_explained_failure_instead_of_a_second_read(project):
+    """The sync's helper process reads the target through the same path as the plain code; a
+    failure that path explains (here: no such bucket) is handed back, so the store is asked
+    once, not once by the helper and again by the parent, and the message is the same."""
+    missing = b"<Error><Code>NoSuchBucket</Code><Message>The specified bucket does not exist</Message></Error>"
+    seen = {}
+    for fastpath in ("0", "1"):
+        with Recorder(status=404, payload=missing) as store:
+            project.write({1: "src/model.onnx"}, targets={"t": TARGETS["s3"](store.url)})
+            env = {"TRITON_GITOPS_ALLOWED_ENDPOINTS": store.url, "TRITON_GITOPS_FASTPATH": fastpath}
+            code, out, err = project.run("plan", "--target", "t", env=env, timeout=120)
+        errors = [line for line in err.splitlines() if line.startswith("triton-gitops: error:")]
+        seen[fastpath] = (code, errors, len(store.log))
+    assert seen["0"][0] == seen["1"][0] == 1
+    assert seen["0"][1] == seen["1"][1] and "bucket" in seen["1"][1][0], seen
+    assert seen["1"][2] == seen["0"][2] > 0, f"requests plain / with the helper: {seen['0'][2]} / {seen['1'][2]}"

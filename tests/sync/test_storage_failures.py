@@ -179,3 +179,26 @@ def test_errors_are_classified_by_what_they_say():
     assert error.message == "prod (s3://bucket/m): m/1/x: cannot upload: access denied (An error occurred " \
                             "(AccessDenied) when calling the PutObject operation: Access Denied for key ***)"
     assert "s3:PutObject" in error.hint
+
+
+def test_retries_start_no_new_attempt_once_the_bound_is_spent():
+    """Our retries come on top of the SDK's own: a call that failed only after most of the
+    storage timeout is not tried again, else the bound would stretch to a multiple of itself."""
+    import time
+
+    from compiler.sync.storage_failures import with_retries
+
+    calls = []
+
+    def slow_refusal():
+        calls.append(time.monotonic())
+        time.sleep(0.3)
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    with pytest.raises(ConnectionRefusedError):
+        with_retries(slow_refusal, attempts=3, base=0.01, within=0.25)
+    assert len(calls) == 1
+    calls.clear()
+    with pytest.raises(ConnectionRefusedError):
+        with_retries(slow_refusal, attempts=3, base=0.01)  # unbounded: every attempt is made
+    assert len(calls) == 3
