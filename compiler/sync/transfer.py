@@ -67,6 +67,16 @@ class Sent:
     size: int
     md5: str
     multipart_etag: Optional[str] = None
+    answer: Optional[dict] = None  # the store's reply to a one-request write, when it names the content (S3 ETag)
+
+
+def _answer(reply, size: int) -> Optional[dict]:
+    """What a one-request write's reply says was stored, as a listing entry: S3's PutObject
+    answers with the ETag, which for a single-part object is the md5 of the bytes it stored.
+    Other stores' replies say nothing about the content (None): what arrived is asked for."""
+    if isinstance(reply, dict) and reply.get("ETag"):
+        return {"ETag": reply["ETag"], "size": size}
+    return None
 
 
 def stream_copy(fs, src, dest: str, want, block: int = BLOCK) -> Sent:
@@ -134,8 +144,8 @@ def send(fs, want, dest: str, method: str = UPLOAD) -> Sent:
     """Put one wanted file at `dest` (a path inside `fs`), the cheapest streamed way."""
     entry = want.entry
     if entry.data is not None:
-        fs.pipe_file(dest, entry.data)
-        return Sent(want.size, want.md5)
+        reply = fs.pipe_file(dest, entry.data)
+        return Sent(want.size, want.md5, answer=_answer(reply, len(entry.data)))
     if method == SERVER_SIDE:  # no byte passes through here; the listing verifies what arrived
         server_side_copy(entry.origin, fs, dest)
         return Sent(want.size, entry.origin.md5)
@@ -148,8 +158,8 @@ def send(fs, want, dest: str, method: str = UPLOAD) -> Sent:
             if len(data) != want.size or not held:
                 raise _changed(source, want)
             md5 = hashlib.md5(data).hexdigest()
-            fs.pipe_file(dest, data)
-            return Sent(want.size, md5)
+            reply = fs.pipe_file(dest, data)
+            return Sent(want.size, md5, answer=_answer(reply, len(data)))
     with MEMORY.hold(BLOCK):
         return stream_copy(fs, source, dest, want)  # fsspec buffers one BLOCK
 
