@@ -34,6 +34,7 @@ STREAM_LIMIT = 32 << 20  # up to this, one request (a 20 MB model file is common
 # times more: measured on moto with seven 30-300 MB files and --jobs 8, the process peaks at
 # ~230 MB (it starts at ~70), whatever the sizes; a smaller budget costs parallelism.
 MEMORY_BUDGET = 64 << 20
+PART_JOBS = 4  # parts of one big file in flight at once (s3fs holds each in memory)
 
 
 class _Budget:
@@ -77,12 +78,6 @@ def _answer(reply, size: int) -> Optional[dict]:
     if isinstance(reply, dict) and reply.get("ETag"):
         return {"ETag": reply["ETag"], "size": size}
     return None
-
-
-def stream_copy(fs, src, dest: str, want, block: int = BLOCK) -> Sent:
-    """Copy a local file to `dest` on `fs` chunk by chunk, md5-hashing what is sent."""
-    with fs.open(dest, "wb", block_size=block) as out:
-        return _pump(src, out, want, block)
 
 
 def _pump(src, out, want, block: int = BLOCK) -> Sent:
@@ -160,8 +155,44 @@ def send(fs, want, dest: str, method: str = UPLOAD) -> Sent:
             md5 = hashlib.md5(data).hexdigest()
             reply = fs.pipe_file(dest, data)
             return Sent(want.size, md5, answer=_answer(reply, len(data)))
-    with MEMORY.hold(BLOCK):
-        return stream_copy(fs, source, dest, want)  # fsspec buffers one BLOCK
+    with MEMORY.hold(BLOCK * PART_JOBS):
+        return put_large(fs, source, dest, want)
+
+
+class _Discard:
+    def write(self, data) -> None:
+        pass
+
+
+def _part_options(fs) -> dict:
+    """fsspec put_file arguments for parts in parallel: s3fs and adlfs take `max_concurrency`;
+    s3fs also the part size, which must be BLOCK for the multipart ETag we compute to match.
+    Others (gcsfs: a resumable upload, one chunk after another) take their defaults."""
+    protocols = fs.protocol if isinstance(fs.protocol, (tuple, list)) else (fs.protocol,)
+    if "s3" in protocols:
+        return {"chunksize": BLOCK, "max_concurrency": PART_JOBS}
+    if "abfs" in protocols or "az" in protocols:
+        return {"max_concurrency": PART_JOBS}
+    return {}
+
+
+def put_large(fs, source, dest: str, want) -> Sent:
+    """A big file through the store's own upload (fsspec `put_file`: S3 multipart with PART_JOBS
+    parts of BLOCK in flight, Azure blocks likewise). Meanwhile this thread reads the same file
+    (from the page cache, mostly) for the md5s the store will report; the stat key, checked
+    before and after the upload has read it all, shows the bytes sent are the ones hashed."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="triton-gitops-put") as pool:
+        upload = pool.submit(fs.put_file, str(source), dest, **_part_options(fs))
+        try:
+            sent = _pump(source, _Discard(), want)  # raises if the file is not the one hashed
+        finally:
+            upload.result()  # the upload's own error comes first; never leave it running
+    with open(source, "rb") as handle:
+        if not want.unchanged(os.fstat(handle.fileno())):
+            raise _changed(source, want)
+    return sent
 
 
 def write_local(want, dest: str) -> Sent:
