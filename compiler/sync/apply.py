@@ -52,7 +52,7 @@ class RemoteWriter:
         self.target = target
 
     def put(self, change):
-        return send(self.target.fs, change.want, self.target.path(change.path), change.method)
+        return send(self.target.fs, change.want, self.target.path(change.path), change.method, change.origin)
 
     def delete(self, change) -> None:
         self._rm(change.path)

@@ -135,9 +135,13 @@ def local_source(want):
     return entry.source if entry.source is not None else local_copy(entry.origin, want.sha256)
 
 
-def send(fs, want, dest: str, method: str = UPLOAD) -> Sent:
-    """Put one wanted file at `dest` (a path inside `fs`), the cheapest streamed way."""
+def send(fs, want, dest: str, method: str = UPLOAD, origin=None) -> Sent:
+    """Put one wanted file at `dest` (a path inside `fs`), the cheapest streamed way. `origin`:
+    where to copy it from within the store, if not the entry's own (sync --from-target)."""
     entry = want.entry
+    if method == SERVER_SIDE and origin is not None:
+        server_side_copy(origin, fs, dest)
+        return Sent(want.size, origin.md5)
     if entry.data is not None:
         reply = fs.pipe_file(dest, entry.data)
         return Sent(want.size, want.md5, answer=_answer(reply, len(entry.data)))
