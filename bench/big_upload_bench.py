@@ -75,6 +75,9 @@ def main() -> int:
     parser.add_argument("--gib", type=float, default=1.0, help="size of each of the two files")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=8)
+    parser.add_argument("--part-jobs", type=int, default=1,
+                        help="our parts in flight per file (moto fails on parallel parts at ~1 GiB: see transfer.py)")
+    parser.add_argument("--check-bytes", action="store_true", help="read every object back (slow on moto)")
     parser.add_argument("--workdir", type=Path, help="keep the generated files here (default: a temporary folder)")
     args = parser.parse_args()
     size = int(args.gib * (1 << 30))
@@ -96,7 +99,8 @@ def main() -> int:
                            "RCLONE_CONFIG_MOTO_ENDPOINT": endpoint, "RCLONE_CONFIG_MOTO_ACCESS_KEY_ID": "testing",
                            "RCLONE_CONFIG_MOTO_SECRET_ACCESS_KEY": "testing", "RCLONE_CONFIG_MOTO_REGION": "us-east-1"})
         for rep in range(args.repeat):
-            ours_env = {**aws_env, "PYTHONPATH": str(REPO), "XDG_CACHE_HOME": str(top / f"cache{rep}")}
+            ours_env = {**aws_env, "PYTHONPATH": str(REPO), "XDG_CACHE_HOME": str(top / f"cache{rep}"),
+                        "TRITON_GITOPS_PART_JOBS": str(args.part_jobs)}
             ours = [sys.executable, "-m", "compiler", "sync", str(manifest), "--jobs", str(args.jobs), "--target"]
             table = [
                 ("triton-gitops sync (hash index empty)", lambda b: ours + [f"s3://{b}/models"], ours_env, None),
@@ -119,7 +123,7 @@ def main() -> int:
                 wall, cpu, rss = timed(command(bucket), env, work)
                 requests = [r for r in moto.requests() if r[1].startswith(f"/{bucket}")]
                 parts = sum(1 for m, _, q in requests if m == "PUT" and "partNumber" in q)
-                right = bucket_holds(moto, bucket, work / "repo")
+                right = bucket_holds(moto, bucket, work / "repo", args.check_bytes)
                 rows.setdefault(label, []).append((wall, cpu, rss, len(requests), parts, right))
                 print(f"{rep}: {label:<40} {wall:6.2f} s  cpu {cpu:6.2f} s  peak RSS {rss:5.0f} MB  "
                       f"{len(requests):4d} requests  {parts:4d} parts  {'right' if right else 'WRONG'}", flush=True)
@@ -140,10 +144,16 @@ def main() -> int:
     return 0
 
 
-def bucket_holds(moto, bucket: str, repo: Path) -> bool:
+def bucket_holds(moto, bucket: str, repo: Path, check_bytes: bool) -> bool:
+    """Both files there with their sizes; with check_bytes, their md5 too (tests/sync/test_big_files.py
+    checks the bytes of a multipart upload on every run)."""
     fs = moto.emulator.fs()
     for name in NAMES:
         rel = f"big/1/{name}"
+        if fs.info(f"{bucket}/models/{rel}")["size"] != (repo / rel).stat().st_size:
+            return False
+        if not check_bytes:
+            continue
         digest = hashlib.md5()
         with fs.open(f"{bucket}/models/{rel}", "rb", block_size=64 << 20) as handle:
             for chunk in iter(lambda: handle.read(64 << 20), b""):

@@ -34,7 +34,9 @@ STREAM_LIMIT = 32 << 20  # up to this, one request (a 20 MB model file is common
 # times more: measured on moto with seven 30-300 MB files and --jobs 8, the process peaks at
 # ~230 MB (it starts at ~70), whatever the sizes; a smaller budget costs parallelism.
 MEMORY_BUDGET = 64 << 20
-PART_JOBS = 4  # parts of one big file in flight at once (s3fs holds each in memory)
+# Parts of one big file in flight at once (s3fs holds each in memory). moto cannot take parts in
+# parallel (at ~1 GiB its CompleteMultipartUpload fails on a closed file): 1 for such emulators.
+PART_JOBS = max(1, int(os.environ.get("TRITON_GITOPS_PART_JOBS", "") or 4))
 
 
 class _Budget:
