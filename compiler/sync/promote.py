@@ -18,7 +18,7 @@ import json
 from compiler.artifacts.source import Origin
 from compiler.artifacts.transfer import SERVER_SIDE, family, same_store
 from compiler.errors import FatalError
-from compiler.sync.errors import explain
+from compiler.sync.storage_failures import explain
 
 
 def read_source(manifest, requested: str, target, timeout: float):

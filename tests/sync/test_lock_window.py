@@ -7,7 +7,7 @@ import hashlib
 
 import pytest
 
-from compiler.sync import lock as lock_module
+from compiler.sync import target_lock as lock_module
 from compiler.sync.apply import RemoteWriter
 from compiler.sync.listing import fingerprint
 from compiler.sync.state import LOCK_NAME, STATE_NAME, Record, State
