@@ -103,8 +103,8 @@ def main() -> int:
                         "TRITON_GITOPS_PART_JOBS": str(args.part_jobs)}
             ours = [sys.executable, "-m", "compiler", "sync", str(manifest), "--jobs", str(args.jobs), "--target"]
             table = [
-                ("triton-gitops sync (hash index empty)", lambda b: ours + [f"s3://{b}/models"], ours_env, None),
-                ("triton-gitops sync (hashed already)", lambda b: ours + [f"s3://{b}/models"], ours_env,
+                ("triton-gitops sync (hash index empty)", lambda b, ours=ours: [*ours, f"s3://{b}/models"], ours_env, None),
+                ("triton-gitops sync (hashed already)", lambda b, ours=ours: [*ours, f"s3://{b}/models"], ours_env,
                  [sys.executable, "-m", "compiler", "lock", str(manifest)]),
                 ("rclone sync --checksum --fast-list", lambda b: ["rclone", "sync", "--checksum", "--fast-list",
                                                                   str(work / "repo"), f"moto:{b}/models"],

@@ -29,11 +29,11 @@ from dataclasses import dataclass
 from typing import Optional
 
 from compiler.errors import FatalError
+from compiler.storage.stores import store_md5
 from compiler.sync.listing import fingerprint, list_target
 from compiler.sync.local import LocalWriter
 from compiler.sync.pinning import find_pins, write_pins
 from compiler.sync.plan import DELETE
-from compiler.storage.stores import store_md5
 from compiler.sync.state import STATE_NAME, Record, State, now_iso, write_control
 from compiler.sync.storage_failures import explain, with_retries
 from compiler.sync.transfer import SERVER_SIDE, arrived, send

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import json
 
+from compiler.artifacts.remote_copy import SERVER_SIDE, family, same_store
 from compiler.artifacts.source import Origin
-from compiler.artifacts.transfer import SERVER_SIDE, family, same_store
 from compiler.errors import FatalError
 from compiler.sync.storage_failures import explain
 
@@ -40,7 +40,7 @@ def read_source(manifest, requested: str, target, timeout: float):
         state, listing = _read_target(source)
     except FatalError:
         raise
-    except Exception as exc:  # noqa: BLE001 - explained like any read of a target
+    except Exception as exc:
         raise explain(exc, source, "read the target to copy from") from exc
     return source, state, listing
 
