@@ -64,9 +64,10 @@ def timed(command, env, cwd) -> tuple:
     proc = subprocess.run(["/usr/bin/time", "-f", "%e %U %S %M", *command], env=env, cwd=cwd, capture_output=True,
                           text=True)
     seconds = time.monotonic() - started
-    if proc.returncode != 0:
-        raise SystemExit(f"{command[:3]} failed ({proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
-    _, user, system, peak_kb = proc.stderr.strip().splitlines()[-1].split()
+    _, user, system, peak_kb = proc.stderr.strip().splitlines()[-1].split()[-4:]
+    if proc.returncode != 0:  # moto fails some multipart uploads under load: shown, not fatal
+        print(f"{command[:3]} failed ({proc.returncode}):\n{proc.stderr[-1500:]}", flush=True)
+        return None, float(user) + float(system), int(peak_kb) / 1024
     return seconds, float(user) + float(system), int(peak_kb) / 1024
 
 
@@ -123,7 +124,8 @@ def main() -> int:
                 wall, cpu, rss = timed(command(bucket), env, work)
                 requests = [r for r in moto.requests() if r[1].startswith(f"/{bucket}")]
                 parts = sum(1 for m, _, q in requests if m == "PUT" and "partNumber" in q)
-                right = bucket_holds(moto, bucket, work / "repo", args.check_bytes)
+                right = wall is not None and bucket_holds(moto, bucket, work / "repo", args.check_bytes)
+                wall = wall if wall is not None else float("nan")
                 rows.setdefault(label, []).append((wall, cpu, rss, len(requests), parts, right))
                 print(f"{rep}: {label:<40} {wall:6.2f} s  cpu {cpu:6.2f} s  peak RSS {rss:5.0f} MB  "
                       f"{len(requests):4d} requests  {parts:4d} parts  {'right' if right else 'WRONG'}", flush=True)
