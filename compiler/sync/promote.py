@@ -23,7 +23,8 @@ from compiler.sync.storage_failures import explain
 
 def read_source(manifest, requested: str, target, timeout: float):
     """(source Target, its state, its listing), read once before planning."""
-    from compiler.sync.engine import _read_target
+    from compiler.sync.read import read_target
+    from compiler.sync.state import state_from
     from compiler.sync.target import resolve_target
 
     source = resolve_target(manifest, requested, timeout=timeout)
@@ -37,7 +38,8 @@ def read_source(manifest, requested: str, target, timeout: float):
                          "reached with the same storage options, so the store cannot copy between them",
                          "give both targets the same endpoint and storage_options, or drop --from-target")
     try:
-        state, listing = _read_target(source)
+        raw, listing = read_target(source)
+        state = state_from(raw)
     except FatalError:
         raise
     except Exception as exc:
