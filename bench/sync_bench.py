@@ -74,7 +74,8 @@ def compile_repo(manifest: Path, out: Path, env) -> None:
     subprocess.run([sys.executable, "-m", "compiler", "compile", str(manifest), "--out", str(compiled)],
                    check=True, env=env, cwd=REPO, stdout=subprocess.DEVNULL)
     shutil.rmtree(out, ignore_errors=True)
-    shutil.copytree(compiled, out, ignore=shutil.ignore_patterns(".triton-gitops-compiled"))
+    # compile's own records (its marker, the state of the folder it wrote) are not the repository
+    shutil.copytree(compiled, out, ignore=shutil.ignore_patterns(".triton-gitops-compiled", *CONTROL))
 
 
 def rewrite_all(folder: Path) -> None:
@@ -152,7 +153,8 @@ def one_round(args, moto: Moto, work: Path, rep: int, results: dict) -> None:
     manifest = generate(work, args.models, args.big)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     compile_repo(manifest, work / "repo", env)
-    table = tools(moto, work, args.jobs, rep)
+    table = {name: tool for name, tool in tools(moto, work, args.jobs, rep).items()
+             if not args.tools or any(name == t.strip() for t in args.tools.split(","))}
     for _, _, bucket in table.values():
         moto.emulator.make_bucket(bucket)
     files = sum(1 for p in (work / "repo").rglob("*") if p.is_file())
@@ -160,6 +162,8 @@ def one_round(args, moto: Moto, work: Path, rep: int, results: dict) -> None:
     scenarios = [("first upload", None, files), ("no-op", None, 0),
                  ("fresh checkout", "fresh", 0), ("same-size edit", "edit", 1)]
     for scenario, change, needed in scenarios:
+        if args.scenarios and scenario != "first upload" and scenario not in args.scenarios.split(","):
+            continue
         if change == "fresh":
             rewrite_all(work / "src")
             compile_repo(manifest, work / "repo", env)
@@ -186,12 +190,46 @@ def one_round(args, moto: Moto, work: Path, rep: int, results: dict) -> None:
                      if method in ("PUT", "POST") and not path.endswith(CONTROL) and path != f"/{bucket}"}
             right = bucket_matches(moto, bucket, work / "repo", [edited]) and len(moved) == needed
             results.setdefault((scenario, tool), []).append((seconds, len(requests), len(moved), right))
-            if args.verbose:
-                print("\n".join(f"    {m} {p}{q}" for m, p, q in requests[:40]))
+            if args.verbose or (tool == "triton-gitops sync" and len(requests) <= 40):
+                print("\n".join(explain(requests, bucket)[:40]))
             print(f"{rep}: {scenario:<15} {tool:<36} {seconds:6.2f} s {len(requests):6d} requests "
                   f"{len(moved):4d} moved  {'right' if right else 'WRONG'}", flush=True)
-        if scenario == "no-op":
+        if scenario == "no-op" and "triton-gitops sync" in table:
             floor(moto, table["triton-gitops sync"], rep, results)
+
+
+def explain(requests, bucket: str) -> list:
+    """Each request of a run, with why a sync of ours makes it (read from the method, the key
+    and what came before: the lock is looked at, created, read back, then removed)."""
+    control = {f"/{bucket}/models/{name}": name for name in CONTROL}
+    lines, sent = [], False
+    for method, path, query in requests:
+        name = control.get(path)
+        if method == "GET" and "list-type" in query:
+            why = "list the target (sizes, ETags): what is there now"
+        elif name == CONTROL[0] and method == "GET":
+            why = "read the sync state: what we wrote last time"
+        elif name == CONTROL[0] and method == "PUT":
+            why = ("write the state: what arrived, with its stamps" if sent else
+                   "write the state with the new files marked pending (a kill leaves them ours)")
+        elif name == CONTROL[1] and method == "PUT":
+            why = "take the lock: create it only if absent (If-None-Match)"
+        elif name == CONTROL[1] and method == "GET":
+            why = "read the lock: whose it is (look, read back, or check it is ours before removing it)"
+        elif name == CONTROL[1] and method == "DELETE":
+            why = "release the lock"
+        elif method == "HEAD":
+            why = "read back what arrived (size, md5)"
+        elif method == "PUT" and path.endswith(".pbtxt"):
+            why = "write a config (a pin, or the wanted config last)"
+        elif method in ("PUT", "POST"):
+            sent, why = True, "send a changed file"
+        elif method == "DELETE":
+            why = "delete a file the manifest dropped"
+        else:
+            why = "?"
+        lines.append(f"    {method:<6} {path}{query[:40]:<40}  {why}")
+    return lines
 
 
 FLOOR = "python: import s3fs, list once"
@@ -279,7 +317,10 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=8)
     parser.add_argument("--repeat", type=int, default=3, help="rounds; the table shows the median")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
-    parser.add_argument("--verbose", action="store_true", help="list each run's requests")
+    parser.add_argument("--verbose", action="store_true", help="list each run's requests (ours: always, up to 40)")
+    parser.add_argument("--tools", help="comma-separated tool labels to run (default: all)")
+    parser.add_argument("--scenarios", help="comma-separated scenarios to run (default: all; first upload always "
+                        "runs, since the others start from it)")
     args = parser.parse_args()
     results = run(args)
     print(markdown(table_rows(results)))

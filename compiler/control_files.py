@@ -46,6 +46,7 @@ class State:
     synced_at: str = ""
     damaged: str = ""  # why the stored state could not be read, if it could not
     ensembles: list = field(default_factory=list)  # so a removed ensemble can still go first
+    raw: Optional[bytes] = field(default=None, repr=False, compare=False)  # the bytes read, None if absent
 
     def to_bytes(self) -> bytes:
         data = {"format": FORMAT, "tool": f"triton-gitops {__version__}", "revision": self.revision,

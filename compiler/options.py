@@ -93,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="delete files the manifest no longer has: only files triton-gitops wrote whose "
                             "content is still what it wrote (files changed by hand are reported as drift, kept)")
         p.add_argument("--locked", action="store_true", help=_LOCKED_HELP)
+        p.add_argument("--from-target", metavar="NAME|URL",
+                       help="promotion: files another target of the same store holds as the manifest wants them "
+                            "(its sync state says so) are copied from there by the store, not uploaded")
         _storage_timeout_arg(p)
         if name == "sync":
             p.add_argument("--dry-run", action="store_true", help="show the plan; change nothing")

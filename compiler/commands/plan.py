@@ -26,6 +26,7 @@ def _run(options, early) -> int:
         return EXIT_ERROR
     if options.output == "text" and loaded.problems:
         report_problems(loaded.problems, "text")  # warnings only, at this point
+    engine.copy_from(ctx, getattr(options, "from_target", None))
     result = engine.plan_only(ctx, prune=options.prune)
     if options.output == "json":
         report = plan_json(result.plan, ctx.target)

@@ -37,6 +37,7 @@ def _run(options, started, early) -> int:
     if text and loaded.problems:
         report_problems(loaded.problems, "text")  # warnings only, at this point
     progress = Progress(sys.stderr, enabled=True, lines=not text)  # text: the plan lists each file
+    engine.copy_from(ctx, getattr(options, "from_target", None))
 
     def show(plan):
         if text and plan.changes:

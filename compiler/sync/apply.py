@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from compiler.errors import FatalError
+from compiler.storage.stores import store_md5
 from compiler.sync.listing import fingerprint, list_target
 from compiler.sync.local import LocalWriter
 from compiler.sync.pinning import find_pins, write_pins
@@ -51,7 +52,7 @@ class RemoteWriter:
         self.target = target
 
     def put(self, change):
-        return send(self.target.fs, change.want, self.target.path(change.path), change.method)
+        return send(self.target.fs, change.want, self.target.path(change.path), change.method, change.origin)
 
     def delete(self, change) -> None:
         self._rm(change.path)
@@ -105,6 +106,7 @@ class Applier:
         self.outcome = Outcome()
         self.writer = None
         self.pins: list = []
+        self.writing = False  # set once the first change may have reached the target
 
     # -- running a step ---------------------------------------------------------------------
     def _run(self, pool, items, work, doing: str) -> None:
@@ -185,9 +187,19 @@ class Applier:
     def _look(self, pool, changes) -> dict:
         """What the store holds at the changed paths: a few are asked one by one, in parallel (one
         round trip, where a listing of a big repository takes a page per thousand files); more,
-        with one listing. Either way the store's own answer: size, stamp and md5."""
+        with one listing. Either way the store's own answer: size, stamp and md5. A file whose
+        write was answered with the md5 of what we sent (S3's PutObject ETag) is not asked again:
+        that reply is the store's answer, given after it stored the bytes."""
+        answered = {}
+        for change in changes:
+            sent = self.sent.get(change.path)
+            if sent is not None and sent.answer is not None and store_md5(sent.answer) == sent.md5:
+                answered[change.path] = fingerprint(sent.answer)
+        changes = [c for c in changes if c.path not in answered]
+        if not changes:
+            return answered
         if len(changes) > LOOK_ONE_BY_ONE:
-            return self._list().files
+            return {**self._list().files, **answered}
         fs = self.target.fs
 
         def one(change):
@@ -203,13 +215,26 @@ class Applier:
                 return with_retries(lambda: one(change), attempts=3)
             except Exception as exc:
                 raise explain(exc, self.target, "check what arrived", change.path) from exc
-        return dict(pool.map(attempt, changes))
+        return {**dict(pool.map(attempt, changes)), **answered}
 
     def _write_state(self, doing: str) -> None:
         try:
             with_retries(lambda: write_control(self.target, STATE_NAME, self.journal.to_bytes()), attempts=4)
         except Exception as exc:
             raise explain(exc, self.target, doing, STATE_NAME) from exc
+
+    def record_interrupted(self) -> bool:
+        """After a failure part way: write the state as it stands (every file this sync set out to
+        send marked pending), so that a sync that listed the target before this one wrote anything
+        sees, from the state alone, that it must look again (engine.sync). True when that is done
+        or nothing was written."""
+        if not self.writing:
+            return True
+        try:
+            with_retries(lambda: write_control(self.target, STATE_NAME, self.journal.to_bytes()), attempts=2)
+        except Exception:  # noqa: BLE001 - the caller keeps the lock instead
+            return False
+        return True
 
     # -- the whole sync ------------------------------------------------------------------------
     def run(self) -> Outcome:
@@ -230,6 +255,7 @@ class Applier:
             self._write_state("record the files about to be sent")
         self.progress.start(len(active) + len(restores), sum(c.want.size for c in puts))
         self.writer = LocalWriter(self.target, plan) if self.target.local else RemoteWriter(self.target)
+        self.writing = True
         try:
             with ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="triton-gitops") as pool:
                 seen = self._apply(pool, puts, deletes)

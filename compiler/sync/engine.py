@@ -24,7 +24,7 @@ from compiler.sync.boundary import check_local_target
 from compiler.sync.hashing import default_cache, hash_local, wanted_files
 from compiler.sync.plan import make_plan
 from compiler.sync.read import read_target
-from compiler.sync.state import state_from
+from compiler.sync.state import LOCK_NAME, STATE_NAME, read_control, state_from
 from compiler.sync.storage_failures import explain
 from compiler.sync.target import resolve_target
 from compiler.sync.transfer import mark_methods
@@ -65,6 +65,7 @@ class Context:
     manifest_name: str
     early: Optional[TargetReader] = None  # the target as a helper process read it, used once
     warming: Optional[threading.Thread] = None  # opening the store while the manifest was built (_warm_up)
+    copy_from: Optional[tuple] = None  # promote.read_source's answer: another target to copy files from
 
     @property
     def wants(self) -> dict:
@@ -185,7 +186,7 @@ def _failed(loaded, early):
 
 
 def _observe(ctx: Context, prune: bool):
-    """(plan, state): read the state and list the target, then compare with the wanted files."""
+    """(plan, state, listing): read the state and list the target, then compare with the wanted files."""
     target = ctx.target
     early, ctx.early = ctx.early, None  # what the helper saw is fresh once, not under the lock
     try:
@@ -194,6 +195,11 @@ def _observe(ctx: Context, prune: bool):
         raise explain(exc, target, "read the target") from exc
     raw, listing = seen if seen is not None else read_target(target)
     state = state_from(raw)
+    return _plan(ctx, state, listing, prune), state, listing
+
+
+def _plan(ctx: Context, state, listing, prune: bool):
+    target = ctx.target
     rehash_for = read_for = None
     if target.local:
         def rehash_for(path):
@@ -208,7 +214,11 @@ def _observe(ctx: Context, prune: bool):
             return lambda _size: _remote_sha256(target, path)
     plan = make_plan(ctx.wants, state, listing, prune, rehash_for, read_for)
     mark_methods(plan, target)
-    return plan, state
+    if ctx.copy_from is not None:
+        from compiler.sync.promote import mark_copies
+
+        mark_copies(plan, ctx.copy_from)
+    return plan
 
 
 def _remote_sha256(target, path: str):
@@ -226,8 +236,29 @@ def _remote_sha256(target, path: str):
     return digest.hexdigest()
 
 
+def unchanged_since(state, lock, saw_lock: bool) -> bool:
+    """Can a plan made before the lock was taken stand under it, without a second listing?
+
+    Every sync that writes to an object-store target holds the lock while it does, and leaves the
+    state changed: its final state (new stamps), or when it fails part way, the state with what it
+    set out to send marked pending (Applier.record_interrupted; if even that cannot be written,
+    it keeps its lock). So when no one held the lock from our listing to our taking it (the
+    listing showed none, the lock was free at once) and the state reads back byte for byte as it
+    did, no sync wrote in between and the listing is still the target's. Hand edits in that
+    window are a race that a second listing would only narrow, not close."""
+    return not saw_lock and not lock.contended and lock.beside == state.raw
+
+
+def copy_from(ctx: Context, requested) -> None:
+    """`--from-target`: read the other target now, so the plan can copy from it (promote.py)."""
+    if requested:
+        from compiler.sync.promote import read_source
+
+        ctx.copy_from = read_source(ctx.loaded.manifest, requested, ctx.target, _timeout())
+
+
 def plan_only(ctx: Context, prune: bool = False) -> Result:
-    plan, state = _observe(ctx, prune)
+    plan, state, _ = _observe(ctx, prune)
     ctx.cache.save()
     _remember(ctx, plan)
     return Result(plan, None, state)
@@ -262,7 +293,7 @@ def sync(ctx: Context, prune: bool, dry_run: bool, jobs: int, progress, force_un
         ctx.warming.join()  # nothing else may touch target.fs before it is opened
     elif ctx.early is not None and not dry_run and not expect.likely_done(ctx.target, ctx.wants):
         _warm_up(ctx.target)
-    plan, state = _observe(ctx, prune)
+    plan, state, listing = _observe(ctx, prune)
     ctx.cache.save()
     if dry_run or (not plan.needs_write and not force_unlock):
         if not dry_run and ctx.target.local:
@@ -277,14 +308,20 @@ def sync(ctx: Context, prune: bool, dry_run: bool, jobs: int, progress, force_un
     from compiler.sync.target_lock import TargetLock
 
     lock = TargetLock(ctx.target, wait=lock_wait, force=force_unlock, notify=progress.note)
+    remote = not ctx.target.local
+    saw_lock = LOCK_NAME in listing.control
     try:
-        lock.acquire()
+        # The state is read again beside the lock's read-back (object stores: one round trip).
+        lock.acquire(free=remote and not saw_lock, beside=(lambda: read_control(ctx.target, STATE_NAME))
+                     if remote else None)
     except FatalError:
         raise
     except Exception as exc:
         raise explain(exc, ctx.target, "take the sync lock") from exc
+    applier = None
     try:
-        plan, state = _observe(ctx, prune)  # under the lock: what is there now
+        if not (remote and unchanged_since(state, lock, saw_lock)):
+            plan, state, listing = _observe(ctx, prune)  # under the lock: what is there now
         if on_plan:
             on_plan(plan)
         if not plan.needs_write:
@@ -300,6 +337,15 @@ def sync(ctx: Context, prune: bool, dry_run: bool, jobs: int, progress, force_un
             outcome = applier.run()
         expect.remember_done(ctx.target, ctx.wants)
         return Result(plan, outcome, outcome.state)
+    except BaseException:
+        if applier is not None and not applier.record_interrupted():
+            # Files may have changed that no state says so: a sync that listed the target before
+            # them must not take the lock at once and trust that listing (unchanged_since).
+            lock.abandon()
+            progress.note(f"warning: the lock on {ctx.target.display} is left in place: this sync could not "
+                          "record what it had written; it expires in 5 minutes (a sync on this machine "
+                          "takes it over at once), and the next sync reads the whole target again")
+        raise
     finally:
         try:
             lock.release()

@@ -32,6 +32,7 @@ class Change:
     skipped: bool = False  # a delete that needs --prune, or (drift) one prune leaves alone
     drift: bool = False  # a file we wrote, dropped by the manifest, changed on the target since: never deleted
     method: str = ""  # how a file reaches the target: "server-side" (copied within the store) or "upload"
+    origin: object = None  # artifacts Origin to copy from, when another target holds it (promote.py)
 
     @property
     def model(self) -> str:

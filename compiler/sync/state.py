@@ -91,7 +91,9 @@ def remove_control(target, name: str) -> None:
 
 def state_from(raw: Optional[bytes]) -> State:
     """The state in the bytes read from the target (None: there is none yet)."""
-    return State() if raw is None else State.from_bytes(raw)
+    state = State() if raw is None else State.from_bytes(raw)
+    state.raw = raw
+    return state
 
 
 def read_state(target) -> State:

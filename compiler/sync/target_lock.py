@@ -8,7 +8,13 @@
 Taken by looking first, then a create-if-absent write (O_EXCL on disk; If-None-Match /
 ifGenerationMatch=0 on object stores), then a read-back: where a store ignores the
 condition, looking first keeps us from overwriting a held lock and the read-back tells two
-simultaneous writers apart (the window left is between the look and the write). The holder refreshes the expiry while it works, so a
+simultaneous writers apart (the window left is between the look and the write). A caller
+whose own listing of the target, moments before, showed no lock passes `free=True` and
+the look is skipped (on a store that honours the condition, as S3, GCS and Azure do, the
+look adds nothing; on one that ignores it, the window becomes listing-to-write). The
+read-back can carry another read along (`beside`), in flight at the same time. Whether
+anyone else held the lock while we tried is kept (`contended`): the caller then knows
+another sync may have run since it looked. The holder refreshes the expiry while it works, so a
 lock whose expiry has passed belongs to a sync that died; so does one held by a process
 of this very machine (same host name and boot id) that no longer exists. Both are taken
 over with a notice. Anything else makes a second sync wait a little, then fail naming
@@ -29,6 +35,7 @@ from typing import Optional
 from compiler.errors import FatalError
 from compiler.sync.state import LOCK_NAME, create_control, now_iso, read_control, remove_control, write_control
 
+UNREAD = object()  # what `beside` gave when it failed: equal to nothing
 TTL = 300.0  # seconds a lock lives without a refresh
 REFRESH = 60.0
 
@@ -109,6 +116,8 @@ class TargetLock:
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
         self.held = False
+        self.contended = False  # another holder was seen (waited for, or taken over) while acquiring
+        self.beside = None  # what `beside` returned, read while the lock was read back
 
     def _body(self) -> bytes:
         return json.dumps({
@@ -121,25 +130,34 @@ class TargetLock:
         data = read_control(self.target, LOCK_NAME)
         return None if data is None else Holder.parse(data)
 
-    def acquire(self) -> None:
+    def acquire(self, free: bool = False, beside=None) -> None:
+        """Take the lock or raise FatalError. free: the caller's listing of a moment ago showed
+        none (no look first). beside(): called on another thread while the new lock is read
+        back; what it returns (when the lock is ours) is kept in self.beside."""
         deadline = time.monotonic() + self.wait
         if self.force:
             holder = self._current()
             if holder is not None:
+                self.contended = True
                 self.notify(f"removing the lock held by {holder.describe()} (--force-unlock)")
                 remove_control(self.target, LOCK_NAME)
+        look = not free or self.force
         while True:
             # Look before writing: a store that ignores the create condition (the GCS emulator
             # does) would otherwise let us overwrite a live lock and then read back our own.
-            holder = self._current()
+            holder = self._current() if look else None
+            look = True
             if holder is None and create_control(self.target, LOCK_NAME, self._body()):
-                holder = self._current()
+                holder, self.beside = self._read_back(beside)
                 if holder is not None and holder.id == self.id:
                     self.held = True
                     self._start_refresh()
                     return
-            elif holder is None:
+            elif holder is None:  # the create failed: someone holds it
+                self.contended = True
                 holder = self._current()
+            if holder is not None:
+                self.contended = True
             if holder is None:
                 if time.monotonic() >= deadline:
                     raise FatalError(f"{self.target.display}: cannot take the lock {LOCK_NAME}: it does not "
@@ -159,6 +177,20 @@ class TargetLock:
                                  "rerun with --force-unlock")
             time.sleep(min(1.0, max(0.05, deadline - time.monotonic())))
 
+    def _read_back(self, beside) -> tuple:
+        """(the lock as it reads now, beside() or None), both requests in flight together."""
+        if beside is None:
+            return self._current(), None
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="triton-gitops-beside") as pool:
+            other = pool.submit(beside)
+            holder = self._current()
+            try:
+                return holder, other.result()
+            except Exception:  # noqa: BLE001 - the caller then reads again itself, as without it
+                return holder, UNREAD
+
     def _start_refresh(self) -> None:
         def refresh():
             while not self._stop.wait(REFRESH):
@@ -171,6 +203,12 @@ class TargetLock:
                     pass
         self._thread = threading.Thread(target=refresh, name="triton-gitops-lock", daemon=True)
         self._thread.start()
+
+    def abandon(self) -> None:
+        """Leave the lock where it is: it expires after TTL, or a sync on this machine takes it
+        over once this process is gone."""
+        self._stop.set()
+        self.held = False
 
     def release(self) -> None:
         self._stop.set()

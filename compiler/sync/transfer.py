@@ -34,6 +34,9 @@ STREAM_LIMIT = 32 << 20  # up to this, one request (a 20 MB model file is common
 # times more: measured on moto with seven 30-300 MB files and --jobs 8, the process peaks at
 # ~230 MB (it starts at ~70), whatever the sizes; a smaller budget costs parallelism.
 MEMORY_BUDGET = 64 << 20
+# Parts of one big file in flight at once (s3fs holds each in memory). moto cannot take parts in
+# parallel (at ~1 GiB its CompleteMultipartUpload fails on a closed file): 1 for such emulators.
+PART_JOBS = max(1, int(os.environ.get("TRITON_GITOPS_PART_JOBS", "") or 4))
 
 
 class _Budget:
@@ -67,12 +70,16 @@ class Sent:
     size: int
     md5: str
     multipart_etag: Optional[str] = None
+    answer: Optional[dict] = None  # the store's reply to a one-request write, when it names the content (S3 ETag)
 
 
-def stream_copy(fs, src, dest: str, want, block: int = BLOCK) -> Sent:
-    """Copy a local file to `dest` on `fs` chunk by chunk, md5-hashing what is sent."""
-    with fs.open(dest, "wb", block_size=block) as out:
-        return _pump(src, out, want, block)
+def _answer(reply, size: int) -> Optional[dict]:
+    """What a one-request write's reply says was stored, as a listing entry: S3's PutObject
+    answers with the ETag, which for a single-part object is the md5 of the bytes it stored.
+    Other stores' replies say nothing about the content (None): what arrived is asked for."""
+    if isinstance(reply, dict) and reply.get("ETag"):
+        return {"ETag": reply["ETag"], "size": size}
+    return None
 
 
 def _pump(src, out, want, block: int = BLOCK) -> Sent:
@@ -130,12 +137,16 @@ def local_source(want):
     return entry.source if entry.source is not None else local_copy(entry.origin, want.sha256)
 
 
-def send(fs, want, dest: str, method: str = UPLOAD) -> Sent:
-    """Put one wanted file at `dest` (a path inside `fs`), the cheapest streamed way."""
+def send(fs, want, dest: str, method: str = UPLOAD, origin=None) -> Sent:
+    """Put one wanted file at `dest` (a path inside `fs`), the cheapest streamed way. `origin`:
+    where to copy it from within the store, if not the entry's own (sync --from-target)."""
     entry = want.entry
+    if method == SERVER_SIDE and origin is not None:
+        server_side_copy(origin, fs, dest)
+        return Sent(want.size, origin.md5)
     if entry.data is not None:
-        fs.pipe_file(dest, entry.data)
-        return Sent(want.size, want.md5)
+        reply = fs.pipe_file(dest, entry.data)
+        return Sent(want.size, want.md5, answer=_answer(reply, len(entry.data)))
     if method == SERVER_SIDE:  # no byte passes through here; the listing verifies what arrived
         server_side_copy(entry.origin, fs, dest)
         return Sent(want.size, entry.origin.md5)
@@ -148,10 +159,46 @@ def send(fs, want, dest: str, method: str = UPLOAD) -> Sent:
             if len(data) != want.size or not held:
                 raise _changed(source, want)
             md5 = hashlib.md5(data).hexdigest()
-            fs.pipe_file(dest, data)
-            return Sent(want.size, md5)
-    with MEMORY.hold(BLOCK):
-        return stream_copy(fs, source, dest, want)  # fsspec buffers one BLOCK
+            reply = fs.pipe_file(dest, data)
+            return Sent(want.size, md5, answer=_answer(reply, len(data)))
+    with MEMORY.hold(BLOCK * PART_JOBS):
+        return put_large(fs, source, dest, want)
+
+
+class _Discard:
+    def write(self, data) -> None:
+        pass
+
+
+def _part_options(fs) -> dict:
+    """fsspec put_file arguments for parts in parallel: s3fs and adlfs take `max_concurrency`;
+    s3fs also the part size, which must be BLOCK for the multipart ETag we compute to match.
+    Others (gcsfs: a resumable upload, one chunk after another) take their defaults."""
+    protocols = fs.protocol if isinstance(fs.protocol, (tuple, list)) else (fs.protocol,)
+    if "s3" in protocols:
+        return {"chunksize": BLOCK, "max_concurrency": PART_JOBS}
+    if "abfs" in protocols or "az" in protocols:
+        return {"max_concurrency": PART_JOBS}
+    return {}
+
+
+def put_large(fs, source, dest: str, want) -> Sent:
+    """A big file through the store's own upload (fsspec `put_file`: S3 multipart with PART_JOBS
+    parts of BLOCK in flight, Azure blocks likewise). Meanwhile this thread reads the same file
+    (from the page cache, mostly) for the md5s the store will report; the stat key, checked
+    before and after the upload has read it all, shows the bytes sent are the ones hashed."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="triton-gitops-put") as pool:
+        upload = pool.submit(fs.put_file, str(source), dest, **_part_options(fs))
+        try:
+            sent = _pump(source, _Discard(), want)  # raises if the file is not the one hashed
+        finally:
+            upload.result()  # the upload's own error comes first; never leave it running
+    with open(source, "rb") as handle:
+        if not want.unchanged(os.fstat(handle.fileno())):
+            raise _changed(source, want)
+    return sent
 
 
 def write_local(want, dest: str) -> Sent:

@@ -1,0 +1,74 @@
+"""A file above the one-request limit goes up as an S3 multipart upload, parts in parallel, and
+arrives intact (the limits are lowered here: the real ones are 32 MiB and 16 MiB parts)."""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import time
+
+import pytest
+
+from compiler.sync import transfer
+from compiler.sync.state import STATE_NAME, State
+from tests.artifacts.manifests import write_manifest
+from tests.helpers import run_cli
+
+pytestmark = pytest.mark.emulators
+
+PART = 5 << 20  # S3's (and moto's) smallest part
+
+
+def test_a_file_above_the_multipart_limit_arrives_intact(tmp_path, s3_emulator, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(transfer, "STREAM_LIMIT", 1 << 20)
+    monkeypatch.setattr(transfer, "BLOCK", PART)
+    data = os.urandom(2 * PART + 12345)  # three parts, the last one short
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "model.onnx").write_bytes(data)
+    bucket = s3_emulator.make_bucket()
+    manifest = write_manifest(tmp_path, {1: "src/model.onnx"}, targets={
+        "t": {"url": f"s3://{bucket}/repo", "storage_options": s3_emulator.storage_options()}})
+    # moto's access log, not its recorder: the recorder keeps every body, and parts sent in
+    # parallel can interleave its lines.
+    offset = s3_emulator.log_path.stat().st_size
+    code, out, err = run_cli("sync", manifest, "--target", "t")
+    assert code == 0, out + err
+    key = f"/{bucket}/repo/m/1/model.onnx"
+    time.sleep(0.2)  # let the access log catch up
+    with open(s3_emulator.log_path, "rb") as log:
+        log.seek(offset)
+        lines = re.sub(r"\x1b\[[0-9;]*m", "", log.read().decode(errors="replace")).splitlines()
+    parts = [line for line in lines if f'"PUT {key}?' in line and "partNumber=" in line]
+    assert len(parts) == 3, lines  # a multipart upload of BLOCK-sized parts
+    fs = s3_emulator.fs()
+    assert hashlib.sha256(fs.cat_file(key.lstrip("/"))).digest() == hashlib.sha256(data).digest()
+    record = State.from_bytes(fs.cat_file(f"{bucket}/repo/{STATE_NAME}")).files["m/1/model.onnx"]
+    assert not record.pending and record.sha256 == hashlib.sha256(data).hexdigest()
+    assert record.stamp.endswith("-3")  # verified against the multipart ETag we computed
+    code, out, err = run_cli("sync", manifest, "--target", "t")
+    assert code == 0 and "in sync, nothing to do" in out, out + err
+
+
+def test_a_big_file_changed_while_it_is_sent_is_not_recorded_as_sent(tmp_path, s3_emulator, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(transfer, "STREAM_LIMIT", 1 << 20)
+    monkeypatch.setattr(transfer, "BLOCK", PART)
+    source = tmp_path / "src" / "model.onnx"
+    source.parent.mkdir()
+    source.write_bytes(os.urandom(2 * PART + 1))
+    bucket = s3_emulator.make_bucket()
+    manifest = write_manifest(tmp_path, {1: "src/model.onnx"}, targets={
+        "t": {"url": f"s3://{bucket}/repo", "storage_options": s3_emulator.storage_options()}})
+    real_put = transfer.put_large
+
+    def edit_meanwhile(fs, src, dest, want):
+        with open(src, "r+b") as handle:  # what a concurrent writer does: same size, new bytes
+            handle.write(b"changed")
+        return real_put(fs, src, dest, want)
+
+    monkeypatch.setattr(transfer, "put_large", edit_meanwhile)
+    code, out, err = run_cli("sync", manifest, "--target", "t")
+    assert code == 1 and "changed while it was being sent" in out + err, out + err
+    assert "configs" not in out
+    assert not s3_emulator.fs().exists(f"{bucket}/repo/m/config.pbtxt")  # no config names the file
