@@ -10,7 +10,8 @@ answer is the answer the plain code would give:
 - a model's normalized config (short forms expanded, warmup data taken out): its entry merged
   with the defaults, exactly as written (`repr`);
 - the parsed manifest: the sha256 of the manifest's bytes (a document that loads with a
-  problem, or needed its positions to load, is never cached);
+  problem, or needed its positions to load, is never cached; nor is one with storage options
+  or a URL with user info or a query, where a credential may be written literally);
 - the schema's yes/no check: the same bytes;
 - a ModelConfig: the model's normalized config (defaults merged, canonical form), exactly as
   written (`repr`: 1, 1.0, True and "1" stay apart);
@@ -87,7 +88,7 @@ class Results(Plain):
                 return doc
             self.new["doc"].pop(key, None)
         doc = load(raw, display)
-        if not doc.problems and doc.text is not None:
+        if not doc.problems and doc.text is not None and not _may_hold_credentials(doc.data):
             try:
                 frozen = marshal.dumps(doc.data)
             except ValueError:  # not plain data: not cached
@@ -177,6 +178,21 @@ class Results(Plain):
             write_atomic(self.file, _MAGIC + _fingerprint() + b"\n" + payload)
         except (OSError, ValueError):
             pass
+
+
+def _may_hold_credentials(value) -> bool:
+    """Whether a parsed manifest has a place a credential can be written literally: storage
+    options (keys, secrets, tokens, connection strings) or a URL with user info or a query (a
+    SAS token, a signed URL). Such a manifest is never written to the cache folder: a secret
+    must not outlive the run on disk (tests/hardening/test_sync_secrets.py looks there too)."""
+    if isinstance(value, dict):
+        return "storage_options" in value or any(_may_hold_credentials(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_may_hold_credentials(v) for v in value)
+    if isinstance(value, str) and "://" in value:
+        authority = value.split("://", 1)[1].split("/", 1)[0]
+        return "@" in authority or "?" in value
+    return False
 
 
 def _read(file: Path) -> dict:

@@ -181,3 +181,26 @@ def test_the_judge_cases_get_the_same_answers_with_and_without_the_cache(tmp_pat
         assert _loaded(manifest, monkeypatch, fastpath=True) == plain, case.id
         compared += 1
     assert compared > 100
+
+
+@pytest.mark.parametrize("where", ["storage options", "url user info", "url query", "none"])
+def test_a_manifest_that_may_hold_a_credential_is_not_kept_on_disk(project, monkeypatch, tmp_path, where):
+    """The parsed manifest is cached only when no credential can be written in it literally; a
+    secret must not outlive the run in the cache folder."""
+    secret = "AKIACACHEDSECRETK3Y9"
+    target = {
+        "storage options": f"s3://bucket/models, storage_options: {{key: {secret}, secret: x{secret}}}",
+        "url user info": f"s3://{secret}:pw@bucket/models",
+        "url query": f"az://container/models?sig={secret}",
+        "none": "s3://bucket/models",
+    }[where]
+    _edit(project / "models.yaml", "  local: {url: build/model_repository}",
+          f"  local: {{url: build/model_repository}}\n  remote: {{url: {target}}}")
+    monkeypatch.setenv("TRITON_GITOPS_FASTPATH", "1")
+    for _ in range(2):
+        assert run_json("validate", "models.yaml", cwd=project)[0] == 0
+    (cache,) = _cache_files(tmp_path)
+    payload = cache.read_bytes()
+    assert secret.encode() not in payload
+    data = marshal.loads(payload.split(b"\n", 2)[2])
+    assert (len(data["doc"]) == 1) == (where == "none"), data["doc"].keys()  # the safe one is still cached
