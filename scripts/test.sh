@@ -27,5 +27,14 @@ if ! types="$("$ROOT/.venv/bin/mypy" --cache-dir "$ROOT/.venv/.mypy_cache" 2>&1)
     exit 1
 fi
 
+# Two workers (pytest-xdist), each test file on one of them (--dist loadfile: a module's
+# tritonserver or emulator is started once): most of the suite waits on servers, so two halve
+# its time even on two cores. TRITON_GITOPS_TEST_WORKERS=0 runs in this process (a debugger,
+# print debugging); any other number sets the workers.
+WORKERS="${TRITON_GITOPS_TEST_WORKERS:-2}"
+PARALLEL=()
+if [[ "$WORKERS" != "0" ]]; then
+    PARALLEL=(-n "$WORKERS" --dist loadfile)
+fi
 # -p no:cacheprovider: no .pytest_cache in the work tree (CI runs in a clone).
-exec "$ROOT/.venv/bin/python" -m pytest -p no:cacheprovider "$@"
+exec "$ROOT/.venv/bin/python" -m pytest -p no:cacheprovider "${PARALLEL[@]}" "$@"
