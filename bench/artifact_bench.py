@@ -75,13 +75,12 @@ def child(step: str, work: Path) -> dict:
 def _server_side_copy(work: Path) -> dict:
     import fsspec
 
-    from compiler.artifacts import settings
     from compiler.artifacts.remote_copy import SERVER_SIDE, copy_method, server_side_copy
+    from compiler.artifacts.settings import Settings
     from compiler.pipeline import load_and_build
 
     config = json.loads((work / "s3.json").read_text())
-    with settings.using(fetch=False):
-        _loaded, tree = load_and_build(work / "remote" / "models.yaml")
+    _loaded, tree = load_and_build(work / "remote" / "models.yaml", Settings(fetch=False))
     (entry,) = [e for e in tree.entries if e.origin is not None]
     target = f"s3://{config['bucket']}/copied"
     assert copy_method(entry, target, config["options"]) == SERVER_SIDE

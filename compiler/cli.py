@@ -135,21 +135,13 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 def main(argv=None) -> int:
     parser = build_parser()
     options = parser.parse_args(argv)
-    # Run-wide artifact settings come from the options, fresh for every run (tests run many
-    # commands in one process).
-    from compiler.artifacts import settings as artifact_settings  # here, not at import: `--help` stays fast
-
-    artifact_settings.reset()
     if os.environ.get("TRITON_GITOPS_DEBUG"):
         from compiler.storage.redact import debug_logging
 
         debug_logging()  # the SDKs' logs on stderr, scrubbed of credentials
-    if getattr(options, "locked", False):
-        artifact_settings.configure(lock=artifact_settings.LOCK_STRICT)
-    if getattr(options, "storage_timeout", None) is not None:
-        if options.storage_timeout <= 0:
-            parser.error("--storage-timeout must be a positive number of seconds")
-        artifact_settings.configure(storage_timeout=options.storage_timeout)
+    # The run's settings are built by each command from these options (commands.run_settings).
+    if getattr(options, "storage_timeout", None) is not None and options.storage_timeout <= 0:
+        parser.error("--storage-timeout must be a positive number of seconds")
     try:
         return COMMANDS[options.command](options)
     except FatalError as exc:

@@ -4,6 +4,7 @@ import pytest
 import tritonclient.http as httpclient
 from google.protobuf import json_format
 
+from compiler.artifacts.settings import Settings
 from compiler.pipeline import load_and_build
 from compiler.proto import ModelConfig
 from tests.commands.test_compile import copy_example
@@ -46,7 +47,7 @@ def served(tmp_path_factory):
     manifest = copy_example(tmp_path)
     out = tmp_path / "repo"
     assert run_cli("compile", manifest, "--out", out)[0] == 0
-    loaded, _ = load_and_build(manifest)
+    loaded, _ = load_and_build(manifest, Settings())
     with TritonServer(out, "--log-verbose=1", log_path=tmp_path / "triton.log") as server:
         yield server, loaded.manifest
 

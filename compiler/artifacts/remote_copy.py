@@ -18,7 +18,6 @@ import json
 from pathlib import Path
 from typing import cast
 
-from compiler.artifacts import settings as settings_mod
 from compiler.artifacts.cache import Cache
 from compiler.artifacts.file_digest import remote_file
 from compiler.storage.stores import Filesystems
@@ -83,11 +82,11 @@ def server_side_copy(origin, target_fs, target_path: str) -> None:
     target_fs.cp_file(source_path, target_path)
 
 
-def local_copy(origin, expected: str = "") -> Path:
-    """A verified local copy of `origin` (a cache blob), fetched once: for uploads to another store."""
+def local_copy(origin, cache: Cache, expected: str = "") -> Path:
+    """A verified local copy of `origin` (a blob of the run's `cache`), fetched once: for uploads
+    to another store."""
     from compiler.artifacts.source import ArtifactFile
 
-    cache = Cache(settings_mod.current().cache_root)
     item = ArtifactFile("", origin.size, origin=origin)
     remote_file(cache, Filesystems(), item, expected or origin.sha256, need_bytes=True, need_digest=True,
                 label=redact_url(origin.url))

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Optional
 
-from compiler.artifacts import settings as settings_mod
+from compiler.artifacts.cache import Cache
 from compiler.artifacts.checksum import add_md5_parameters, checksum_agent, cloud_target_warnings
 from compiler.artifacts.digest import folder_digest
 from compiler.artifacts.fetch import Mismatch, in_parallel
 from compiler.artifacts.file_digest import local_digests, recorded_digests, remote_file
 from compiler.artifacts.lfs import pointer_problem, pointer_size
 from compiler.artifacts.lockfile import differences, key_of, lock_path, read_lock
+from compiler.artifacts.settings import LOCK_IGNORE, LOCK_STRICT, Settings
 from compiler.artifacts.source import FILE, list_local, list_remote
 from compiler.errors import ERROR, WARNING, FatalError, Problem
 from compiler.storage import destinations
@@ -59,13 +60,13 @@ def _label(item, root) -> str:
 
 
 class _Run:
-    def __init__(self, manifest, settings):
+    def __init__(self, manifest, settings: Settings, cache: Optional[Cache]):
         self.manifest, self.settings = manifest, settings
-        self.cache = settings_mod.cache()
+        self.cache = cache if cache is not None else Cache(settings.cache_root)
         self.filesystems = Filesystems(settings.storage_timeout)
         self.policy = policy_mod.current()
-        self.lock = None if settings.lock == settings_mod.LOCK_IGNORE else read_lock(lock_path(manifest.path))
-        self.strict = settings.lock == settings_mod.LOCK_STRICT
+        self.lock = None if settings.lock == LOCK_IGNORE else read_lock(lock_path(manifest.path))
+        self.strict = settings.lock == LOCK_STRICT
         self.problems: list = []
 
     def lock_entry(self, model, version):
@@ -126,7 +127,7 @@ class _Run:
                 raise Mismatch(_label(item, self.manifest.root), expected, item.sha256)
             return item
         need_digest = bool(version.sha256 or self.lock_entry(model, version) is not None
-                           or self.settings.lock == settings_mod.LOCK_IGNORE or self.settings.digests)
+                           or self.settings.lock == LOCK_IGNORE or self.settings.digests)
         return remote_file(self.cache, self.filesystems, item, expected, bool(need_bytes), need_digest,
                            _label(item, self.manifest.root))
 
@@ -191,9 +192,12 @@ class _Run:
                                          hint="run `triton-gitops lock` to drop it"))
 
 
-def resolve_versions(manifest) -> list:
-    """Resolve every version (in place: `version.artifact`); returns problems with document paths."""
-    run = _Run(manifest, settings_mod.current())
+def resolve_versions(manifest, settings: Settings, cache: Optional[Cache] = None) -> list:
+    """Resolve every version (in place: `version.artifact`); returns problems with document paths.
+
+    `cache`: the run's download cache and hash index, when a later stage reads it too (sync
+    hashes the tree against the same index in memory); else one is opened for this call."""
+    run = _Run(manifest, settings, cache)
     try:
         return _resolve(run, manifest)
     finally:
@@ -219,10 +223,9 @@ def unlocked_remote_sources(manifest, lock) -> list:
     return problems
 
 
-def locked_precheck(manifest) -> list:
+def locked_precheck(manifest, settings: Settings) -> list:
     """`unlocked_remote_sources` for this run's settings ([] unless --locked)."""
-    current = settings_mod.current()
-    if current.lock != settings_mod.LOCK_STRICT:
+    if settings.lock != LOCK_STRICT:
         return []
     return unlocked_remote_sources(manifest, read_lock(lock_path(manifest.path)))
 

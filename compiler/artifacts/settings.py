@@ -1,16 +1,14 @@
 """How this run treats model artifacts: lock checking, fetching, cache location, parallelism.
 
-The tree is built deep inside `load_and_build`, which every command shares, so the few
-run-wide choices reach the resolver through a context variable rather than through every
-signature on the way. `compiler.cli.main` resets them for every run and applies
-`--locked`; a command may change them further before building the tree.
+A command builds one `Settings` from its options and the environment (`for_run`) and hands
+it down explicitly: pipeline -> compile -> artifacts, and the sync engine, lock, rollout and
+PR report. A stage that needs another mode for one step says so at the call
+(`dataclasses.replace(settings, fetch=False)`); nothing is read from a global.
 """
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 # What the lock file means for this run.
@@ -38,18 +36,20 @@ class Settings:
     # TRITON_GITOPS_STORAGE_TIMEOUT setting or its default; see compiler/storage/stores.py).
     storage_timeout: float = 0.0
 
+    @classmethod
+    def for_run(cls, locked: bool = False, storage_timeout: float | None = None) -> Settings:
+        """The settings of one command run: `--locked`, `--storage-timeout`, and the environment
+        (TRITON_GITOPS_CACHE_DIR / XDG_CACHE_HOME, TRITON_GITOPS_JOBS) read once, now."""
+        return cls(lock=LOCK_STRICT if locked else LOCK_WARN, cache_dir=str(default_cache_dir()),
+                   jobs=_jobs_from_environment(), storage_timeout=storage_timeout or 0.0)
+
     @property
     def cache_root(self) -> Path:
         return Path(self.cache_dir) if self.cache_dir else default_cache_dir()
 
     @property
     def workers(self) -> int:
-        if self.jobs > 0:
-            return self.jobs
-        try:
-            return max(1, int(os.environ.get("TRITON_GITOPS_JOBS", "8")))
-        except ValueError:
-            return 8
+        return self.jobs if self.jobs > 0 else _jobs_from_environment()
 
     @property
     def hash_threads(self) -> int:
@@ -71,44 +71,8 @@ def default_cache_dir() -> Path:
     return Path(base) / "triton-gitops" / "artifacts"
 
 
-_CURRENT: contextvars.ContextVar = contextvars.ContextVar("triton_gitops_artifacts", default=Settings())  # noqa: B039 - frozen
-# One Cache object per cache folder for the whole run: the digests the artifacts stage learns
-# are then found, in memory, by the sync's change detection (one index, each file read once).
-_CACHES: dict = {}
-
-
-def current() -> Settings:
-    return _CURRENT.get()
-
-
-def configure(**changes) -> Settings:
-    """Change the settings for the rest of this context (a command run)."""
-    settings = replace(_CURRENT.get(), **changes)
-    _CURRENT.set(settings)
-    return settings
-
-
-def reset() -> None:
-    _CURRENT.set(Settings())
-    _CACHES.clear()  # a new run reads the index afresh (tests run many commands in one process)
-
-
-def cache():
-    """This run's Cache (compiler.artifacts.cache) for the current cache folder."""
-    root = current().cache_root
-    found = _CACHES.get(str(root))
-    if found is None:
-        from compiler.artifacts.cache import Cache
-
-        found = _CACHES[str(root)] = Cache(root)
-    return found
-
-
-@contextlib.contextmanager
-def using(**changes):
-    """Settings for one block only (tests, sync's planning step)."""
-    token = _CURRENT.set(replace(_CURRENT.get(), **changes))
+def _jobs_from_environment() -> int:
     try:
-        yield _CURRENT.get()
-    finally:
-        _CURRENT.reset(token)
+        return max(1, int(os.environ.get("TRITON_GITOPS_JOBS", "8")))
+    except ValueError:
+        return 8

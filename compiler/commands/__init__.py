@@ -1,12 +1,25 @@
 """One module per command; each exposes `run(options) -> exit code`."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # for annotations only: never imported at run time
+    from compiler.artifacts.settings import Settings
+
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_CHANGES = 2
 
 
-def load_or_report(manifest, output: str, results=None):
+def run_settings(options) -> Settings:
+    """This run's settings, built once from the options and the environment, then handed down."""
+    from compiler.artifacts.settings import Settings
+
+    return Settings.for_run(locked=bool(getattr(options, "locked", False)),
+                            storage_timeout=getattr(options, "storage_timeout", None))
+
+
+def load_or_report(manifest, output: str, settings: Settings, results=None):
     """(LoadedManifest, Tree) of a manifest that builds; None after its problems were printed in
     `output`'s format (text or json). `results`: the cache of earlier runs' answers to use
     (compiler.fastpath.results_for), or None for none."""
@@ -15,7 +28,8 @@ def load_or_report(manifest, output: str, results=None):
     from compiler.console import report_problems
     from compiler.pipeline import load_and_build
 
-    loaded, tree = load_and_build(manifest) if results is None else load_and_build(manifest, results=results)
+    loaded, tree = (load_and_build(manifest, settings) if results is None
+                    else load_and_build(manifest, settings, results=results))
     if tree is None:
         report_problems(loaded.problems, output, summary_label=str(manifest))
         return None

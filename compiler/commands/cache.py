@@ -1,14 +1,13 @@
 """`triton-gitops cache prune`: free the space of model artifacts no run has used lately."""
 from __future__ import annotations
 
-from compiler.artifacts import settings
 from compiler.artifacts.cache import Cache
-from compiler.commands import EXIT_OK
+from compiler.commands import EXIT_OK, run_settings
 from compiler.console import human_size, plural
 
 
 def run(options) -> int:
-    cache = Cache(settings.current().cache_root)
+    cache = Cache(run_settings(options).cache_root)
     if options.cache_action == "prune":
         days = None if options.all else options.older_than
         removed, freed, kept = cache.prune(days)

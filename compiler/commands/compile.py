@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from compiler.artifacts import settings as artifact_settings
-from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, load_or_report
+from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, load_or_report, run_settings
 from compiler.compile import build_record
 from compiler.compile.output import CREATE, DELETE, UPDATE, DiffResult, check_replaceable, diff_tree, write_tree
 from compiler.console import human_size, json_text, paint, plural, use_colour
@@ -94,7 +93,7 @@ def _answer_from_record(report: dict, out: Path, options) -> int:
     return EXIT_OK
 
 
-def _keep_record(loaded, summary: dict, out: Path, key, started, written) -> None:
+def _keep_record(loaded, summary: dict, out: Path, cache_root: Path, key, started, written) -> None:
     """Record this run for the next one, where a stat can vouch for every input: local
     sources only, and no warnings (which the next run would otherwise have to repeat)."""
     from compiler.artifacts.lockfile import lock_path
@@ -107,7 +106,7 @@ def _keep_record(loaded, summary: dict, out: Path, key, started, written) -> Non
         return
     report = {"summary": summary, "sources": source_records(manifest), "sources_text": sources_block(manifest)}
     try:
-        build_record.save(out, key, started, build_record.input_stamps(manifest, lock_path(manifest.path)), written, report)
+        build_record.save(out, cache_root, key, started, build_record.input_stamps(manifest, lock_path(manifest.path)), written, report)
     except OSError:
         pass  # only a shortcut lost: the next run does the full compile
 
@@ -144,6 +143,7 @@ def default_out(manifest_path: Path) -> Path | None:
 
 def run(options) -> int:
     manifest_path = Path(options.manifest)
+    settings = run_settings(options)
     out, no_target = (Path(options.out) if options.out else None), None
     if out is None:
         try:
@@ -153,14 +153,14 @@ def run(options) -> int:
     if out is None:  # the manifest did not load, or names no folder: the full run reports its problems first
         from compiler.fastpath import results_for
 
-        if load_or_report(options.manifest, options.output, results_for(options.manifest)) is None:
+        if load_or_report(options.manifest, options.output, settings, results_for(options.manifest, settings)) is None:
             return EXIT_ERROR
         raise no_target or FatalError(f"cannot tell the local target of {options.manifest}", "pass --out DIR")
     # The file system's clock before anything is read: inputs changed after it are not trusted
     # to the record (see compiler.compile.build_record).
     started = None if options.dry_run else build_record.clock_now(out)
-    key = build_record.current_key(out, manifest_path, str(options.manifest), artifact_settings.current().lock)
-    report = build_record.up_to_date(out, key)
+    key = build_record.current_key(out, manifest_path, str(options.manifest), settings.lock)
+    report = build_record.up_to_date(out, key, settings.cache_root)
     if report is not None:
         return _answer_from_record(report, out, options)
 
@@ -168,7 +168,7 @@ def run(options) -> int:
     from compiler.console import report_problems
     from compiler.fastpath import results_for
 
-    built = load_or_report(options.manifest, options.output, results_for(options.manifest))
+    built = load_or_report(options.manifest, options.output, settings, results_for(options.manifest, settings))
     if built is None:
         return EXIT_ERROR
     loaded, tree = built
@@ -180,11 +180,11 @@ def run(options) -> int:
         _print_dry_run(diff, out, options, source_records(loaded.manifest), sources_block(loaded.manifest))
         return EXIT_CHANGES if (options.exit_code and diff.pending) else EXIT_OK
     check_replaceable(out)
-    build_record.forget(out)
+    build_record.forget(out, settings.cache_root)
     manifest = loaded.manifest
     ensembles = [name for name, model in manifest.models.items() if model.config.platform == "ensemble"]
     written = write_tree(tree, out, Path(options.manifest).name, ensembles)
     summary = {"models": len(loaded.manifest.models), "files": len(tree.entries), "bytes": tree.total_bytes}
-    _keep_record(loaded, summary, out, key, started, written)
+    _keep_record(loaded, summary, out, settings.cache_root, key, started, written)
     _summary(out, summary, options, up_to_date=False)
     return EXIT_OK

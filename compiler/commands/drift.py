@@ -2,7 +2,7 @@
 the manifest says; keep one GitHub issue open while one does not. The core is compiler/drift/."""
 from __future__ import annotations
 
-from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, load_or_report
+from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, load_or_report, run_settings
 from compiler.errors import FatalError, printable
 
 
@@ -28,11 +28,13 @@ def run(options) -> int:
 
     from compiler.console import json_text
     from compiler.drift import check, issue, report
-    built = load_or_report(options.manifest, options.output)
+    settings = run_settings(options)
+    built = load_or_report(options.manifest, options.output, settings)
     if built is None:
         return EXIT_ERROR
-    manifest = built[0].manifest
-    checks = check.check_all(options.manifest, manifest, _names(options, manifest), timeout=options.timeout,
+    loaded, tree = built
+    manifest = loaded.manifest
+    checks = check.check_all(loaded, tree, settings, _names(options, manifest), timeout=options.timeout,
                              nameserver=options.nameserver)
     from compiler.sync.engine import git_revision
 

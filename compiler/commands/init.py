@@ -14,10 +14,11 @@ from compiler.errors import FatalError
 
 def _write_lock(manifest: Path) -> bool:
     """models.lock for the example (the sync workflow runs `sync --locked`)."""
+    from compiler.artifacts.settings import Settings
     from compiler.pipeline import lock_manifest
 
     try:
-        _loaded, update = lock_manifest(manifest)
+        _loaded, update = lock_manifest(manifest, Settings.for_run())
     except FatalError:
         return False
     return update is not None and update.path.is_file()

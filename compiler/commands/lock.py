@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 from compiler.artifacts.plan_sources import source_lines, source_records
-from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
+from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, run_settings
 from compiler.console import json_text, plural, report_problems
 from compiler.errors import printable
 from compiler.pipeline import lock_manifest
 
 
 def run(options) -> int:
-    loaded, update = lock_manifest(options.manifest, check=options.check)
+    loaded, update = lock_manifest(options.manifest, run_settings(options), check=options.check)
     if update is None:
         report_problems(loaded.problems, options.output, summary_label=str(options.manifest))
         return EXIT_ERROR

@@ -1,7 +1,7 @@
 """`triton-gitops plan`: what a sync would do to a target, per file and per model; touches nothing."""
 from __future__ import annotations
 
-from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
+from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, run_settings
 
 
 def run(options) -> int:
@@ -16,11 +16,15 @@ def _run(options, early) -> int:
     from compiler.artifacts.plan_sources import source_records, sources_block
     from compiler.console import json_text, report_problems, use_colour
     from compiler.fastpath import results_for
+    from compiler.pipeline import load
     from compiler.sync import engine
     from compiler.sync.summary import plan_json, plan_text
 
-    ctx, loaded = engine.prepare(options.manifest, options.target, jobs=8, early=early,
-                                 results=results_for(options.manifest))
+    settings = run_settings(options)
+    results = results_for(options.manifest, settings)
+    with engine.cancelling(early):
+        loaded = load(options.manifest, results)
+    ctx, loaded = engine.prepare(loaded, options.target, settings, jobs=8, early=early, results=results)
     if ctx is None:
         report_problems(loaded.problems, options.output, summary_label=str(options.manifest))
         return EXIT_ERROR

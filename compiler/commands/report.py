@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
+from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, run_settings
 from compiler.console import json_text
 from compiler.errors import FatalError, printable
 
@@ -29,7 +29,7 @@ def run(options) -> int:
     if options.base is None:
         _check_default_base(options.manifest)
     plans = read_plans(options.plans) if options.plans else []
-    report = build_report(options.manifest, base, plans)
+    report = build_report(options.manifest, base, run_settings(options), plans)
     if options.output == "json":
         text = json_text(report.as_dict(), indent=2) + "\n"
     else:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sys
 
-from compiler.commands import EXIT_ERROR, EXIT_OK, load_or_report
+from compiler.commands import EXIT_ERROR, EXIT_OK, load_or_report, run_settings
 from compiler.console import json_text, paint, plural, use_colour
 from compiler.errors import printable
 from compiler.manifest.variants import serve_variant
@@ -47,11 +47,11 @@ def _outcome_text(o, colour: bool) -> str:
     return "\n".join(lines)
 
 
-def _target_gate(options, colour: bool):
+def _target_gate(options, loaded, tree, settings, colour: bool):
     """(None, check) to go on, or (exit code, None) when the target does not hold the manifest yet."""
     from compiler.rollout.target_check import check_target
 
-    check = check_target(options.manifest, options.target)
+    check = check_target(loaded, tree, options.target, settings)
     if check.note:
         print(f"note: {printable(check.note)}", file=sys.stderr)
     if check.in_sync:
@@ -94,10 +94,11 @@ def run(options) -> int:
     from compiler.rollout.rollout_record import ServerRecords
     from compiler.rollout.waves import ROLLBACK_FAILED, ROLLED_BACK, roll_out
 
-    built = load_or_report(options.manifest, options.output)
+    settings = run_settings(options)
+    built = load_or_report(options.manifest, options.output, settings)
     if built is None:
         return EXIT_ERROR
-    loaded, _tree = built
+    loaded, tree = built
     manifest = loaded.manifest
     serve_variant(manifest, options.model_config_name, options.target or "")
     text = options.output == "text"
@@ -111,7 +112,7 @@ def run(options) -> int:
     _check_live(replicas, options.timeout)
     check = None
     if options.target:
-        gate, check = _target_gate(options, colour)
+        gate, check = _target_gate(options, loaded, tree, settings, colour)
         if gate is not None:
             return gate
     if text:
@@ -119,7 +120,7 @@ def run(options) -> int:
         print(f"rollout of {options.manifest} to Triton at {where}"
               + (f" (target {options.target})" if options.target else ""))
     servers = ServerRecords(check, options.timeout)
-    previous = PreviousFiles(options.manifest, options.rollback_to)
+    previous = PreviousFiles(options.manifest, options.rollback_to, settings)
     try:
         result = roll_out(manifest, replicas, canary=options.canary, max_unavailable=options.max_unavailable,
                           gates=_gates(options), timeout=options.timeout, force=tuple(options.reload or ()),

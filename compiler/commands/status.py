@@ -3,7 +3,7 @@ not. With several servers (compiler/rollout/fleet.py) each is compared on its ow
 --wait, POLL-mode servers are watched until they converge (compiler/rollout/converge.py)."""
 from __future__ import annotations
 
-from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, load_or_report
+from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, load_or_report, run_settings
 from compiler.console import json_text, paint, plural, use_colour
 from compiler.errors import FatalError, printable
 from compiler.manifest.variants import serve_variant
@@ -24,7 +24,7 @@ def _drift(manifest, replica, timeout: float) -> list:
 
 
 def run(options) -> int:
-    built = load_or_report(options.manifest, options.output)
+    built = load_or_report(options.manifest, options.output, run_settings(options))
     if built is None:
         return EXIT_ERROR
     loaded, _tree = built

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 import time
 
-from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
+from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, run_settings
 from compiler.errors import FatalError
 
 
@@ -24,11 +24,16 @@ def run(options) -> int:
 def _run(options, started, early) -> int:
     from compiler.console import json_text, report_problems, use_colour
     from compiler.fastpath import results_for
+    from compiler.pipeline import load
     from compiler.sync import engine
     from compiler.sync.progress import Progress
     from compiler.sync.summary import plan_text, sync_json, sync_summary
 
-    ctx, loaded = engine.prepare(options.manifest, options.target, options.jobs, early, results=results_for(options.manifest),
+    settings = run_settings(options)
+    results = results_for(options.manifest, settings)
+    with engine.cancelling(early):
+        loaded = load(options.manifest, results)
+    ctx, loaded = engine.prepare(loaded, options.target, settings, options.jobs, early, results=results,
                                  writes=not options.dry_run)
     if ctx is None:
         report_problems(loaded.problems, options.output, summary_label=str(options.manifest))
@@ -84,7 +89,7 @@ def _today_target(options):
     from compiler.pipeline import load_and_build
     from compiler.sync.target import resolve_target
 
-    loaded, _ = load_and_build(options.manifest)
+    loaded, _ = load_and_build(options.manifest, run_settings(options))
     if loaded.manifest is None:
         return options.target  # today's manifest does not load: the revision's own targets apply
     target = resolve_target(loaded.manifest, options.target)

@@ -1,7 +1,7 @@
 """`triton-gitops validate`: every problem of the manifest in one run."""
 from __future__ import annotations
 
-from compiler.commands import EXIT_ERROR, EXIT_OK
+from compiler.commands import EXIT_ERROR, EXIT_OK, run_settings
 from compiler.console import plural, report_problems
 from compiler.errors import printable
 from compiler.fastpath import results_for
@@ -9,7 +9,8 @@ from compiler.pipeline import load_and_build
 
 
 def run(options) -> int:
-    loaded, tree = load_and_build(options.manifest, results=results_for(options.manifest))
+    settings = run_settings(options)
+    loaded, tree = load_and_build(options.manifest, settings, results=results_for(options.manifest, settings))
     # One summary line: the error count when it fails, else OK with the warnings counted in it.
     report_problems(loaded.problems, options.output, summary_label="" if loaded.ok else str(options.manifest))
     if not loaded.ok:

@@ -132,29 +132,28 @@ def _tree_stamps(out: Path, written: dict) -> dict:
     return {f: fingerprint(out / f if f else out) for f in sorted(folders)}
 
 
-def record_path(out: Path) -> Path:
-    from compiler.artifacts import settings
-
+def record_path(out: Path, cache_root: Path) -> Path:
+    """Where the record of `out` is kept: in the run's cache folder (`Settings.cache_root`)."""
     where = os.path.abspath(out)
-    return settings.current().cache_root / "builds" / (hashlib.sha256(where.encode()).hexdigest()[:32] + ".json")
+    return cache_root / "builds" / (hashlib.sha256(where.encode()).hexdigest()[:32] + ".json")
 
 
-def save(out: Path, key: dict, started, inputs: dict, written: dict, report: dict) -> None:
+def save(out: Path, cache_root: Path, key: dict, started, inputs: dict, written: dict, report: dict) -> None:
     """Stamp the output (after the swap, so the stamps are final) and write the record."""
     finished = clock_now(out)
     if finished is None:
         return
     record = {"key": key, "started": started, "finished": finished,
               "inputs": inputs, "folders": _tree_stamps(out, written), "files": written, "report": report}
-    path = record_path(out)
+    path = record_path(out, cache_root)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, json.dumps(record, separators=(",", ":")))
 
 
-def forget(out: Path) -> None:
+def forget(out: Path, cache_root: Path) -> None:
     """Drop the record of `out` (before replacing it, so that a failure leaves none)."""
     try:
-        os.unlink(record_path(out))
+        os.unlink(record_path(out, cache_root))
     except OSError:
         pass
 
@@ -163,17 +162,17 @@ def _newer(found, since) -> bool:
     return found is not None and max(found[1], found[2]) >= since
 
 
-def _used(out: Path) -> None:
+def _used(out: Path, cache_root: Path) -> None:
     """`cache prune` drops records not used for N days (by mtime): this one was just used."""
     try:
-        os.utime(record_path(out))
+        os.utime(record_path(out, cache_root))
     except OSError:
         pass  # a read-only cache: the record may go after N days, costing one full compile
 
 
-def load(out: Path):
+def load(out: Path, cache_root: Path):
     try:
-        record = json.loads(record_path(out).read_bytes())
+        record = json.loads(record_path(out, cache_root).read_bytes())
     except (OSError, ValueError):
         return None
     return record if isinstance(record, dict) else None
@@ -235,16 +234,16 @@ def current_key(out: Path, manifest_path: Path, display: str, lock_mode: str):
     return key_of(out, manifest, manifest_sha256, display, lock_mode, source_boundary(manifest.parent))
 
 
-def up_to_date(out: Path, key) -> dict | None:
+def up_to_date(out: Path, key, cache_root: Path) -> dict | None:
     """The recorded report if `out` is exactly what compiling with `key` would write."""
     if key is None or not (out / MARKER).is_file():
         return None
-    record = load(out)
+    record = load(out, cache_root)
     if record is None:
         return None
     try:
         if inputs_unchanged(record, key) and outputs_unchanged(record, out):
-            _used(out)
+            _used(out, cache_root)
             return record["report"]
     except (KeyError, TypeError, IndexError, ValueError, OSError):  # damaged or foreign: the full run
         return None

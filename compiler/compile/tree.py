@@ -17,6 +17,8 @@ from compiler.compile.warmup_data import encode
 from compiler.manifest.variants import variant_file
 
 if TYPE_CHECKING:  # for annotations only: never imported at run time
+    from compiler.artifacts.cache import Cache
+    from compiler.artifacts.settings import Settings
     from compiler.artifacts.source import Origin
 
 # An empty version folder (an ensemble's) cannot exist on an object store, where folders
@@ -99,12 +101,14 @@ def _variant_entries(model, root: Path, source_label: str, problems) -> list:
     return entries
 
 
-def build_tree(manifest, source_label: str = "models.yaml", results=PLAIN) -> tuple:
-    """(Tree, problems with document paths). `results`: answers of earlier runs to reuse
-    (compiler.fastpath.results)."""
+def build_tree(manifest, settings: Settings, source_label: str = "models.yaml", results=PLAIN,
+               cache: Optional[Cache] = None) -> tuple:
+    """(Tree, problems with document paths). `settings`: how the artifacts stage treats sources
+    (compiler.artifacts.settings); `results`: answers of earlier runs to reuse
+    (compiler.fastpath.results); `cache`: the run's download cache, when a later stage shares it."""
     from compiler.artifacts import resolve_versions
 
-    problems: list = resolve_versions(manifest)  # before rendering: it adds checksum-agent MD5 parameters
+    problems: list = resolve_versions(manifest, settings, cache)  # before rendering: it adds checksum-agent MD5 parameters
     entries: list = []
     for model in manifest.models.values():
         if model.config is None:  # not a valid ModelConfig: already reported, nothing to render

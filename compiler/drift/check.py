@@ -82,14 +82,15 @@ def _message(exc: BaseException) -> str:
     return scrub(f"{type(exc).__name__}: {exc}", environment_secrets())
 
 
-def check_storage(manifest_path, check: TargetCheck) -> None:
-    """`plan --target NAME`'s core: the plan, or the reason there is none."""
+def check_storage(loaded, tree, settings, check: TargetCheck) -> None:
+    """`plan --target NAME`'s core: the plan of the manifest's tree (built once by the command),
+    or the reason there is none."""
     from compiler.sync import engine
 
     try:
-        ctx, loaded = engine.prepare(manifest_path, check.name, jobs=8)
-        if ctx is None:  # the manifest was checked before; a source that changed meanwhile lands here
-            raise FatalError("the manifest no longer builds: " + "; ".join(p.message for p in loaded.problems[:3]))
+        ctx, _ = engine.prepare(loaded, check.name, settings, jobs=8, tree=tree)
+        if ctx is None:  # not with a tree given; said plainly should that ever change
+            raise FatalError("the manifest does not build: " + "; ".join(p.message for p in loaded.problems[:3]))
         check.plan = engine.plan_only(ctx).plan
     except Exception as exc:  # noqa: BLE001 - one unreadable store is that target's finding, not the run's end
         check.storage_error = _message(exc)
@@ -136,14 +137,16 @@ def check_servers(manifest, check: TargetCheck, timeout: float, nameserver=None)
             check.servers.append(server)
 
 
-def check_all(manifest_path, manifest, names, timeout: float = 30.0, nameserver=None) -> list:
-    """A TargetCheck for each of `names` (targets of `manifest`, loaded from `manifest_path`)."""
+def check_all(loaded, tree, settings, names, timeout: float = 30.0, nameserver=None) -> list:
+    """A TargetCheck for each of `names` (targets of the loaded manifest, whose `tree` the
+    command built with this run's `settings`)."""
     from compiler.storage.urls import redact_url
 
+    manifest = loaded.manifest
     out = []
     for name in names:
         check = TargetCheck(name, redact_url(manifest.targets[name].url))
-        check_storage(manifest_path, check)
+        check_storage(loaded, tree, settings, check)
         check_servers(manifest, check, timeout, nameserver)
         out.append(check)
     return out

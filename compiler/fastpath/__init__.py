@@ -54,9 +54,9 @@ def target_reader(requested, manifests):
     return prefetch.start(requested, manifests)
 
 
-def results_for(manifest_path):
-    """The result cache for this manifest (results.Results), or the pass-through that computes
-    everything (compiler.answers.PLAIN) when the fast path is off."""
+def results_for(manifest_path, settings):
+    """The result cache for this manifest (results.Results) in `settings`' cache folder, or the
+    pass-through that computes everything (compiler.answers.PLAIN) when the fast path is off."""
     from compiler.fastpath import results
 
-    return results.open_for(manifest_path) if enabled() else results.PLAIN
+    return results.open_for(manifest_path, settings.cache_root) if enabled() else results.PLAIN

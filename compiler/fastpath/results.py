@@ -45,11 +45,9 @@ _MAGIC = b"triton-gitops results 1\n"
 _SECTIONS = ("doc", "normal", "parse", "render", "rules")
 
 
-def open_for(manifest_path) -> Results:
-    from compiler.artifacts import settings as artifact_settings
-
+def open_for(manifest_path, cache_root: Path) -> Results:
     name = hashlib.sha256(os.fsencode(os.path.abspath(manifest_path))).hexdigest()[:32]
-    return Results(artifact_settings.current().cache_root / "results" / f"{name}.bin")
+    return Results(cache_root / "results" / f"{name}.bin")
 
 
 class Results(Plain):

@@ -13,9 +13,8 @@ empty version folder has none.
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
@@ -26,6 +25,7 @@ from compiler.storage.destinations import listing as credential_destinations
 from compiler.storage.files import sha256_file
 
 if TYPE_CHECKING:  # for annotations only: never imported at run time
+    from compiler.artifacts.settings import Settings
     from compiler.gitinfo import Revision
 
 ADDED, CHANGED, REMOVED, UNCHANGED = "added", "changed", "removed", "unchanged"
@@ -152,21 +152,12 @@ def _entry_sha(entry) -> str:
     return sha256_file(entry.source) if entry.source is not None else ""
 
 
-def _no_downloads():
-    """Digests are enough for a report: remote sources are not fetched when the resolver allows it."""
-    try:
-        from compiler.artifacts import settings
-    except ImportError:
-        return contextlib.nullcontext()
-    return settings.using(fetch=False)
-
-
-def load_side(manifest_path) -> Side:
+def load_side(manifest_path, settings: Settings) -> Side:
+    """One side of the report. Digests are enough: remote sources are not fetched."""
     from compiler.pipeline import load_and_build
 
     side = Side()
-    with _no_downloads():
-        loaded, tree = load_and_build(manifest_path)
+    loaded, tree = load_and_build(manifest_path, replace(settings, fetch=False))
     side.problems = list(loaded.problems)
     side.ok = loaded.ok
     side.destinations = credential_destinations(loaded.document.data)
@@ -321,14 +312,15 @@ def security_changes(base: list, head: list) -> list:
             for change, (what, endpoint, credentials) in rows]
 
 
-def build_report(manifest, base_ref: str, plans: list | None = None) -> Report:
-    """Compare `manifest` in the work tree with the same path at `base_ref`."""
+def build_report(manifest, base_ref: str, settings: Settings, plans: list | None = None) -> Report:
+    """Compare `manifest` in the work tree with the same path at `base_ref` (both loaded with
+    this run's `settings`)."""
     manifest = Path(manifest)
     display = manifest.as_posix()
     report = Report(display, base_ref)
     report.head = gitinfo.revision(manifest)
     repo = gitinfo.open_repo(manifest)
-    head = load_side(manifest)
+    head = load_side(manifest, settings)
     report.problems = head.problems
     report.head_ok = head.ok
     base = Side()
@@ -343,7 +335,7 @@ def build_report(manifest, base_ref: str, plans: list | None = None) -> Report:
                 report.base_note = f"no {manifest.name} at the base: every model is new"
             else:
                 base_missing = False
-                base = load_side(base_manifest)
+                base = load_side(base_manifest, settings)
                 if not base.ok:
                     errors = sum(p.is_error for p in base.problems)
                     report.base_note = (f"the base {manifest.name} has {errors} error(s); models it could not "

@@ -35,6 +35,7 @@ from compiler.rollout.served import read_served
 if TYPE_CHECKING:  # for annotations only: never imported at run time
     from tritonclient.grpc.model_config_pb2 import ModelConfig  # generated protobuf: Any to mypy
 
+    from compiler.artifacts.settings import Settings
     from compiler.compile.tree import Tree
 
 RESTORED, UNLOADED_AGAIN, KEPT, NOT_RESTORED = "restored", "unloaded", "kept", "not restored"
@@ -81,8 +82,8 @@ def snapshot(client) -> dict:
 class PreviousFiles:
     """Model files as the manifest at a git revision compiles them (read lazily, once)."""
 
-    def __init__(self, manifest_path, ref: str):
-        self.manifest_path, self.ref = manifest_path, ref
+    def __init__(self, manifest_path, ref: str, settings: Settings):
+        self.manifest_path, self.ref, self.settings = manifest_path, ref, settings
         self._stack = contextlib.ExitStack()
         self._tree: Optional[Tree] = None
         self.problem = ""
@@ -102,7 +103,7 @@ class PreviousFiles:
         if path is None or not path.is_file():
             self.problem = f"{self.manifest_path} did not exist at {self.ref}"
             return
-        _loaded, tree = load_and_build(path)
+        _loaded, tree = load_and_build(path, self.settings)
         if tree is None:
             self.problem = f"the manifest at {self.ref} does not validate"
             return

@@ -13,6 +13,9 @@ from typing import TYPE_CHECKING, Optional
 from compiler.errors import FatalError
 
 if TYPE_CHECKING:  # for annotations only: never imported at run time
+    from compiler.artifacts.settings import Settings
+    from compiler.compile.tree import Tree
+    from compiler.manifest import LoadedManifest
     from compiler.sync.target import Target
 
 
@@ -29,14 +32,16 @@ class TargetCheck:
         return not self.pending
 
 
-def check_target(manifest_path, requested: str, jobs: int = 8) -> TargetCheck:
+def check_target(loaded: LoadedManifest, tree: Tree, requested: str, settings: Settings, jobs: int = 8) -> TargetCheck:
+    """The plan of `tree` (the command built it: the manifest is loaded and hashed once) against
+    the target `requested`."""
     try:
         from compiler.sync.engine import plan_only, prepare
     except ImportError:  # an install without the sync stage: say so rather than guess
         return TargetCheck(requested, note="sync is not available here; the target was not checked")
-    ctx, _loaded = prepare(manifest_path, requested, jobs)
-    if ctx is None:
-        raise FatalError(f"{manifest_path}: does not validate", "run `triton-gitops validate` for the problems")
+    ctx, _loaded = prepare(loaded, requested, settings, jobs, tree=tree)
+    if ctx is None:  # not with a tree given; said plainly should that ever change
+        raise FatalError(f"{loaded.document.file}: does not validate", "run `triton-gitops validate` for the problems")
     from compiler.rollout.rollout_record import model_digests
 
     result = plan_only(ctx)

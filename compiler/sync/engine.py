@@ -12,16 +12,17 @@ import logging
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional, Protocol
 
 from compiler.answers import PLAIN
-from compiler.artifacts import settings as artifact_settings
+from compiler.artifacts.cache import Cache
 from compiler.errors import FatalError
 from compiler.sync import expect
 from compiler.sync.boundary import check_local_target
-from compiler.sync.hashing import default_cache, hash_local, wanted_files
+from compiler.sync.hashing import hash_local, wanted_files
 from compiler.sync.plan import make_plan
 from compiler.sync.read import read_target
 from compiler.sync.state import LOCK_NAME, STATE_NAME, read_control, state_from
@@ -32,7 +33,7 @@ from compiler.sync.transfer import mark_methods
 if TYPE_CHECKING:  # for annotations only: never imported at run time
     from concurrent.futures import Future
 
-    from compiler.artifacts.cache import Cache
+    from compiler.artifacts.settings import Settings
     from compiler.compile.tree import Tree
     from compiler.manifest import LoadedManifest
     from compiler.sync.apply import Outcome
@@ -63,6 +64,7 @@ class Context:
     cache: Cache  # shared with the artifacts stage
     ensembles: set
     manifest_name: str
+    settings: Settings  # this run's (the storage timeout of later requests)
     early: Optional[TargetReader] = None  # the target as a helper process read it, used once
     warming: Optional[threading.Thread] = None  # opening the store while the manifest was built (_warm_up)
     copy_from: Optional[tuple] = None  # promote.read_source's answer: another target to copy files from
@@ -104,61 +106,75 @@ def quiet_libraries() -> None:
         root.addHandler(logging.NullHandler())
 
 
-def prepare(manifest_path, requested_target, jobs: int, early=None, writes: bool = False, results=PLAIN):
+def prepare(loaded: LoadedManifest, requested_target, settings: Settings, jobs: int, early=None,
+            writes: bool = False, results=PLAIN, tree: Optional[Tree] = None):
     """(Context, None) or (None, LoadedManifest with problems) when the manifest does not build.
 
-    `early` (compiler.fastpath.prefetch.Prefetch, or None) is told the target as soon as the manifest names it, so that
-    its reading overlaps the hashing of the sources. `writes`: a sync that may write (not
-    `plan`, not a dry run), for which a target no run has left in sync is opened meanwhile.
-    `results`: answers of earlier runs to reuse (compiler/answers.py)."""
+    `loaded`: the manifest as the command loaded it (compiler.pipeline.load); its tree is built
+    here, unless the command built it already (`tree`: rollout and drift, which plan against a
+    target after loading). `settings`: this run's (compiler.artifacts.settings); remote version
+    files are left remote for a sync. `early` (compiler.fastpath.prefetch.Prefetch, or None) is
+    told the target as soon as the manifest names it, so that its reading overlaps the hashing
+    of the sources. `writes`: a sync that may write (not `plan`, not a dry run), for which a
+    target no run has left in sync is opened meanwhile. `results`: answers of earlier runs to
+    reuse (compiler/answers.py)."""
     quiet_libraries()
+    with cancelling(early):
+        return _prepare(loaded, requested_target, settings, jobs, early, writes, results, tree)
+
+
+@contextmanager
+def cancelling(early):
+    """The target reader is stopped when what it reads for fails first (loading, planning)."""
     try:
-        return _prepare(manifest_path, requested_target, jobs, early, writes, results)
+        yield
     except BaseException:
         if early is not None:
             early.cancel()
         raise
 
 
-def _prepare(manifest_path, requested_target, jobs, early, writes, results):
+def _prepare(loaded, requested_target, settings, jobs, early, writes, results, tree):
     from compiler.artifacts.resolve import locked_precheck
-    from compiler.pipeline import load_and_build
+    from compiler.pipeline import build
 
     found: dict = {}
+    cache = Cache(settings.cache_root)  # one index for the artifacts stage and the hashing below
+    timeout = settings.storage_timeout
 
     def resolve_early(loaded) -> None:
-        if not loaded.ok or locked_precheck(loaded.manifest):
+        if not loaded.ok or locked_precheck(loaded.manifest, settings):
             return  # --locked refusals come first, before any request to the target
         try:
-            found["target"] = resolve_target(loaded.manifest, requested_target, timeout=_timeout())
+            found["target"] = resolve_target(loaded.manifest, requested_target, timeout=timeout)
             check_local_target(found["target"], loaded.manifest, requested_target, loaded.document)
         except FatalError as exc:
             found["error"] = exc  # raised below, after the sources had their say, as before
             return
         if early is not None:
             early.send(found["target"])
-            if writes and not expect.known(found["target"]):
+            if writes and not expect.known(found["target"], cache.root):
                 # A new target (or a new machine): there will be work. Import the SDK and make the
                 # client now, beside the hashing of the sources (hashlib lets go of the GIL).
                 found["warming"] = threading.Thread(target=_warm_up, args=(found["target"],), daemon=True,
                                                     name="triton-gitops-warm-up")
                 found["warming"].start()
 
-    # Remote version files stay remote (their digests known, fetched once if never seen), so
-    # that a target on their own store can copy them server-side; others are fetched to upload.
-    with artifact_settings.using(fetch=False, digests=True, busy_cores=0 if early is None else 1):
-        loaded, tree = load_and_build(manifest_path, after_load=resolve_early, results=results)
+    if tree is None:
+        # Remote version files stay remote (their digests known, fetched once if never seen), so
+        # that a target on their own store can copy them server-side; others are fetched to upload.
+        sync_settings = replace(settings, fetch=False, digests=True, busy_cores=0 if early is None else 1)
+        tree = build(loaded, sync_settings, after_load=resolve_early, results=results, cache=cache)
     if tree is None:
         return _failed(loaded, early)
     manifest, target, target_error = loaded.manifest, found.get("target"), found.get("error")
     if target_error is not None:
         raise target_error
     if target is None:
-        target = resolve_target(manifest, requested_target, timeout=_timeout())
+        target = resolve_target(manifest, requested_target, timeout=timeout)
         check_local_target(target, manifest, requested_target, loaded.document)
     if early is not None:
         early.send(target)  # nothing to do if already sent
-    cache = default_cache()
     # Sources the artifacts stage hashed are index hits by now; any others (extra files, warmup
     # data) are hashed on threads, beside the reading of the target.
     hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="triton-gitops-hash")
@@ -171,12 +187,8 @@ def _prepare(manifest_path, requested_target, jobs, early, writes, results):
         for problem in checksum_warnings(manifest, target.display):
             loaded.problems.append(loaded.document.place(problem))
     ensembles = {name for name, model in manifest.models.items() if model.config.platform == "ensemble"}
-    return Context(loaded, tree, target, future, cache, ensembles, Path(manifest_path).name, early,
+    return Context(loaded, tree, target, future, cache, ensembles, Path(manifest.path).name, settings, early,
                    found.get("warming")), loaded
-
-
-def _timeout() -> float:
-    return artifact_settings.current().storage_timeout
 
 
 def _failed(loaded, early):
@@ -266,7 +278,7 @@ def plan_only(ctx: Context, prune: bool = False) -> Result:
 
 def _remember(ctx: Context, plan) -> None:
     if not plan.needs_write:
-        expect.remember_done(ctx.target, ctx.wants)
+        expect.remember_done(ctx.target, ctx.wants, ctx.cache.root)
 
 
 def _warm_up(target) -> None:
@@ -291,7 +303,7 @@ def sync(ctx: Context, prune: bool, dry_run: bool, jobs: int, progress, force_un
 
     if ctx.warming is not None:
         ctx.warming.join()  # nothing else may touch target.fs before it is opened
-    elif ctx.early is not None and not dry_run and not expect.likely_done(ctx.target, ctx.wants):
+    elif ctx.early is not None and not dry_run and not expect.likely_done(ctx.target, ctx.wants, ctx.cache.root):
         _warm_up(ctx.target)
     plan, state, listing = _observe(ctx, prune)
     ctx.cache.save()
@@ -335,7 +347,7 @@ def sync(ctx: Context, prune: bool, dry_run: bool, jobs: int, progress, force_un
             applier = Applier(ctx.target, plan, state, ctx.ensembles, jobs, progress, revision.result,
                               ctx.manifest_name)
             outcome = applier.run()
-        expect.remember_done(ctx.target, ctx.wants)
+        expect.remember_done(ctx.target, ctx.wants, ctx.cache.root)
         return Result(plan, outcome, outcome.state)
     except BaseException:
         if applier is not None and not applier.record_interrupted():

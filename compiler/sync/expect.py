@@ -16,15 +16,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 
-from compiler.artifacts import settings as artifact_settings
 from compiler.storage.files import write_atomic
 
 _LIMIT = 1000  # targets remembered; the oldest are dropped first
 
 
-def _file():
-    return artifact_settings.current().cache_root / "index" / "sync-targets.json"
+def _file(cache_root: Path) -> Path:
+    return cache_root / "index" / "sync-targets.json"
 
 
 def _key(target) -> str:
@@ -38,28 +38,28 @@ def wanted_digest(wants: dict) -> str:
     return digest.hexdigest()
 
 
-def _read() -> dict:
+def _read(cache_root: Path) -> dict:
     try:
-        data = json.loads(_file().read_text())
+        data = json.loads(_file(cache_root).read_text())
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
 
 
-def known(target) -> bool:
+def known(target, cache_root: Path) -> bool:
     """Has a run on this machine ever left this target with nothing to do? (If not: a new
     target, or a new machine such as a CI runner, and work is likely.)"""
-    return _key(target) in _read()
+    return _key(target) in _read(cache_root)
 
 
-def likely_done(target, wants: dict) -> bool:
+def likely_done(target, wants: dict, cache_root: Path) -> bool:
     """Did a run leave this target holding these very files, with nothing left to do?"""
-    return _read().get(_key(target)) == wanted_digest(wants)
+    return _read(cache_root).get(_key(target)) == wanted_digest(wants)
 
 
-def remember_done(target, wants: dict) -> None:
+def remember_done(target, wants: dict, cache_root: Path) -> None:
     """This run leaves the target with nothing to do for these wanted files."""
-    known = _read()
+    known = _read(cache_root)
     key, digest = _key(target), wanted_digest(wants)
     if known.get(key) == digest:
         return
@@ -67,7 +67,7 @@ def remember_done(target, wants: dict) -> None:
     known[key] = digest
     if len(known) > _LIMIT:
         known = dict(list(known.items())[-_LIMIT:])
-    path = _file()
+    path = _file(cache_root)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(path, json.dumps(known))

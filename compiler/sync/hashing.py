@@ -10,7 +10,7 @@ keyed like git's index by path, size, mtime_ns, ctime_ns, inode and device. ctim
 key because nothing can set it back: an edit that keeps size and mtime (`touch -r`) still
 changes ctime, so it is still caught; a fresh checkout changes them all, so it is re-hashed
 (and then moves nothing). Version files were already hashed by the artifacts stage of this
-very run (`settings.cache()` is shared), so here they are a stat and a lookup. A version file
+very run (the engine hands the same `Cache` to both), so here they are a stat and a lookup. A version file
 from a remote source brings its digests along (`Entry.origin`): it is not read here, and may
 not even be on this machine.
 """
@@ -21,17 +21,16 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Optional
 
-from compiler.artifacts import settings as artifact_settings
 from compiler.artifacts.file_digest import digest_local, recorded_digests, stat_key
 
 
 class Want:
     """One file the target must hold: its entry, size, sha256, and md5 when first asked for."""
 
-    __slots__ = ("_cache", "_md5", "entry", "key", "sha256", "size")
+    __slots__ = ("_md5", "cache", "entry", "key", "sha256", "size")
 
     def __init__(self, entry, size: int, sha256: str, md5: Optional[str] = None, cache=None, key=None):
-        self.entry, self.size, self.sha256, self._md5, self._cache = entry, size, sha256, md5, cache
+        self.entry, self.size, self.sha256, self._md5, self.cache = entry, size, sha256, md5, cache
         self.key = key  # the source's stat key when hashed: if it still matches, so does the content
 
     def unchanged(self, stat) -> bool:
@@ -50,13 +49,8 @@ class Want:
             elif self.entry.source is None:
                 self._md5 = ""  # a remote file left remote whose store reports no md5: unknown
             else:
-                self._md5 = digest_local(self._cache or default_cache(), self.entry.source, want_md5=True)[1]
+                self._md5 = digest_local(self.cache, self.entry.source, want_md5=True)[1]
         return self._md5
-
-
-def default_cache():
-    """The run's local index (shared with the artifacts stage)."""
-    return artifact_settings.cache()
 
 
 def hash_local(path, cache) -> tuple:
@@ -80,14 +74,14 @@ def _known(entry, cache) -> bool:
         return True  # fails the same way below, on this thread
 
 
-def wanted_files(tree, cache=None, jobs: int = 4) -> dict:
+def wanted_files(tree, cache, jobs: int = 4) -> dict:
     """{path: Want} for every entry of the tree; files the index does not know are hashed in
-    parallel (hashlib lets go of the GIL)."""
-    cache = cache or default_cache()
+    parallel (hashlib lets go of the GIL). `cache`: the run's Cache, whose index the artifacts
+    stage filled."""
 
     def one(entry):
         if entry.data is not None:
-            return Want(entry, len(entry.data), hashlib.sha256(entry.data).hexdigest())
+            return Want(entry, len(entry.data), hashlib.sha256(entry.data).hexdigest(), cache=cache)
         origin = entry.origin
         if origin is not None and origin.sha256:  # a remote file: its digests came with it (verified)
             return Want(entry, origin.size, origin.sha256, origin.md5 or None, cache)

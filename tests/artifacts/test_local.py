@@ -188,11 +188,12 @@ def test_checksum_parameter_given_by_hand_is_checked(tmp_path):
 
 def test_plan_lines_show_source_and_digest(tmp_path):
     from compiler.artifacts.plan_sources import source_lines
+    from compiler.artifacts.settings import Settings
     from compiler.pipeline import load_and_build
 
     (tmp_path / "a.onnx").write_bytes(b"a")
     manifest = write_manifest(tmp_path, {1: {"source": "a.onnx", "sha256": sha256(b"a")}})
-    loaded, tree = load_and_build(manifest)
+    loaded, tree = load_and_build(manifest, Settings())
     (line,) = source_lines(loaded.manifest, full_digests=True)
     assert line.split() == ["m/1", "a.onnx", "file,", "1", "B", f"sha256:{sha256(b'a')}", "(pinned)", "local"]
 
@@ -250,7 +251,7 @@ def test_local_hashing_uses_the_free_cores(monkeypatch, cores, jobs, busy, expec
 
 def test_local_sources_are_hashed_on_the_free_cores_only(tmp_path, monkeypatch):
     from compiler.artifacts import fetch, resolve
-    from compiler.artifacts import settings as artifact_settings
+    from compiler.artifacts.settings import Settings
     from compiler.pipeline import load_and_build
 
     for version in (1, 2, 3):
@@ -264,8 +265,7 @@ def test_local_sources_are_hashed_on_the_free_cores_only(tmp_path, monkeypatch):
 
     monkeypatch.setattr(resolve, "in_parallel", spy)
     monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1})
-    with artifact_settings.using(jobs=8, busy_cores=1):
-        loaded, tree = load_and_build(manifest)
+    loaded, tree = load_and_build(manifest, Settings(jobs=8, busy_cores=1))
     assert tree is not None, loaded.problems
     assert calls == [("list", 8), ("digest", 1)]
     assert all(v.artifact.files[0].sha256 for m in loaded.manifest.models.values() for v in m.versions.values())

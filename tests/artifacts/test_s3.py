@@ -4,9 +4,10 @@ import os
 
 import pytest
 
-from compiler.artifacts import settings
+from compiler.artifacts.cache import Cache
 from compiler.artifacts.digest import folder_digest
 from compiler.artifacts.remote_copy import SERVER_SIDE, UPLOAD, SourceChanged, copy_method, local_copy, server_side_copy
+from compiler.artifacts.settings import Settings
 from compiler.pipeline import load_and_build
 from compiler.storage.files import CHUNK
 from tests.artifacts.manifests import files_of, sha256, write_manifest
@@ -86,8 +87,7 @@ def test_s3_missing_source_and_bad_env_reference(tmp_path, s3_emulator, bucket):
 
 
 def _lazy_tree(manifest):
-    with settings.using(fetch=False):  # what sync does when it may copy server-side
-        loaded, tree = load_and_build(manifest)
+    loaded, tree = load_and_build(manifest, Settings(fetch=False))  # what sync does when it may copy server-side
     assert tree is not None, loaded.problems
     return [e for e in tree.entries if e.origin is not None]
 
@@ -117,9 +117,9 @@ def test_s3_to_s3_copy_is_server_side(tmp_path, s3_emulator, bucket, locked):
     # Another store (or other credentials) means an upload from a verified local copy.
     assert copy_method(entry, "gs://elsewhere/repo", {}) == UPLOAD
     assert copy_method(entry, target_url, {**s3_emulator.storage_options(), "key": "other"}) == UPLOAD
-    assert local_copy(entry.origin).read_bytes() == data
-    with settings.using(fetch=False, digests=True):  # sync's mode: digests known, bytes left remote
-        loaded, tree = load_and_build(manifest)
+    assert local_copy(entry.origin, Cache(Settings().cache_root)).read_bytes() == data
+    # sync's mode: digests known, bytes left remote
+    loaded, tree = load_and_build(manifest, Settings(fetch=False, digests=True))
     (entry,) = [e for e in tree.entries if e.origin is not None]
     assert entry.origin.sha256 == sha256(data) and entry.source is None
 

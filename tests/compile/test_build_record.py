@@ -9,8 +9,15 @@ import time
 import pytest
 
 from compiler import pipeline
+from compiler.artifacts.settings import Settings
 from compiler.compile import build_record
 from tests.helpers import run_cli, write
+
+
+def _cache():
+    """The cache folder a command run here uses (the environment's, as `Settings.for_run` reads it)."""
+    return Settings.for_run().cache_root
+
 
 MANIFEST = """\
 version: 1
@@ -63,7 +70,7 @@ def _dry_run(project):
 
 
 def test_an_unchanged_project_is_answered_from_the_record(project, full_runs):
-    assert build_record.record_path(project / "repo").is_file()
+    assert build_record.record_path(project / "repo", _cache()).is_file()
     assert (project / "repo" / build_record.MARKER).read_bytes() == b""  # the output holds no record
     full_runs.clear()
     code, out, _ = _dry_run(project)
@@ -133,7 +140,7 @@ def test_a_retargeted_symlink_source_is_seen(tmp_path, full_runs):
 
 
 def test_inputs_changed_after_the_compile_started_are_not_trusted(project):
-    stored = build_record.load(project / "repo")
+    stored = build_record.load(project / "repo", _cache())
     key = stored["key"]
     assert build_record.inputs_unchanged(stored, key)
     stored["started"] = 0  # every input now looks changed at or after the start
@@ -143,7 +150,7 @@ def test_inputs_changed_after_the_compile_started_are_not_trusted(project):
 
 def test_outputs_touched_in_the_records_own_tick_are_checked_by_content(project):
     out = project / "repo"
-    stored = build_record.load(out)
+    stored = build_record.load(out, _cache())
     assert build_record.outputs_unchanged(stored, out)
     stored["finished"] = 0  # as if every output had been touched after the compile finished
     # An edit the stamps cannot show (same tick): pretend the record matched the new stamps.
@@ -159,7 +166,7 @@ def test_outputs_touched_in_the_records_own_tick_are_checked_by_content(project)
 
 
 def test_a_damaged_record_means_the_full_run(project, full_runs):
-    build_record.record_path(project / "repo").write_text("{not json")
+    build_record.record_path(project / "repo", _cache()).write_text("{not json")
     full_runs.clear()
     code, out, _ = _dry_run(project)
     assert full_runs and code == 0 and "up to date" in out
@@ -175,7 +182,7 @@ def test_no_record_when_there_are_warnings(tmp_path):
     write(tmp_path / "models.yaml", MANIFEST)  # version 2 is not in models.lock: a warning
     code, out, _ = run_cli("compile", "models.yaml", "--out", "repo", cwd=tmp_path)
     assert code == 0 and "not in models.lock" in out
-    assert not build_record.record_path(tmp_path / "repo").exists()
+    assert not build_record.record_path(tmp_path / "repo", _cache()).exists()
     code, out, _ = run_cli("compile", "models.yaml", "--out", "repo", "--dry-run", cwd=tmp_path)
     assert "not in models.lock" in out
 
@@ -191,7 +198,7 @@ def test_no_record_for_remote_sources(tmp_path):
         manifest = write_manifest(tmp_path / "repo", {1: served.url("model.onnx")})
         time.sleep(0.05)
         assert run_cli("compile", manifest, "--out", tmp_path / "out")[0] == 0
-        assert not build_record.record_path(tmp_path / "out").exists()
+        assert not build_record.record_path(tmp_path / "out", _cache()).exists()
 
 
 def test_the_same_manifest_bytes_elsewhere_are_not_up_to_date(project, tmp_path_factory, full_runs):
@@ -208,13 +215,13 @@ def test_the_same_manifest_bytes_elsewhere_are_not_up_to_date(project, tmp_path_
 
 
 def test_cache_prune_all_removes_the_records(project):
-    assert build_record.record_path(project / "repo").is_file()
+    assert build_record.record_path(project / "repo", _cache()).is_file()
     assert run_cli("cache", "prune", "--all", cwd=project)[0] == 0
-    assert not build_record.record_path(project / "repo").exists()
+    assert not build_record.record_path(project / "repo", _cache()).exists()
 
 
 def test_a_record_in_use_survives_cache_prune(project):
-    path = build_record.record_path(project / "repo")
+    path = build_record.record_path(project / "repo", _cache())
     month_ago = time.time() - 40 * 86400
     os.utime(path, (month_ago, month_ago))
     code, out, _ = _dry_run(project)

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import tritonclient.http as httpclient
 
+from compiler.artifacts.settings import Settings
 from compiler.manifest.validate import schema_problems
 from compiler.pipeline import load_and_build
 from compiler.rollout.served import expected_versions
@@ -67,7 +68,7 @@ def test_the_schema_takes_version_0_and_refuses_leading_zeros_signs_and_words(ke
 
 def test_a_manifest_with_version_0_validates_and_compiles_folder_0(tmp_path):
     manifest = _manifest(tmp_path)
-    loaded, tree = load_and_build(manifest)
+    loaded, tree = load_and_build(manifest, Settings())
     assert loaded.ok, [p.message for p in loaded.problems]
     code, _, err = run_cli("compile", manifest, "--out", tmp_path / "repo")
     assert code == 0, err
@@ -79,7 +80,7 @@ def test_a_version_0_without_its_model_file_is_a_validate_error(tmp_path):
     manifest = _manifest(tmp_path)
     (tmp_path / "src" / "0" / "model.py").unlink()
     (tmp_path / "src" / "0" / "notes.txt").write_text("no model here\n")
-    loaded, _ = load_and_build(manifest)
+    loaded, _ = load_and_build(manifest, Settings())
     assert "python-model-file" in {p.rule for p in loaded.problems if p.is_error}
 
 
@@ -106,7 +107,7 @@ def test_version_0_compiles_and_serves_with_the_default_policy_a_specific_list_a
         assert sorted((m["name"], m["version"], m["state"]) for m in index if m.get("version")) == [
             ("pin", "0", "READY"), ("pinned", "0", "READY"), ("zero", "0", "READY")], index
         # rollout's idea of what each manifest model serves is what the server serves
-        loaded, _ = load_and_build(manifest)
+        loaded, _ = load_and_build(manifest, Settings())
         for name, model in loaded.manifest.models.items():
             assert expected_versions(model) == {int(m["version"]) for m in index if m["name"] == name} == {0}
         client = httpclient.InferenceServerClient(url=server.http_url)

@@ -103,17 +103,17 @@ def test_a_missing_bucket_is_explained_the_same_with_the_helper(tmp_path, s3_emu
     assert "the bucket or container does not exist" in outputs[0] and "Traceback" not in outputs[0]
 
 
-def test_the_work_ahead_guess_follows_the_wanted_files(tmp_path, monkeypatch):
-    monkeypatch.setenv("TRITON_GITOPS_CACHE_DIR", str(tmp_path / "cache"))
+def test_the_work_ahead_guess_follows_the_wanted_files(tmp_path):
+    cache = tmp_path / "cache"
     target = SimpleNamespace(url="s3://bucket/models?sig=secret", endpoint="")
     wants = {"m/config.pbtxt": SimpleNamespace(sha256="a" * 64), "m/1/model.onnx": SimpleNamespace(sha256="b" * 64)}
-    assert not expect.likely_done(target, wants)  # never seen: work ahead
-    expect.remember_done(target, wants)
-    assert expect.likely_done(target, wants)
+    assert not expect.likely_done(target, wants, cache)  # never seen: work ahead
+    expect.remember_done(target, wants, cache)
+    assert expect.likely_done(target, wants, cache)
     assert "secret" not in (tmp_path / "cache" / "index" / "sync-targets.json").read_text()
     edited = {**wants, "m/1/model.onnx": SimpleNamespace(sha256="c" * 64)}
-    assert not expect.likely_done(target, edited)
-    assert not expect.likely_done(SimpleNamespace(url="s3://other/models", endpoint=""), wants)
+    assert not expect.likely_done(target, edited, cache)
+    assert not expect.likely_done(SimpleNamespace(url="s3://other/models", endpoint=""), wants, cache)
 
 
 def test_a_new_target_is_opened_while_the_manifest_builds(project, backend):
@@ -122,22 +122,22 @@ def test_a_new_target_is_opened_while_the_manifest_builds(project, backend):
     follows waits for that, then writes as usual. A known target, `plan` and dry runs do not."""
     import io
 
-    from compiler.artifacts import settings as artifact_settings
+    from compiler.artifacts.settings import Settings
+    from compiler.pipeline import load
     from compiler.sync import engine
     from compiler.sync.progress import Progress
 
     if backend.name == "local":
         pytest.skip("a local target has no SDK to open")
-    artifact_settings.reset()  # the backend fixture gave this test an empty cache folder
+    settings = Settings.for_run()  # the backend fixture gave this test an empty cache folder
     helper = SimpleNamespace(send=lambda target: None, cancel=lambda: None, result=lambda: None)
-    ctx, _ = engine.prepare(project.manifest, "t", 4, early=helper, writes=True)
-    assert ctx.warming is not None and not expect.known(ctx.target)
+    ctx, _ = engine.prepare(load(project.manifest), "t", settings, 4, early=helper, writes=True)
+    assert ctx.warming is not None and not expect.known(ctx.target, settings.cache_root)
     result = engine.sync(ctx, prune=False, dry_run=False, jobs=4, progress=Progress(io.StringIO(), enabled=False))
     assert not ctx.warming.is_alive() and ctx.target._fs is not None
     assert result.outcome is not None and len(result.plan.changes) == len(project.expected())
-    assert expect.known(ctx.target)
+    assert expect.known(ctx.target, settings.cache_root)
     for writes in (True, False):
-        again, _ = engine.prepare(project.manifest, "t", 4, early=helper, writes=writes)
+        again, _ = engine.prepare(load(project.manifest), "t", settings, 4, early=helper, writes=writes)
         assert again.warming is None
-    artifact_settings.reset()
     assert project.cli("sync", "--dry-run")[0] == 0  # in sync

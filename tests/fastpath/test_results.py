@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from compiler.answers import PLAIN
+from compiler.artifacts.settings import Settings
 from tests.helpers import REPO, run_json
 
 
@@ -136,21 +137,20 @@ def test_off_is_a_pass_through(monkeypatch):
     monkeypatch.setenv("TRITON_GITOPS_FASTPATH", "0")
     from compiler import fastpath
 
-    assert fastpath.results_for("models.yaml") is PLAIN
+    assert fastpath.results_for("models.yaml", Settings()) is PLAIN
     assert fastpath.target_reader("s3://bucket/x", ("models.yaml",)) is None
 
 
 def _loaded(manifest: Path, monkeypatch, fastpath: bool) -> tuple:
     """Every problem (located) and every file of the tree, as load_and_build gives them."""
-    from compiler.artifacts import settings as artifact_settings
     from compiler.fastpath import results_for
     from compiler.pipeline import load_and_build
 
     monkeypatch.setenv("TRITON_GITOPS_FASTPATH", "1" if fastpath else "0")
-    artifact_settings.reset()
-    results = results_for(manifest)  # as the commands hand it to the stages
+    settings = Settings.for_run()
+    results = results_for(manifest, settings)  # as the commands hand it to the stages
     assert (results is not PLAIN) == fastpath
-    loaded, tree = load_and_build(manifest, results=results)
+    loaded, tree = load_and_build(manifest, settings, results=results)
     files = None if tree is None else [(e.path, e.kind, e.size, e.data, e.source, e.sha256) for e in tree.entries]
     return [p.as_dict() for p in loaded.problems], files
 

@@ -53,9 +53,10 @@ class Project:
 
     def expected(self) -> dict:
         """{path: bytes} the target must hold after a sync of this project."""
+        from compiler.artifacts.settings import Settings
         from compiler.pipeline import load_and_build
 
-        loaded, tree = load_and_build(self.manifest)
+        loaded, tree = load_and_build(self.manifest, Settings())
         assert tree is not None, [p.message for p in loaded.problems]
         return {e.path: e.data if e.data is not None else Path(e.source).read_bytes() for e in tree.entries}
 

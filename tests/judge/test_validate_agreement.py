@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from compiler.artifacts.settings import Settings
 from compiler.errors import FatalError
 from compiler.importer import import_repository
 from compiler.pipeline import load_and_build
@@ -61,7 +62,7 @@ def validated(tmp_path_factory):
         if errors:
             out.append((case, verdicts.get(case.id), "import", errors, why))
             continue
-        loaded, _ = load_and_build(manifest)
+        loaded, _ = load_and_build(manifest, Settings())
         errors = [f"{p.rule} at {p.line}:{p.column}: {p.message}" for p in loaded.problems if p.is_error]
         out.append((case, verdicts.get(case.id), "validate", errors, why))
     return out

@@ -2,6 +2,7 @@
 Triton loads (problems at the line they come from), names, the Triton release, compiling."""
 from google.protobuf import text_format
 
+from compiler.artifacts.settings import Settings
 from compiler.manifest.variants import merge_variant, variant_of, written_in_variant
 from compiler.pipeline import load_and_build
 from compiler.proto import ModelConfig
@@ -122,7 +123,7 @@ def test_a_variant_of_a_valid_model_that_is_itself_valid_passes(tmp_path):
     manifest = _example_with(tmp_path, "      tiny:\n        instance_group: [{kind: KIND_CPU, count: 3}]\n"
                                        "        dynamic_batching: null\n        version_policy: {latest: 1}\n")
     assert run_cli("validate", manifest)[0] == 0
-    loaded, tree = load_and_build(manifest)
+    loaded, tree = load_and_build(manifest, Settings())
     variant = loaded.manifest.models["text_classifier"].variants["tiny"].config
     assert not variant.HasField("dynamic_batching") and variant.instance_group[0].count == 3
     assert variant.version_policy.latest.num_versions == 1
@@ -185,7 +186,7 @@ def test_target_config_name_is_read_and_must_be_a_plain_name(tmp_path):
     text = manifest.read_text()
     manifest.write_text(text.replace("local: {url: build/model_repository}",
                                      "local: {url: build/model_repository, config_name: cpu-large}"))
-    loaded, _ = load_and_build(manifest)
+    loaded, _ = load_and_build(manifest, Settings())
     assert loaded.ok and loaded.manifest.targets["local"].config_name == "cpu-large"
     manifest.write_text(text.replace("local: {url: build/model_repository}",
                                      "local: {url: build/model_repository, config_name: cpu-larg}"))

@@ -18,6 +18,7 @@ import fsspec
 import pytest
 import yaml
 
+from compiler.artifacts.settings import Settings
 from compiler.pipeline import load_and_build
 from compiler.sync.state import LOCK_NAME, STATE_NAME
 from tests.helpers import REPO, run_cli, run_json
@@ -124,7 +125,7 @@ class Project:
         return run_json(command, self.manifest, "--target", "t", *args)
 
     def expected(self) -> dict:
-        loaded, tree = load_and_build(self.manifest)
+        loaded, tree = load_and_build(self.manifest, Settings())
         assert tree is not None, [p.message for p in loaded.problems]
         return {e.path: e.data if e.data is not None else e.source.read_bytes() for e in tree.entries}
 
