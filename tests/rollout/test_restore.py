@@ -2,6 +2,7 @@
 revision, compiled in memory; what it cannot give is said, never guessed."""
 import subprocess
 
+from compiler.artifacts.settings import Settings
 from compiler.rollout.restore import PreviousFiles
 
 MANIFEST = """version: 1
@@ -32,7 +33,7 @@ def _repo(root):
 def test_files_of_the_versions_asked_and_the_model_folder_without_the_config(tmp_path):
     _repo(tmp_path)
     (tmp_path / "src" / "v1.py").write_text("# uncommitted\n")  # not what HEAD says
-    previous = PreviousFiles(tmp_path / "models.yaml", "HEAD")
+    previous = PreviousFiles(tmp_path / "models.yaml", "HEAD", Settings())
     try:
         files, problem = previous.files("echo", {1})
         assert problem == ""
@@ -45,12 +46,12 @@ def test_files_of_the_versions_asked_and_the_model_folder_without_the_config(tmp
 
 def test_outside_git_or_at_an_unknown_revision_the_problem_is_named(tmp_path):
     (tmp_path / "models.yaml").write_text(MANIFEST)
-    previous = PreviousFiles(tmp_path / "models.yaml", "HEAD~1")
+    previous = PreviousFiles(tmp_path / "models.yaml", "HEAD~1", Settings())
     assert previous.files("echo", {1}) == ({}, previous.problem)
     assert "not inside a git repository" in previous.problem
     previous.close()
     repo = tmp_path / "repo"
     _repo(repo)
-    previous = PreviousFiles(repo / "models.yaml", "HEAD~1")
+    previous = PreviousFiles(repo / "models.yaml", "HEAD~1", Settings())
     assert previous.files("echo", {1})[1].startswith("the manifest at HEAD~1 cannot be read: git: base ref 'HEAD~1'")
     previous.close()
