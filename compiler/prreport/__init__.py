@@ -1,6 +1,7 @@
 """The pull-request plan report: what a PR changes, model by model, rendered with Jinja2.
 
-    report = build_report("models.yaml", "HEAD^1", read_plans(os.environ["RUNNER_TEMP"] + "/triton-gitops-plans"))
+    report = build_report("models.yaml", "HEAD^1", Settings.for_run(),
+                          read_plans(os.environ["RUNNER_TEMP"] + "/triton-gitops-plans"))
     markdown = render_markdown(report)
 
 `report_data` compares the manifest at a base ref (read through `compiler.gitinfo`) with the work

@@ -266,7 +266,7 @@ def copy_from(ctx: Context, requested) -> None:
     if requested:
         from compiler.sync.promote import read_source
 
-        ctx.copy_from = read_source(ctx.loaded.manifest, requested, ctx.target, _timeout())
+        ctx.copy_from = read_source(ctx.loaded.manifest, requested, ctx.target, ctx.settings.storage_timeout)
 
 
 def plan_only(ctx: Context, prune: bool = False) -> Result:
