@@ -6,7 +6,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
 from compiler.answers import PLAIN
+from compiler.artifacts.lockfile import lock_entries, lock_path, render_lock, write_lock
 from compiler.artifacts.settings import LOCK_IGNORE, Settings
+from compiler.compile.tree import build_tree
 from compiler.manifest import LoadedManifest, load_manifest
 
 if TYPE_CHECKING:  # for annotations only: never imported at run time
@@ -27,8 +29,6 @@ def build(loaded: LoadedManifest, settings: Settings, after_load=None, results=P
     `after_load(loaded)` runs before the tree is built: sync learns its target there, so that
     reading the target overlaps the hashing of the sources. `results`: answers of earlier
     runs to reuse (compiler/answers.py; the commands pass compiler.fastpath's cache)."""
-    from compiler.compile.tree import build_tree
-
     if loaded.manifest is None:
         return None
     if after_load is not None:
@@ -53,8 +53,6 @@ def load_and_build(manifest_path, settings: Settings, after_load=None, results=P
 def lock_manifest(manifest_path, settings: Settings, check: bool = False):
     """(LoadedManifest, LockUpdate or None): models.lock as the manifest's sources are now,
     written unless `check`; None when the manifest does not build (its problems say why)."""
-    from compiler.artifacts.lockfile import lock_entries, lock_path, render_lock, write_lock
-
     # The old lock is what is being replaced, so it is not checked; digests are needed, bytes
     # are not (a remote file seen before is not downloaded again just to be locked).
     loaded, tree = load_and_build(manifest_path, replace(settings, lock=LOCK_IGNORE, fetch=False))

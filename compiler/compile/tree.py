@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
 from compiler.answers import PLAIN
+from compiler.artifacts import resolve_versions
 from compiler.compile.config_text import render_config
 from compiler.compile.warmup_data import encode
 from compiler.manifest.variants import variant_file
@@ -106,8 +107,6 @@ def build_tree(manifest, settings: Settings, source_label: str = "models.yaml", 
     """(Tree, problems with document paths). `settings`: how the artifacts stage treats sources
     (compiler.artifacts.settings); `results`: answers of earlier runs to reuse
     (compiler.fastpath.results); `cache`: the run's download cache, when a later stage shares it."""
-    from compiler.artifacts import resolve_versions
-
     problems: list = resolve_versions(manifest, settings, cache)  # before rendering: it adds checksum-agent MD5 parameters
     entries: list = []
     for model in manifest.models.values():

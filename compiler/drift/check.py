@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Optional
 
 from compiler.errors import FatalError
+from compiler.manifest.variants import serve_variant
+from compiler.storage.redact import environment_secrets, scrub
+from compiler.storage.urls import redact_url
 
 if TYPE_CHECKING:  # for annotations only: never imported at run time
     from compiler.sync.plan import Plan
@@ -76,8 +79,6 @@ class _Display:
 def _message(exc: BaseException) -> str:
     if isinstance(exc, FatalError):
         return exc.message + (f" ({exc.hint})" if exc.hint else "")
-    from compiler.storage.redact import environment_secrets, scrub
-
     # Not explained by the storage layer: an SDK's own text, which may quote what it was given.
     return scrub(f"{type(exc).__name__}: {exc}", environment_secrets())
 
@@ -85,7 +86,7 @@ def _message(exc: BaseException) -> str:
 def check_storage(loaded, tree, settings, check: TargetCheck) -> None:
     """`plan --target NAME`'s core: the plan of the manifest's tree (built once by the command),
     or the reason there is none."""
-    from compiler.sync import engine
+    from compiler.sync import engine  # the sync stage (~55 ms, -X importtime): drift imports it when it checks storage
 
     try:
         ctx, _ = engine.prepare(loaded, check.name, settings, jobs=8, tree=tree)
@@ -100,8 +101,6 @@ def check_storage(loaded, tree, settings, check: TargetCheck) -> None:
 def serving(manifest, target: str):
     """The manifest's configs as the target's servers load them (its `config_name`), and back
     afterwards: one loaded manifest serves the checks of every target."""
-    from compiler.manifest.variants import serve_variant
-
     saved = {name: (model.config, model.config_dict) for name, model in manifest.models.items()}
     try:
         serve_variant(manifest, "", target)
@@ -113,7 +112,7 @@ def serving(manifest, target: str):
 
 def check_servers(manifest, check: TargetCheck, timeout: float, nameserver=None) -> None:
     """`status --target NAME`'s core, each replica on its own."""
-    from compiler.rollout.client import TritonError
+    from compiler.rollout.client import TritonError  # the rollout stage (~60 ms): only for targets with servers
     from compiler.rollout.drift import server_drift
     from compiler.rollout.fleet import fleet
 
@@ -140,8 +139,6 @@ def check_servers(manifest, check: TargetCheck, timeout: float, nameserver=None)
 def check_all(loaded, tree, settings, names, timeout: float = 30.0, nameserver=None) -> list:
     """A TargetCheck for each of `names` (targets of the loaded manifest, whose `tree` the
     command built with this run's `settings`)."""
-    from compiler.storage.urls import redact_url
-
     manifest = loaded.manifest
     out = []
     for name in names:

@@ -20,9 +20,12 @@ from typing import TYPE_CHECKING, Optional
 
 from compiler import gitinfo
 from compiler.manifest.variants import FOLDER, is_config_path
+from compiler.pipeline import load_and_build
 from compiler.prreport.configdiff import diff_configs
+from compiler.prreport.plans import ERROR, UNKNOWN
 from compiler.storage.destinations import listing as credential_destinations
 from compiler.storage.files import sha256_file
+from compiler.storage.urls import redact_url
 
 if TYPE_CHECKING:  # for annotations only: never imported at run time
     from compiler.artifacts.settings import Settings
@@ -126,8 +129,6 @@ class Report:
     @property
     def failed_plans(self) -> list:
         """Targets whose plan did not finish (an error, or no result that can be read)."""
-        from compiler.prreport.plans import ERROR, UNKNOWN
-
         return [t for t in self.targets if t.status in (ERROR, UNKNOWN)]
 
     def as_dict(self) -> dict:
@@ -154,8 +155,6 @@ def _entry_sha(entry) -> str:
 
 def load_side(manifest_path, settings: Settings) -> Side:
     """One side of the report. Digests are enough: remote sources are not fetched."""
-    from compiler.pipeline import load_and_build
-
     side = Side()
     loaded, tree = load_and_build(manifest_path, replace(settings, fetch=False))
     side.problems = list(loaded.problems)
@@ -163,8 +162,6 @@ def load_side(manifest_path, settings: Settings) -> Side:
     side.destinations = credential_destinations(loaded.document.data)
     if loaded.manifest is None:
         return side
-    from compiler.storage.urls import redact_url
-
     side.parsed = True
     side.targets = {name: redact_url(t.url) for name, t in loaded.manifest.targets.items()}
     side.config_names = {name: t.config_name for name, t in loaded.manifest.targets.items()}

@@ -29,6 +29,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Optional
 
+from compiler.errors import FatalError
+from compiler.pipeline import load_and_build
 from compiler.rollout.client import TritonError
 from compiler.rollout.served import read_served
 
@@ -91,9 +93,7 @@ class PreviousFiles:
     def _load(self):
         if self._tree is not None or self.problem:
             return
-        from compiler.errors import FatalError
-        from compiler.gitinfo import checkout_tree
-        from compiler.pipeline import load_and_build
+        from compiler.gitinfo import checkout_tree  # git (GitPython, ~0.1 s): only a rollback reads old files
 
         try:
             path = self._stack.enter_context(checkout_tree(self.ref, self.manifest_path))
