@@ -61,7 +61,7 @@ class TargetCheck:
         return out
 
     def as_dict(self) -> dict:
-        from compiler.sync.summary import plan_json
+        from compiler.sync.summary import plan_json  # the sync stage, like check_storage's engine
 
         storage = {"in_sync": not self.storage_drifted and not self.storage_error, "error": self.storage_error}
         if self.plan is not None:

@@ -142,7 +142,7 @@ class PreviousFiles:
 
 
 def _config_json(config) -> str:
-    from google.protobuf import json_format
+    from google.protobuf import json_format  # protobuf's JSON printer: only when a config is restored
 
     return json_format.MessageToJson(config, preserving_proto_field_name=True)
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Optional
 
 from compiler.errors import FatalError
+from compiler.rollout.rollout_record import model_digests
 
 if TYPE_CHECKING:  # for annotations only: never imported at run time
     from compiler.artifacts.settings import Settings
@@ -42,8 +43,6 @@ def check_target(loaded: LoadedManifest, tree: Tree, requested: str, settings: S
     ctx, _loaded = prepare(loaded, requested, settings, jobs, tree=tree)
     if ctx is None:  # not with a tree given; said plainly should that ever change
         raise FatalError(f"{loaded.document.file}: does not validate", "run `triton-gitops validate` for the problems")
-    from compiler.rollout.rollout_record import model_digests
-
     result = plan_only(ctx)
     pending: dict = {}
     for change in result.plan.active:
