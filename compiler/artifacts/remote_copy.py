@@ -20,6 +20,7 @@ from typing import cast
 
 from compiler.artifacts.cache import Cache
 from compiler.artifacts.file_digest import remote_file
+from compiler.artifacts.source import ArtifactFile
 from compiler.storage.stores import Filesystems
 from compiler.storage.urls import redact_url
 
@@ -82,11 +83,10 @@ def server_side_copy(origin, target_fs, target_path: str) -> None:
     target_fs.cp_file(source_path, target_path)
 
 
-def local_copy(origin, cache: Cache, expected: str = "") -> Path:
-    """A verified local copy of `origin` (a blob of the run's `cache`), fetched once: for uploads
-    to another store."""
-    from compiler.artifacts.source import ArtifactFile
-
+def local_copy(origin, cache_root: Path, expected: str = "") -> Path:
+    """A verified local copy of `origin` (a blob of the cache at `cache_root`, the run's
+    `Settings.cache_root`), fetched once: for uploads to another store."""
+    cache = Cache(cache_root)
     item = ArtifactFile("", origin.size, origin=origin)
     remote_file(cache, Filesystems(), item, expected or origin.sha256, need_bytes=True, need_digest=True,
                 label=redact_url(origin.url))

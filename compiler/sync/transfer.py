@@ -134,7 +134,7 @@ def local_source(want):
     """The local file to send: the entry's own, or for a remote file left remote its verified
     cache copy (downloaded now if the cache does not hold it)."""
     entry = want.entry
-    return entry.source if entry.source is not None else local_copy(entry.origin, want.cache, want.sha256)
+    return entry.source if entry.source is not None else local_copy(entry.origin, want.cache.root, want.sha256)
 
 
 def send(fs, want, dest: str, method: str = UPLOAD, origin=None) -> Sent:

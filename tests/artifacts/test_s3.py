@@ -4,7 +4,6 @@ import os
 
 import pytest
 
-from compiler.artifacts.cache import Cache
 from compiler.artifacts.digest import folder_digest
 from compiler.artifacts.remote_copy import SERVER_SIDE, UPLOAD, SourceChanged, copy_method, local_copy, server_side_copy
 from compiler.artifacts.settings import Settings
@@ -117,7 +116,7 @@ def test_s3_to_s3_copy_is_server_side(tmp_path, s3_emulator, bucket, locked):
     # Another store (or other credentials) means an upload from a verified local copy.
     assert copy_method(entry, "gs://elsewhere/repo", {}) == UPLOAD
     assert copy_method(entry, target_url, {**s3_emulator.storage_options(), "key": "other"}) == UPLOAD
-    assert local_copy(entry.origin, Cache(Settings().cache_root)).read_bytes() == data
+    assert local_copy(entry.origin, Settings().cache_root).read_bytes() == data
     # sync's mode: digests known, bytes left remote
     loaded, tree = load_and_build(manifest, Settings(fetch=False, digests=True))
     (entry,) = [e for e in tree.entries if e.origin is not None]
