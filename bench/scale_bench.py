@@ -12,8 +12,8 @@ console script (start-up and imports count):
 - with --s3: `plan --target s3://...` on a bucket of moto (tests/support/emulators.py, on
   loopback) that a first sync filled: a no-op against an object store
 
-The per-model result cache (compiler/fastpath/results.py) lives in the cache folder: set
-TRITON_GITOPS_CACHE_DIR to keep the bench's apart. The setup (compile, sync) fills it, so the
+The per-model result cache (compiler/fastpath/results.py) lives in the cache folder; each
+--cli gets a folder of its own under the work tree. The setup (compile, sync) fills it, so the
 timed runs are the re-runs the cache is for; TRITON_GITOPS_FASTPATH=0 in a --cli command
 times the plain code.
 
@@ -94,21 +94,26 @@ def measure(work: Path, models: int, versions: int, repeat: int, clis: dict, s3=
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     generate(work, models, versions)
-    for i, cli in enumerate(clis.values()):
-        run(cli + ["compile", "models.yaml", "--out", f"build/compiled-{i}"], work)
-    run(next(iter(clis.values())) + ["sync", "models.yaml", "--target", "local"], work)
-    steps, env = dict(STEPS), None
+    steps, extra = dict(STEPS), {}
     if s3 is not None:
         bucket = s3.make_bucket(f"scale{models}")
-        env = {**os.environ, **s3.env()}
+        extra = s3.env()
         steps[S3_STEP] = ["plan", "models.yaml", "--target", f"s3://{bucket}/models"]
+    # Each CLI gets a result cache of its own (compiler/fastpath/results.py): two code trees
+    # sharing one would overwrite each other's (a cache of other code is never read), and every
+    # timed run would be a cold one.
+    envs = [{**os.environ, **extra, "TRITON_GITOPS_CACHE_DIR": str(work / f".cache-{i}")} for i in range(len(clis))]
+    for i, cli in enumerate(clis.values()):
+        run(cli + ["compile", "models.yaml", "--out", f"build/compiled-{i}"], work, env=envs[i])
+    run(next(iter(clis.values())) + ["sync", "models.yaml", "--target", "local"], work, env=envs[0])
+    if s3 is not None:
         run(next(iter(clis.values())) + ["sync", "models.yaml", "--target", f"s3://{bucket}/models", "--jobs", "32"],
-            work, env=env)
+            work, env=envs[0])
     results = {(label, step): [] for label in clis for step in steps}
     for _ in range(repeat):          # the steps take turns, so noise spreads over all of them
         for step, args in steps.items():
             for i, (label, cli) in enumerate(clis.items()):
-                results[label, step].append(run(cli + [a.format(i=i) for a in args], work, env=env))
+                results[label, step].append(run(cli + [a.format(i=i) for a in args], work, env=envs[i]))
     return results
 
 
