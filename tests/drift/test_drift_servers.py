@@ -10,10 +10,10 @@ import pytest
 from compiler.drift.report import MARKER
 from tests.gitops.test_report_escaping import inline_texts, parse, walk
 from tests.helpers import run_cli
-from tests.rollout.live import ADD_PY, write_manifest, write_sources
+from tests.rollout.live import ADD_PY, live_root, write_manifest
 from tests.support.github_api import GitHubApi
 from tests.support.procs import free_port
-from tests.support.triton import TritonServer, tritonserver_binary
+from tests.support.triton import TritonServer
 
 pytestmark = pytest.mark.triton
 
@@ -25,11 +25,7 @@ HOSTILE = "m_**b**_[a]~~c~~"
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    if tritonserver_binary() is None:
-        pytest.skip("tritonserver not installed; run scripts/bootstrap.sh")
-    root = tmp_path_factory.mktemp("drift-servers")
-    write_sources(root)
-    (root / "target").mkdir()
+    root = live_root(tmp_path_factory, "drift-servers")
     extra = root / "extra" / HOSTILE  # a model no manifest declares, in a second repository
     (extra / "1").mkdir(parents=True)
     (extra / "1" / "model.py").write_text(ADD_PY.replace("{n}", "0"))

@@ -53,6 +53,21 @@ targets:
 """
 
 
+def live_root(tmp_path_factory, name: str) -> Path:
+    """A folder for a module's live servers: the model sources written, an empty `target/` for
+    them to serve; the module is skipped when no tritonserver is installed."""
+    import pytest
+
+    from tests.support.triton import tritonserver_binary
+
+    if tritonserver_binary() is None:
+        pytest.skip("tritonserver not installed; run scripts/bootstrap.sh")
+    root = tmp_path_factory.mktemp(name)
+    write_sources(root)
+    (root / "target").mkdir()
+    return root
+
+
 def write_sources(root: Path) -> None:
     (root / "src").mkdir(parents=True, exist_ok=True)
     for n in (1, 2, 3):

@@ -9,8 +9,8 @@ import pytest
 import tritonclient.http as httpclient
 
 from tests.helpers import run_cli
-from tests.rollout.live import write_manifest, write_sources
-from tests.support.triton import TritonServer, tritonserver_binary
+from tests.rollout.live import live_root, write_manifest
+from tests.support.triton import TritonServer
 
 pytestmark = pytest.mark.triton
 
@@ -45,11 +45,7 @@ class Live:
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
-    if tritonserver_binary() is None:
-        pytest.skip("tritonserver not installed; run scripts/bootstrap.sh")
-    root = tmp_path_factory.mktemp("rollout")
-    write_sources(root)
-    (root / "target").mkdir()
+    root = live_root(tmp_path_factory, "rollout")
     with TritonServer(root / "target", "--model-control-mode=explicit", "--log-verbose=1", wait="live",
                       log_path=root / "triton.log") as server:
         yield Live(root, server)

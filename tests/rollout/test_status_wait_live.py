@@ -5,19 +5,15 @@ import json
 import pytest
 
 from tests.helpers import run_cli
-from tests.rollout.live import write_manifest, write_sources
-from tests.support.triton import TritonServer, tritonserver_binary
+from tests.rollout.live import live_root, write_manifest
+from tests.support.triton import TritonServer
 
 pytestmark = pytest.mark.triton
 
 
 @pytest.fixture(scope="module")
 def polling(tmp_path_factory):
-    if tritonserver_binary() is None:
-        pytest.skip("tritonserver not installed; run scripts/bootstrap.sh")
-    root = tmp_path_factory.mktemp("poll")
-    write_sources(root)
-    (root / "target").mkdir()
+    root = live_root(tmp_path_factory, "poll")
     servers = [TritonServer(root / "target", "--model-control-mode=poll", f"--repository-poll-secs={secs}",
                             wait="live", log_path=root / f"triton-{n}.log")
                for n, secs in enumerate((1, 1, 3600))]
