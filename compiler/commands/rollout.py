@@ -120,7 +120,7 @@ def run(options) -> int:
         print(f"rollout of {options.manifest} to Triton at {where}"
               + (f" (target {options.target})" if options.target else ""))
     servers = ServerRecords(check, options.timeout)
-    previous = PreviousFiles(options.manifest, options.rollback_to, settings)
+    previous = PreviousFiles(options.manifest, options.rollback_to, settings, given=servers.given)
     try:
         result = roll_out(manifest, replicas, canary=options.canary, max_unavailable=options.max_unavailable,
                           gates=_gates(options), timeout=options.timeout, force=tuple(options.reload or ()),

@@ -7,6 +7,7 @@ apart from that it reads no file contents (except raw warmup files given as data
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
@@ -16,6 +17,7 @@ from compiler.artifacts import resolve_versions
 from compiler.compile.config_text import render_config
 from compiler.compile.warmup_data import encode
 from compiler.manifest.variants import variant_file
+from compiler.storage.files import sha256_file
 
 if TYPE_CHECKING:  # for annotations only: never imported at run time
     from compiler.artifacts.cache import Cache
@@ -41,6 +43,17 @@ class Entry:
     # store stamp): sync can copy it server-side, and `source` may then be None (not downloaded).
     origin: Optional[Origin] = None
     sha256: str = ""  # of a copied file, when the artifacts stage already knows it
+
+    def content_sha256(self) -> str:
+        """The sha256 of what this entry writes: known already, or read from its bytes ("" for
+        a remote file neither downloaded nor digested)."""
+        if self.data is not None:
+            return hashlib.sha256(self.data).hexdigest()
+        if self.sha256:
+            return self.sha256
+        if self.origin is not None and self.origin.sha256:
+            return self.origin.sha256
+        return sha256_file(self.source) if self.source is not None else ""
 
 
 @dataclass

@@ -26,12 +26,14 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Optional
 
 from compiler.errors import FatalError
 from compiler.pipeline import load_and_build
 from compiler.rollout.client import TritonError
+from compiler.rollout.rollout_record import model_digests
 from compiler.rollout.served import read_served
 
 if TYPE_CHECKING:  # for annotations only: never imported at run time
@@ -84,8 +86,12 @@ def snapshot(client) -> dict:
 class PreviousFiles:
     """Model files as the manifest at a git revision compiles them (read lazily, once)."""
 
-    def __init__(self, manifest_path, ref: str, settings: Settings):
+    def __init__(self, manifest_path, ref: str, settings: Settings, given: Optional[Callable] = None):
         self.manifest_path, self.ref, self.settings = manifest_path, ref, settings
+        # given(endpoint) -> {model: digest} the rollout record holds of what that server was last
+        # given, or None (rollout_record.ServerRecords.given): the files sent back must be those.
+        self.given = given
+        self._digests: Optional[dict] = None
         self._stack = contextlib.ExitStack()
         self._tree: Optional[Tree] = None
         self.problem = ""
@@ -109,9 +115,25 @@ class PreviousFiles:
             return
         self._tree = tree
 
-    def files(self, model: str, versions) -> tuple:
+    def _recorded_elsewhere(self, model: str, endpoint: str) -> str:
+        """A problem when the record says the server at `endpoint` was last given other files
+        of `model` than the manifest at this revision holds: sending these would load a model
+        it never ran (the rollout before this one came from another revision)."""
+        recorded = (self.given(endpoint) or {}).get(model) if self.given is not None else None
+        if recorded is None or self._tree is None:
+            return ""
+        if self._digests is None:
+            self._digests = model_digests({e.path: e.content_sha256() for e in self._tree.entries})
+        if self._digests.get(model) == recorded:
+            return ""
+        return (f"the files of {model} at {self.ref} are not the ones this server was last given (the target's "
+                f"rollout record); pass --rollback-to the revision last rolled out, or roll back with "
+                f"`sync --revision` and a reload")
+
+    def files(self, model: str, versions, endpoint: str = "") -> tuple:
         """({"file:<path in the model folder>": bytes}, problem): every file of `model` outside
-        version folders plus the folders of `versions`; config.pbtxt excluded (sent as config)."""
+        version folders plus the folders of `versions`; config.pbtxt excluded (sent as config).
+        `endpoint`: the server they are for, checked against the rollout record."""
         self._load()
         if self.problem:
             return {}, self.problem
@@ -135,7 +157,8 @@ class PreviousFiles:
         missing = sorted(wanted - present, key=int)
         if missing:
             return {}, f"versions {', '.join(missing)} of {model} are not in the manifest at {self.ref}"
-        return found, ""
+        elsewhere = self._recorded_elsewhere(model, endpoint)
+        return ({}, elsewhere) if elsewhere else (found, "")
 
     def close(self) -> None:
         self._stack.close()
@@ -175,7 +198,7 @@ def restore_model(client, name: str, before: Served | None, previous: PreviousFi
         return Restore(name, NOT_RESTORED if problem else UNLOADED_AGAIN, problem or "was not served before", ready)
     if before.config is None:
         return Restore(name, NOT_RESTORED, "its config before the rollout could not be read", now)
-    files, problem = previous.files(name, before.ready)
+    files, problem = previous.files(name, before.ready, str(client.endpoint))
     if problem:
         return Restore(name, NOT_RESTORED, problem, now)
     try:

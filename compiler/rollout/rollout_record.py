@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Optional
 
 from compiler.sync.state import ROLLOUT_NAME as RECORD_NAME
 
 
-def model_digests(state) -> dict:
-    """{model: sha256 over its files' paths and digests}, from a sync state."""
+def model_digests(files: dict) -> dict:
+    """{model: sha256 over its files' paths and digests}, from {path: sha256} (a sync state's
+    files, or a tree's entries)."""
     lines: dict = {}
-    for path in sorted(state.files):
+    for path in sorted(files):
         model = path.split("/", 1)[0]
-        lines.setdefault(model, []).append(f"{path} {state.files[path].sha256}\n")
+        lines.setdefault(model, []).append(f"{path} {files[path]}\n")
     return {model: hashlib.sha256("".join(entries).encode()).hexdigest() for model, entries in lines.items()}
 
 
@@ -92,6 +94,12 @@ class ServerRecords:
         self.found[str(client.endpoint)] = (me, known)
         previous = models_of(known)
         return {model for model, digest in self.check.digests.items() if previous.get(model) != digest}
+
+    def given(self, endpoint: str) -> Optional[dict]:
+        """{model: digest} of what the server at `endpoint` was last given, per the record;
+        None when nothing is recorded of it (no --target, or its first rollout)."""
+        known = self.found.get(endpoint, (None, None))[1]
+        return models_of(known) if known is not None else None
 
     def changed_why(self, client) -> str:
         if self.found.get(str(client.endpoint), (None, None))[1] is None:

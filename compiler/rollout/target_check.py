@@ -47,4 +47,6 @@ def check_target(loaded: LoadedManifest, tree: Tree, requested: str, settings: S
     pending: dict = {}
     for change in result.plan.active:
         pending.setdefault(change.model, []).append(f"{change.action} {change.path}")
-    return TargetCheck(ctx.target.display, pending, storage=ctx.target, digests=model_digests(result.state))
+    files = result.state.files if result.state is not None else {}
+    return TargetCheck(ctx.target.display, pending, storage=ctx.target,
+                       digests=model_digests({path: record.sha256 for path, record in files.items()}))

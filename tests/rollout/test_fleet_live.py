@@ -253,3 +253,23 @@ def test_a_rollback_without_the_previous_files_says_so_and_exits_4(fleet):
         ["loaded"], ["unchanged"], ["unchanged"]]
     for server in fleet.servers:
         assert fleet.ready(server) == [("add", 1)] and fleet.add(server) == [2.0, 3.5]
+
+
+def test_a_rollback_sends_back_only_the_files_the_record_says_the_server_ran(fleet):
+    # B: the same version with edited files, synced but never rolled out; C: fails its smoke
+    (fleet.root / "src" / "add1b.py").write_text(ADD_PY.replace("{n}", "1") + "# edited, never rolled out\n")
+    fleet.publish(1, "add1b.py", "add v1: edited")
+    fleet.publish(2, "failing.py", "add v2: cannot answer")
+    code, out, err = fleet.cli("rollout", "--target", "local", "--smoke", "--rollback-to", "HEAD~2")
+    assert code == 3, out + err  # the revision the record names for the canary: it runs that again
+    assert "restored add: versions 1 from HEAD~2" in out
+    assert fleet.ready(fleet.servers[0]) == [("add", 1)] and fleet.add(fleet.servers[0]) == [2.0, 3.5]
+    code, out, err = fleet.cli("rollout", "--target", "local", "--smoke")
+    assert code == 4, out + err  # HEAD~1 is B, which the canary never ran: nothing is sent
+    assert "not restored add: the files of add at HEAD~1 are not the ones this server was last given" in out
+    assert fleet.ready(fleet.servers[0]) == [("add", 2)]  # left as the failed load left it, and said so
+    fleet.git("revert", "--no-edit", "HEAD", "HEAD~1")  # C, then B
+    assert run_cli("sync", fleet.root / "models.yaml", "--target", "local", "--prune")[0] == 0
+    code, out, err = fleet.cli("rollout", "--target", "local")
+    assert code == 0, out + err
+    assert all(fleet.ready(server) == [("add", 1)] for server in fleet.servers)
