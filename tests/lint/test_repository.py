@@ -177,3 +177,16 @@ def test_the_lint_command_says_how_many_configs_it_read_and_fails_on_none(tmp_pa
     code, out, err = run_cli("lint", tmp_path / "empty")
     assert code == 1
     assert "found no Triton configuration" in err and "lint: OK" not in out
+
+
+def test_a_folder_name_the_python_backend_cannot_start_says_why(tmp_path):
+    """Triton 2.51's python backend hands the model path to `bash -c` unquoted: a folder named
+    with a space or a shell character never loads (the load hangs); another backend's model
+    folder with such a name gets the plain naming error."""
+    text = MODEL.format(name="").replace('name: ""\n', "")
+    model(tmp_path, "a b", text)
+    model(tmp_path, "x|y", text.replace('backend: "python"', 'backend: "onnxruntime"'))
+    found = {p.message.split("'")[1]: p for p in lint_paths([str(tmp_path)]) if p.rule == "model-name"}
+    assert set(found) == {"a b", "x|y"}
+    assert "through a shell that splits this name: the load never finishes" in found["a b"].hint
+    assert found["x|y"].hint == "rename the model (folder)"
