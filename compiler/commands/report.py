@@ -11,6 +11,7 @@ written, so the PR shows why), else 2 with `--exit-code` when something changes,
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, run_settings
@@ -21,7 +22,7 @@ DEFAULT_BASE = "main"
 
 
 def run(options) -> int:
-    from compiler.prreport import build_report, read_plans, render_markdown
+    from compiler.prreport import read_plans, render_markdown
     from compiler.prreport.github import append_summary, set_outputs
     from compiler.prreport.render import COMMENT_LIMIT
 
@@ -29,7 +30,7 @@ def run(options) -> int:
     if options.base is None:
         _check_default_base(options.manifest)
     plans = read_plans(options.plans) if options.plans else []
-    report = build_report(options.manifest, base, run_settings(options), plans)
+    report = load_and_compare(options.manifest, base, run_settings(options), plans)
     if options.output == "json":
         text = json_text(report.as_dict(), indent=2) + "\n"
     else:
@@ -51,6 +52,32 @@ def run(options) -> int:
     if failed or not report.head_ok:
         return EXIT_ERROR
     return EXIT_CHANGES if (options.exit_code and report.pending) else EXIT_OK
+
+
+def load_and_compare(manifest, base_ref: str, settings, plans: list | None = None):
+    """The Report of `manifest` in the work tree against the same path at `base_ref`: both sides
+    loaded here with this run's `settings` (digests are enough: remote sources are not fetched),
+    the base from a checkout of the manifest's folder at `base_ref`, then compared."""
+    from compiler import gitinfo
+    from compiler.pipeline import load_and_build
+    from compiler.prreport.report_data import GitFacts, build_report
+
+    manifest = Path(manifest)
+    settings = replace(settings, fetch=False)
+    revision = gitinfo.revision(manifest)
+    repo = gitinfo.open_repo(manifest)
+    head = load_and_build(manifest, settings)
+    if repo is None:
+        facts = GitFacts(revision, base_note="not a git repository: every model is shown as added")
+        return build_report(manifest, base_ref, head, None, facts, plans)
+    base_sha = gitinfo.resolve(repo, base_ref).hexsha
+    with gitinfo.checkout_tree(base_ref, manifest) as base_manifest:
+        base, note = None, f"no {manifest.name} at the base: every model is new"
+        if base_manifest is not None and base_manifest.is_file():
+            base, note = load_and_build(base_manifest, settings), ""
+        facts = GitFacts(revision, base_sha, tuple(gitinfo.changed_since(base_ref, manifest)), note)
+        # Compared before the checkout goes: the base tree's files are read for their digests.
+        return build_report(manifest, base_ref, head, base, facts, plans)
 
 
 def _check_default_base(manifest) -> None:

@@ -1,10 +1,10 @@
 """The report's data: the manifest at a base ref against the work tree, model by model.
 
-Both sides go through `compiler.pipeline.load_and_build`; the base side is loaded from a
-temporary copy of the manifest's folder as it was at the base ref (`gitinfo.checkout_tree`),
-so relative sources resolve as they did there. Per model: added / changed / removed, the
-field-level config diff, the files of the compiled model folder that differ, and a digest
-per version.
+The command loads both sides (`compiler.pipeline.load_and_build`, the base from a temporary
+copy of the manifest's folder as it was at the base ref, so relative sources resolve as they
+did there) and asks git what it knows (`GitFacts`); this module only compares what it is
+given. Per model: added / changed / removed, the field-level config diff, the files of the
+compiled model folder that differ, and a digest per version.
 
 Version digests are the ones `models.lock` records (`compiler.artifacts`): a file source's
 is its sha256 (what `sha256sum model.onnx` prints), a folder's the sha256 of its
@@ -14,13 +14,11 @@ empty version folder has none.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
-from compiler import gitinfo
 from compiler.manifest.variants import FOLDER, is_config_path
-from compiler.pipeline import load_and_build
 from compiler.prreport.configdiff import diff_configs
 from compiler.prreport.plans import ERROR, UNKNOWN
 from compiler.storage.destinations import listing as credential_destinations
@@ -28,8 +26,9 @@ from compiler.storage.files import sha256_file
 from compiler.storage.urls import redact_url
 
 if TYPE_CHECKING:  # for annotations only: never imported at run time
-    from compiler.artifacts.settings import Settings
+    from compiler.compile.tree import Tree
     from compiler.gitinfo import Revision
+    from compiler.manifest import LoadedManifest
 
 ADDED, CHANGED, REMOVED, UNCHANGED = "added", "changed", "removed", "unchanged"
 _CONFIG = "config.pbtxt"
@@ -153,10 +152,10 @@ def _entry_sha(entry) -> str:
     return sha256_file(entry.source) if entry.source is not None else ""
 
 
-def load_side(manifest_path, settings: Settings) -> Side:
-    """One side of the report. Digests are enough: remote sources are not fetched."""
+def side_of(loaded: LoadedManifest, tree: Optional[Tree]) -> Side:
+    """One side of the report, from its loaded manifest and its tree (None when it did not
+    build). Local files are read for their digests: call this while they are still there."""
     side = Side()
-    loaded, tree = load_and_build(manifest_path, replace(settings, fetch=False))
     side.problems = list(loaded.problems)
     side.ok = loaded.ok
     side.destinations = credential_destinations(loaded.document.data)
@@ -309,41 +308,38 @@ def security_changes(base: list, head: list) -> list:
             for change, (what, endpoint, credentials) in rows]
 
 
-def build_report(manifest, base_ref: str, settings: Settings, plans: list | None = None) -> Report:
-    """Compare `manifest` in the work tree with the same path at `base_ref` (both loaded with
-    this run's `settings`)."""
+@dataclass(frozen=True)
+class GitFacts:
+    """What git says around the two sides, read by the command: HEAD's revision, the base commit,
+    the files changed since it, and why there is no base side ("" when there is one)."""
+    head: Optional[Revision] = None
+    base_sha: str = ""
+    changed_files: tuple = ()  # git paths, in the manifest's folder
+    base_note: str = ""
+
+
+def build_report(manifest, base_ref: str, head: tuple, base: Optional[tuple], git: GitFacts,
+                 plans: list | None = None) -> Report:
+    """Compare two loaded sides of `manifest` (the path the report names): `head` and `base` are
+    `pipeline.load_and_build`'s (LoadedManifest, Tree or None); `base` None when there is no
+    manifest at the base (every model and target is new). Nothing is read from git or loaded
+    here, except the local files of each side's tree for their digests: the base's checkout
+    must still exist."""
     manifest = Path(manifest)
-    display = manifest.as_posix()
-    report = Report(display, base_ref)
-    report.head = gitinfo.revision(manifest)
-    repo = gitinfo.open_repo(manifest)
-    head = load_side(manifest, settings)
-    report.problems = head.problems
-    report.head_ok = head.ok
-    base = Side()
-    base_missing = True  # no manifest at the base: every model and target is new
-    if repo is None:
-        report.base_note = "not a git repository: every model is shown as added"
-    else:
-        commit = gitinfo.resolve(repo, base_ref)
-        report.base_sha = commit.hexsha
-        with gitinfo.checkout_tree(base_ref, manifest) as base_manifest:
-            if base_manifest is None or not base_manifest.is_file():
-                report.base_note = f"no {manifest.name} at the base: every model is new"
-            else:
-                base_missing = False
-                base = load_side(base_manifest, settings)
-                if not base.ok:
-                    errors = sum(p.is_error for p in base.problems)
-                    report.base_note = (f"the base {manifest.name} has {errors} error(s); models it could not "
-                                        "build are compared by config only")
-        report.changed_files = gitinfo.changed_since(base_ref, manifest)
-    names = sorted(set(base.configs) | set(head.configs))
-    report.models = [compare_model(name, base, head) for name in names]
-    if base.parsed or base_missing:  # a base manifest that could not be read says nothing of its targets
-        report.target_changes = compare_targets(base, head)
-
-
-    report.security = security_changes(base.destinations, head.destinations)
+    report = Report(manifest.as_posix(), base_ref, base_sha=git.base_sha, head=git.head, base_note=git.base_note,
+                    changed_files=list(git.changed_files))
+    head_side = side_of(*head)
+    report.problems = head_side.problems
+    report.head_ok = head_side.ok
+    base_side = Side() if base is None else side_of(*base)
+    if base is not None and not base_side.ok:
+        errors = sum(p.is_error for p in base_side.problems)
+        report.base_note = (f"the base {manifest.name} has {errors} error(s); models it could not "
+                            "build are compared by config only")
+    names = sorted(set(base_side.configs) | set(head_side.configs))
+    report.models = [compare_model(name, base_side, head_side) for name in names]
+    if base is None or base_side.parsed:  # a base manifest that could not be read says nothing of its targets
+        report.target_changes = compare_targets(base_side, head_side)
+    report.security = security_changes(base_side.destinations, head_side.destinations)
     report.targets = list(plans or [])
     return report

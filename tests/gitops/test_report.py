@@ -138,12 +138,13 @@ def test_summary_outside_actions_is_a_clear_error(pr_repo, monkeypatch):
 
 def test_a_report_too_long_for_a_comment_keeps_whole_sections(pr_repo):
     from compiler.artifacts.settings import Settings
-    from compiler.prreport import build_report, render_markdown
+    from compiler.commands.report import load_and_compare
+    from compiler.prreport import render_markdown
 
     cwd = os.getcwd()
     os.chdir(pr_repo)
     try:
-        report = build_report("models.yaml", "main", Settings())
+        report = load_and_compare("models.yaml", "main", Settings())
     finally:
         os.chdir(cwd)
     full = render_markdown(report)
