@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -80,7 +81,8 @@ def _server_side_copy(work: Path) -> dict:
     from compiler.pipeline import load_and_build
 
     config = json.loads((work / "s3.json").read_text())
-    _loaded, tree = load_and_build(work / "remote" / "models.yaml", Settings(fetch=False))
+    # The environment's storage policy (it names the emulator's endpoint), as a command's would be.
+    _loaded, tree = load_and_build(work / "remote" / "models.yaml", replace(Settings.for_run(), fetch=False))
     (entry,) = [e for e in tree.entries if e.origin is not None]
     target = f"s3://{config['bucket']}/copied"
     assert copy_method(entry, target, config["options"]) == SERVER_SIDE

@@ -15,9 +15,10 @@ if TYPE_CHECKING:  # for annotations only: never imported at run time
     from compiler.artifacts.cache import Cache
 
 
-def load(manifest_path, results=PLAIN) -> LoadedManifest:
-    """The manifest read and checked against the schema and Triton's rules (no source is read)."""
-    return load_manifest(Path(manifest_path), str(manifest_path), results)
+def load(manifest_path, settings: Settings, results=PLAIN) -> LoadedManifest:
+    """The manifest read and checked against the schema, Triton's rules and the storage policy
+    of `settings` (no source is read)."""
+    return load_manifest(Path(manifest_path), str(manifest_path), results, settings.policy)
 
 
 def build(loaded: LoadedManifest, settings: Settings, after_load=None, results=PLAIN,
@@ -46,7 +47,7 @@ def build(loaded: LoadedManifest, settings: Settings, after_load=None, results=P
 def load_and_build(manifest_path, settings: Settings, after_load=None, results=PLAIN,
                    cache: Optional[Cache] = None):
     """(LoadedManifest, Tree or None): `load`, then `build`."""
-    loaded = load(manifest_path, results)
+    loaded = load(manifest_path, settings, results)
     return loaded, build(loaded, settings, after_load, results, cache)
 
 

@@ -23,7 +23,6 @@ from compiler.artifacts.settings import LOCK_IGNORE, LOCK_STRICT, Settings
 from compiler.artifacts.source import FILE, list_local, list_remote
 from compiler.errors import ERROR, WARNING, FatalError, Problem
 from compiler.storage import destinations
-from compiler.storage import policy as policy_mod
 from compiler.storage.env import expand
 from compiler.storage.stores import Filesystems
 from compiler.storage.urls import redact_url
@@ -64,7 +63,7 @@ class _Run:
         self.manifest, self.settings = manifest, settings
         self.cache = cache if cache is not None else Cache(settings.cache_root)
         self.filesystems = Filesystems(settings.storage_timeout)
-        self.policy = policy_mod.current()
+        self.policy = settings.policy
         self.lock = None if settings.lock == LOCK_IGNORE else read_lock(lock_path(manifest.path))
         self.strict = settings.lock == LOCK_STRICT
         self.problems: list = []

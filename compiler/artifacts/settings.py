@@ -1,8 +1,9 @@
-"""How this run treats model artifacts: lock checking, fetching, cache location, parallelism.
+"""How this run treats model artifacts and storage: lock checking, fetching, cache location,
+parallelism, and the storage policy (which endpoints and variables a manifest may use).
 
 A command builds one `Settings` from its options and the environment (`for_run`) and hands
-it down explicitly: pipeline -> compile -> artifacts, and the sync engine, lock, rollout and
-PR report. A stage that needs another mode for one step says so at the call
+it down explicitly: pipeline -> manifest (the policy) -> compile -> artifacts, and the sync
+engine and its target, lock, rollout and PR report. A stage that needs another mode for one step says so at the call
 (`dataclasses.replace(settings, fetch=False)`); nothing is read from a global.
 """
 from __future__ import annotations
@@ -10,6 +11,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+
+from compiler.storage import policy as storage_policy
+from compiler.storage.policy import Policy
 
 # What the lock file means for this run.
 LOCK_WARN = "warn"  # drift from models.lock is a warning (plain compile/validate)
@@ -35,13 +39,19 @@ class Settings:
     # Seconds a store may take to answer a listing or small read, retries included (0: the
     # TRITON_GITOPS_STORAGE_TIMEOUT setting or its default; see compiler/storage/stores.py).
     storage_timeout: float = 0.0
+    # Which endpoints and ${VARIABLES} a manifest's sources and targets may use (compiler/storage/
+    # policy.py): a command's is loaded from its environment by `for_run`; the default is the
+    # strictest (the clouds' own endpoints, no variable).
+    policy: Policy = storage_policy.DEFAULT
 
     @classmethod
     def for_run(cls, locked: bool = False, storage_timeout: float | None = None) -> Settings:
         """The settings of one command run: `--locked`, `--storage-timeout`, and the environment
-        (TRITON_GITOPS_CACHE_DIR / XDG_CACHE_HOME, TRITON_GITOPS_JOBS) read once, now."""
+        (TRITON_GITOPS_CACHE_DIR / XDG_CACHE_HOME, TRITON_GITOPS_JOBS, the storage policy's
+        variables and the endpoints it trusts) read once, now."""
         return cls(lock=LOCK_STRICT if locked else LOCK_WARN, cache_dir=str(default_cache_dir()),
-                   jobs=_jobs_from_environment(), storage_timeout=storage_timeout or 0.0)
+                   jobs=_jobs_from_environment(), storage_timeout=storage_timeout or 0.0,
+                   policy=storage_policy.load())
 
     @property
     def cache_root(self) -> Path:

@@ -16,17 +16,17 @@ import sys
 import tempfile
 from pathlib import Path
 
-from compiler.commands import EXIT_OK
+from compiler.commands import EXIT_OK, run_settings
 from compiler.console import json_text, paint, plural, report_problems, use_colour
 from compiler.errors import FatalError, printable
 
 _MAX_PROBLEMS = 5
 
 
-def _load_manifest(path: Path, model: str):
+def _load_manifest(path: Path, model: str, policy):
     from compiler.manifest import load_manifest
 
-    loaded = load_manifest(path)
+    loaded = load_manifest(path, policy=policy)
     if not loaded.ok:
         report_problems(loaded.problems, "text", stream=sys.stderr)
         raise FatalError(f"{path}: does not validate; fix it first", "triton-gitops validate " + str(path))
@@ -47,7 +47,7 @@ def _cross_check(results, choice, config) -> None:
                          "the output model repository is from another run; pass the right one with --configs")
 
 
-def _validated(path: Path, text: str) -> None:
+def _validated(path: Path, text: str, policy) -> None:
     """Write `text` beside the manifest (so relative sources resolve as they will) and
     validate it; raise with the first problems if it does not pass."""
     from compiler.manifest import load_manifest
@@ -60,7 +60,7 @@ def _validated(path: Path, text: str) -> None:
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(text)
-        loaded = load_manifest(temporary, display=str(path))
+        loaded = load_manifest(temporary, display=str(path), policy=policy)
     finally:
         Path(temporary).unlink(missing_ok=True)
     errors = [p for p in loaded.problems if p.is_error]
@@ -135,7 +135,8 @@ def run(options) -> int:
         if value is not None and not value >= 0:
             raise FatalError(f"{option} {value}: must be a number at least 0")
     manifest = Path(options.manifest)
-    loaded = _load_manifest(manifest, options.model)
+    policy = run_settings(options).policy  # the storage policy the manifest is checked against
+    loaded = _load_manifest(manifest, options.model, policy)
     results = open_results(options.path, Path(options.configs) if options.configs else None)
     constraints = constraints_from(options.max_p99_ms, options.min_throughput, options.max_gpu_memory_mb)
     choice = choose(results, options.model, options.objective, constraints, options.config or "")
@@ -146,7 +147,7 @@ def run(options) -> int:
     before = manifest.read_text(encoding="utf-8")
     tuning = tuning_block(choice, results)
     after = apply(before, data, change, tuning, str(manifest))
-    _validated(manifest, after)
+    _validated(manifest, after, policy)
     if options.write:
         _write(manifest, after)
     if options.output == "json":

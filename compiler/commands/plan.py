@@ -23,7 +23,7 @@ def _run(options, early) -> int:
     settings = run_settings(options)
     results = results_for(options.manifest, settings)
     with engine.cancelling(early):
-        loaded = load(options.manifest, results)
+        loaded = load(options.manifest, settings, results)
     ctx, loaded = engine.prepare(loaded, options.target, settings, jobs=8, early=early, results=results)
     if ctx is None:
         report_problems(loaded.problems, options.output, summary_label=str(options.manifest))

@@ -32,7 +32,7 @@ def _run(options, started, early) -> int:
     settings = run_settings(options)
     results = results_for(options.manifest, settings)
     with engine.cancelling(early):
-        loaded = load(options.manifest, results)
+        loaded = load(options.manifest, settings, results)
     ctx, loaded = engine.prepare(loaded, options.target, settings, options.jobs, early, results=results,
                                  writes=not options.dry_run)
     if ctx is None:
@@ -89,8 +89,9 @@ def _today_target(options):
     from compiler.pipeline import load_and_build
     from compiler.sync.target import resolve_target
 
-    loaded, _ = load_and_build(options.manifest, run_settings(options))
+    settings = run_settings(options)
+    loaded, _ = load_and_build(options.manifest, settings)
     if loaded.manifest is None:
         return options.target  # today's manifest does not load: the revision's own targets apply
-    target = resolve_target(loaded.manifest, options.target)
+    target = resolve_target(loaded.manifest, options.target, settings.policy)
     return target.root if target.local else options.target

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 
-from compiler.commands import EXIT_ERROR, EXIT_OK
+from compiler.commands import EXIT_ERROR, EXIT_OK, run_settings
 from compiler.console import json_text, report_problems
 from compiler.errors import printable
 
@@ -29,7 +29,7 @@ def kind_of(url: str) -> str:
 def run(options) -> int:
     from compiler.manifest import load_manifest
 
-    loaded = load_manifest(options.manifest, str(options.manifest))
+    loaded = load_manifest(options.manifest, str(options.manifest), policy=run_settings(options).policy)
     # Only `targets:` matters here: a model's problem (a missing source, ...) is for `validate`.
     if loaded.manifest is None:
         report_problems(loaded.problems, options.output if options.output == "json" else "text",

@@ -11,6 +11,7 @@ from compiler.manifest.yaml_source import Document, load_bytes
 
 if TYPE_CHECKING:  # for annotations only: never imported at run time
     from compiler.model import Manifest
+    from compiler.storage.policy import Policy
 
 DEFAULT_MANIFEST = "models.yaml"
 
@@ -42,9 +43,11 @@ def read_manifest_bytes(path: Path) -> bytes:
         raise FatalError(f"{path}: cannot read: {exc.strerror}")
 
 
-def load_manifest(path, display: str = "", results=PLAIN) -> LoadedManifest:
+def load_manifest(path, display: str = "", results=PLAIN, policy: Optional[Policy] = None) -> LoadedManifest:
     """Everything wrong with the manifest at `path`, in one pass; the model if nothing is.
-    `results`: answers of earlier runs to reuse (compiler/answers.py); PLAIN computes all."""
+    `results`: answers of earlier runs to reuse (compiler/answers.py); PLAIN computes all.
+    `policy`: the run's storage policy (Settings.policy); None: the default one, which allows
+    only the clouds' own endpoints and no variable."""
     from compiler.manifest.fastcheck import is_valid
     from compiler.manifest.specs import build_manifest
 
@@ -65,7 +68,8 @@ def load_manifest(path, display: str = "", results=PLAIN) -> LoadedManifest:
     # Models the schema already rejected are left out, but what is left of them and the
     # rest still get Triton's rules, so one run reports everything.
     manifest, problems = build_manifest(document.data, path.resolve(), skip=broken,
-                                        schema_problems=[p for p in schema if p.is_error], results=results)
+                                        schema_problems=[p for p in schema if p.is_error], results=results,
+                                        policy=policy)
     for problem in problems:
         document.place(problem)
     result.problems.extend(problems)

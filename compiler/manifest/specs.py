@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from pathlib import Path, PurePosixPath
+from typing import Optional
 
 from google.protobuf import json_format
 
@@ -21,6 +22,7 @@ from compiler.rules.folder import ManifestFolder
 from compiler.rules.model_files import version_number
 from compiler.storage import destinations
 from compiler.storage import policy as storage_policy
+from compiler.storage.policy import Policy
 from compiler.storage.urls import is_local_url
 
 _RESERVED = {"config.pbtxt", "warmup", "configs"}
@@ -120,17 +122,20 @@ def _parse_config(config_dict, doc_path, problems, results=PLAIN):
         return None
 
 
-def build_manifest(data: dict, manifest_path: Path, skip=frozenset(), schema_problems=(), results=PLAIN) -> tuple:
+def build_manifest(data: dict, manifest_path: Path, skip=frozenset(), schema_problems=(), results=PLAIN,
+                   policy: Optional[Policy] = None) -> tuple:
     """(Manifest, problems with document paths). Expects data that passed the schema, except
     for the models in `skip`, which have the errors `schema_problems`: those get Triton's
     rules on what is left of them (_rules_despite_schema) and are left out of the Manifest.
-    `results`: answers of earlier runs to reuse (compiler.fastpath.results)."""
+    `results`: answers of earlier runs to reuse (compiler.fastpath.results); `policy`: the
+    run's storage policy (Settings.policy), which remote sources and targets must keep to (None:
+    the default one, the strictest)."""
+    policy = storage_policy.DEFAULT if policy is None else policy
     root = manifest_path.parent
     manifest = Manifest(manifest_path, root, external_models=list(data.get("external_models") or []))
     problems: list = []
     manifest.triton = triton_key.releases_of(data.get("triton"), ("triton",), problems)
     manifest.server = {k: set(v) for k, v in (data.get("server") or {}).items()}
-    policy = storage_policy.current()
     for name, target in sorted((data.get("targets") or {}).items()):
         spec = TargetSpec(name, target["url"], dict(target.get("storage_options") or {}), ("targets", name),
                           triton_key.releases_of(target.get("triton"), ("targets", name, "triton"), problems),

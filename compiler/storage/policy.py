@@ -11,11 +11,16 @@ say, the base branch, so that the pull request's own copy does not count):
 Each cloud's own endpoints (https only) are always allowed, as are the endpoints the
 environment itself names (AWS_ENDPOINT_URL, STORAGE_EMULATOR_HOST, the BlobEndpoint of
 AZURE_STORAGE_CONNECTION_STRING): the workflow set them, not the pull request.
+
+A command loads the policy once, at its start (`load`, called by
+`compiler.artifacts.settings.Settings.for_run`), and hands it down inside its Settings: the
+manifest's checks, the artifacts stage and the sync's target all see that one value, and
+nothing here is cached between runs (tests run many commands, with other environments, in one
+process).
 """
 from __future__ import annotations
 
 import fnmatch
-import json
 import os
 import subprocess
 from dataclasses import dataclass, field
@@ -143,20 +148,6 @@ def load(environ=None) -> Policy:
                   tuple(_environment_endpoints(environ)))
 
 
-def fingerprint(environ=None) -> str:
-    environ = os.environ if environ is None else environ
-    return json.dumps([environ.get(n, "") for n in (ENDPOINTS_ENV, NAMES_ENV, FILE_ENV)])
-
-
-_CACHED: dict = {}
-
-
-def current() -> Policy:
-    """This run's policy (read once per distinct setting: tests change the environment)."""
-    key = fingerprint()
-    if key not in _CACHED:
-        _CACHED.clear()
-        _CACHED[key] = load()
-    policy = _CACHED[key]
-    # The environment's own endpoints may change between runs in one process (tests).
-    return Policy(policy.endpoints, policy.env, policy.origin, tuple(_environment_endpoints(os.environ)))
+# What a Settings built without an environment holds (tests, benchmarks): the clouds' own
+# endpoints and no variable. Forgetting to pass the run's policy is thus stricter, never looser.
+DEFAULT = Policy()

@@ -147,7 +147,7 @@ def _prepare(loaded, requested_target, settings, jobs, early, writes, results, t
         if not loaded.ok or locked_precheck(loaded.manifest, settings):
             return  # --locked refusals come first, before any request to the target
         try:
-            found["target"] = resolve_target(loaded.manifest, requested_target, timeout=timeout)
+            found["target"] = resolve_target(loaded.manifest, requested_target, settings.policy, timeout=timeout)
             check_local_target(found["target"], loaded.manifest, requested_target, loaded.document)
         except FatalError as exc:
             found["error"] = exc  # raised below, after the sources had their say, as before
@@ -172,7 +172,7 @@ def _prepare(loaded, requested_target, settings, jobs, early, writes, results, t
     if target_error is not None:
         raise target_error
     if target is None:
-        target = resolve_target(manifest, requested_target, timeout=timeout)
+        target = resolve_target(manifest, requested_target, settings.policy, timeout=timeout)
         check_local_target(target, manifest, requested_target, loaded.document)
     if early is not None:
         early.send(target)  # nothing to do if already sent
@@ -263,7 +263,7 @@ def copy_from(ctx: Context, requested) -> None:
     if requested:
         from compiler.sync.promote import read_source  # --from-target only
 
-        ctx.copy_from = read_source(ctx.loaded.manifest, requested, ctx.target, ctx.settings.storage_timeout)
+        ctx.copy_from = read_source(ctx.loaded.manifest, requested, ctx.target, ctx.settings)
 
 
 def plan_only(ctx: Context, prune: bool = False) -> Result:

@@ -20,7 +20,6 @@ from urllib.parse import urlsplit
 
 from compiler.errors import FatalError, printable
 from compiler.storage import destinations
-from compiler.storage import policy as storage_policy
 from compiler.storage.env import expanded
 from compiler.storage.redact import scrub, secrets_of
 from compiler.storage.stores import open_url
@@ -28,6 +27,8 @@ from compiler.storage.urls import is_local_url, local_part, redact_url
 
 if TYPE_CHECKING:  # for annotations only: never imported at run time
     from fsspec import AbstractFileSystem
+
+    from compiler.storage.policy import Policy
 
 
 @dataclass
@@ -86,7 +87,7 @@ def local_path(url: str, base: Path) -> Path:
     return path if path.is_absolute() else (base / path)
 
 
-def _choose(manifest, requested):
+def _choose(manifest, requested, policy: Policy):
     """(name, url, storage options) for --target NAME, --target URL or the default local target."""
     targets = manifest.targets
     if requested:
@@ -96,13 +97,13 @@ def _choose(manifest, requested):
         if "://" in requested or "/" in requested or requested.startswith("."):
             # A URL: reuse the options of a manifest target with that very URL (endpoint, region).
             for spec in targets.values():
-                if _expanded_url(spec) == requested:
+                if _expanded_url(spec, policy) == requested:
                     return spec.name, requested, spec.storage_options
             return "", requested, {}
         known = ", ".join(sorted(targets)) or "none"
         raise FatalError(f"no target named {requested!r} in {manifest.path.name} (targets: {known})",
                          "pass a target name from the manifest, or a URL such as s3://bucket/prefix")
-    name = default_local({spec.name: _expanded_url(spec) for spec in targets.values()}, manifest.path.name,
+    name = default_local({spec.name: _expanded_url(spec, policy) for spec in targets.values()}, manifest.path.name,
                          "--target NAME or --target URL")
     spec = targets[name]
     return spec.name, spec.url, spec.storage_options
@@ -123,29 +124,29 @@ def default_local(urls: dict, manifest_name: str, option: str = "--target NAME")
     return local[0]
 
 
-def _expanded_url(spec) -> str:
+def _expanded_url(spec, policy: Policy) -> str:
     """The URL with the references the policy allows expanded (local paths: all), for matching."""
-    policy = None if is_local_url(spec.url) else storage_policy.current()
-    return expanded(spec.url, (), [], policy)[0]
+    return expanded(spec.url, (), [], None if is_local_url(spec.url) else policy)[0]
 
 
-def resolve_target(manifest, requested=None, cwd: Path | None = None, timeout: float = 0.0) -> Target:
+def resolve_target(manifest, requested, policy: Policy, cwd: Path | None = None, timeout: float = 0.0) -> Target:
     """The target to plan or sync against. Relative paths in the manifest are relative to it.
-    An object store is opened (its SDK imported) on first use of `Target.fs`."""
-    name, url, options = _choose(manifest, requested)
+    `policy`: the run's storage policy (Settings.policy), which an object store's URL and options
+    must keep to. An object store is opened (its SDK imported) on first use of `Target.fs`."""
+    name, url, options = _choose(manifest, requested, policy)
     label = name or requested
     written = url
     local = is_local_url(url)
-    policy = None if local else storage_policy.current()
     if not local and name:
         # The manifest's own targets were checked when it was built; once more right before use.
         refused = destinations.check(url, options, ("targets", name), policy, "target", unset_ok=True)
         if refused:
             raise FatalError(f"target {label!r}: {refused[0].message}", refused[0].hint)
     problems: list = []
-    url, used = expanded(url, (), problems, policy)
+    allowed = None if local else policy  # a local path's variables stay on this machine: all are expanded
+    url, used = expanded(url, (), problems, allowed)
     _raise_env(problems, label, "url")
-    options, used_options = expanded(dict(options or {}), (), problems, policy)
+    options, used_options = expanded(dict(options or {}), (), problems, allowed)
     _raise_env(problems, label, "storage_options")
     used.update(used_options)
     secrets = tuple(sorted(set(secrets_of(options)), key=len, reverse=True))

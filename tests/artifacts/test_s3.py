@@ -1,6 +1,7 @@
 """s3:// sources on moto; what moto received (its recorder) is the evidence for cache hits
 and server-side copies."""
 import os
+from dataclasses import replace
 
 import pytest
 
@@ -86,7 +87,8 @@ def test_s3_missing_source_and_bad_env_reference(tmp_path, s3_emulator, bucket):
 
 
 def _lazy_tree(manifest):
-    loaded, tree = load_and_build(manifest, Settings(fetch=False))  # what sync does when it may copy server-side
+    # What sync does when it may copy server-side, with this environment's storage policy (the emulator's endpoint).
+    loaded, tree = load_and_build(manifest, replace(Settings.for_run(), fetch=False))
     assert tree is not None, loaded.problems
     return [e for e in tree.entries if e.origin is not None]
 
@@ -118,7 +120,7 @@ def test_s3_to_s3_copy_is_server_side(tmp_path, s3_emulator, bucket, locked):
     assert copy_method(entry, target_url, {**s3_emulator.storage_options(), "key": "other"}) == UPLOAD
     assert local_copy(entry.origin, Settings().cache_root).read_bytes() == data
     # sync's mode: digests known, bytes left remote
-    loaded, tree = load_and_build(manifest, Settings(fetch=False, digests=True))
+    loaded, tree = load_and_build(manifest, replace(Settings.for_run(), fetch=False, digests=True))
     (entry,) = [e for e in tree.entries if e.origin is not None]
     assert entry.origin.sha256 == sha256(data) and entry.source is None
 

@@ -21,14 +21,16 @@ pytestmark = pytest.mark.emulators
 _OBSERVE = """
 import json, sys
 from pathlib import Path
-from compiler.manifest import load_manifest
+from compiler.artifacts.settings import Settings
+from compiler.pipeline import load
 from compiler.fastpath import prefetch
 from compiler.sync.listing import list_target
 from compiler.sync.state import STATE_NAME, read_control
 from compiler.sync.target import resolve_target
 
 early = prefetch.start(sys.argv[2])
-target = resolve_target(load_manifest(Path(sys.argv[1])).manifest, sys.argv[2])
+settings = Settings.for_run()
+target = resolve_target(load(Path(sys.argv[1]), settings).manifest, sys.argv[2], settings.policy)
 early.send(target)
 seen = early.result()
 here = read_control(target, STATE_NAME), list_target(target)
@@ -131,13 +133,13 @@ def test_a_new_target_is_opened_while_the_manifest_builds(project, backend):
         pytest.skip("a local target has no SDK to open")
     settings = Settings.for_run()  # the backend fixture gave this test an empty cache folder
     helper = SimpleNamespace(send=lambda target: None, cancel=lambda: None, result=lambda: None)
-    ctx, _ = engine.prepare(load(project.manifest), "t", settings, 4, early=helper, writes=True)
+    ctx, _ = engine.prepare(load(project.manifest, settings), "t", settings, 4, early=helper, writes=True)
     assert ctx.warming is not None and not expect.known(ctx.target, settings.cache_root)
     result = engine.sync(ctx, prune=False, dry_run=False, jobs=4, progress=Progress(io.StringIO(), enabled=False))
     assert not ctx.warming.is_alive() and ctx.target._fs is not None
     assert result.outcome is not None and len(result.plan.changes) == len(project.expected())
     assert expect.known(ctx.target, settings.cache_root)
     for writes in (True, False):
-        again, _ = engine.prepare(load(project.manifest), "t", settings, 4, early=helper, writes=writes)
+        again, _ = engine.prepare(load(project.manifest, settings), "t", settings, 4, early=helper, writes=writes)
         assert again.warming is None
     assert project.cli("sync", "--dry-run")[0] == 0  # in sync

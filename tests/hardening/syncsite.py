@@ -56,7 +56,7 @@ class Project:
         from compiler.artifacts.settings import Settings
         from compiler.pipeline import load_and_build
 
-        loaded, tree = load_and_build(self.manifest, Settings())
+        loaded, tree = load_and_build(self.manifest, Settings.for_run())  # the storage policy of this environment
         assert tree is not None, [p.message for p in loaded.problems]
         return {e.path: e.data if e.data is not None else Path(e.source).read_bytes() for e in tree.entries}
 

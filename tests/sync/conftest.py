@@ -125,7 +125,7 @@ class Project:
         return run_json(command, self.manifest, "--target", "t", *args)
 
     def expected(self) -> dict:
-        loaded, tree = load_and_build(self.manifest, Settings())
+        loaded, tree = load_and_build(self.manifest, Settings.for_run())  # the storage policy of this environment
         assert tree is not None, [p.message for p in loaded.problems]
         return {e.path: e.data if e.data is not None else e.source.read_bytes() for e in tree.entries}
 
