@@ -13,9 +13,17 @@ from __future__ import annotations
 import os
 
 from compiler.errors import Problem
-from compiler.lint.repository import configs_in, lint_directory, lint_file, lint_model_folder, lint_repository
+from compiler.lint.repository import (
+    LintOptions,
+    configs_in,
+    lint_directory,
+    lint_file,
+    lint_model_folder,
+    lint_repository,
+)
 
-__all__ = ["configs_found", "lint_directory", "lint_file", "lint_model_folder", "lint_paths", "lint_repository"]
+__all__ = ["LintOptions", "configs_found", "lint_directory", "lint_file", "lint_model_folder", "lint_paths",
+           "lint_repository"]
 
 
 def configs_found(paths: list) -> list:
@@ -28,24 +36,14 @@ def lint_paths(paths: list, triton=None, server=None) -> list:
     `triton` (a compiler.triton_releases.Release) also checks fields against that release;
     `server` ({"backends", "repository_agents", "batch_strategies"} -> names) declares what the
     serving host has installed beyond the standard containers (as a manifest's `server:` does)."""
-    from compiler.lint.repository import SERVER, TRITON
-
-    token, server_token = TRITON.set(triton), SERVER.set({k: set(v) for k, v in (server or {}).items()})
-    try:
-        return _lint_paths(paths)
-    finally:
-        TRITON.reset(token)
-        SERVER.reset(server_token)
-
-
-def _lint_paths(paths: list) -> list:
+    options = LintOptions(triton, {k: set(v) for k, v in (server or {}).items()})
     problems: list = []
     for path in paths:
         path = str(path)
         if os.path.isdir(path):
-            found = lint_directory(path)
+            found = lint_directory(path, options)
         elif os.path.isfile(path):
-            found = lint_file(path)
+            found = lint_file(path, options)
         else:
             found = [Problem(f"no such file or directory: {path}", "lint-path").at(path, 1, 1)]
         problems.extend(sorted(found, key=Problem.sort_key))

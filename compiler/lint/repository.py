@@ -13,13 +13,17 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Optional
 
 from compiler.errors import WARNING, Problem
 from compiler.lint.config_file import ConfigFile, load_config
 from compiler.rules import RuleContext, check_config
 from compiler.rules.folder import DiskFolder, walk_files
 from compiler.rules.model_files import version_number
+
+if TYPE_CHECKING:  # for annotations only: never imported at run time
+    from compiler.triton_releases import Release
 
 CONFIG = "config.pbtxt"
 NOT_VERSIONS = {"warmup", "initial_state", "configs"}  # subfolders Triton does not read as versions
@@ -70,22 +74,27 @@ def _versions(folder: str, problems: list) -> set:
     return versions
 
 
-# The Triton release `lint --triton` checks against (compiler.triton_releases.Release), or None.
-TRITON: ContextVar = ContextVar("lint_triton", default=None)
-# What the serving host has installed beyond the standard containers, as `lint --backend ...` or
-# `--manifest` declare it ({"backends": set, ...}); nothing declared: only the standard names.
-SERVER: ContextVar = ContextVar("lint_server", default=None)
+@dataclass(frozen=True)
+class LintOptions:
+    """What lint is told about the servers, handed to every lint function of one run."""
+    triton: Optional[Release] = None  # the release `lint --triton` checks against; None: none said
+    # What the serving host has installed beyond the standard containers, as `lint --backend ...` or
+    # `--manifest` declare it ({"backends": set, ...}); nothing declared: only the standard names.
+    server: dict = field(default_factory=dict)
 
 
-def _run(cf: ConfigFile, ctx: RuleContext) -> list:
-    ctx.triton = TRITON.get()
+PLAIN = LintOptions()
+
+
+def _run(cf: ConfigFile, ctx: RuleContext, options: LintOptions) -> list:
+    ctx.triton = options.triton
     ctx.triton_from = "this repository (--triton)"
-    ctx.server = SERVER.get() or {}
+    ctx.server = options.server
     # A rule that points at a file of the model folder (a version folder) has placed it already.
     return [problem if problem.file else cf.place(problem) for problem in check_config(cf.config, ctx)]
 
 
-def lint_file(path: str) -> list:
+def lint_file(path: str, options: LintOptions = PLAIN) -> list:
     cf = load_config(path)
     if cf.config is None:
         return cf.problems
@@ -98,7 +107,7 @@ def lint_file(path: str) -> list:
                                "not from a version folder", "config-misplaced", path, hint="move it up one level"))
             name = os.path.basename(os.path.dirname(folder))
     ctx = RuleContext(name, versions=None, files=None, repository_models=None, model_file_may_complete=True)
-    return cf.problems + extra + _run(cf, ctx)
+    return cf.problems + extra + _run(cf, ctx, options)
 
 
 def _missing_config(folder: str) -> Problem:
@@ -111,7 +120,7 @@ def _missing_config(folder: str) -> Problem:
 
 
 def lint_model_folder(folder: str, repository_models=None, model_configs=None, loaded=None,
-                      model_versions=None) -> list:
+                      model_versions=None, options: LintOptions = PLAIN) -> list:
     problems: list = []
     config_path = os.path.join(folder, CONFIG)
     if not os.path.isfile(config_path):
@@ -123,10 +132,10 @@ def lint_model_folder(folder: str, repository_models=None, model_configs=None, l
     ctx = RuleContext(os.path.basename(os.path.normpath(folder)), versions=versions, files=walk_files(folder) - {CONFIG},
                       repository_models=repository_models, model_configs=model_configs or {},
                       model_versions=model_versions or {}, model_file_may_complete=True, model_folder=DiskFolder(folder))
-    return cf.problems + problems + _run(cf, ctx) + _variants(folder, ctx)
+    return cf.problems + problems + _run(cf, ctx, options) + _variants(folder, ctx, options)
 
 
-def _variants(folder: str, ctx: RuleContext) -> list:
+def _variants(folder: str, ctx: RuleContext, options: LintOptions) -> list:
     """configs/<name>.pbtxt: what a server run with --model-config-name=<name> loads instead
     of config.pbtxt; the same rules, located in the variant's file."""
     variants = os.path.join(folder, "configs")
@@ -140,11 +149,11 @@ def _variants(folder: str, ctx: RuleContext) -> list:
         cf = load_config(path)
         out.extend(cf.problems)
         if cf.config is not None:
-            out.extend(_run(cf, dataclasses.replace(ctx)))
+            out.extend(_run(cf, dataclasses.replace(ctx), options))
     return out
 
 
-def lint_repository(root: str) -> list:
+def lint_repository(root: str, options: LintOptions = PLAIN) -> list:
     models = _subdirs(root)
     if not models:
         return [_warn(f"'{root}' holds no {CONFIG} and no model folders", "config-missing", root,
@@ -158,7 +167,8 @@ def lint_repository(root: str) -> list:
     versions = {name: _versions(os.path.join(root, name), []) for name in loaded}  # warnings: each model's own
     problems = []
     for name in models:
-        problems.extend(lint_model_folder(os.path.join(root, name), set(models), configs, loaded.get(name), versions))
+        problems.extend(lint_model_folder(os.path.join(root, name), set(models), configs, loaded.get(name), versions,
+                                          options))
     return problems
 
 
@@ -172,17 +182,17 @@ def loose_configs(path: str) -> list:
         return []
 
 
-def lint_directory(path: str) -> list:
+def lint_directory(path: str, options: LintOptions = PLAIN) -> list:
     if os.path.isfile(os.path.join(path, CONFIG)):
-        return lint_model_folder(path)
+        return lint_model_folder(path, options=options)
     subdirs = _subdirs(path)
     if subdirs and all(d.isdigit() or d in NOT_VERSIONS for d in subdirs):
         return [_missing_config(path)]  # a model folder (it has version folders) without a config
     files = loose_configs(path)
-    loose = [problem for file in files for problem in lint_file(file)]
+    loose = [problem for file in files for problem in lint_file(file, options)]
     if files and not subdirs:
         return loose
-    return lint_repository(path) + loose
+    return lint_repository(path, options) + loose
 
 
 def configs_in(path: str) -> list:
