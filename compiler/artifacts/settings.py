@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from compiler.storage import policy as storage_policy
+from compiler.storage import stores
 from compiler.storage.policy import Policy
 
 # What the lock file means for this run.
@@ -36,8 +37,9 @@ class Settings:
     # Cores another process of this run keeps busy meanwhile (sync's prefetch helper, which
     # is then the longest leg of the run): hashing local files leaves them to it.
     busy_cores: int = 0
-    # Seconds a store may take to answer a listing or small read, retries included (0: the
-    # TRITON_GITOPS_STORAGE_TIMEOUT setting or its default; see compiler/storage/stores.py).
+    # Seconds a store may take to answer a listing or small read, retries included (`for_run`:
+    # --storage-timeout, else TRITON_GITOPS_STORAGE_TIMEOUT, else the default; 0, in a Settings()
+    # built without it, lets compiler/storage/stores.py read the same).
     storage_timeout: float = 0.0
     # Which endpoints and ${VARIABLES} a manifest's sources and targets may use (compiler/storage/
     # policy.py): a command's is loaded from its environment by `for_run`; the default is the
@@ -47,10 +49,11 @@ class Settings:
     @classmethod
     def for_run(cls, locked: bool = False, storage_timeout: float | None = None) -> Settings:
         """The settings of one command run: `--locked`, `--storage-timeout`, and the environment
-        (TRITON_GITOPS_CACHE_DIR / XDG_CACHE_HOME, TRITON_GITOPS_JOBS, the storage policy's
-        variables and the endpoints it trusts) read once, now."""
+        (TRITON_GITOPS_CACHE_DIR / XDG_CACHE_HOME, TRITON_GITOPS_JOBS,
+        TRITON_GITOPS_STORAGE_TIMEOUT, the storage policy's variables and the endpoints it
+        trusts) read once, now."""
         return cls(lock=LOCK_STRICT if locked else LOCK_WARN, cache_dir=str(default_cache_dir()),
-                   jobs=_jobs_from_environment(), storage_timeout=storage_timeout or 0.0,
+                   jobs=_jobs_from_environment(), storage_timeout=storage_timeout or stores.storage_timeout(),
                    policy=storage_policy.load())
 
     @property
