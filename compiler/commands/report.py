@@ -13,18 +13,18 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from compiler import gitinfo
 from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, run_settings
 from compiler.console import json_text
 from compiler.errors import FatalError, printable
+from compiler.prreport import build_report, read_plans, render_markdown
+from compiler.prreport.github import append_summary, set_outputs
+from compiler.prreport.render import COMMENT_LIMIT
 
 DEFAULT_BASE = "main"
 
 
 def run(options) -> int:
-    from compiler.prreport import build_report, read_plans, render_markdown
-    from compiler.prreport.github import append_summary, set_outputs
-    from compiler.prreport.render import COMMENT_LIMIT
-
     base = options.base or DEFAULT_BASE
     if options.base is None:
         _check_default_base(options.manifest)
@@ -55,8 +55,6 @@ def run(options) -> int:
 
 def _check_default_base(manifest) -> None:
     """Without --base the base is `main`; when there is none, say which branch to name instead."""
-    from compiler import gitinfo
-
     repo = gitinfo.open_repo(manifest)
     if repo is None:
         return
