@@ -13,7 +13,15 @@ from __future__ import annotations
 import os
 
 from compiler.errors import Problem
-from compiler.lint.repository import configs_in, lint_directory, lint_file, lint_model_folder, lint_repository
+from compiler.lint.repository import (
+    SERVER,
+    TRITON,
+    configs_in,
+    lint_directory,
+    lint_file,
+    lint_model_folder,
+    lint_repository,
+)
 
 __all__ = ["configs_found", "lint_directory", "lint_file", "lint_model_folder", "lint_paths", "lint_repository"]
 
@@ -28,8 +36,6 @@ def lint_paths(paths: list, triton=None, server=None) -> list:
     `triton` (a compiler.triton_releases.Release) also checks fields against that release;
     `server` ({"backends", "repository_agents", "batch_strategies"} -> names) declares what the
     serving host has installed beyond the standard containers (as a manifest's `server:` does)."""
-    from compiler.lint.repository import SERVER, TRITON
-
     token, server_token = TRITON.set(triton), SERVER.set({k: set(v) for k, v in (server or {}).items()})
     try:
         return _lint_paths(paths)
