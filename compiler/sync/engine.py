@@ -26,8 +26,10 @@ from compiler.errors import FatalError
 from compiler.pipeline import build
 from compiler.sync import expect
 from compiler.sync.boundary import check_local_target
+from compiler.sync.guard import check_plan
 from compiler.sync.hashing import hash_local, wanted_files
 from compiler.sync.plan import make_plan
+from compiler.sync.promote import mark_copies, read_source
 from compiler.sync.read import read_target
 from compiler.sync.state import LOCK_NAME, STATE_NAME, read_control, state_from
 from compiler.sync.storage_failures import explain
@@ -91,7 +93,7 @@ class Result:
 
 def git_revision(folder: Path):
     """The manifest's commit (through GitPython, shallow clones included), if it lives in git."""
-    from compiler.gitinfo import revision  # only a sync that writes records its commit
+    from compiler.gitinfo import revision  # noqa: PLC0415 - gitinfo ~9 ms (+GitPython ~95): only a sync that writes records its commit
 
     try:
         found = revision(folder)
@@ -226,8 +228,6 @@ def _plan(ctx: Context, state, listing, prune: bool):
     plan = make_plan(ctx.wants, state, listing, prune, rehash_for, read_for)
     mark_methods(plan, target)
     if ctx.copy_from is not None:
-        from compiler.sync.promote import mark_copies  # --from-target only
-
         mark_copies(plan, ctx.copy_from)
     return plan
 
@@ -261,8 +261,6 @@ def unchanged_since(state, lock, saw_lock: bool) -> bool:
 def copy_from(ctx: Context, requested) -> None:
     """`--from-target`: read the other target now, so the plan can copy from it (promote.py)."""
     if requested:
-        from compiler.sync.promote import read_source  # --from-target only
-
         ctx.copy_from = read_source(ctx.loaded.manifest, requested, ctx.target, ctx.settings.storage_timeout)
 
 
@@ -296,8 +294,6 @@ def sync(ctx: Context, prune: bool, dry_run: bool, jobs: int, progress, force_un
 
     Refused before anything is written (guard.py): replacing files triton-gitops did not write
     (unless `overwrite_unmanaged`), and on a local target, writing through a symbolic link."""
-    from compiler.sync.guard import check_plan  # sync only: `plan` never imports it
-
     if ctx.warming is not None:
         ctx.warming.join()  # nothing else may touch target.fs before it is opened
     elif ctx.early is not None and not dry_run and not expect.likely_done(ctx.target, ctx.wants, ctx.cache.root):
@@ -313,8 +309,8 @@ def sync(ctx: Context, prune: bool, dry_run: bool, jobs: int, progress, force_un
             on_plan(plan)
         return Result(plan, None, state)
     check_plan(plan, ctx.target, overwrite_unmanaged)  # before the lock: fail fast, nothing written
-    from compiler.sync.apply import Applier  # ~45 ms (-X importtime): only a plan with work needs
-    from compiler.sync.target_lock import TargetLock  # the writing half, nor the lock
+    from compiler.sync.apply import Applier  # noqa: PLC0415 - ~35 ms: only a plan with work writes (plan never does)
+    from compiler.sync.target_lock import TargetLock  # noqa: PLC0415 - ~15 ms: only a plan with work takes the lock
 
     lock = TargetLock(ctx.target, wait=lock_wait, force=force_unlock, notify=progress.note)
     remote = not ctx.target.local

@@ -18,15 +18,14 @@ import json
 from compiler.artifacts.remote_copy import SERVER_SIDE, family, same_store
 from compiler.artifacts.source import Origin
 from compiler.errors import FatalError
+from compiler.sync.read import read_target
+from compiler.sync.state import state_from
 from compiler.sync.storage_failures import explain
+from compiler.sync.target import resolve_target
 
 
 def read_source(manifest, requested: str, target, timeout: float):
     """(source Target, its state, its listing), read once before planning."""
-    from compiler.sync.read import read_target
-    from compiler.sync.state import state_from
-    from compiler.sync.target import resolve_target
-
     source = resolve_target(manifest, requested, timeout=timeout)
     if source.local or target.local:
         raise FatalError(f"--from-target {requested}: both targets must be in an object store for a copy "
