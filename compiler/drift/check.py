@@ -110,9 +110,9 @@ def serving(manifest, target: str):
 
 def check_servers(manifest, check: TargetCheck, timeout: float, nameserver=None) -> None:
     """`status --target NAME`'s core, each replica on its own."""
-    from compiler.rollout.client import TritonError  # noqa: PLC0415 - the rollout stage ~50 ms: only targets with servers
-    from compiler.rollout.drift import server_drift  # noqa: PLC0415 - the rollout stage ~50 ms: only targets with servers
-    from compiler.rollout.fleet import fleet  # noqa: PLC0415 - the rollout stage ~50 ms: only targets with servers
+    from compiler.rollout.client import TritonError  # noqa: PLC0415 - the rollout stage ~30 ms: only targets with servers
+    from compiler.rollout.drift import server_drift  # noqa: PLC0415 - the rollout stage ~30 ms: only targets with servers
+    from compiler.rollout.fleet import fleet  # noqa: PLC0415 - the rollout stage ~30 ms: only targets with servers
 
     spec = manifest.targets[check.name]
     if not spec.servers:

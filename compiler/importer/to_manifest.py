@@ -25,6 +25,7 @@ from google.protobuf import text_format
 
 from compiler.errors import ERROR, WARNING, Problem
 from compiler.importer.entry import config_to_entry
+from compiler.importer.onnx_io import complete
 from compiler.importer.scan import read_text
 from compiler.manifest.schema import VARIANT_NAME_PATTERN
 from compiler.manifest.variants import variant_of
@@ -170,11 +171,8 @@ def _model_entry(model, repo, ref, problems, comments) -> Optional[dict]:
                                     repo.display(model.config_path), *_name_line(model.config_text),
                                     hint="fix the name in config.pbtxt (or drop it), or rename the folder"))
         entry = _backend_from_model_file(config_to_entry(config), config, model)
-    if _is_onnx(entry, model):
-        from compiler.importer.onnx_io import complete  # noqa: PLC0415 - onnx_io ~12 ms: only an ONNX model
-
-        if complete(entry, model, repo, problems, display):
-            entry = _in_proto_order(entry)
+    if _is_onnx(entry, model) and complete(entry, model, repo, problems, display):
+        entry = _in_proto_order(entry)
     if not model.versions:
         # Nothing to serve: "at least one version must be available" (tests/judge: ensemble_no_version_folder).
         # The manifest cannot say it either: an ensemble without `versions` gets an empty 1/.

@@ -23,6 +23,7 @@ from compiler.artifacts.cache import Cache
 from compiler.artifacts.checksum import checksum_warnings
 from compiler.artifacts.resolve import locked_precheck
 from compiler.errors import FatalError
+from compiler.gitinfo import revision
 from compiler.pipeline import build
 from compiler.sync import expect
 from compiler.sync.boundary import check_local_target
@@ -93,8 +94,6 @@ class Result:
 
 def git_revision(folder: Path):
     """The manifest's commit (through GitPython, shallow clones included), if it lives in git."""
-    from compiler.gitinfo import revision  # noqa: PLC0415 - gitinfo ~9 ms (+GitPython ~95): only a sync that writes records its commit
-
     try:
         found = revision(folder)
     except Exception:  # noqa: BLE001 - a revision is informative; a broken repository must not stop a sync
