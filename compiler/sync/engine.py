@@ -18,12 +18,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional, Protocol
 
+from compiler import gitinfo
 from compiler.answers import PLAIN
 from compiler.artifacts.cache import Cache
 from compiler.artifacts.checksum import checksum_warnings
 from compiler.artifacts.resolve import locked_precheck
 from compiler.errors import FatalError
-from compiler.gitinfo import revision
 from compiler.pipeline import build
 from compiler.sync import expect
 from compiler.sync.boundary import check_local_target
@@ -95,7 +95,7 @@ class Result:
 def git_revision(folder: Path):
     """The manifest's commit (through GitPython, shallow clones included), if it lives in git."""
     try:
-        found = revision(folder)
+        found = gitinfo.revision(folder)
     except Exception:  # noqa: BLE001 - a revision is informative; a broken repository must not stop a sync
         return None
     return found.sha if found else None
