@@ -13,8 +13,9 @@ fresh interpreters. Files are in the page cache (warm), as on any start after th
 Part 2, start-up: whole commands on the example manifest (models.yaml), each a fresh process:
 CPU seconds (user+sys of the child, os.wait4) as the median of --runs, and the number of modules
 it imports (`python -X importtime`, exact, does not depend on the load). With --before DIR (a
-checkout of another revision, e.g. `git archive main | tar -x -C /tmp/before`), the same commands also run against DIR's `compiler/`, alternating with
-this tree's run by run, so both meet the same machine load.
+checkout of another revision, e.g. `git archive main | tar -x -C /tmp/before`), the same
+commands also run against DIR's `compiler/`, alternating with this tree's run by run, so both
+meet the same machine load.
 
 The machine is shared: compare CPU, not wall, and read the load average printed with the table.
 """
