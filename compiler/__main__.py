@@ -4,12 +4,12 @@ The speed-only start of `sync` and `plan` (a helper process reading the target, 
 before argparse and the command's modules are imported) begins here: compiler/fastpath/."""
 import sys
 
+from compiler.fastpath import begin
+
 
 def main() -> int:
-    from compiler.fastpath import begin
-
     begin(sys.argv[1:])
-    from compiler.cli import main as run
+    from compiler.cli import main as run  # noqa: PLC0415 - fastpath: the CLI (argparse, options) loads after begin() may have forked the target helper
 
     return run()
 

@@ -20,6 +20,7 @@ from compiler.analyzer.yamledit import EditError, Editor, same
 from compiler.errors import FatalError
 from compiler.importer.entry import config_to_entry
 from compiler.manifest.normalize import canonical_config, merge_defaults
+from compiler.manifest.yaml_source import load_bytes
 from compiler.proto import ModelConfig
 
 # What Model Analyzer's automatic search sets (automatic_model_config_generator.py,
@@ -83,8 +84,6 @@ def field_changes(data: dict, model: str, tuned_config) -> ManifestChange:
 def apply(text: str, data: dict, change: ManifestChange, tuning: dict, display: str) -> str:
     """The manifest text with `change` and the tuning block made; checked to read back as
     exactly the intended data."""
-    from compiler.manifest.yaml_source import load_bytes
-
     try:
         editor = Editor(text)
         models = Editor.find(editor.root, "models")

@@ -25,6 +25,7 @@ import io
 from pathlib import Path
 from typing import Optional
 
+from compiler.analyzer.configs import parse_pbtxt
 from compiler.analyzer.results import GPU_CSV, OUTPUT_REPOSITORY, Measurement, Results
 from compiler.errors import FatalError
 
@@ -135,8 +136,6 @@ class _ConfigFolders:
                                                             folder / OUTPUT_REPOSITORY]
 
     def __call__(self, model: str, variant: str):
-        from compiler.analyzer.configs import parse_pbtxt
-
         for repository in self.candidates:
             config = repository / variant / "config.pbtxt"
             if config.is_file():

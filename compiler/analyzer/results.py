@@ -76,8 +76,8 @@ def open_results(path, configs: Optional[Path] = None) -> Results:
     A folder is looked at as Model Analyzer leaves its working folder: `checkpoints/` (the
     checkpoint wins: it holds the configs and every metric), else `results/` with
     `metrics-model-inference.csv` (also the folder given being `results/` itself)."""
-    from compiler.analyzer.checkpoint import read_checkpoint
-    from compiler.analyzer.csvfile import read_csv_results
+    from compiler.analyzer.checkpoint import read_checkpoint  # noqa: PLC0415 - a cycle: it imports Results
+    from compiler.analyzer.csvfile import read_csv_results  # noqa: PLC0415 - a cycle: it imports Results
 
     path = Path(path)
     if not path.exists():

@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 from typing import Optional
 
+from compiler.console import human_size
 from compiler.errors import Problem
 
 MAX_POINTER = 1024
@@ -43,8 +44,6 @@ def _repository_root(path: Path) -> Optional[Path]:
 
 def pointer_problem(files: list, source: str, doc_path: tuple, remote: bool) -> Problem:
     """One problem for a version whose files include pointers: `files` is [(path, label, real size)]."""
-    from compiler.console import human_size
-
     _, first, real = files[0]
     more = f" (and {len(files) - 1} more)" if len(files) > 1 else ""
     message = (f"{first} is a Git LFS pointer, not the model file{more}: the real file"

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from compiler.console import report_problems
+
 if TYPE_CHECKING:  # for annotations only: never imported at run time
     from compiler.artifacts.settings import Settings
 
@@ -13,7 +15,7 @@ EXIT_CHANGES = 2
 
 def run_settings(options) -> Settings:
     """This run's settings, built once from the options and the environment, then handed down."""
-    from compiler.artifacts.settings import Settings
+    from compiler.artifacts.settings import Settings  # noqa: PLC0415 - artifacts ~120 ms: schema, explain and completion import this package for the exit codes alone
 
     return Settings.for_run(locked=bool(getattr(options, "locked", False)),
                             storage_timeout=getattr(options, "storage_timeout", None))
@@ -24,9 +26,9 @@ def load_or_report(manifest, output: str, settings: Settings, results=None):
     `output`'s format (text or json). `results`: the cache of earlier runs' answers to use
     (compiler.fastpath.results_for), or None for none."""
     # Imported here: `schema`, `explain` and `completion` import this package for the exit codes
-    # alone, and the pipeline (the manifest and compile stages) costs them ~90 ms (-X importtime).
-    from compiler.console import report_problems
-    from compiler.pipeline import load_and_build
+    # alone, and the pipeline (the manifest and compile stages) costs them ~190 ms
+    # of CPU (bench/import_cost.py).
+    from compiler.pipeline import load_and_build  # noqa: PLC0415 - see above
 
     loaded, tree = (load_and_build(manifest, settings) if results is None
                     else load_and_build(manifest, settings, results=results))

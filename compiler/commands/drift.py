@@ -2,13 +2,20 @@
 the manifest says; keep one GitHub issue open while one does not. The core is compiler/drift/."""
 from __future__ import annotations
 
+import datetime
+from pathlib import Path
+
 from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, load_or_report, run_settings
+from compiler.commands.targets import kind_of
+from compiler.console import json_text
+from compiler.drift import check, issue, report
+from compiler.drift.github import Api
 from compiler.errors import FatalError, printable
+from compiler.prreport.github import append_summary
+from compiler.sync.engine import git_revision
 
 
 def _names(options, manifest) -> list:
-    from compiler.commands.targets import kind_of
-
     names = list(options.target or []) or sorted(manifest.targets)
     unknown = [n for n in names if n not in manifest.targets]
     if unknown:
@@ -23,11 +30,6 @@ def _names(options, manifest) -> list:
 
 
 def run(options) -> int:
-    import datetime
-    from pathlib import Path
-
-    from compiler.console import json_text
-    from compiler.drift import check, issue, report
     settings = run_settings(options)
     built = load_or_report(options.manifest, options.output, settings)
     if built is None:
@@ -36,7 +38,6 @@ def run(options) -> int:
     manifest = loaded.manifest
     checks = check.check_all(loaded, tree, settings, _names(options, manifest), timeout=options.timeout,
                              nameserver=options.nameserver)
-    from compiler.sync.engine import git_revision
 
     revision = git_revision(Path(options.manifest).resolve().parent) or ""
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -46,13 +47,9 @@ def run(options) -> int:
     unknown = any(c.errors for c in checks)
     outcome = issue.Outcome(issue.NONE)
     if not options.no_issue:
-        from compiler.drift.github import Api
-
         outcome = issue.keep(Api.from_environment(), drifted or unknown, report.title(checks), body,
                              report.closing_comment(checks, revision, when), options.issue_author)
     if options.summary:
-        from compiler.prreport.github import append_summary
-
         append_summary(body)
     if options.output == "json":
         print(json_text({"in_sync": not drifted and not unknown, "drifted": drifted, "unchecked": unknown,

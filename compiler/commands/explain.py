@@ -14,8 +14,10 @@ import json
 import sys
 import textwrap
 
+from compiler import triton_releases
 from compiler.commands import EXIT_OK
 from compiler.errors import FatalError
+from compiler.manifest.explain import explain, field_paths
 
 _WIDTH = 88
 
@@ -73,15 +75,12 @@ def render_text(answer) -> str:
 
 
 def run(options) -> int:
-    from compiler.manifest.explain import explain, field_paths
-
     if options.list:
         sys.stdout.write("".join(f"{path}\n" for path in field_paths()))
         return EXIT_OK
     if not options.field:
         raise FatalError("name a field to explain", "e.g. `triton-gitops explain instance_group.kind`; "
                                                      "`triton-gitops explain --list` lists them all")
-    from compiler import triton_releases
 
     answer = explain(options.field, releases=triton_releases.field_releases())
     if options.output == "json":

@@ -9,11 +9,10 @@ from pathlib import Path
 
 from compiler.commands import EXIT_ERROR, EXIT_OK
 from compiler.console import plural, report_problems
+from compiler.importer import import_repository
 
 
 def run(options) -> int:
-    from compiler.importer import import_repository
-
     to_stdout = options.out == "-"
     out = None if to_stdout else Path(options.out)
     copy_to = Path(options.copy_to) if options.copy_to else None

@@ -16,16 +16,20 @@ import sys
 import tempfile
 from pathlib import Path
 
+from compiler.analyzer.change import apply, field_changes
+from compiler.analyzer.choose import OBJECTIVES, choose, constraints_from
+from compiler.analyzer.results import open_results
+from compiler.analyzer.tuning import tuning_block
 from compiler.commands import EXIT_OK, run_settings
 from compiler.console import json_text, paint, plural, report_problems, use_colour
 from compiler.errors import FatalError, printable
+from compiler.importer import write_text_atomic
+from compiler.manifest import load_manifest
 
 _MAX_PROBLEMS = 5
 
 
 def _load_manifest(path: Path, model: str, policy):
-    from compiler.manifest import load_manifest
-
     loaded = load_manifest(path, policy=policy)
     if not loaded.ok:
         report_problems(loaded.problems, "text", stream=sys.stderr)
@@ -50,8 +54,6 @@ def _cross_check(results, choice, config) -> None:
 def _validated(path: Path, text: str, policy) -> None:
     """Write `text` beside the manifest (so relative sources resolve as they will) and
     validate it; raise with the first problems if it does not pass."""
-    from compiler.manifest import load_manifest
-
     try:
         handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
@@ -72,8 +74,6 @@ def _validated(path: Path, text: str, policy) -> None:
 
 
 def _write(path: Path, text: str) -> None:
-    from compiler.importer import write_text_atomic
-
     path = path.resolve()  # a symlinked manifest stays a symlink; its target is replaced
     try:
         mode = path.stat().st_mode & 0o777
@@ -91,8 +91,6 @@ def _figures(m) -> str:
 
 
 def _summary(results, choice, change) -> list:
-    from compiler.analyzer.choose import OBJECTIVES
-
     why = "named with --config" if choice.named else OBJECTIVES[choice.objective][1]
     lines = [f"read {results.path} (Model Analyzer {'results CSV' if results.kind == 'csv' else 'checkpoint'})",
              (f"{choice.model}: {choice.config} ({why}; {choice.passed} of "
@@ -125,11 +123,6 @@ def _diff(path: Path, before: str, after: str, colour: bool, terminal: bool = Tr
 
 
 def run(options) -> int:
-    from compiler.analyzer.change import apply, field_changes
-    from compiler.analyzer.choose import choose, constraints_from
-    from compiler.analyzer.results import open_results
-    from compiler.analyzer.tuning import tuning_block
-
     for option, value in (("--max-p99-ms", options.max_p99_ms), ("--min-throughput", options.min_throughput),
                           ("--max-gpu-memory-mb", options.max_gpu_memory_mb)):
         if value is not None and not value >= 0:

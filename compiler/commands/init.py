@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from compiler.artifacts.settings import Settings
 from compiler.commands import EXIT_OK
 from compiler.errors import FatalError
+from compiler.pipeline import lock_manifest
+from compiler.scaffold import Options, render_all, write_files
+from compiler.scaffold.install import default_install
 
 
 def _write_lock(manifest: Path) -> bool:
     """models.lock for the example (the sync workflow runs `sync --locked`)."""
-    from compiler.artifacts.settings import Settings
-    from compiler.pipeline import lock_manifest
-
     try:
         _loaded, update = lock_manifest(manifest, Settings.for_run())
     except FatalError:
@@ -27,8 +28,6 @@ def _write_lock(manifest: Path) -> bool:
 def _default_install() -> str:
     """The workflows must install something a runner can resolve: this very triton-gitops
     (compiler/scaffold/install.py), or the user says what with --install."""
-    from compiler.scaffold.install import default_install
-
     spec, why = default_install()
     if not spec:
         raise FatalError(f"cannot tell what the scaffolded workflows should pip-install: {why}",
@@ -38,8 +37,6 @@ def _default_install() -> str:
 
 
 def run(options) -> int:
-    from compiler.scaffold import Options, render_all, write_files
-
     dest = Path(options.dir)
     name = options.name or dest.resolve().name or "models"
     scaffold = Options(name=name, example=not options.no_example)

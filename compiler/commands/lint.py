@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import sys
 
+from compiler import triton_releases
 from compiler.commands import EXIT_ERROR, EXIT_OK
 from compiler.console import plural, report_problems
 from compiler.errors import FatalError
+from compiler.lint import configs_found, lint_paths
 
 KINDS = ("backends", "repository_agents", "batch_strategies")
 
@@ -20,7 +22,7 @@ def _server(options) -> dict:
 
 
 def _manifest_server(path) -> dict:
-    from compiler.manifest.yaml_source import load_bytes
+    from compiler.manifest.yaml_source import load_bytes  # noqa: PLC0415 - yaml_source + PyYAML ~40 ms: only with --manifest
 
     try:
         with open(path, "rb") as handle:
@@ -43,9 +45,6 @@ def _manifest_server(path) -> dict:
 
 
 def run(options) -> int:
-    from compiler import triton_releases
-    from compiler.lint import configs_found, lint_paths
-
     release = None
     if getattr(options, "triton", None):
         release, why = triton_releases.parse(options.triton)

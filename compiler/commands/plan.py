@@ -1,24 +1,23 @@
 """`triton-gitops plan`: what a sync would do to a target, per file and per model; touches nothing."""
 from __future__ import annotations
 
+from compiler import fastpath
 from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, run_settings
+from compiler.console import json_text, report_problems, use_colour
+from compiler.fastpath import results_for
 
 
 def run(options) -> int:
-    # Before the imports below, like sync: the target is read by a helper meanwhile
+    # Before the stages are imported (_run), like sync: the target is read by a helper meanwhile
     # (compiler/fastpath/prefetch.py).
-    from compiler import fastpath
-
     return _run(options, fastpath.target_reader(options.target, (options.manifest,)))
 
 
 def _run(options, early) -> int:
-    from compiler.artifacts.plan_sources import source_records, sources_block
-    from compiler.console import json_text, report_problems, use_colour
-    from compiler.fastpath import results_for
-    from compiler.pipeline import load
-    from compiler.sync import engine
-    from compiler.sync.summary import plan_json, plan_text
+    from compiler.artifacts.plan_sources import source_records, sources_block  # noqa: PLC0415 - fastpath: after the fork (above)
+    from compiler.pipeline import load  # noqa: PLC0415 - fastpath: after the fork (above)
+    from compiler.sync import engine  # noqa: PLC0415 - fastpath: after the fork (above)
+    from compiler.sync.summary import plan_json, plan_text  # noqa: PLC0415 - fastpath: after the fork (above)
 
     settings = run_settings(options)
     results = results_for(options.manifest, settings)

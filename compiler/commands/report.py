@@ -14,18 +14,20 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from compiler import gitinfo
 from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, run_settings
 from compiler.console import json_text
 from compiler.errors import FatalError, printable
+from compiler.pipeline import load_and_build
+from compiler.prreport import build_report, read_plans, render_markdown
+from compiler.prreport.github import append_summary, set_outputs
+from compiler.prreport.render import COMMENT_LIMIT
+from compiler.prreport.report_data import GitFacts
 
 DEFAULT_BASE = "main"
 
 
 def run(options) -> int:
-    from compiler.prreport import read_plans, render_markdown
-    from compiler.prreport.github import append_summary, set_outputs
-    from compiler.prreport.render import COMMENT_LIMIT
-
     base = options.base or DEFAULT_BASE
     if options.base is None:
         _check_default_base(options.manifest)
@@ -58,10 +60,6 @@ def load_and_compare(manifest, base_ref: str, settings, plans: list | None = Non
     """The Report of `manifest` in the work tree against the same path at `base_ref`: both sides
     loaded here with this run's `settings` (digests are enough: remote sources are not fetched),
     the base from a checkout of the manifest's folder at `base_ref`, then compared."""
-    from compiler import gitinfo
-    from compiler.pipeline import load_and_build
-    from compiler.prreport.report_data import GitFacts, build_report
-
     manifest = Path(manifest)
     settings = replace(settings, fetch=False)
     revision = gitinfo.revision(manifest)
@@ -82,8 +80,6 @@ def load_and_compare(manifest, base_ref: str, settings, plans: list | None = Non
 
 def _check_default_base(manifest) -> None:
     """Without --base the base is `main`; when there is none, say which branch to name instead."""
-    from compiler import gitinfo
-
     repo = gitinfo.open_repo(manifest)
     if repo is None:
         return

@@ -10,6 +10,14 @@ from compiler.commands import EXIT_ERROR, EXIT_OK, load_or_report, run_settings
 from compiler.console import json_text, paint, plural, use_colour
 from compiler.errors import printable
 from compiler.manifest.variants import serve_variant
+from compiler.rollout.client import TritonClient
+from compiler.rollout.drift import versions_text
+from compiler.rollout.explicit_load import FAILED
+from compiler.rollout.fleet import replicas as named_replicas
+from compiler.rollout.restore import PreviousFiles
+from compiler.rollout.rollout_record import ServerRecords
+from compiler.rollout.target_check import check_target
+from compiler.rollout.waves import ROLLBACK_FAILED, ROLLED_BACK, ROLLED_OUT, Gates, roll_out
 
 _COLOUR = {"loaded": "create", "unchanged": "dim", "failed": "error", "unloaded": "update"}
 
@@ -23,8 +31,6 @@ def _indent(text: str, first: str, rest: str = "") -> list:
 
 
 def _outcome_text(o, colour: bool) -> str:
-    from compiler.rollout.drift import versions_text
-
     head = f"  {paint(f'{o.action:<9}', _COLOUR.get(o.action, ''), colour)} {printable(o.name)}"
     took = f" ({o.seconds:.1f} s)" if o.seconds else ""
     if o.action in ("unloaded", "failed"):
@@ -49,8 +55,6 @@ def _outcome_text(o, colour: bool) -> str:
 
 def _target_gate(options, loaded, tree, settings, colour: bool):
     """(None, check) to go on, or (exit code, None) when the target does not hold the manifest yet."""
-    from compiler.rollout.target_check import check_target
-
     check = check_target(loaded, tree, options.target, settings)
     if check.note:
         print(f"note: {printable(check.note)}", file=sys.stderr)
@@ -70,8 +74,6 @@ EXIT_ROLLBACK_FAILED = 4  # a gate failed and at least one replica could not be 
 
 
 def _gates(options):
-    from compiler.rollout.waves import Gates
-
     return Gates(smoke=options.smoke, perf=options.perf, max_p99_ms=options.max_p99_ms,
                  min_throughput=options.min_throughput, concurrency=options.concurrency,
                  duration=options.duration, soak=options.soak)
@@ -79,8 +81,6 @@ def _gates(options):
 
 def _check_live(replicas, timeout: float) -> None:
     """Every replica answers before any changes: a fleet is not half rolled out for a typo."""
-    from compiler.rollout.client import TritonClient
-
     for replica in replicas:
         client = TritonClient(replica.url, timeout=min(timeout, 30.0))
         try:
@@ -90,10 +90,6 @@ def _check_live(replicas, timeout: float) -> None:
 
 
 def run(options) -> int:
-    from compiler.rollout.restore import PreviousFiles
-    from compiler.rollout.rollout_record import ServerRecords
-    from compiler.rollout.waves import ROLLBACK_FAILED, ROLLED_BACK, roll_out
-
     settings = run_settings(options)
     built = load_or_report(options.manifest, options.output, settings)
     if built is None:
@@ -103,7 +99,6 @@ def run(options) -> int:
     serve_variant(manifest, options.model_config_name, options.target or "")
     text = options.output == "text"
     colour = use_colour()
-    from compiler.rollout.fleet import replicas as named_replicas
 
     replicas = named_replicas(manifest, options.target, options.triton_url, options.servers_file, options.nameserver,
                               options.metrics_port, target_may_be_url=True)
@@ -144,8 +139,6 @@ def run(options) -> int:
 
 
 def _report(result, ok: bool) -> dict:
-    from compiler.rollout.explicit_load import FAILED
-
     report = {"ok": ok, "verdict": result.verdict, "replicas": [run.as_dict() for run in result.runs],
               "not_reached": [r.url for r in result.not_reached]}
     if len(result.runs) == 1:  # one server: the shape rollout has always printed, too
@@ -179,8 +172,6 @@ def _print_wave(kind: str, number: int, runs, total: int, colour: bool) -> None:
 
 
 def _print_verdict(result, colour: bool) -> None:
-    from compiler.rollout.waves import ROLLED_OUT
-
     if result.verdict == ROLLED_OUT:
         if len(result.runs) > 1:
             print(f"rollout: rolled out to {plural(len(result.runs), 'replica')}")

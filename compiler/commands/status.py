@@ -7,12 +7,13 @@ from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, load_or_report,
 from compiler.console import json_text, paint, plural, use_colour
 from compiler.errors import FatalError, printable
 from compiler.manifest.variants import serve_variant
+from compiler.rollout.client import TritonClient, TritonError
+from compiler.rollout.converge import wait_converged
+from compiler.rollout.drift import find_drift, versions_text
+from compiler.rollout.fleet import replicas as named_replicas
 
 
 def _drift(manifest, replica, timeout: float) -> list:
-    from compiler.rollout.client import TritonClient, TritonError
-    from compiler.rollout.drift import find_drift
-
     client = TritonClient(replica.url, timeout=timeout)
     try:
         client.check_live()
@@ -30,7 +31,6 @@ def run(options) -> int:
     loaded, _tree = built
     manifest = loaded.manifest
     serve_variant(manifest, options.model_config_name, options.target or "")
-    from compiler.rollout.fleet import replicas as named_replicas
 
     replicas = named_replicas(manifest, options.target, options.triton_url, options.servers_file, options.nameserver,
                               options.metrics_port)
@@ -75,9 +75,6 @@ def _print_one(manifest, options, replica, drift, colour, several: bool) -> None
 
 
 def _wait(options, manifest, replicas) -> int:
-    from compiler.rollout.converge import wait_converged
-    from compiler.rollout.drift import versions_text
-
     timeout = options.timeout or 300.0
     servers = wait_converged(manifest, replicas, timeout, request_timeout=min(timeout, 30.0))
     ok = all(s.converged for s in servers)

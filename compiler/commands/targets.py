@@ -14,6 +14,8 @@ import json
 from compiler.commands import EXIT_ERROR, EXIT_OK, run_settings
 from compiler.console import json_text, report_problems
 from compiler.errors import printable
+from compiler.manifest import load_manifest
+from compiler.storage.urls import redact_url
 
 _KINDS = {"s3": "s3", "s3a": "s3", "gs": "gcs", "gcs": "gcs", "az": "azure", "abfs": "azure",
           "abfss": "azure", "adl": "azure", "file": "local", "local": "local"}
@@ -27,22 +29,19 @@ def kind_of(url: str) -> str:
 
 
 def run(options) -> int:
-    from compiler.manifest import load_manifest
-
     loaded = load_manifest(options.manifest, str(options.manifest), policy=run_settings(options).policy)
     # Only `targets:` matters here: a model's problem (a missing source, ...) is for `validate`.
     if loaded.manifest is None:
         report_problems(loaded.problems, options.output if options.output == "json" else "text",
                         summary_label=str(options.manifest))
         return EXIT_ERROR
-    from compiler.storage.urls import redact_url
 
     targets = [{"name": t.name, "kind": kind_of(t.url), "url": redact_url(t.url), "servers": len(t.servers)}
                for t in loaded.manifest.targets.values()]
     if options.remote:
         targets = [t for t in targets if t["kind"] != "local"]
     if options.github_output:
-        from compiler.prreport.github import set_outputs
+        from compiler.prreport.github import set_outputs  # noqa: PLC0415 - prreport ~170 ms: --github-output only
 
         # "servers": "yes" only for a target listing Triton servers (the sync workflow then
         # rolls out to them or waits for them); the others' entries stay {target, kind}.

@@ -27,6 +27,7 @@ from pathlib import Path
 from compiler import __version__
 from compiler.compile.assemble import stamp
 from compiler.control_files import COMPILED_NAME, CONTROL_NAMES
+from compiler.manifest.sources import source_boundary
 from compiler.storage.files import sha256_file, write_atomic
 
 FORMAT = 1
@@ -224,8 +225,6 @@ def _same_names(path: str, rel: str, folders: dict, files: dict) -> bool:
 
 def current_key(out: Path, manifest_path: Path, display: str, lock_mode: str):
     """The key a record must carry to describe this run; None if the manifest is unreadable."""
-    from compiler.manifest.sources import source_boundary
-
     try:
         manifest = Path(manifest_path).resolve()
         manifest_sha256 = hashlib.sha256(manifest.read_bytes()).hexdigest()

@@ -14,6 +14,8 @@ from compiler.errors import FatalError
 from compiler.manifest.variants import serve_variant
 from compiler.storage.redact import environment_secrets, scrub
 from compiler.storage.urls import redact_url
+from compiler.sync import engine
+from compiler.sync.summary import plan_json
 
 if TYPE_CHECKING:  # for annotations only: never imported at run time
     from compiler.sync.plan import Plan
@@ -61,8 +63,6 @@ class TargetCheck:
         return out
 
     def as_dict(self) -> dict:
-        from compiler.sync.summary import plan_json  # the sync stage, like check_storage's engine
-
         storage = {"in_sync": not self.storage_drifted and not self.storage_error, "error": self.storage_error}
         if self.plan is not None:
             storage.update({k: v for k, v in plan_json(self.plan, _Display(self.url)).items() if k != "target"})
@@ -86,8 +86,6 @@ def _message(exc: BaseException) -> str:
 def check_storage(loaded, tree, settings, check: TargetCheck) -> None:
     """`plan --target NAME`'s core: the plan of the manifest's tree (built once by the command),
     or the reason there is none."""
-    from compiler.sync import engine  # the sync stage (~55 ms, -X importtime): drift imports it when it checks storage
-
     try:
         ctx, _ = engine.prepare(loaded, check.name, settings, jobs=8, tree=tree)
         if ctx is None:  # not with a tree given; said plainly should that ever change
@@ -112,9 +110,9 @@ def serving(manifest, target: str):
 
 def check_servers(manifest, check: TargetCheck, timeout: float, nameserver=None) -> None:
     """`status --target NAME`'s core, each replica on its own."""
-    from compiler.rollout.client import TritonError  # the rollout stage (~60 ms): only for targets with servers
-    from compiler.rollout.drift import server_drift
-    from compiler.rollout.fleet import fleet
+    from compiler.rollout.client import TritonError  # noqa: PLC0415 - the rollout stage ~30 ms: only targets with servers
+    from compiler.rollout.drift import server_drift  # noqa: PLC0415 - the rollout stage ~30 ms: only targets with servers
+    from compiler.rollout.fleet import fleet  # noqa: PLC0415 - the rollout stage ~30 ms: only targets with servers
 
     spec = manifest.targets[check.name]
     if not spec.servers:

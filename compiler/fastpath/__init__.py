@@ -38,7 +38,7 @@ def begin(argv: list) -> None:
     tune the collector. Imports nothing heavy (they would delay the fork)."""
     if not enabled() or len(argv) < 1 or argv[0] not in ("sync", "plan"):
         return
-    from compiler.fastpath import collector, prefetch
+    from compiler.fastpath import collector, prefetch  # noqa: PLC0415 - fastpath: ~6 ms, only sync/plan fork the helper
 
     prefetch.start_early(argv)
     collector.fewer_passes()
@@ -49,7 +49,7 @@ def target_reader(requested, manifests):
     reads the target itself. See prefetch.py."""
     if not enabled():
         return None
-    from compiler.fastpath import prefetch
+    from compiler.fastpath import prefetch  # noqa: PLC0415 - fastpath: ~6 ms, only sync/plan fork the helper
 
     return prefetch.start(requested, manifests)
 
@@ -57,6 +57,6 @@ def target_reader(requested, manifests):
 def results_for(manifest_path, settings):
     """The result cache for this manifest (results.Results) in `settings`' cache folder, or the
     pass-through that computes everything (compiler.answers.PLAIN) when the fast path is off."""
-    from compiler.fastpath import results
+    from compiler.fastpath import results  # noqa: PLC0415 - the result cache ~100 ms: --help, schema, explain, completion never load it
 
     return results.open_for(manifest_path, settings.cache_root) if enabled() else results.PLAIN

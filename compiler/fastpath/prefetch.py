@@ -27,8 +27,11 @@ Modules this file imports at the top delay that fork, so it keeps to `os` and `s
 """
 from __future__ import annotations
 
+import gc
 import os
 import sys
+
+from compiler.errors import FatalError
 
 _early: list = []  # [(requested, Prefetch)] forked by start_early, not yet picked up
 
@@ -43,7 +46,7 @@ class Prefetch:
         """Hand over the resolved target; a local one needs no helper, so the child is told to stop."""
         if self._to_child < 0:
             return
-        import pickle
+        import pickle  # noqa: PLC0415 - fastpath: ~8 ms, only with a helper running
 
         data = b"" if target.local else pickle.dumps(target)
         try:
@@ -56,7 +59,7 @@ class Prefetch:
         """(state bytes or None, Listing) as the child read them, or None when it could not."""
         if self._from_child < 0:
             return None
-        import pickle
+        import pickle  # noqa: PLC0415 - fastpath: ~8 ms, only with a helper running
 
         self._close_to_child()  # never sent: the child stops at end-of-file
         try:
@@ -70,11 +73,10 @@ class Prefetch:
         except Exception:  # noqa: BLE001 - a truncated answer is no answer
             return None
         if answer and answer[0] == "timeout":  # the run's time for retries is used up: no second try
-            from compiler.storage.stores import StorageTimeout
+            from compiler.storage.stores import StorageTimeout  # noqa: PLC0415 - storage.stores ~17 ms: only when the helper timed out
 
             raise StorageTimeout(answer[1], "read the target")
         if answer and answer[0] == "error":  # the same read path explained it: reading again says the same
-            from compiler.errors import FatalError
 
             raise FatalError(answer[1], answer[2])
         return answer[1:] if answer and answer[0] == "ok" else None
@@ -129,7 +131,7 @@ def start(requested, manifests=("models.yaml",)):
     if "://" not in requested and ("/" in requested or requested.startswith(".")):
         return None  # a path
     if "://" in requested:
-        from compiler.storage.urls import is_local_url
+        from compiler.storage.urls import is_local_url  # noqa: PLC0415 - fastpath: ~10 ms, before the fork and only for a URL target
 
         if is_local_url(requested):
             return None
@@ -152,9 +154,8 @@ def start(requested, manifests=("models.yaml",)):
 
 def _child(requested: str, manifests: tuple, from_parent: int, to_parent: int) -> None:  # pragma: no cover
     """Import the SDK, wait for the target, read it, answer, exit without any cleanup of the parent's."""
-    import gc
-    import pickle
-    import signal
+    import pickle  # noqa: PLC0415 - fastpath: the child's, after the fork
+    import signal  # noqa: PLC0415 - fastpath: the child's, after the fork
 
     # A short life that ends in os._exit: the collector would only walk the SDK's hundreds of
     # thousands of import-time objects again and again (docs/benchmarks.md, Sync), to free nothing.
@@ -166,7 +167,7 @@ def _child(requested: str, manifests: tuple, from_parent: int, to_parent: int) -
             quiet = os.open(os.devnull, os.O_WRONLY)
             os.dup2(quiet, 1)  # stdout belongs to the parent (JSON output); errors are its to report
             os.dup2(quiet, 2)
-        from compiler.fastpath.sdk_guess import import_sdk
+        from compiler.fastpath.sdk_guess import import_sdk  # noqa: PLC0415 - fastpath: the child's, after the fork
 
         import_sdk(requested, manifests)  # while the parent loads the manifest
         data = _read_all(from_parent)
@@ -184,8 +185,8 @@ def _child(requested: str, manifests: tuple, from_parent: int, to_parent: int) -
 
 
 def _observe(target) -> tuple:  # pragma: no cover - runs in the child
-    from compiler.fastpath.sdk_guess import quick_timestamps
-    from compiler.sync.read import read_target
+    from compiler.fastpath.sdk_guess import quick_timestamps  # noqa: PLC0415 - fastpath: the child's, after the fork
+    from compiler.sync.read import read_target  # noqa: PLC0415 - fastpath: the child's, after the fork (~110 ms)
 
     target.fs  # noqa: B018 - opened before the parsers are patched
     quick_timestamps()  # in case the SDK was not guessed: before its client (and parsers) are made
@@ -195,14 +196,12 @@ def _observe(target) -> tuple:  # pragma: no cover - runs in the child
 def _explained(exc):  # pragma: no cover - runs in the child
     """("error", message, hint) for a failure the read path explained (endpoint unreachable, no
     such bucket, credentials): the parent would read into the same error, after as long again."""
-    from compiler.errors import FatalError
-
     return ("error", exc.message, exc.hint) if isinstance(exc, FatalError) else None
 
 
 def _timed_out(exc):  # pragma: no cover - runs in the child
     """("timeout", seconds) when the store did not answer within the storage timeout."""
-    from compiler.sync.storage_failures import timed_out
+    from compiler.sync.storage_failures import timed_out  # noqa: PLC0415 - fastpath: the child's, after the fork
 
     found = timed_out(exc)
     return ("timeout", found.seconds) if found is not None else None

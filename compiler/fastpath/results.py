@@ -39,7 +39,15 @@ import os
 import sys
 from pathlib import Path
 
+import google.protobuf
+
+from compiler import __version__
 from compiler.answers import PLAIN, Plain  # noqa: F401 - PLAIN: what compiler.fastpath hands out when off
+from compiler.errors import Problem
+from compiler.manifest.normalize import WarmupSource
+from compiler.manifest.yaml_source import MAX_BYTES, Document
+from compiler.proto import ModelConfig
+from compiler.storage.files import write_atomic
 
 _MAGIC = b"triton-gitops results 1\n"
 _SECTIONS = ("doc", "normal", "parse", "render", "rules")
@@ -68,8 +76,6 @@ class Results(Plain):
         self.computed += 1
 
     def document(self, raw, display, load):
-        from compiler.manifest.yaml_source import MAX_BYTES, Document
-
         if len(raw) > MAX_BYTES:
             return load(raw, display)
         key = hashlib.sha256(raw).digest()
@@ -107,8 +113,6 @@ class Results(Plain):
 
     def canonical_config(self, name, merged, canonical):
         """(config dict, [WarmupSource]) of one model's merged entry, as normalize.canonical_config."""
-        from compiler.manifest.normalize import WarmupSource
-
         key = hashlib.sha256(repr((name, merged)).encode("utf-8", "surrogatepass")).digest()
         found = self._hit("normal", key)
         if isinstance(found, bytes):
@@ -127,8 +131,6 @@ class Results(Plain):
         return config, warmups
 
     def parse_config(self, config_dict, parse):
-        from compiler.proto import ModelConfig
-
         key = hashlib.sha256(repr(config_dict).encode("utf-8", "surrogatepass")).digest()
         found = self._hit("parse", key)
         if isinstance(found, bytes):
@@ -168,7 +170,6 @@ class Results(Plain):
         that cannot be written is no error: the next run computes again)."""
         if not self.computed and all(len(self.new[s]) == len(self.old[s]) for s in _SECTIONS):
             return
-        from compiler.storage.files import write_atomic
 
         try:
             payload = marshal.dumps(self.new)
@@ -219,10 +220,6 @@ def _fingerprint() -> bytes:
     """The tool that wrote a cache: its version, Python's and protobuf's, and the stamps of
     every file of the package (an edited checkout is another tool)."""
     if not _FINGERPRINT:
-        import google.protobuf
-
-        from compiler import __version__
-
         digest = hashlib.sha256(f"{__version__}\0{sys.version}\0{google.protobuf.__version__}".encode())
         package = Path(__file__).resolve().parent.parent
         for here, dirs, names in os.walk(package):
@@ -344,8 +341,6 @@ def _fields(problem) -> list:
 
 def _problem(values):
     """A Problem exactly as cached (its message was made printable when first built: not again)."""
-    from compiler.errors import Problem
-
     names = [f.name for f in dataclasses.fields(Problem)]
     if len(values) != len(names):
         raise ValueError("a cached problem of another shape")

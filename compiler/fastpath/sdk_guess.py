@@ -22,7 +22,7 @@ _BYTES = 1 << 20  # a manifest longer than this is looked at no further
 
 def import_sdk(requested: str, manifests) -> None:
     """Import fsspec and the filesystem class the target `requested` probably needs."""
-    import fsspec
+    import fsspec  # noqa: PLC0415 - fastpath: the child's, after the fork (fsspec ~130 ms)
 
     scheme = requested.split("://", 1)[0] if "://" in requested else scheme_of_target(requested, manifests)
     scheme = scheme.lower()
@@ -31,7 +31,7 @@ def import_sdk(requested: str, manifests) -> None:
     try:
         if scheme in ("s3", "s3a"):
             with _no_ca_file():
-                import aiohttp  # noqa: F401 - see _no_ca_file
+                import aiohttp  # noqa: F401, PLC0415 - see _no_ca_file; the child's, s3 only (aiohttp ~300 ms)
         fsspec.get_filesystem_class(scheme)
     except Exception:  # noqa: BLE001 - the parent will say what is wrong with the URL
         return
@@ -92,7 +92,7 @@ def quick_timestamps() -> None:
     slow = getattr(parsers, "DEFAULT_TIMESTAMP_PARSER", None)
     if slow is None or getattr(slow, "quick", False):
         return
-    from datetime import datetime
+    from datetime import datetime  # noqa: PLC0415 - fastpath: the child's, only with botocore loaded
 
     def parse(value):
         try:

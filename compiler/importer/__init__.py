@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Optional
 
 from compiler.errors import FatalError
+from compiler.importer.emit import dump
+from compiler.manifest.yaml_source import load_bytes
 from compiler.storage.files import write_atomic
 
 HEADER = ["Imported by `triton-gitops import` from {source}.",
@@ -29,8 +31,6 @@ class ImportResult:
 
 
 def render(plan, source: str) -> str:
-    from compiler.importer.emit import dump
-
     models = [("models", name) for name in plan.data["models"]]
     return dump(plan.data, [line.format(source=source) for line in HEADER], plan.comments,
                 block_paths=[("models",)] + models, spaced_paths=models)
@@ -38,8 +38,6 @@ def render(plan, source: str) -> str:
 
 def _check_reloads(text: str, data: dict) -> None:
     """The emitter's promise, checked on every run: our loader reads back exactly `data`."""
-    from compiler.manifest.yaml_source import load_bytes
-
     document = load_bytes(text.encode("utf-8"), "<import>")
     # Compared as JSON text so that a NaN (never equal to itself) still compares equal.
     same = json.dumps(document.data, sort_keys=True) == json.dumps(_keys_as_text(data), sort_keys=True)
@@ -80,8 +78,8 @@ def import_repository(source: str, out: Optional[Path], copy_to: Optional[Path] 
                       force: bool = False, server: Optional[dict] = None) -> ImportResult:
     """Read `source`, write the manifest to `out` (None: only return the text). `server`
     ({"backends", "repository_agents"} -> names) declares the custom ones the servers have."""
-    from compiler.importer.scan import open_repository
-    from compiler.importer.to_manifest import plan_import
+    from compiler.importer.scan import open_repository  # noqa: PLC0415 - ~150 ms: import-analyzer loads this package for entry/emit alone
+    from compiler.importer.to_manifest import plan_import  # noqa: PLC0415 - ~190 ms: import-analyzer loads this package for entry/emit alone
 
     if out is not None and out.exists() and not force:
         raise FatalError(f"{out}: exists; not overwritten", "pass --force to replace it, or -o another file")

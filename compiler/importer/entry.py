@@ -9,6 +9,7 @@ tritonclient's proto later are imported without a change here.
 """
 from __future__ import annotations
 
+import base64
 import math
 import struct
 
@@ -65,8 +66,6 @@ def _scalar(value, field):
     if field.type in _INT_TYPES:
         return int(value)
     if field.type == FD.TYPE_BYTES:
-        import base64
-
         return base64.b64encode(value).decode("ascii")  # what json_format.ParseDict expects for bytes
     return value
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from pathlib import Path
 
 from compiler.errors import WARNING, Problem
 from compiler.rules.onnx_model import read_graph
@@ -22,8 +23,6 @@ DEFAULT_MAX_BATCH_SIZE = 4  # tritonserver --backend-config=default-max-batch-si
 
 def _graph(repo, path):
     """(inputs, outputs) of the ONNX file at `path` in the repository, or None."""
-    from pathlib import Path
-
     if repo.local:
         return read_graph(Path(path))
     with tempfile.TemporaryDirectory(prefix="triton-gitops-onnx-") as tmp:

@@ -11,7 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Optional
 
+import fsspec
+
 from compiler.errors import WARNING, FatalError, Problem
+from compiler.extras import missing_extra
 from compiler.rules.model_files import version_number
 
 if TYPE_CHECKING:  # for annotations only: never imported at run time
@@ -51,13 +54,9 @@ class Repository:
 
 
 def open_repository(source: str) -> Repository:
-    import fsspec
-
     try:
         fs, root = fsspec.core.url_to_fs(source)
     except (ImportError, ValueError) as exc:
-        from compiler.extras import missing_extra
-
         if isinstance(exc, ImportError) and (error := missing_extra(source, source, exc)):
             raise error from None
         raise FatalError(f"{source}: cannot open: {exc}",

@@ -25,10 +25,13 @@ from google.protobuf import text_format
 
 from compiler.errors import ERROR, WARNING, Problem
 from compiler.importer.entry import config_to_entry
+from compiler.importer.onnx_io import complete
 from compiler.importer.scan import read_text
 from compiler.manifest.schema import VARIANT_NAME_PATTERN
 from compiler.manifest.variants import variant_of
 from compiler.proto import ModelConfig
+from compiler.rules import RuleContext
+from compiler.rules.base import resolve_backend
 from compiler.rules.installed import STANDARD_AGENTS, STANDARD_BACKENDS
 
 # Model file name -> backend, for folders without config.pbtxt (Triton's auto-complete
@@ -168,11 +171,8 @@ def _model_entry(model, repo, ref, problems, comments) -> Optional[dict]:
                                     repo.display(model.config_path), *_name_line(model.config_text),
                                     hint="fix the name in config.pbtxt (or drop it), or rename the folder"))
         entry = _backend_from_model_file(config_to_entry(config), config, model)
-    if _is_onnx(entry, model):
-        from compiler.importer.onnx_io import complete
-
-        if complete(entry, model, repo, problems, display):
-            entry = _in_proto_order(entry)
+    if _is_onnx(entry, model) and complete(entry, model, repo, problems, display):
+        entry = _in_proto_order(entry)
     if not model.versions:
         # Nothing to serve: "at least one version must be available" (tests/judge: ensemble_no_version_folder).
         # The manifest cannot say it either: an ensemble without `versions` gets an empty 1/.
@@ -198,8 +198,6 @@ def _backend_from_model_file(entry: dict, config, model) -> dict:
     auto-complete picks them (tests/judge: backend_from_model_file); the manifest writes them out."""
     if config.platform or config.backend:
         return entry
-    from compiler.rules import RuleContext
-    from compiler.rules.base import resolve_backend
 
     found = resolve_backend(config, RuleContext(model.name, files=set(model.contents)))
     if found.source.startswith(("model file", "default_model_filename")):

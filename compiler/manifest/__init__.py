@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Optional
 
 from compiler.answers import PLAIN
 from compiler.errors import FatalError, Problem
-from compiler.manifest.yaml_source import Document, load_bytes
+from compiler.manifest.yaml_source import MAX_BYTES, Document, load_bytes
 
 if TYPE_CHECKING:  # for annotations only: never imported at run time
     from compiler.model import Manifest
@@ -30,8 +30,6 @@ class LoadedManifest:
 def read_manifest_bytes(path: Path) -> bytes:
     """At most one byte past the size limit is read, so a 1 GB file (or /dev/zero) costs
     no more memory than a legal manifest; the loader then refuses it as too large."""
-    from compiler.manifest.yaml_source import MAX_BYTES
-
     try:
         with open(path, "rb") as handle:
             return handle.read(MAX_BYTES + 1)
@@ -48,8 +46,8 @@ def load_manifest(path, display: str = "", results=PLAIN, policy: Optional[Polic
     `results`: answers of earlier runs to reuse (compiler/answers.py); PLAIN computes all.
     `policy`: the run's storage policy (Settings.policy); None: the default one, which allows
     only the clouds' own endpoints and no variable."""
-    from compiler.manifest.fastcheck import is_valid
-    from compiler.manifest.specs import build_manifest
+    from compiler.manifest.fastcheck import is_valid  # noqa: PLC0415 - ~50 ms: schema and explain load this package without loading a manifest
+    from compiler.manifest.specs import build_manifest  # noqa: PLC0415 - ~110 ms: schema and explain load this package without loading a manifest
 
     path = Path(path)
     document = results.document(read_manifest_bytes(path), display or str(path), load_bytes)
@@ -75,7 +73,7 @@ def load_manifest(path, display: str = "", results=PLAIN, policy: Optional[Polic
     result.problems.extend(problems)
     if not broken:
         result.manifest = manifest
-    from compiler.manifest.triton import hint_when_unsaid
+    from compiler.manifest.triton import hint_when_unsaid  # noqa: PLC0415 - ~9 ms: schema and explain load this package without loading a manifest
 
     hint_when_unsaid(manifest, display or path.name)
     return result
@@ -84,7 +82,7 @@ def load_manifest(path, display: str = "", results=PLAIN, policy: Optional[Polic
 def _located_schema_problems(document) -> list:
     # jsonschema (imported only here) for the detailed, re-worded problems: the yes/no
     # check said the document is invalid.
-    from compiler.manifest.validate import is_key_problem, schema_problems
+    from compiler.manifest.validate import is_key_problem, schema_problems  # noqa: PLC0415 - jsonschema ~180 ms: only an invalid manifest
 
     problems = schema_problems(document.data)
     for problem in problems:

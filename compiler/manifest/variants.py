@@ -14,6 +14,11 @@ variant merged over the model's own fields (with `defaults:` already merged in):
 """
 from __future__ import annotations
 
+from compiler.errors import WARNING, FatalError, Problem
+from compiler.manifest.normalize import canonical_config
+from compiler.model import VariantSpec
+from compiler.proto import ModelConfig
+
 # Kept free of protobuf imports at module level: sync (which only needs the paths) imports it.
 FOLDER = "configs"
 
@@ -25,8 +30,6 @@ def variant_file(model: str, variant: str) -> str:
 def merge_variant(model_fields: dict, variant: dict) -> dict:
     """The variant's full manifest entry: `variant` merged over `model_fields` (both written
     as in models.yaml, short forms included)."""
-    from compiler.proto import ModelConfig
-
     return _merge(model_fields, variant, ModelConfig.DESCRIPTOR)
 
 
@@ -89,9 +92,6 @@ ADDED_IN_MINOR = 46
 def build_variants(model, model_fields: dict, configs: dict, parse, problems) -> dict:
     """{name: VariantSpec} for a model's `configs:`; `parse(config_dict, doc_path)` gives the
     ModelConfig message or None (reporting why)."""
-    from compiler.manifest.normalize import canonical_config
-    from compiler.model import VariantSpec
-
     variants = {}
     for name in sorted(configs or {}):
         written = configs[name] or {}
@@ -134,8 +134,6 @@ def locate(model, variant, problem) -> None:
 
 def release_problems(manifest, release, said_by) -> list:
     """`configs:` on a manifest served by a Triton older than 2.46."""
-    from compiler.errors import Problem
-
     if release is None or release.minor >= ADDED_IN_MINOR:
         return []
     out = []
@@ -213,8 +211,6 @@ def serve_variant(manifest, name: str, target: str = "") -> None:
     loads: the variant where the model has it, config.pbtxt where not (Triton's fallback).
     For `rollout` and `status`, which compare a live server with the manifest. Without a
     name, a `target` of the manifest that says `config_name` gives it."""
-    from compiler.errors import FatalError
-
     if not name and target in manifest.targets:
         name = manifest.targets[target].config_name
     if not name:
@@ -233,8 +229,6 @@ def serve_variant(manifest, name: str, target: str = "") -> None:
 def target_problems(manifest) -> list:
     """A target's `config_name` that no model has: its servers would load every config.pbtxt,
     which is allowed (Triton falls back) but most likely a typo."""
-    from compiler.errors import WARNING, Problem
-
     known = names(manifest)
     out = []
     for target in manifest.targets.values():

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from compiler import gitinfo
 from compiler.errors import FatalError, printable
 
 IN_SYNC, PENDING, ERROR, UNKNOWN = "in sync", "changes pending", "error", "unknown"
@@ -116,8 +117,6 @@ def read_plan(name: str, json_text: str = "", code: int | None = None, stderr: s
 
 def check_not_committed(folder: Path) -> None:
     """FatalError when git tracks any file in `folder`: plan results come from this run."""
-    from compiler import gitinfo
-
     repo = gitinfo.open_repo(folder)
     if repo is None:
         return

@@ -16,6 +16,8 @@ backend/platform, runtime, inputs and outputs.
 """
 from __future__ import annotations
 
+import json
+
 from google.protobuf import json_format
 from google.protobuf.descriptor import FieldDescriptor as FD
 
@@ -167,7 +169,5 @@ def describe(difference) -> str:
 
 
 def _short(value) -> str:
-    import json
-
     text = json.dumps(value, separators=(",", ":")) if not isinstance(value, str) else value
     return text if len(text) <= 80 else text[:77] + "..."

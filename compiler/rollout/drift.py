@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from compiler.rollout.client import TritonError
+from compiler.rollout.client import TritonClient, TritonError
 from compiler.rollout.compare import config_differences, describe
 from compiler.rollout.served import expected_versions, read_served
 
@@ -78,8 +78,6 @@ def find_drift(manifest, client) -> list:
 def server_drift(manifest, url: str, timeout: float) -> list:
     """`find_drift` against the server at `url`; TritonError when it cannot be asked (not live,
     unreachable), so that a caller checking many servers can report each on its own."""
-    from compiler.rollout.client import TritonClient
-
     client = TritonClient(url, timeout=timeout)
     try:
         client.check_live()

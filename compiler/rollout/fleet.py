@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from compiler.errors import FatalError
 
@@ -32,8 +33,6 @@ class Replica:
 
 def _split(url: str) -> tuple:
     """(scheme, host, port or None) of scheme://host[:port]."""
-    from urllib.parse import urlsplit
-
     parts = urlsplit(url if "://" in url else f"http://{url}")
     try:
         port = parts.port
@@ -49,7 +48,7 @@ def _host_text(host: str) -> str:
 
 
 def _resolver(nameserver: str | None):
-    import dns.resolver
+    import dns.resolver  # noqa: PLC0415 - dnspython ~125 ms: dns+ URLs only
 
     if not nameserver:
         return dns.resolver.Resolver()
@@ -65,8 +64,8 @@ def _resolver(nameserver: str | None):
 
 def resolve_dns(name: str, nameserver: str | None = None, timeout: float = 5.0) -> list:
     """Every A and AAAA address of `name`, sorted; a FatalError when it has none."""
-    import dns.exception
-    import dns.resolver
+    import dns.exception  # noqa: PLC0415 - dnspython ~125 ms: dns+ URLs only
+    import dns.resolver  # noqa: PLC0415 - dnspython ~125 ms: dns+ URLs only
 
     resolver = _resolver(nameserver)
     resolver.lifetime = timeout

@@ -30,7 +30,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Optional
 
+from google.protobuf import json_format
+
 from compiler.errors import FatalError
+from compiler.gitinfo import checkout_tree
 from compiler.pipeline import load_and_build
 from compiler.rollout.client import TritonError
 from compiler.rollout.rollout_record import model_digests
@@ -99,7 +102,6 @@ class PreviousFiles:
     def _load(self):
         if self._tree is not None or self.problem:
             return
-        from compiler.gitinfo import checkout_tree  # git (GitPython, ~0.1 s): only a rollback reads old files
 
         try:
             path = self._stack.enter_context(checkout_tree(self.ref, self.manifest_path))
@@ -165,8 +167,6 @@ class PreviousFiles:
 
 
 def _config_json(config) -> str:
-    from google.protobuf import json_format  # protobuf's JSON printer: only when a config is restored
-
     return json_format.MessageToJson(config, preserving_proto_field_name=True)
 
 

@@ -11,7 +11,11 @@ import hashlib
 import json
 from typing import Optional
 
+from compiler.rollout.client import TritonClient, parse_url
+from compiler.rollout.explicit_load import FAILED, UNLOADED
+from compiler.rollout.server import ask_with, find_entry, identify
 from compiler.sync.state import ROLLOUT_NAME as RECORD_NAME
+from compiler.sync.state import read_control, write_control
 
 
 def model_digests(files: dict) -> dict:
@@ -27,8 +31,6 @@ def model_digests(files: dict) -> dict:
 def read_servers(target) -> list:
     """The record's server entries: {"name", "version", "hosts", "addresses", "models"} each
     (server.py says how a server is recognised). A damaged record only costs one reload."""
-    from compiler.sync.state import read_control
-
     raw = read_control(target, RECORD_NAME)
     try:
         data = json.loads(raw) if raw else {}
@@ -50,8 +52,6 @@ def models_of(entry) -> dict:
 def write_server(target, me, known, models: dict) -> None:
     """Record what server `me` now runs. `known` is its entry as found before the rollout
     (None for a server met for the first time); this address joins that entry's."""
-    from compiler.sync.state import write_control
-
     servers = read_servers(target)
     mine = set(known.get("addresses", ())) if known else set()
     entry = next((e for e in servers if mine & set(e.get("addresses", ()))), None)
@@ -85,8 +85,6 @@ class ServerRecords:
         there is no record of it yet: a first rollout with --target loads everything once)."""
         if not self.recording:
             return set()
-        from compiler.rollout.client import TritonClient
-        from compiler.rollout.server import ask_with, find_entry, identify
 
         me = identify(client)
         ask = ask_with(lambda address, seconds: TritonClient(address, timeout=seconds), min(self.timeout, 10.0))
@@ -108,12 +106,9 @@ class ServerRecords:
 
     def remember(self, url: str, outcomes) -> None:
         """Record what the server now runs; a failed model keeps its old digest, so it is retried."""
-        from compiler.rollout.client import parse_url
-
         found = self.found.get(str(parse_url(url)))
         if not self.recording or found is None:
             return
-        from compiler.rollout.explicit_load import FAILED, UNLOADED
 
         me, known = found
         record = dict(models_of(known))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from compiler.rollout.client import IndexEntry, TritonError
 from compiler.rules.versions import versions_to_load
 
 READY, LOADING, UNLOADING, UNAVAILABLE = "READY", "LOADING", "UNLOADING", "UNAVAILABLE"
@@ -41,8 +42,6 @@ class ServedModel:
 
 def read_served(client) -> dict:
     """The repository index, plus versions still served from folders no longer there."""
-    from compiler.rollout.client import IndexEntry, TritonError
-
     entries = list(client.index())
     known = {(e.name, e.version) for e in entries}
     try:

@@ -12,6 +12,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+import numpy as np
+from tritonclient.utils import deserialize_bytes_tensor, triton_to_np_dtype
+
+from compiler.compile.warmup_data import encode
+from compiler.proto import DataType
 from compiler.rollout.client import TritonError
 
 _SEQUENCE_ID = 1
@@ -31,16 +36,12 @@ class SmokeResult:
 
 
 def triton_datatype(data_type: int) -> str:
-    from compiler.proto import DataType
-
     name = DataType.Name(data_type)[len("TYPE_"):]
     return "BYTES" if name == "STRING" else name
 
 
 def _warmup_arrays(model, root) -> dict:
     """input name -> (array without the batch dimension, where it came from), from the first sample."""
-    from compiler.compile.warmup_data import encode
-
     if not model.config.model_warmup:
         return {}
     sample = model.config.model_warmup[0]
@@ -65,9 +66,6 @@ def _warmup_arrays(model, root) -> dict:
 
 
 def _from_raw(raw: bytes, datatype: str, dims: list):
-    import numpy as np
-    from tritonclient.utils import deserialize_bytes_tensor, triton_to_np_dtype
-
     if datatype == "BYTES":
         return deserialize_bytes_tensor(raw).reshape(dims)
     dtype = triton_to_np_dtype(datatype)
@@ -75,9 +73,6 @@ def _from_raw(raw: bytes, datatype: str, dims: list):
 
 
 def _zeros(datatype: str, dims: list, random: bool = False):
-    import numpy as np
-    from tritonclient.utils import triton_to_np_dtype
-
     if datatype == "BYTES":
         return np.array([b"" for _ in range(int(np.prod(dims)))], dtype=object).reshape(dims)
     dtype = triton_to_np_dtype(datatype)
@@ -88,8 +83,6 @@ def _zeros(datatype: str, dims: list, random: bool = False):
 
 def request_inputs(model, root) -> list:
     """[(name, array, datatype, where the data came from)] for one request."""
-    import numpy as np
-
     from_warmup = _warmup_arrays(model, root)
     batching = model.config.max_batch_size > 0
     inputs = []

@@ -37,7 +37,7 @@ def check_target(loaded: LoadedManifest, tree: Tree, requested: str, settings: S
     """The plan of `tree` (the command built it: the manifest is loaded and hashed once) against
     the target `requested`."""
     try:
-        from compiler.sync.engine import plan_only, prepare
+        from compiler.sync.engine import plan_only, prepare  # noqa: PLC0415 - the sync stage ~90-230 ms: rollout --target only
     except ImportError:  # an install without the sync stage: say so rather than guess
         return TargetCheck(requested, note="sync is not available here; the target was not checked")
     ctx, _loaded = prepare(loaded, requested, settings, jobs, tree=tree)

@@ -21,8 +21,10 @@ from typing import TYPE_CHECKING, Optional
 
 from compiler.errors import FatalError
 from compiler.rollout.client import TritonClient, TritonError
+from compiler.rollout.drift import versions_text
 from compiler.rollout.explicit_load import FAILED, LOADED, UNLOADED, rollout
 from compiler.rollout.fleet import waves as plan_waves
+from compiler.rollout.restore import KEPT, Restore, restore_model, snapshot
 
 if TYPE_CHECKING:  # for annotations only: never imported at run time
     from compiler.rollout.fleet import Replica
@@ -85,8 +87,6 @@ class FleetRun:
 
 
 def _change(manifest, run: ReplicaRun, timeout: float, force, files_changed, changed_why=None) -> None:
-    from compiler.rollout.restore import snapshot
-
     client = TritonClient(run.replica.url, timeout=timeout)
     try:
         run.before = snapshot(client)
@@ -105,8 +105,6 @@ def _change(manifest, run: ReplicaRun, timeout: float, force, files_changed, cha
 
 
 def _check(manifest, run: ReplicaRun, gates: Gates, timeout: float) -> None:
-    from compiler.rollout.drift import versions_text
-
     for o in run.outcomes:
         if o.action == FAILED:
             reasons = "; ".join(f"version {v}: {r.strip().rstrip(';').strip()}" for v, r in o.failures.items()) or o.message
@@ -117,7 +115,7 @@ def _check(manifest, run: ReplicaRun, gates: Gates, timeout: float) -> None:
     client = TritonClient(run.replica.url, timeout=timeout)
     try:
         if gates.smoke:
-            from compiler.rollout.smoke import smoke
+            from compiler.rollout.smoke import smoke  # noqa: PLC0415 - numpy + tritonclient ~130 ms: --smoke only
 
             for model in loaded:
                 result = smoke(model, client, manifest.root)
@@ -125,7 +123,7 @@ def _check(manifest, run: ReplicaRun, gates: Gates, timeout: float) -> None:
                 if not result.ok:
                     run.failures.append(f"{model.name}: smoke inference failed: {result.detail}")
         if gates.measure:
-            from compiler.rollout.perf import measure
+            from compiler.rollout.perf import measure  # noqa: PLC0415 - ~155 ms: --perf only
 
             for model in loaded:
                 measured = measure(model, client.endpoint, manifest.root, gates.concurrency, gates.duration)
@@ -145,7 +143,7 @@ def _check(manifest, run: ReplicaRun, gates: Gates, timeout: float) -> None:
 
 def _soak(runs: list, seconds: float) -> None:
     """Wait `seconds`, then fail the replicas where a touched model's failure counter rose."""
-    from compiler.rollout.metrics import MetricsError, read_failures, rises
+    from compiler.rollout.metrics import MetricsError, read_failures, rises  # noqa: PLC0415 - ~33 ms: --soak only
 
     watched = [r for r in runs if r.touched and not r.failures]
     before = {}
@@ -169,8 +167,6 @@ def _soak(runs: list, seconds: float) -> None:
 
 
 def _roll_back(run: ReplicaRun, previous, timeout: float) -> None:
-    from compiler.rollout.restore import KEPT, Restore, restore_model
-
     client = TritonClient(run.replica.url, timeout=timeout)
     try:
         for outcome in reversed(run.touched):  # ensembles first, then what they use

@@ -20,6 +20,7 @@ no more than a small one.
 """
 from __future__ import annotations
 
+import mmap
 import os
 
 from compiler.notes import note_once
@@ -34,7 +35,7 @@ ONNX_TYPES = {1: "TYPE_FP32", 2: "TYPE_UINT8", 3: "TYPE_INT8", 4: "TYPE_UINT16",
 
 def _onnx():
     try:
-        import onnx
+        import onnx  # noqa: PLC0415 - optional extra (onnx ~220 ms): only an ONNX model file
     except ImportError:
         note_once("onnx", "the onnx package is not installed: ONNX graph checks are skipped "
                           "(pip install 'triton-gitops[onnx]')")
@@ -140,8 +141,6 @@ def read_graph(path):
     """(inputs, outputs) as Tensor lists, or None (no onnx package, unreadable, not ONNX).
     The file is mapped, not read: a graph's weights are skipped, whatever the model's size; the
     onnx package (slow to import) is only loaded for a file that is ONNX."""
-    import mmap
-
     try:
         with open(path, "rb") as handle:
             if os.fstat(handle.fileno()).st_size == 0:

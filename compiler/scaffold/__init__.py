@@ -15,7 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from compiler import __version__
+import jinja2
+
+from compiler import __version__, triton_releases
+from compiler.errors import FatalError
+from compiler.manifest.schema import schema_text
 from compiler.resources import templates_root
 from compiler.scaffold.pins import ACTIONS, pin
 from compiler.storage.files import write_atomic
@@ -53,8 +57,6 @@ SELF_FILES = (".github/workflows/triton-gitops-plan.yml", ".github/workflows/tri
 
 
 def environment(root: Path):
-    import jinja2
-
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(root)), undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True, autoescape=False,
@@ -65,8 +67,6 @@ def environment(root: Path):
 
 def render_all(options: Options, root: Path | None = None) -> dict:
     """{relative POSIX path: bytes} of the whole scaffold, in path order."""
-    from compiler.manifest.schema import schema_text
-
     root = root or templates_root()
     base = root / "init"
     env = environment(root)
@@ -81,7 +81,6 @@ def render_all(options: Options, root: Path | None = None) -> dict:
             files[rel[:-3]] = text.encode("utf-8")
         else:
             files[rel] = path.read_bytes()
-    from compiler import triton_releases
 
     files[SCHEMA_FILE] = schema_text(triton_releases.field_releases()).encode("utf-8")
     return dict(sorted(files.items()))
@@ -95,8 +94,6 @@ def self_files(root: Path | None = None) -> dict:
 
 def write_files(files: dict, dest: Path, force: bool = False) -> list:
     """Write the scaffold; refuses (FatalError) to overwrite anything unless `force`."""
-    from compiler.errors import FatalError
-
     existing = [name for name in files if (dest / name).exists()]
     if existing and not force:
         shown = ", ".join(existing[:5]) + (" ..." if len(existing) > 5 else "")

@@ -82,7 +82,7 @@ def pip_spec(url: str) -> str:
 
 def default_install() -> tuple:
     """(pip arguments for CI, "") for the triton-gitops running now, else ("", why none)."""
-    from importlib import metadata
+    from importlib import metadata  # noqa: PLC0415 - importlib.metadata ~26 ms: init without --install only
 
     package = Path(__file__).resolve().parents[2]
     try:

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+import yaml
+
 from compiler.errors import FatalError
 from compiler.storage.urls import host_port
 
@@ -115,7 +117,6 @@ def _read_file(spec: str) -> tuple:
             text = Path(spec).read_text(encoding="utf-8")
         except OSError as exc:
             raise FatalError(f"{FILE_ENV}={spec}: cannot read the policy file ({exc.strerror})")
-    import yaml
 
     try:
         data = yaml.safe_load(text) or {}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import traceback
 
 SECRET_NAME = re.compile(r"(secret|token|password|passwd|key|credential|connection_string|sas|signature|auth)", re.I)
 MIN_SECRET = 4  # shorter values would scrub ordinary words
@@ -69,8 +70,6 @@ class DebugFilter(logging.Filter):
         secrets = environment_secrets() + self.extra
         record.msg, record.args = scrub(message, secrets), None
         if record.exc_info:
-            import traceback
-
             record.exc_text = scrub("".join(traceback.format_exception(*record.exc_info)), secrets)
             record.exc_info = None
         return True

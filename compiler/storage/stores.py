@@ -16,6 +16,7 @@ import os
 import re
 import threading
 
+from compiler.extras import missing_extra
 from compiler.storage.urls import HTTP_SCHEMES
 
 DEFAULT_TIMEOUT = 60.0
@@ -67,7 +68,7 @@ class Bounded:
         seconds = self._seconds
 
         def bounded(*args, **kwargs):
-            from fsspec.exceptions import FSTimeoutError
+            from fsspec.exceptions import FSTimeoutError  # noqa: PLC0415 - fsspec ~140 ms: validate and compile load this module but open no store
 
             kwargs.setdefault("timeout", seconds)
             try:
@@ -84,7 +85,7 @@ class Bounded:
 
 def open_url(url: str, options: dict, seconds: float = 0.0):
     """(filesystem, path inside it) of `url` with fsspec, bounded by `seconds` (0: the setting)."""
-    import fsspec
+    import fsspec  # noqa: PLC0415 - fsspec ~140 ms: validate and compile load this module but open no store
 
     fs, path = fsspec.core.url_to_fs(url, **options)
     return Bounded(fs, seconds or storage_timeout()), path
@@ -100,7 +101,7 @@ class Filesystems:
         self.seconds = seconds or storage_timeout()
 
     def get(self, url: str, options: dict):
-        import fsspec
+        import fsspec  # noqa: PLC0415 - fsspec ~140 ms: validate and compile load this module but open no store
 
         protocol = fsspec.core.split_protocol(url)[0] or "file"
         key = (protocol, json.dumps(options, sort_keys=True, default=str))
@@ -110,7 +111,6 @@ class Filesystems:
                 try:
                     fs = fsspec.filesystem(protocol, skip_instance_cache=True, **extra, **options)
                 except ImportError as exc:  # a cloud SDK is an extra (pyproject.toml): say which
-                    from compiler.extras import missing_extra
 
                     raise missing_extra(url, f"source {url.split('?', 1)[0]}", exc) or exc
                 self._open[key] = Bounded(fs, self.seconds)

@@ -31,6 +31,9 @@ from __future__ import annotations
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
+from google.protobuf import text_format
+
+from compiler.proto import ModelConfig
 from compiler.rules.versions import versions_to_load
 from compiler.sync.plan import UPDATE, Change
 from compiler.sync.storage_failures import explain, with_retries
@@ -54,10 +57,6 @@ def pinned_config(deployed: bytes, folders: dict, new: set, changing: AbstractSe
     deleted); gone: those of them about to be deleted whole.
     Raises ParseError/UnicodeDecodeError when the deployed config is not one we can rewrite.
     """
-    from google.protobuf import text_format
-
-    from compiler.proto import ModelConfig
-
     config = text_format.Parse(deployed.decode("utf-8"), ModelConfig())
     present = {int(v) for v in folders}
     coming = {int(v) for v in new}

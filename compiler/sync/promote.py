@@ -19,7 +19,10 @@ from typing import TYPE_CHECKING
 from compiler.artifacts.remote_copy import SERVER_SIDE, family, same_store
 from compiler.artifacts.source import Origin
 from compiler.errors import FatalError
+from compiler.sync.read import read_target
+from compiler.sync.state import state_from
 from compiler.sync.storage_failures import explain
+from compiler.sync.target import resolve_target
 
 if TYPE_CHECKING:  # for annotations only: never imported at run time
     from compiler.artifacts.settings import Settings
@@ -28,10 +31,6 @@ if TYPE_CHECKING:  # for annotations only: never imported at run time
 def read_source(manifest, requested: str, target, settings: Settings):
     """(source Target, its state, its listing), read once before planning, with this run's
     storage policy and timeout."""
-    from compiler.sync.read import read_target
-    from compiler.sync.state import state_from
-    from compiler.sync.target import resolve_target
-
     source = resolve_target(manifest, requested, settings.policy, timeout=settings.storage_timeout)
     if source.local or target.local:
         raise FatalError(f"--from-target {requested}: both targets must be in an object store for a copy "

@@ -13,6 +13,7 @@ import time
 from typing import Union
 
 from compiler.errors import FatalError
+from compiler.storage.stores import StorageTimeout
 
 CREDENTIALS, DENIED, NO_BUCKET, UNREACHABLE, TRANSIENT, OTHER = (
     "credentials", "denied", "no-bucket", "unreachable", "transient", "other")
@@ -102,8 +103,6 @@ def classify(exc) -> str:
 
 def timed_out(exc):
     """The StorageTimeout in `exc`'s chain, if any: the run's time for retries is used up."""
-    from compiler.storage.stores import StorageTimeout
-
     seen = set()
     while exc is not None and id(exc) not in seen:
         if isinstance(exc, StorageTimeout):

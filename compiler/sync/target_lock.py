@@ -29,6 +29,7 @@ import socket
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Optional
 
@@ -181,7 +182,6 @@ class TargetLock:
         """(the lock as it reads now, beside() or None), both requests in flight together."""
         if beside is None:
             return self._current(), None
-        from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="triton-gitops-beside") as pool:
             other = pool.submit(beside)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Optional
@@ -187,8 +188,6 @@ def put_large(fs, source, dest: str, want) -> Sent:
     parts of BLOCK in flight, Azure blocks likewise). Meanwhile this thread reads the same file
     (from the page cache, mostly) for the md5s the store will report; the stat key, checked
     before and after the upload has read it all, shows the bytes sent are the ones hashed."""
-    from concurrent.futures import ThreadPoolExecutor
-
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="triton-gitops-put") as pool:
         upload = pool.submit(fs.put_file, str(source), dest, **_part_options(fs))
         try:
