@@ -6,6 +6,8 @@ tricks that make it fast at scale, and one setting turns them all off:
 
 What is behind the door (each module says why it pays; docs/benchmarks.md has the figures):
 
+    verdict.py   validate's whole answer, replayed while the manifest, the settings, the tool
+                 and every file under its local sources (stat keys) are unchanged
     results.py   a per-model result cache: the parsed manifest, each model's ModelConfig,
                  its rendered config.pbtxt and Triton's rules' findings, reused while their
                  inputs (the model's text, its sources' stamps, what other models it
@@ -52,6 +54,16 @@ def target_reader(requested, manifests):
     from compiler.fastpath import prefetch
 
     return prefetch.start(requested, manifests)
+
+
+def verdict_for(manifest_path, settings):
+    """validate's kept answer for this manifest (verdict.Verdict: `replay()`, `keep(...)`), or None
+    when the fast path is off."""
+    if not enabled():
+        return None
+    from compiler.fastpath import verdict
+
+    return verdict.Verdict(manifest_path, settings)
 
 
 def results_for(manifest_path, settings):

@@ -1,0 +1,218 @@
+"""`validate`'s whole answer, replayed while nothing it depends on has changed.
+
+With the per-model cache (results.py) warm, a `validate` of 10,000 models still builds every
+model, lists every source folder and looks up every file's digest, to print the same problems
+and counts as last time. This is the level above: one answer per manifest (its problems, as
+located, the notes, the number of models and files), kept with a key of everything the answer
+is a function of, and replayed without loading the manifest at all:
+
+- the manifest's bytes, its path (absolute, real, and as shown in messages), and models.lock's
+  bytes;
+- the run's settings (lock mode, cache folder, ...), the storage policy, where the git work
+  tree begins (the boundary for local sources);
+- the tool itself (results._fingerprint: version, Python, protobuf, the stamps of its files);
+- the file system under every local path the manifest names (sources, `files:`, warmup files,
+  found or missing): each folder on the way there (type, inode, device), and everything
+  under it (name, type, and the stat key the hash index trusts: size, mtime, ctime, inode,
+  device). A new, removed, renamed or edited file shows; a chmod shows in the ctime.
+
+Never kept: a manifest that did not load (document or schema errors), one with remote
+sources (their stores are read each run), one with a place a credential can be written
+(results._may_hold_credentials), one with a symbolic link on the way to or inside a source
+(what it points at is not in the key), and an answer some input of which changed less than
+RACY_SECONDS before the run began, or during it (its stamps cannot tell an edit made while
+the run read it; like git's racy index, that answer is simply not kept).
+
+One file per manifest beside the per-model cache: `<cache>/results/<hash>.verdict`. A file
+that is corrupt, foreign or unwritable is ignored, never an error.
+"""
+from __future__ import annotations
+
+import hashlib
+import marshal
+import os
+import stat
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from compiler.fastpath.results import _fields, _fingerprint, _may_hold_credentials, _problem
+
+_MAGIC = b"triton-gitops verdict 1\n"
+RACY_SECONDS = 2.0  # file systems with coarse timestamps (FAT: 2 s) cannot tell apart edits closer than this
+
+
+@dataclass
+class Answer:
+    """What `validate` prints: the located problems, and the counts of its OK line."""
+
+    problems: list
+    ok: bool
+    models: int
+    files: int
+    notes: list  # (key, text) of compiler.notes asked for while loading
+
+
+class Verdict:
+    def __init__(self, manifest_path, settings):
+        self.manifest_path, self.settings = manifest_path, settings
+        self.started = time.time_ns()
+        name = hashlib.sha256(os.fsencode(os.path.abspath(manifest_path))).hexdigest()[:32]
+        self.file = Path(settings.cache_root) / "results" / f"{name}.verdict"
+        self.key = _key(manifest_path, settings)
+
+    def replay(self) -> Optional[Answer]:
+        """The answer kept for these very inputs, or None."""
+        if self.key is None:
+            return None
+        try:
+            with open(self.file, "rb") as handle:
+                raw = handle.read()
+        except OSError:
+            return None
+        head = _MAGIC + _fingerprint() + b"\n"
+        if not raw.startswith(head):
+            return None
+        try:
+            entry = marshal.loads(raw[len(head):])
+            if not isinstance(entry, dict) or entry.get("key") != self.key:
+                return None
+            paths = entry["paths"]
+            if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+                return None
+            found = _signature(paths)
+            if found is None or found[0] != entry["signature"]:
+                return None
+            return Answer([_problem(fields) for fields in entry["problems"]], bool(entry["ok"]),
+                          int(entry["models"]), int(entry["files"]),
+                          [(str(k), str(t)) for k, t in entry["notes"]])
+        except Exception:  # noqa: BLE001 - corrupt or foreign: as if there were none
+            return None
+
+    def keep(self, loaded, answer: Answer) -> None:
+        """Write `answer` down, when it may be replayed (see the module's list of what is never kept)."""
+        manifest = loaded.manifest
+        if self.key is None or manifest is None or loaded.document.problems:
+            return
+        if _may_hold_credentials(loaded.document.data) or any(
+                v.remote for m in manifest.models.values() for v in m.versions.values()):
+            return
+        paths = list(dict.fromkeys(manifest.local_sources))
+        found = _signature(paths)
+        if found is None or found[1] >= self.started - int(RACY_SECONDS * 1e9):
+            return
+        if _key(self.manifest_path, self.settings) != self.key:  # the manifest or lock changed meanwhile
+            return
+        from compiler.storage.files import write_atomic
+
+        try:
+            payload = marshal.dumps({"key": self.key, "paths": paths, "signature": found[0],
+                                     "problems": [_fields(p) for p in answer.problems], "ok": answer.ok,
+                                     "models": answer.models, "files": answer.files,
+                                     "notes": [list(n) for n in answer.notes]})
+            self.file.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(self.file, _MAGIC + _fingerprint() + b"\n" + payload)
+        except (OSError, ValueError):
+            pass
+
+
+def _key(manifest_path, settings) -> Optional[bytes]:
+    """The digest of everything but the source folders, or None when the manifest (or its lock)
+    changed too recently to be trusted, or cannot be read (the plain code then explains)."""
+    from compiler.artifacts.lockfile import lock_path
+    from compiler.manifest.sources import source_boundary
+    from compiler.storage import policy
+
+    racy = time.time_ns() - int(RACY_SECONDS * 1e9)
+    digest = hashlib.sha256()
+    try:
+        for path in (manifest_path, lock_path(manifest_path)):
+            try:
+                with open(path, "rb") as handle:
+                    info = os.fstat(handle.fileno())
+                    if not stat.S_ISREG(info.st_mode) or info.st_ctime_ns >= racy:
+                        return None
+                    data = handle.read()
+            except FileNotFoundError:
+                data = None
+            digest.update(repr((str(path), data is None)).encode() + b"\0" + (data or b"") + b"\0")
+        real = os.path.realpath(manifest_path)
+        root = Path(real).parent
+        boundary = source_boundary(root)
+        digest.update(repr((os.path.abspath(manifest_path), str(manifest_path), real, repr(settings),
+                            repr(policy.current()), str(boundary))).encode("utf-8", "surrogatepass"))
+    except Exception:  # noqa: BLE001 - anything odd: no replay, the plain code runs and explains
+        return None
+    return digest.digest()
+
+
+def _signature(paths: list):
+    """(digest, newest ctime_ns) of the file system under `paths` (see the module's doc), or
+    None when a symbolic link is on the way to or inside one of them."""
+    digest = hashlib.sha256()
+    folders: dict = {}
+    newest = 0
+    for path in paths:
+        parent = os.path.dirname(path)
+        chain = []
+        while parent not in folders and parent != os.path.dirname(parent):
+            chain.append(parent)
+            parent = os.path.dirname(parent)
+        for folder in reversed(chain):
+            try:
+                info = os.lstat(folder)
+                folders[folder] = (info.st_mode, info.st_ino, info.st_dev)
+            except OSError as exc:
+                folders[folder] = exc.errno
+            if isinstance(folders[folder], tuple) and stat.S_ISLNK(folders[folder][0]):
+                return None
+            digest.update(f"{folder}\0{folders[folder]}\n".encode("utf-8", "surrogatepass"))
+        digest.update(f"{path}\0".encode("utf-8", "surrogatepass"))
+        try:
+            info = os.lstat(path)
+        except OSError as exc:
+            digest.update(f"-{exc.errno}\n".encode())
+            continue
+        if stat.S_ISLNK(info.st_mode):
+            return None
+        newest = max(newest, info.st_ctime_ns)
+        digest.update(_stamp(info))
+        if stat.S_ISDIR(info.st_mode):
+            below = _walk(path, digest)
+            if below is None:
+                return None
+            newest = max(newest, below)
+    return digest.digest(), newest
+
+
+def _walk(folder: str, digest) -> Optional[int]:
+    """Everything under `folder` into `digest`; the newest ctime seen, or None at a symbolic link."""
+    newest = 0
+    stack = [folder]
+    while stack:
+        current = stack.pop()
+        try:
+            entries = sorted(os.scandir(current), key=lambda e: e.name)
+        except OSError as exc:
+            digest.update(f"{current}\0-{exc.errno}\n".encode("utf-8", "surrogatepass"))
+            continue
+        digest.update(f"{current}\0{len(entries)}\n".encode("utf-8", "surrogatepass"))
+        for entry in entries:
+            if entry.is_symlink():
+                return None
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except OSError as exc:
+                digest.update(f"{entry.name}\0-{exc.errno}\n".encode("utf-8", "surrogatepass"))
+                continue
+            newest = max(newest, info.st_ctime_ns)
+            digest.update(entry.name.encode("utf-8", "surrogatepass") + b"\0" + _stamp(info))
+            if stat.S_ISDIR(info.st_mode):
+                stack.append(entry.path)
+    return newest
+
+
+def _stamp(info) -> bytes:
+    return b"%o %d %d %d %d %d\n" % (info.st_mode, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino,
+                                     info.st_dev)
