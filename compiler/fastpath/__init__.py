@@ -6,8 +6,9 @@ tricks that make it fast at scale, and one setting turns them all off:
 
 What is behind the door (each module says why it pays; docs/benchmarks.md has the figures):
 
-    verdict.py   validate's whole answer, replayed while the manifest, the settings, the tool
-                 and every file under its local sources (stat keys) are unchanged
+    verdict.py   validate's whole answer, and plan's against a local target, replayed while
+                 the manifest, the settings, the tool and every file under its local sources
+                 (and the target folder) are unchanged (stat keys)
     results.py   a per-model result cache: the parsed manifest, each model's ModelConfig,
                  its rendered config.pbtxt and Triton's rules' findings, reused while their
                  inputs (the model's text, its sources' stamps, what other models it
@@ -64,6 +65,15 @@ def verdict_for(manifest_path, settings):
     from compiler.fastpath import verdict
 
     return verdict.Verdict(manifest_path, settings)
+
+
+def plan_verdict_for(options, settings):
+    """plan's kept output for this command line (verdict.PlanVerdict), or None when off."""
+    if not enabled():
+        return None
+    from compiler.fastpath import verdict
+
+    return verdict.PlanVerdict(options, settings)
 
 
 def results_for(manifest_path, settings):

@@ -54,16 +54,23 @@ class Answer:
     notes: list  # (key, text) of compiler.notes asked for while loading
 
 
-class Verdict:
-    def __init__(self, manifest_path, settings):
+class _Kept:
+    """One command's kept answer for one manifest: its key, the check of the sources, the file."""
+
+    suffix = ""
+
+    def __init__(self, manifest_path, settings, extra: str = ""):
         self.manifest_path, self.settings = manifest_path, settings
         self.started = time.time_ns()
-        name = hashlib.sha256(os.fsencode(os.path.abspath(manifest_path))).hexdigest()[:32]
-        self.file = Path(settings.cache_root) / "results" / f"{name}.verdict"
-        self.key = _key(manifest_path, settings)
+        # One file per manifest and command line: `plan` as text and as JSON do not take turns.
+        name = hashlib.sha256(os.fsencode(os.path.abspath(manifest_path)) + b"\0"
+                              + extra.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+        self.file = Path(settings.cache_root) / "results" / f"{name}.{self.suffix}"
+        self.extra = extra
+        self.key = _key(manifest_path, settings, extra)
 
-    def replay(self) -> Optional[Answer]:
-        """The answer kept for these very inputs, or None."""
+    def _entry(self) -> Optional[dict]:
+        """The kept entry for these very inputs (the key, and the sources as they are now), or None."""
         if self.key is None:
             return None
         try:
@@ -82,16 +89,13 @@ class Verdict:
             if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
                 return None
             found = _signature(paths)
-            if found is None or found[0] != entry["signature"]:
-                return None
-            return Answer([_problem(fields) for fields in entry["problems"]], bool(entry["ok"]),
-                          int(entry["models"]), int(entry["files"]),
-                          [(str(k), str(t)) for k, t in entry["notes"]])
+            return entry if found is not None and found[0] == entry["signature"] else None
         except Exception:  # noqa: BLE001 - corrupt or foreign: as if there were none
             return None
 
-    def keep(self, loaded, answer: Answer) -> None:
-        """Write `answer` down, when it may be replayed (see the module's list of what is never kept)."""
+    def _keep(self, loaded, fields: dict, newest: int = 0) -> None:
+        """Write `fields` down with the key, when the answer may be replayed (see the module's
+        list of what is never kept). `newest`: the newest ctime of other inputs seen."""
         manifest = loaded.manifest
         if self.key is None or manifest is None or loaded.document.problems:
             return
@@ -100,24 +104,98 @@ class Verdict:
             return
         paths = list(dict.fromkeys(manifest.local_sources))
         found = _signature(paths)
-        if found is None or found[1] >= self.started - int(RACY_SECONDS * 1e9):
+        if found is None or max(found[1], newest) >= self.started - int(RACY_SECONDS * 1e9):
             return
-        if _key(self.manifest_path, self.settings) != self.key:  # the manifest or lock changed meanwhile
+        if _key(self.manifest_path, self.settings, self.extra) != self.key:  # the manifest or lock changed meanwhile
             return
         from compiler.storage.files import write_atomic
 
         try:
-            payload = marshal.dumps({"key": self.key, "paths": paths, "signature": found[0],
-                                     "problems": [_fields(p) for p in answer.problems], "ok": answer.ok,
-                                     "models": answer.models, "files": answer.files,
-                                     "notes": [list(n) for n in answer.notes]})
+            payload = marshal.dumps({"key": self.key, "paths": paths, "signature": found[0], **fields})
             self.file.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(self.file, _MAGIC + _fingerprint() + b"\n" + payload)
         except (OSError, ValueError):
             pass
 
 
-def _key(manifest_path, settings) -> Optional[bytes]:
+
+class Verdict(_Kept):
+    """validate's kept answer for one manifest (`replay()`, `keep(loaded, answer)`)."""
+
+    suffix = "verdict"
+
+    def replay(self) -> Optional[Answer]:
+        """The answer kept for these very inputs, or None."""
+        entry = self._entry()
+        if entry is None:
+            return None
+        try:
+            return Answer([_problem(fields) for fields in entry["problems"]], bool(entry["ok"]),
+                          int(entry["models"]), int(entry["files"]), _notes(entry))
+        except Exception:  # noqa: BLE001 - a malformed entry: computed again
+            return None
+
+    def keep(self, loaded, answer: Answer) -> None:
+        self._keep(loaded, {"problems": [_fields(p) for p in answer.problems], "ok": answer.ok,
+                            "models": answer.models, "files": answer.files, "notes": [list(n) for n in answer.notes]})
+
+
+def _notes(entry) -> list:
+    return [(str(k), str(t)) for k, t in entry["notes"]]
+
+
+class PlanVerdict(_Kept):
+    """`plan`'s kept output against a local target: replayed while, besides everything validate's
+    answer depends on, the command line, the working folder, whether stdout takes colours, and
+    the target folder (every file and folder in it, the way to it, the staging folders beside it)
+    are unchanged. Only for a target the manifest names without ${VARIABLES}."""
+
+    suffix = "plan"
+
+    def __init__(self, options, settings):
+        from compiler.console import use_colour
+
+        super().__init__(options.manifest, settings, repr((sorted(vars(options).items(), key=repr), os.getcwd(),
+                                                           use_colour())))
+
+    def replay(self) -> Optional[tuple]:
+        """(stdout, exit code, notes) of the kept plan, or None."""
+        entry = self._entry()
+        if entry is None:
+            return None
+        try:
+            found = _target_signature(entry["target"])
+            if found is None or found[0] != entry["target_signature"]:
+                return None
+            return str(entry["out"]), int(entry["code"]), _notes(entry)
+        except Exception:  # noqa: BLE001 - a malformed entry: computed again
+            return None
+
+    def keep(self, loaded, target, out: str, code: int, notes: list) -> None:
+        if not target.local or target.values or not target.name:
+            return
+        found = _target_signature(target.root)
+        if found is None:
+            return
+        self._keep(loaded, {"target": target.root, "target_signature": found[0], "out": out, "code": code,
+                            "notes": [list(n) for n in notes]}, newest=found[1])
+
+
+def _target_signature(root: str):
+    """`_signature` of a local target folder, with the names of the staging folders beside it
+    (compiler/sync/listing.py reports an interrupted sync's leftovers there)."""
+    found = _signature([root])
+    if found is None:
+        return None
+    parent, name = os.path.split(root.rstrip("/"))
+    try:
+        beside = sorted(e.name for e in os.scandir(parent) if e.name.startswith(f".{name}"))
+    except OSError as exc:
+        beside = [f"-{exc.errno}"]
+    return hashlib.sha256(found[0] + "\0".join(beside).encode("utf-8", "surrogatepass")).digest(), found[1]
+
+
+def _key(manifest_path, settings, extra: str = "") -> Optional[bytes]:
     """The digest of everything but the source folders, or None when the manifest (or its lock)
     changed too recently to be trusted, or cannot be read (the plain code then explains)."""
     from compiler.artifacts.lockfile import lock_path
@@ -141,7 +219,7 @@ def _key(manifest_path, settings) -> Optional[bytes]:
         root = Path(real).parent
         boundary = source_boundary(root)
         digest.update(repr((os.path.abspath(manifest_path), str(manifest_path), real, repr(settings),
-                            repr(policy.current()), str(boundary))).encode("utf-8", "surrogatepass"))
+                            repr(policy.current()), str(boundary), extra)).encode("utf-8", "surrogatepass"))
     except Exception:  # noqa: BLE001 - anything odd: no replay, the plain code runs and explains
         return None
     return digest.digest()

@@ -13,6 +13,7 @@ import pytest
 
 from compiler import notes
 from compiler.commands import validate
+from compiler.control_files import STATE_NAME, TMP_PREFIX
 from compiler.fastpath import results, verdict
 from tests.helpers import REPO, run_cli
 
@@ -196,3 +197,92 @@ def test_off_means_none(monkeypatch):
 
     monkeypatch.setenv("TRITON_GITOPS_FASTPATH", "0")
     assert fastpath.verdict_for("models.yaml", Settings()) is None
+
+
+def _plan(folder: Path, monkeypatch, fastpath: bool = True, *extra) -> list:
+    """[(exit code, stdout, stderr)] of plan --target local as text and as JSON."""
+    monkeypatch.setenv("TRITON_GITOPS_FASTPATH", "1" if fastpath else "0")
+    out = []
+    for output in ("text", "json"):
+        notes.reset()
+        out.append(run_cli("plan", "models.yaml", "--target", "local", "--output", output, *extra, cwd=folder))
+    return out
+
+
+@pytest.fixture
+def synced(project, monkeypatch) -> Path:
+    """The project synced once to its local target (build/model_repository): a no-op plan."""
+    assert run_cli("sync", "models.yaml", "--target", "local", cwd=project)[0] == 0
+    return project / "build" / "model_repository"
+
+
+@pytest.fixture
+def planned(monkeypatch) -> list:
+    """One entry per plan run that computed its output (not replayed)."""
+    from compiler.commands import plan
+
+    calls: list = []
+    plain = plan._run
+
+    def counting(*args):
+        calls.append(args[0].output)
+        return plain(*args)
+
+    monkeypatch.setattr(plan, "_run", counting)
+    return calls
+
+
+def test_a_replayed_plan_says_exactly_what_the_plain_one_says(project, synced, monkeypatch, planned):
+    plain = _plan(project, monkeypatch, fastpath=False)
+    assert [code for code, _, _ in plain] == [0, 0] and "in sync" in plain[0][1] and "note: " in plain[0][2]
+    cold = _plan(project, monkeypatch)
+    warm = _plan(project, monkeypatch)
+    assert len(planned) == 4, "kept by the first text and JSON runs, then replayed"
+    assert plain == cold == warm
+
+
+def _touch_target(project: Path, target: Path, change: str, monkeypatch) -> None:
+    if change == "target file edited":
+        (target / "text_classifier" / "1" / "model.py").write_text("# edited on the target\n")
+    elif change == "target file removed":
+        (target / "text_classifier" / "config.pbtxt").unlink()
+    elif change == "file added to the target":
+        (target / "stray.txt").write_text("not ours\n")
+    elif change == "staging folder beside the target":
+        (target.parent / f".{target.name}{TMP_PREFIX}1").mkdir()
+    elif change == "state file":
+        state = target / STATE_NAME
+        state.write_bytes(state.read_bytes() + b" ")  # the same state, other bytes
+    elif change == "source file edited":
+        (project / "examples" / "text_classifier" / "1" / "model.py").write_text("# edited\n")
+    elif change == "another option":
+        return  # see the test: --prune
+    else:
+        raise AssertionError(change)
+
+
+@pytest.mark.parametrize("change", ["target file edited", "target file removed", "file added to the target",
+                                    "staging folder beside the target", "state file", "source file edited",
+                                    "another option"])
+def test_each_change_of_the_target_or_the_sources_makes_the_plan_compute_again(project, synced, monkeypatch,
+                                                                              planned, change):
+    _plan(project, monkeypatch)
+    first = _plan(project, monkeypatch)
+    assert len(planned) == 2
+    _touch_target(project, synced, change, monkeypatch)
+    extra = ("--prune",) if change == "another option" else ()
+    after = _plan(project, monkeypatch, True, *extra)
+    assert len(planned) == 4, f"{change}: replayed a plan of other inputs"
+    assert after == _plan(project, monkeypatch, False, *extra)
+    if change in ("target file edited", "target file removed", "file added to the target", "source file edited"):
+        assert after != first  # the plan has work now
+
+
+def test_a_target_named_on_the_command_line_or_through_a_variable_is_not_replayed(project, monkeypatch, planned,
+                                                                                  tmp_path):
+    folder = tmp_path / "elsewhere"
+    monkeypatch.setenv("TRITON_GITOPS_FASTPATH", "1")
+    for _ in range(2):
+        run_cli("plan", "models.yaml", "--target", str(folder), cwd=project)
+    assert len(planned) == 2
+    assert not list((tmp_path / "cache" / "results").glob("*.plan"))
