@@ -75,6 +75,14 @@ def test_a_replay_says_exactly_what_the_plain_code_says(project, monkeypatch, co
     assert plain == cold == warm
 
 
+def test_a_failing_answer_is_replayed_too(project, monkeypatch, computed):
+    _break(project, "manifest", monkeypatch)
+    plain = _validate(project, monkeypatch, fastpath=False)
+    assert [code for code, _, _ in plain] == [1, 1] and "error" in plain[0][1]
+    assert _validate(project, monkeypatch) == plain == _validate(project, monkeypatch)
+    assert len(computed) == 3, "kept by the first run, replayed since"
+
+
 def _break(project: Path, change: str, monkeypatch) -> None:
     manifest, classifier = project / "models.yaml", project / "examples" / "text_classifier"
     if change == "manifest":
