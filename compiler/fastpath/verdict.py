@@ -89,6 +89,7 @@ class _Kept:
             if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
                 return None
             found = _signature(paths)
+            self._walked = (paths, found)  # taken after the run began: `_keep` may use it (see there)
             return entry if found is not None and found[0] == entry["signature"] else None
         except Exception:  # noqa: BLE001 - corrupt or foreign: as if there were none
             return None
@@ -103,7 +104,11 @@ class _Kept:
                 v.remote for m in manifest.models.values() for v in m.versions.values()):
             return
         paths = list(dict.fromkeys(manifest.local_sources))
-        found = _signature(paths)
+        # The walk `_entry` took of the same paths (an edited source: the key matched, the
+        # signature did not) is as good as a new one: it was taken after `started`, so a change
+        # before it shows in its ctimes (racy, below) and one after it in the next run's walk.
+        walked = getattr(self, "_walked", None)
+        found = walked[1] if walked is not None and walked[0] == paths else _signature(paths)
         if found is None or max(found[1], newest) >= self.started - int(RACY_SECONDS * 1e9):
             return
         if _key(self.manifest_path, self.settings, self.extra) != self.key:  # the manifest or lock changed meanwhile

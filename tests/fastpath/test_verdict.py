@@ -129,6 +129,9 @@ def test_each_key_part_makes_it_compute_again(project, monkeypatch, computed, ch
     assert after == _validate(project, monkeypatch, fastpath=False)
     if change in ("manifest", "source file edited", "source file removed", "models.lock"):
         assert after != first  # the change is found (an error, or a warning of models.lock)
+    if change != "source folder replaced by a symlink":  # kept again (after an edited source, with the
+        computed.clear()                                   # walk that found the change), and replayed
+        assert _validate(project, monkeypatch) == after and computed == []
 
 
 def test_a_folder_on_the_way_to_the_sources_turned_into_a_symlink(project, monkeypatch, computed):
