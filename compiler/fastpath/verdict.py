@@ -19,9 +19,10 @@ is a function of, and replayed without loading the manifest at all:
 Never kept: a manifest that did not load (document or schema errors), one with remote
 sources (their stores are read each run), one with a place a credential can be written
 (results._may_hold_credentials), one with a symbolic link on the way to or inside a source
-(what it points at is not in the key), and an answer some input of which changed less than
-RACY_SECONDS before the run began, or during it (its stamps cannot tell an edit made while
-the run read it; like git's racy index, that answer is simply not kept).
+(what it points at is not in the key), one naming a source the plain code refuses to look
+into (outside the git work tree, a device or /proc: never walked), and an answer some input
+of which changed less than RACY_SECONDS before the run began, or during it (its stamps cannot
+tell an edit made while the run read it; like git's racy index, that answer is not kept).
 
 One file per manifest beside the per-model cache: `<cache>/results/<hash>.verdict`. A file
 that is corrupt, foreign or unwritable is ignored, never an error.
@@ -40,6 +41,10 @@ from typing import Optional
 from compiler.fastpath.results import _fields, _fingerprint, _may_hold_credentials, _problem
 
 _MAGIC = b"triton-gitops verdict 1\n"
+# Sources the plain code refuses before listing them (outside the work tree, /proc and the like,
+# links out of a folder): a manifest naming one is never kept, so that nothing walks them.
+_REFUSED_SOURCES = {"source-outside", "source-special", "source-unreadable", "source-symlink-escape",
+                    "source-symlink-loop"}
 RACY_SECONDS = 2.0  # file systems with coarse timestamps (FAT: 2 s) cannot tell apart edits closer than this
 
 
@@ -103,6 +108,8 @@ class _Kept:
         if _may_hold_credentials(loaded.document.data) or any(
                 v.remote for m in manifest.models.values() for v in m.versions.values()):
             return
+        if any(p.rule in _REFUSED_SOURCES for p in loaded.problems):
+            return  # a path the plain code refused to look into is not walked here either
         paths = list(dict.fromkeys(manifest.local_sources))
         # The walk `_entry` took of the same paths (an edited source: the key matched, the
         # signature did not) is as good as a new one: it was taken after `started`, so a change

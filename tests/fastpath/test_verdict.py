@@ -297,3 +297,23 @@ def test_a_target_named_on_the_command_line_or_through_a_variable_is_not_replaye
         run_cli("plan", "models.yaml", "--target", str(folder), cwd=project)
     assert len(planned) == 2
     assert not list((tmp_path / "cache" / "results").glob("*.plan"))
+
+
+def test_a_source_outside_the_work_tree_is_neither_kept_nor_walked(project, monkeypatch, computed, tmp_path):
+    """The plain code refuses `../outside` without listing it; the kept answer must not walk it either."""
+    (project / ".git").mkdir()
+    outside = tmp_path / "outside"
+    (outside / "deep").mkdir(parents=True)
+    (outside / "deep" / "model.py").write_text("# not reviewed\n")
+    manifest = project / "models.yaml"
+    text = manifest.read_text()
+    manifest.write_text(text.replace("source: examples/text_classifier/1", "source: ../outside", 1))
+    assert manifest.read_text() != text
+    walked: list = []
+    plain_walk = verdict._walk
+    monkeypatch.setattr(verdict, "_walk", lambda folder, digest: walked.append(folder) or plain_walk(folder, digest))
+    plain = _validate(project, monkeypatch, fastpath=False)
+    assert plain[0][0] == 1 and "source-outside" in plain[0][1]
+    assert _validate(project, monkeypatch) == plain == _validate(project, monkeypatch)
+    assert len(computed) == 6, "never kept"
+    assert not any(str(outside) in folder for folder in walked)
