@@ -42,6 +42,7 @@ class _Tee:
 
 
 def _run(options, early, kept=None) -> int:
+    # Imported here, not at the top: a replayed plan (compiler/fastpath/verdict.py) needs none of them.
     from compiler.artifacts.plan_sources import source_records, sources_block
     from compiler.console import json_text, report_problems, use_colour
     from compiler.fastpath import results_for

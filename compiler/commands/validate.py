@@ -30,6 +30,8 @@ def run(options) -> int:
 
 def _answer(manifest, settings, kept):
     """The plain run: load, check and build the tree; kept for a replay when the fast path is on."""
+    # Imported here, not at the top: a replayed answer never needs the pipeline (protobuf, the
+    # rules, the artifacts stage: ~0.3 s of a 1 s replay at 10,000 models).
     from compiler.fastpath.verdict import Answer
     from compiler.pipeline import load_and_build
 
