@@ -95,6 +95,9 @@ class Manifest:
     external_models: list = field(default_factory=list)
     triton: Optional[Release] = None  # the manifest's `triton:` (its oldest release), if said
     server: dict = field(default_factory=dict)  # `server:` {backends, repository_agents, batch_strategies}
+    # Every local path a source, file or warmup file names, found or not, in the order looked up:
+    # what the manifest's answer depends on outside its own text (compiler/fastpath/verdict.py).
+    local_sources: list = field(default_factory=list)
 
 
 # Triton's default model file name per platform/backend, used when a version's source is

@@ -6,9 +6,11 @@ from __future__ import annotations
 import sys
 
 _SHOWN: set = set()
+ASKED: list = []  # every (key, text) asked for, shown or not (a replayed answer shows them again)
 
 
 def note_once(key: str, text: str) -> None:
+    ASKED.append((key, text))
     if key in _SHOWN:
         return
     _SHOWN.add(key)

@@ -18,5 +18,5 @@ content-addressed cache, and checks `sha256:` pins and `models.lock`.
     plan_sources.py  what plans print about sources
     remote_copy.py  for sync: server-side copies and local copies of remote files
 """
-from compiler.artifacts.resolve import Artifact, resolve_versions  # noqa: F401
-from compiler.artifacts.source import ArtifactFile, Origin  # noqa: F401
+# Nothing is imported here: `validate` and `plan` replaying a kept answer (compiler/fastpath/
+# verdict.py) read settings.py and lockfile.py only, and resolve.py pulls in the whole stage.

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
 from compiler.answers import PLAIN
-from compiler.artifacts import resolve_versions
+from compiler.artifacts.resolve import resolve_versions
 from compiler.compile.config_text import render_config
 from compiler.compile.warmup_data import encode
 from compiler.manifest.variants import variant_file

@@ -6,6 +6,9 @@ tricks that make it fast at scale, and one setting turns them all off:
 
 What is behind the door (each module says why it pays; docs/benchmarks.md has the figures):
 
+    verdict.py   validate's whole answer, and plan's against a local target, replayed while
+                 the manifest, the settings, the tool and every file under its local sources
+                 (and the target folder) are unchanged (stat keys)
     results.py   a per-model result cache: the parsed manifest, each model's ModelConfig,
                  its rendered config.pbtxt and Triton's rules' findings, reused while their
                  inputs (the model's text, its sources' stamps, what other models it
@@ -52,6 +55,25 @@ def target_reader(requested, manifests):
     from compiler.fastpath import prefetch  # noqa: PLC0415 - fastpath: ~6 ms, only sync/plan fork the helper
 
     return prefetch.start(requested, manifests)
+
+
+def verdict_for(manifest_path, settings):
+    """validate's kept answer for this manifest (verdict.Verdict: `replay()`, `keep(...)`), or None
+    when the fast path is off."""
+    if not enabled():
+        return None
+    from compiler.fastpath import verdict  # noqa: PLC0415 - only when the fast path is on (the kept answers' key reads the manifest's sources)
+
+    return verdict.Verdict(manifest_path, settings)
+
+
+def plan_verdict_for(options, settings):
+    """plan's kept output for this command line (verdict.PlanVerdict), or None when off."""
+    if not enabled():
+        return None
+    from compiler.fastpath import verdict  # noqa: PLC0415 - only when the fast path is on (the kept answers' key reads the manifest's sources)
+
+    return verdict.PlanVerdict(options, settings)
 
 
 def results_for(manifest_path, settings):

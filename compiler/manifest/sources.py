@@ -41,6 +41,7 @@ class SourceScope:
     def __init__(self, root: Path, boundary):
         self.root, self.boundary = root, boundary
         self._folders: dict = {}
+        self.asked: list = []  # every local path looked up, as local_source made it
 
     def _real_folder(self, folder: str) -> str:
         real = self._folders.get(folder)
@@ -73,6 +74,7 @@ def local_source(scope: SourceScope, source: str, doc_path: tuple, problems: lis
                                 hint="use a path relative to the manifest"))
         return None
     local = Path(os.path.normpath(os.path.join(root, source)))  # one Path made, not two
+    scope.asked.append(str(local))
     try:
         real = scope.realpath(str(local))
         if boundary is not None and not _inside(real, str(boundary)):

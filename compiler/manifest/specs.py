@@ -173,6 +173,7 @@ def build_manifest(data: dict, manifest_path: Path, skip=frozenset(), schema_pro
         for variant in model.variants.values():
             _variant_sources(variant, scope, problems, taken)
         manifest.models[name] = model
+    manifest.local_sources = scope.asked
     # Models left out for schema errors still exist: an ensemble naming one is not also wrong.
     problems.extend(_rule_problems(manifest, set(skip) & set(data.get("models") or {}), results))
     known = set(manifest.models) | set(manifest.external_models) | (set(skip) & set(data.get("models") or {}))

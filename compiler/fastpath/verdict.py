@@ -1,0 +1,305 @@
+"""`validate`'s whole answer, replayed while nothing it depends on has changed.
+
+With the per-model cache (results.py) warm, a `validate` of 10,000 models still builds every
+model, lists every source folder and looks up every file's digest, to print the same problems
+and counts as last time. This is the level above: one answer per manifest (its problems, as
+located, the notes, the number of models and files), kept with a key of everything the answer
+is a function of, and replayed without loading the manifest at all:
+
+- the manifest's bytes, its path (absolute, real, and as shown in messages), and models.lock's
+  bytes;
+- the run's settings (lock mode, cache folder, ...), the storage policy, where the git work
+  tree begins (the boundary for local sources);
+- the tool itself (results._fingerprint: version, Python, protobuf, the stamps of its files);
+- the file system under every local path the manifest names (sources, `files:`, warmup files,
+  found or missing): each folder on the way there (type, inode, device), and everything
+  under it (name, type, and the stat key the hash index trusts: size, mtime, ctime, inode,
+  device). A new, removed, renamed or edited file shows; a chmod shows in the ctime.
+
+Never kept: a manifest that did not load (document or schema errors), one with remote
+sources (their stores are read each run), one with a place a credential can be written
+(results._may_hold_credentials), one with a symbolic link on the way to or inside a source
+(what it points at is not in the key), one naming a source the plain code refuses to look
+into (outside the git work tree, a device or /proc: never walked), and an answer some input
+of which changed less than RACY_SECONDS before the run began, or during it (its stamps cannot
+tell an edit made while the run read it; like git's racy index, that answer is not kept).
+
+One file per manifest beside the per-model cache: `<cache>/results/<hash>.verdict`. A file
+that is corrupt, foreign or unwritable is ignored, never an error.
+"""
+from __future__ import annotations
+
+import hashlib
+import marshal
+import os
+import stat
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from compiler.artifacts.lockfile import lock_path
+from compiler.console import use_colour
+from compiler.fastpath.results import _fields, _fingerprint, _may_hold_credentials, _problem
+from compiler.manifest.sources import source_boundary
+from compiler.storage.files import write_atomic
+
+_MAGIC = b"triton-gitops verdict 1\n"
+# Sources the plain code refuses before listing them (outside the work tree, /proc and the like,
+# links out of a folder): a manifest naming one is never kept, so that nothing walks them.
+_REFUSED_SOURCES = {"source-outside", "source-special", "source-unreadable", "source-symlink-escape",
+                    "source-symlink-loop"}
+RACY_SECONDS = 2.0  # file systems with coarse timestamps (FAT: 2 s) cannot tell apart edits closer than this
+
+
+@dataclass
+class Answer:
+    """What `validate` prints: the located problems, and the counts of its OK line."""
+
+    problems: list
+    ok: bool
+    models: int
+    files: int
+    notes: list  # (key, text) of compiler.notes asked for while loading
+
+
+class _Kept:
+    """One command's kept answer for one manifest: its key, the check of the sources, the file."""
+
+    suffix = ""
+
+    def __init__(self, manifest_path, settings, extra: str = ""):
+        self.manifest_path, self.settings = manifest_path, settings
+        self.started = time.time_ns()
+        # One file per manifest and command line: `plan` as text and as JSON do not take turns.
+        name = hashlib.sha256(os.fsencode(os.path.abspath(manifest_path)) + b"\0"
+                              + extra.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+        self.file = Path(settings.cache_root) / "results" / f"{name}.{self.suffix}"
+        self.extra = extra
+        self.key = _key(manifest_path, settings, extra)
+
+    def _entry(self) -> Optional[dict]:
+        """The kept entry for these very inputs (the key, and the sources as they are now), or None."""
+        if self.key is None:
+            return None
+        try:
+            with open(self.file, "rb") as handle:
+                raw = handle.read()
+        except OSError:
+            return None
+        head = _MAGIC + _fingerprint() + b"\n"
+        if not raw.startswith(head):
+            return None
+        try:
+            entry = marshal.loads(raw[len(head):])
+            if not isinstance(entry, dict) or entry.get("key") != self.key:
+                return None
+            paths = entry["paths"]
+            if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+                return None
+            found = _signature(paths)
+            self._walked = (paths, found)  # taken after the run began: `_keep` may use it (see there)
+            return entry if found is not None and found[0] == entry["signature"] else None
+        except Exception:  # noqa: BLE001 - corrupt or foreign: as if there were none
+            return None
+
+    def _keep(self, loaded, fields: dict, newest: int = 0) -> None:
+        """Write `fields` down with the key, when the answer may be replayed (see the module's
+        list of what is never kept). `newest`: the newest ctime of other inputs seen."""
+        manifest = loaded.manifest
+        if self.key is None or manifest is None or loaded.document.problems:
+            return
+        if _may_hold_credentials(loaded.document.data) or any(
+                v.remote for m in manifest.models.values() for v in m.versions.values()):
+            return
+        if any(p.rule in _REFUSED_SOURCES for p in loaded.problems):
+            return  # a path the plain code refused to look into is not walked here either
+        paths = list(dict.fromkeys(manifest.local_sources))
+        # The walk `_entry` took of the same paths (an edited source: the key matched, the
+        # signature did not) is as good as a new one: it was taken after `started`, so a change
+        # before it shows in its ctimes (racy, below) and one after it in the next run's walk.
+        walked = getattr(self, "_walked", None)
+        found = walked[1] if walked is not None and walked[0] == paths else _signature(paths)
+        if found is None or max(found[1], newest) >= self.started - int(RACY_SECONDS * 1e9):
+            return
+        if _key(self.manifest_path, self.settings, self.extra) != self.key:  # the manifest or lock changed meanwhile
+            return
+        try:
+            payload = marshal.dumps({"key": self.key, "paths": paths, "signature": found[0], **fields})
+            self.file.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(self.file, _MAGIC + _fingerprint() + b"\n" + payload)
+        except (OSError, ValueError):
+            pass
+
+
+
+class Verdict(_Kept):
+    """validate's kept answer for one manifest (`replay()`, `keep(loaded, answer)`)."""
+
+    suffix = "verdict"
+
+    def replay(self) -> Optional[Answer]:
+        """The answer kept for these very inputs, or None."""
+        entry = self._entry()
+        if entry is None:
+            return None
+        try:
+            return Answer([_problem(fields) for fields in entry["problems"]], bool(entry["ok"]),
+                          int(entry["models"]), int(entry["files"]), _notes(entry))
+        except Exception:  # noqa: BLE001 - a malformed entry: computed again
+            return None
+
+    def keep(self, loaded, answer: Answer) -> None:
+        self._keep(loaded, {"problems": [_fields(p) for p in answer.problems], "ok": answer.ok,
+                            "models": answer.models, "files": answer.files, "notes": [list(n) for n in answer.notes]})
+
+
+def _notes(entry) -> list:
+    return [(str(k), str(t)) for k, t in entry["notes"]]
+
+
+class PlanVerdict(_Kept):
+    """`plan`'s kept output against a local target: replayed while, besides everything validate's
+    answer depends on, the command line, the working folder, whether stdout takes colours, and
+    the target folder (every file and folder in it, the way to it, the staging folders beside it)
+    are unchanged. Only for a target the manifest names without ${VARIABLES}."""
+
+    suffix = "plan"
+
+    def __init__(self, options, settings):
+        super().__init__(options.manifest, settings, repr((sorted(vars(options).items(), key=repr), os.getcwd(),
+                                                           use_colour())))
+
+    def replay(self) -> Optional[tuple]:
+        """(stdout, exit code, notes) of the kept plan, or None."""
+        entry = self._entry()
+        if entry is None:
+            return None
+        try:
+            found = _target_signature(entry["target"])
+            if found is None or found[0] != entry["target_signature"]:
+                return None
+            return str(entry["out"]), int(entry["code"]), _notes(entry)
+        except Exception:  # noqa: BLE001 - a malformed entry: computed again
+            return None
+
+    def keep(self, loaded, target, out: str, code: int, notes: list) -> None:
+        if not target.local or target.values or not target.name:
+            return
+        found = _target_signature(target.root)
+        if found is None:
+            return
+        self._keep(loaded, {"target": target.root, "target_signature": found[0], "out": out, "code": code,
+                            "notes": [list(n) for n in notes]}, newest=found[1])
+
+
+def _target_signature(root: str):
+    """`_signature` of a local target folder, with the names of the staging folders beside it
+    (compiler/sync/listing.py reports an interrupted sync's leftovers there)."""
+    found = _signature([root])
+    if found is None:
+        return None
+    parent, name = os.path.split(root.rstrip("/"))
+    try:
+        beside = sorted(e.name for e in os.scandir(parent) if e.name.startswith(f".{name}"))
+    except OSError as exc:
+        beside = [f"-{exc.errno}"]
+    return hashlib.sha256(found[0] + "\0".join(beside).encode("utf-8", "surrogatepass")).digest(), found[1]
+
+
+def _key(manifest_path, settings, extra: str = "") -> Optional[bytes]:
+    """The digest of everything but the source folders, or None when the manifest (or its lock)
+    changed too recently to be trusted, or cannot be read (the plain code then explains)."""
+
+    racy = time.time_ns() - int(RACY_SECONDS * 1e9)
+    digest = hashlib.sha256()
+    try:
+        for path in (manifest_path, lock_path(manifest_path)):
+            try:
+                with open(path, "rb") as handle:
+                    info = os.fstat(handle.fileno())
+                    if not stat.S_ISREG(info.st_mode) or info.st_ctime_ns >= racy:
+                        return None
+                    data = handle.read()
+            except FileNotFoundError:
+                data = None
+            digest.update(repr((str(path), data is None)).encode() + b"\0" + (data or b"") + b"\0")
+        real = os.path.realpath(manifest_path)
+        root = Path(real).parent
+        boundary = source_boundary(root)
+        digest.update(repr((os.path.abspath(manifest_path), str(manifest_path), real, repr(settings),
+                            repr(getattr(settings, "policy", None)), str(boundary), extra)).encode("utf-8", "surrogatepass"))
+    except Exception:  # noqa: BLE001 - anything odd: no replay, the plain code runs and explains
+        return None
+    return digest.digest()
+
+
+def _signature(paths: list):
+    """(digest, newest ctime_ns) of the file system under `paths` (see the module's doc), or
+    None when a symbolic link is on the way to or inside one of them."""
+    digest = hashlib.sha256()
+    folders: dict = {}
+    newest = 0
+    for path in paths:
+        parent = os.path.dirname(path)
+        chain = []
+        while parent not in folders and parent != os.path.dirname(parent):
+            chain.append(parent)
+            parent = os.path.dirname(parent)
+        for folder in reversed(chain):
+            try:
+                info = os.lstat(folder)
+                folders[folder] = (info.st_mode, info.st_ino, info.st_dev)
+            except OSError as exc:
+                folders[folder] = exc.errno
+            if isinstance(folders[folder], tuple) and stat.S_ISLNK(folders[folder][0]):
+                return None
+            digest.update(f"{folder}\0{folders[folder]}\n".encode("utf-8", "surrogatepass"))
+        digest.update(f"{path}\0".encode("utf-8", "surrogatepass"))
+        try:
+            info = os.lstat(path)
+        except OSError as exc:
+            digest.update(f"-{exc.errno}\n".encode())
+            continue
+        if stat.S_ISLNK(info.st_mode):
+            return None
+        newest = max(newest, info.st_ctime_ns)
+        digest.update(_stamp(info))
+        if stat.S_ISDIR(info.st_mode):
+            below = _walk(path, digest)
+            if below is None:
+                return None
+            newest = max(newest, below)
+    return digest.digest(), newest
+
+
+def _walk(folder: str, digest) -> Optional[int]:
+    """Everything under `folder` into `digest`; the newest ctime seen, or None at a symbolic link."""
+    newest = 0
+    stack = [folder]
+    while stack:
+        current = stack.pop()
+        try:
+            entries = sorted(os.scandir(current), key=lambda e: e.name)
+        except OSError as exc:
+            digest.update(f"{current}\0-{exc.errno}\n".encode("utf-8", "surrogatepass"))
+            continue
+        digest.update(f"{current}\0{len(entries)}\n".encode("utf-8", "surrogatepass"))
+        for entry in entries:
+            if entry.is_symlink():
+                return None
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except OSError as exc:
+                digest.update(f"{entry.name}\0-{exc.errno}\n".encode("utf-8", "surrogatepass"))
+                continue
+            newest = max(newest, info.st_ctime_ns)
+            digest.update(entry.name.encode("utf-8", "surrogatepass") + b"\0" + _stamp(info))
+            if stat.S_ISDIR(info.st_mode):
+                stack.append(entry.path)
+    return newest
+
+
+def _stamp(info) -> bytes:
+    return b"%o %d %d %d %d %d\n" % (info.st_mode, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino,
+                                     info.st_dev)
