@@ -228,7 +228,7 @@ def _key(manifest_path, settings, extra: str = "") -> Optional[bytes]:
         root = Path(real).parent
         boundary = source_boundary(root)
         digest.update(repr((os.path.abspath(manifest_path), str(manifest_path), real, repr(settings),
-                            repr(getattr(settings, "policy", None)), str(boundary), extra)).encode("utf-8", "surrogatepass"))
+                            repr(settings.policy), str(boundary), extra)).encode("utf-8", "surrogatepass"))
     except Exception:  # noqa: BLE001 - anything odd: no replay, the plain code runs and explains
         return None
     return digest.digest()
