@@ -39,15 +39,20 @@ def fingerprint(info: dict) -> Remote:
     return Remote(int(info.get("size") or 0), object_stamp(info), store_md5(info) or None)
 
 
-def list_target(target) -> Listing:
-    """Everything under the target root. A missing root is an empty target, not an error."""
+def list_target(target, lister=None) -> Listing:
+    """Everything under the target root. A missing root is an empty target, not an error.
+    `lister(target)`: answers what `fs.find(root, detail=True)` would, or None to leave it to
+    `find` (the prefetch helper's lean S3 listing, compiler/fastpath/s3_listing.py)."""
     fs = target.fs
     fs.invalidate_cache()  # another process (or our own last phase) may have written since
+    found: Optional[dict]
     try:
         if target.local and os.path.isdir(target.root):
             found = _find_local(target.root)
         else:
-            found = fs.find(target.root, detail=True, withdirs=False)
+            found = lister(target) if lister is not None else None
+            if found is None:
+                found = fs.find(target.root, detail=True, withdirs=False)
     except FileNotFoundError:
         if not target.local and "/" not in target.root:
             raise  # the bucket itself is missing: the caller explains it
