@@ -24,13 +24,16 @@ import html
 import re
 
 _OURS = contextvars.ContextVar("triton_gitops_lean_listing", default=False)  # set by our requests only
-_CONTENTS = re.compile(rb"<Contents>(.*?)</Contents>", re.S)
-_FIELD = re.compile(rb"<(Key|ETag|Size)>([^<]*)</(?:Key|ETag|Size)>")
+_CONTENTS = re.compile(rb"<Contents>.*?</Contents>", re.S)
+# Key, ETag and Size come in this order in every object (the schema's sequence: Key,
+# LastModified, ETag, checksums, Size, Owner, StorageClass); one match per object is checked.
+_OBJECT = re.compile(rb"<Contents>\s*<Key>([^<]*)</Key>.*?<ETag>([^<]*)</ETag>.*?<Size>(\d+)</Size>.*?</Contents>", re.S)
+_QUOTE = b"&quot;"
 _HANDLER_ID = "triton-gitops-lean-listing"
 
 
 def list_objects(target):
-    """{bucket/key: {"type": "file", "size": int, "ETag": str}} of every object under the root of
+    """{bucket/key: {"type": "file", "size": int, "ETag": str, ...}} of every object under the root of
     an S3 `target`, in the store's order; None when this lister does not apply (not S3, or an
     empty answer, which `find` must interpret)."""
     fs = getattr(target.fs, "wrapped", target.fs)
@@ -67,7 +70,8 @@ async def _list(fs, bucket: str, prefix: str) -> dict:
     while True:
         page = await fs._call_s3("list_objects_v2", Bucket=bucket, Prefix=prefix, **cursor)
         for item in page.get("Contents", ()):
-            found[f"{bucket}/{item['Key']}"] = {"type": "file", "size": item["Size"], "ETag": item.get("ETag", "")}
+            item["type"], item["size"] = "file", item["Size"]  # the fields of s3fs's info read downstream
+            found[f"{bucket}/{item['Key']}"] = item
         if not page.get("IsTruncated"):
             return found
         cursor = {"ContinuationToken": page["NextContinuationToken"]}
@@ -81,16 +85,20 @@ def _read_contents(response_dict=None, customized_response_dict=None, **_):
     body = response_dict.get("body")
     if response_dict.get("status_code") != 200 or not isinstance(body, bytes) or b"<ListBucketResult" not in body[:512]:
         return
-    contents = []
-    for block in _CONTENTS.findall(body):
-        fields = dict(_FIELD.findall(block))
-        key, size = fields.get(b"Key"), fields.get(b"Size")
-        if key is None or size is None or not size.isdigit():
-            return  # not what we expect: botocore parses this page
-        contents.append({"Key": _text(key), "Size": int(size), "ETag": _text(fields.get(b"ETag", b""))})
+    found = _OBJECT.findall(body)
+    if len(found) != body.count(b"<Contents>"):
+        return  # an object without a Key, ETag or Size where we expect one: botocore parses this page
     response_dict["body"] = _CONTENTS.sub(b"", body)
-    if contents:
-        customized_response_dict["Contents"] = contents
+    if found:
+        customized_response_dict["Contents"] = [{"Key": _text(key), "Size": int(size), "ETag": _etag(etag)}
+                                                for key, etag, size in found]
+
+
+def _etag(raw: bytes) -> str:
+    """S3 writes the quotes of an ETag as &quot;: the usual case without html.unescape."""
+    if raw.startswith(_QUOTE) and raw.endswith(_QUOTE) and raw.count(b"&") == 2:
+        return '"' + raw[6:-6].decode("ascii", "replace") + '"'
+    return _text(raw)
 
 
 def _text(raw: bytes) -> str:

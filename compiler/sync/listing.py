@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from compiler.storage.stores import object_stamp, store_md5
 from compiler.sync.state import CONTROL_NAMES, TMP_PREFIX
 
-IGNORED_DIRS = {"__pycache__"}
+IGNORED_DIR = "__pycache__"
+IGNORED_DIRS = {IGNORED_DIR}
 
 
-@dataclass(frozen=True)
-class Remote:
+class Remote(NamedTuple):  # a tuple: 30,000 of them cross from the prefetch helper in a pickle
     size: int
     stamp: str  # changes whenever the object is rewritten
     md5: Optional[str]  # the content's md5 when the store reports one
@@ -60,10 +60,18 @@ def list_target(target, lister=None) -> Listing:
     if not found and not target.local:
         _check_bucket(target)
     listing = Listing()
+    prefix = target.root + "/"
+    files = listing.files
     for full, info in found.items():
         if info.get("type") == "directory":
             continue
-        rel = target.rel(full.rstrip("/"))
+        rel = full.rstrip("/")
+        rel = rel[len(prefix):] if rel.startswith(prefix) else rel  # target.rel, inlined
+        # The common case first: a name that cannot be one of the special ones below (a path
+        # without __pycache__ in it has no such folder, one without TMP_PREFIX no temporary part).
+        if TMP_PREFIX not in rel and IGNORED_DIR not in rel and rel not in CONTROL_NAMES and not info.get("islink"):
+            files[rel] = fingerprint(info)
+            continue
         parts = rel.split("/")
         if rel in CONTROL_NAMES:
             listing.control.add(rel)
