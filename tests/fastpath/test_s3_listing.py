@@ -63,3 +63,33 @@ def test_other_requests_of_the_client_are_parsed_by_botocore(s3_emulator, bucket
 
 def test_an_empty_root_is_left_to_find(s3_emulator, bucket):
     assert s3_listing.list_objects(_target(s3_emulator, f"{bucket}/nothing-here")) is None
+
+
+def _read(body: bytes, ours: bool = True):
+    response, custom = {"status_code": 200, "body": body}, {}
+    token = s3_listing._OURS.set(ours)
+    try:
+        s3_listing._read_contents(response_dict=response, customized_response_dict=custom)
+    finally:
+        s3_listing._OURS.reset(token)
+    return response["body"], custom
+
+
+PAGE = (b'<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><Name>b</Name>'
+        b'<Contents><Key>a&amp;b</Key><LastModified>2026-01-01T00:00:00.000Z</LastModified>'
+        b'<ETag>&quot;0cc175b9c0f1b6a831c399e269772661&quot;</ETag><Size>3</Size><StorageClass>STANDARD</StorageClass>'
+        b'</Contents><IsTruncated>false</IsTruncated></ListBucketResult>')
+
+
+def test_a_page_is_read_without_its_objects_left_for_botocore():
+    body, custom = _read(PAGE)
+    assert custom["Contents"] == [{"Key": "a&b", "Size": 3, "ETag": '"0cc175b9c0f1b6a831c399e269772661"'}]
+    assert b"Contents" not in body and b"<IsTruncated>false</IsTruncated>" in body
+
+
+def test_pages_it_does_not_recognise_or_does_not_own_are_left_to_botocore():
+    without_etag = PAGE.replace(b"<ETag>&quot;0cc175b9c0f1b6a831c399e269772661&quot;</ETag>", b"")
+    assert _read(without_etag) == (without_etag, {})
+    assert _read(PAGE, ours=False) == (PAGE, {})  # another request of the same client
+    error = b'<?xml version="1.0"?><Error><Code>SlowDown</Code></Error>'
+    assert _read(error) == (error, {})
