@@ -5,9 +5,9 @@ A no-op plan of 10,000 models x 2 versions lists 30,000 objects in 30 pages. Thr
 Python code that follows the service model, then every LastModified parsed into a datetime),
 then s3fs turns every object into an info dict and makes up a directory entry for every
 folder above it (another 30,000 dicts here), and all of it only for a size and an ETag per
-object. This lister makes the same ListObjectsV2 requests (same pages, same parameters, each
+object. This lister makes the same ListObjectsV2 requests (the same prefix and pages, each
 through s3fs's `_call_s3`, with its retries and error translation), and for its own requests
-only, a `before-parse` handler reads each page's <Contents> with two regular expressions and
+only, a `before-parse` handler reads each page's <Contents> with a regular expression and
 hands botocore the page without them: botocore still parses the rest (IsTruncated, the
 continuation token, EncodingType) and still URL-decodes the keys (its after-call handler).
 
