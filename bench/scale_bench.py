@@ -10,7 +10,11 @@ console script (start-up and imports count):
 - `plan --target local` on a target that is up to date (a no-op)
 - `compile --dry-run --exit-code` on an output that is up to date
 - with --s3: `plan --target s3://...` on a bucket of moto (tests/support/emulators.py, on
-  loopback) that a first sync filled: a no-op against an object store
+  loopback) that a first sync filled: a no-op against an object store. The first sync of
+  10,000 models to moto takes 10-40 minutes (moto's listing is linear in the bucket's size per
+  page); `--s3-endpoint URL --s3-bucket NAME` reuse a moto started beforehand whose bucket a
+  run of the same size filled (the tree is generated the same each time, so that setup sync is
+  a no-op).
 
 The per-model result cache (compiler/fastpath/results.py) lives in the cache folder; each
 --cli gets a folder of its own under the work tree. The setup (compile, sync, then one untimed
@@ -97,7 +101,7 @@ def measure(work: Path, models: int, versions: int, repeat: int, clis: dict, s3=
     generate(work, models, versions)
     steps, extra = dict(STEPS), {}
     if s3 is not None:
-        bucket = s3.make_bucket(f"scale{models}")
+        bucket = s3.make_bucket(s3.bucket or f"scale{models}")
         extra = s3.env()
         steps[S3_STEP] = ["plan", "models.yaml", "--target", f"s3://{bucket}/models"]
     # Each CLI gets a result cache of its own (compiler/fastpath/results.py): two code trees
@@ -135,6 +139,8 @@ def main() -> int:
                         help="a command to time (default: this venv's console script); give several to "
                              "compare, e.g. before='env PYTHONPATH=/tmp/old .venv/bin/python -m compiler'")
     parser.add_argument("--s3", action="store_true", help="also time a no-op plan against moto (S3 on loopback)")
+    parser.add_argument("--s3-endpoint", help="with --s3: a moto already running (e.g. http://127.0.0.1:PORT)")
+    parser.add_argument("--s3-bucket", help="with --s3-endpoint: its bucket to plan against (filled by an earlier run)")
     args = parser.parse_args()
     clis = {"": CLI}
     if args.cli:
@@ -146,7 +152,12 @@ def main() -> int:
         from tests.support.emulators import S3Emulator
 
         args.workdir.mkdir(parents=True, exist_ok=True)
-        s3 = S3Emulator(args.workdir / "moto").start()
+        s3 = S3Emulator(args.workdir / "moto")
+        if args.s3_endpoint:  # started by someone else: neither started nor stopped here
+            s3.port = int(args.s3_endpoint.rsplit(":", 1)[1].strip("/"))
+        else:
+            s3.start()
+        s3.bucket = args.s3_bucket
         STEPS[S3_STEP] = []
         TARGETS[S3_STEP] = 3.0
     table = {}

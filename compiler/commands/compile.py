@@ -6,6 +6,7 @@ the heavier modules are not even imported.
 """
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 
@@ -91,7 +92,8 @@ def _print_dry_run(diff, out: Path, options, sources: list, sources_text: str) -
 def _answer_from_record(report: dict, out: Path, options) -> int:
     """The same output as the full run, with nothing to change."""
     if options.dry_run:
-        _print_dry_run(DiffResult(), out, options, report["sources"], report["sources_text"])
+        sources = json.loads(report["sources_json"]) if options.output == "json" else []
+        _print_dry_run(DiffResult(), out, options, sources, report["sources_text"])
     else:
         _summary(out, report["summary"], options, up_to_date=True)
     return EXIT_OK
@@ -110,7 +112,7 @@ def _keep_record(loaded, summary: dict, out: Path, cache_root: Path, key, starte
         return
     report = {"summary": summary, "sources": source_records(manifest), "sources_text": sources_block(manifest)}
     try:
-        build_record.save(out, cache_root, key, started, build_record.input_stamps(manifest, lock_path(manifest.path)), written, report)
+        build_record.save(out, cache_root, key, started, build_record.input_paths(manifest, lock_path(manifest.path)), written, report)
     except OSError:
         pass  # only a shortcut lost: the next run does the full compile
 

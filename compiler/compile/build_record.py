@@ -22,6 +22,7 @@ import os
 import stat as stat_mod
 import sys
 import tempfile
+from array import array
 from pathlib import Path
 
 from compiler import __version__
@@ -30,9 +31,11 @@ from compiler.control_files import COMPILED_NAME, CONTROL_NAMES
 from compiler.manifest.sources import source_boundary
 from compiler.storage.files import sha256_file, write_atomic
 
-FORMAT = 1
+FORMAT = 2  # 2: paths in lists, one digest of their stamps (1 kept a stamp per path)
 MARKER = COMPILED_NAME  # says "this folder is ours to replace"
 _SKIPPED = {"__pycache__"}  # Python writes these next to the tool's own modules
+_MISSING = (-1, -1, -1, -1)  # the stamp of a path that does not exist
+_FORMAT_BITS = 0o170000  # stat.S_IFMT's mask, inlined in the loop that stats every path
 
 
 def fingerprint(path) -> list | None:
@@ -45,6 +48,50 @@ def fingerprint(path) -> list | None:
         return found
     except FileNotFoundError:
         return None
+
+
+def survey(paths: list, prefix: str = "") -> tuple[list, list]:
+    """(stamps, links) of `paths` (each joined to `prefix`): stamps is flat, size, mtime, ctime
+    and inode of each path's lstat in turn (-1 four times for a missing path), then the same of
+    the target of each symbolic link; links holds the indices of those links. One tight loop,
+    no object per path: at 10,000 models this is 100,000 paths, and the syscalls themselves
+    are most of what a dry run costs."""
+    found: list = []
+    links = []
+    add, lstat = found.extend, os.lstat
+    for index, path in enumerate(paths):
+        try:
+            st = lstat(prefix + path)
+        except FileNotFoundError:
+            add(_MISSING)
+            continue
+        add((st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
+        if st.st_mode & _FORMAT_BITS == stat_mod.S_IFLNK:
+            links.append(index)
+    for index in links:
+        try:
+            st = os.stat(prefix + paths[index])
+        except FileNotFoundError:  # a broken link: recorded as such
+            add(_MISSING)
+            continue
+        add((st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
+    return found, links
+
+
+def digest(stamps: list) -> str:
+    """One sha256 over a flat list of stamps: the record keeps this, not the 400,000 numbers,
+    which would cost more to decode than to compare. Packed as 64-bit integers when they fit
+    (they do on common file systems), as text otherwise; the two are told apart by a prefix."""
+    try:
+        packed = b"q" + array("q", stamps).tobytes()
+    except OverflowError:  # an inode number above 2**63 (some network and overlay file systems)
+        packed = b"r" + repr(stamps).encode()
+    return hashlib.sha256(packed).hexdigest()
+
+
+def _latest(stamps: list) -> int:
+    """The latest mtime or ctime in a flat list of stamps (-1 when there is none)."""
+    return max(max(stamps[1::4], default=-1), max(stamps[2::4], default=-1))
 
 
 def tool_fingerprint() -> str:
@@ -96,14 +143,14 @@ def _walk(folder: str, found: dict) -> None:
     while stack:
         current = stack.pop()
         for item in os.scandir(current):
-            found[item.path] = fingerprint(item.path)
+            found[item.path] = None
             if item.is_dir():  # follows links: list_local does, within the source
                 stack.append(item.path)
 
 
-def input_stamps(manifest, lock_file: Path) -> dict:
-    """{absolute path: fingerprint} of everything a compile of `manifest` reads."""
-    found = {str(manifest.path): fingerprint(manifest.path), str(lock_file): fingerprint(lock_file)}
+def input_paths(manifest, lock_file: Path) -> list:
+    """The absolute path of everything a compile of `manifest` reads (files and folders)."""
+    found = {str(manifest.path): None, str(lock_file): None}  # a dict: ordered, no duplicates
     for model in manifest.models.values():
         paths = [v.local_path for v in model.versions.values()] + [f.local_path for f in model.files.values()]
         paths += [w.local_path for w in model.warmups if w.source]
@@ -111,10 +158,10 @@ def input_stamps(manifest, lock_file: Path) -> dict:
             if path is None:
                 continue
             path = str(path)
-            found[path] = fingerprint(path)
+            found[path] = None
             if os.path.isdir(path):
                 _walk(path, found)
-    return found
+    return list(found)
 
 
 def key_of(out: Path, manifest: Path, manifest_sha256: str, display: str, lock_mode: str, boundary) -> dict:
@@ -124,13 +171,14 @@ def key_of(out: Path, manifest: Path, manifest_sha256: str, display: str, lock_m
             "boundary": str(boundary) if boundary else None}
 
 
-def _tree_stamps(out: Path, written: dict) -> dict:
+def _folders_of(written: dict) -> list:
+    """Every folder of the output that holds a written file, "" for the output itself."""
     folders = {""} | {p.rsplit("/", 1)[0] for p in written if "/" in p}
     for path in list(folders):
         while "/" in path:
             path = path.rsplit("/", 1)[0]
             folders.add(path)
-    return {f: fingerprint(out / f if f else out) for f in sorted(folders)}
+    return sorted(folders)
 
 
 def record_path(out: Path, cache_root: Path) -> Path:
@@ -139,16 +187,32 @@ def record_path(out: Path, cache_root: Path) -> Path:
     return cache_root / "builds" / (hashlib.sha256(where.encode()).hexdigest()[:32] + ".json")
 
 
-def save(out: Path, cache_root: Path, key: dict, started, inputs: dict, written: dict, report: dict) -> None:
-    """Stamp the output (after the swap, so the stamps are final) and write the record."""
+def save(out: Path, cache_root: Path, key: dict, started, inputs: list, written: dict, report: dict) -> None:
+    """Stamp the inputs and the output's folders (after the swap, so the stamps are final) and
+    write the record. The files' stamps are the ones taken as each was written (`written`): an
+    edit made to one since then must not be vouched for."""
     finished = clock_now(out)
     if finished is None:
         return
+    input_stamps, input_links = survey(inputs)
+    folders, files = _folders_of(written), list(written)
+    folder_stamps, folder_links = survey(folders, _prefix(out))
+    output_stamps = folder_stamps[:4 * len(folders)] + [n for rel in files for n in written[rel][:4]]
+    output_stamps += folder_stamps[4 * len(folders):]  # the targets of links (among the folders only)
     record = {"key": key, "started": started, "finished": finished,
-              "inputs": inputs, "folders": _tree_stamps(out, written), "files": written, "report": report}
+              "inputs": inputs, "input_links": input_links, "input_digest": digest(input_stamps),
+              "folders": folders, "files": files, "output_links": folder_links,
+              "output_digest": digest(output_stamps), "sha256": [written[rel][4] for rel in files],
+              # the sources for --output json only, kept as text: decoding them costs as much again
+              "report": {"summary": report["summary"], "sources_text": report["sources_text"],
+                         "sources_json": json.dumps(report["sources"], separators=(",", ":"))}}
     path = record_path(out, cache_root)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, json.dumps(record, separators=(",", ":")))
+
+
+def _prefix(out: Path) -> str:
+    return str(out).rstrip(os.sep) + os.sep
 
 
 def forget(out: Path, cache_root: Path) -> None:
@@ -157,10 +221,6 @@ def forget(out: Path, cache_root: Path) -> None:
         os.unlink(record_path(out, cache_root))
     except OSError:
         pass
-
-
-def _newer(found, since) -> bool:
-    return found is not None and max(found[1], found[2]) >= since
 
 
 def _used(out: Path, cache_root: Path) -> None:
@@ -180,47 +240,54 @@ def load(out: Path, cache_root: Path):
 
 
 def inputs_unchanged(record: dict, key: dict) -> bool:
+    """Every input as it was, and none touched at or after the compile started."""
     if record.get("key") != key or record.get("started") is None:
         return False
-    started = record["started"]
-    for path, recorded in record["inputs"].items():
-        found = fingerprint(path)
-        if found != recorded or _newer(found, started):
-            return False
-    return True
+    found, links = survey(record["inputs"])
+    return links == record["input_links"] and digest(found) == record["input_digest"] and \
+        _latest(found) < record["started"]
 
 
 def outputs_unchanged(record: dict, out: Path) -> bool:
-    written_at = record["finished"]
+    """Every folder and file of the output as the compile left it. One touched in the record's
+    own clock tick (at or after it finished) is checked by content: its names, its sha256."""
     folders, files = record["folders"], record["files"]
-    root = str(out)
-    for rel, recorded in folders.items():
-        path = os.path.join(root, rel) if rel else root
-        found = fingerprint(path)
-        if found != recorded:
-            return False
-        if _newer(found, written_at) and not _same_names(path, rel, folders, files):
-            return False
-    for rel, recorded in files.items():
-        path = os.path.join(root, rel)
-        found = fingerprint(path)
-        if found != recorded[:4]:
-            return False
-        if _newer(found, written_at) and sha256_file(path) != recorded[4]:
+    prefix = _prefix(out)
+    found, links = survey(folders + files, prefix)
+    if links != record["output_links"] or digest(found) != record["output_digest"]:
+        return False
+    written_at = record["finished"]
+    if _latest(found) < written_at:
+        return True
+    names = None
+    for index, rel in enumerate(folders + files):
+        if max(found[4 * index + 1], found[4 * index + 2]) < written_at:
+            continue
+        if index < len(folders):
+            names = names if names is not None else _names_by_folder(folders, files)
+            if not _same_names(prefix + rel if rel else str(out), rel, names):
+                return False
+        elif sha256_file(prefix + rel) != record["sha256"][index - len(folders)]:
             return False
     return True
 
 
-def _same_names(path: str, rel: str, folders: dict, files: dict) -> bool:
+def _names_by_folder(folders: list, files: list) -> dict:
+    """{folder: the names the compile wrote in it}."""
+    names: dict = {folder: set() for folder in folders}
+    for path in folders[1:] + files:  # folders[0] is "", the output itself
+        parent, _, name = path.rpartition("/")
+        names.setdefault(parent, set()).add(name)
+    return names
+
+
+def _same_names(path: str, rel: str, names: dict) -> bool:
     """A folder touched in the record's own clock tick: compare its entries by name."""
-    prefix = rel + "/" if rel else ""
-    expected = {p[len(prefix):] for p in list(folders) + list(files)
-                if p and p.startswith(prefix) and "/" not in p[len(prefix):]}
     try:
-        names = {e.name for e in os.scandir(path)}
-        return (names - set(CONTROL_NAMES) if not rel else names) == expected
+        found = {e.name for e in os.scandir(path)}
     except OSError:
         return False
+    return (found - set(CONTROL_NAMES) if not rel else found) == names.get(rel, set())
 
 
 def current_key(out: Path, manifest_path: Path, display: str, lock_mode: str):

@@ -185,12 +185,15 @@ def _child(requested: str, manifests: tuple, from_parent: int, to_parent: int) -
 
 
 def _observe(target) -> tuple:  # pragma: no cover - runs in the child
+    from compiler.fastpath.s3_listing import list_objects  # noqa: PLC0415 - fastpath: the child's, after the fork
     from compiler.fastpath.sdk_guess import quick_timestamps  # noqa: PLC0415 - fastpath: the child's, after the fork
     from compiler.sync.read import read_target  # noqa: PLC0415 - fastpath: the child's, after the fork (~110 ms)
 
     target.fs  # noqa: B018 - opened before the parsers are patched
     quick_timestamps()  # in case the SDK was not guessed: before its client (and parsers) are made
-    return read_target(target)  # the engine's own read path: the same requests, retries and probe
+    # The engine's own read path (the same requests, retries and probe), an S3 listing without
+    # botocore's and s3fs's work per object (s3_listing.py).
+    return read_target(target, list_objects)
 
 
 def _explained(exc):  # pragma: no cover - runs in the child

@@ -19,14 +19,15 @@ def _bound(target) -> float:
     return target.timeout or storage_timeout()
 
 
-def read_target(target) -> tuple:
-    """(the state file's bytes or None, Listing); a failure is explained (FatalError)."""
+def read_target(target, lister=None) -> tuple:
+    """(the state file's bytes or None, Listing); a failure is explained (FatalError). `lister`:
+    see list_target."""
     target.fs  # noqa: B018 - opened first: a bad URL is the user's error, not the store's
     probe(target)  # a dead endpoint must fail fast, not after the SDKs' own retries
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="triton-gitops-state") as pool:
         reading = pool.submit(read_control, target, STATE_NAME)  # both requests in flight at once
         try:
-            listing, failed = with_retries(lambda: list_target(target), attempts=3, within=_bound(target)), None
+            listing, failed = with_retries(lambda: list_target(target, lister), attempts=3, within=_bound(target)), None
         except Exception as exc:  # noqa: BLE001 - reported after the state's own failure, if any
             listing, failed = None, exc
         try:

@@ -97,8 +97,32 @@ def _same_size_edit_keeping_mtime(path, new: bytes):
     os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # only ctime still tells
 
 
+def _edit_keeping_mtime(path, new: bytes):
+    """Any size: the size (and ctime) must tell."""
+    before = os.stat(path)
+    path.write_bytes(new)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+
+def _replace_keeping_size_and_mtime(path, new: bytes):
+    """A new file renamed over the old one (a new inode), its size and mtime set to the old's."""
+    before = os.stat(path)
+    assert len(new) == before.st_size
+    spare = path.with_name(path.name + ".new")
+    spare.write_bytes(new)
+    os.utime(spare, ns=(before.st_atime_ns, before.st_mtime_ns))
+    os.replace(spare, path)
+
+
 @pytest.mark.parametrize("change, expected", [
     (lambda p: _same_size_edit_keeping_mtime(p / "src/1/model.py", b"VALUE = 9\n"), "update m/1/model.py"),
+    (lambda p: _edit_keeping_mtime(p / "src/1/model.py", b"VALUE = 10\n"), "update m/1/model.py"),
+    (lambda p: _replace_keeping_size_and_mtime(p / "src/1/model.py", b"VALUE = 5\n"), "update m/1/model.py"),
+    (lambda p: write(p / "src/1/new.py", "n"), "create m/1/new.py"),
+    (lambda p: _edit_keeping_mtime(p / "repo/m/1/model.py", b"VALUE = 100\n"), "update m/1/model.py"),
+    (lambda p: _replace_keeping_size_and_mtime(p / "repo/m/2/model.py", b"VALUE = 6\n"), "update m/2/model.py"),
+    (lambda p: write(p / "repo/m/2/extra.py", "x"), "delete m/2/extra.py"),
+    (lambda p: (p / "repo/m/2/sub/extra.txt").unlink(), "create m/2/sub/extra.txt"),
     (lambda p: write(p / "src/2/sub/new.txt", "n"), "create m/2/sub/new.txt"),
     (lambda p: (p / "src/2/sub/extra.txt").unlink(), "delete m/2/sub/extra.txt"),
     (lambda p: write(p / "labels.txt", "a\nc\n"), "update m/labels.txt"),
@@ -115,6 +139,20 @@ def test_every_change_leads_to_the_full_run(project, full_runs, change, expected
     code, out, _ = _dry_run(project)
     assert full_runs, "answered from the record"
     assert code == 2 and expected in out
+
+
+def test_the_stamps_of_missing_paths_links_and_huge_inodes(tmp_path):
+    write(tmp_path / "a.txt", "a")
+    os.symlink("a.txt", tmp_path / "link")
+    os.symlink("nowhere", tmp_path / "broken")
+    found, links = build_record.survey(["a.txt", "link", "gone", "broken"], f"{tmp_path}/")
+    assert links == [1, 3]
+    assert found[8:12] == [-1, -1, -1, -1]  # "gone"
+    assert found[16:20] == build_record.fingerprint(tmp_path / "a.txt")  # the link's target
+    assert found[20:] == [-1, -1, -1, -1]  # the broken link's target
+    # An inode number above 2**63 (some network file systems) still has a digest of its own.
+    assert build_record.digest([1, 2, 3, 2**64 - 1]) != build_record.digest([1, 2, 3, -1])
+    assert build_record.digest([1, 2, 3, 2**64 - 1]) == build_record.digest([1, 2, 3, 2**64 - 1])
 
 
 def test_a_new_lock_file_leads_to_the_full_run(project, full_runs):
@@ -148,6 +186,13 @@ def test_inputs_changed_after_the_compile_started_are_not_trusted(project):
     assert not build_record.inputs_unchanged(dict(stored, key=dict(key, tool="another version")), key)
 
 
+def _restamp(stored: dict, out) -> None:
+    """Make the record vouch for the output's stamps as they are now (content aside)."""
+    folders, files = stored["folders"], stored["files"]
+    found, links = build_record.survey(folders + files, str(out) + "/")
+    stored["output_digest"], stored["output_links"] = build_record.digest(found), links
+
+
 def test_outputs_touched_in_the_records_own_tick_are_checked_by_content(project):
     out = project / "repo"
     stored = build_record.load(out, _cache())
@@ -156,13 +201,14 @@ def test_outputs_touched_in_the_records_own_tick_are_checked_by_content(project)
     # An edit the stamps cannot show (same tick): pretend the record matched the new stamps.
     target = out / "m/1/model.py"
     target.write_bytes(b"VALUE = 8\n")
-    stored["files"]["m/1/model.py"][:4] = build_record.fingerprint(str(target))
-    folder_stamp = build_record.fingerprint(str(out / "m/1"))
-    stored["folders"]["m/1"] = folder_stamp
+    _restamp(stored, out)
     assert not build_record.outputs_unchanged(stored, out)
     target.write_bytes(b"VALUE = 1\n")
-    stored["files"]["m/1/model.py"][:4] = build_record.fingerprint(str(target))
+    _restamp(stored, out)
     assert build_record.outputs_unchanged(stored, out)
+    write(out / "m/1/extra.txt", "x")  # a name the compile did not write, in a folder of that tick
+    _restamp(stored, out)
+    assert not build_record.outputs_unchanged(stored, out)
 
 
 def test_a_damaged_record_means_the_full_run(project, full_runs):
