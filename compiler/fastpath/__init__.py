@@ -13,6 +13,8 @@ What is behind the door (each module says why it pays; docs/benchmarks.md has th
     prefetch.py  sync/plan: a helper process reads an object-store target while this one
                  loads the manifest (forked before argparse from compiler/__main__.py)
     sdk_guess.py what the helper does before it knows the target: import the SDK it guesses
+    handover.py  sync: that helper, its SDK and client ready, carries out a plan with work
+                 (the lock, the writes, the verification) while this process relays its progress
     collector.py fewer garbage-collector passes for sync/plan (imports and listings allocate
                  hundreds of thousands of objects that all stay alive)
 

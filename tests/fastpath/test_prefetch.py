@@ -116,28 +116,20 @@ def test_the_work_ahead_guess_follows_the_wanted_files(tmp_path):
     assert not expect.likely_done(SimpleNamespace(url="s3://other/models", endpoint=""), wants, cache)
 
 
-def test_a_new_target_is_opened_while_the_manifest_builds(project, backend):
-    """A target no run on this machine has left in sync (a new one, or a fresh CI runner) will
-    likely take writes: its store is opened on a thread beside the hashing, and the sync that
-    follows waits for that, then writes as usual. A known target, `plan` and dry runs do not."""
-    import io
-
-    from compiler.artifacts.settings import Settings
-    from compiler.pipeline import load
-    from compiler.sync import engine
-    from compiler.sync.progress import Progress
-
-    if backend.name == "local":
-        pytest.skip("a local target has no SDK to open")
-    settings = Settings.for_run()  # the backend fixture gave this test an empty cache folder
-    helper = SimpleNamespace(send=lambda target: None, cancel=lambda: None, result=lambda: None)
-    ctx, _ = engine.prepare(load(project.manifest), "t", settings, 4, early=helper, writes=True)
-    assert ctx.warming is not None and not expect.known(ctx.target, settings.cache_root)
-    result = engine.sync(ctx, prune=False, dry_run=False, jobs=4, progress=Progress(io.StringIO(), enabled=False))
-    assert not ctx.warming.is_alive() and ctx.target._fs is not None
-    assert result.outcome is not None and len(result.plan.changes) == len(project.expected())
-    assert expect.known(ctx.target, settings.cache_root)
-    for writes in (True, False):
-        again, _ = engine.prepare(load(project.manifest), "t", settings, 4, early=helper, writes=writes)
-        assert again.warming is None
-    assert project.cli("sync", "--dry-run")[0] == 0  # in sync
+def test_a_sync_with_work_is_written_by_the_helper(project, backend):
+    """The helper, whose SDK and client are ready, carries out the plan (handover.py): the main
+    process never imports the SDK, shows the plan and the outcome as usual, and the target ends
+    exactly as when the main process writes (TRITON_GITOPS_PREFETCH=0)."""
+    if backend.name != "s3":
+        pytest.skip("one SDK is enough to show it")
+    script = ("import sys; from compiler.cli import main; code = main(sys.argv[1:]); "
+              "print(code, 's3fs' in sys.modules, 'botocore' in sys.modules)")
+    source = project.folder / "examples" / "text_classifier" / "3" / "model.py"
+    for prefetch, imported in ((True, "False"), (False, "True")):
+        source.write_text(source.read_text() + f"# edit {prefetch}\n")
+        done = _python(project, "-c", script, "sync", str(project.manifest), "--target", "t", prefetch=prefetch)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.splitlines()[-1] == f"0 {imported} {imported}"
+        assert "text_classifier/3/model.py" in done.stdout  # the plan, shown before it is carried out
+        assert backend.files() == project.expected()
+    assert project.cli("sync", "--dry-run")[0] == 0  # in sync: no file differs, no lock left
