@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import pickle
 import signal
+import threading
+import time
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -41,15 +43,48 @@ class Job:
 
 
 class _Relay:
-    """The Progress the applier reports to here: every call goes to the parent's."""
+    """The Progress the applier reports to here: every call goes to the parent's, in order. A
+    file done is batched with the next ones for up to FLUSH seconds (one message per file would
+    wake the parent hundreds of times a second on a first upload; a bar redraws every 0.1 s)."""
+
+    FLUSH = 0.1
 
     def __init__(self, send):
         self._send = send
+        self._lock = threading.Lock()  # the applier's threads and the lock's refresh may report at once
+        self._done: list = []
+        self._since = 0.0
 
-    def __getattr__(self, name):
-        if name not in ("note", "start", "done", "finish"):
-            raise AttributeError(name)
-        return lambda *args: self._send(("progress", name, args))
+    def note(self, message: str) -> None:
+        self._call("note", (message,))
+
+    def start(self, total_files: int, total_bytes: int) -> None:
+        self._call("start", (total_files, total_bytes))
+
+    def finish(self) -> None:
+        self._call("finish", ())
+
+    def done(self, action: str, path: str, size: int) -> None:
+        with self._lock:
+            if not self._done:
+                self._since = time.monotonic()
+            self._done.append((action, path, size))
+            if time.monotonic() - self._since >= self.FLUSH:
+                self._flush()
+
+    def flush(self) -> None:
+        with self._lock:
+            self._flush()
+
+    def _call(self, name: str, args: tuple) -> None:
+        with self._lock:
+            self._flush()
+            self._send(("progress", [(name, args)]))
+
+    def _flush(self) -> None:
+        if self._done:
+            self._send(("progress", [("done", event) for event in self._done]))
+            self._done = []
 
 
 def serve(target, from_parent: int, to_parent: int) -> None:  # pragma: no cover - runs in the helper
@@ -66,9 +101,10 @@ def serve(target, from_parent: int, to_parent: int) -> None:  # pragma: no cover
         _write_frame(to_parent, pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
 
     answer: tuple
+    relay = _Relay(send)
     try:
         job = pickle.loads(data)
-        answer = ("result", _run(target, job, send))
+        answer = ("result", _run(target, job, relay, send))
     except KeyboardInterrupt:
         answer = ("interrupted",)
     except BaseException as exc:  # noqa: BLE001 - every failure goes to the parent, which reports it
@@ -77,7 +113,7 @@ def serve(target, from_parent: int, to_parent: int) -> None:  # pragma: no cover
     send(answer)
 
 
-def _run(target, job: Job, send):  # pragma: no cover - runs in the helper
+def _run(target, job: Job, relay: _Relay, send):  # pragma: no cover - runs in the helper
     from compiler.sync.engine import Context, write
 
     done: Future = Future()
@@ -85,7 +121,10 @@ def _run(target, job: Job, send):  # pragma: no cover - runs in the helper
     # The writing half reads neither the loaded manifest, nor the tree, nor the run's settings.
     nothing: Any = None
     ctx = Context(nothing, nothing, target, done, job.cache, job.ensembles, job.manifest_name, nothing)
-    return write(ctx, job.work, _Relay(send), on_plan=lambda plan: send(("plan", plan)))
+    try:
+        return write(ctx, job.work, relay, on_plan=lambda plan: send(("plan", plan)))
+    finally:
+        relay.flush()  # what is still batched goes out before the answer
 
 
 def _described(exc: BaseException) -> tuple:  # pragma: no cover - runs in the helper

@@ -128,7 +128,8 @@ class Prefetch:
                                  "the main process")
             kind, *rest = pickle.loads(data)
             if kind == "progress":
-                getattr(progress, rest[0])(*rest[1])
+                for name, args in rest[0]:
+                    getattr(progress, name)(*args)
             elif kind == "plan":
                 if on_plan:
                     on_plan(rest[0])
