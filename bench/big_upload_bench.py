@@ -90,6 +90,9 @@ def main() -> int:
     parser.add_argument("--workdir", type=Path, help="keep the generated files here (default: a temporary folder)")
     args = parser.parse_args()
     size = int(args.gib * (1 << 30))
+    # the bench target's bucket comes from the environment, which the storage policy must allow
+    os.environ["TRITON_GITOPS_ALLOWED_ENV"] = "BIG_BENCH_BUCKET"
+    os.environ.setdefault("BIG_BENCH_BUCKET", "compile-only")
     top = args.workdir or Path(tempfile.mkdtemp(prefix="big-upload-"))
     top.mkdir(parents=True, exist_ok=True)
     work = top / "work"

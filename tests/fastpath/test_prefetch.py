@@ -133,3 +133,38 @@ def test_a_sync_with_work_is_written_by_the_helper(project, backend):
         assert "text_classifier/3/model.py" in done.stdout  # the plan, shown before it is carried out
         assert backend.files() == project.expected()
     assert project.cli("sync", "--dry-run")[0] == 0  # in sync: no file differs, no lock left
+
+
+_ORPHAN = """
+import os, signal, sys, time
+pid = os.fork()
+if pid == 0:
+    from compiler.fastpath.prefetch import _die_with_parent
+    _die_with_parent()
+    time.sleep(60)  # a helper busy writing: not reading the pipe that would tell it the parent is gone
+    os._exit(0)
+print(pid, flush=True)
+time.sleep(0.3)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_the_helper_dies_with_the_main_process(tmp_path):
+    """A sync killed outright (kill -9, a cancelled CI job) takes its helper with it, so nothing
+    writes to the target after the sync died (tests/hardening/test_sync_faults.py kills syncs
+    at every write and checks what is left)."""
+    import time
+
+    done = _python(SimpleNamespace(folder=tmp_path), "-c", _ORPHAN)
+    assert done.returncode == -9
+    child = int(done.stdout.split()[0])
+    for _ in range(50):
+        try:
+            with open(f"/proc/{child}/stat") as handle:
+                state = handle.read().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            return  # gone and reaped
+        if state in ("Z", "X"):
+            return  # dead, not yet reaped by whoever adopted it
+        time.sleep(0.1)
+    raise AssertionError(f"the helper {child} outlived its parent by 5 s")
