@@ -77,9 +77,13 @@ class _Relay:
             self._flush()
 
     def _call(self, name: str, args: tuple) -> None:
+        self.message(("progress", [(name, args)]))
+
+    def message(self, message) -> None:
+        """Any other message to the parent, after what is batched (one writer at a time)."""
         with self._lock:
             self._flush()
-            self._send(("progress", [(name, args)]))
+            self._send(message)
 
     def _flush(self) -> None:
         if self._done:
@@ -104,7 +108,7 @@ def serve(target, from_parent: int, to_parent: int) -> None:  # pragma: no cover
     relay = _Relay(send)
     try:
         job = pickle.loads(data)
-        answer = ("result", _run(target, job, relay, send))
+        answer = ("result", _run(target, job, relay, lambda: _ask_revision(relay, from_parent)))
     except KeyboardInterrupt:
         answer = ("interrupted",)
     except BaseException as exc:  # noqa: BLE001 - every failure goes to the parent, which reports it
@@ -113,7 +117,17 @@ def serve(target, from_parent: int, to_parent: int) -> None:  # pragma: no cover
     send(answer)
 
 
-def _run(target, job: Job, relay: _Relay, send):  # pragma: no cover - runs in the helper
+def _ask_revision(relay: _Relay, from_parent: int):  # pragma: no cover - runs in the helper
+    """The manifest's git revision, which the parent looks up while this process writes (it
+    would otherwise import GitPython here, on the way to the final state)."""
+    from compiler.fastpath.prefetch import _read_frame
+
+    relay.message(("revision?",))
+    data = _read_frame(from_parent)
+    return pickle.loads(data) if data else None
+
+
+def _run(target, job: Job, relay: _Relay, revision):  # pragma: no cover - runs in the helper
     from compiler.sync.engine import Context, write
 
     done: Future = Future()
@@ -122,7 +136,7 @@ def _run(target, job: Job, relay: _Relay, send):  # pragma: no cover - runs in t
     nothing: Any = None
     ctx = Context(nothing, nothing, target, done, job.cache, job.ensembles, job.manifest_name, nothing)
     try:
-        return write(ctx, job.work, relay, on_plan=lambda plan: send(("plan", plan)))
+        return write(ctx, job.work, relay, on_plan=lambda plan: relay.message(("plan", plan)), revision=revision)
     finally:
         relay.flush()  # what is still batched goes out before the answer
 

@@ -87,9 +87,10 @@ class Prefetch:
             raise FatalError(answer[1], answer[2])
         return answer[1:] if answer and answer[0] == "ok" else None
 
-    def write(self, ctx, job, progress, on_plan=None):
+    def write(self, ctx, job, progress, on_plan=None, revision=None):
         """Have the child (its SDK imported, its client made) carry out `job` (engine.WriteJob) as
-        engine.write does here; its progress is shown through `progress`, `on_plan` called here.
+        engine.write does here; its progress is shown through `progress`, `on_plan` called here,
+        `revision()` (the git revision, looked up here meanwhile) answered when the child asks.
         Returns engine.Result, or raises what the child's run raised."""
         import pickle
         import signal
@@ -110,12 +111,12 @@ class Prefetch:
         except ValueError:  # not the main thread: Ctrl-C reaches the child anyway
             previous = None
         try:
-            return self._relay(progress, on_plan, interrupted)
+            return self._relay(progress, on_plan, revision, interrupted)
         finally:
             if previous is not None:
                 signal.signal(signal.SIGINT, previous)
 
-    def _relay(self, progress, on_plan, interrupted):
+    def _relay(self, progress, on_plan, revision, interrupted):
         import pickle
 
         while True:
@@ -133,6 +134,8 @@ class Prefetch:
             elif kind == "plan":
                 if on_plan:
                     on_plan(rest[0])
+            elif kind == "revision?":
+                _write_frame(self._to_child, pickle.dumps(revision() if revision is not None else None))
             elif kind == "result":
                 if interrupted:
                     raise KeyboardInterrupt

@@ -56,7 +56,7 @@ class TargetReader(Protocol):
 
     def result(self, keep: bool = False): ...
 
-    def write(self, ctx: Context, job: WriteJob, progress, on_plan=None) -> Result: ...
+    def write(self, ctx: Context, job: WriteJob, progress, on_plan=None, revision=None) -> Result: ...
 
     def cancel(self) -> None: ...
 
@@ -336,8 +336,13 @@ def sync(ctx: Context, prune: bool, dry_run: bool, jobs: int, progress, force_un
         job = WriteJob(plan, state, LOCK_NAME in listing.control, prune, jobs, force_unlock, lock_wait,
                        overwrite_unmanaged,
                        Path(os.path.abspath(ctx.loaded.manifest.path)).parent)  # type: ignore[union-attr]  # a Context has one
-        result = ctx.writer.write(ctx, job, progress, on_plan) if ctx.writer is not None else \
-            write(ctx, job, progress, on_plan)
+        if ctx.writer is not None:
+            # This process waits while the helper writes: it looks the git revision up meanwhile.
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="triton-gitops-git") as git:
+                revision = git.submit(git_revision, job.folder)
+                result = ctx.writer.write(ctx, job, progress, on_plan, revision.result)
+        else:
+            result = write(ctx, job, progress, on_plan)
         if result.outcome is not None or not result.plan.needs_write:
             expect.remember_done(ctx.target, ctx.wants, ctx.cache.root)
         return result
@@ -347,8 +352,9 @@ def sync(ctx: Context, prune: bool, dry_run: bool, jobs: int, progress, force_un
             writer.close()
 
 
-def write(ctx: Context, job: WriteJob, progress, on_plan=None) -> Result:
-    """Under the target's lock: check the plan still stands (or make it again), then carry it out."""
+def write(ctx: Context, job: WriteJob, progress, on_plan=None, revision=None) -> Result:
+    """Under the target's lock: check the plan still stands (or make it again), then carry it out.
+    `revision()`: the manifest's git revision, when someone else looks it up (else done here)."""
     from compiler.sync.apply import Applier  # ~45 ms (-X importtime): only a plan with work needs
     from compiler.sync.guard import check_plan
     from compiler.sync.target_lock import TargetLock  # the writing half, nor the lock
@@ -375,8 +381,9 @@ def write(ctx: Context, job: WriteJob, progress, on_plan=None) -> Result:
         check_plan(plan, ctx.target, job.overwrite_unmanaged)  # again: another sync may have run meanwhile
         # Only the final state records the revision: GitPython looks it up while files are sent.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="triton-gitops-git") as git:
-            revision = git.submit(git_revision, job.folder)
-            applier = Applier(ctx.target, plan, state, ctx.ensembles, job.jobs, progress, revision.result,
+            if revision is None:
+                revision = git.submit(git_revision, job.folder).result
+            applier = Applier(ctx.target, plan, state, ctx.ensembles, job.jobs, progress, revision,
                               ctx.manifest_name)
             outcome = applier.run()
         return Result(plan, outcome, outcome.state)

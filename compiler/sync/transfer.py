@@ -35,8 +35,9 @@ STREAM_LIMIT = 32 << 20  # up to this, one request (a 20 MB model file is common
 # times more: measured on moto with seven 30-300 MB files and --jobs 8, the process peaks at
 # ~230 MB (it starts at ~70), whatever the sizes; a smaller budget costs parallelism.
 MEMORY_BUDGET = 64 << 20
-# Parts of one big file in flight at once (s3fs holds each in memory). moto cannot take parts in
-# parallel (at ~1 GiB its CompleteMultipartUpload fails on a closed file): 1 for such emulators.
+# Parts of one big file in flight at once (s3fs holds each in memory). (moto's failure at ~1 GiB,
+# "seek of closed file" in CompleteMultipartUpload, is s3fs's 15 s read timeout repeating a slow
+# complete, not the parallel parts: bench/big_upload_bench.py gives its target a longer one.)
 PART_JOBS = max(1, int(os.environ.get("TRITON_GITOPS_PART_JOBS", "") or 4))
 
 

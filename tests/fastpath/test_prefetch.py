@@ -124,14 +124,23 @@ def test_a_sync_with_work_is_written_by_the_helper(project, backend):
         pytest.skip("one SDK is enough to show it")
     script = ("import sys; from compiler.cli import main; code = main(sys.argv[1:]); "
               "print(code, 's3fs' in sys.modules, 'botocore' in sys.modules)")
+    from compiler.sync.state import STATE_NAME, State
+
     source = project.folder / "examples" / "text_classifier" / "3" / "model.py"
+    git = ["git", "-C", str(project.folder), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q"], check=True)
     for prefetch, imported in ((True, "False"), (False, "True")):
         source.write_text(source.read_text() + f"# edit {prefetch}\n")
+        subprocess.run([*git, "add", "-A"], check=True)
+        subprocess.run([*git, "commit", "-qm", "edit"], check=True)
+        head = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
         done = _python(project, "-c", script, "sync", str(project.manifest), "--target", "t", prefetch=prefetch)
         assert done.returncode == 0, done.stderr
         assert done.stdout.splitlines()[-1] == f"0 {imported} {imported}"
         assert "text_classifier/3/model.py" in done.stdout  # the plan, shown before it is carried out
         assert backend.files() == project.expected()
+        # the revision, looked up by the main process while the helper wrote, is in the state
+        assert State.from_bytes(backend.read(STATE_NAME)).revision == head
     assert project.cli("sync", "--dry-run")[0] == 0  # in sync: no file differs, no lock left
 
 
