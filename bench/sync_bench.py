@@ -12,7 +12,11 @@ from it. Scenarios, in order, each tool on its own bucket:
                  other tools the repository is compiled again, as a CI job would
   same-size edit one version file edited in place, size and mtime kept
 
-Each run is a whole process (start-up and imports count). Requests and files moved are read
+Each run is a whole process (start-up and imports count); wall time and CPU seconds (user +
+system of the process and every child it waited for) are printed for each, and the ratios to
+`rclone sync --checksum --fast-list` over the runs that took turns with it. `--baseline DIR`
+runs another code tree of ours beside this one (before and after a change, same load);
+`--edits N` repeats the same-size edit N times a round. Requests and files moved are read
 from moto's access log (files moved = distinct objects PUT, our state and lock files left
 out); "right" means the bucket then holds exactly the source, byte for byte where it changed,
 and nothing was sent that did not need to be.
@@ -24,6 +28,7 @@ import hashlib
 import os
 import random
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -114,7 +119,10 @@ class Moto:
         return [(m.group(1), m.group(2), m.group(3) or "") for m in _REQUEST.finditer(text)]
 
 
-def tools(moto: Moto, work: Path, jobs: int, rep: int):
+BASELINE = "triton-gitops sync (baseline tree)"
+
+
+def tools(moto: Moto, work: Path, jobs: int, rep: int, baseline_tree=None):
     endpoint = moto.emulator.endpoint
     aws_env = {**os.environ, **moto.emulator.env()}
     rclone_env = {k: v for k, v in os.environ.items() if k != "AWS_CA_BUNDLE"}  # rclone rejects the bundle
@@ -123,9 +131,16 @@ def tools(moto: Moto, work: Path, jobs: int, rep: int):
                        "RCLONE_CONFIG_MOTO_SECRET_ACCESS_KEY": "testing", "RCLONE_CONFIG_MOTO_REGION": "us-east-1"})
     ours_env = {**aws_env, "PYTHONPATH": str(REPO), "XDG_CACHE_HOME": str(work / "cache")}
     repo = work / "repo"
+    baseline = {}
+    if baseline_tree:  # another code tree of ours (git archive COMMIT | tar -x -C DIR): before/after, same load
+        baseline[BASELINE] = ([sys.executable, "-m", "compiler", "sync", str(work / "models.yaml"), "--target",
+                               f"s3://base{rep}/models", "--jobs", str(jobs)],
+                              {**ours_env, "PYTHONPATH": str(baseline_tree), "XDG_CACHE_HOME": str(work / "cache-base")},
+                              f"base{rep}")
     return {
         "triton-gitops sync": ([sys.executable, "-m", "compiler", "sync", str(work / "models.yaml"),
                                 "--target", f"s3://ours{rep}/models", "--jobs", str(jobs)], ours_env, f"ours{rep}"),
+        **baseline,
         "aws s3 sync": (["aws", "s3", "sync", str(repo), f"s3://aws{rep}/models", "--endpoint-url", endpoint,
                          "--only-show-errors"], aws_env, f"aws{rep}"),
         "rclone sync": (["rclone", "sync", str(repo), f"moto:rclone{rep}/models"], rclone_env, f"rclone{rep}"),
@@ -153,14 +168,14 @@ def one_round(args, moto: Moto, work: Path, rep: int, results: dict) -> None:
     manifest = generate(work, args.models, args.big)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     compile_repo(manifest, work / "repo", env)
-    table = {name: tool for name, tool in tools(moto, work, args.jobs, rep).items()
+    table = {name: tool for name, tool in tools(moto, work, args.jobs, rep, args.baseline).items()
              if not args.tools or any(name == t.strip() for t in args.tools.split(","))}
     for _, _, bucket in table.values():
         moto.emulator.make_bucket(bucket)
     files = sum(1 for p in (work / "repo").rglob("*") if p.is_file())
     edited = f"m{args.models // 2:03d}/1/model.onnx"
     scenarios = [("first upload", None, files), ("no-op", None, 0),
-                 ("fresh checkout", "fresh", 0), ("same-size edit", "edit", 1)]
+                 ("fresh checkout", "fresh", 0)] + [("same-size edit", "edit", 1)] * args.edits
     for scenario, change, needed in scenarios:
         if args.scenarios and scenario != "first upload" and scenario not in args.scenarios.split(","):
             continue
@@ -180,19 +195,21 @@ def one_round(args, moto: Moto, work: Path, rep: int, results: dict) -> None:
             # tool runs first. Every tool starts with nothing left to flush.
             os.sync()
             moto.mark()
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             started = time.monotonic()
             done = subprocess.run(command, env=tool_env, cwd=work, capture_output=True, text=True)
             seconds = time.monotonic() - started
+            cpu = _cpu(before)
             if done.returncode != 0:
                 raise SystemExit(f"{tool} failed ({done.returncode}):\n{done.stderr[-2000:]}")
             requests = [r for r in moto.requests() if f"/{bucket}" == r[1] or r[1].startswith(f"/{bucket}/")]
             moved = {path for method, path, query in requests
                      if method in ("PUT", "POST") and not path.endswith(CONTROL) and path != f"/{bucket}"}
             right = bucket_matches(moto, bucket, work / "repo", [edited]) and len(moved) == needed
-            results.setdefault((scenario, tool), []).append((seconds, len(requests), len(moved), right))
+            results.setdefault((scenario, tool), []).append((seconds, len(requests), len(moved), right, cpu))
             if args.verbose or (tool == "triton-gitops sync" and len(requests) <= 40):
                 print("\n".join(explain(requests, bucket)[:40]))
-            print(f"{rep}: {scenario:<15} {tool:<36} {seconds:6.2f} s {len(requests):6d} requests "
+            print(f"{rep}: {scenario:<15} {tool:<36} {seconds:6.2f} s {cpu:5.2f} s CPU {len(requests):6d} requests "
                   f"{len(moved):4d} moved  {'right' if right else 'WRONG'}", flush=True)
         if scenario == "no-op" and "triton-gitops sync" in table:
             floor(moto, table["triton-gitops sync"], rep, results)
@@ -243,18 +260,27 @@ def floor(moto: Moto, ours, rep: int, results: dict) -> None:
     the collector off and no clean-up at exit. Nothing else: no manifest, no state, no hashing."""
     _, env, bucket = ours
     os.sync()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
     subprocess.run([sys.executable, "-c", _FLOOR_SCRIPT, f"{bucket}/models"], env=env, check=True)
     seconds = time.monotonic() - started
-    results.setdefault(("no-op", FLOOR), []).append((seconds, 1, 0, None))
-    print(f"{rep}: {'no-op':<15} {FLOOR:<36} {seconds:6.2f} s", flush=True)
+    cpu = _cpu(before)
+    results.setdefault(("no-op", FLOOR), []).append((seconds, 1, 0, None, cpu))
+    print(f"{rep}: {'no-op':<15} {FLOOR:<36} {seconds:6.2f} s {cpu:5.2f} s CPU", flush=True)
+
+
+def _cpu(before) -> float:
+    """User + system seconds of the processes waited for since `before` (a tool and its children)."""
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
 
 
 def run(args) -> dict:
     # Byte-code as an installed package has it: with PYTHONDONTWRITEBYTECODE set (as in some CI
     # images) a work tree would otherwise recompile every module it changed, on every run.
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "compiler")], check=True,
-                   stdout=subprocess.DEVNULL)
+    for tree in (REPO, *([args.baseline] if args.baseline else [])):
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(tree) / "compiler")], check=True,
+                       stdout=subprocess.DEVNULL)
     top = Path(tempfile.mkdtemp(prefix="sync-bench-"))
     results: dict = {}
     try:
@@ -279,7 +305,8 @@ def table_rows(results: dict) -> list:
         times = sorted(r[0] for r in runs)
         median = runs[[r[0] for r in runs].index(times[len(times) // 2])]
         right = "n/a" if tool == FLOOR else all(r[3] for r in runs)
-        rows.append((scenario, tool, times[len(times) // 2], times[0], times[-1], median[1], median[2], right))
+        cpu = sorted(r[4] for r in runs)[len(runs) // 2]
+        rows.append((scenario, tool, times[len(times) // 2], times[0], times[-1], cpu, median[1], median[2], right))
     return rows
 
 
@@ -289,24 +316,28 @@ BAR = "rclone sync --checksum --fast-list"
 def against_the_bar(results: dict) -> str:
     """Round by round (the two ran minutes apart at most, so a busy moment hits both), a tool's
     time minus rclone --checksum's, per scenario: the median, then every round."""
-    out = ["| scenario | tool | minus rclone --checksum, median | per round |", "|---|---|---:|---|"]
+    out = ["| scenario | tool | minus rclone --checksum, median | per round | wall ratio | CPU ratio |",
+           "|---|---|---:|---|---:|---:|"]
     for (scenario, tool), runs in results.items():
         bar = results.get((scenario, BAR))
-        if tool not in ("triton-gitops sync", FLOOR) or not bar:
+        if tool not in ("triton-gitops sync", BASELINE, FLOOR) or not bar:
             continue
         gaps = sorted(mine[0] - theirs[0] for mine, theirs in zip(runs, bar))
         rounds = ", ".join(f"{mine[0] - theirs[0]:+.2f}" for mine, theirs in zip(runs, bar))
-        out.append(f"| {scenario} | `{tool}` | {gaps[len(gaps) // 2]:+.2f} s | {rounds} |")
+        # Ratios of the sums over the runs that took turns (the issue's targets are ratios).
+        wall = sum(m[0] for m, _ in zip(runs, bar)) / sum(t[0] for _, t in zip(runs, bar))
+        cpu = sum(m[4] for m, _ in zip(runs, bar)) / max(sum(t[4] for _, t in zip(runs, bar)), 1e-9)
+        out.append(f"| {scenario} | `{tool}` | {gaps[len(gaps) // 2]:+.2f} s | {rounds} | {wall:.2f}x | {cpu:.2f}x |")
     return "\n".join(out)
 
 
 def markdown(rows) -> str:
-    out = ["| scenario | tool | wall time (median) | min - max | requests | files moved | right |",
-           "|---|---|---:|---:|---:|---:|---|"]
-    for scenario, tool, median, low, high, requests, moved, right in rows:
+    out = ["| scenario | tool | wall time (median) | min - max | CPU s (median) | requests | files moved | right |",
+           "|---|---|---:|---:|---:|---:|---:|---|"]
+    for scenario, tool, median, low, high, cpu, requests, moved, right in rows:
         right = right if isinstance(right, str) else ("yes" if right else "no")
-        out.append(f"| {scenario} | `{tool}` | {median:.2f} s | {low:.2f} - {high:.2f} | {requests} | {moved} | "
-                   f"{right} |")
+        out.append(f"| {scenario} | `{tool}` | {median:.2f} s | {low:.2f} - {high:.2f} | {cpu:.2f} | {requests} | "
+                   f"{moved} | {right} |")
     return "\n".join(out)
 
 
@@ -319,6 +350,9 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     parser.add_argument("--verbose", action="store_true", help="list each run's requests (ours: always, up to 40)")
     parser.add_argument("--tools", help="comma-separated tool labels to run (default: all)")
+    parser.add_argument("--edits", type=int, default=1, help="same-size edits per round (each tool in turn)")
+    parser.add_argument("--baseline", type=Path, help="another code tree of ours to run beside this one "
+                        "(e.g. git archive COMMIT | tar -x -C DIR): before and after under the same load")
     parser.add_argument("--scenarios", help="comma-separated scenarios to run (default: all; first upload always "
                         "runs, since the others start from it)")
     args = parser.parse_args()

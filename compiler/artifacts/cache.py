@@ -47,6 +47,11 @@ class Cache:
         self._local_changed: dict = {}
         self._lock = threading.Lock()
 
+    def __reduce__(self):
+        """Sent to another process (the prefetch helper writing a sync's plan), an index reopens
+        its folder there and reads what this process saved (a lock does not cross processes)."""
+        return (Cache, (self.root,))
+
     # -- blobs -----------------------------------------------------------------------------
     def blob(self, sha256: str) -> Path:
         return self.root / "blobs" / "sha256" / sha256[:2] / sha256

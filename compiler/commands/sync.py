@@ -33,8 +33,7 @@ def _run(options, started, early) -> int:
     results = results_for(options.manifest, settings)
     with engine.cancelling(early):
         loaded = load(options.manifest, settings, results)
-    ctx, loaded = engine.prepare(loaded, options.target, settings, options.jobs, early, results=results,
-                                 writes=not options.dry_run)
+    ctx, loaded = engine.prepare(loaded, options.target, settings, options.jobs, early, results=results)
     if ctx is None:
         report_problems(loaded.problems, options.output, summary_label=str(options.manifest))
         return EXIT_ERROR

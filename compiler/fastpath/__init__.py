@@ -18,6 +18,8 @@ What is behind the door (each module says why it pays; docs/benchmarks.md has th
     sdk_guess.py what the helper does before it knows the target: import the SDK it guesses
     s3_listing.py  how the prefetch helper lists an S3 target: the same requests, without
                  botocore's parsing and s3fs's info dicts per object (30,000 at 10,000 models)
+    handover.py  sync: that helper, its SDK and client ready, carries out a plan with work
+                 (the lock, the writes, the verification) while this process relays its progress
     collector.py fewer garbage-collector passes for sync/plan (imports and listings allocate
                  hundreds of thousands of objects that all stay alive)
 

@@ -7,8 +7,10 @@ sources cost about as much again (docs/benchmarks.md, Sync, has the figures). Bo
 cannot overlap them; two processes can. A child forked at start-up imports the SDK at once,
 waits for the target (known only once the manifest is loaded), reads the state and lists
 the target with the sync's own read path (compiler/sync/read.py), and hands the bytes and the listing back through a pipe. This process plans with them as if
-it had read them itself; everything that writes (the lock, the second look under it, the
-uploads) still happens here, and a run that finds nothing to do never imports the SDK.
+it had read them itself. A sync whose plan has work hands the plan back to the child, which
+writes it (handover.py: the lock, the second look under it, the uploads, the verification,
+the same code the parent would run); a run that finds nothing to do, and one that hands its
+writes over, never import the SDK in this process.
 
 The child can only save time, never change an outcome: it reads through the normal path (probe,
 retries, explained errors), so a failure that path explains (endpoint down, no credentials,
@@ -37,41 +39,47 @@ _early: list = []  # [(requested, Prefetch)] forked by start_early, not yet pick
 
 
 class Prefetch:
-    """The parent's end: send the target once, then collect what the child saw."""
+    """The parent's end: send the target once, collect what the child saw, and (sync) hand it
+    the plan to carry out. Messages both ways are pickles, each preceded by its length."""
 
     def __init__(self, pid: int, to_child: int, from_child: int):
         self.pid, self._to_child, self._from_child = pid, to_child, from_child
+        self._sent = False
 
     def send(self, target) -> None:
         """Hand over the resolved target; a local one needs no helper, so the child is told to stop."""
-        if self._to_child < 0:
+        if self._to_child < 0 or self._sent:
+            return
+        if target.local:
+            self._close_to_child()
             return
         import pickle  # noqa: PLC0415 - fastpath: ~8 ms, only with a helper running
 
-        data = b"" if target.local else pickle.dumps(target)
         try:
-            _write_all(self._to_child, data)
+            _write_frame(self._to_child, pickle.dumps(target))
+            self._sent = True
         except OSError:
-            pass  # the child is gone: result() says so
-        self._close_to_child()
+            self._close_to_child()  # the child is gone: result() says so
 
-    def result(self):
-        """(state bytes or None, Listing) as the child read them, or None when it could not."""
+    def result(self, keep: bool = False):
+        """(state bytes or None, Listing) as the child read them, or None when it could not.
+        `keep`: the child stays, waiting for `write` (or `close`); otherwise it ends here."""
         if self._from_child < 0:
             return None
         import pickle  # noqa: PLC0415 - fastpath: ~8 ms, only with a helper running
 
-        self._close_to_child()  # never sent: the child stops at end-of-file
+        if not (keep and self._sent):
+            self._close_to_child()  # the child stops after answering (or at once, never sent)
         try:
-            data = _read_all(self._from_child)
-        finally:
-            os.close(self._from_child)
-            self._from_child = -1
-            _reap(self.pid)
+            data = _read_frame(self._from_child)
+        except OSError:
+            data = None
         try:
             answer = pickle.loads(data) if data else None
         except Exception:  # noqa: BLE001 - a truncated answer is no answer
-            return None
+            answer = None
+        if not (answer and answer[0] == "ok" and self._to_child >= 0):
+            self.close()
         if answer and answer[0] == "timeout":  # the run's time for retries is used up: no second try
             from compiler.storage.stores import StorageTimeout  # noqa: PLC0415 - storage.stores ~17 ms: only when the helper timed out
 
@@ -81,6 +89,64 @@ class Prefetch:
             raise FatalError(answer[1], answer[2])
         return answer[1:] if answer and answer[0] == "ok" else None
 
+    def write(self, ctx, job, progress, on_plan=None, revision=None):
+        """Have the child (its SDK imported, its client made) carry out `job` (engine.WriteJob) as
+        engine.write does here; its progress is shown through `progress`, `on_plan` called here,
+        `revision()` (the git revision, looked up here meanwhile) answered when the child asks.
+        Returns engine.Result, or raises what the child's run raised."""
+        import pickle  # noqa: PLC0415 - fastpath: ~8 ms, only with a helper running
+        import signal  # noqa: PLC0415 - fastpath: ~8 ms, only with a helper running
+
+        from compiler.fastpath.handover import Job  # noqa: PLC0415 - fastpath: only a sync with work hands it over
+
+        _write_frame(self._to_child, pickle.dumps(Job.of(ctx, job), protocol=pickle.HIGHEST_PROTOCOL))
+        interrupted: list = []
+
+        def forward(_signum, _frame):
+            # Ctrl-C at a terminal reaches both processes, `kill -INT` this one only: the child stops
+            # on the first it gets and records what it set out to send; wait for it to say so.
+            interrupted.append(True)
+            _signal(self.pid)
+
+        try:
+            previous = signal.signal(signal.SIGINT, forward)
+        except ValueError:  # not the main thread: Ctrl-C reaches the child anyway
+            previous = None
+        try:
+            return self._relay(progress, on_plan, revision, interrupted)
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+
+    def _relay(self, progress, on_plan, revision, interrupted):
+        import pickle  # noqa: PLC0415 - fastpath: ~8 ms, only with a helper running
+
+        while True:
+            data = _read_frame(self._from_child)
+            if data is None:  # the child died (killed by the system): nothing more is known than that
+                raise FatalError("the helper process writing the target ended without an answer",
+                                 "run the sync again (it converges); TRITON_GITOPS_PREFETCH=0 writes from "
+                                 "the main process")
+            kind, *rest = pickle.loads(data)
+            if kind == "progress":
+                for name, args in rest[0]:
+                    getattr(progress, name)(*args)
+            elif kind == "plan":
+                if on_plan:
+                    on_plan(rest[0])
+            elif kind == "revision?":
+                _write_frame(self._to_child, pickle.dumps(revision() if revision is not None else None))
+            elif kind == "result":
+                if interrupted:
+                    raise KeyboardInterrupt
+                return rest[0]
+            elif kind == "error":
+                raise FatalError(rest[0], rest[1])
+            elif kind == "interrupted":
+                raise KeyboardInterrupt
+            else:  # "raised": an exception the child's run did not explain, as it was
+                raise rest[0]
+
     def cancel(self) -> None:
         """Stop the child (if still waiting for a target) and forget it."""
         self._close_to_child()
@@ -88,6 +154,14 @@ class Prefetch:
             os.close(self._from_child)
             self._from_child = -1
             _reap(self.pid, wait=False)
+
+    def close(self) -> None:
+        """The child's work is over (or never given): it ends at end-of-file."""
+        self._close_to_child()
+        if self._from_child >= 0:
+            os.close(self._from_child)
+            self._from_child = -1
+            _reap(self.pid)
 
     def _close_to_child(self) -> None:
         if self._to_child >= 0:
@@ -153,14 +227,17 @@ def start(requested, manifests=("models.yaml",)):
 
 
 def _child(requested: str, manifests: tuple, from_parent: int, to_parent: int) -> None:  # pragma: no cover
-    """Import the SDK, wait for the target, read it, answer, exit without any cleanup of the parent's."""
+    """Import the SDK, wait for the target, read it, answer; then carry out the plan if the parent
+    hands one over; exit without any cleanup of the parent's."""
     import pickle  # noqa: PLC0415 - fastpath: the child's, after the fork
     import signal  # noqa: PLC0415 - fastpath: the child's, after the fork
 
+    _die_with_parent()
     # A short life that ends in os._exit: the collector would only walk the SDK's hundreds of
     # thousands of import-time objects again and again (docs/benchmarks.md, Sync), to free nothing.
     gc.disable()
     answer: tuple = ("failed",)
+    target = None
     try:
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C: end quietly, the parent reports it
         if not os.environ.get("TRITON_GITOPS_DEBUG"):
@@ -170,18 +247,35 @@ def _child(requested: str, manifests: tuple, from_parent: int, to_parent: int) -
         from compiler.fastpath.sdk_guess import import_sdk  # noqa: PLC0415 - fastpath: the child's, after the fork
 
         import_sdk(requested, manifests)  # while the parent loads the manifest
-        data = _read_all(from_parent)
-        os.close(from_parent)
+        data = _read_frame(from_parent)
         if not data:
             os._exit(0)
-        answer = ("ok", *_observe(pickle.loads(data)))
+        target = pickle.loads(data)
+        answer = ("ok", *_observe(target))
     except BaseException as exc:  # noqa: BLE001 - any other failure: the parent reads the target itself
         answer = _timed_out(exc) or _explained(exc) or ("failed",)
     try:
-        _write_all(to_parent, pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL))
+        _write_frame(to_parent, pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL))
+        if answer[0] == "ok":
+            from compiler.fastpath.handover import serve  # noqa: PLC0415 - fastpath: the child's, after the fork
+
+            serve(target, from_parent, to_parent)
     except BaseException:  # noqa: BLE001 - the parent is gone
         pass
     os._exit(0)
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child
+    """A parent killed (kill -9, a CI job cancelled) takes this process with it at once, as if
+    the sync had been one process: nothing writes to the target after the sync died."""
+    try:
+        import ctypes  # noqa: PLC0415 - fastpath: the child's, after the fork
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
+    except Exception:  # noqa: BLE001 - without it the child still ends at the pipe's end-of-file
+        return
+    if os.getppid() == 1:  # the parent died before that took effect
+        os._exit(0)
 
 
 def _observe(target) -> tuple:  # pragma: no cover - runs in the child
@@ -217,16 +311,37 @@ def _reap(pid: int, wait: bool = True) -> None:
         pass
 
 
+def _signal(pid: int) -> None:
+    import signal  # noqa: PLC0415 - fastpath: ~1 ms, only to forward Ctrl-C; the top stays os and sys (the fork)
+
+    try:
+        os.kill(pid, signal.SIGINT)
+    except ProcessLookupError:
+        pass
+
+
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]
 
 
-def _read_all(fd: int) -> bytes:
+def _write_frame(fd: int, data: bytes) -> None:
+    _write_all(fd, len(data).to_bytes(8, "big") + data)
+
+
+def _read_exactly(fd: int, size: int):
     chunks: list[bytes] = []
-    while True:
-        chunk = os.read(fd, 1 << 20)
+    while size:
+        chunk = os.read(fd, min(size, 1 << 20))
         if not chunk:
-            return b"".join(chunks)
+            return None
         chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
+def _read_frame(fd: int):
+    """The next message, or None at end-of-file (the other end closed or died)."""
+    head = _read_exactly(fd, 8)
+    return None if head is None else _read_exactly(fd, int.from_bytes(head, "big"))

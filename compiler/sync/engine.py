@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -53,13 +52,18 @@ if TYPE_CHECKING:  # for annotations only: never imported at run time
 
 class TargetReader(Protocol):
     """A read of the target made elsewhere while the manifest loads (compiler.fastpath.prefetch's
-    helper process): told the target once, it answers (state bytes, Listing) or None."""
+    helper process): told the target once, it answers (state bytes, Listing) or None; kept, it
+    carries out a plan as `write` below would here."""
 
     def send(self, target) -> None: ...
 
-    def result(self): ...
+    def result(self, keep: bool = False): ...
+
+    def write(self, ctx: Context, job: WriteJob, progress, on_plan=None, revision=None) -> Result: ...
 
     def cancel(self) -> None: ...
+
+    def close(self) -> None: ...
 
 
 @dataclass
@@ -73,7 +77,7 @@ class Context:
     manifest_name: str
     settings: Settings  # this run's (the storage timeout of later requests)
     early: Optional[TargetReader] = None  # the target as a helper process read it, used once
-    warming: Optional[threading.Thread] = None  # opening the store while the manifest was built (_warm_up)
+    writer: Optional[TargetReader] = None  # that helper, kept to write the plan (sync), once it has read
     copy_from: Optional[tuple] = None  # promote.read_source's answer: another target to copy files from
 
     @property
@@ -112,7 +116,7 @@ def quiet_libraries() -> None:
 
 
 def prepare(loaded: LoadedManifest, requested_target, settings: Settings, jobs: int, early=None,
-            writes: bool = False, results=PLAIN, tree: Optional[Tree] = None):
+            results=PLAIN, tree: Optional[Tree] = None):
     """(Context, None) or (None, LoadedManifest with problems) when the manifest does not build.
 
     `loaded`: the manifest as the command loaded it (compiler.pipeline.load); its tree is built
@@ -120,12 +124,11 @@ def prepare(loaded: LoadedManifest, requested_target, settings: Settings, jobs: 
     target after loading). `settings`: this run's (compiler.artifacts.settings); remote version
     files are left remote for a sync. `early` (compiler.fastpath.prefetch.Prefetch, or None) is
     told the target as soon as the manifest names it, so that its reading overlaps the hashing
-    of the sources. `writes`: a sync that may write (not `plan`, not a dry run), for which a
-    target no run has left in sync is opened meanwhile. `results`: answers of earlier runs to
+    of the sources. `results`: answers of earlier runs to
     reuse (compiler/answers.py)."""
     quiet_libraries()
     with cancelling(early):
-        return _prepare(loaded, requested_target, settings, jobs, early, writes, results, tree)
+        return _prepare(loaded, requested_target, settings, jobs, early, results, tree)
 
 
 @contextmanager
@@ -139,7 +142,7 @@ def cancelling(early):
         raise
 
 
-def _prepare(loaded, requested_target, settings, jobs, early, writes, results, tree):
+def _prepare(loaded, requested_target, settings, jobs, early, results, tree):
     found: dict = {}
     cache = Cache(settings.cache_root)  # one index for the artifacts stage and the hashing below
     timeout = settings.storage_timeout
@@ -155,12 +158,6 @@ def _prepare(loaded, requested_target, settings, jobs, early, writes, results, t
             return
         if early is not None:
             early.send(found["target"])
-            if writes and not expect.known(found["target"], cache.root):
-                # A new target (or a new machine): there will be work. Import the SDK and make the
-                # client now, beside the hashing of the sources (hashlib lets go of the GIL).
-                found["warming"] = threading.Thread(target=_warm_up, args=(found["target"],), daemon=True,
-                                                    name="triton-gitops-warm-up")
-                found["warming"].start()
 
     if tree is None:
         # Remote version files stay remote (their digests known, fetched once if never seen), so
@@ -187,8 +184,8 @@ def _prepare(loaded, requested_target, settings, jobs, early, writes, results, t
         for problem in checksum_warnings(manifest, target.display):
             loaded.problems.append(loaded.document.place(problem))
     ensembles = {name for name, model in manifest.models.items() if model.config.platform == "ensemble"}
-    return Context(loaded, tree, target, future, cache, ensembles, Path(manifest.path).name, settings, early,
-                   found.get("warming")), loaded
+    return Context(loaded, tree, target, future, cache, ensembles, Path(manifest.path).name, settings,
+                   early), loaded
 
 
 def _failed(loaded, early):
@@ -197,12 +194,15 @@ def _failed(loaded, early):
     return None, loaded
 
 
-def _observe(ctx: Context, prune: bool):
-    """(plan, state, listing): read the state and list the target, then compare with the wanted files."""
+def _observe(ctx: Context, prune: bool, keep: bool = False):
+    """(plan, state, listing): read the state and list the target, then compare with the wanted files.
+    `keep`: a helper that read the target stays, as ctx.writer, to carry the plan out."""
     target = ctx.target
     early, ctx.early = ctx.early, None  # what the helper saw is fresh once, not under the lock
     try:
-        seen = early.result() if early is not None else None
+        seen = early.result(keep=keep) if early is not None else None
+        if seen is not None and keep:
+            ctx.writer = early
     except TimeoutError as exc:  # the helper used up the time for retries: no second try here
         raise explain(exc, target, "read the target") from exc
     raw, listing = seen if seen is not None else read_target(target)
@@ -287,36 +287,78 @@ def _warm_up(target) -> None:
         pass
 
 
+@dataclass
+class WriteJob:
+    """What carrying out a plan needs besides the Context: made here, and handed over whole to the
+    prefetch helper when that process writes (compiler/fastpath/prefetch.py)."""
+    plan: Plan
+    state: State
+    saw_lock: bool  # the listing the plan was made from showed a lock
+    prune: bool
+    jobs: int
+    force_unlock: bool
+    lock_wait: float
+    overwrite_unmanaged: bool
+    folder: Path  # the manifest's folder: its git revision goes into the final state
+
+
 def sync(ctx: Context, prune: bool, dry_run: bool, jobs: int, progress, force_unlock: bool = False,
          lock_wait: float = 10.0, on_plan=None, overwrite_unmanaged: bool = False) -> Result:
     """Make the target equal to the manifest. `on_plan(plan)` is called with the plan carried out.
 
     Refused before anything is written (guard.py): replacing files triton-gitops did not write
-    (unless `overwrite_unmanaged`), and on a local target, writing through a symbolic link."""
-    if ctx.warming is not None:
-        ctx.warming.join()  # nothing else may touch target.fs before it is opened
-    elif ctx.early is not None and not dry_run and not expect.likely_done(ctx.target, ctx.wants, ctx.cache.root):
+    (unless `overwrite_unmanaged`), and on a local target, writing through a symbolic link.
+    When the prefetch helper read the target, that process (which has the SDK imported and its
+    client made) takes the lock and writes; this one relays its progress (same steps, same
+    requests, same results: `write` below runs there)."""
+    # The helper writes unless files are copied from another target (read here: --from-target).
+    hand_over = ctx.early is not None and not dry_run and ctx.copy_from is None
+    if ctx.early is not None and not dry_run and not hand_over and \
+            not expect.likely_done(ctx.target, ctx.wants, ctx.cache.root):
         _warm_up(ctx.target)
-    plan, state, listing = _observe(ctx, prune)
-    ctx.cache.save()
-    if dry_run or (not plan.needs_write and not force_unlock):
-        if not dry_run and ctx.target.local:
-            # Nothing to write (a manifest with no models yet) still leaves the folder Triton serves.
-            os.makedirs(ctx.target.root, exist_ok=True)
-        _remember(ctx, plan)
-        if on_plan:
-            on_plan(plan)
-        return Result(plan, None, state)
-    check_plan(plan, ctx.target, overwrite_unmanaged)  # before the lock: fail fast, nothing written
+    try:
+        plan, state, listing = _observe(ctx, prune, keep=hand_over)
+        ctx.cache.save()
+        if dry_run or (not plan.needs_write and not force_unlock):
+            if not dry_run and ctx.target.local:
+                # Nothing to write (a manifest with no models yet) still leaves the folder Triton serves.
+                os.makedirs(ctx.target.root, exist_ok=True)
+            _remember(ctx, plan)
+            if on_plan:
+                on_plan(plan)
+            return Result(plan, None, state)
+        check_plan(plan, ctx.target, overwrite_unmanaged)  # before the lock: fail fast, nothing written
+        job = WriteJob(plan, state, LOCK_NAME in listing.control, prune, jobs, force_unlock, lock_wait,
+                       overwrite_unmanaged,
+                       Path(os.path.abspath(ctx.loaded.manifest.path)).parent)  # type: ignore[union-attr]  # a Context has one
+        if ctx.writer is not None:
+            # This process waits while the helper writes: it looks the git revision up meanwhile.
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="triton-gitops-git") as git:
+                revision = git.submit(git_revision, job.folder)
+                result = ctx.writer.write(ctx, job, progress, on_plan, revision.result)
+        else:
+            result = write(ctx, job, progress, on_plan)
+        if result.outcome is not None or not result.plan.needs_write:
+            expect.remember_done(ctx.target, ctx.wants, ctx.cache.root)
+        return result
+    finally:
+        writer, ctx.writer = ctx.writer, None
+        if writer is not None:
+            writer.close()
+
+
+def write(ctx: Context, job: WriteJob, progress, on_plan=None, revision=None) -> Result:
+    """Under the target's lock: check the plan still stands (or make it again), then carry it out.
+    `revision()`: the manifest's git revision, when someone else looks it up (else done here)."""
     from compiler.sync.apply import Applier  # noqa: PLC0415 - ~35 ms: only a plan with work writes (plan never does)
     from compiler.sync.target_lock import TargetLock  # noqa: PLC0415 - ~15 ms: only a plan with work takes the lock
 
-    lock = TargetLock(ctx.target, wait=lock_wait, force=force_unlock, notify=progress.note)
+    plan, state = job.plan, job.state
+    lock = TargetLock(ctx.target, wait=job.lock_wait, force=job.force_unlock, notify=progress.note)
     remote = not ctx.target.local
-    saw_lock = LOCK_NAME in listing.control
     try:
         # The state is read again beside the lock's read-back (object stores: one round trip).
-        lock.acquire(free=remote and not saw_lock, beside=(lambda: read_control(ctx.target, STATE_NAME))
+        lock.acquire(free=remote and not job.saw_lock, beside=(lambda: read_control(ctx.target, STATE_NAME))
                      if remote else None)
     except FatalError:
         raise
@@ -324,22 +366,20 @@ def sync(ctx: Context, prune: bool, dry_run: bool, jobs: int, progress, force_un
         raise explain(exc, ctx.target, "take the sync lock") from exc
     applier = None
     try:
-        if not (remote and unchanged_since(state, lock, saw_lock)):
-            plan, state, listing = _observe(ctx, prune)  # under the lock: what is there now
+        if not (remote and unchanged_since(state, lock, job.saw_lock)):
+            plan, state, _ = _observe(ctx, job.prune)  # under the lock: what is there now
         if on_plan:
             on_plan(plan)
         if not plan.needs_write:
-            _remember(ctx, plan)
             return Result(plan, None, state)
-        check_plan(plan, ctx.target, overwrite_unmanaged)  # again: another sync may have run meanwhile
+        check_plan(plan, ctx.target, job.overwrite_unmanaged)  # again: another sync may have run meanwhile
         # Only the final state records the revision: GitPython looks it up while files are sent.
-        folder = Path(os.path.abspath(ctx.loaded.manifest.path)).parent  # type: ignore[union-attr]  # a Context has one
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="triton-gitops-git") as git:
-            revision = git.submit(git_revision, folder)
-            applier = Applier(ctx.target, plan, state, ctx.ensembles, jobs, progress, revision.result,
+            if revision is None:
+                revision = git.submit(git_revision, job.folder).result
+            applier = Applier(ctx.target, plan, state, ctx.ensembles, job.jobs, progress, revision,
                               ctx.manifest_name)
             outcome = applier.run()
-        expect.remember_done(ctx.target, ctx.wants, ctx.cache.root)
         return Result(plan, outcome, outcome.state)
     except BaseException:
         if applier is not None and not applier.record_interrupted():

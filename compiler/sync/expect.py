@@ -1,8 +1,9 @@
 """A guess, before the target answers, of whether this sync will write anything.
 
 When the prefetch helper (prefetch.py) reads the target, this process has not imported the
-storage SDK; a run that turns out to have work then imports it (~0.2 s) and creates a client
-only after the helper's answer. Guessing early lets that happen while the helper works, and
+storage SDK. A plan with work is carried out by the helper (compiler/fastpath/handover.py),
+except a promotion (--from-target), which this process writes: it then imports the SDK
+(~0.2 s) and creates a client, best while the helper works. Guessing early allows that, and
 the guess is cheap: the digest of the wanted files (paths and sha256) is remembered, per
 target, whenever a run leaves that target with nothing to do; the same digest next time
 means "probably nothing to do again" (a no-op, a fresh checkout), another one (an edit, a
@@ -44,12 +45,6 @@ def _read(cache_root: Path) -> dict:
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
-
-
-def known(target, cache_root: Path) -> bool:
-    """Has a run on this machine ever left this target with nothing to do? (If not: a new
-    target, or a new machine such as a CI runner, and work is likely.)"""
-    return _key(target) in _read(cache_root)
 
 
 def likely_done(target, wants: dict, cache_root: Path) -> bool:

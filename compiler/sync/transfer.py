@@ -20,9 +20,10 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional
 
 from compiler.artifacts.remote_copy import SERVER_SIDE, UPLOAD, copy_method, local_copy, server_side_copy
@@ -35,8 +36,9 @@ STREAM_LIMIT = 32 << 20  # up to this, one request (a 20 MB model file is common
 # times more: measured on moto with seven 30-300 MB files and --jobs 8, the process peaks at
 # ~230 MB (it starts at ~70), whatever the sizes; a smaller budget costs parallelism.
 MEMORY_BUDGET = 64 << 20
-# Parts of one big file in flight at once (s3fs holds each in memory). moto cannot take parts in
-# parallel (at ~1 GiB its CompleteMultipartUpload fails on a closed file): 1 for such emulators.
+# Parts of one big file in flight at once (s3fs holds each in memory). (moto's failure at ~1 GiB,
+# "seek of closed file" in CompleteMultipartUpload, is s3fs's 15 s read timeout repeating a slow
+# complete, not the parallel parts: bench/big_upload_bench.py gives its target a longer one.)
 PART_JOBS = max(1, int(os.environ.get("TRITON_GITOPS_PART_JOBS", "") or 4))
 
 
@@ -72,6 +74,8 @@ class Sent:
     md5: str
     multipart_etag: Optional[str] = None
     answer: Optional[dict] = None  # the store's reply to a one-request write, when it names the content (S3 ETag)
+    # md5 left out (an S3 multipart upload): how to get it if the store reports one after all
+    whole_md5: Optional[Callable[[], str]] = field(default=None, compare=False)
 
 
 def _answer(reply, size: int) -> Optional[dict]:
@@ -83,9 +87,11 @@ def _answer(reply, size: int) -> Optional[dict]:
     return None
 
 
-def _pump(src, out, want, block: int = BLOCK) -> Sent:
-    """Copy the local file `src` into the open file `out`, md5-hashing what is sent."""
-    md5, size = hashlib.md5(), 0
+def _pump(src, out, want, block: int = BLOCK, whole: bool = True) -> Sent:
+    """Copy the local file `src` into the open file `out`, md5-hashing what is sent. `whole`:
+    the md5 of the whole file too (not for an S3 multipart upload, whose ETag is made of the
+    parts' md5s: a second pass over every byte that nothing would compare)."""
+    md5, size = hashlib.md5() if whole else None, 0
     multipart = want.size > block  # then S3 reports md5(part md5s)-N: keep the parts' digests
     parts, part, part_fill = [], hashlib.md5(), 0
     with open(src, "rb") as source:
@@ -96,7 +102,8 @@ def _pump(src, out, want, block: int = BLOCK) -> Sent:
             if not chunk:
                 break
             out.write(chunk)
-            md5.update(chunk)
+            if md5 is not None:
+                md5.update(chunk)
             size += len(chunk)
             view = memoryview(chunk) if multipart else b""
             while view:
@@ -113,7 +120,7 @@ def _pump(src, out, want, block: int = BLOCK) -> Sent:
     if part_fill:
         parts.append(part.digest())
     etag = hashlib.md5(b"".join(parts)).hexdigest() + f"-{len(parts)}" if len(parts) > 1 else None
-    return Sent(size, md5.hexdigest(), etag)
+    return Sent(size, md5.hexdigest() if md5 is not None else "", etag)
 
 
 def _changed(src, want) -> VerifyError:
@@ -188,10 +195,14 @@ def put_large(fs, source, dest: str, want) -> Sent:
     parts of BLOCK in flight, Azure blocks likewise). Meanwhile this thread reads the same file
     (from the page cache, mostly) for the md5s the store will report; the stat key, checked
     before and after the upload has read it all, shows the bytes sent are the ones hashed."""
+    options = _part_options(fs)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="triton-gitops-put") as pool:
-        upload = pool.submit(fs.put_file, str(source), dest, **_part_options(fs))
+        upload = pool.submit(fs.put_file, str(source), dest, **options)
         try:
-            sent = _pump(source, _Discard(), want)  # raises if the file is not the one hashed
+            # raises if the file is not the one hashed; S3 (parts of BLOCK): the parts' md5s suffice
+            sent = _pump(source, _Discard(), want, whole="chunksize" not in options)
+            if not sent.md5:
+                sent = Sent(sent.size, "", sent.multipart_etag, whole_md5=lambda: want.md5)  # index, or a read
         finally:
             upload.result()  # the upload's own error comes first; never leave it running
     with open(source, "rb") as handle:
@@ -215,6 +226,8 @@ def arrived(remote, sent: Sent) -> bool:
     """Does the listed object hold what we sent? (remote: listing.Remote or None)"""
     if remote is None or remote.size != sent.size:
         return False
+    if remote.md5 and not sent.md5 and sent.whole_md5 is not None:  # a store that answers a multipart
+        return remote.md5 == sent.whole_md5()  # upload with the md5 of the whole (not S3 itself)
     if remote.md5 and sent.md5:  # sent.md5 is "" after a server-side copy of an object of unknown md5
         return remote.md5 == sent.md5
     if sent.multipart_etag and remote.stamp.count("-") == 1:

@@ -118,28 +118,64 @@ def test_the_work_ahead_guess_follows_the_wanted_files(tmp_path):
     assert not expect.likely_done(SimpleNamespace(url="s3://other/models", endpoint=""), wants, cache)
 
 
-def test_a_new_target_is_opened_while_the_manifest_builds(project, backend):
-    """A target no run on this machine has left in sync (a new one, or a fresh CI runner) will
-    likely take writes: its store is opened on a thread beside the hashing, and the sync that
-    follows waits for that, then writes as usual. A known target, `plan` and dry runs do not."""
-    import io
+def test_a_sync_with_work_is_written_by_the_helper(project, backend):
+    """The helper, whose SDK and client are ready, carries out the plan (handover.py): the main
+    process never imports the SDK, shows the plan and the outcome as usual, and the target ends
+    exactly as when the main process writes (TRITON_GITOPS_PREFETCH=0)."""
+    if backend.name != "s3":
+        pytest.skip("one SDK is enough to show it")
+    script = ("import sys; from compiler.cli import main; code = main(sys.argv[1:]); "
+              "print(code, 's3fs' in sys.modules, 'botocore' in sys.modules)")
+    from compiler.sync.state import STATE_NAME, State
 
-    from compiler.artifacts.settings import Settings
-    from compiler.pipeline import load
-    from compiler.sync import engine
-    from compiler.sync.progress import Progress
+    source = project.folder / "examples" / "text_classifier" / "3" / "model.py"
+    git = ["git", "-C", str(project.folder), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    for prefetch, imported in ((True, "False"), (False, "True")):
+        source.write_text(source.read_text() + f"# edit {prefetch}\n")
+        subprocess.run([*git, "add", "-A"], check=True)
+        subprocess.run([*git, "commit", "-qm", "edit"], check=True)
+        head = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
+        done = _python(project, "-c", script, "sync", str(project.manifest), "--target", "t", prefetch=prefetch)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.splitlines()[-1] == f"0 {imported} {imported}"
+        assert "text_classifier/3/model.py" in done.stdout  # the plan, shown before it is carried out
+        assert backend.files() == project.expected()
+        # the revision, looked up by the main process while the helper wrote, is in the state
+        assert State.from_bytes(backend.read(STATE_NAME)).revision == head
+    assert project.cli("sync", "--dry-run")[0] == 0  # in sync: no file differs, no lock left
 
-    if backend.name == "local":
-        pytest.skip("a local target has no SDK to open")
-    settings = Settings.for_run()  # the backend fixture gave this test an empty cache folder
-    helper = SimpleNamespace(send=lambda target: None, cancel=lambda: None, result=lambda: None)
-    ctx, _ = engine.prepare(load(project.manifest, settings), "t", settings, 4, early=helper, writes=True)
-    assert ctx.warming is not None and not expect.known(ctx.target, settings.cache_root)
-    result = engine.sync(ctx, prune=False, dry_run=False, jobs=4, progress=Progress(io.StringIO(), enabled=False))
-    assert not ctx.warming.is_alive() and ctx.target._fs is not None
-    assert result.outcome is not None and len(result.plan.changes) == len(project.expected())
-    assert expect.known(ctx.target, settings.cache_root)
-    for writes in (True, False):
-        again, _ = engine.prepare(load(project.manifest, settings), "t", settings, 4, early=helper, writes=writes)
-        assert again.warming is None
-    assert project.cli("sync", "--dry-run")[0] == 0  # in sync
+
+_ORPHAN = """
+import os, signal, sys, time
+pid = os.fork()
+if pid == 0:
+    from compiler.fastpath.prefetch import _die_with_parent
+    _die_with_parent()
+    time.sleep(60)  # a helper busy writing: not reading the pipe that would tell it the parent is gone
+    os._exit(0)
+print(pid, flush=True)
+time.sleep(0.3)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_the_helper_dies_with_the_main_process(tmp_path):
+    """A sync killed outright (kill -9, a cancelled CI job) takes its helper with it, so nothing
+    writes to the target after the sync died (tests/hardening/test_sync_faults.py kills syncs
+    at every write and checks what is left)."""
+    import time
+
+    done = _python(SimpleNamespace(folder=tmp_path), "-c", _ORPHAN)
+    assert done.returncode == -9
+    child = int(done.stdout.split()[0])
+    for _ in range(50):
+        try:
+            with open(f"/proc/{child}/stat") as handle:
+                state = handle.read().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            return  # gone and reaped
+        if state in ("Z", "X"):
+            return  # dead, not yet reaped by whoever adopted it
+        time.sleep(0.1)
+    raise AssertionError(f"the helper {child} outlived its parent by 5 s")
