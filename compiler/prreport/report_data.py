@@ -22,7 +22,6 @@ from compiler.manifest.variants import FOLDER, is_config_path
 from compiler.prreport.configdiff import diff_configs
 from compiler.prreport.plans import ERROR, UNKNOWN
 from compiler.storage.destinations import listing as credential_destinations
-from compiler.storage.files import sha256_file
 from compiler.storage.urls import redact_url
 
 if TYPE_CHECKING:  # for annotations only: never imported at run time
@@ -143,15 +142,6 @@ class Report:
                 "targets": [t.as_dict() for t in self.targets], "security": self.security}
 
 
-def _entry_sha(entry) -> str:
-    if entry.data is not None:
-        return hashlib.sha256(entry.data).hexdigest()
-    origin = getattr(entry, "origin", None)  # a remote source left where it is
-    if origin is not None and bool(getattr(origin, "sha256", "")):
-        return origin.sha256
-    return sha256_file(entry.source) if entry.source is not None else ""
-
-
 def side_of(loaded: LoadedManifest, tree: Optional[Tree]) -> Side:
     """One side of the report, from its loaded manifest and its tree (None when it did not
     build). Local files are read for their digests: call this while they are still there."""
@@ -173,7 +163,7 @@ def side_of(loaded: LoadedManifest, tree: Optional[Tree]) -> Side:
         side.has_tree = True
         for entry in tree.entries:
             inner = entry.path.split("/", 1)[1]
-            sha = _entry_sha(entry)
+            sha = entry.content_sha256()
             if inner == _CONFIG and entry.data is not None:
                 side.config_texts[entry.model] = entry.data.decode("utf-8", "replace")
             side.files.setdefault(entry.model, {})[inner] = (sha, entry.size)
