@@ -94,7 +94,7 @@ class PreviousFiles:
         # given(endpoint) -> {model: digest} the rollout record holds of what that server was last
         # given, or None (rollout_record.ServerRecords.given): the files sent back must be those.
         self.given = given
-        self._digests: Optional[dict] = None
+        self._digests: dict = {}  # model -> digest of its files at `ref`, as the record computes it
         self._stack = contextlib.ExitStack()
         self._tree: Optional[Tree] = None
         self.problem = ""
@@ -124,8 +124,9 @@ class PreviousFiles:
         recorded = (self.given(endpoint) or {}).get(model) if self.given is not None else None
         if recorded is None or self._tree is None:
             return ""
-        if self._digests is None:
-            self._digests = model_digests({e.path: e.content_sha256() for e in self._tree.entries})
+        if model not in self._digests:  # this model's files only: a rollback may touch one of many
+            self._digests.update(model_digests({e.path: e.content_sha256() for e in self._tree.entries
+                                                if e.model == model}))
         if self._digests.get(model) == recorded:
             return ""
         return (f"the files of {model} at {self.ref} are not the ones this server was last given (the target's "
