@@ -14,7 +14,8 @@ def run(options) -> int:
     # Before the stages are imported (_run), like sync: the target is read by a helper meanwhile
     # (compiler/fastpath/prefetch.py).
     early = fastpath.target_reader(options.target, (options.manifest,))
-    kept = fastpath.plan_verdict_for(options, run_settings(options))
+    settings = run_settings(options)  # once: with a git:REF:PATH policy it runs `git show`
+    kept = fastpath.plan_verdict_for(options, settings)
     replayed = kept.replay() if kept is not None else None
     if replayed is not None:
         if early is not None:
@@ -24,7 +25,7 @@ def run(options) -> int:
             note_once(key, text)
         sys.stdout.write(out)
         return code
-    return _run(options, early, kept)
+    return _run(options, early, settings, kept)
 
 
 class _Tee:
@@ -41,7 +42,7 @@ class _Tee:
         return getattr(self.stream, name)
 
 
-def _run(options, early, kept=None) -> int:
+def _run(options, early, settings, kept=None) -> int:
     # After the fork (above), and never for a replayed plan (compiler/fastpath/verdict.py): ~0.3 s.
     from compiler.artifacts.plan_sources import source_records, sources_block  # noqa: PLC0415 - see above
     from compiler.pipeline import load  # noqa: PLC0415 - see above
@@ -49,7 +50,6 @@ def _run(options, early, kept=None) -> int:
     from compiler.sync.summary import plan_json, plan_text  # noqa: PLC0415 - see above
 
     asked = len(ASKED)
-    settings = run_settings(options)
     results = results_for(options.manifest, settings)
     with engine.cancelling(early):
         loaded = load(options.manifest, settings, results)

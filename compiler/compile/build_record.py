@@ -252,15 +252,16 @@ def outputs_unchanged(record: dict, out: Path) -> bool:
     """Every folder and file of the output as the compile left it. One touched in the record's
     own clock tick (at or after it finished) is checked by content: its names, its sha256."""
     folders, files = record["folders"], record["files"]
+    paths = folders + files
     prefix = _prefix(out)
-    found, links = survey(folders + files, prefix)
+    found, links = survey(paths, prefix)
     if links != record["output_links"] or digest(found) != record["output_digest"]:
         return False
     written_at = record["finished"]
     if _latest(found) < written_at:
         return True
     names = None
-    for index, rel in enumerate(folders + files):
+    for index, rel in enumerate(paths):
         if max(found[4 * index + 1], found[4 * index + 2]) < written_at:
             continue
         if index < len(folders):
