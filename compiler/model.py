@@ -99,6 +99,11 @@ class Manifest:
     # what the manifest's answer depends on outside its own text (compiler/fastpath/verdict.py).
     local_sources: list = field(default_factory=list)
 
+    @property
+    def has_remote_sources(self) -> bool:
+        """A version read from a URL: its answer depends on a store, so nothing keeps it."""
+        return any(v.remote for m in self.models.values() for v in m.versions.values())
+
 
 # Triton's default model file name per platform/backend, used when a version's source is
 # a single file (model_repository.md, "Model Files").

@@ -108,7 +108,7 @@ def _keep_record(loaded, summary: dict, out: Path, cache_root: Path, key, starte
     manifest = loaded.manifest
     if key is None or started is None or loaded.problems:
         return
-    if any(v.remote for m in manifest.models.values() for v in m.versions.values()):
+    if manifest.has_remote_sources:
         return
     report = {"summary": summary, "sources": source_records(manifest), "sources_text": sources_block(manifest)}
     try:

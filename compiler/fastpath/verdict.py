@@ -109,8 +109,7 @@ class _Kept:
         manifest = loaded.manifest
         if self.key is None or manifest is None or loaded.document.problems:
             return
-        if _may_hold_credentials(loaded.document.data) or any(
-                v.remote for m in manifest.models.values() for v in m.versions.values()):
+        if _may_hold_credentials(loaded.document.data) or manifest.has_remote_sources:
             return
         if any(p.rule in _REFUSED_SOURCES for p in loaded.problems):
             return  # a path the plain code refused to look into is not walked here either
