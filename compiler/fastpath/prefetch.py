@@ -33,8 +33,6 @@ import gc
 import os
 import sys
 
-from compiler.errors import FatalError
-
 _early: list = []  # [(requested, Prefetch)] forked by start_early, not yet picked up
 
 
@@ -86,6 +84,7 @@ class Prefetch:
             raise StorageTimeout(answer[1], "read the target")
         if answer and answer[0] == "error":  # the same read path explained it: reading again says the same
 
+            from compiler.errors import FatalError  # noqa: PLC0415 - the top stays os and sys: ~12-50 ms there would delay the fork
             raise FatalError(answer[1], answer[2])
         return answer[1:] if answer and answer[0] == "ok" else None
 
@@ -124,6 +123,7 @@ class Prefetch:
         while True:
             data = _read_frame(self._from_child)
             if data is None:  # the child died (killed by the system): nothing more is known than that
+                from compiler.errors import FatalError  # noqa: PLC0415 - the top stays os and sys: ~12-50 ms there would delay the fork
                 raise FatalError("the helper process writing the target ended without an answer",
                                  "run the sync again (it converges); TRITON_GITOPS_PREFETCH=0 writes from "
                                  "the main process")
@@ -141,6 +141,7 @@ class Prefetch:
                     raise KeyboardInterrupt
                 return rest[0]
             elif kind == "error":
+                from compiler.errors import FatalError  # noqa: PLC0415 - the top stays os and sys: ~12-50 ms there would delay the fork
                 raise FatalError(rest[0], rest[1])
             elif kind == "interrupted":
                 raise KeyboardInterrupt
@@ -149,19 +150,15 @@ class Prefetch:
 
     def cancel(self) -> None:
         """Stop the child (if still waiting for a target) and forget it."""
-        self._close_to_child()
-        if self._from_child >= 0:
-            os.close(self._from_child)
-            self._from_child = -1
-            _reap(self.pid, wait=False)
+        self.close(wait=False)
 
-    def close(self) -> None:
+    def close(self, wait: bool = True) -> None:
         """The child's work is over (or never given): it ends at end-of-file."""
         self._close_to_child()
         if self._from_child >= 0:
             os.close(self._from_child)
             self._from_child = -1
-            _reap(self.pid)
+            _reap(self.pid, wait=wait)
 
     def _close_to_child(self) -> None:
         if self._to_child >= 0:
@@ -293,6 +290,7 @@ def _observe(target) -> tuple:  # pragma: no cover - runs in the child
 def _explained(exc):  # pragma: no cover - runs in the child
     """("error", message, hint) for a failure the read path explained (endpoint unreachable, no
     such bucket, credentials): the parent would read into the same error, after as long again."""
+    from compiler.errors import FatalError  # noqa: PLC0415 - the top stays os and sys: ~12-50 ms there would delay the fork
     return ("error", exc.message, exc.hint) if isinstance(exc, FatalError) else None
 
 
