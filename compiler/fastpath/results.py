@@ -36,18 +36,13 @@ import dataclasses
 import hashlib
 import marshal
 import os
-import sys
 from pathlib import Path
 
-import google.protobuf
-
-from compiler import __version__
 from compiler.answers import PLAIN, Plain  # noqa: F401 - PLAIN: what compiler.fastpath hands out when off
-from compiler.errors import Problem
+from compiler.fastpath import cache_file
 from compiler.manifest.normalize import WarmupSource
 from compiler.manifest.yaml_source import MAX_BYTES, Document
 from compiler.proto import ModelConfig
-from compiler.storage.files import write_atomic
 
 _MAGIC = b"triton-gitops results 1\n"
 _SECTIONS = ("doc", "normal", "parse", "render", "rules")
@@ -92,7 +87,7 @@ class Results(Plain):
                 return doc
             self.new["doc"].pop(key, None)
         doc = load(raw, display)
-        if not doc.problems and doc.text is not None and not _may_hold_credentials(doc.data):
+        if not doc.problems and doc.text is not None and not cache_file.may_hold_credentials(doc.data):
             try:
                 frozen = marshal.dumps(doc.data)
             except ValueError:  # not plain data: not cached
@@ -155,14 +150,14 @@ class Results(Plain):
         found = self._hit("rules", key)
         if isinstance(found, list) and len(found) == 2 and _replays(found[0], ctx.model_folder):
             try:
-                return [_problem(fields) for fields in found[1]]
+                return [cache_file.problem_from(fields) for fields in found[1]]
             except (TypeError, ValueError):  # a malformed entry: computed again
                 pass
         self.new["rules"].pop(key, None)
         folder = _Recorder(ctx.model_folder) if ctx.model_folder is not None else None
         problems = check(config, dataclasses.replace(ctx, model_folder=folder) if folder else ctx)
         if folder is None or folder.cacheable:
-            self._keep("rules", key, [folder.calls if folder else [], [_fields(p) for p in problems]])
+            self._keep("rules", key, [folder.calls if folder else [], [cache_file.problem_fields(p) for p in problems]])
         return problems
 
     def save(self) -> None:
@@ -171,73 +166,15 @@ class Results(Plain):
         if not self.computed and all(len(self.new[s]) == len(self.old[s]) for s in _SECTIONS):
             return
 
-        try:
-            payload = marshal.dumps(self.new)
-            self.file.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(self.file, _MAGIC + _fingerprint() + b"\n" + payload)
-        except (OSError, ValueError):
-            pass
-
-
-def _may_hold_credentials(value) -> bool:
-    """Whether a parsed manifest has a place a credential can be written literally: storage
-    options (keys, secrets, tokens, connection strings) or a URL with user info or a query (a
-    SAS token, a signed URL). Such a manifest is never written to the cache folder: a secret
-    must not outlive the run on disk (tests/hardening/test_sync_secrets.py looks there too)."""
-    if isinstance(value, dict):
-        return "storage_options" in value or any(_may_hold_credentials(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_may_hold_credentials(v) for v in value)
-    if isinstance(value, str) and "://" in value:
-        authority = value.split("://", 1)[1].split("/", 1)[0]
-        return "@" in authority or "?" in value
-    return False
+        cache_file.write(self.file, _MAGIC, self.new)
 
 
 def _read(file: Path) -> dict:
     empty: dict = {section: {} for section in _SECTIONS}
-    try:
-        with open(file, "rb") as handle:
-            raw = handle.read()
-    except OSError:
-        return empty
-    head = _MAGIC + _fingerprint() + b"\n"
-    if not raw.startswith(head):
-        return empty  # another tool version, or not ours
-    try:
-        data = marshal.loads(raw[len(head):])
-    except Exception:  # noqa: BLE001 - corrupt or truncated: as if there were none
-        return empty
+    data = cache_file.read(file, _MAGIC)
     if not isinstance(data, dict) or not all(isinstance(data.get(s), dict) for s in _SECTIONS):
         return empty
     return data
-
-
-_FINGERPRINT: list = []
-
-
-def _fingerprint() -> bytes:
-    """The tool that wrote a cache: its version, Python's and protobuf's, and the stamps of
-    every file of the package (an edited checkout is another tool)."""
-    if not _FINGERPRINT:
-        digest = hashlib.sha256(f"{__version__}\0{sys.version}\0{google.protobuf.__version__}".encode())
-        package = Path(__file__).resolve().parent.parent
-        for here, dirs, names in os.walk(package):
-            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
-            for name in sorted(names):
-                if name.endswith((".py", ".json")):
-                    digest.update(f"{os.path.join(here, name)}\0{_stamp(os.path.join(here, name))}\n".encode())
-        _FINGERPRINT.append(digest.hexdigest().encode())
-    return _FINGERPRINT[0]
-
-
-def _stamp(path) -> tuple:
-    """(size, mtime_ns, inode) of a file, or () when it cannot be read."""
-    try:
-        info = os.stat(path)
-    except (OSError, ValueError):
-        return ()
-    return (info.st_size, info.st_mtime_ns, info.st_ino)
 
 
 def _rules_key(config, ctx) -> bytes:
@@ -334,17 +271,3 @@ def _replays(calls, folder) -> bool:
     return True
 
 
-def _fields(problem) -> list:
-    return [list(value) if isinstance(value, tuple) else value
-            for value in (getattr(problem, f.name) for f in dataclasses.fields(problem))]
-
-
-def _problem(values):
-    """A Problem exactly as cached (its message was made printable when first built: not again)."""
-    names = [f.name for f in dataclasses.fields(Problem)]
-    if len(values) != len(names):
-        raise ValueError("a cached problem of another shape")
-    problem = object.__new__(Problem)
-    problem.__dict__.update(zip(names, values))
-    problem.path = tuple(problem.path)
-    return problem

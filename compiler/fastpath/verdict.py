@@ -10,7 +10,7 @@ is a function of, and replayed without loading the manifest at all:
   bytes;
 - the run's settings (lock mode, cache folder, ...), the storage policy, where the git work
   tree begins (the boundary for local sources);
-- the tool itself (results._fingerprint: version, Python, protobuf, the stamps of its files);
+- the tool itself (cache_file.fingerprint: version, Python, protobuf, the stamps of its files);
 - the file system under every local path the manifest names (sources, `files:`, warmup files,
   found or missing): each folder on the way there (type, inode, device), and everything
   under it (name, type, and the stat key the hash index trusts: size, mtime, ctime, inode,
@@ -18,7 +18,7 @@ is a function of, and replayed without loading the manifest at all:
 
 Never kept: a manifest that did not load (document or schema errors), one with remote
 sources (their stores are read each run), one with a place a credential can be written
-(results._may_hold_credentials), one with a symbolic link on the way to or inside a source
+(cache_file.may_hold_credentials), one with a symbolic link on the way to or inside a source
 (what it points at is not in the key), one naming a source the plain code refuses to look
 into (outside the git work tree, a device or /proc: never walked), and an answer some input
 of which changed less than RACY_SECONDS before the run began, or during it (its stamps cannot
@@ -30,7 +30,6 @@ that is corrupt, foreign or unwritable is ignored, never an error.
 from __future__ import annotations
 
 import hashlib
-import marshal
 import os
 import stat
 import time
@@ -40,9 +39,8 @@ from typing import Optional
 
 from compiler.artifacts.lockfile import lock_path
 from compiler.console import use_colour
-from compiler.fastpath.results import _fields, _fingerprint, _may_hold_credentials, _problem
+from compiler.fastpath import cache_file
 from compiler.manifest.sources import source_boundary
-from compiler.storage.files import write_atomic
 
 _MAGIC = b"triton-gitops verdict 1\n"
 # Sources the plain code refuses before listing them (outside the work tree, /proc and the like,
@@ -82,16 +80,8 @@ class _Kept:
         """The kept entry for these very inputs (the key, and the sources as they are now), or None."""
         if self.key is None:
             return None
+        entry = cache_file.read(self.file, _MAGIC)
         try:
-            with open(self.file, "rb") as handle:
-                raw = handle.read()
-        except OSError:
-            return None
-        head = _MAGIC + _fingerprint() + b"\n"
-        if not raw.startswith(head):
-            return None
-        try:
-            entry = marshal.loads(raw[len(head):])
             if not isinstance(entry, dict) or entry.get("key") != self.key:
                 return None
             paths = entry["paths"]
@@ -109,7 +99,7 @@ class _Kept:
         manifest = loaded.manifest
         if self.key is None or manifest is None or loaded.document.problems:
             return
-        if _may_hold_credentials(loaded.document.data) or manifest.has_remote_sources:
+        if cache_file.may_hold_credentials(loaded.document.data) or manifest.has_remote_sources:
             return
         if any(p.rule in _REFUSED_SOURCES for p in loaded.problems):
             return  # a path the plain code refused to look into is not walked here either
@@ -123,12 +113,7 @@ class _Kept:
             return
         if _key(self.manifest_path, self.settings, self.extra) != self.key:  # the manifest or lock changed meanwhile
             return
-        try:
-            payload = marshal.dumps({"key": self.key, "paths": paths, "signature": found[0], **fields})
-            self.file.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(self.file, _MAGIC + _fingerprint() + b"\n" + payload)
-        except (OSError, ValueError):
-            pass
+        cache_file.write(self.file, _MAGIC, {"key": self.key, "paths": paths, "signature": found[0], **fields})
 
 
 
@@ -143,13 +128,13 @@ class Verdict(_Kept):
         if entry is None:
             return None
         try:
-            return Answer([_problem(fields) for fields in entry["problems"]], bool(entry["ok"]),
+            return Answer([cache_file.problem_from(fields) for fields in entry["problems"]], bool(entry["ok"]),
                           int(entry["models"]), int(entry["files"]), _notes(entry))
         except Exception:  # noqa: BLE001 - a malformed entry: computed again
             return None
 
     def keep(self, loaded, answer: Answer) -> None:
-        self._keep(loaded, {"problems": [_fields(p) for p in answer.problems], "ok": answer.ok,
+        self._keep(loaded, {"problems": [cache_file.problem_fields(p) for p in answer.problems], "ok": answer.ok,
                             "models": answer.models, "files": answer.files, "notes": [list(n) for n in answer.notes]})
 
 

@@ -1,0 +1,103 @@
+"""The files the fast path keeps in the cache folder (results.py, verdict.py): each stamped with
+the tool that wrote it and read back only by that same tool; marshal of plain data, never
+pickle. Light on purpose: a replayed answer (verdict.py) imports this, not protobuf's generated
+classes."""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import marshal
+import os
+import sys
+from pathlib import Path
+
+import google.protobuf
+
+from compiler import __version__
+from compiler.errors import Problem
+from compiler.storage.files import write_atomic
+
+_FINGERPRINT: list = []
+
+
+def fingerprint() -> bytes:
+    """The tool that wrote a cache: its version, Python's and protobuf's, and the stamps of
+    every file of the package (an edited checkout is another tool)."""
+    if not _FINGERPRINT:
+        digest = hashlib.sha256(f"{__version__}\0{sys.version}\0{google.protobuf.__version__}".encode())
+        package = Path(__file__).resolve().parent.parent
+        for here, dirs, names in os.walk(package):
+            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+            for name in sorted(names):
+                if name.endswith((".py", ".json")):
+                    digest.update(f"{os.path.join(here, name)}\0{_stamp(os.path.join(here, name))}\n".encode())
+        _FINGERPRINT.append(digest.hexdigest().encode())
+    return _FINGERPRINT[0]
+
+
+def _stamp(path) -> tuple:
+    """(size, mtime_ns, inode) of a file, or () when it cannot be read."""
+    try:
+        info = os.stat(path)
+    except (OSError, ValueError):
+        return ()
+    return (info.st_size, info.st_mtime_ns, info.st_ino)
+
+
+def read(file: Path, magic: bytes):
+    """What `write(file, magic, ...)` of this very tool left in `file`; None when there is none,
+    another tool version wrote it, or it is not ours or is damaged."""
+    try:
+        with open(file, "rb") as handle:
+            raw = handle.read()
+    except OSError:
+        return None
+    head = magic + fingerprint() + b"\n"
+    if not raw.startswith(head):
+        return None  # another tool version, or not ours
+    try:
+        return marshal.loads(raw[len(head):])
+    except Exception:  # noqa: BLE001 - corrupt or truncated: as if there were none
+        return None
+
+
+def write(file: Path, magic: bytes, value) -> None:
+    """Keep `value` (plain data) in `file`, whole or not at all; a cache folder that cannot be
+    written is no error (the next run computes again)."""
+    try:
+        payload = marshal.dumps(value)
+        file.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(file, magic + fingerprint() + b"\n" + payload)
+    except (OSError, ValueError):
+        pass
+
+
+def may_hold_credentials(value) -> bool:
+    """Whether a parsed manifest has a place a credential can be written literally: storage
+    options (keys, secrets, tokens, connection strings) or a URL with user info or a query (a
+    SAS token, a signed URL). Such a manifest is never written to the cache folder: a secret
+    must not outlive the run on disk (tests/hardening/test_sync_secrets.py looks there too)."""
+    if isinstance(value, dict):
+        return "storage_options" in value or any(may_hold_credentials(v) for v in value.values())
+    if isinstance(value, list):
+        return any(may_hold_credentials(v) for v in value)
+    if isinstance(value, str) and "://" in value:
+        authority = value.split("://", 1)[1].split("/", 1)[0]
+        return "@" in authority or "?" in value
+    return False
+
+
+def problem_fields(problem) -> list:
+    return [list(value) if isinstance(value, tuple) else value
+            for value in (getattr(problem, f.name) for f in dataclasses.fields(problem))]
+
+
+def problem_from(values):
+    """A Problem exactly as cached (its message was made printable when first built: not again)."""
+    names = [f.name for f in dataclasses.fields(Problem)]
+    if len(values) != len(names):
+        raise ValueError("a cached problem of another shape")
+    problem = object.__new__(Problem)
+    problem.__dict__.update(zip(names, values))
+    problem.path = tuple(problem.path)
+    return problem
