@@ -13,6 +13,8 @@ What is behind the door (each module says why it pays; docs/benchmarks.md has th
                  its rendered config.pbtxt and Triton's rules' findings, reused while their
                  inputs (the model's text, its sources' stamps, what other models it
                  depends on, the Triton release, the tool itself) have not changed
+    cache_file.py  how those two keep their files: stamped with the tool, marshal, never a
+                 manifest that may hold a credential
     prefetch.py  sync/plan: a helper process reads an object-store target while this one
                  loads the manifest (forked before argparse from compiler/__main__.py)
     sdk_guess.py what the helper does before it knows the target: import the SDK it guesses
