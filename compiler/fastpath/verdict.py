@@ -41,6 +41,7 @@ from compiler.artifacts.lockfile import lock_path
 from compiler.console import use_colour
 from compiler.fastpath import cache_file
 from compiler.manifest.sources import source_boundary
+from compiler.manifest.yaml_source import MAX_BYTES
 
 _MAGIC = b"triton-gitops verdict 1\n"
 # Sources the plain code refuses before listing them (outside the work tree, /proc and the like,
@@ -202,9 +203,12 @@ def _key(manifest_path, settings, extra: str = "") -> Optional[bytes]:
             try:
                 with open(path, "rb") as handle:
                     info = os.fstat(handle.fileno())
-                    if not stat.S_ISREG(info.st_mode) or info.st_ctime_ns >= racy:
+                    # Too big to load (yaml_source.MAX_BYTES): never kept, and never read whole here.
+                    if not stat.S_ISREG(info.st_mode) or info.st_ctime_ns >= racy or info.st_size > MAX_BYTES:
                         return None
-                    data = handle.read()
+                    data = handle.read(MAX_BYTES + 1)
+                    if len(data) > MAX_BYTES:  # grew since: as above
+                        return None
             except FileNotFoundError:
                 data = None
             digest.update(repr((str(path), data is None)).encode() + b"\0" + (data or b"") + b"\0")
