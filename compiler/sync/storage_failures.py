@@ -157,15 +157,21 @@ def explain(exc, target, doing: str, path: str = "") -> FatalError:
 
 def with_retries(fn, attempts: int = 5, base: float = 0.2, on_retry=None, within: float = 0.0):
     """Call fn(); on a transient failure wait base*2^n (jittered) and call again. `within`
-    (seconds; 0: no bound): no new attempt starts once that long has passed since the first,
-    so that our retries on top of the SDK's own cannot stretch the storage timeout."""
+    (seconds; 0: no bound): a new attempt starts only if it could end within that long of the
+    first one's start, judged by the slowest attempt so far, so that our retries on top of the
+    SDK's own cannot stretch the storage timeout (a call that failed after 9 s of a 10 s bound,
+    say after the SDK's own retries on a dead DNS name, is not made again for another 9 s)."""
     started = time.monotonic()
+    slowest = 0.0
     for attempt in range(attempts):
+        began = time.monotonic()
         try:
             return fn()
         except Exception as exc:  # classified right below
+            now = time.monotonic()
+            slowest = max(slowest, now - began)
             pause = base * (2 ** attempt) * (0.5 + random.random())
-            spent = within and time.monotonic() + pause - started >= within
+            spent = within and now + pause + slowest - started > within
             if attempt == attempts - 1 or not is_transient(exc) or spent:
                 raise
             if on_retry is not None:

@@ -202,3 +202,30 @@ def test_retries_start_no_new_attempt_once_the_bound_is_spent():
     with pytest.raises(ConnectionRefusedError):
         with_retries(slow_refusal, attempts=3, base=0.01)  # unbounded: every attempt is made
     assert len(calls) == 3
+
+
+def test_retries_start_no_attempt_that_could_not_end_within_the_bound():
+    """A failure after most of the bound (a dead DNS name behind the SDK's own retries took
+    9 s of a 10 s bound; a second try took 6 s more) is not tried again: the next attempt would
+    end past the bound. Quick failures are still retried within it."""
+    import time
+
+    from compiler.sync.storage_failures import with_retries
+
+    calls = []
+
+    def failing(seconds):
+        def call():
+            calls.append(time.monotonic())
+            time.sleep(seconds)
+            raise ConnectionRefusedError(111, "Connection refused")
+        return call
+
+    started = time.monotonic()
+    with pytest.raises(ConnectionRefusedError):
+        with_retries(failing(0.6), attempts=3, base=0.01, within=1.0)
+    assert len(calls) == 1 and time.monotonic() - started < 0.9
+    calls.clear()
+    with pytest.raises(ConnectionRefusedError):
+        with_retries(failing(0.05), attempts=3, base=0.01, within=1.0)
+    assert len(calls) == 3
