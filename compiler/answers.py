@@ -23,7 +23,8 @@ class Plain:
     def render(self, config, label: str, render) -> str:
         return render(config, label)
 
-    def check(self, config, ctx, check) -> list:
+    def check(self, config, ctx, check):
+        """Triton's rules on one config: compiler.rules.Findings (problems and notes)."""
         return check(config, ctx)
 
     def save(self) -> None:

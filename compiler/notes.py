@@ -1,22 +1,17 @@
-"""One-line notes on stderr, each at most once per run: things a user should know that are
-neither errors nor warnings (a check that was skipped, a key worth adding). Kept off stdout so
-that JSON output and exit codes stay as they are."""
+"""Notes: one-line things a user should know that are neither errors nor warnings (a check that
+was skipped, a key worth adding).
+
+The stages only collect them, as data: `LoadedManifest.notes` (the manifest stage, and the
+notes of Triton's rules on its models), the rules' `Findings`, lint's and import's results.
+The commands show them (compiler/commands/__init__.py, `show_notes`): each key once per run,
+on stderr, so that JSON output and exit codes stay as they are. Being plain data, they are
+kept and replayed with the answers of the fast path like problems are.
+"""
 from __future__ import annotations
 
-import sys
-
-_SHOWN: set = set()
-ASKED: list = []  # every (key, text) asked for, shown or not (a replayed answer shows them again)
+from typing import NamedTuple
 
 
-def note_once(key: str, text: str) -> None:
-    ASKED.append((key, text))
-    if key in _SHOWN:
-        return
-    _SHOWN.add(key)
-    print(f"note: {text}", file=sys.stderr)
-
-
-def reset() -> None:
-    """For tests: show every note again."""
-    _SHOWN.clear()
+class Note(NamedTuple):
+    key: str  # the kind of note: a run shows the first of each kind
+    text: str

@@ -1,12 +1,16 @@
 """One module per command; each exposes `run(options) -> exit code`."""
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from compiler.console import report_problems
+from compiler.errors import printable
 
 if TYPE_CHECKING:  # for annotations only: never imported at run time
     from compiler.artifacts.settings import Settings
+    from compiler.notes import Note
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -21,9 +25,20 @@ def run_settings(options) -> Settings:
                             storage_timeout=getattr(options, "storage_timeout", None))
 
 
+def show_notes(*notes: Iterable[Note]) -> None:
+    """The notes the stages collected (compiler/notes.py), on stderr: the first of each key, so
+    that a run says each kind of note once; stdout (JSON output) stays as it is. A command calls
+    it once, with the notes of every manifest (or lint or import result) it loaded."""
+    shown = set()
+    for note in (note for group in notes for note in group):
+        if note.key not in shown:
+            shown.add(note.key)
+            print(f"note: {printable(note.text)}", file=sys.stderr)
+
+
 def load_or_report(manifest, output: str, settings: Settings, results=None):
     """(LoadedManifest, Tree) of a manifest that builds; None after its problems were printed in
-    `output`'s format (text or json). `results`: the cache of earlier runs' answers to use
+    `output`'s format (text or json). Its notes are shown either way. `results`: the cache of earlier runs' answers to use
     (compiler.fastpath.results_for), or None for none."""
     # Imported here: `schema`, `explain` and `completion` import this package for the exit codes
     # alone, and the pipeline (the manifest and compile stages) costs them ~190 ms
@@ -32,6 +47,7 @@ def load_or_report(manifest, output: str, settings: Settings, results=None):
 
     loaded, tree = (load_and_build(manifest, settings) if results is None
                     else load_and_build(manifest, settings, results=results))
+    show_notes(loaded.notes)
     if tree is None:
         report_problems(loaded.problems, output, summary_label=str(manifest))
         return None

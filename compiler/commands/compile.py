@@ -12,12 +12,13 @@ from pathlib import Path
 
 import yaml
 
-from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, load_or_report, run_settings
+from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, load_or_report, run_settings, show_notes
 from compiler.compile import build_record
 from compiler.compile.output import CREATE, DELETE, UPDATE, DiffResult, check_replaceable, diff_tree, write_tree
 from compiler.console import human_size, json_text, paint, plural, report_problems, use_colour
 from compiler.errors import FatalError, printable
 from compiler.fastpath import results_for
+from compiler.notes import Note
 from compiler.storage.env import expand
 
 _SIGN = {CREATE: "+", UPDATE: "~", DELETE: "-"}
@@ -91,6 +92,7 @@ def _print_dry_run(diff, out: Path, options, sources: list, sources_text: str) -
 
 def _answer_from_record(report: dict, out: Path, options) -> int:
     """The same output as the full run, with nothing to change."""
+    show_notes(Note(str(key), str(text)) for key, text in report.get("notes", ()))
     if options.dry_run:
         sources = json.loads(report["sources_json"]) if options.output == "json" else []
         _print_dry_run(DiffResult(), out, options, sources, report["sources_text"])
@@ -110,7 +112,8 @@ def _keep_record(loaded, summary: dict, out: Path, cache_root: Path, key, starte
         return
     if manifest.has_remote_sources:
         return
-    report = {"summary": summary, "sources": source_records(manifest), "sources_text": sources_block(manifest)}
+    report = {"summary": summary, "sources": source_records(manifest), "sources_text": sources_block(manifest),
+              "notes": [list(note) for note in loaded.notes]}  # shown again by the up-to-date answer
     try:
         build_record.save(out, cache_root, key, started, build_record.input_paths(manifest, lock_path(manifest.path)), written, report)
     except OSError:

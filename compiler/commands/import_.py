@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from compiler.commands import EXIT_ERROR, EXIT_OK
+from compiler.commands import EXIT_ERROR, EXIT_OK, show_notes
 from compiler.console import plural, report_problems
 from compiler.importer import import_repository
 
@@ -18,6 +18,7 @@ def run(options) -> int:
     copy_to = Path(options.copy_to) if options.copy_to else None
     server = {"backends": set(options.backends or ()), "repository_agents": set(options.repository_agents or ())}
     result = import_repository(options.source, out, copy_to=copy_to, force=options.force, server=server)
+    show_notes(result.notes)
     # Problems go to stderr when the manifest itself goes to stdout, so `-o - > file` stays clean.
     report_problems(result.problems, "text", stream=sys.stderr if to_stdout else sys.stdout,
                     summary_label=options.source)

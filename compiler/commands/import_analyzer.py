@@ -20,7 +20,7 @@ from compiler.analyzer.change import apply, field_changes
 from compiler.analyzer.choose import OBJECTIVES, choose, constraints_from
 from compiler.analyzer.results import open_results
 from compiler.analyzer.tuning import tuning_block
-from compiler.commands import EXIT_OK, run_settings
+from compiler.commands import EXIT_OK, run_settings, show_notes
 from compiler.console import json_text, paint, plural, report_problems, use_colour
 from compiler.errors import FatalError, printable
 from compiler.importer import write_text_atomic
@@ -31,6 +31,7 @@ _MAX_PROBLEMS = 5
 
 def _load_manifest(path: Path, model: str, policy):
     loaded = load_manifest(path, policy=policy)
+    show_notes(loaded.notes)
     if not loaded.ok:
         report_problems(loaded.problems, "text", stream=sys.stderr)
         raise FatalError(f"{path}: does not validate; fix it first", "triton-gitops validate " + str(path))
@@ -51,9 +52,10 @@ def _cross_check(results, choice, config) -> None:
                          "the output model repository is from another run; pass the right one with --configs")
 
 
-def _validated(path: Path, text: str, policy) -> None:
+def _validated(path: Path, text: str, policy, shown: list) -> None:
     """Write `text` beside the manifest (so relative sources resolve as they will) and
-    validate it; raise with the first problems if it does not pass."""
+    validate it; raise with the first problems if it does not pass. Its notes of a kind not
+    `shown` already (the manifest's as it was) are shown."""
     try:
         handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
@@ -65,6 +67,7 @@ def _validated(path: Path, text: str, policy) -> None:
         loaded = load_manifest(temporary, display=str(path), policy=policy)
     finally:
         Path(temporary).unlink(missing_ok=True)
+    show_notes([note for note in loaded.notes if note.key not in {old.key for old in shown}])
     errors = [p for p in loaded.problems if p.is_error]
     if errors:
         report_problems(errors[:_MAX_PROBLEMS], "text", stream=sys.stderr)
@@ -140,7 +143,7 @@ def run(options) -> int:
     before = manifest.read_text(encoding="utf-8")
     tuning = tuning_block(choice, results)
     after = apply(before, data, change, tuning, str(manifest))
-    _validated(manifest, after, policy)
+    _validated(manifest, after, policy, loaded.notes)
     if options.write:
         _write(manifest, after)
     if options.output == "json":

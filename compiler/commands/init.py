@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from compiler.artifacts.settings import Settings
-from compiler.commands import EXIT_OK
+from compiler.commands import EXIT_OK, show_notes
 from compiler.errors import FatalError
 from compiler.pipeline import lock_manifest
 from compiler.scaffold import Options, render_all, write_files
@@ -19,9 +19,10 @@ from compiler.scaffold.install import default_install
 def _write_lock(manifest: Path) -> bool:
     """models.lock for the example (the sync workflow runs `sync --locked`)."""
     try:
-        _loaded, update = lock_manifest(manifest, Settings.for_run())
+        loaded, update = lock_manifest(manifest, Settings.for_run())
     except FatalError:
         return False
+    show_notes(loaded.notes)
     return update is not None and update.path.is_file()
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 
 from compiler import triton_releases
-from compiler.commands import EXIT_ERROR, EXIT_OK
+from compiler.commands import EXIT_ERROR, EXIT_OK, show_notes
 from compiler.console import plural, report_problems
 from compiler.errors import FatalError
 from compiler.lint import configs_found, lint_paths
@@ -51,7 +51,9 @@ def run(options) -> int:
         if release is None:
             raise FatalError(f"--triton: {why}")
     paths = [str(p) for p in options.paths]
-    problems = lint_paths(paths, triton=release, server=_server(options))
+    notes: list = []
+    problems = lint_paths(paths, triton=release, server=_server(options), notes=notes)
+    show_notes(notes)
     errors = sum(p.is_error for p in problems)
     report_problems(problems, options.output, summary_label="lint" if errors else "")
     if errors:

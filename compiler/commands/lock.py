@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from compiler.artifacts.plan_sources import source_lines, source_records
-from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, run_settings
+from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, run_settings, show_notes
 from compiler.console import json_text, plural, report_problems
 from compiler.errors import printable
 from compiler.pipeline import lock_manifest
@@ -10,6 +10,7 @@ from compiler.pipeline import lock_manifest
 
 def run(options) -> int:
     loaded, update = lock_manifest(options.manifest, run_settings(options), check=options.check)
+    show_notes(loaded.notes)
     if update is None:
         report_problems(loaded.problems, options.output, summary_label=str(options.manifest))
         return EXIT_ERROR

@@ -4,10 +4,9 @@ from __future__ import annotations
 import sys
 
 from compiler import fastpath
-from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, run_settings
+from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, run_settings, show_notes
 from compiler.console import json_text, report_problems, use_colour
 from compiler.fastpath import results_for
-from compiler.notes import ASKED, note_once
 
 
 def run(options) -> int:
@@ -21,8 +20,7 @@ def run(options) -> int:
         if early is not None:
             early.cancel()
         out, code, notes = replayed
-        for key, text in notes:
-            note_once(key, text)
+        show_notes(notes)  # kept with the plan: a replay shows the same
         sys.stdout.write(out)
         return code
     return _run(options, early, settings, kept)
@@ -49,10 +47,10 @@ def _run(options, early, settings, kept=None) -> int:
     from compiler.sync import engine  # noqa: PLC0415 - see above
     from compiler.sync.summary import plan_json, plan_text  # noqa: PLC0415 - see above
 
-    asked = len(ASKED)
     results = results_for(options.manifest, settings)
     with engine.cancelling(early):
         loaded = load(options.manifest, settings, results)
+    show_notes(loaded.notes)
     ctx, loaded = engine.prepare(loaded, options.target, settings, jobs=8, early=early, results=results)
     if ctx is None:
         report_problems(loaded.problems, options.output, summary_label=str(options.manifest))
@@ -77,5 +75,5 @@ def _run(options, early, settings, kept=None) -> int:
         sys.stdout = out.stream
     code = EXIT_OK if result.plan.in_sync else EXIT_CHANGES
     if kept is not None and not getattr(options, "from_target", None):
-        kept.keep(loaded, ctx.target, "".join(out.parts), code, ASKED[asked:])
+        kept.keep(loaded, ctx.target, "".join(out.parts), code, loaded.notes)
     return code

@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from compiler import gitinfo
-from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, run_settings
+from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, run_settings, show_notes
 from compiler.console import json_text
 from compiler.errors import FatalError, printable
 from compiler.pipeline import load_and_build
@@ -59,13 +59,15 @@ def run(options) -> int:
 def load_and_compare(manifest, base_ref: str, settings, plans: list | None = None):
     """The Report of `manifest` in the work tree against the same path at `base_ref`: both sides
     loaded here with this run's `settings` (digests are enough: remote sources are not fetched),
-    the base from a checkout of the manifest's folder at `base_ref`, then compared."""
+    the base from a checkout of the manifest's folder at `base_ref`, then compared. The notes of
+    both sides are shown (each kind once)."""
     manifest = Path(manifest)
     settings = replace(settings, fetch=False)
     revision = gitinfo.revision(manifest)
     repo = gitinfo.open_repo(manifest)
     head = load_and_build(manifest, settings)
     if repo is None:
+        show_notes(head[0].notes)
         facts = GitFacts(revision, base_note="not a git repository: every model is shown as added")
         return build_report(manifest, base_ref, head, None, facts, plans)
     base_sha = gitinfo.resolve(repo, base_ref).hexsha
@@ -73,6 +75,7 @@ def load_and_compare(manifest, base_ref: str, settings, plans: list | None = Non
         base, note = None, f"no {manifest.name} at the base: every model is new"
         if base_manifest is not None and base_manifest.is_file():
             base, note = load_and_build(base_manifest, settings), ""
+        show_notes(head[0].notes, base[0].notes if base is not None else ())
         facts = GitFacts(revision, base_sha, tuple(gitinfo.changed_since(base_ref, manifest)), note)
         # Compared before the checkout goes: the base tree's files are read for their digests.
         return build_report(manifest, base_ref, head, base, facts, plans)

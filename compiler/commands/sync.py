@@ -6,7 +6,7 @@ import sys
 import time
 
 from compiler import fastpath
-from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, run_settings
+from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, run_settings, show_notes
 from compiler.console import json_text, report_problems, use_colour
 from compiler.errors import FatalError
 from compiler.fastpath import results_for
@@ -33,6 +33,7 @@ def _run(options, started, early) -> int:
     results = results_for(options.manifest, settings)
     with engine.cancelling(early):
         loaded = load(options.manifest, settings, results)
+    show_notes(loaded.notes)
     ctx, loaded = engine.prepare(loaded, options.target, settings, options.jobs, early, results=results)
     if ctx is None:
         report_problems(loaded.problems, options.output, summary_label=str(options.manifest))

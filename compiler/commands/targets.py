@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 
-from compiler.commands import EXIT_ERROR, EXIT_OK, run_settings
+from compiler.commands import EXIT_ERROR, EXIT_OK, run_settings, show_notes
 from compiler.console import json_text, report_problems
 from compiler.errors import printable
 from compiler.manifest import load_manifest
@@ -30,6 +30,7 @@ def kind_of(url: str) -> str:
 
 def run(options) -> int:
     loaded = load_manifest(options.manifest, str(options.manifest), policy=run_settings(options).policy)
+    show_notes(loaded.notes)
     # Only `targets:` matters here: a model's problem (a missing source, ...) is for `validate`.
     if loaded.manifest is None:
         report_problems(loaded.problems, options.output if options.output == "json" else "text",

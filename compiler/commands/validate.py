@@ -1,11 +1,10 @@
 """`triton-gitops validate`: every problem of the manifest in one run."""
 from __future__ import annotations
 
-from compiler.commands import EXIT_ERROR, EXIT_OK, run_settings
+from compiler.commands import EXIT_ERROR, EXIT_OK, run_settings, show_notes
 from compiler.console import plural, report_problems
 from compiler.errors import printable
 from compiler.fastpath import results_for, verdict_for
-from compiler.notes import ASKED, note_once
 
 
 def run(options) -> int:
@@ -14,9 +13,7 @@ def run(options) -> int:
     answer = kept.replay() if kept is not None else None
     if answer is None:
         answer = _answer(options.manifest, settings, kept)
-    else:
-        for key, text in answer.notes:
-            note_once(key, text)
+    show_notes(answer.notes)  # kept with the answer: a replay shows the same
     # One summary line: the error count when it fails, else OK with the warnings counted in it.
     report_problems(answer.problems, options.output, summary_label="" if answer.ok else str(options.manifest))
     if not answer.ok:
@@ -35,10 +32,9 @@ def _answer(manifest, settings, kept):
     from compiler.fastpath.verdict import Answer  # noqa: PLC0415 - see above
     from compiler.pipeline import load_and_build  # noqa: PLC0415 - see above
 
-    asked = len(ASKED)
     loaded, tree = load_and_build(manifest, settings, results=results_for(manifest, settings))
     answer = Answer(loaded.problems, loaded.ok, len(loaded.manifest.models) if loaded.manifest else 0,
-                    len(tree.entries) if tree is not None else 0, ASKED[asked:])
+                    len(tree.entries) if tree is not None else 0, loaded.notes)
     if kept is not None:
         kept.keep(loaded, answer)
     return answer

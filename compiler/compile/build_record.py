@@ -205,7 +205,8 @@ def save(out: Path, cache_root: Path, key: dict, started, inputs: list, written:
               "output_digest": digest(output_stamps), "sha256": [written[rel][4] for rel in files],
               # the sources for --output json only, kept as text: decoding them costs as much again
               "report": {"summary": report["summary"], "sources_text": report["sources_text"],
-                         "sources_json": json.dumps(report["sources"], separators=(",", ":"))}}
+                         "sources_json": json.dumps(report["sources"], separators=(",", ":")),
+                         "notes": report.get("notes", [])}}  # [key, text] of the loaded manifest's notes
     path = record_path(out, cache_root)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, json.dumps(record, separators=(",", ":")))

@@ -16,7 +16,8 @@ answer is the answer the plain code would give:
 - a ModelConfig: the model's normalized config (defaults merged, canonical form), exactly as
   written (`repr`: 1, 1.0, True and "1" stay apart);
 - config.pbtxt: the message's deterministic bytes and the source label in its header;
-- the rules' findings for one config: the config's bytes; the versions and files the folder
+- the rules' findings for one config (its problems and its notes, such as a graph that is not
+  ONNX, so that a replay shows the same notes): the config's bytes; the versions and files the folder
   will hold; the Triton release and who said it; the server's declared backends and agents;
   for an ensemble, each step's config, versions and whether the repository has it; and every
   look the rules took into the model's folder, replayed against the folder as it is now, with
@@ -42,9 +43,11 @@ from compiler.answers import PLAIN, Plain  # noqa: F401 - PLAIN: what compiler.f
 from compiler.fastpath import cache_file
 from compiler.manifest.normalize import WarmupSource
 from compiler.manifest.yaml_source import MAX_BYTES, Document
+from compiler.notes import Note
 from compiler.proto import ModelConfig
+from compiler.rules import Findings
 
-_MAGIC = b"triton-gitops results 1\n"
+_MAGIC = b"triton-gitops results 2\n"  # 2: the rules' entries keep their notes
 _SECTIONS = ("doc", "normal", "parse", "render", "rules")
 
 
@@ -145,20 +148,23 @@ class Results(Plain):
         self._keep("render", key, text)
         return text
 
-    def check(self, config, ctx, check):
+    def check(self, config, ctx, check) -> Findings:
         key = _rules_key(config, ctx)
         found = self._hit("rules", key)
-        if isinstance(found, list) and len(found) == 2 and _replays(found[0], ctx.model_folder):
+        if isinstance(found, list) and len(found) == 3 and _replays(found[0], ctx.model_folder):
             try:
-                return [cache_file.problem_from(fields) for fields in found[1]]
+                return Findings([cache_file.problem_from(fields) for fields in found[1]],
+                                [Note(str(k), str(text)) for k, text in found[2]])
             except (TypeError, ValueError):  # a malformed entry: computed again
                 pass
         self.new["rules"].pop(key, None)
         folder = _Recorder(ctx.model_folder) if ctx.model_folder is not None else None
-        problems = check(config, dataclasses.replace(ctx, model_folder=folder) if folder else ctx)
+        findings = check(config, dataclasses.replace(ctx, model_folder=folder) if folder else ctx)
         if folder is None or folder.cacheable:
-            self._keep("rules", key, [folder.calls if folder else [], [cache_file.problem_fields(p) for p in problems]])
-        return problems
+            self._keep("rules", key, [folder.calls if folder else [],
+                                      [cache_file.problem_fields(p) for p in findings.problems],
+                                      [list(note) for note in findings.notes]])
+        return findings
 
     def save(self) -> None:
         """Write what this run used, if it differs from what was read (atomically; a cache

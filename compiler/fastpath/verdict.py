@@ -42,6 +42,7 @@ from compiler.console import use_colour
 from compiler.fastpath import cache_file
 from compiler.manifest.sources import source_boundary
 from compiler.manifest.yaml_source import MAX_BYTES
+from compiler.notes import Note
 
 _MAGIC = b"triton-gitops verdict 1\n"
 # Sources the plain code refuses before listing them (outside the work tree, /proc and the like,
@@ -59,7 +60,7 @@ class Answer:
     ok: bool
     models: int
     files: int
-    notes: list  # (key, text) of compiler.notes asked for while loading
+    notes: list  # compiler.notes.Note of the loaded manifest, shown again with a replay
 
 
 class _Kept:
@@ -140,7 +141,7 @@ class Verdict(_Kept):
 
 
 def _notes(entry) -> list:
-    return [(str(k), str(t)) for k, t in entry["notes"]]
+    return [Note(str(k), str(t)) for k, t in entry["notes"]]
 
 
 class PlanVerdict(_Kept):

@@ -9,7 +9,7 @@ before it is written, so what import writes is what `validate` reads.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
@@ -28,6 +28,7 @@ class ImportResult:
     models: int
     problems: list
     copied: int = 0
+    notes: list = field(default_factory=list)  # compiler.notes.Note, for the command to show
 
 
 def render(plan, source: str) -> str:
@@ -86,13 +87,13 @@ def import_repository(source: str, out: Optional[Path], copy_to: Optional[Path] 
     repo = open_repository(source)
     plan = plan_import(repo, out if out is not None else Path("models.yaml"), copy_to, server)
     if not plan.ok:
-        return ImportResult("", len(plan.data["models"]), plan.problems)
+        return ImportResult("", len(plan.data["models"]), plan.problems, notes=plan.notes)
     text = render(plan, source)
     _check_reloads(text, plan.data)
     copied = _copy(repo, plan, copy_to) if copy_to is not None else 0
     if out is not None:
         write_text_atomic(out, text)
-    return ImportResult(text, len(plan.data["models"]), plan.problems, copied)
+    return ImportResult(text, len(plan.data["models"]), plan.problems, copied, plan.notes)
 
 
 __all__ = ["ImportResult", "import_repository", "render", "write_text_atomic"]

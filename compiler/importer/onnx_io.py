@@ -16,13 +16,15 @@ import tempfile
 from pathlib import Path
 
 from compiler.errors import WARNING, Problem
+from compiler.notes import Note
 from compiler.rules.onnx_model import read_graph
 
 DEFAULT_MAX_BATCH_SIZE = 4  # tritonserver --backend-config=default-max-batch-size
 
 
 def _graph(repo, path):
-    """(inputs, outputs) of the ONNX file at `path` in the repository, or None."""
+    """(inputs, outputs) of the ONNX file at `path` in the repository, a Note saying why the
+    graph could not be read, or None (not copied here)."""
     if repo.local:
         return read_graph(Path(path))
     with tempfile.TemporaryDirectory(prefix="triton-gitops-onnx-") as tmp:
@@ -47,8 +49,9 @@ def _tensors(tensors, max_batch_size) -> list:
     return out
 
 
-def complete(entry: dict, model, repo, problems, display) -> bool:
-    """Fill `entry`'s missing input/output from the graph of its latest version; True if it did."""
+def complete(entry: dict, model, repo, problems, display, notes: list) -> bool:
+    """Fill `entry`'s missing input/output from the graph of its latest version; True if it did.
+    A graph that cannot be read adds a Note to `notes` (for the command to show)."""
     if entry.get("input") and entry.get("output"):
         return False
     filename = entry.get("default_model_filename") or "model.onnx"
@@ -61,6 +64,9 @@ def complete(entry: dict, model, repo, problems, display) -> bool:
     if path is None:
         return False
     graph = _graph(repo, path)
+    if isinstance(graph, Note):
+        notes.append(graph)
+        return False
     if graph is None:
         return False
     inputs, outputs = graph

@@ -47,6 +47,7 @@ class ImportPlan:
     data: dict  # the manifest
     comments: dict  # path -> comment lines above that key
     problems: list  # located on the source's files
+    notes: list = field(default_factory=list)  # compiler.notes.Note: checks that could not be made
     copies: list = field(default_factory=list)  # (source path, local destination Path)
     folders: list = field(default_factory=list)  # local folders to create (empty version folders)
 
@@ -144,7 +145,7 @@ def _guess_backend(model) -> str:
     return found[0] if len(found) == 1 else ""
 
 
-def _model_entry(model, repo, ref, problems, comments) -> Optional[dict]:
+def _model_entry(model, repo, ref, problems, comments, notes) -> Optional[dict]:
     display = repo.display(model.path)
     for problem in model.problems:
         problem.file = problem.file or display
@@ -171,7 +172,7 @@ def _model_entry(model, repo, ref, problems, comments) -> Optional[dict]:
                                     repo.display(model.config_path), *_name_line(model.config_text),
                                     hint="fix the name in config.pbtxt (or drop it), or rename the folder"))
         entry = _backend_from_model_file(config_to_entry(config), config, model)
-    if _is_onnx(entry, model) and complete(entry, model, repo, problems, display):
+    if _is_onnx(entry, model) and complete(entry, model, repo, problems, display, notes):
         entry = _in_proto_order(entry)
     if not model.versions:
         # Nothing to serve: "at least one version must be available" (tests/judge: ensemble_no_version_folder).
@@ -258,10 +259,11 @@ def plan_import(repo, manifest_path: Path, copy_to: Optional[Path] = None, decla
     manifest_dir = Path(os.path.abspath(manifest_path)).parent
     ref = _Refs(repo, manifest_dir, Path(os.path.abspath(copy_to)) if copy_to is not None else None)
     problems: list = []
+    notes: list = []
     comments: dict = {}
     models: dict = {}
     for model in repo.models:
-        entry = _model_entry(model, repo, ref, problems, comments)
+        entry = _model_entry(model, repo, ref, problems, comments, notes)
         if entry is not None:
             models[model.name] = entry
     if not repo.models:
@@ -272,7 +274,7 @@ def plan_import(repo, manifest_path: Path, copy_to: Optional[Path] = None, decla
     if server:
         data["server"] = server
     data["models"] = models
-    plan = ImportPlan(data, comments, problems)
+    plan = ImportPlan(data, comments, problems, notes)
     if copy_to is not None:
         base = Path(copy_to)
         for model in repo.models:

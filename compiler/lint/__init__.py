@@ -11,6 +11,7 @@ protobuf's parser and the pbtxt scanner; everything else comes from `compiler.ru
 from __future__ import annotations
 
 import os
+from typing import Optional
 
 from compiler.errors import Problem
 from compiler.lint.repository import (
@@ -31,17 +32,19 @@ def configs_found(paths: list) -> list:
     return [found for path in paths if os.path.exists(str(path)) for found in configs_in(str(path))]
 
 
-def lint_paths(paths: list, triton=None, server=None) -> list:
+def lint_paths(paths: list, triton=None, server=None, notes: Optional[list] = None) -> list:
     """Problems of every path, each placed at file:line:column (1:1 when nothing closer is known).
     `triton` (a compiler.triton_releases.Release) also checks fields against that release;
     `server` ({"backends", "repository_agents", "batch_strategies"} -> names) declares what the
-    serving host has installed beyond the standard containers (as a manifest's `server:` does)."""
+    serving host has installed beyond the standard containers (as a manifest's `server:` does).
+    `notes`: a list the notes of checks that could not be made (compiler.notes.Note: a graph that
+    is not ONNX) are added to, for the caller to show; None: they are dropped."""
     options = LintOptions(triton, {k: set(v) for k, v in (server or {}).items()})
     problems: list = []
     for path in paths:
         path = str(path)
         if os.path.isdir(path):
-            found = lint_directory(path, options)
+            found = lint_directory(path, options, notes)
         elif os.path.isfile(path):
             found = lint_file(path, options)
         else:

@@ -86,12 +86,16 @@ class LintOptions:
 PLAIN = LintOptions()
 
 
-def _run(cf: ConfigFile, ctx: RuleContext, options: LintOptions) -> list:
+def _run(cf: ConfigFile, ctx: RuleContext, options: LintOptions, notes: Optional[list] = None) -> list:
+    """The rules' problems, placed; their notes (compiler.notes.Note) go to `notes` (None: dropped)."""
     ctx.triton = options.triton
     ctx.triton_from = "this repository (--triton)"
     ctx.server = options.server
+    found = check_config(cf.config, ctx)
+    if notes is not None:
+        notes.extend(found.notes)
     # A rule that points at a file of the model folder (a version folder) has placed it already.
-    return [problem if problem.file else cf.place(problem) for problem in check_config(cf.config, ctx)]
+    return [problem if problem.file else cf.place(problem) for problem in found.problems]
 
 
 def lint_file(path: str, options: LintOptions = PLAIN) -> list:
@@ -120,7 +124,9 @@ def _missing_config(folder: str) -> Problem:
 
 
 def lint_model_folder(folder: str, repository_models=None, model_configs=None, loaded=None,
-                      model_versions=None, options: LintOptions = PLAIN) -> list:
+                      model_versions=None, options: LintOptions = PLAIN, notes: Optional[list] = None) -> list:
+    """The problems of one model folder; the notes of checks that could not be made (a graph
+    that is not ONNX) are added to `notes` (None: dropped)."""
     problems: list = []
     config_path = os.path.join(folder, CONFIG)
     if not os.path.isfile(config_path):
@@ -132,10 +138,10 @@ def lint_model_folder(folder: str, repository_models=None, model_configs=None, l
     ctx = RuleContext(os.path.basename(os.path.normpath(folder)), versions=versions, files=walk_files(folder) - {CONFIG},
                       repository_models=repository_models, model_configs=model_configs or {},
                       model_versions=model_versions or {}, model_file_may_complete=True, model_folder=DiskFolder(folder))
-    return cf.problems + problems + _run(cf, ctx, options) + _variants(folder, ctx, options)
+    return cf.problems + problems + _run(cf, ctx, options, notes) + _variants(folder, ctx, options, notes)
 
 
-def _variants(folder: str, ctx: RuleContext, options: LintOptions) -> list:
+def _variants(folder: str, ctx: RuleContext, options: LintOptions, notes: Optional[list]) -> list:
     """configs/<name>.pbtxt: what a server run with --model-config-name=<name> loads instead
     of config.pbtxt; the same rules, located in the variant's file."""
     variants = os.path.join(folder, "configs")
@@ -149,11 +155,11 @@ def _variants(folder: str, ctx: RuleContext, options: LintOptions) -> list:
         cf = load_config(path)
         out.extend(cf.problems)
         if cf.config is not None:
-            out.extend(_run(cf, dataclasses.replace(ctx), options))
+            out.extend(_run(cf, dataclasses.replace(ctx), options, notes))
     return out
 
 
-def lint_repository(root: str, options: LintOptions = PLAIN) -> list:
+def lint_repository(root: str, options: LintOptions = PLAIN, notes: Optional[list] = None) -> list:
     models = _subdirs(root)
     if not models:
         return [_warn(f"'{root}' holds no {CONFIG} and no model folders", "config-missing", root,
@@ -168,7 +174,7 @@ def lint_repository(root: str, options: LintOptions = PLAIN) -> list:
     problems = []
     for name in models:
         problems.extend(lint_model_folder(os.path.join(root, name), set(models), configs, loaded.get(name), versions,
-                                          options))
+                                          options, notes))
     return problems
 
 
@@ -182,9 +188,9 @@ def loose_configs(path: str) -> list:
         return []
 
 
-def lint_directory(path: str, options: LintOptions = PLAIN) -> list:
+def lint_directory(path: str, options: LintOptions = PLAIN, notes: Optional[list] = None) -> list:
     if os.path.isfile(os.path.join(path, CONFIG)):
-        return lint_model_folder(path, options=options)
+        return lint_model_folder(path, options=options, notes=notes)
     subdirs = _subdirs(path)
     if subdirs and all(d.isdigit() or d in NOT_VERSIONS for d in subdirs):
         return [_missing_config(path)]  # a model folder (it has version folders) without a config
@@ -192,7 +198,7 @@ def lint_directory(path: str, options: LintOptions = PLAIN) -> list:
     loose = [problem for file in files for problem in lint_file(file, options)]
     if files and not subdirs:
         return loose
-    return lint_repository(path, options) + loose
+    return lint_repository(path, options, notes) + loose
 
 
 def configs_in(path: str) -> list:

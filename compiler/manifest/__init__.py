@@ -21,6 +21,9 @@ class LoadedManifest:
     document: Document
     manifest: Optional[Manifest] = None  # when the schema passed
     problems: list = field(default_factory=list)  # located
+    # compiler.notes.Note: what the user should know besides the problems (no `triton:` said, a
+    # graph the rules could not read), in the order found; the commands show them.
+    notes: list = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -65,17 +68,18 @@ def load_manifest(path, display: str = "", results=PLAIN, policy: Optional[Polic
         return result
     # Models the schema already rejected are left out, but what is left of them and the
     # rest still get Triton's rules, so one run reports everything.
-    manifest, problems = build_manifest(document.data, path.resolve(), skip=broken,
-                                        schema_problems=[p for p in schema if p.is_error], results=results,
-                                        policy=policy)
+    manifest, problems, notes = build_manifest(document.data, path.resolve(), skip=broken,
+                                               schema_problems=[p for p in schema if p.is_error], results=results,
+                                               policy=policy)
     for problem in problems:
         document.place(problem)
     result.problems.extend(problems)
     if not broken:
         result.manifest = manifest
-    from compiler.manifest.triton import hint_when_unsaid  # noqa: PLC0415 - ~9 ms: schema and explain load this package without loading a manifest
+    from compiler.manifest.triton import unsaid_note  # noqa: PLC0415 - ~9 ms: schema and explain load this package without loading a manifest
 
-    hint_when_unsaid(manifest, display or path.name)
+    unsaid = unsaid_note(manifest, display or path.name)
+    result.notes = notes + ([unsaid] if unsaid is not None else [])
     return result
 
 

@@ -124,7 +124,7 @@ def _parse_config(config_dict, doc_path, problems, results=PLAIN):
 
 def build_manifest(data: dict, manifest_path: Path, skip=frozenset(), schema_problems=(), results=PLAIN,
                    policy: Optional[Policy] = None) -> tuple:
-    """(Manifest, problems with document paths). Expects data that passed the schema, except
+    """(Manifest, problems with document paths, notes of Triton's rules). Expects data that passed the schema, except
     for the models in `skip`, which have the errors `schema_problems`: those get Triton's
     rules on what is left of them (_rules_despite_schema) and are left out of the Manifest.
     `results`: answers of earlier runs to reuse (compiler.fastpath.results); `policy`: the
@@ -175,12 +175,14 @@ def build_manifest(data: dict, manifest_path: Path, skip=frozenset(), schema_pro
         manifest.models[name] = model
     manifest.local_sources = scope.asked
     # Models left out for schema errors still exist: an ensemble naming one is not also wrong.
-    problems.extend(_rule_problems(manifest, set(skip) & set(data.get("models") or {}), results))
+    notes: list = []
+    problems.extend(_rule_problems(manifest, set(skip) & set(data.get("models") or {}), results, notes))
     known = set(manifest.models) | set(manifest.external_models) | (set(skip) & set(data.get("models") or {}))
     for name in sorted(set(skip) & set(data.get("models") or {})):
         problems.extend(_rules_despite_schema(name, data["models"][name], defaults, known,
-                                              [p for p in schema_problems if tuple(p.path[:2]) == ("models", name)]))
-    return manifest, problems
+                                              [p for p in schema_problems if tuple(p.path[:2]) == ("models", name)],
+                                              notes))
+    return manifest, problems, notes
 
 
 def _variant_sources(variant, scope, problems, taken: dict) -> None:
@@ -246,7 +248,7 @@ def _without(entry, problem):
     return pruned
 
 
-def _rules_despite_schema(name, entry, defaults, known, rejected) -> list:
+def _rules_despite_schema(name, entry, defaults, known, rejected, notes: list) -> list:
     """Triton's rules on a model the schema rejected, with the rejected parts taken out: one
     run then reports a wrong type in `input` and, say, a max_batch_size Triton refuses. A rule
     problem at (or around) a place the schema already reported is left out, and a model too
@@ -268,15 +270,18 @@ def _rules_despite_schema(name, entry, defaults, known, rejected) -> list:
         found = check_config(config, ctx)
     except Exception:  # noqa: BLE001 - too broken for the rules: its schema errors say why
         return []
+    notes.extend(found.notes)
     out = []
-    for problem in found:
+    for problem in found.problems:
         problem.path = model.doc_path_of(problem.path)
         if not _overlaps(tuple(problem.path), [tuple(p.path) for p in rejected]):
             out.append(problem)
     return out
 
 
-def _rule_problems(manifest: Manifest, also_known=frozenset(), results=PLAIN) -> list:
+def _rule_problems(manifest: Manifest, also_known, results, notes: list) -> list:
+    """The problems Triton's rules find on every model (its config, its variants, an ensemble
+    served next to its steps' variants), located; their notes are added to `notes`."""
     problems = []
     known = set(manifest.models) | set(manifest.external_models) | set(also_known)
     release, said_by = triton_key.oldest(manifest)
@@ -290,14 +295,17 @@ def _rule_problems(manifest: Manifest, also_known=frozenset(), results=PLAIN) ->
                           model_configs=configs, model_versions=versions, triton=release, triton_from=said_by,
                           server=manifest.server, model_folder=ManifestFolder(model))
         own = set()
-        for problem in results.check(model.config, ctx, check_config):
+        found = results.check(model.config, ctx, check_config)
+        notes.extend(found.notes)
+        for problem in found.problems:
             own.add((problem.rule, problem.message, tuple(problem.path)))
             problem.path = model.doc_path_of(problem.path)
             problems.append(problem)
         for variant in model.variants.values():
-            problems.extend(_variant_problems(model, variant, ctx, own, _served_as(manifest, variant.name), results))
+            problems.extend(_variant_problems(model, variant, ctx, own, _served_as(manifest, variant.name), results,
+                                              notes))
         if model.config.platform == "ensemble":
-            problems.extend(_ensemble_under_variants(manifest, model, ctx, own, results))
+            problems.extend(_ensemble_under_variants(manifest, model, ctx, own, results, notes))
     problems.extend(config_variants.release_problems(manifest, release, said_by))
     problems.extend(config_variants.target_problems(manifest))
     return problems
@@ -314,7 +322,7 @@ def _served_as(manifest, variant_name: str) -> dict:
     return out
 
 
-def _ensemble_under_variants(manifest, model, ctx, model_problems, results=PLAIN) -> list:
+def _ensemble_under_variants(manifest, model, ctx, model_problems, results, notes: list) -> list:
     """An ensemble without a variant of that name is served as config.pbtxt next to its steps'
     variants: their tensors and batch sizes are what it must fit."""
     out = []
@@ -322,7 +330,9 @@ def _ensemble_under_variants(manifest, model, ctx, model_problems, results=PLAIN
         if name in model.variants:
             continue
         vctx = dataclasses.replace(ctx, model_configs=_served_as(manifest, name))
-        for problem in results.check(model.config, vctx, check_config):
+        found = results.check(model.config, vctx, check_config)
+        notes.extend(found.notes)
+        for problem in found.problems:
             if (problem.rule, problem.message, tuple(problem.path)) in model_problems:
                 continue
             problem.path = model.doc_path_of(problem.path)
@@ -331,7 +341,7 @@ def _ensemble_under_variants(manifest, model, ctx, model_problems, results=PLAIN
     return out
 
 
-def _variant_problems(model, variant, ctx, model_problems, served_as: dict, results=PLAIN) -> list:
+def _variant_problems(model, variant, ctx, model_problems, served_as: dict, results, notes: list) -> list:
     """Triton's rules on a variant's whole config, each problem at the line it comes from; one
     the model's config has at the same inherited spot is reported once, for the model."""
     if variant.config is None:
@@ -339,7 +349,9 @@ def _variant_problems(model, variant, ctx, model_problems, served_as: dict, resu
     files = set(model.files) | {f"warmup/{w.file_name}" for w in model.warmups + variant.warmups}
     vctx = dataclasses.replace(ctx, files=files, model_configs=served_as)
     out = []
-    for problem in results.check(variant.config, vctx, check_config):
+    found = results.check(variant.config, vctx, check_config)
+    notes.extend(found.notes)
+    for problem in found.problems:
         inherited = not config_variants.written_in_variant(variant.written, tuple(problem.path))
         if inherited and (problem.rule, problem.message, tuple(problem.path)) in model_problems:
             continue

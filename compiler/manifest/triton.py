@@ -6,9 +6,11 @@ oldest release any of them names (`oldest`), and say whose it is.
 """
 from __future__ import annotations
 
+from typing import Optional
+
 from compiler import triton_releases
 from compiler.errors import Problem
-from compiler.notes import note_once
+from compiler.notes import Note
 
 
 def _one(value, doc_path, problems):
@@ -55,9 +57,11 @@ def oldest(manifest):
     return min(candidates, key=lambda c: c[0])
 
 
-def hint_when_unsaid(manifest, display: str) -> None:
-    if manifest.triton is None and not any(t.triton is not None for t in manifest.targets.values()):
-        newest = triton_releases.newest()
-        note_once("triton-unsaid", f"{display} does not say which Triton serves it; add e.g. `triton: \"24.10\"` "
-                                   f"(the container tag or version you run, up to {newest.container}) and what that release "
-                                   "does not know becomes an error")
+def unsaid_note(manifest, display: str) -> Optional[Note]:
+    """The note for a manifest that names no Triton release anywhere, or None."""
+    if manifest.triton is not None or any(t.triton is not None for t in manifest.targets.values()):
+        return None
+    newest = triton_releases.newest()
+    return Note("triton-unsaid", f"{display} does not say which Triton serves it; add e.g. `triton: \"24.10\"` "
+                                 f"(the container tag or version you run, up to {newest.container}) and what that "
+                                 "release does not know becomes an error")

@@ -111,6 +111,8 @@ class PreviousFiles:
         if path is None or not path.is_file():
             self.problem = f"{self.manifest_path} did not exist at {self.ref}"
             return
+        # Its notes (compiler/notes.py) are not shown: they speak of the manifest as it was at
+        # `ref`, and the rollout already showed those of the manifest it serves.
         _loaded, tree = load_and_build(path, self.settings)
         if tree is None:
             self.problem = f"the manifest at {self.ref} does not validate"

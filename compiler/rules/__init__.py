@@ -2,7 +2,9 @@
 
 The same checks serve `validate`/`compile` (configs built from the manifest) and `lint`
 (existing config.pbtxt files). Problems carry paths relative to the config
-(`("input", 0, "reshape")`); the caller maps them to a manifest or pbtxt position.
+(`("input", 0, "reshape")`); the caller maps them to a manifest or pbtxt position. A check the
+rules could not make (no `onnx` package, a file that is not ONNX) is a `Note` in the findings,
+for the command to show: the rules never print.
 """
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Optional
 
 if TYPE_CHECKING:  # for annotations only: never imported at run time
+    from compiler.errors import Problem
+    from compiler.notes import Note
     from compiler.rules.folder import ModelFolder
     from compiler.triton_releases import Release
 
@@ -46,8 +50,17 @@ class RuleContext:
     model_folder: Optional[ModelFolder] = None
 
 
-def check_config(config, ctx: RuleContext) -> list:
-    """All problems Triton would raise for `config` (plus the manifest-level ones it implies)."""
+@dataclass
+class Findings:
+    """What Triton's rules found on one config."""
+
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)  # checks that could not be made, and why
+
+
+def check_config(config, ctx: RuleContext) -> Findings:
+    """All problems Triton would raise for `config` (plus the manifest-level ones it implies),
+    and the notes of the checks that could not be made."""
     from compiler.rules.registry import run_all  # noqa: PLC0415 - the rules ~70-125 ms: a result-cache hit never runs them
 
     return run_all(config, ctx)

@@ -14,7 +14,7 @@ CompareDimsSupported in onnxruntime_backend), offline, with the `onnx` package r
   A dynamic graph dimension matches any input dim; outputs must match exactly.
 Inputs or outputs the config leaves out entirely are filled by Triton's auto-complete from the
 same graph, so then there is nothing to compare. Without the `onnx` package (the `[onnx]`
-extra) the check is skipped with a one-line note. Only the graph's inputs, outputs and initializer
+extra) the check is skipped, with a note (a `Note` among the findings, which the command shows). Only the graph's inputs, outputs and initializer
 names are read (the file is mapped and walked at protobuf's wire level), so a multi-GB model costs
 no more than a small one.
 """
@@ -23,7 +23,7 @@ from __future__ import annotations
 import mmap
 import os
 
-from compiler.notes import note_once
+from compiler.notes import Note
 from compiler.rules.base import error, resolve_backend, type_name
 from compiler.rules.versions import versions_to_load
 
@@ -33,12 +33,14 @@ ONNX_TYPES = {1: "TYPE_FP32", 2: "TYPE_UINT8", 3: "TYPE_INT8", 4: "TYPE_UINT16",
               12: "TYPE_UINT32", 13: "TYPE_UINT64", 16: "TYPE_BF16"}
 
 
+NO_ONNX = Note("onnx", "the onnx package is not installed: ONNX graph checks are skipped "
+                      "(pip install 'triton-gitops[onnx]')")
+
+
 def _onnx():
     try:
         import onnx  # noqa: PLC0415 - optional extra (onnx ~220 ms): only an ONNX model file
     except ImportError:
-        note_once("onnx", "the onnx package is not installed: ONNX graph checks are skipped "
-                          "(pip install 'triton-gitops[onnx]')")
         return None
     return onnx
 
@@ -137,10 +139,15 @@ def _scan(buf) -> tuple:
     return inputs, outputs, initializers
 
 
+def _unreadable(path, why: str) -> Note:
+    return Note("onnx-read", f"{path} is not readable as ONNX ({why}): its graph is not checked (nor that of any "
+                             "other such file this run)")
+
+
 def read_graph(path):
-    """(inputs, outputs) as Tensor lists, or None (no onnx package, unreadable, not ONNX).
-    The file is mapped, not read: a graph's weights are skipped, whatever the model's size; the
-    onnx package (slow to import) is only loaded for a file that is ONNX."""
+    """(inputs, outputs) as Tensor lists, or a Note saying why not (no onnx package, unreadable,
+    not ONNX). The file is mapped, not read: a graph's weights are skipped, whatever the model's
+    size; the onnx package (slow to import) is only loaded for a file that is ONNX."""
     try:
         with open(path, "rb") as handle:
             if os.fstat(handle.fileno()).st_size == 0:
@@ -149,17 +156,13 @@ def read_graph(path):
                 raw_inputs, raw_outputs, initializers = _scan(buf)
         onnx = _onnx()
         if onnx is None:
-            return None
+            return NO_ONNX
         inputs = [_tensor(onnx.ValueInfoProto.FromString(raw)) for raw in raw_inputs]
         outputs = [_tensor(onnx.ValueInfoProto.FromString(raw)) for raw in raw_outputs]
     except (_NotOnnx, OSError, ValueError) as exc:
-        note_once("onnx-read", f"{path} is not readable as ONNX ({exc}): its graph is not checked (nor that of "
-                               "any other such file this run)")
-        return None
+        return _unreadable(path, str(exc))
     except Exception as exc:  # noqa: BLE001 - protobuf's DecodeError for a damaged ValueInfoProto
-        note_once("onnx-read", f"{path} is not readable as ONNX ({type(exc).__name__}): its graph is not checked "
-                               "(nor that of any other such file this run)")
-        return None
+        return _unreadable(path, type(exc).__name__)
     return [t for t in inputs if t.name not in initializers], outputs
 
 
@@ -233,12 +236,14 @@ def _input_count(config) -> int:
 
 
 def check(config, ctx) -> list:
+    """The graph's problems, and a Note for each graph that could not be read."""
     if ctx.model_folder is None or ctx.versions is None or resolve_backend(config, ctx).backend != "onnxruntime":
         return []
     if not config.input and not config.output:
         return []  # all of it comes from auto-complete
     filename = config.default_model_filename or "model.onnx"
     out: list = []
+    notes: list = []
     for version in sorted(versions_to_load(config, ctx.versions)):
         # A large model is a folder model.onnx/ holding model.onnx and its external weights.
         path = ctx.model_folder.version_path(version, filename) or \
@@ -246,7 +251,8 @@ def check(config, ctx) -> list:
         if path is None:
             continue
         graph = read_graph(path)
-        if graph is None:
+        if isinstance(graph, Note):
+            notes.append(graph)  # for the command to show; the next version's graph may still be read
             continue
         inputs, outputs = graph
         if config.input:
@@ -260,5 +266,5 @@ def check(config, ctx) -> list:
             out.extend(_compare(config, "output", outputs, version))
         if out:
             break  # the same config against the next version's graph would say it again
-    return out
+    return out + notes
 

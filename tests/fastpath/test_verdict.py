@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from compiler import notes
 from compiler.commands import validate
 from compiler.control_files import STATE_NAME, TMP_PREFIX
 from compiler.fastpath import cache_file, verdict
@@ -54,11 +53,10 @@ def computed(monkeypatch) -> list:
 
 
 def _validate(folder: Path, monkeypatch, fastpath: bool = True, *extra) -> list:
-    """[(exit code, stdout, stderr)] of validate as text and as JSON; each run shows its notes anew."""
+    """[(exit code, stdout, stderr)] of validate as text and as JSON (each run shows its notes)."""
     monkeypatch.setenv("TRITON_GITOPS_FASTPATH", "1" if fastpath else "0")
     out = []
     for output in ("text", "json"):
-        notes.reset()
         out.append(run_cli("validate", "models.yaml", "--output", output, *extra, cwd=folder))
     return out
 
@@ -215,7 +213,6 @@ def _plan(folder: Path, monkeypatch, fastpath: bool = True, *extra) -> list:
     monkeypatch.setenv("TRITON_GITOPS_FASTPATH", "1" if fastpath else "0")
     out = []
     for output in ("text", "json"):
-        notes.reset()
         out.append(run_cli("plan", "models.yaml", "--target", "local", "--output", output, *extra, cwd=folder))
     return out
 

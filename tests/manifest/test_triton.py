@@ -1,5 +1,5 @@
 """`triton:` in the manifest and its targets: which Triton the configs are checked against."""
-from compiler import notes
+from compiler.manifest import load_manifest
 from tests.helpers import run_cli, run_json, write
 
 # runtime: the python backend's own library (`model.py` there names a Python-based backend's file,
@@ -69,18 +69,27 @@ def test_a_bad_target_release_is_located_in_the_target(tmp_path):
     assert problem["path"] == "targets.t.triton[1]" and problem["line"] == 3
 
 
-def test_without_triton_validate_passes_with_a_one_time_note(tmp_path):
+def test_without_triton_validate_passes_with_a_note_each_run(tmp_path):
     manifest(tmp_path, "")
-    notes.reset()
-    code, out, err = run_cli("validate", "models.yaml", cwd=tmp_path)
+    first = run_cli("validate", "models.yaml", cwd=tmp_path)
+    code, out, err = first
     assert code == 0, out
     assert err.count("does not say which Triton serves it") == 1 and 'triton: "24.10"' in err
-    code, out, err = run_cli("validate", "models.yaml", cwd=tmp_path)
-    assert code == 0 and "does not say which Triton" not in err  # once per run
+    assert err.startswith("note: models.yaml does not say")
+    assert run_cli("validate", "models.yaml", cwd=tmp_path) == first  # the next run says it again
+
+
+def test_the_manifest_stage_returns_the_note_and_prints_nothing(tmp_path, capsys):
+    manifest(tmp_path, "")
+    loaded = load_manifest(tmp_path / "models.yaml", "shown.yaml")
+    (note,) = loaded.notes
+    assert note.key == "triton-unsaid" and note.text.startswith("shown.yaml does not say which Triton serves it")
+    assert capsys.readouterr() == ("", "")
+    manifest(tmp_path, 'triton: "24.10"\n')
+    assert load_manifest(tmp_path / "models.yaml").notes == []
 
 
 def test_with_triton_there_is_no_note(tmp_path):
     manifest(tmp_path, 'triton: "24.10"\n')
-    notes.reset()
     code, _, err = run_cli("validate", "models.yaml", cwd=tmp_path)
     assert code == 0 and "Triton serves" not in err

@@ -80,7 +80,8 @@ def test_a_field_newer_than_the_server_fails_its_load_and_the_rule_says_so(judge
     assert status != 200 and "failed to poll from model repository" in message, message
     assert 'no field named "model_metrics"' in log
     config = load_config(str(cases["newer_field"] / "config.pbtxt")).config
-    problems = check_config(config, RuleContext("newer_field", versions={1}, files={"1/model.py"}, triton=release))
+    problems = check_config(config, RuleContext("newer_field", versions={1}, files={"1/model.py"},
+                                                triton=release)).problems
     assert [p.rule for p in problems if p.is_error] == ["triton-release"]
 
 
@@ -115,5 +116,5 @@ def test_a_batch_strategy_the_server_does_not_have_fails_the_load(judged):
     assert status != 200 and "Batching library path not found" in message + log, message
     config = load_config(str(cases["batch_strategy_missing"] / "config.pbtxt")).config
     problems = check_config(config, RuleContext("batch_strategy_missing", versions={1}, files={"1/model.py"},
-                                                server={}))
+                                                server={})).problems
     assert [p.rule for p in problems if p.is_error] == ["unknown-batch-strategy"]

@@ -1,12 +1,13 @@
 """ONNX Runtime models: the config's inputs and outputs against the graph, read with `onnx`."""
+import json
 import sys
 
 import pytest
 
-from compiler import notes
+from compiler.notes import Note
 from compiler.rules import onnx_model
 from compiler.rules.folder import DiskFolder
-from tests.helpers import run_json, write
+from tests.helpers import run_cli, run_json, write
 from tests.rules.util import by_rule, one, run
 
 onnx = pytest.importorskip("onnx")
@@ -111,15 +112,17 @@ def test_auto_complete_fills_what_the_config_leaves_out(folder):
     assert check('name: "m" backend: "onnxruntime" max_batch_size: 8', folder) == []
 
 
-def test_not_an_onnx_file_is_left_alone(tmp_path, capsys):
+def test_not_an_onnx_file_is_left_alone_with_a_note_and_nothing_printed(tmp_path, capsys):
     import random
 
     write(tmp_path / "1" / "model.onnx", "")
-    assert check(ONNX, DiskFolder(str(tmp_path))) == []
+    (note,) = check(ONNX, DiskFolder(str(tmp_path)))
+    assert note == Note("onnx-read", f"{tmp_path / '1' / 'model.onnx'} is not readable as ONNX (empty file): its "
+                                     "graph is not checked (nor that of any other such file this run)")
     (tmp_path / "1" / "model.onnx").write_bytes(random.Random(7).randbytes(2_000_000))
-    notes.reset()
-    assert check(ONNX, DiskFolder(str(tmp_path))) == []
-    assert "is not readable as ONNX" in capsys.readouterr().err
+    (note,) = check(ONNX, DiskFolder(str(tmp_path)))
+    assert note.key == "onnx-read" and "is not readable as ONNX" in note.text
+    assert capsys.readouterr() == ("", "")  # the rules return notes; the command shows them
 
 
 def test_weights_are_skipped_not_parsed(tmp_path):
@@ -141,11 +144,23 @@ def test_weights_are_skipped_not_parsed(tmp_path):
 
 def test_without_the_onnx_package_the_check_is_skipped_with_a_note(folder, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "onnx", None)  # `import onnx` raises ImportError
-    notes.reset()
-    assert check(ONNX.replace('name: "X"', 'name: "x"'), folder) == []
-    assert check(ONNX, folder) == []
-    err = capsys.readouterr().err
-    assert err.count("onnx package is not installed") == 1 and "triton-gitops[onnx]" in err
+    assert check(ONNX.replace('name: "X"', 'name: "x"'), folder) == [onnx_model.NO_ONNX]
+    assert check(ONNX, folder) == [onnx_model.NO_ONNX]
+    assert "triton-gitops[onnx]" in onnx_model.NO_ONNX.text
+    assert capsys.readouterr() == ("", "")
+
+
+def test_lint_shows_the_note_once(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnx", None)
+    for name in ("a", "b"):  # two models, two versions each: one note
+        for version in (1, 2):
+            graph_file(tmp_path / "repo" / name / str(version) / "model.onnx", [("X", TensorProto.FLOAT, [-1, 4])],
+                       [("Y", TensorProto.FLOAT, [-1, 4])])
+        write(tmp_path / "repo" / name / "config.pbtxt", ONNX.replace('name: "m"', f'name: "{name}"')
+              + "version_policy: { all { } }\n")
+    code, out, err = run_cli("lint", tmp_path / "repo", "--output", "json")
+    assert code == 0 and json.loads(out)["problems"] == []
+    assert err == f"note: {onnx_model.NO_ONNX.text}\n"
 
 
 def test_validate_finds_it_in_a_manifest_version_file(tmp_path):

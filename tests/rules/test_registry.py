@@ -19,16 +19,16 @@ version_policy { latest { } }
 
 
 def test_check_config_runs_every_module():
-    problems = check_config(config(BROKEN), RuleContext("bad name", versions={1}))
+    problems = check_config(config(BROKEN), RuleContext("bad name", versions={1})).problems
     rules = {p.rule for p in problems}
     assert {"model-name", "platform-unknown", "max-batch-size", "tensor-dims-value", "batching-default-priority",
             "instance-kind-gpus", "placeholder", "version-policy-empty"} <= rules
-    assert run_all(config(BROKEN), RuleContext("bad name", versions={1})) == problems
+    assert run_all(config(BROKEN), RuleContext("bad name", versions={1})).problems == problems
     assert len(MODULES) == len(set(MODULES)) >= 10
 
 
 def test_every_problem_has_a_kebab_case_rule_and_a_hint():
-    problems = check_config(config(BROKEN), RuleContext("bad name", versions={1}))
+    problems = check_config(config(BROKEN), RuleContext("bad name", versions={1})).problems
     for problem in problems:
         assert re.fullmatch(r"[a-z]+(-[a-z]+)*", problem.rule), problem.rule
         assert problem.hint, problem.rule
@@ -36,7 +36,8 @@ def test_every_problem_has_a_kebab_case_rule_and_a_hint():
 
 
 def test_a_complete_config_is_clean():
-    assert check_config(config(BASE), RuleContext("m", versions={1}, files={"1/model.py"}, repository_models={"m"})) == []
+    found = check_config(config(BASE), RuleContext("m", versions={1}, files={"1/model.py"}, repository_models={"m"}))
+    assert found.problems == [] and found.notes == []
 
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -70,7 +70,7 @@ def test_random_configs():
         located = positions(text, ModelConfig.DESCRIPTOR)
         assert located.unknown == []
         for ctx in contexts:
-            for problem in check_config(config, ctx):
+            for problem in check_config(config, ctx).problems:
                 assert problem.rule and problem.message and problem.hint
                 assert problem.severity in (ERROR, WARNING) and isinstance(problem.path, tuple)
                 line, column = located.locate(problem.path)

@@ -12,10 +12,11 @@ def config(text: str) -> ModelConfig:
 
 
 def run(text: str, module=None, name: str = "m", **ctx) -> list:
-    """Problems for `text`: of one rule module, or of all rules (check_config)."""
+    """Findings for `text`: of one rule module (its problems, and a Note for a check it could not
+    make), or the problems of all rules (check_config)."""
     cfg = config(text)
     context = RuleContext(name, **ctx)
-    return module.check(cfg, context) if module is not None else check_config(cfg, context)
+    return module.check(cfg, context) if module is not None else check_config(cfg, context).problems
 
 
 def by_rule(problems, rule: str) -> list:

@@ -1,0 +1,132 @@
+"""Notes (compiler/notes.py) as the commands show them: on stderr, each kind once per run, and
+the same on every run, whether it is computed, answered from the per-model result cache
+(compiler/fastpath/results.py), replayed from a kept answer (compiler/fastpath/verdict.py, the
+build record), or run with the fast path off."""
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+from compiler.commands import plan, validate
+from compiler.fastpath import verdict
+from compiler.rules import onnx_model
+from tests.helpers import run_cli, write
+
+# Two ONNX Runtime models whose version files are not ONNX, and no `triton:`: three notes found
+# (a model's file, the other's, the missing key), two kinds shown.
+MODEL = '''    backend: onnxruntime
+    max_batch_size: 8
+    input: [{name: X, data_type: FP32, dims: [4]}]
+    output: [{name: Y, data_type: FP32, dims: [4]}]
+'''
+MANIFEST = ("version: 1\ntargets:\n  local: {url: build/model_repository}\nmodels:\n"
+            "  a:\n" + MODEL + "    versions: {1: {source: src/a.onnx}}\n"
+            "  b:\n" + MODEL + "    versions: {1: {source: src/b.onnx}}\n")
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    rnd = random.Random(15)
+    for name in ("a", "b"):
+        (tmp_path / "src").mkdir(exist_ok=True)
+        (tmp_path / "src" / f"{name}.onnx").write_bytes(rnd.randbytes(4096))
+    write(tmp_path / "models.yaml", MANIFEST)
+    monkeypatch.setenv("TRITON_GITOPS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("TRITON_GITOPS_FASTPATH", raising=False)
+    return tmp_path
+
+
+@pytest.fixture
+def graphs_read(monkeypatch) -> list:
+    """The ONNX files the rules read (none when their findings come from the result cache)."""
+    calls: list = []
+    plain = onnx_model.read_graph
+
+    def counting(path):
+        calls.append(path)
+        return plain(path)
+
+    monkeypatch.setattr(onnx_model, "read_graph", counting)
+    return calls
+
+
+def _expected(project) -> str:
+    first = onnx_model.read_graph(project / "src" / "a.onnx")
+    assert first.key == "onnx-read", first
+    return (f"note: {first.text}\n"
+            "note: models.yaml does not say which Triton serves it; add e.g. `triton: \"24.10\"` (the container tag "
+            f"or version you run, up to {_newest()}) and what that release does not know becomes an error\n")
+
+
+def _newest() -> str:
+    from compiler import triton_releases
+
+    return triton_releases.newest().container
+
+
+def _runs(project, monkeypatch, args: tuple, counted, computed_calls: list) -> list:
+    """[(code, stdout, stderr, how)] of `args`, as text and JSON: computed, from the per-model
+    cache, kept and then replayed, and with the fast path off."""
+    out = []
+
+    def run(how: str):
+        for output in ("text", "json"):
+            before = len(counted), len(computed_calls)
+            code, stdout, stderr = run_cli(*args, "--output", output, cwd=project)
+            if output == "json":
+                json.loads(stdout)  # stdout stays JSON: the notes are on stderr only
+            out.append((code, stdout, stderr, how, output,
+                        len(counted) > before[0], len(computed_calls) > before[1]))
+
+    monkeypatch.setattr(verdict, "RACY_SECONDS", 2.0)  # the files were just written: no answer is kept
+    run("computed")
+    run("per-model cache")
+    monkeypatch.setattr(verdict, "RACY_SECONDS", 0.0)
+    run("kept")
+    run("replayed")
+    monkeypatch.setenv("TRITON_GITOPS_FASTPATH", "0")
+    run("fast path off")
+    return out
+
+
+def _check(runs: list, expected: str, code: int) -> None:
+    for got_code, _stdout, stderr, how, output, _read, _computed in runs:
+        assert (got_code, stderr) == (code, expected), (how, output, stderr)
+    for output in ("text", "json"):
+        assert len({stdout for _, stdout, _, _, o, _, _ in runs if o == output}) == 1, output
+    read = {(how, output): graphs for _, _, _, how, output, graphs, _ in runs}
+    computed = {(how, output): c for _, _, _, how, output, _, c in runs}
+    # Each way was taken: the graphs read the first time only (and with the fast path off), the
+    # answer replayed without computing.
+    assert read[("computed", "text")] and read[("fast path off", "text")]
+    assert not read[("per-model cache", "text")] and not read[("per-model cache", "json")]
+    assert computed[("per-model cache", "text")] and not computed[("replayed", "text")]
+    assert not computed[("replayed", "json")]
+
+
+def test_validate_shows_each_note_once_and_the_same_every_run(project, monkeypatch, graphs_read):
+    calls: list = []
+    plain = validate._answer
+    monkeypatch.setattr(validate, "_answer", lambda *args: calls.append(1) or plain(*args))
+    runs = _runs(project, monkeypatch, ("validate", "models.yaml"), graphs_read, calls)
+    _check(runs, _expected(project), 0)
+
+
+def test_plan_shows_each_note_once_and_the_same_every_run(project, monkeypatch, graphs_read):
+    calls: list = []
+    plain = plan._run
+    monkeypatch.setattr(plan, "_run", lambda *args: calls.append(1) or plain(*args))
+    runs = _runs(project, monkeypatch, ("plan", "models.yaml", "--target", "local"), graphs_read, calls)
+    _check(runs, _expected(project), 2)  # the target is empty: a plan with work
+
+
+@pytest.mark.parametrize("args", [("compile", "models.yaml", "--out", "out"), ("sync", "models.yaml", "--target",
+                                  "local"), ("lock", "models.yaml"), ("targets", "models.yaml")])
+def test_every_command_that_loads_the_manifest_shows_them_once(project, args):
+    expected = _expected(project)
+    for _ in range(2):  # the second compile is answered from its build record, the second sync has no work
+        code, _out, err = run_cli(*args, cwd=project)
+        assert code == 0 and err.count("note: ") == 2, (args, err)
+        assert expected.splitlines()[0] in err.splitlines() and expected.splitlines()[1] in err.splitlines(), err
