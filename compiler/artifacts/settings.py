@@ -12,9 +12,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from compiler.errors import FatalError
 from compiler.storage import policy as storage_policy
 from compiler.storage import stores
 from compiler.storage.policy import Policy
+
+PART_JOBS_ENV = "TRITON_GITOPS_PART_JOBS"
+DEFAULT_PART_JOBS = 4
 
 # What the lock file means for this run.
 LOCK_WARN = "warn"  # drift from models.lock is a warning (plain compile/validate)
@@ -34,6 +38,9 @@ class Settings:
     digests: bool = False
     cache_dir: str = ""  # "" = TRITON_GITOPS_CACHE_DIR, else the user cache dir
     jobs: int = 0  # parallel transfers; 0 = TRITON_GITOPS_JOBS or 8
+    # Parts of one big file in flight at once (S3 multipart, Azure blocks: compiler/sync/transfer.py),
+    # each held in memory by the SDK; `for_run`: TRITON_GITOPS_PART_JOBS, else the default.
+    part_jobs: int = DEFAULT_PART_JOBS
     # Cores another process of this run keeps busy meanwhile (sync's prefetch helper, which
     # is then the longest leg of the run): hashing local files leaves them to it.
     busy_cores: int = 0
@@ -49,12 +56,12 @@ class Settings:
     @classmethod
     def for_run(cls, locked: bool = False, storage_timeout: float | None = None) -> Settings:
         """The settings of one command run: `--locked`, `--storage-timeout`, and the environment
-        (TRITON_GITOPS_CACHE_DIR / XDG_CACHE_HOME, TRITON_GITOPS_JOBS,
+        (TRITON_GITOPS_CACHE_DIR / XDG_CACHE_HOME, TRITON_GITOPS_JOBS, TRITON_GITOPS_PART_JOBS,
         TRITON_GITOPS_STORAGE_TIMEOUT, the storage policy's variables and the endpoints it
         trusts) read once, now."""
         return cls(lock=LOCK_STRICT if locked else LOCK_WARN, cache_dir=str(default_cache_dir()),
-                   jobs=_jobs_from_environment(), storage_timeout=storage_timeout or stores.storage_timeout(),
-                   policy=storage_policy.load())
+                   jobs=_jobs_from_environment(), part_jobs=_part_jobs_from_environment(),
+                   storage_timeout=storage_timeout or stores.storage_timeout(), policy=storage_policy.load())
 
     @property
     def cache_root(self) -> Path:
@@ -82,6 +89,21 @@ def default_cache_dir() -> Path:
         return Path(explicit).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "triton-gitops" / "artifacts"
+
+
+def _part_jobs_from_environment() -> int:
+    text = os.environ.get(PART_JOBS_ENV, "").strip()
+    if not text:
+        return DEFAULT_PART_JOBS
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise FatalError(f"{PART_JOBS_ENV}={text!r}: not a whole number of at least 1",
+                         f"set it to the parts of one big file to upload at once (default {DEFAULT_PART_JOBS}), "
+                         "or unset it")
+    return value
 
 
 def _jobs_from_environment() -> int:

@@ -28,6 +28,7 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Optional
 
+from compiler.artifacts.settings import DEFAULT_PART_JOBS
 from compiler.errors import FatalError
 from compiler.storage.stores import store_md5
 from compiler.sync.listing import fingerprint, list_target
@@ -48,11 +49,12 @@ class RemoteWriter:
 
     local = False
 
-    def __init__(self, target):
-        self.target = target
+    def __init__(self, target, part_jobs: int = DEFAULT_PART_JOBS):
+        self.target, self.part_jobs = target, part_jobs
 
     def put(self, change):
-        return send(self.target.fs, change.want, self.target.path(change.path), change.method, change.origin)
+        return send(self.target.fs, change.want, self.target.path(change.path), change.method, change.origin,
+                    self.part_jobs)
 
     def delete(self, change) -> None:
         self._rm(change.path)
@@ -93,8 +95,10 @@ class Outcome:
 
 
 class Applier:
-    def __init__(self, target, plan, state, ensembles, jobs, progress, revision, manifest_name):
+    def __init__(self, target, plan, state, ensembles, jobs, progress, revision, manifest_name,
+                 part_jobs=DEFAULT_PART_JOBS):
         self.target = target
+        self.part_jobs = part_jobs  # parts of one big file in flight (Settings.part_jobs)
         self.plan = plan
         self.ensembles = set(ensembles) | (set(state.ensembles) & plan.removed_models)
         self.jobs = max(1, jobs)
@@ -254,7 +258,7 @@ class Applier:
         if new_paths:  # paths the state already lists are known to be ours: no need to say so first
             self._write_state("record the files about to be sent")
         self.progress.start(len(active) + len(restores), sum(c.want.size for c in puts))
-        self.writer = LocalWriter(self.target, plan) if self.target.local else RemoteWriter(self.target)
+        self.writer = LocalWriter(self.target, plan) if self.target.local else RemoteWriter(self.target, self.part_jobs)
         self.writing = True
         try:
             with ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="triton-gitops") as pool:

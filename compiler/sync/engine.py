@@ -22,6 +22,7 @@ from compiler.answers import PLAIN
 from compiler.artifacts.cache import Cache
 from compiler.artifacts.checksum import checksum_warnings
 from compiler.artifacts.resolve import locked_precheck
+from compiler.artifacts.settings import DEFAULT_PART_JOBS
 from compiler.errors import FatalError
 from compiler.pipeline import build
 from compiler.sync import expect
@@ -300,6 +301,7 @@ class WriteJob:
     lock_wait: float
     overwrite_unmanaged: bool
     folder: Path  # the manifest's folder: its git revision goes into the final state
+    part_jobs: int = DEFAULT_PART_JOBS  # the run's Settings.part_jobs (the helper that writes has no Settings)
 
 
 def sync(ctx: Context, prune: bool, dry_run: bool, jobs: int, progress, force_unlock: bool = False,
@@ -330,7 +332,8 @@ def sync(ctx: Context, prune: bool, dry_run: bool, jobs: int, progress, force_un
         check_plan(plan, ctx.target, overwrite_unmanaged)  # before the lock: fail fast, nothing written
         job = WriteJob(plan, state, LOCK_NAME in listing.control, prune, jobs, force_unlock, lock_wait,
                        overwrite_unmanaged,
-                       Path(os.path.abspath(ctx.loaded.manifest.path)).parent)  # type: ignore[union-attr]  # a Context has one
+                       Path(os.path.abspath(ctx.loaded.manifest.path)).parent,  # type: ignore[union-attr]  # a Context has one
+                       ctx.settings.part_jobs)
         if ctx.writer is not None:
             # This process waits while the helper writes: it looks the git revision up meanwhile.
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="triton-gitops-git") as git:
@@ -378,7 +381,7 @@ def write(ctx: Context, job: WriteJob, progress, on_plan=None, revision=None) ->
             if revision is None:
                 revision = git.submit(git_revision, job.folder).result
             applier = Applier(ctx.target, plan, state, ctx.ensembles, job.jobs, progress, revision,
-                              ctx.manifest_name)
+                              ctx.manifest_name, job.part_jobs)
             outcome = applier.run()
         return Result(plan, outcome, outcome.state)
     except BaseException:

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from compiler.artifacts.remote_copy import SERVER_SIDE, UPLOAD, copy_method, local_copy, server_side_copy
+from compiler.artifacts.settings import DEFAULT_PART_JOBS
 from compiler.sync.storage_failures import VerifyError
 
 CHUNK = 1 << 20
@@ -36,10 +37,10 @@ STREAM_LIMIT = 32 << 20  # up to this, one request (a 20 MB model file is common
 # times more: measured on moto with seven 30-300 MB files and --jobs 8, the process peaks at
 # ~230 MB (it starts at ~70), whatever the sizes; a smaller budget costs parallelism.
 MEMORY_BUDGET = 64 << 20
-# Parts of one big file in flight at once (s3fs holds each in memory). (moto's failure at ~1 GiB,
-# "seek of closed file" in CompleteMultipartUpload, is s3fs's 15 s read timeout repeating a slow
-# complete, not the parallel parts: bench/big_upload_bench.py gives its target a longer one.)
-PART_JOBS = max(1, int(os.environ.get("TRITON_GITOPS_PART_JOBS", "") or 4))
+# Parts of one big file in flight at once (s3fs holds each in memory) are the run's
+# Settings.part_jobs, handed to `send`. (moto's failure at ~1 GiB, "seek of closed file" in
+# CompleteMultipartUpload, is s3fs's 15 s read timeout repeating a slow complete, not the
+# parallel parts: bench/big_upload_bench.py gives its target a longer one.)
 
 
 class _Budget:
@@ -145,9 +146,10 @@ def local_source(want):
     return entry.source if entry.source is not None else local_copy(entry.origin, want.cache.root, want.sha256)
 
 
-def send(fs, want, dest: str, method: str = UPLOAD, origin=None) -> Sent:
+def send(fs, want, dest: str, method: str = UPLOAD, origin=None, part_jobs: int = DEFAULT_PART_JOBS) -> Sent:
     """Put one wanted file at `dest` (a path inside `fs`), the cheapest streamed way. `origin`:
-    where to copy it from within the store, if not the entry's own (sync --from-target)."""
+    where to copy it from within the store, if not the entry's own (sync --from-target);
+    `part_jobs`: parts of a big file in flight at once (Settings.part_jobs)."""
     entry = want.entry
     if method == SERVER_SIDE and origin is not None:
         server_side_copy(origin, fs, dest)
@@ -169,8 +171,8 @@ def send(fs, want, dest: str, method: str = UPLOAD, origin=None) -> Sent:
             md5 = hashlib.md5(data).hexdigest()
             reply = fs.pipe_file(dest, data)
             return Sent(want.size, md5, answer=_answer(reply, len(data)))
-    with MEMORY.hold(BLOCK * PART_JOBS):
-        return put_large(fs, source, dest, want)
+    with MEMORY.hold(BLOCK * part_jobs):
+        return put_large(fs, source, dest, want, part_jobs)
 
 
 class _Discard:
@@ -178,24 +180,24 @@ class _Discard:
         pass
 
 
-def _part_options(fs) -> dict:
+def _part_options(fs, part_jobs: int) -> dict:
     """fsspec put_file arguments for parts in parallel: s3fs and adlfs take `max_concurrency`;
     s3fs also the part size, which must be BLOCK for the multipart ETag we compute to match.
     Others (gcsfs: a resumable upload, one chunk after another) take their defaults."""
     protocols = fs.protocol if isinstance(fs.protocol, (tuple, list)) else (fs.protocol,)
     if "s3" in protocols:
-        return {"chunksize": BLOCK, "max_concurrency": PART_JOBS}
+        return {"chunksize": BLOCK, "max_concurrency": part_jobs}
     if "abfs" in protocols or "az" in protocols:
-        return {"max_concurrency": PART_JOBS}
+        return {"max_concurrency": part_jobs}
     return {}
 
 
-def put_large(fs, source, dest: str, want) -> Sent:
-    """A big file through the store's own upload (fsspec `put_file`: S3 multipart with PART_JOBS
+def put_large(fs, source, dest: str, want, part_jobs: int = DEFAULT_PART_JOBS) -> Sent:
+    """A big file through the store's own upload (fsspec `put_file`: S3 multipart with `part_jobs`
     parts of BLOCK in flight, Azure blocks likewise). Meanwhile this thread reads the same file
     (from the page cache, mostly) for the md5s the store will report; the stat key, checked
     before and after the upload has read it all, shows the bytes sent are the ones hashed."""
-    options = _part_options(fs)
+    options = _part_options(fs, part_jobs)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="triton-gitops-put") as pool:
         upload = pool.submit(fs.put_file, str(source), dest, **options)
         try:

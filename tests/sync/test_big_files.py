@@ -21,8 +21,12 @@ PART = 5 << 20  # S3's (and moto's) smallest part
 
 def test_a_file_above_the_multipart_limit_arrives_intact(tmp_path, s3_emulator, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("TRITON_GITOPS_PART_JOBS", "2")  # the run's Settings.part_jobs, down to the upload
     monkeypatch.setattr(transfer, "STREAM_LIMIT", 1 << 20)
     monkeypatch.setattr(transfer, "BLOCK", PART)
+    options: list = []
+    plain_options = transfer._part_options
+    monkeypatch.setattr(transfer, "_part_options", lambda *args: options.append(plain_options(*args)) or options[-1])
     data = os.urandom(2 * PART + 12345)  # three parts, the last one short
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "model.onnx").write_bytes(data)
@@ -46,6 +50,7 @@ def test_a_file_above_the_multipart_limit_arrives_intact(tmp_path, s3_emulator, 
     record = State.from_bytes(fs.cat_file(f"{bucket}/repo/{STATE_NAME}")).files["m/1/model.onnx"]
     assert not record.pending and record.sha256 == hashlib.sha256(data).hexdigest()
     assert record.stamp.endswith("-3")  # verified against the multipart ETag we computed
+    assert options == [{"chunksize": PART, "max_concurrency": 2}]
     code, out, err = run_cli("sync", manifest, "--target", "t")
     assert code == 0 and "in sync, nothing to do" in out, out + err
 
@@ -62,10 +67,10 @@ def test_a_big_file_changed_while_it_is_sent_is_not_recorded_as_sent(tmp_path, s
         "t": {"url": f"s3://{bucket}/repo", "storage_options": s3_emulator.storage_options()}})
     real_put = transfer.put_large
 
-    def edit_meanwhile(fs, src, dest, want):
+    def edit_meanwhile(fs, src, dest, want, *rest):
         with open(src, "r+b") as handle:  # what a concurrent writer does: same size, new bytes
             handle.write(b"changed")
-        return real_put(fs, src, dest, want)
+        return real_put(fs, src, dest, want, *rest)
 
     monkeypatch.setattr(transfer, "put_large", edit_meanwhile)
     code, out, err = run_cli("sync", manifest, "--target", "t")
