@@ -96,7 +96,8 @@ def _latest(stamps: list) -> int:
 
 def tool_fingerprint() -> str:
     """Changes whenever the code that renders could: this package's files, the protobuf and
-    tritonclient modules it renders with, the Python running it."""
+    tritonclient modules it renders with, the Python running it; and whether the optional onnx
+    package is there (the rules' ONNX graph checks, skipped with a note without it)."""
     digest = hashlib.sha256(f"{__version__} {sys.version}".encode())
     package = Path(__file__).resolve().parents[1]
     for folder, subfolders, files in os.walk(package):
@@ -109,10 +110,14 @@ def tool_fingerprint() -> str:
     # these files, which changes their stamps.
     packages: tuple[tuple[str, tuple[str, ...]], ...] = (
         ("google.protobuf", ("__init__.py", "text_format.py", "json_format.py")),
-        ("tritonclient", ("__init__.py", "grpc/model_config_pb2.py")))
+        ("tritonclient", ("__init__.py", "grpc/model_config_pb2.py")),
+        ("onnx", ("__init__.py",)))
     for package_name, package_files in packages:
         spec = importlib.util.find_spec(package_name)
         package_folder = os.path.dirname(spec.origin) if spec and spec.origin else ""
+        if not package_folder:
+            digest.update(f"{package_name} absent".encode())
+            continue
         for name in package_files:
             path = os.path.join(package_folder, name)
             digest.update(f"{path} {fingerprint(path)}".encode())

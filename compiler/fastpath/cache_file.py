@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import importlib.util
 import marshal
 import os
 import sys
@@ -21,10 +22,14 @@ _FINGERPRINT: list = []
 
 
 def fingerprint() -> bytes:
-    """The tool that wrote a cache: its version, Python's and protobuf's, and the stamps of
-    every file of the package (an edited checkout is another tool)."""
+    """The tool that wrote a cache: its version, Python's and protobuf's, the stamps of every
+    file of the package (an edited checkout is another tool), and whether the optional onnx
+    package is there (without it the rules skip the ONNX graph checks, with a note: installing
+    it must bring them back)."""
     if not _FINGERPRINT:
         digest = hashlib.sha256(f"{__version__}\0{sys.version}\0{google.protobuf.__version__}".encode())
+        onnx = importlib.util.find_spec("onnx")  # located, not imported (~220 ms)
+        digest.update(f"\0onnx {_stamp(onnx.origin) if onnx is not None and onnx.origin else None}\n".encode())
         package = Path(__file__).resolve().parent.parent
         for here, dirs, names in os.walk(package):
             dirs[:] = sorted(d for d in dirs if d != "__pycache__")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import random
+import sys
 
 import pytest
 
@@ -124,9 +125,55 @@ def test_plan_shows_each_note_once_and_the_same_every_run(project, monkeypatch, 
 
 @pytest.mark.parametrize("args", [("compile", "models.yaml", "--out", "out"), ("sync", "models.yaml", "--target",
                                   "local"), ("lock", "models.yaml"), ("targets", "models.yaml")])
-def test_every_command_that_loads_the_manifest_shows_them_once(project, args):
+def test_every_command_that_loads_the_manifest_shows_them_once(project, args, monkeypatch):
+    loads = _count_compile_loads(monkeypatch)
     expected = _expected(project)
     for _ in range(2):  # the second compile is answered from its build record, the second sync has no work
         code, _out, err = run_cli(*args, cwd=project)
         assert code == 0 and err.count("note: ") == 2, (args, err)
         assert expected.splitlines()[0] in err.splitlines() and expected.splitlines()[1] in err.splitlines(), err
+    if args[0] == "compile":
+        assert len(loads) == 1, "the second compile was answered from the build record"
+
+
+def _count_compile_loads(monkeypatch) -> list:
+    from compiler.commands import compile as compile_command
+
+    calls: list = []
+    plain = compile_command.load_or_report
+    monkeypatch.setattr(compile_command, "load_or_report", lambda *args: calls.append(1) or plain(*args))
+    return calls
+
+
+def test_installing_onnx_brings_the_graph_checks_back(tmp_path, monkeypatch):
+    """Whether the onnx package is there is part of every kept answer's key: without it the rules
+    skip the graph (a note says so); once it is installed, a kept answer must not keep skipping it."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    from compiler.fastpath import cache_file
+
+    graph = helper.make_graph([helper.make_node("Identity", ["X"], ["Y"])], "g",
+                              [helper.make_tensor_value_info("X", TensorProto.FLOAT, ["batch", 4])],
+                              [helper.make_tensor_value_info("Y", TensorProto.FLOAT, ["batch", 4])])
+    (tmp_path / "src").mkdir()
+    onnx.save(helper.make_model(graph), str(tmp_path / "src" / "a.onnx"))
+    write(tmp_path / "models.yaml", 'version: 1\ntriton: "24.10"\nmodels:\n  a:\n'
+          + MODEL.replace("name: X", "name: x") + "    versions: {1: {source: src/a.onnx}}\n")
+    monkeypatch.setenv("TRITON_GITOPS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("TRITON_GITOPS_FASTPATH", raising=False)
+    monkeypatch.setattr(verdict, "RACY_SECONDS", 0.0)
+    loads = _count_compile_loads(monkeypatch)
+
+    def runs() -> list:
+        monkeypatch.setattr(cache_file, "_FINGERPRINT", [])  # a new process would take it anew
+        return [run_cli(*args, cwd=tmp_path)[::2] for args in [("validate", "models.yaml")] * 2
+                + [("compile", "models.yaml", "--out", "out")] * 2]
+
+    monkeypatch.setitem(sys.modules, "onnx", None)  # not installed: `import onnx` fails, find_spec finds none
+    without = runs()
+    assert without == [(0, f"note: {onnx_model.NO_ONNX.text}\n")] * 4 and len(loads) == 1  # kept, then replayed
+    monkeypatch.setitem(sys.modules, "onnx", onnx)  # installed
+    found = runs()
+    assert [code for code, _ in found] == [1] * 4 and all(err == "" for _, err in found), found
+    assert len(loads) == 3  # the build record of the run without onnx was not used; a failed compile keeps none
