@@ -3,7 +3,7 @@ import pytest
 
 from compiler.importer import import_repository
 from compiler.manifest.yaml_source import load_bytes
-from tests.helpers import run_json, write
+from tests.helpers import run_cli, run_json, write
 from tests.rules.test_onnx_model import graph_file
 
 onnx = pytest.importorskip("onnx")
@@ -58,3 +58,15 @@ def test_a_complete_config_is_not_touched(tmp_path):
     result, models = imported(tmp_path)
     assert models["net"]["max_batch_size"] == 2
     assert not any(p.rule == "import-onnx-autocomplete" for p in result.problems)
+
+
+def test_a_file_that_is_not_onnx_is_left_to_the_server_with_a_note(tmp_path, capsys):
+    write(tmp_path / "repo" / "net" / "1" / "model.onnx", "not a graph")
+    result, models = imported(tmp_path)
+    assert "input" not in models["net"]
+    (note,) = result.notes
+    assert note.key == "onnx-read" and "model.onnx is not readable as ONNX" in note.text
+    assert capsys.readouterr() == ("", "")  # returned, not printed: the command shows it
+    code, out, err = run_cli("import", str(tmp_path / "repo"), "-o", "-", cwd=tmp_path)
+    assert code == 0 and load_bytes(out.encode(), "-").data["models"]["net"]["backend"] == "onnxruntime"
+    assert err.count("note: ") == 1 and f"note: {note.text}\n" in err
