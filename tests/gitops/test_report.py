@@ -272,3 +272,14 @@ def test_report_help_states_its_exit_codes():
     text = build_parser()._subparsers._group_actions[0].choices["report"].format_help()
     assert "1  an error, or the manifest does not validate, or a target's plan failed" in text
     assert "2  with --exit-code: a model or a target changes" in text
+
+
+def test_the_notes_of_the_manifest_go_to_stderr_once(tmp_path):
+    def unsaid(text):  # the PR drops `triton:`
+        assert '\ntriton: "24.10"' in text
+        return "\n".join(line for line in text.split("\n") if not line.startswith("triton:"))
+
+    repo = make_pr_repo(tmp_path / "repo", unsaid)
+    code, out, err = run_cli("report", "models.yaml", "--base", "main", "--output", "json", cwd=repo)
+    assert code == 0 and json.loads(out)["head"], err  # stdout stays the report
+    assert err.count("note: ") == 1 and err.startswith("note: models.yaml does not say which Triton serves it"), err
