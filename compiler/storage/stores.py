@@ -118,6 +118,13 @@ class Filesystems:
         return fs, (url if protocol in HTTP_SCHEMES else fs._strip_protocol(url))
 
 
+def speaks(fs, *protocols: str) -> bool:
+    """Whether the fsspec filesystem `fs` (or a Bounded one) answers to one of `protocols`
+    ("s3", "az", ...): fsspec gives one name or a tuple of them."""
+    names = fs.protocol if isinstance(fs.protocol, (tuple, list)) else (fs.protocol,)
+    return any(name in names for name in protocols)
+
+
 def version_stamp(info: dict) -> str:
     """Everything the store says changes when an object is rewritten, as one string; "" if it
     says nothing (then nothing about the object is trusted). For sources: a digest recorded

@@ -24,6 +24,7 @@ from compiler.artifacts.checksum import checksum_warnings
 from compiler.artifacts.resolve import locked_precheck
 from compiler.errors import FatalError
 from compiler.pipeline import build
+from compiler.storage.stores import speaks
 from compiler.sync import expect
 from compiler.sync.boundary import check_local_target
 from compiler.sync.guard import check_plan
@@ -280,8 +281,7 @@ def _warm_up(target) -> None:
     the SDK import and (S3) the client are then ready when the lock is taken."""
     try:
         fs = target.fs
-        protocols = fs.protocol if isinstance(fs.protocol, (tuple, list)) else (fs.protocol,)
-        if "s3" in protocols:
+        if speaks(fs, "s3"):
             fs.connect()  # s3fs makes its botocore client here (service model, credentials)
     except Exception:  # noqa: BLE001 - the same failure comes back, explained, when it matters
         pass
