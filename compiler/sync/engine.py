@@ -299,7 +299,6 @@ class WriteJob:
     force_unlock: bool
     lock_wait: float
     overwrite_unmanaged: bool
-    folder: Path  # the manifest's folder: its git revision goes into the final state
 
 
 def sync(ctx: Context, prune: bool, dry_run: bool, jobs: int, progress, force_unlock: bool = False,
@@ -329,15 +328,14 @@ def sync(ctx: Context, prune: bool, dry_run: bool, jobs: int, progress, force_un
             return Result(plan, None, state)
         check_plan(plan, ctx.target, overwrite_unmanaged)  # before the lock: fail fast, nothing written
         job = WriteJob(plan, state, LOCK_NAME in listing.control, prune, jobs, force_unlock, lock_wait,
-                       overwrite_unmanaged,
-                       Path(os.path.abspath(ctx.loaded.manifest.path)).parent)  # type: ignore[union-attr]  # a Context has one
-        if ctx.writer is not None:
-            # This process waits while the helper writes: it looks the git revision up meanwhile.
-            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="triton-gitops-git") as git:
-                revision = git.submit(git_revision, job.folder)
-                result = ctx.writer.write(ctx, job, progress, on_plan, revision.result)
-        else:
-            result = write(ctx, job, progress, on_plan)
+                       overwrite_unmanaged)
+        folder = Path(os.path.abspath(ctx.loaded.manifest.path)).parent  # type: ignore[union-attr]  # a Context has one
+        # Only the final state records the manifest's git revision: GitPython looks it up on a
+        # thread of this process while the files are sent (here, or by the helper, which asks).
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="triton-gitops-git") as git:
+            revision = git.submit(git_revision, folder).result
+            writer = ctx.writer.write if ctx.writer is not None else write
+            result = writer(ctx, job, progress, on_plan, revision)
         if result.outcome is not None or not result.plan.needs_write:
             expect.remember_done(ctx.target, ctx.wants, ctx.cache.root)
         return result
@@ -349,7 +347,7 @@ def sync(ctx: Context, prune: bool, dry_run: bool, jobs: int, progress, force_un
 
 def write(ctx: Context, job: WriteJob, progress, on_plan=None, revision=None) -> Result:
     """Under the target's lock: check the plan still stands (or make it again), then carry it out.
-    `revision()`: the manifest's git revision, when someone else looks it up (else done here)."""
+    `revision()`: the manifest's git revision for the final state (sync looks it up meanwhile)."""
     from compiler.sync.apply import Applier  # noqa: PLC0415 - ~35 ms: only a plan with work writes (plan never does)
     from compiler.sync.target_lock import TargetLock  # noqa: PLC0415 - ~15 ms: only a plan with work takes the lock
 
@@ -373,13 +371,8 @@ def write(ctx: Context, job: WriteJob, progress, on_plan=None, revision=None) ->
         if not plan.needs_write:
             return Result(plan, None, state)
         check_plan(plan, ctx.target, job.overwrite_unmanaged)  # again: another sync may have run meanwhile
-        # Only the final state records the revision: GitPython looks it up while files are sent.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="triton-gitops-git") as git:
-            if revision is None:
-                revision = git.submit(git_revision, job.folder).result
-            applier = Applier(ctx.target, plan, state, ctx.ensembles, job.jobs, progress, revision,
-                              ctx.manifest_name)
-            outcome = applier.run()
+        applier = Applier(ctx.target, plan, state, ctx.ensembles, job.jobs, progress, revision, ctx.manifest_name)
+        outcome = applier.run()
         return Result(plan, outcome, outcome.state)
     except BaseException:
         if applier is not None and not applier.record_interrupted():
