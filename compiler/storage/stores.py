@@ -16,6 +16,7 @@ import os
 import re
 import threading
 
+from compiler.errors import Picklable
 from compiler.extras import missing_extra
 from compiler.storage.urls import HTTP_SCHEMES
 
@@ -30,7 +31,7 @@ _VERSION_FIELDS = ("VersionId", "generation", "ETag", "etag", "LastModified", "l
 _MD5_HEX = re.compile(r"^[0-9a-f]{32}$")
 
 
-class StorageTimeout(TimeoutError):
+class StorageTimeout(Picklable, TimeoutError):
     """A store did not answer successfully within the storage timeout."""
 
     def __init__(self, seconds: float, what: str):

@@ -334,8 +334,8 @@ def sync(ctx: Context, prune: bool, dry_run: bool, jobs: int, progress, force_un
         # thread of this process while the files are sent (here, or by the helper, which asks).
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="triton-gitops-git") as git:
             revision = git.submit(git_revision, folder).result
-            writer = ctx.writer.write if ctx.writer is not None else write
-            result = writer(ctx, job, progress, on_plan, revision)
+            carry_out = ctx.writer.write if ctx.writer is not None else write
+            result = carry_out(ctx, job, progress, on_plan, revision)
         if result.outcome is not None or not result.plan.needs_write:
             expect.remember_done(ctx.target, ctx.wants, ctx.cache.root)
         return result
