@@ -1,11 +1,12 @@
 """One module per command; each exposes `run(options) -> exit code`."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Optional
 
 from compiler.console import report_problems
 
 if TYPE_CHECKING:  # for annotations only: never imported at run time
+    from compiler.artifacts.cache import Cache
     from compiler.artifacts.settings import Settings
 
 EXIT_OK = 0
@@ -21,17 +22,18 @@ def run_settings(options) -> Settings:
                             storage_timeout=getattr(options, "storage_timeout", None))
 
 
-def load_or_report(manifest, output: str, settings: Settings, results=None):
+def load_or_report(manifest, output: str, settings: Settings, results=None, cache: Optional[Cache] = None):
     """(LoadedManifest, Tree) of a manifest that builds; None after its problems were printed in
     `output`'s format (text or json). `results`: the cache of earlier runs' answers to use
-    (compiler.fastpath.results_for), or None for none."""
+    (compiler.fastpath.results_for), or None for none; `cache`: the run's hash index, when the
+    command reads it again after the build (rollout --target, drift), else opened by the build."""
     # Imported here: `schema`, `explain` and `completion` import this package for the exit codes
     # alone, and the pipeline (the manifest and compile stages) costs them ~190 ms
     # of CPU (bench/import_cost.py).
+    from compiler.answers import PLAIN  # noqa: PLC0415 - see above
     from compiler.pipeline import load_and_build  # noqa: PLC0415 - see above
 
-    loaded, tree = (load_and_build(manifest, settings) if results is None
-                    else load_and_build(manifest, settings, results=results))
+    loaded, tree = load_and_build(manifest, settings, results=PLAIN if results is None else results, cache=cache)
     if tree is None:
         report_problems(loaded.problems, output, summary_label=str(manifest))
         return None

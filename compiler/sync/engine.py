@@ -90,6 +90,28 @@ class Context:
                              "changed or vanished while hashing; run again") from exc
 
 
+class IndexedTree:
+    """What a target is planned against: the manifest's tree, the run's hash index (the one the
+    artifacts stage filled while building the tree: its digests are found there in memory) and,
+    once asked for, the files the tree wants ({path: Want}), hashed once however many targets
+    are planned against it (drift plans every target of the manifest)."""
+
+    def __init__(self, tree: Tree, cache: Cache):
+        self.tree, self.cache = tree, cache
+        self._wanted: Optional[Future] = None
+
+    def wanted(self, jobs: int) -> Future:
+        """{path: Want}, worked out on a thread of its own the first time (beside the reading
+        of the target); the same answer after that."""
+        if self._wanted is None:
+            # Sources the artifacts stage hashed are index hits by now; any others (extra files,
+            # warmup data) are hashed here.
+            hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="triton-gitops-hash")
+            self._wanted = hashing.submit(wanted_files, self.tree, self.cache, jobs)
+            hashing.shutdown(wait=False)
+        return self._wanted
+
+
 @dataclass
 class Result:
     plan: Plan
@@ -117,19 +139,20 @@ def quiet_libraries() -> None:
 
 
 def prepare(loaded: LoadedManifest, requested_target, settings: Settings, jobs: int, early=None,
-            results=PLAIN, tree: Optional[Tree] = None):
+            results=PLAIN, built: Optional[IndexedTree] = None):
     """(Context, None) or (None, LoadedManifest with problems) when the manifest does not build.
 
     `loaded`: the manifest as the command loaded it (compiler.pipeline.load); its tree is built
-    here, unless the command built it already (`tree`: rollout and drift, which plan against a
-    target after loading). `settings`: this run's (compiler.artifacts.settings); remote version
-    files are left remote for a sync. `early` (compiler.fastpath.prefetch.Prefetch, or None) is
-    told the target as soon as the manifest names it, so that its reading overlaps the hashing
-    of the sources. `results`: answers of earlier runs to
-    reuse (compiler/answers.py)."""
+    here, with a hash index opened here, unless the command built it already (`built`: rollout
+    and drift, which plan against a target after loading, hand the tree with the index they built
+    it with; the files it wants are then worked out once for all their targets). `settings`:
+    this run's (compiler.artifacts.settings); remote version files are left remote for a sync.
+    `early` (compiler.fastpath.prefetch.Prefetch, or None) is told the target as soon as the
+    manifest names it, so that its reading overlaps the hashing of the sources. `results`:
+    answers of earlier runs to reuse (compiler/answers.py)."""
     quiet_libraries()
     with cancelling(early):
-        return _prepare(loaded, requested_target, settings, jobs, early, results, tree)
+        return _prepare(loaded, requested_target, settings, jobs, early, results, built)
 
 
 @contextmanager
@@ -143,9 +166,8 @@ def cancelling(early):
         raise
 
 
-def _prepare(loaded, requested_target, settings, jobs, early, results, tree):
+def _prepare(loaded, requested_target, settings, jobs, early, results, built):
     found: dict = {}
-    cache = Cache(settings.cache_root)  # one index for the artifacts stage and the hashing below
     timeout = settings.storage_timeout
 
     def resolve_early(loaded) -> None:
@@ -160,13 +182,15 @@ def _prepare(loaded, requested_target, settings, jobs, early, results, tree):
         if early is not None:
             early.send(found["target"])
 
-    if tree is None:
+    if built is None:
+        cache = Cache(settings.cache_root)  # one index for the artifacts stage and the hashing below
         # Remote version files stay remote (their digests known, fetched once if never seen), so
         # that a target on their own store can copy them server-side; others are fetched to upload.
         sync_settings = replace(settings, fetch=False, digests=True, busy_cores=0 if early is None else 1)
         tree = build(loaded, sync_settings, after_load=resolve_early, results=results, cache=cache)
-    if tree is None:
-        return _failed(loaded, early)
+        if tree is None:
+            return _failed(loaded, early)
+        built = IndexedTree(tree, cache)
     manifest, target, target_error = loaded.manifest, found.get("target"), found.get("error")
     if target_error is not None:
         raise target_error
@@ -175,17 +199,13 @@ def _prepare(loaded, requested_target, settings, jobs, early, results, tree):
         check_local_target(target, manifest, requested_target, loaded.document)
     if early is not None:
         early.send(target)  # nothing to do if already sent
-    # Sources the artifacts stage hashed are index hits by now; any others (extra files, warmup
-    # data) are hashed on threads, beside the reading of the target.
-    hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="triton-gitops-hash")
-    future = hashing.submit(wanted_files, tree, cache, jobs)
-    hashing.shutdown(wait=False)
+    hashing = built.wanted(jobs)  # beside the reading of the target
     if not target.local and not any(p.rule == "checksum-cloud-target" for p in loaded.problems):
         # A URL given on the command line: the manifest's own targets did not warn about it.
         for problem in checksum_warnings(manifest, target.display):
             loaded.problems.append(loaded.document.place(problem))
     ensembles = {name for name, model in manifest.models.items() if model.config.platform == "ensemble"}
-    return Context(loaded, tree, target, future, cache, ensembles, Path(manifest.path).name, settings,
+    return Context(loaded, built.tree, target, hashing, built.cache, ensembles, Path(manifest.path).name, settings,
                    early), loaded
 
 
