@@ -83,12 +83,13 @@ def _run_at_revision(options) -> int:
 
 
 def _today_target(options):
-    """The target as today's manifest resolves it; a local one as an absolute path."""
-    from compiler.pipeline import load_and_build  # noqa: PLC0415 - --revision only, and after the fork: the pipeline ~170 ms
+    """The target as today's manifest resolves it; a local one as an absolute path. Only the
+    manifest is read (its targets), never its sources: what is synced comes from the revision."""
+    from compiler.pipeline import load  # noqa: PLC0415 - --revision only, and after the fork: the pipeline ~170 ms
     from compiler.sync.target import resolve_target  # noqa: PLC0415 - --revision only, and after the fork: sync.target ~80 ms
 
     settings = run_settings(options)
-    loaded, _ = load_and_build(options.manifest, settings)
+    loaded = load(options.manifest, settings)
     if loaded.manifest is None:
         return options.target  # today's manifest does not load: the revision's own targets apply
     target = resolve_target(loaded.manifest, options.target, settings.policy)
