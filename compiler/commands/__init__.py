@@ -14,12 +14,13 @@ EXIT_ERROR = 1
 EXIT_CHANGES = 2
 
 
-def run_settings(options) -> Settings:
-    """This run's settings, built once from the options and the environment, then handed down."""
+def run_settings(options, with_policy: bool = True) -> Settings:
+    """This run's settings, built once from the options and the environment, then handed down
+    (`with_policy`: Settings.for_run's)."""
     from compiler.artifacts.settings import Settings  # noqa: PLC0415 - artifacts ~120 ms: schema, explain and completion import this package for the exit codes alone
 
     return Settings.for_run(locked=bool(getattr(options, "locked", False)),
-                            storage_timeout=getattr(options, "storage_timeout", None))
+                            storage_timeout=getattr(options, "storage_timeout", None), with_policy=with_policy)
 
 
 def load_or_report(manifest, output: str, settings: Settings, results=None, cache: Optional[Cache] = None):
