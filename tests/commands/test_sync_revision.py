@@ -68,8 +68,9 @@ def test_an_unknown_revision_is_a_clear_error(tmp_path):
 def test_the_sources_of_todays_manifest_are_never_read(tmp_path, monkeypatch):
     """Today's manifest only names the target: a source it names that cannot be read now (a
     store that does not answer) costs nothing and changes nothing; only the revision's
-    manifest is built."""
+    manifest is built, and the run's settings (the storage policy) are made once."""
     import compiler.pipeline as pipeline
+    from compiler.storage import policy
     from compiler.sync import engine
     from tests.support.procs import free_port
 
@@ -94,8 +95,12 @@ def test_the_sources_of_todays_manifest_are_never_read(tmp_path, monkeypatch):
 
     for module in (pipeline, engine):  # load_and_build's, and the sync's
         monkeypatch.setattr(module, "build", build)
+    policies = []
+    real_policy = policy.load
+    monkeypatch.setattr(policy, "load", lambda *args: policies.append(args) or real_policy(*args))
     code, out, err = run_cli("sync", root / "models.yaml", "--revision", "HEAD", "--storage-timeout", "2")
     assert code == 0, out + err
     assert [p.name for p in built] == ["models.yaml"] and built[0] != root / "models.yaml"  # the revision's copy
+    assert len(policies) == 1  # the run's settings, built once for both manifests
     target = root / "build" / "target" / "echo"
     assert sorted(p.name for p in target.iterdir()) == ["1", "config.pbtxt"]
