@@ -17,8 +17,31 @@ ERROR = "error"
 WARNING = "warning"
 
 
-class FatalError(Exception):
-    """Stops the command: reported as `triton-gitops: error: <message>`, exit 1."""
+def _rebuilt(cls, args: tuple):
+    """An exception of `cls` holding `args`, its __init__ not called: pickle restores its
+    attributes next (Picklable)."""
+    exc = cls.__new__(cls, *args)
+    exc.args = args
+    return exc
+
+
+class Picklable:
+    """Mixed into an exception type whose __init__ takes other arguments than the message it
+    keeps in `args`: pickle's default (calling the type with `args`) would then fail on the
+    way back. Such an exception crosses a pipe when the prefetch helper hands back what its
+    run raised (compiler/fastpath/handover.py): it is rebuilt from `args` and its attributes,
+    whatever a subclass's __init__ asks for, and comes back as it left (type, message,
+    attributes; not its traceback or cause)."""
+
+    args: tuple
+
+    def __reduce__(self):
+        return (_rebuilt, (type(self), self.args), dict(self.__dict__))
+
+
+class FatalError(Picklable, Exception):
+    """Stops the command: reported as `triton-gitops: error: <message>`, exit 1 (the one
+    handler in cli.py; a FatalError carries no exit code of its own)."""
 
     def __init__(self, message: str, hint: str = ""):
         super().__init__(message)

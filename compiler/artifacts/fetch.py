@@ -16,6 +16,7 @@ import random
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from compiler.errors import Picklable
 from compiler.storage.files import sha256_file
 from compiler.storage.stores import version_stamp
 from compiler.storage.urls import redact_url
@@ -33,7 +34,7 @@ _PERMANENT = ("FileNotFoundError", "PermissionError", "NoCredentialsError", "Cli
               "NoSuchBucket", "ValueError", "TypeError", "Mismatch", "FatalError", "KeyboardInterrupt", "StorageTimeout")
 
 
-class Mismatch(Exception):
+class Mismatch(Picklable, Exception):
     """The bytes are not the ones expected: names the file and both digests."""
 
     def __init__(self, label: str, expected: str, actual: str):

@@ -9,7 +9,7 @@ engine and its target, lock, rollout and PR report. A stage that needs another m
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from compiler.errors import FatalError
@@ -54,14 +54,20 @@ class Settings:
     policy: Policy = storage_policy.DEFAULT
 
     @classmethod
-    def for_run(cls, locked: bool = False, storage_timeout: float | None = None) -> Settings:
+    def for_run(cls, locked: bool = False, storage_timeout: float | None = None, with_policy: bool = True) -> Settings:
         """The settings of one command run: `--locked`, `--storage-timeout`, and the environment
         (TRITON_GITOPS_CACHE_DIR / XDG_CACHE_HOME, TRITON_GITOPS_JOBS, TRITON_GITOPS_PART_JOBS,
         TRITON_GITOPS_STORAGE_TIMEOUT, the storage policy's variables and the endpoints it
-        trusts) read once, now."""
+        trusts) read once, now. `with_policy=False`: the strictest policy stands in until
+        `with_run_policy` loads the run's (compile's up-to-date check needs none)."""
         return cls(lock=LOCK_STRICT if locked else LOCK_WARN, cache_dir=str(default_cache_dir()),
                    jobs=_jobs_from_environment(), part_jobs=_part_jobs_from_environment(),
-                   storage_timeout=storage_timeout or stores.storage_timeout(), policy=storage_policy.load())
+                   storage_timeout=storage_timeout or stores.storage_timeout(),
+                   policy=storage_policy.load() if with_policy else storage_policy.DEFAULT)
+
+    def with_run_policy(self) -> Settings:
+        """These settings with the storage policy of the environment (storage_policy.load)."""
+        return replace(self, policy=storage_policy.load())
 
     @property
     def cache_root(self) -> Path:

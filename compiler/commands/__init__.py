@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Optional
 
 from compiler.console import report_problems
 from compiler.errors import printable
 
 if TYPE_CHECKING:  # for annotations only: never imported at run time
+    from compiler.artifacts.cache import Cache
     from compiler.artifacts.settings import Settings
     from compiler.notes import Note
 
@@ -17,12 +18,13 @@ EXIT_ERROR = 1
 EXIT_CHANGES = 2
 
 
-def run_settings(options) -> Settings:
-    """This run's settings, built once from the options and the environment, then handed down."""
+def run_settings(options, with_policy: bool = True) -> Settings:
+    """This run's settings, built once from the options and the environment, then handed down
+    (`with_policy`: Settings.for_run's)."""
     from compiler.artifacts.settings import Settings  # noqa: PLC0415 - artifacts ~120 ms: schema, explain and completion import this package for the exit codes alone
 
     return Settings.for_run(locked=bool(getattr(options, "locked", False)),
-                            storage_timeout=getattr(options, "storage_timeout", None))
+                            storage_timeout=getattr(options, "storage_timeout", None), with_policy=with_policy)
 
 
 def show_notes(*notes: Iterable[Note]) -> None:
@@ -36,17 +38,19 @@ def show_notes(*notes: Iterable[Note]) -> None:
             print(f"note: {printable(note.text)}", file=sys.stderr)
 
 
-def load_or_report(manifest, output: str, settings: Settings, results=None):
+def load_or_report(manifest, output: str, settings: Settings, results=None, cache: Optional[Cache] = None):
     """(LoadedManifest, Tree) of a manifest that builds; None after its problems were printed in
-    `output`'s format (text or json). Its notes are shown either way. `results`: the cache of earlier runs' answers to use
-    (compiler.fastpath.results_for), or None for none."""
+    `output`'s format (text or json). Its notes are shown either way. `results`: the cache of
+    earlier runs' answers to use (compiler.fastpath.results_for), or None for none; `cache`: the
+    run's hash index, when the command reads it again after the build (rollout --target, drift),
+    else opened by the build."""
     # Imported here: `schema`, `explain` and `completion` import this package for the exit codes
     # alone, and the pipeline (the manifest and compile stages) costs them ~190 ms
     # of CPU (bench/import_cost.py).
+    from compiler.answers import PLAIN  # noqa: PLC0415 - see above
     from compiler.pipeline import load_and_build  # noqa: PLC0415 - see above
 
-    loaded, tree = (load_and_build(manifest, settings) if results is None
-                    else load_and_build(manifest, settings, results=results))
+    loaded, tree = load_and_build(manifest, settings, results=PLAIN if results is None else results, cache=cache)
     show_notes(loaded.notes)
     if tree is None:
         report_problems(loaded.problems, output, summary_label=str(manifest))

@@ -6,9 +6,11 @@ the heavier modules are not even imported.
 """
 from __future__ import annotations
 
+import functools
 import json
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
@@ -20,6 +22,9 @@ from compiler.errors import FatalError, printable
 from compiler.fastpath import results_for
 from compiler.notes import Note
 from compiler.storage.env import expand
+
+if TYPE_CHECKING:  # for annotations only: never imported at run time
+    from compiler.artifacts.settings import Settings
 
 _SIGN = {CREATE: "+", UPDATE: "~", DELETE: "-"}
 
@@ -101,9 +106,10 @@ def _answer_from_record(report: dict, out: Path, options) -> int:
     return EXIT_OK
 
 
-def _keep_record(loaded, summary: dict, out: Path, cache_root: Path, key, started, written) -> None:
+def _keep_record(loaded, summary: dict, out: Path, settings: Settings, key, started, written) -> None:
     """Record this run for the next one, where a stat can vouch for every input: local
-    sources only, and no warnings (which the next run would otherwise have to repeat)."""
+    sources only, and no warnings (which the next run would otherwise have to repeat); with
+    what its remote targets were checked against, if it has any (the storage policy)."""
     from compiler.artifacts.lockfile import lock_path  # noqa: PLC0415 - ~50 ms: the up-to-date answer (build record) never loads it
     from compiler.artifacts.plan_sources import source_records, sources_block  # noqa: PLC0415 - ~50 ms: the up-to-date answer (build record) never loads it
 
@@ -114,8 +120,11 @@ def _keep_record(loaded, summary: dict, out: Path, cache_root: Path, key, starte
         return
     report = {"summary": summary, "sources": source_records(manifest), "sources_text": sources_block(manifest),
               "notes": [list(note) for note in loaded.notes]}  # shown again by the up-to-date answer
+    names = build_record.storage_names(manifest)
+    storage = None if names is None else (names, build_record.storage_digest(settings.policy, names))
     try:
-        build_record.save(out, cache_root, key, started, build_record.input_paths(manifest, lock_path(manifest.path)), written, report)
+        build_record.save(out, settings.cache_root, key, started, build_record.input_paths(manifest, lock_path(manifest.path)),
+                          written, report, storage)
     except OSError:
         pass  # only a shortcut lost: the next run does the full compile
 
@@ -149,7 +158,12 @@ def default_out(manifest_path: Path) -> Path | None:
 
 def run(options) -> int:
     manifest_path = Path(options.manifest)
-    settings = run_settings(options)
+    # The up-to-date check reads the lock mode and the cache folder, not the storage policy,
+    # which TRITON_GITOPS_POLICY=git:REF:PATH reads with `git show` (docs/benchmarks.md, Compile):
+    # that is loaded once, when a record's answer depends on it (build_record.storage_names) or
+    # for the full run. (An unreadable policy file is then reported by the first run that needs it.)
+    early = run_settings(options, with_policy=False)
+    full_settings = functools.cache(early.with_run_policy)
     out, no_target = (Path(options.out) if options.out else None), None
     if out is None:
         try:
@@ -157,17 +171,18 @@ def run(options) -> int:
         except FatalError as exc:  # no (single) local target: said after the manifest's own problems
             no_target = exc
     if out is None:  # the manifest did not load, or names no folder: the full run reports its problems first
-
+        settings = full_settings()
         if load_or_report(options.manifest, options.output, settings, results_for(options.manifest, settings)) is None:
             return EXIT_ERROR
         raise no_target or FatalError(f"cannot tell the local target of {options.manifest}", "pass --out DIR")
     # The file system's clock before anything is read: inputs changed after it are not trusted
     # to the record (see compiler.compile.build_record).
     started = None if options.dry_run else build_record.clock_now(out)
-    key = build_record.current_key(out, manifest_path, str(options.manifest), settings.lock)
-    report = build_record.up_to_date(out, key, settings.cache_root)
+    key = build_record.current_key(out, manifest_path, str(options.manifest), early.lock)
+    report = build_record.up_to_date(out, key, early.cache_root, lambda: full_settings().policy)
     if report is not None:
         return _answer_from_record(report, out, options)
+    settings = full_settings()
 
     from compiler.artifacts.plan_sources import source_records, sources_block  # noqa: PLC0415 - ~50 ms: the up-to-date answer above never loads it
 
@@ -188,6 +203,6 @@ def run(options) -> int:
     ensembles = [name for name, model in manifest.models.items() if model.config.platform == "ensemble"]
     written = write_tree(tree, out, Path(options.manifest).name, ensembles)
     summary = {"models": len(loaded.manifest.models), "files": len(tree.entries), "bytes": tree.total_bytes}
-    _keep_record(loaded, summary, out, settings.cache_root, key, started, written)
+    _keep_record(loaded, summary, out, settings, key, started, written)
     _summary(out, summary, options, up_to_date=False)
     return EXIT_OK

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 from pathlib import Path
 
+from compiler.artifacts.cache import Cache
 from compiler.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, load_or_report, run_settings
 from compiler.commands.targets import kind_of
 from compiler.console import json_text
@@ -31,13 +32,14 @@ def _names(options, manifest) -> list:
 
 def run(options) -> int:
     settings = run_settings(options)
-    built = load_or_report(options.manifest, options.output, settings)
+    cache = Cache(settings.cache_root)  # the hash index: read once, by the build and every target's plan
+    built = load_or_report(options.manifest, options.output, settings, cache=cache)
     if built is None:
         return EXIT_ERROR
     loaded, tree = built
     manifest = loaded.manifest
     checks = check.check_all(loaded, tree, settings, _names(options, manifest), timeout=options.timeout,
-                             nameserver=options.nameserver)
+                             nameserver=options.nameserver, cache=cache)
 
     revision = git_revision(Path(options.manifest).resolve().parent) or ""
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

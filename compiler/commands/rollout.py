@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 
+from compiler.artifacts.cache import Cache
 from compiler.commands import EXIT_ERROR, EXIT_OK, load_or_report, run_settings
 from compiler.console import json_text, paint, plural, use_colour
 from compiler.errors import printable
@@ -53,9 +54,10 @@ def _outcome_text(o, colour: bool) -> str:
     return "\n".join(lines)
 
 
-def _target_gate(options, loaded, tree, settings, colour: bool):
-    """(None, check) to go on, or (exit code, None) when the target does not hold the manifest yet."""
-    check = check_target(loaded, tree, options.target, settings)
+def _target_gate(options, loaded, tree, settings, cache: Cache, colour: bool):
+    """(None, check) to go on, or (exit code, None) when the target does not hold the manifest yet.
+    `cache`: the hash index the tree was built with."""
+    check = check_target(loaded, tree, options.target, settings, cache=cache)
     if check.note:
         print(f"note: {printable(check.note)}", file=sys.stderr)
     if check.in_sync:
@@ -91,7 +93,8 @@ def _check_live(replicas, timeout: float) -> None:
 
 def run(options) -> int:
     settings = run_settings(options)
-    built = load_or_report(options.manifest, options.output, settings)
+    cache = Cache(settings.cache_root)  # the hash index: read once, by the build and the target's plan
+    built = load_or_report(options.manifest, options.output, settings, cache=cache)
     if built is None:
         return EXIT_ERROR
     loaded, tree = built
@@ -107,7 +110,7 @@ def run(options) -> int:
     _check_live(replicas, options.timeout)
     check = None
     if options.target:
-        gate, check = _target_gate(options, loaded, tree, settings, colour)
+        gate, check = _target_gate(options, loaded, tree, settings, cache, colour)
         if gate is not None:
             return gate
     if text:

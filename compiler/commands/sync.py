@@ -13,7 +13,8 @@ from compiler.fastpath import results_for
 from compiler.sync.progress import Progress
 
 
-def run(options) -> int:
+def run(options, settings=None) -> int:
+    """`settings`: the run's, when already built (--revision builds them for today's manifest)."""
     if options.jobs < 1:
         raise FatalError(f"--jobs must be at least 1, not {options.jobs}")
     if getattr(options, "revision", None):
@@ -21,15 +22,15 @@ def run(options) -> int:
     started = time.monotonic()
     # First thing, before the stages are imported (_run): the helper that reads the target
     # (compiler/fastpath/prefetch.py) forks from a small process.
-    return _run(options, started, fastpath.target_reader(options.target, (options.manifest,)))
+    return _run(options, started, fastpath.target_reader(options.target, (options.manifest,)), settings)
 
 
-def _run(options, started, early) -> int:
+def _run(options, started, early, settings=None) -> int:
     from compiler.pipeline import load  # noqa: PLC0415 - fastpath: after the fork (run)
     from compiler.sync import engine  # noqa: PLC0415 - fastpath: after the fork (run)
     from compiler.sync.summary import plan_text, sync_json, sync_summary  # noqa: PLC0415 - fastpath: after the fork (run)
 
-    settings = run_settings(options)
+    settings = settings if settings is not None else run_settings(options)
     results = results_for(options.manifest, settings)
     with engine.cancelling(early):
         loaded = load(options.manifest, settings, results)
@@ -73,23 +74,24 @@ def _run_at_revision(options) -> int:
 
     from compiler.gitinfo import checkout_tree  # noqa: PLC0415 - gitinfo ~15 ms: --revision only
 
-    target = _today_target(options)
+    settings = run_settings(options)  # once: with a git:REF:PATH policy it runs `git show`
+    target = _today_target(options, settings)
     with checkout_tree(options.revision, options.manifest) as old:
         if old is None or not Path(old).is_file():
             raise FatalError(f"{options.manifest}: not in git at {options.revision}",
                              "name a revision where the manifest exists: git log -- " + str(options.manifest))
         print(f"sync: the manifest as of {options.revision}", file=sys.stderr)
         return run(argparse.Namespace(**{**vars(options), "manifest": str(old), "target": target,
-                                         "revision": None}))
+                                         "revision": None}), settings)
 
 
-def _today_target(options):
-    """The target as today's manifest resolves it; a local one as an absolute path."""
-    from compiler.pipeline import load_and_build  # noqa: PLC0415 - --revision only, and after the fork: the pipeline ~170 ms
+def _today_target(options, settings):
+    """The target as today's manifest resolves it; a local one as an absolute path. Only the
+    manifest is read (its targets), never its sources: what is synced comes from the revision."""
+    from compiler.pipeline import load  # noqa: PLC0415 - --revision only, and after the fork: the pipeline ~170 ms
     from compiler.sync.target import resolve_target  # noqa: PLC0415 - --revision only, and after the fork: sync.target ~80 ms
 
-    settings = run_settings(options)
-    loaded, _ = load_and_build(options.manifest, settings)
+    loaded = load(options.manifest, settings)
     if loaded.manifest is None:
         return options.target  # today's manifest does not load: the revision's own targets apply
     target = resolve_target(loaded.manifest, options.target, settings.policy)

@@ -10,6 +10,7 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Optional
 
+from compiler.artifacts.cache import Cache
 from compiler.errors import FatalError
 from compiler.manifest.variants import serve_variant
 from compiler.storage.redact import environment_secrets, scrub
@@ -83,11 +84,11 @@ def _message(exc: BaseException) -> str:
     return scrub(f"{type(exc).__name__}: {exc}", environment_secrets())
 
 
-def check_storage(loaded, tree, settings, check: TargetCheck) -> None:
-    """`plan --target NAME`'s core: the plan of the manifest's tree (built once by the command),
-    or the reason there is none."""
+def check_storage(loaded, built: engine.IndexedTree, settings, check: TargetCheck) -> None:
+    """`plan --target NAME`'s core: the plan of the manifest's tree (built once by the command,
+    its wanted files worked out once for every target), or the reason there is none."""
     try:
-        ctx, _ = engine.prepare(loaded, check.name, settings, jobs=8, tree=tree)
+        ctx, _ = engine.prepare(loaded, check.name, settings, jobs=8, built=built)
         if ctx is None:  # not with a tree given; said plainly should that ever change
             raise FatalError("the manifest does not build: " + "; ".join(p.message for p in loaded.problems[:3]))
         check.plan = engine.plan_only(ctx).plan
@@ -134,14 +135,15 @@ def check_servers(manifest, check: TargetCheck, timeout: float, nameserver=None)
             check.servers.append(server)
 
 
-def check_all(loaded, tree, settings, names, timeout: float = 30.0, nameserver=None) -> list:
+def check_all(loaded, tree, settings, names, timeout: float = 30.0, nameserver=None, cache=None) -> list:
     """A TargetCheck for each of `names` (targets of the loaded manifest, whose `tree` the
-    command built with this run's `settings`)."""
+    command built with this run's `settings` and `cache`, its hash index)."""
     manifest = loaded.manifest
+    built = engine.IndexedTree(tree, cache if cache is not None else Cache(settings.cache_root))
     out = []
     for name in names:
         check = TargetCheck(name, redact_url(manifest.targets[name].url))
-        check_storage(loaded, tree, settings, check)
+        check_storage(loaded, built, settings, check)
         check_servers(manifest, check, timeout, nameserver)
         out.append(check)
     return out

@@ -22,7 +22,6 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from compiler.errors import FatalError
 from compiler.fastpath.prefetch import _read_frame, _write_frame
 from compiler.sync.engine import Context, write
 
@@ -97,7 +96,8 @@ class _Relay:
 
 def serve(target, from_parent: int, to_parent: int) -> None:  # pragma: no cover - runs in the helper
     """Wait for a Job; none (end-of-file) ends the helper. Answers with one final message:
-    ("result", Result), ("error", message, hint), ("interrupted",) or ("raised", exception)."""
+    ("result", Result), ("interrupted",) or ("raised", exception): the parent raises it as if
+    its own run had (a FatalError is then reported as usual)."""
     data = _read_frame(from_parent)
     if not data:
         return
@@ -139,13 +139,14 @@ def _run(target, job: Job, relay: _Relay, revision):  # pragma: no cover - runs 
         relay.flush()  # what is still batched goes out before the answer
 
 
-def _described(exc: BaseException) -> tuple:  # pragma: no cover - runs in the helper
-    if isinstance(exc, FatalError):
-        return ("error", exc.message, exc.hint)
+def _described(exc: BaseException) -> tuple:
+    """("raised", exc) when `exc` comes back whole from pickle (every FatalError does, and the
+    package's own exception types: errors.Picklable); else ("raised", RuntimeError) with its
+    type and text: a library's exception may not pickle, or not unpickle in the parent."""
     try:
-        pickle.dumps(exc)
+        pickle.loads(pickle.dumps(exc, protocol=pickle.HIGHEST_PROTOCOL))
         return ("raised", exc)
-    except Exception:  # noqa: BLE001 - an exception that does not pickle: its text
+    except Exception:  # noqa: BLE001 - any failure either way: its text
         return ("raised", RuntimeError(f"{type(exc).__name__}: {exc}"))
 
 

@@ -140,12 +140,9 @@ class Prefetch:
                 if interrupted:
                     raise KeyboardInterrupt
                 return rest[0]
-            elif kind == "error":
-                from compiler.errors import FatalError  # noqa: PLC0415 - the top stays os and sys: ~12-50 ms there would delay the fork
-                raise FatalError(rest[0], rest[1])
             elif kind == "interrupted":
                 raise KeyboardInterrupt
-            else:  # "raised": an exception the child's run did not explain, as it was
+            else:  # "raised": what the child's run raised (a FatalError too), as it was
                 raise rest[0]
 
     def cancel(self) -> None:

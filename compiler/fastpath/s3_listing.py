@@ -25,7 +25,7 @@ import re
 
 from fsspec.asyn import sync
 
-from compiler.storage.stores import StorageTimeout
+from compiler.storage.stores import StorageTimeout, speaks
 
 _OURS = contextvars.ContextVar("triton_gitops_lean_listing", default=False)  # set by our requests only
 _CONTENTS = re.compile(rb"<Contents>.*?</Contents>", re.S)
@@ -56,8 +56,7 @@ def list_objects(target):
 
 
 def _is_s3(fs) -> bool:
-    protocols = fs.protocol if isinstance(fs.protocol, (tuple, list)) else (fs.protocol,)
-    return "s3" in protocols and hasattr(fs, "_call_s3")
+    return speaks(fs, "s3") and hasattr(fs, "_call_s3")
 
 
 async def _list(fs, bucket: str, prefix: str) -> dict:

@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass, field
 from typing import ClassVar, Union, cast
 
+from compiler.errors import Picklable
 from compiler.rules.base import is_map, is_repeated
 
 _TOKEN = re.compile(r"""
@@ -38,7 +39,7 @@ MAX_TOKENS = 200_000  # beyond this (a pathological file) the caller falls back 
 MAX_DEPTH = 100  # ModelConfig nests about 8 deep; deeper text is not a config
 
 
-class ScanError(Exception):
+class ScanError(Picklable, Exception):
     def __init__(self, message: str, line: int, column: int):
         super().__init__(f"{line}:{column}: {message}")
         self.line, self.column = line, column

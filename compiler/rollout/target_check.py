@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Optional
 
+from compiler.artifacts.cache import Cache
 from compiler.errors import FatalError
 from compiler.rollout.rollout_record import model_digests
 
@@ -33,14 +34,16 @@ class TargetCheck:
         return not self.pending
 
 
-def check_target(loaded: LoadedManifest, tree: Tree, requested: str, settings: Settings, jobs: int = 8) -> TargetCheck:
-    """The plan of `tree` (the command built it: the manifest is loaded and hashed once) against
-    the target `requested`."""
+def check_target(loaded: LoadedManifest, tree: Tree, requested: str, settings: Settings, jobs: int = 8,
+                 cache: Optional[Cache] = None) -> TargetCheck:
+    """The plan of `tree` against the target `requested`. The command built the tree with
+    `cache` (the run's hash index), so the manifest is loaded, and its index read, once."""
     try:
-        from compiler.sync.engine import plan_only, prepare  # noqa: PLC0415 - the sync stage ~90-230 ms: rollout --target only
+        from compiler.sync.engine import IndexedTree, plan_only, prepare  # noqa: PLC0415 - the sync stage ~90-230 ms: rollout --target only
     except ImportError:  # an install without the sync stage: say so rather than guess
         return TargetCheck(requested, note="sync is not available here; the target was not checked")
-    ctx, _loaded = prepare(loaded, requested, settings, jobs, tree=tree)
+    built = IndexedTree(tree, cache if cache is not None else Cache(settings.cache_root))
+    ctx, _loaded = prepare(loaded, requested, settings, jobs, built=built)
     if ctx is None:  # not with a tree given; said plainly should that ever change
         raise FatalError(f"{loaded.document.file}: does not validate", "run `triton-gitops validate` for the problems")
     result = plan_only(ctx)

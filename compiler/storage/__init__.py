@@ -6,7 +6,8 @@ targets (`sync/`, `rollout/`) alike.
 - `policy`: what the workflow (not the pull request) allows: endpoints and variables;
 - `destinations`: where a URL with its storage options sends requests and credentials, and
   the check of that against the policy, before any request;
-- `stores`: opening an fsspec filesystem (bounded in time), the store's stamp and md5;
+- `stores`: opening an fsspec filesystem (bounded in time), which store one is (`speaks`), the
+  store's stamp and md5;
 - `redact`: scrubbing secrets from anything printed, debug logs included;
 - `files`: atomic writes and streamed digests of local files.
 

@@ -16,6 +16,7 @@ import os
 import re
 import threading
 
+from compiler.errors import Picklable
 from compiler.extras import missing_extra
 from compiler.storage.urls import HTTP_SCHEMES
 
@@ -30,7 +31,7 @@ _VERSION_FIELDS = ("VersionId", "generation", "ETag", "etag", "LastModified", "l
 _MD5_HEX = re.compile(r"^[0-9a-f]{32}$")
 
 
-class StorageTimeout(TimeoutError):
+class StorageTimeout(Picklable, TimeoutError):
     """A store did not answer successfully within the storage timeout."""
 
     def __init__(self, seconds: float, what: str):
@@ -116,6 +117,13 @@ class Filesystems:
                 self._open[key] = Bounded(fs, self.seconds)
             fs = self._open[key]
         return fs, (url if protocol in HTTP_SCHEMES else fs._strip_protocol(url))
+
+
+def speaks(fs, *protocols: str) -> bool:
+    """Whether the fsspec filesystem `fs` (or a Bounded one) answers to one of `protocols`
+    ("s3", "az", ...): fsspec gives one name or a tuple of them."""
+    names = fs.protocol if isinstance(fs.protocol, (tuple, list)) else (fs.protocol,)
+    return any(name in names for name in protocols)
 
 
 def version_stamp(info: dict) -> str:

@@ -25,6 +25,7 @@ from compiler.artifacts.resolve import locked_precheck
 from compiler.artifacts.settings import DEFAULT_PART_JOBS
 from compiler.errors import FatalError
 from compiler.pipeline import build
+from compiler.storage.stores import speaks
 from compiler.sync import expect
 from compiler.sync.boundary import check_local_target
 from compiler.sync.guard import check_plan
@@ -90,6 +91,28 @@ class Context:
                              "changed or vanished while hashing; run again") from exc
 
 
+class IndexedTree:
+    """What a target is planned against: the manifest's tree, the run's hash index (the one the
+    artifacts stage filled while building the tree: its digests are found there in memory) and,
+    once asked for, the files the tree wants ({path: Want}), hashed once however many targets
+    are planned against it (drift plans every target of the manifest)."""
+
+    def __init__(self, tree: Tree, cache: Cache):
+        self.tree, self.cache = tree, cache
+        self._wanted: Optional[Future] = None
+
+    def wanted(self, jobs: int) -> Future:
+        """{path: Want}, worked out on a thread of its own the first time (beside the reading
+        of the target); the same answer after that."""
+        if self._wanted is None:
+            # Sources the artifacts stage hashed are index hits by now; any others (extra files,
+            # warmup data) are hashed here.
+            hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="triton-gitops-hash")
+            self._wanted = hashing.submit(wanted_files, self.tree, self.cache, jobs)
+            hashing.shutdown(wait=False)
+        return self._wanted
+
+
 @dataclass
 class Result:
     plan: Plan
@@ -117,19 +140,20 @@ def quiet_libraries() -> None:
 
 
 def prepare(loaded: LoadedManifest, requested_target, settings: Settings, jobs: int, early=None,
-            results=PLAIN, tree: Optional[Tree] = None):
+            results=PLAIN, built: Optional[IndexedTree] = None):
     """(Context, None) or (None, LoadedManifest with problems) when the manifest does not build.
 
     `loaded`: the manifest as the command loaded it (compiler.pipeline.load); its tree is built
-    here, unless the command built it already (`tree`: rollout and drift, which plan against a
-    target after loading). `settings`: this run's (compiler.artifacts.settings); remote version
-    files are left remote for a sync. `early` (compiler.fastpath.prefetch.Prefetch, or None) is
-    told the target as soon as the manifest names it, so that its reading overlaps the hashing
-    of the sources. `results`: answers of earlier runs to
-    reuse (compiler/answers.py)."""
+    here, with a hash index opened here, unless the command built it already (`built`: rollout
+    and drift, which plan against a target after loading, hand the tree with the index they built
+    it with; the files it wants are then worked out once for all their targets). `settings`:
+    this run's (compiler.artifacts.settings); remote version files are left remote for a sync.
+    `early` (compiler.fastpath.prefetch.Prefetch, or None) is told the target as soon as the
+    manifest names it, so that its reading overlaps the hashing of the sources. `results`:
+    answers of earlier runs to reuse (compiler/answers.py)."""
     quiet_libraries()
     with cancelling(early):
-        return _prepare(loaded, requested_target, settings, jobs, early, results, tree)
+        return _prepare(loaded, requested_target, settings, jobs, early, results, built)
 
 
 @contextmanager
@@ -143,9 +167,8 @@ def cancelling(early):
         raise
 
 
-def _prepare(loaded, requested_target, settings, jobs, early, results, tree):
+def _prepare(loaded, requested_target, settings, jobs, early, results, built):
     found: dict = {}
-    cache = Cache(settings.cache_root)  # one index for the artifacts stage and the hashing below
     timeout = settings.storage_timeout
 
     def resolve_early(loaded) -> None:
@@ -160,13 +183,15 @@ def _prepare(loaded, requested_target, settings, jobs, early, results, tree):
         if early is not None:
             early.send(found["target"])
 
-    if tree is None:
+    if built is None:
+        cache = Cache(settings.cache_root)  # one index for the artifacts stage and the hashing below
         # Remote version files stay remote (their digests known, fetched once if never seen), so
         # that a target on their own store can copy them server-side; others are fetched to upload.
         sync_settings = replace(settings, fetch=False, digests=True, busy_cores=0 if early is None else 1)
         tree = build(loaded, sync_settings, after_load=resolve_early, results=results, cache=cache)
-    if tree is None:
-        return _failed(loaded, early)
+        if tree is None:
+            return _failed(loaded, early)
+        built = IndexedTree(tree, cache)
     manifest, target, target_error = loaded.manifest, found.get("target"), found.get("error")
     if target_error is not None:
         raise target_error
@@ -175,17 +200,13 @@ def _prepare(loaded, requested_target, settings, jobs, early, results, tree):
         check_local_target(target, manifest, requested_target, loaded.document)
     if early is not None:
         early.send(target)  # nothing to do if already sent
-    # Sources the artifacts stage hashed are index hits by now; any others (extra files, warmup
-    # data) are hashed on threads, beside the reading of the target.
-    hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="triton-gitops-hash")
-    future = hashing.submit(wanted_files, tree, cache, jobs)
-    hashing.shutdown(wait=False)
+    hashing = built.wanted(jobs)  # beside the reading of the target
     if not target.local and not any(p.rule == "checksum-cloud-target" for p in loaded.problems):
         # A URL given on the command line: the manifest's own targets did not warn about it.
         for problem in checksum_warnings(manifest, target.display):
             loaded.problems.append(loaded.document.place(problem))
     ensembles = {name for name, model in manifest.models.items() if model.config.platform == "ensemble"}
-    return Context(loaded, tree, target, future, cache, ensembles, Path(manifest.path).name, settings,
+    return Context(loaded, built.tree, target, hashing, built.cache, ensembles, Path(manifest.path).name, settings,
                    early), loaded
 
 
@@ -281,8 +302,7 @@ def _warm_up(target) -> None:
     the SDK import and (S3) the client are then ready when the lock is taken."""
     try:
         fs = target.fs
-        protocols = fs.protocol if isinstance(fs.protocol, (tuple, list)) else (fs.protocol,)
-        if "s3" in protocols:
+        if speaks(fs, "s3"):
             fs.connect()  # s3fs makes its botocore client here (service model, credentials)
     except Exception:  # noqa: BLE001 - the same failure comes back, explained, when it matters
         pass
@@ -300,7 +320,6 @@ class WriteJob:
     force_unlock: bool
     lock_wait: float
     overwrite_unmanaged: bool
-    folder: Path  # the manifest's folder: its git revision goes into the final state
     part_jobs: int = DEFAULT_PART_JOBS  # the run's Settings.part_jobs (the helper that writes has no Settings)
 
 
@@ -331,16 +350,14 @@ def sync(ctx: Context, prune: bool, dry_run: bool, jobs: int, progress, force_un
             return Result(plan, None, state)
         check_plan(plan, ctx.target, overwrite_unmanaged)  # before the lock: fail fast, nothing written
         job = WriteJob(plan, state, LOCK_NAME in listing.control, prune, jobs, force_unlock, lock_wait,
-                       overwrite_unmanaged,
-                       Path(os.path.abspath(ctx.loaded.manifest.path)).parent,  # type: ignore[union-attr]  # a Context has one
-                       ctx.settings.part_jobs)
-        if ctx.writer is not None:
-            # This process waits while the helper writes: it looks the git revision up meanwhile.
-            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="triton-gitops-git") as git:
-                revision = git.submit(git_revision, job.folder)
-                result = ctx.writer.write(ctx, job, progress, on_plan, revision.result)
-        else:
-            result = write(ctx, job, progress, on_plan)
+                       overwrite_unmanaged, ctx.settings.part_jobs)
+        folder = Path(os.path.abspath(ctx.loaded.manifest.path)).parent  # type: ignore[union-attr]  # a Context has one
+        # Only the final state records the manifest's git revision: GitPython looks it up on a
+        # thread of this process while the files are sent (here, or by the helper, which asks).
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="triton-gitops-git") as git:
+            revision = git.submit(git_revision, folder).result
+            carry_out = ctx.writer.write if ctx.writer is not None else write
+            result = carry_out(ctx, job, progress, on_plan, revision)
         if result.outcome is not None or not result.plan.needs_write:
             expect.remember_done(ctx.target, ctx.wants, ctx.cache.root)
         return result
@@ -352,7 +369,7 @@ def sync(ctx: Context, prune: bool, dry_run: bool, jobs: int, progress, force_un
 
 def write(ctx: Context, job: WriteJob, progress, on_plan=None, revision=None) -> Result:
     """Under the target's lock: check the plan still stands (or make it again), then carry it out.
-    `revision()`: the manifest's git revision, when someone else looks it up (else done here)."""
+    `revision()`: the manifest's git revision for the final state (sync looks it up meanwhile)."""
     from compiler.sync.apply import Applier  # noqa: PLC0415 - ~35 ms: only a plan with work writes (plan never does)
     from compiler.sync.target_lock import TargetLock  # noqa: PLC0415 - ~15 ms: only a plan with work takes the lock
 
@@ -376,13 +393,9 @@ def write(ctx: Context, job: WriteJob, progress, on_plan=None, revision=None) ->
         if not plan.needs_write:
             return Result(plan, None, state)
         check_plan(plan, ctx.target, job.overwrite_unmanaged)  # again: another sync may have run meanwhile
-        # Only the final state records the revision: GitPython looks it up while files are sent.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="triton-gitops-git") as git:
-            if revision is None:
-                revision = git.submit(git_revision, job.folder).result
-            applier = Applier(ctx.target, plan, state, ctx.ensembles, job.jobs, progress, revision,
-                              ctx.manifest_name, job.part_jobs)
-            outcome = applier.run()
+        applier = Applier(ctx.target, plan, state, ctx.ensembles, job.jobs, progress, revision, ctx.manifest_name,
+                          job.part_jobs)
+        outcome = applier.run()
         return Result(plan, outcome, outcome.state)
     except BaseException:
         if applier is not None and not applier.record_interrupted():

@@ -28,6 +28,7 @@ from typing import Optional
 
 from compiler.artifacts.remote_copy import SERVER_SIDE, UPLOAD, copy_method, local_copy, server_side_copy
 from compiler.artifacts.settings import DEFAULT_PART_JOBS
+from compiler.storage.stores import speaks
 from compiler.sync.storage_failures import VerifyError
 
 CHUNK = 1 << 20
@@ -184,10 +185,9 @@ def _part_options(fs, part_jobs: int) -> dict:
     """fsspec put_file arguments for parts in parallel: s3fs and adlfs take `max_concurrency`;
     s3fs also the part size, which must be BLOCK for the multipart ETag we compute to match.
     Others (gcsfs: a resumable upload, one chunk after another) take their defaults."""
-    protocols = fs.protocol if isinstance(fs.protocol, (tuple, list)) else (fs.protocol,)
-    if "s3" in protocols:
+    if speaks(fs, "s3"):
         return {"chunksize": BLOCK, "max_concurrency": part_jobs}
-    if "abfs" in protocols or "az" in protocols:
+    if speaks(fs, "abfs", "az"):
         return {"max_concurrency": part_jobs}
     return {}
 

@@ -63,3 +63,44 @@ def test_an_unknown_revision_is_a_clear_error(tmp_path):
     code, out, err = run_cli("sync", root / "models.yaml", "--revision", "no-such-ref")
     assert code == 1 and "'no-such-ref' not found" in err and "Traceback" not in err
     assert not (root / "build").exists()
+
+
+def test_the_sources_of_todays_manifest_are_never_read(tmp_path, monkeypatch):
+    """Today's manifest only names the target: a source it names that cannot be read now (a
+    store that does not answer) costs nothing and changes nothing; only the revision's
+    manifest is built, and the run's settings (the storage policy) are made once."""
+    import compiler.pipeline as pipeline
+    from compiler.storage import policy
+    from compiler.sync import engine
+    from tests.support.procs import free_port
+
+    root = tmp_path / "repo"
+    (root / "src").mkdir(parents=True)
+    (root / ".gitignore").write_text("build/\n")
+    _git(root, "init", "-q", "-b", "main")
+    _commit(root, {1: "# good version 1\n"}, "v1")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")  # nothing listens there
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    today = (root / "models.yaml").read_text().replace("      1: {source: src/echo1.py}",
+                                                       "      1: {source: src/echo1.py}\n"
+                                                       "      2: {source: s3://unreachable/echo2.py}")
+    (root / "models.yaml").write_text(today)  # not committed
+    built = []
+    real_build = pipeline.build
+
+    def build(loaded, *args, **kwargs):
+        built.append(loaded.manifest.path)
+        return real_build(loaded, *args, **kwargs)
+
+    for module in (pipeline, engine):  # load_and_build's, and the sync's
+        monkeypatch.setattr(module, "build", build)
+    policies = []
+    real_policy = policy.load
+    monkeypatch.setattr(policy, "load", lambda *args: policies.append(args) or real_policy(*args))
+    code, out, err = run_cli("sync", root / "models.yaml", "--revision", "HEAD", "--storage-timeout", "2")
+    assert code == 0, out + err
+    assert [p.name for p in built] == ["models.yaml"] and built[0] != root / "models.yaml"  # the revision's copy
+    assert len(policies) == 1  # the run's settings, built once for both manifests
+    target = root / "build" / "target" / "echo"
+    assert sorted(p.name for p in target.iterdir()) == ["1", "config.pbtxt"]

@@ -275,3 +275,74 @@ def test_a_record_in_use_survives_cache_prune(project):
     assert path.stat().st_mtime > month_ago + 39 * 86400  # used now
     assert run_cli("cache", "prune", cwd=project)[0] == 0  # drops what was unused for 30 days
     assert path.is_file()
+
+
+@pytest.fixture
+def policy_reads(monkeypatch):
+    """Counts the loads of the storage policy (a `git show` each, with a git:REF:PATH policy)."""
+    from compiler.storage import policy
+
+    calls = []
+    real = policy.load
+    monkeypatch.setattr(policy, "load", lambda *args: calls.append(args) or real(*args))
+    return calls
+
+
+def test_an_up_to_date_answer_with_a_git_policy_runs_no_git_show(project, monkeypatch, policy_reads, full_runs):
+    """A manifest with local targets only: the storage policy cannot change compile's answer,
+    so the record answers without reading it."""
+    import subprocess
+
+    from compiler.storage import policy
+
+    write(project / "policy.yaml", "allowed_endpoints: [127.0.0.1:9000]\n")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    subprocess.run([*git, "init", "-q"], cwd=project, check=True)
+    subprocess.run([*git, "add", "policy.yaml"], cwd=project, check=True)
+    subprocess.run([*git, "commit", "-qm", "policy"], cwd=project, check=True)
+    monkeypatch.setenv("TRITON_GITOPS_POLICY", "git:HEAD:policy.yaml")
+    shown = []
+    real_read = policy._read_file
+    monkeypatch.setattr(policy, "_read_file", lambda spec: shown.append(spec) or real_read(spec))
+    _compile_after_a_pause(project)  # a git work tree now: the full run, with the policy
+    assert shown == ["git:HEAD:policy.yaml"]
+    shown.clear(), policy_reads.clear(), full_runs.clear()
+    code, out, _ = _dry_run(project)
+    assert code == 0 and out.rstrip().endswith("repo: up to date")
+    assert full_runs == [] and policy_reads == [] and shown == []
+
+
+REMOTE_TARGET = """targets:
+  prod:
+    url: s3://models/prod
+    storage_options: {client_kwargs: {endpoint_url: "${S3_ENDPOINT}"}}
+"""
+
+
+def test_with_a_remote_target_the_record_holds_the_policy_it_was_checked_against(tmp_path, monkeypatch,
+                                                                                  policy_reads, full_runs):
+    """The policy, and the values of the variables it lets the target use, decide whether the
+    target passes: any change to them leads to the full run, which says what is wrong now."""
+    monkeypatch.setenv("TRITON_GITOPS_ALLOWED_ENDPOINTS", "127.0.0.1:9000")
+    monkeypatch.setenv("TRITON_GITOPS_ALLOWED_ENV", "S3_ENDPOINT")
+    monkeypatch.setenv("S3_ENDPOINT", "http://127.0.0.1:9000")
+    write(tmp_path / "models.yaml", REMOTE_TARGET + MANIFEST)
+    write(tmp_path / "labels.txt", "a\nb\n")
+    write(tmp_path / "src/1/model.py", "VALUE = 1\n")
+    write(tmp_path / "src/2/model.py", "VALUE = 2\n")
+    _compile_after_a_pause(tmp_path)
+    assert build_record.record_path(tmp_path / "repo", _cache()).is_file()
+    policy_reads.clear(), full_runs.clear()
+    code, out, _ = _dry_run(tmp_path)
+    assert code == 0 and out.rstrip().endswith("repo: up to date")
+    assert full_runs == [] and len(policy_reads) == 1  # the record's answer depends on it: read once
+
+    monkeypatch.setenv("S3_ENDPOINT", "http://127.0.0.1:9001")  # a value the policy does not allow
+    code, out, _ = _dry_run(tmp_path)
+    assert full_runs and code == 1 and "127.0.0.1:9001, which the storage policy" in out
+    monkeypatch.setenv("S3_ENDPOINT", "http://127.0.0.1:9000")
+    assert _dry_run(tmp_path)[0] == 0
+    monkeypatch.setenv("TRITON_GITOPS_ALLOWED_ENDPOINTS", "127.0.0.1:9002")  # the policy changed
+    full_runs.clear()
+    code, out, _ = _dry_run(tmp_path)
+    assert full_runs and code == 1 and "127.0.0.1:9000, which the storage policy" in out

@@ -95,3 +95,24 @@ def test_no_issue_prints_the_report_and_talks_to_no_api(project, monkeypatch):
     assert code == 1 and "$GITHUB_TOKEN not set" in err and "--no-issue" in err
     code, out, err = project.drift("--target", "nope", "--no-issue")
     assert code == 1 and "--target nope: the manifest has no such target" in err
+
+
+def test_one_run_reads_the_hash_index_once_and_works_out_the_wanted_files_once(project, monkeypatch):
+    """Every target is planned against the tree the command built: one hash index (opened by
+    the command, filled by the artifacts stage, read by each target's plan) and one set of
+    wanted files, however many targets there are."""
+    from compiler.artifacts.cache import Cache
+    from compiler.sync import engine
+
+    project.sync()
+    opened, read, wanted = [], [], []
+    real_init, real_read, real_wanted = Cache.__init__, Cache._read_local, engine.wanted_files
+    monkeypatch.setattr(Cache, "__init__", lambda self, root: opened.append(root) or real_init(self, root))
+    monkeypatch.setattr(Cache, "_read_local", lambda self: read.append(self.root) or real_read(self))
+    monkeypatch.setattr(engine, "wanted_files", lambda tree, cache, jobs=4: wanted.append(cache) or
+                        real_wanted(tree, cache, jobs))
+    code, out, err = project.drift("--no-issue", "--output", "json")
+    assert code == 0, out + err
+    assert [t["target"] for t in json.loads(out)["targets"]] == ["local", "prod"]  # two plans, both in sync
+    assert len(opened) == 1 and read == opened  # the index: opened once, read once
+    assert len(wanted) == 1  # the wanted files: worked out once for both targets

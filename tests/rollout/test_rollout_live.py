@@ -191,3 +191,17 @@ def test_another_server_on_the_same_host_is_not_taken_for_the_known_one(live):
     assert len(record["servers"]) == 2
     code, out, _ = live.cli("rollout", "--target", "local")  # the first server is still known as itself
     assert code == 0 and "rollout: 0 loaded, 1 unchanged" in out
+
+
+def test_rollout_with_target_reads_the_hash_index_once(live, monkeypatch):
+    """The target check plans against the tree the command built, with the index it built it
+    with: the manifest is loaded and its index read once before Triton is asked anything."""
+    from compiler.artifacts.cache import Cache
+
+    opened, read = [], []
+    real_init, real_read = Cache.__init__, Cache._read_local
+    monkeypatch.setattr(Cache, "__init__", lambda self, root: opened.append(root) or real_init(self, root))
+    monkeypatch.setattr(Cache, "_read_local", lambda self: read.append(self.root) or real_read(self))
+    code, out, err = live.cli("rollout", "--target", "local")
+    assert code == 0 and "rollout: 0 loaded, 1 unchanged" in out, out + err
+    assert len(opened) == 1 and read == opened

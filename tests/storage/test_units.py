@@ -116,3 +116,17 @@ def test_a_target_must_be_a_store_and_its_url_variables_are_checked_first():
     assert [p.rule for p in found] == ["target-scheme"]
     found = destinations.check("s3://b/${SECRET}", {}, ("targets", "t"), policy.Policy(), "target", environ={})
     assert [p.rule for p in found] == ["target-env"]
+
+
+def test_speaks_names_the_store_behind_a_bounded_filesystem_whatever_fsspec_calls_it():
+    import fsspec
+
+    from compiler.storage.stores import Bounded, speaks
+
+    s3 = Bounded(fsspec.filesystem("s3", anon=True, skip_instance_cache=True), 5.0)  # no request is made
+    assert speaks(s3, "s3") and not speaks(s3, "gs", "abfs", "az")
+    assert speaks(fsspec.filesystem("memory"), "memory")  # one name, not a tuple
+    local = fsspec.filesystem("file")
+    assert speaks(local, "file") and speaks(local, "local") and not speaks(local, "s3")
+    azure = fsspec.get_filesystem_class("az")  # adlfs: ("abfs", "az", "abfss")
+    assert speaks(azure, "abfs", "az") and not speaks(azure, "s3")

@@ -8,6 +8,7 @@ import pytest
 
 import compiler.artifacts.file_digest as artifact_files
 import compiler.sync.hashing as hashing
+from compiler import gitinfo
 from compiler.artifacts.cache import Cache
 from compiler.sync.state import STATE_NAME, State
 from tests.sync.conftest import Backend, Project, _fs
@@ -68,8 +69,11 @@ def test_a_no_op_run_reads_no_source_file(local, monkeypatch):
     assert [p.rsplit("/", 1)[-1] for p in reads] == ["labels.txt"]
 
 
-def test_the_state_records_the_manifest_revision(local):
+def test_the_state_records_the_manifest_revision_looked_up_once(local, monkeypatch):
     project, root = local
+    looked_up = []
+    real = gitinfo.revision
+    monkeypatch.setattr(gitinfo, "revision", lambda folder: looked_up.append(folder) or real(folder))
     git = ["git", "-C", str(project.folder), "-c", "user.name=t", "-c", "user.email=t@example.com"]
     subprocess.run([*git, "init", "-q"], check=True)
     subprocess.run([*git, "add", "-A"], check=True)
@@ -78,6 +82,7 @@ def test_the_state_records_the_manifest_revision(local):
     assert project.cli("sync")[0] == 0
     state = json.loads((root / STATE_NAME).read_text())
     assert state["revision"] == head and state["manifest"] == "models.yaml"
+    assert looked_up == [project.folder]  # once per sync (engine.sync, handed to the writer)
     assert state["ensembles"] == ["classify_text"]  # so that, removed, it can still be taken away first
     record = state["files"]["text_classifier/labels.txt"]
     assert set(record) == {"size", "sha256", "md5", "stamp"}
