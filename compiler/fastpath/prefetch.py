@@ -243,7 +243,8 @@ def _child(requested: str, manifests: tuple, from_parent: int, to_parent: int) -
             os.dup2(quiet, 2)
         from compiler.fastpath.sdk_guess import import_sdk  # noqa: PLC0415 - fastpath: the child's, after the fork
 
-        import_sdk(requested, manifests)  # while the parent loads the manifest
+        if not _plain_s3_likely(requested, manifests):
+            import_sdk(requested, manifests)  # while the parent loads the manifest
         data = _read_frame(from_parent)
         if not data:
             os._exit(0)
@@ -275,11 +276,35 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child
         os._exit(0)
 
 
+def _plain_s3_likely(requested: str, manifests: tuple) -> bool:  # pragma: no cover - runs in the child
+    """Will the target probably be read without the SDK (s3_raw.py)? Then it is not imported
+    before the target is known: a no-op never needs it. An S3 target, nothing in the
+    environment against it, and static credentials in sight (the environment's, or a `secret`
+    in the target's storage options)."""
+    from compiler.fastpath.s3_route import environment_allows  # noqa: PLC0415 - fastpath: the child's, after the fork
+    from compiler.fastpath.sdk_guess import scheme_of_target, target_text  # noqa: PLC0415 - fastpath: the child's, after the fork
+
+    if "://" in requested:
+        scheme, text = requested.split("://", 1)[0].lower(), ""
+    else:
+        text = target_text(requested, manifests)
+        scheme = scheme_of_target(requested, manifests)
+    credentials = bool(os.environ.get("AWS_ACCESS_KEY_ID") and os.environ.get("AWS_SECRET_ACCESS_KEY")) or \
+        "secret" in text
+    return scheme == "s3" and credentials and environment_allows()
+
+
 def _observe(target) -> tuple:  # pragma: no cover - runs in the child
+    from compiler.fastpath import s3_raw  # noqa: PLC0415 - fastpath: the child's, after the fork
+
+    seen = s3_raw.read_target(target)  # the plain case, without the SDK
+    if seen is not None:
+        return seen
     from compiler.fastpath.s3_listing import list_objects  # noqa: PLC0415 - fastpath: the child's, after the fork
-    from compiler.fastpath.sdk_guess import quick_timestamps  # noqa: PLC0415 - fastpath: the child's, after the fork
+    from compiler.fastpath.sdk_guess import import_sdk, quick_timestamps  # noqa: PLC0415 - fastpath: the child's, after the fork
     from compiler.sync.read import read_target  # noqa: PLC0415 - fastpath: the child's, after the fork (~110 ms)
 
+    import_sdk(target.url, ())  # at once if not guessed before (s3: without aiohttp's CA parsing)
     target.fs  # noqa: B018 - opened before the parsers are patched
     quick_timestamps()  # in case the SDK was not guessed: before its client (and parsers) are made
     # The engine's own read path (the same requests, retries and probe), an S3 listing without

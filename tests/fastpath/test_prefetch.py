@@ -90,6 +90,36 @@ def test_a_no_op_run_never_imports_the_storage_sdk(project, backend, s3_emulator
     assert done.stdout.splitlines()[-1] == "0 False False"
 
 
+_AUDIT = """
+import os, sys
+log = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+def imports(event, args):  # inherited by the helper forked below: both processes write here
+    if event == "import" and args[0].split(".")[0] in ("s3fs", "aiobotocore", "botocore", "aiohttp", "http"):
+        os.write(log, f"{os.getpid()} {args[0]}\\n".encode())
+sys.addaudithook(imports)
+from compiler.cli import main
+code = main(sys.argv[2:])
+print(code, os.getpid())
+"""
+
+
+def test_a_no_op_run_imports_the_storage_sdk_in_neither_process(project, backend, tmp_path):
+    """With static credentials the helper reads the state and lists the target over the standard
+    library (compiler/fastpath/s3_raw.py): a run with nothing to write imports s3fs, aiobotocore,
+    aiohttp and botocore nowhere."""
+    if backend.name != "s3":
+        pytest.skip("the plain reader is for S3")
+    assert project.cli("sync")[0] == 0
+    log = tmp_path / "imports.log"
+    done = _python(project, "-c", _AUDIT, str(log), "sync", str(project.manifest), "--target", "t")
+    assert done.returncode == 0, done.stderr
+    code, parent = done.stdout.split()[-2:]
+    imported = [line.split() for line in log.read_text().splitlines()]
+    assert code == "0"
+    assert any(pid != parent and module == "http.client" for pid, module in imported), "the helper read the target"
+    assert [module for _, module in imported if not module.startswith("http")] == []
+
+
 def test_a_missing_bucket_is_explained_the_same_with_the_helper(tmp_path, s3_emulator):
     from tests.sync.test_storage_failures import _manifest
 
