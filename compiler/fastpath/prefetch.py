@@ -54,7 +54,7 @@ class Prefetch:
         import pickle  # noqa: PLC0415 - fastpath: ~8 ms, only with a helper running
 
         try:
-            _write_frame(self._to_child, pickle.dumps(target))
+            _write_frame(self._to_child, pickle.dumps((target, _work_ahead(target))))
             self._sent = True
         except OSError:
             self._close_to_child()  # the child is gone: result() says so
@@ -234,7 +234,7 @@ def _child(requested: str, manifests: tuple, from_parent: int, to_parent: int) -
     # thousands of import-time objects again and again (docs/benchmarks.md, Sync), to free nothing.
     gc.disable()
     answer: tuple = ("failed",)
-    target = None
+    target, work_ahead = None, False
     try:
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C: end quietly, the parent reports it
         if not os.environ.get("TRITON_GITOPS_DEBUG"):
@@ -248,12 +248,16 @@ def _child(requested: str, manifests: tuple, from_parent: int, to_parent: int) -
         data = _read_frame(from_parent)
         if not data:
             os._exit(0)
-        target = pickle.loads(data)
+        target, work_ahead = pickle.loads(data)
         answer = ("ok", *_observe(target))
     except BaseException as exc:  # noqa: BLE001 - any other failure: the parent reads the target itself
         answer = _timed_out(exc) or _explained(exc) or ("failed",)
     try:
         _write_frame(to_parent, pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL))
+        if answer[0] == "ok" and work_ahead and target is not None and "s3fs" not in sys.modules:
+            # Read without the SDK, but a write is likely: import it now, while the parent still
+            # loads the manifest, rather than once the plan arrives.
+            import_sdk(target.url, ())
         if answer[0] == "ok":
             from compiler.fastpath.handover import serve  # noqa: PLC0415 - fastpath: the child's, after the fork
 
@@ -261,6 +265,19 @@ def _child(requested: str, manifests: tuple, from_parent: int, to_parent: int) -
     except BaseException:  # noqa: BLE001 - the parent is gone
         pass
     os._exit(0)
+
+
+def _work_ahead(target) -> bool:
+    """The parent's guess, before the manifest is loaded, that this run will write: a few of the
+    local sources of the last run that left the target done changed since (an edit; neither a
+    no-op nor a fresh checkout). Only decides when the helper imports the SDK."""
+    try:
+        from compiler.artifacts.settings import default_cache_dir  # noqa: PLC0415 - loaded already (the run's Settings)
+        from compiler.sync import expect  # noqa: PLC0415 - loaded already (the engine)
+
+        return expect.few_sources_changed(target, default_cache_dir())
+    except Exception:  # noqa: BLE001 - a guess: never a reason to fail
+        return False
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child

@@ -148,6 +148,31 @@ def test_the_work_ahead_guess_follows_the_wanted_files(tmp_path):
     assert not expect.likely_done(SimpleNamespace(url="s3://other/models", endpoint=""), wants, cache)
 
 
+def test_the_early_guess_sees_an_edit_but_not_a_no_op_or_a_fresh_checkout(tmp_path):
+    """Before the manifest is loaded, the stat keys of the last done run's sources tell an edit
+    (some changed: the helper imports the SDK at once) from a no-op (none) and a fresh checkout
+    (all: new inodes, most likely the same bytes)."""
+    from compiler.artifacts.file_digest import stat_key
+
+    cache, target = tmp_path / "cache", SimpleNamespace(url="s3://bucket/models", endpoint="")
+    sources = [tmp_path / f"m{i}.onnx" for i in range(3)]
+    for source in sources:
+        source.write_bytes(b"weights")
+    wants = {f"m{i}/1/model.onnx": SimpleNamespace(sha256="a" * 64, entry=SimpleNamespace(source=source),
+                                                   key=stat_key(os.stat(source))) for i, source in enumerate(sources)}
+    assert not expect.few_sources_changed(target, cache)  # never done: no guess
+    expect.remember_done(target, wants, cache)
+    assert not expect.few_sources_changed(target, cache)  # a no-op
+    sources[1].write_bytes(b"weighs")  # a same-size edit keeps the inode; ctime moves
+    assert expect.few_sources_changed(target, cache)
+    for source in sources:  # a fresh checkout: every file new
+        fresh = source.with_suffix(".new")
+        fresh.write_bytes(source.read_bytes())
+        fresh.replace(source)
+    assert not expect.few_sources_changed(target, cache)
+    assert not expect.few_sources_changed(SimpleNamespace(url="s3://other/models", endpoint=""), cache)
+
+
 def test_a_sync_with_work_is_written_by_the_helper(project, backend):
     """The helper, whose SDK and client are ready, carries out the plan (handover.py): the main
     process never imports the SDK, shows the plan and the outcome as usual, and the target ends
