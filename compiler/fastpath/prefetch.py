@@ -54,7 +54,7 @@ class Prefetch:
         import pickle  # noqa: PLC0415 - fastpath: ~8 ms, only with a helper running
 
         try:
-            _write_frame(self._to_child, pickle.dumps(target))
+            _write_frame(self._to_child, pickle.dumps((target, _work_ahead(target))))
             self._sent = True
         except OSError:
             self._close_to_child()  # the child is gone: result() says so
@@ -231,7 +231,7 @@ def _child(requested: str, manifests: tuple, from_parent: int, to_parent: int) -
     # thousands of import-time objects again and again (docs/benchmarks.md, Sync), to free nothing.
     gc.disable()
     answer: tuple = ("failed",)
-    target = None
+    target, work_ahead = None, False
     try:
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C: end quietly, the parent reports it
         if not os.environ.get("TRITON_GITOPS_DEBUG"):
@@ -240,16 +240,21 @@ def _child(requested: str, manifests: tuple, from_parent: int, to_parent: int) -
             os.dup2(quiet, 2)
         from compiler.fastpath.sdk_guess import import_sdk  # noqa: PLC0415 - fastpath: the child's, after the fork
 
-        import_sdk(requested, manifests)  # while the parent loads the manifest
+        if not _plain_s3_likely(requested, manifests):
+            import_sdk(requested, manifests)  # while the parent loads the manifest
         data = _read_frame(from_parent)
         if not data:
             os._exit(0)
-        target = pickle.loads(data)
+        target, work_ahead = pickle.loads(data)
         answer = ("ok", *_observe(target))
     except BaseException as exc:  # noqa: BLE001 - any other failure: the parent reads the target itself
         answer = _timed_out(exc) or _explained(exc) or ("failed",)
     try:
         _write_frame(to_parent, pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL))
+        if answer[0] == "ok" and work_ahead and target is not None and "s3fs" not in sys.modules:
+            # Read without the SDK, but a write is likely: import it now, while the parent still
+            # loads the manifest, rather than once the plan arrives.
+            import_sdk(target.url, ())
         if answer[0] == "ok":
             from compiler.fastpath.handover import serve  # noqa: PLC0415 - fastpath: the child's, after the fork
 
@@ -257,6 +262,19 @@ def _child(requested: str, manifests: tuple, from_parent: int, to_parent: int) -
     except BaseException:  # noqa: BLE001 - the parent is gone
         pass
     os._exit(0)
+
+
+def _work_ahead(target) -> bool:
+    """The parent's guess, before the manifest is loaded, that this run will write: a few of the
+    local sources of the last run that left the target done changed since (an edit; neither a
+    no-op nor a fresh checkout). Only decides when the helper imports the SDK."""
+    try:
+        from compiler.artifacts.settings import default_cache_dir  # noqa: PLC0415 - loaded already (the run's Settings)
+        from compiler.sync import expect  # noqa: PLC0415 - loaded already (the engine)
+
+        return expect.few_sources_changed(target, default_cache_dir())
+    except Exception:  # noqa: BLE001 - a guess: never a reason to fail
+        return False
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child
@@ -272,11 +290,35 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child
         os._exit(0)
 
 
+def _plain_s3_likely(requested: str, manifests: tuple) -> bool:  # pragma: no cover - runs in the child
+    """Will the target probably be read without the SDK (s3_raw.py)? Then it is not imported
+    before the target is known: a no-op never needs it. An S3 target, nothing in the
+    environment against it, and static credentials in sight (the environment's, or a `secret`
+    in the target's storage options)."""
+    from compiler.fastpath.s3_route import environment_allows  # noqa: PLC0415 - fastpath: the child's, after the fork
+    from compiler.fastpath.sdk_guess import scheme_of_target, target_text  # noqa: PLC0415 - fastpath: the child's, after the fork
+
+    if "://" in requested:
+        scheme, text = requested.split("://", 1)[0].lower(), ""
+    else:
+        text = target_text(requested, manifests)
+        scheme = scheme_of_target(requested, manifests)
+    credentials = bool(os.environ.get("AWS_ACCESS_KEY_ID") and os.environ.get("AWS_SECRET_ACCESS_KEY")) or \
+        "secret" in text
+    return scheme == "s3" and credentials and environment_allows()
+
+
 def _observe(target) -> tuple:  # pragma: no cover - runs in the child
+    from compiler.fastpath import s3_raw  # noqa: PLC0415 - fastpath: the child's, after the fork
+
+    seen = s3_raw.read_target(target)  # the plain case, without the SDK
+    if seen is not None:
+        return seen
     from compiler.fastpath.s3_listing import list_objects  # noqa: PLC0415 - fastpath: the child's, after the fork
-    from compiler.fastpath.sdk_guess import quick_timestamps  # noqa: PLC0415 - fastpath: the child's, after the fork
+    from compiler.fastpath.sdk_guess import import_sdk, quick_timestamps  # noqa: PLC0415 - fastpath: the child's, after the fork
     from compiler.sync.read import read_target  # noqa: PLC0415 - fastpath: the child's, after the fork (~110 ms)
 
+    import_sdk(target.url, ())  # at once if not guessed before (s3: without aiohttp's CA parsing)
     target.fs  # noqa: B018 - opened before the parsers are patched
     quick_timestamps()  # in case the SDK was not guessed: before its client (and parsers) are made
     # The engine's own read path (the same requests, retries and probe), an S3 listing without

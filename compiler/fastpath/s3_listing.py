@@ -23,9 +23,7 @@ import contextvars
 import html
 import re
 
-from fsspec.asyn import sync
-
-from compiler.storage.stores import StorageTimeout, speaks
+from compiler.storage.stores import Bounded, speaks
 
 _OURS = contextvars.ContextVar("triton_gitops_lean_listing", default=False)  # set by our requests only
 _CONTENTS = re.compile(rb"<Contents>.*?</Contents>", re.S)
@@ -40,19 +38,35 @@ def list_objects(target):
     """{bucket/key: {"type": "file", "size": int, "ETag": str, ...}} of every object under the root of
     an S3 `target`, in the store's order; None when this lister does not apply (not S3, or an
     empty answer, which `find` must interpret)."""
+    from fsspec.asyn import sync  # noqa: PLC0415 - fastpath: the SDK's path only (the plain reader, s3_raw.py, parses pages here too)
+
     fs = getattr(target.fs, "wrapped", target.fs)
     if not _is_s3(fs):
         return None
     bucket, _, key = target.root.partition("/")
-    prefix = key.strip("/") + "/" if key.strip("/") else ""
-    seconds = getattr(target.fs, "_seconds", None)
-    try:
-        found = sync(fs.loop, _list, fs, bucket, prefix, timeout=seconds)
-    except TimeoutError as exc:  # fsspec's FSTimeoutError is one
-        if isinstance(exc, StorageTimeout):
-            raise
-        raise StorageTimeout(seconds or 0.0, "find") from exc
+    bounded = target.fs if isinstance(target.fs, Bounded) else None
+    if bounded is None:
+        found = sync(fs.loop, _list, fs, bucket, listing_prefix(key))
+    else:
+        found = bounded.within("find", sync, fs.loop, _list, fs, bucket, listing_prefix(key))
     return found or None
+
+
+def listing_prefix(key: str) -> str:
+    """The Prefix that lists what is under the folder `key` of a bucket, as s3fs's find asks it."""
+    return key.strip("/") + "/" if key.strip("/") else ""
+
+
+def page_objects(body: bytes):
+    """[(key, ETag, size)] of the objects in a ListObjectsV2 page, keys XML-unescaped (still
+    URL-encoded when the request asked for encoding-type=url); None when the body is not a
+    ListBucketResult or holds an object without a Key, ETag or Size where expected."""
+    if b"<ListBucketResult" not in body[:512]:
+        return None
+    found = _OBJECT.findall(body)
+    if len(found) != body.count(b"<Contents>"):
+        return None
+    return [(xml_text(key), _etag(etag), int(size)) for key, etag, size in found]
 
 
 def _is_s3(fs) -> bool:
@@ -82,25 +96,25 @@ def _read_contents(response_dict=None, customized_response_dict=None, **_):
     if not _OURS.get() or response_dict is None or customized_response_dict is None:
         return
     body = response_dict.get("body")
-    if response_dict.get("status_code") != 200 or not isinstance(body, bytes) or b"<ListBucketResult" not in body[:512]:
+    if response_dict.get("status_code") != 200 or not isinstance(body, bytes):
         return
-    found = _OBJECT.findall(body)
-    if len(found) != body.count(b"<Contents>"):
-        return  # an object without a Key, ETag or Size where we expect one: botocore parses this page
+    found = page_objects(body)
+    if found is None:
+        return  # not a listing, or an object without a Key, ETag or Size where we expect one: botocore's
     response_dict["body"] = _CONTENTS.sub(b"", body)
     if found:
-        customized_response_dict["Contents"] = [{"Key": _text(key), "Size": int(size), "ETag": _etag(etag)}
-                                                for key, etag, size in found]
+        customized_response_dict["Contents"] = [{"Key": key, "Size": size, "ETag": etag} for key, etag, size in found]
 
 
 def _etag(raw: bytes) -> str:
     """S3 writes the quotes of an ETag as &quot;: the usual case without html.unescape."""
     if raw.startswith(_QUOTE) and raw.endswith(_QUOTE) and raw.count(b"&") == 2:
         return '"' + raw[6:-6].decode("ascii", "replace") + '"'
-    return _text(raw)
+    return xml_text(raw)
 
 
-def _text(raw: bytes) -> str:
+def xml_text(raw: bytes) -> str:
+    """An element's text, XML escapes undone."""
     text = raw.decode("utf-8")
     return html.unescape(text) if "&" in text else text
 

@@ -41,6 +41,13 @@ def import_sdk(requested: str, manifests) -> None:
 def scheme_of_target(name: str, manifests) -> str:
     """The scheme of target `name`'s `url:` in the first readable manifest of `manifests`, read
     as text: the lines of the key `name` under `targets:` (flow or block style). "" if unsure."""
+    url = _URL.search(target_text(name, manifests))
+    return url.group(1) if url else ""
+
+
+def target_text(name: str, manifests) -> str:
+    """The lines of target `name` under `targets:` in the first readable manifest of `manifests`
+    ("" if not found)."""
     for path in manifests:
         try:
             with open(path, encoding="utf-8", errors="replace") as handle:
@@ -58,8 +65,7 @@ def scheme_of_target(name: str, manifests) -> str:
             if line.strip() and len(line) - len(line.lstrip()) <= len(key.group(1)):
                 break  # the next key at the target's own level (or above)
             block.append(line)
-        url = _URL.search("\n".join(block))
-        return url.group(1) if url else ""
+        return "\n".join(block)
     return ""
 
 

@@ -60,24 +60,33 @@ class Bounded:
     def wrapped(self):
         return self._fs
 
+    @property
+    def seconds(self) -> float:
+        """The bound of each metadata call."""
+        return self._seconds
+
+    def within(self, what: str, call, *args, **kwargs):
+        """call(*args, **kwargs), given `timeout=seconds` (fsspec's sync wrappers, fsspec.asyn.sync),
+        its time-out raised as StorageTimeout(seconds, what)."""
+        from fsspec.exceptions import FSTimeoutError  # noqa: PLC0415 - fsspec ~140 ms: validate and compile load this module but open no store
+
+        kwargs.setdefault("timeout", self._seconds)
+        try:
+            return call(*args, **kwargs)
+        except (FSTimeoutError, TimeoutError) as exc:
+            if isinstance(exc, StorageTimeout):
+                raise
+            raise StorageTimeout(self._seconds, what) from exc
+
     def __getattr__(self, name):  # only for what this wrapper does not have itself
         if name in ("_fs", "_seconds"):
             raise AttributeError(name)
         value = getattr(self._fs, name)
         if name not in _BOUNDED or not getattr(self._fs, "async_impl", False) or not callable(value):
             return value
-        seconds = self._seconds
 
         def bounded(*args, **kwargs):
-            from fsspec.exceptions import FSTimeoutError  # noqa: PLC0415 - fsspec ~140 ms: validate and compile load this module but open no store
-
-            kwargs.setdefault("timeout", seconds)
-            try:
-                return value(*args, **kwargs)
-            except (FSTimeoutError, TimeoutError) as exc:
-                if isinstance(exc, StorageTimeout):
-                    raise
-                raise StorageTimeout(seconds, name) from exc
+            return self.within(name, value, *args, **kwargs)
         return bounded
 
     def __reduce__(self):

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
+from compiler.artifacts.file_digest import stat_key
 from compiler.storage.files import write_atomic
 
 _LIMIT = 1000  # targets remembered; the oldest are dropped first
@@ -54,6 +56,7 @@ def likely_done(target, wants: dict, cache_root: Path) -> bool:
 
 def remember_done(target, wants: dict, cache_root: Path) -> None:
     """This run leaves the target with nothing to do for these wanted files."""
+    _remember_sources(target, wants, cache_root)
     known = _read(cache_root)
     key, digest = _key(target), wanted_digest(wants)
     if known.get(key) == digest:
@@ -68,3 +71,47 @@ def remember_done(target, wants: dict, cache_root: Path) -> None:
         write_atomic(path, json.dumps(known))
     except OSError:
         pass  # a read-only cache: the guess is only ever "work ahead"
+
+
+# The local files behind the wanted files of the last run that left a target done, with their
+# stat keys (compiler/artifacts/file_digest.stat_key): read before the manifest is loaded, they
+# tell "a few sources changed since" (an edit: work ahead, almost surely) from "none changed"
+# (a no-op) and "all changed" (a fresh checkout: new inodes, most likely the same content).
+# The prefetch helper imports the storage SDK early on the first only (compiler/fastpath).
+
+
+def _sources_file(target, cache_root: Path) -> Path:
+    return cache_root / "index" / f"sync-sources-{_key(target)}.json"
+
+
+def _remember_sources(target, wants: dict, cache_root: Path) -> None:
+    sources = sorted([str(want.entry.source), *want.key] for want in wants.values()
+                     if getattr(want, "key", None) is not None and getattr(want.entry, "source", None) is not None)
+    path = _sources_file(target, cache_root)
+    text = json.dumps(sources)
+    try:
+        if path.exists() and path.read_text() == text:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, text)
+    except OSError:
+        pass  # a read-only cache: no early guess
+
+
+def few_sources_changed(target, cache_root: Path) -> bool:
+    """Did some, but not all, of the local sources of the last run that left `target` done change
+    (stat key) since? False when unknown."""
+    try:
+        sources = json.loads(_sources_file(target, cache_root).read_text())
+    except (OSError, ValueError):
+        return False
+    changed = 0
+    for path, *key in sources if isinstance(sources, list) else ():
+        try:
+            stat = os.stat(path)
+        except (OSError, TypeError, ValueError):
+            changed += 1
+            continue
+        if stat_key(stat) != key:
+            changed += 1
+    return 0 < changed < len(sources)

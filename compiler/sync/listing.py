@@ -59,8 +59,14 @@ def list_target(target, lister=None) -> Listing:
         found = {}
     if not found and not target.local:
         _check_bucket(target)
+    return listing_of(found, target.root, target.local)
+
+
+def listing_of(found: dict, root: str, local: bool) -> Listing:
+    """The Listing of what a lister found under the target `root` ({full path: info}, as
+    `fs.find(root, detail=True)` answers), our names set apart from the others."""
     listing = Listing()
-    prefix = target.root + "/"
+    prefix = root + "/"
     files = listing.files
     for full, info in found.items():
         if info.get("type") == "directory":
@@ -83,8 +89,8 @@ def list_target(target, lister=None) -> Listing:
             listing.links.append(rel)  # fsspec's walk does not follow them; neither do we
         else:
             listing.files[rel] = fingerprint(info)
-    if target.local:
-        listing.leftovers.extend(_staging_leftovers(target.root))
+    if local:
+        listing.leftovers.extend(_staging_leftovers(root))
     listing.leftovers.sort()
     return listing
 
@@ -135,4 +141,9 @@ def _check_bucket(target) -> None:
     """An empty listing can also mean "no such bucket" (Azure says nothing): ask once."""
     bucket = target.root.split("/", 1)[0]
     if not target.fs.exists(bucket):
-        raise FileNotFoundError(f"bucket or container {bucket!r} does not exist")
+        raise missing_bucket(bucket)
+
+
+def missing_bucket(bucket: str) -> FileNotFoundError:
+    """What an empty listing of a bucket that does not exist raises (storage_failures explains it)."""
+    return FileNotFoundError(f"bucket or container {bucket!r} does not exist")

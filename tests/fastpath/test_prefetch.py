@@ -90,6 +90,36 @@ def test_a_no_op_run_never_imports_the_storage_sdk(project, backend, s3_emulator
     assert done.stdout.splitlines()[-1] == "0 False False"
 
 
+_AUDIT = """
+import os, sys
+log = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+def imports(event, args):  # inherited by the helper forked below: both processes write here
+    if event == "import" and args[0].split(".")[0] in ("s3fs", "aiobotocore", "botocore", "aiohttp", "http"):
+        os.write(log, f"{os.getpid()} {args[0]}\\n".encode())
+sys.addaudithook(imports)
+from compiler.cli import main
+code = main(sys.argv[2:])
+print(code, os.getpid())
+"""
+
+
+def test_a_no_op_run_imports_the_storage_sdk_in_neither_process(project, backend, tmp_path):
+    """With static credentials the helper reads the state and lists the target over the standard
+    library (compiler/fastpath/s3_raw.py): a run with nothing to write imports s3fs, aiobotocore,
+    aiohttp and botocore nowhere."""
+    if backend.name != "s3":
+        pytest.skip("the plain reader is for S3")
+    assert project.cli("sync")[0] == 0
+    log = tmp_path / "imports.log"
+    done = _python(project, "-c", _AUDIT, str(log), "sync", str(project.manifest), "--target", "t")
+    assert done.returncode == 0, done.stderr
+    code, parent = done.stdout.split()[-2:]
+    imported = [line.split() for line in log.read_text().splitlines()]
+    assert code == "0"
+    assert any(pid != parent and module == "http.client" for pid, module in imported), "the helper read the target"
+    assert [module for _, module in imported if not module.startswith("http")] == []
+
+
 def test_a_missing_bucket_is_explained_the_same_with_the_helper(tmp_path, s3_emulator):
     from tests.sync.test_storage_failures import _manifest
 
@@ -116,6 +146,31 @@ def test_the_work_ahead_guess_follows_the_wanted_files(tmp_path):
     edited = {**wants, "m/1/model.onnx": SimpleNamespace(sha256="c" * 64)}
     assert not expect.likely_done(target, edited, cache)
     assert not expect.likely_done(SimpleNamespace(url="s3://other/models", endpoint=""), wants, cache)
+
+
+def test_the_early_guess_sees_an_edit_but_not_a_no_op_or_a_fresh_checkout(tmp_path):
+    """Before the manifest is loaded, the stat keys of the last done run's sources tell an edit
+    (some changed: the helper imports the SDK at once) from a no-op (none) and a fresh checkout
+    (all: new inodes, most likely the same bytes)."""
+    from compiler.artifacts.file_digest import stat_key
+
+    cache, target = tmp_path / "cache", SimpleNamespace(url="s3://bucket/models", endpoint="")
+    sources = [tmp_path / f"m{i}.onnx" for i in range(3)]
+    for source in sources:
+        source.write_bytes(b"weights")
+    wants = {f"m{i}/1/model.onnx": SimpleNamespace(sha256="a" * 64, entry=SimpleNamespace(source=source),
+                                                   key=stat_key(os.stat(source))) for i, source in enumerate(sources)}
+    assert not expect.few_sources_changed(target, cache)  # never done: no guess
+    expect.remember_done(target, wants, cache)
+    assert not expect.few_sources_changed(target, cache)  # a no-op
+    sources[1].write_bytes(b"weighs")  # a same-size edit keeps the inode; ctime moves
+    assert expect.few_sources_changed(target, cache)
+    for source in sources:  # a fresh checkout: every file new
+        fresh = source.with_suffix(".new")
+        fresh.write_bytes(source.read_bytes())
+        fresh.replace(source)
+    assert not expect.few_sources_changed(target, cache)
+    assert not expect.few_sources_changed(SimpleNamespace(url="s3://other/models", endpoint=""), cache)
 
 
 def test_a_sync_with_work_is_written_by_the_helper(project, backend):

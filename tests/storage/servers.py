@@ -19,6 +19,8 @@ class _Handler(BaseHTTPRequestHandler):
                                       "body": body})
         status, payload = self.server.owner.status, self.server.owner.payload
         self.send_response(status)
+        for name, value in self.server.owner.headers.items():
+            self.send_header(name, value)
         self.send_header("Content-Length", str(len(payload)))
         self.send_header("Content-Type", "application/octet-stream")
         self.end_headers()
@@ -34,8 +36,9 @@ class _Handler(BaseHTTPRequestHandler):
 class Recorder:
     """An HTTP server on 127.0.0.1 that writes down everything it receives."""
 
-    def __init__(self, status: int = 200, payload: bytes = b"not a model"):
+    def __init__(self, status: int = 200, payload: bytes = b"not a model", headers: dict | None = None):
         self.status, self.payload, self.log = status, payload, []
+        self.headers = headers or {}  # sent with every answer (a redirect's Location)
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self.server.daemon_threads = True
         self.server.owner = self

@@ -65,7 +65,9 @@ def test_storage_timeout_must_be_positive(project):
 def test_the_prefetch_helper_hands_back_an_explained_failure_instead_of_a_second_read(project):
     """The sync's helper process reads the target through the same path as the plain code; a
     failure that path explains (here: no such bucket) is handed back, so the store is asked
-    once, not once by the helper and again by the parent, and the message is the same."""
+    once, not once by the helper and again by the parent, and the message is the same. (With
+    static credentials the helper reads without the SDK, compiler/fastpath/s3_raw.py: the state
+    and the listing, 2 requests, where s3fs also asks for the root and the bucket.)"""
     missing = b"<Error><Code>NoSuchBucket</Code><Message>The specified bucket does not exist</Message></Error>"
     seen = {}
     for fastpath in ("0", "1"):
@@ -77,4 +79,4 @@ def test_the_prefetch_helper_hands_back_an_explained_failure_instead_of_a_second
         seen[fastpath] = (code, errors, len(store.log))
     assert seen["0"][0] == seen["1"][0] == 1
     assert seen["0"][1] == seen["1"][1] and "bucket" in seen["1"][1][0], seen
-    assert seen["1"][2] == seen["0"][2] > 0, f"requests plain / with the helper: {seen['0'][2]} / {seen['1'][2]}"
+    assert 0 < seen["1"][2] <= seen["0"][2], f"requests plain / with the helper: {seen['0'][2]} / {seen['1'][2]}"

@@ -1,0 +1,199 @@
+"""The prefetch helper reading an S3 target over the standard library: no SDK for a no-op.
+
+A Python process that imports s3fs (aiobotocore, aiohttp, botocore), makes a client and lists
+a bucket once already takes about as long as `rclone sync` takes for the whole no-op
+(docs/benchmarks.md, Sync). A sync that finds nothing to do needs two GETs, the state
+object and the ListObjectsV2 pages; this module makes exactly those over http.client,
+signed with SigV4 (sigv4.py), when s3_route.py says where botocore would send them and
+with which static credentials. The pages are read by s3_listing.py's parser, the listing
+sorted by compiler/sync/listing.py: what the helper hands back is what the SDK path answers
+(tests/fastpath/test_s3_raw.py compares the two on moto).
+
+It only ever answers what it is sure of. Any other answer of the store (an error code, a
+redirect, which it never follows, a page it does not recognise, a dropped connection) makes
+it give up (None), and the helper reads the target through the SDK as before: the same
+retries, the same explained errors. Two outcomes are its own, because the SDK path would
+meet them the same way: an endpoint the probe cannot reach (the same probe, the same error)
+and no answer within the target's storage timeout (StorageTimeout, as the SDK path's bound).
+"""
+from __future__ import annotations
+
+import http.client
+import re
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Optional
+from urllib.parse import unquote_plus
+
+from compiler.fastpath import sigv4
+from compiler.fastpath.s3_listing import listing_prefix, page_objects, xml_text
+from compiler.fastpath.s3_route import Route, route
+from compiler.storage.stores import StorageTimeout, storage_timeout
+from compiler.sync.listing import listing_of, missing_bucket
+from compiler.sync.state import STATE_NAME
+from compiler.sync.storage_failures import explain
+from compiler.sync.target import probe
+
+_CODE = re.compile(rb"<Code>([^<]{1,100})</Code>")
+_TRUNCATED = re.compile(rb"<IsTruncated>\s*true\s*</IsTruncated>")
+_TOKEN = re.compile(rb"<NextContinuationToken>([^<]+)</NextContinuationToken>")
+_URL_ENCODED = re.compile(rb"<EncodingType>\s*url\s*</EncodingType>")
+
+
+class Unsupported(Exception):
+    """An answer left to the SDK path (which retries and explains it)."""
+
+
+class _NoBucket(Exception):
+    """The listing's answer: NoSuchBucket."""
+
+
+def read_target(target, environ=None) -> Optional[tuple]:
+    """(state bytes or None, Listing), as compiler.sync.read.read_target answers for `target`, or
+    None when the plain path does not apply or met an answer it leaves to the SDK. Raises the
+    probe's FatalError for an unreachable endpoint and StorageTimeout past the storage timeout."""
+    where = route(target, environ)
+    if where is None:
+        return None
+    probe(target)  # as read_target: a dead endpoint the user named fails in a second, explained
+    client = _Client(where, target.timeout or storage_timeout())
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="triton-gitops-state") as pool:
+            state = pool.submit(client.state)  # both requests in flight at once, as read_target
+            found = client.objects()
+            raw = state.result()
+        if not found and where.key and client.exists(where.key):
+            return None  # the root is an object itself: s3fs's find lists it, and the SDK says what that means
+    except Unsupported:
+        return None
+    except _NoBucket:  # what the SDK path concludes too (list_target), in fewer requests
+        raise explain(missing_bucket(where.bucket), target, "list the repository") from None
+    finally:
+        client.close()
+    return raw, listing_of(found, where.root, local=False)
+
+
+class _Client:
+    """GET and HEAD requests to one route, each on a connection of its calling thread, all
+    within one deadline."""
+
+    def __init__(self, where: Route, seconds: float):
+        self.where, self.seconds = where, seconds
+        self.deadline = time.monotonic() + seconds
+        self._context = _tls(where.cafile) if where.scheme == "https" else None
+        self._local = threading.local()
+        self._open: list = []
+
+    def close(self) -> None:
+        for connection in self._open:
+            connection.close()
+
+    def state(self) -> Optional[bytes]:
+        status, body = self._request("GET", self._object_path(self._key(STATE_NAME)))
+        if status == 200:
+            return body
+        if status == 404 and _code(body) in ("NoSuchKey", "NoSuchBucket"):
+            return None  # as s3fs's FileNotFoundError for both, which read_control takes for "no state"
+        raise Unsupported
+
+    def exists(self, key: str) -> bool:
+        status, _ = self._request("HEAD", self._object_path(key))
+        if status == 404:
+            return False
+        if status == 200:
+            return True
+        raise Unsupported
+
+    def objects(self) -> dict:
+        """{BUCKET/KEY: info} of every object under the route's folder, in the store's order."""
+        bucket, found = self.where.bucket, {}
+        params = [("list-type", "2"), ("prefix", listing_prefix(self.where.key)), ("encoding-type", "url")]
+        cursor: list = []
+        while True:
+            status, body = self._request("GET", self.where.base or "/", params + cursor)
+            if status == 404 and _code(body) == "NoSuchBucket":
+                raise _NoBucket
+            objects = page_objects(body) if status == 200 else None
+            if objects is None:
+                raise Unsupported
+            decode = _URL_ENCODED.search(body) is not None  # as botocore decodes a listing it asked encoded
+            for key, etag, size in objects:
+                key = unquote_plus(key) if decode else key
+                found[f"{bucket}/{key}"] = {"Key": key, "Size": size, "ETag": etag, "type": "file", "size": size}
+            if not _TRUNCATED.search(body):
+                return found
+            token = _TOKEN.search(body)
+            if token is None:
+                raise Unsupported
+            cursor = [("continuation-token", xml_text(token.group(1)))]
+
+    def _key(self, name: str) -> str:
+        return f"{self.where.key}/{name}" if self.where.key else name
+
+    def _object_path(self, key: str) -> str:
+        return f"{self.where.base}/{sigv4.uri_encode(key, keep_slash=True)}"
+
+    def _request(self, method: str, path: str, params=()) -> tuple:
+        """(status, body); never follows a redirect (http.client does not)."""
+        query = sigv4.query_string(params)
+        amz_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        headers = sigv4.sign(method, self.where.host_header, path, query, self.where.region, self.where.credentials,
+                             amz_date)
+        connection = self._connection()
+        try:
+            connection.timeout = self._remaining()
+            if connection.sock is not None:
+                connection.sock.settimeout(connection.timeout)
+            connection.request(method, f"{path}?{query}" if query else path, headers=headers)
+            response = connection.getresponse()
+            chunks = []
+            while True:
+                if connection.sock is not None:
+                    connection.sock.settimeout(self._remaining())
+                chunk = response.read(1 << 16)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+            return response.status, b"".join(chunks)
+        except TimeoutError as exc:  # socket.timeout: the deadline, which every wait was given
+            connection.close()
+            raise StorageTimeout(self.seconds, "read the target") from exc
+        except (OSError, http.client.HTTPException) as exc:
+            connection.close()
+            raise Unsupported from exc
+
+    def _remaining(self) -> float:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise StorageTimeout(self.seconds, "read the target")
+        return left
+
+    def _connection(self):
+        """This thread's connection (kept alive from page to page)."""
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            where = self.where
+            if self._context is not None:
+                connection = http.client.HTTPSConnection(where.host, where.port, timeout=self.seconds,
+                                                         context=self._context)
+            else:
+                connection = http.client.HTTPConnection(where.host, where.port, timeout=self.seconds)
+            self._local.connection = connection
+            self._open.append(connection)
+        return connection
+
+
+def _tls(cafile: str):
+    """What botocore verifies an https endpoint with: its CA bundle only, host names checked."""
+    import ssl  # noqa: PLC0415 - fastpath: https endpoints only
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED and check_hostname
+    context.load_verify_locations(cafile)
+    return context
+
+
+def _code(body: bytes) -> str:
+    found = _CODE.search(body or b"")
+    return found.group(1).decode("ascii", "replace") if found else ""
+
