@@ -18,13 +18,13 @@ def _garble_first_upload_of(monkeypatch, victims):
     something rewrote the object right after us; the sync is told all went well."""
     real, hit = apply_mod.send, set()
 
-    def send(fs, want, dest, method="upload", origin=None):
+    def send(fs, want, dest, method="upload", origin=None, part_jobs=4):
         if want.path in victims and want.path not in hit:
             hit.add(want.path)
             data = want.entry.data if want.entry.data is not None else want.entry.source.read_bytes()
             fs.pipe_file(dest, bytes(b ^ 0x5A for b in data))
             return Sent(want.size, hashlib.md5(data).hexdigest())
-        return real(fs, want, dest, method, origin)
+        return real(fs, want, dest, method, origin, part_jobs)
     monkeypatch.setattr(apply_mod, "send", send)
     return hit
 
