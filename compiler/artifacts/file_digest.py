@@ -14,15 +14,9 @@ from typing import Optional
 from urllib.parse import urlsplit, urlunsplit
 
 from compiler.artifacts.fetch import Mismatch, download
-from compiler.storage.files import md5_file, sha256_file
+from compiler.storage.files import md5_file, sha256_file, stat_key
 
 REMOTE = "remote"
-
-
-def stat_key(stat) -> list:
-    """What identifies one state of a local file, like git's index: size, mtime, ctime (which
-    nothing can set back, so an edit keeping size and mtime still shows), inode and device."""
-    return [stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino, stat.st_dev]
 
 
 def recorded_digests(cache, path: str, stat, want_md5: bool = False) -> Optional[tuple]:

@@ -43,6 +43,8 @@ from compiler.fastpath import cache_file
 from compiler.manifest.sources import source_boundary
 from compiler.manifest.yaml_source import MAX_BYTES
 from compiler.notes import Note
+from compiler.storage.files import stat_key
+from compiler.sync.listing import staging_leftovers
 
 _MAGIC = b"triton-gitops verdict 1\n"
 # Sources the plain code refuses before listing them (outside the work tree, /proc and the like,
@@ -163,6 +165,8 @@ class PlanVerdict(_Kept):
             return None
         try:
             found = _target_signature(entry["target"])
+            # Taken after the run began, like `_walked`: `keep` uses it instead of walking again.
+            self._target_walked = (entry["target"], found)
             if found is None or found[0] != entry["target_signature"]:
                 return None
             return str(entry["out"]), int(entry["code"]), _notes(entry)
@@ -172,7 +176,8 @@ class PlanVerdict(_Kept):
     def keep(self, loaded, target, out: str, code: int, notes: list) -> None:
         if not target.local or target.values or not target.name:
             return
-        found = _target_signature(target.root)
+        walked = getattr(self, "_target_walked", None)
+        found = walked[1] if walked is not None and walked[0] == target.root else _target_signature(target.root)
         if found is None:
             return
         self._keep(loaded, {"target": target.root, "target_signature": found[0], "out": out, "code": code,
@@ -180,16 +185,12 @@ class PlanVerdict(_Kept):
 
 
 def _target_signature(root: str):
-    """`_signature` of a local target folder, with the names of the staging folders beside it
-    (compiler/sync/listing.py reports an interrupted sync's leftovers there)."""
+    """`_signature` of a local target folder, with the staging folders beside it that the
+    listing reports as an interrupted sync's leftovers (by listing.py's own rule)."""
     found = _signature([root])
     if found is None:
         return None
-    parent, name = os.path.split(root.rstrip("/"))
-    try:
-        beside = sorted(e.name for e in os.scandir(parent) if e.name.startswith(f".{name}"))
-    except OSError as exc:
-        beside = [f"-{exc.errno}"]
+    beside = sorted(staging_leftovers(root))
     return hashlib.sha256(found[0] + "\0".join(beside).encode("utf-8", "surrogatepass")).digest(), found[1]
 
 
@@ -290,5 +291,5 @@ def _walk(folder: str, digest) -> Optional[int]:
 
 
 def _stamp(info) -> bytes:
-    return b"%o %d %d %d %d %d\n" % (info.st_mode, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino,
-                                     info.st_dev)
+    """The type and permissions, and the hash index's stat key (a chmod shows in both)."""
+    return b"%o %a\n" % (info.st_mode, stat_key(info))

@@ -11,6 +11,14 @@ from pathlib import Path
 CHUNK = 4 << 20
 
 
+def stat_key(stat) -> list:
+    """What identifies one state of a local file, like git's index: size, mtime, ctime (which
+    nothing can set back, so an edit keeping size and mtime still shows), inode and device.
+    The hash index (compiler/artifacts/file_digest.py) and the kept answers
+    (compiler/fastpath/verdict.py) trust a file's digest, or an answer, while it is unchanged."""
+    return [stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino, stat.st_dev]
+
+
 def write_atomic(path, data, temp_name: str = "") -> None:
     """Replace `path` whole with `data` (bytes or str): readers see the old file or the new one,
     never half of one. The temporary file is beside it (same file system), named `temp_name`

@@ -21,7 +21,8 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Optional
 
-from compiler.artifacts.file_digest import digest_local, recorded_digests, stat_key
+from compiler.artifacts.file_digest import digest_local, recorded_digests
+from compiler.storage.files import stat_key
 
 
 class Want:

@@ -90,7 +90,7 @@ def listing_of(found: dict, root: str, local: bool) -> Listing:
         else:
             listing.files[rel] = fingerprint(info)
     if local:
-        listing.leftovers.extend(_staging_leftovers(root))
+        listing.leftovers.extend(staging_leftovers(root))
     listing.leftovers.sort()
     return listing
 
@@ -128,7 +128,7 @@ def _find_local(root: str) -> dict:
     return {path: found[path] for path in sorted(found)}
 
 
-def _staging_leftovers(root: str) -> list:
+def staging_leftovers(root: str) -> list:
     """Absolute paths of staging folders an interrupted sync left beside a local repository."""
     parent, name = os.path.split(root.rstrip("/"))
     try:

@@ -314,3 +314,30 @@ def test_a_source_outside_the_work_tree_is_neither_kept_nor_walked(project, monk
     assert _validate(project, monkeypatch) == plain == _validate(project, monkeypatch)
     assert len(computed) == 6, "never kept"
     assert not any(str(outside) in folder for folder in walked)
+
+
+def test_a_changed_target_is_walked_once(project, synced, monkeypatch, planned):
+    """The replay's walk of the target (which found the change) is the one the new answer keeps."""
+    _plan(project, monkeypatch)
+    (synced / "stray.txt").write_text("not ours\n")
+    walks: list = []
+    plain_signature = verdict._target_signature
+    monkeypatch.setattr(verdict, "_target_signature", lambda root: walks.append(root) or plain_signature(root))
+    notes.reset()
+    run_cli("plan", "models.yaml", "--target", "local", cwd=project)
+    assert walks == [str(synced)] and len(planned) == 3
+    notes.reset()
+    run_cli("plan", "models.yaml", "--target", "local", cwd=project)
+    assert len(planned) == 3, "kept with that walk, replayed"
+
+
+def test_only_what_the_listing_calls_a_staging_leftover_matters_beside_the_target(project, synced, monkeypatch,
+                                                                                 planned):
+    """The rule of compiler/sync/listing.py (`.<name><TMP_PREFIX>...`), not a looser prefix of its own."""
+    _plan(project, monkeypatch)
+    (synced.parent / f".{synced.name}-unrelated").mkdir()  # not a leftover: the plan cannot see it
+    _plan(project, monkeypatch)
+    assert len(planned) == 2, "replayed"
+    (synced.parent / f".{synced.name}{TMP_PREFIX}2").mkdir()
+    assert _plan(project, monkeypatch) == _plan(project, monkeypatch, False)
+    assert len(planned) == 6
