@@ -16,13 +16,15 @@ def run(options) -> int:
     settings = run_settings(options)  # once: with a git:REF:PATH policy it runs `git show`
     kept = fastpath.plan_verdict_for(options, settings)
     replayed = kept.replay() if kept is not None else None
-    if replayed is not None:
+    if isinstance(replayed, tuple):  # a local target: the whole output
         if early is not None:
             early.cancel()
         out, code, notes = replayed
         show_notes(notes)  # kept with the plan: a replay shows the same
         sys.stdout.write(out)
         return code
+    if replayed is not None:  # an object store: the local half, the target read as always
+        return _against(options, early, replayed)
     return _run(options, early, settings, kept)
 
 
@@ -45,7 +47,6 @@ def _run(options, early, settings, kept=None) -> int:
     from compiler.artifacts.plan_sources import source_records, sources_block  # noqa: PLC0415 - see above
     from compiler.pipeline import load  # noqa: PLC0415 - see above
     from compiler.sync import engine  # noqa: PLC0415 - see above
-    from compiler.sync.summary import plan_json, plan_text  # noqa: PLC0415 - see above
 
     results = results_for(options.manifest, settings)
     with engine.cancelling(early):
@@ -57,23 +58,46 @@ def _run(options, early, settings, kept=None) -> int:
         return EXIT_ERROR
     colour = use_colour()
     out = sys.stdout = _Tee(sys.stdout)
+    records: list = []
     try:
-        if options.output == "text" and loaded.problems:
-            report_problems(loaded.problems, "text")  # warnings only, at this point
-        engine.copy_from(ctx, getattr(options, "from_target", None))
-        result = engine.plan_only(ctx, prune=options.prune)
         if options.output == "json":
-            report = plan_json(result.plan, ctx.target)
-            report["sources"] = source_records(loaded.manifest)  # each version's source and digest
-            print(json_text(report, indent=2))
+            records = source_records(loaded.manifest)  # each version's source and digest
         else:
+            if loaded.problems:
+                report_problems(loaded.problems, "text")  # warnings only, at this point
             sources = sources_block(loaded.manifest)
             if sources:
                 print(sources)
-            print("\n".join(plan_text(result.plan, ctx.target, colour)))
+        head = "".join(out.parts)
+        code = _plan(options, ctx, records, colour)
     finally:
         sys.stdout = out.stream
-    code = EXIT_OK if result.plan.in_sync else EXIT_CHANGES
     if kept is not None and not getattr(options, "from_target", None):
-        kept.keep(loaded, ctx.target, "".join(out.parts), code, loaded.notes)
+        kept.keep(loaded, ctx.target, "".join(out.parts), code, loaded.notes, ctx=ctx, head=head, sources=records)
     return code
+
+
+def _against(options, early, half) -> int:
+    """The plan from a kept local half (compiler/fastpath/plan_half.py): the same output as `_run`,
+    its head as kept, the target's state and listing read now."""
+    show_notes(half.notes)  # kept with the half: a replay shows the same
+    ctx = half.context(early)
+    colour = use_colour()
+    sys.stdout.write(half.head)
+    return _plan(options, ctx, half.sources, colour)
+
+
+def _plan(options, ctx, records: list, colour: bool) -> int:
+    """Read the target, plan, print the plan (after what the caller printed); the exit code."""
+    from compiler.sync import engine  # noqa: PLC0415 - see _run
+    from compiler.sync.summary import plan_json, plan_text  # noqa: PLC0415 - see _run
+
+    engine.copy_from(ctx, getattr(options, "from_target", None))
+    result = engine.plan_only(ctx, prune=options.prune)
+    if options.output == "json":
+        report = plan_json(result.plan, ctx.target)
+        report["sources"] = records
+        print(json_text(report, indent=2))
+    else:
+        print("\n".join(plan_text(result.plan, ctx.target, colour)))
+    return EXIT_OK if result.plan.in_sync else EXIT_CHANGES

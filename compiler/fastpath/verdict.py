@@ -39,7 +39,7 @@ from typing import Optional
 
 from compiler.artifacts.lockfile import lock_path
 from compiler.console import use_colour
-from compiler.fastpath import cache_file
+from compiler.fastpath import cache_file, plan_half
 from compiler.manifest.sources import source_boundary
 from compiler.manifest.yaml_source import MAX_BYTES
 from compiler.notes import Note
@@ -150,20 +150,31 @@ class PlanVerdict(_Kept):
     """`plan`'s kept output against a local target: replayed while, besides everything validate's
     answer depends on, the command line, the working folder, whether stdout takes colours, and
     the target folder (every file and folder in it, the way to it, the staging folders beside it)
-    are unchanged. Only for a target the manifest names without ${VARIABLES}."""
+    are unchanged. Only for a target the manifest names without ${VARIABLES}.
+
+    Against an object store, only the local half is kept, under the same key: the wanted files
+    with their digests and what is printed before the plan (plan_half.py); the target's state
+    and listing are read each run."""
 
     suffix = "plan"
 
     def __init__(self, options, settings):
         super().__init__(options.manifest, settings, repr((sorted(vars(options).items(), key=repr), os.getcwd(),
                                                            use_colour())))
+        self.requested = options.target
 
-    def replay(self) -> Optional[tuple]:
-        """(stdout, exit code, notes) of the kept plan, or None."""
+    def replay(self):
+        """(stdout, exit code, notes) of the kept plan against a local target, the kept local half
+        (plan_half.Half) against an object store, or None."""
         entry = self._entry()
         if entry is None:
             return None
         try:
+            if "half" in entry:
+                half = plan_half.half_of(entry, self.requested, self.settings)
+                if half is not None:
+                    half.notes = _notes(entry)
+                return half
             found = _target_signature(entry["target"])
             # Taken after the run began, like `_walked`: `keep` uses it instead of walking again.
             self._target_walked = (entry["target"], found)
@@ -173,8 +184,16 @@ class PlanVerdict(_Kept):
         except Exception:  # noqa: BLE001 - a malformed entry: computed again
             return None
 
-    def keep(self, loaded, target, out: str, code: int, notes: list) -> None:
-        if not target.local or target.values or not target.name:
+    def keep(self, loaded, target, out: str, code: int, notes: list, ctx=None, head: str = "",
+             sources: Optional[list] = None) -> None:
+        """Keep the plan's output (a local target), or its local half (an object store: `ctx`, the
+        engine's Context, `head` the text before the plan's lines, `sources` the JSON's records)."""
+        if not target.local:
+            found = plan_half.fields(loaded.manifest, ctx, head, sources or []) if ctx is not None else None
+            if found is not None:
+                self._keep(loaded, {**found, "notes": [list(n) for n in notes]})
+            return
+        if target.values or not target.name:
             return
         walked = getattr(self, "_target_walked", None)
         found = walked[1] if walked is not None and walked[0] == target.root else _target_signature(target.root)

@@ -43,6 +43,11 @@ class Want:
         return self.entry.path
 
     @property
+    def known_md5(self) -> Optional[str]:
+        """The md5 if worked out already, else None (asking `md5` may read the whole file)."""
+        return self._md5
+
+    @property
     def md5(self) -> str:
         if self._md5 is None:
             if self.entry.data is not None:

@@ -19,6 +19,10 @@ from tests.helpers import REPO, run_cli
 
 @pytest.fixture
 def project(tmp_path, monkeypatch):
+    return example_project(tmp_path, monkeypatch)
+
+
+def example_project(tmp_path, monkeypatch) -> Path:
     """A copy of the example project with a warning (a model missing from models.lock) and the
     note about `triton:`, a cache folder of its own, and no racy window (the files are written
     just before each run here; tests/fastpath/test_verdict.py::test_a_racy_answer_is_not_kept
