@@ -245,70 +245,79 @@ def _key(manifest_path, settings, extra: str = "") -> Optional[bytes]:
 
 def _signature(paths: list):
     """(digest, newest ctime_ns) of the file system under `paths` (see the module's doc), or
-    None when a symbolic link is on the way to or inside one of them."""
-    digest = hashlib.sha256()
+    None when a symbolic link is on the way to or inside one of them. The text is hashed once,
+    at the end: 20,000 source folders are ~100,000 lines, and a call per line cost a third."""
+    parts: list = []
     folders: dict = {}
     newest = 0
     for path in paths:
         parent = os.path.dirname(path)
-        chain = []
-        while parent not in folders and parent != os.path.dirname(parent):
-            chain.append(parent)
-            parent = os.path.dirname(parent)
-        for folder in reversed(chain):
-            try:
-                info = os.lstat(folder)
-                folders[folder] = (info.st_mode, info.st_ino, info.st_dev)
-            except OSError as exc:
-                folders[folder] = exc.errno
-            if isinstance(folders[folder], tuple) and stat.S_ISLNK(folders[folder][0]):
-                return None
-            digest.update(f"{folder}\0{folders[folder]}\n".encode("utf-8", "surrogatepass"))
-        digest.update(f"{path}\0".encode("utf-8", "surrogatepass"))
+        if parent not in folders:
+            chain = []
+            while parent not in folders and parent != os.path.dirname(parent):
+                chain.append(parent)
+                parent = os.path.dirname(parent)
+            for folder in reversed(chain):
+                try:
+                    info = os.lstat(folder)
+                    folders[folder] = (info.st_mode, info.st_ino, info.st_dev)
+                except OSError as exc:
+                    folders[folder] = exc.errno
+                if isinstance(folders[folder], tuple) and stat.S_ISLNK(folders[folder][0]):
+                    return None
+                parts.append(f"{folder}\0{folders[folder]}\n")
         try:
             info = os.lstat(path)
         except OSError as exc:
-            digest.update(f"-{exc.errno}\n".encode())
+            parts.append(f"{path}\0-{exc.errno}\n")
             continue
         if stat.S_ISLNK(info.st_mode):
             return None
         newest = max(newest, info.st_ctime_ns)
-        digest.update(_stamp(info))
+        parts.append(f"{path}\0{_stamp(info)}")
         if stat.S_ISDIR(info.st_mode):
-            below = _walk(path, digest)
+            below = _walk(path, parts)
             if below is None:
                 return None
             newest = max(newest, below)
-    return digest.digest(), newest
+    return hashlib.sha256("".join(parts).encode("utf-8", "surrogatepass")).digest(), newest
 
 
-def _walk(folder: str, digest) -> Optional[int]:
-    """Everything under `folder` into `digest`; the newest ctime seen, or None at a symbolic link."""
+def _walk(folder: str, parts: list) -> Optional[int]:
+    """Everything under `folder` onto `parts`; the newest ctime seen, or None at a symbolic link."""
     newest = 0
     stack = [folder]
     while stack:
         current = stack.pop()
         try:
-            entries = sorted(os.scandir(current), key=lambda e: e.name)
+            with os.scandir(current) as found:
+                entries = list(found)
         except OSError as exc:
-            digest.update(f"{current}\0-{exc.errno}\n".encode("utf-8", "surrogatepass"))
+            parts.append(f"{current}\0-{exc.errno}\n")
             continue
-        digest.update(f"{current}\0{len(entries)}\n".encode("utf-8", "surrogatepass"))
+        if len(entries) > 1:
+            entries.sort(key=_name)
+        parts.append(f"{current}\0{len(entries)}\n")
         for entry in entries:
             if entry.is_symlink():
                 return None
             try:
                 info = entry.stat(follow_symlinks=False)
             except OSError as exc:
-                digest.update(f"{entry.name}\0-{exc.errno}\n".encode("utf-8", "surrogatepass"))
+                parts.append(f"{entry.name}\0-{exc.errno}\n")
                 continue
-            newest = max(newest, info.st_ctime_ns)
-            digest.update(entry.name.encode("utf-8", "surrogatepass") + b"\0" + _stamp(info))
+            if info.st_ctime_ns > newest:
+                newest = info.st_ctime_ns
+            parts.append(f"{entry.name}\0{_stamp(info)}")
             if stat.S_ISDIR(info.st_mode):
                 stack.append(entry.path)
     return newest
 
 
-def _stamp(info) -> bytes:
+def _name(entry) -> str:
+    return entry.name
+
+
+def _stamp(info) -> str:
     """The type and permissions, and the hash index's stat key (a chmod shows in both)."""
-    return b"%o %a\n" % (info.st_mode, stat_key(info))
+    return f"{info.st_mode:o} {stat_key(info)}\n"
