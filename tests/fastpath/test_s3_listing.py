@@ -3,6 +3,9 @@ several pages and for names XML and URLs escape, and leaves every other request 
 client to botocore's own parsing."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
+import botocore.handlers
 import pytest
 
 from compiler.fastpath import s3_listing
@@ -61,15 +64,35 @@ def test_other_requests_of_the_client_are_parsed_by_botocore(s3_emulator, bucket
     assert "LastModified" in found[f"{bucket}/other/x"]
 
 
+def test_botocore_checks_each_page_for_an_error_after_the_objects_are_out(s3_emulator, bucket, monkeypatch):
+    """Its 200-error check (an ElementTree of the page, for the root's tag) runs on every page
+    still, on what is left of it: an error answered with 200, or a page cut short, is caught."""
+    checked: list = []
+    plain = botocore.handlers._looks_like_special_case_error
+
+    def spy(status, body):
+        checked.append(body)
+        return plain(status, body)
+
+    monkeypatch.setattr(botocore.handlers, "_looks_like_special_case_error", spy)
+    target = _target(s3_emulator, f"{bucket}/repo")
+    assert len(s3_listing.list_objects(target)) == 1002 + len(ODD_NAMES)
+    assert len(checked) == 2 and all(b"<ListBucketResult" in body and b"<Contents>" not in body for body in checked)
+    assert plain(200, checked[0]) is False and plain(200, checked[0][:-20]) is True  # cut short: an error
+    s3_listing.list_objects(target)  # registered again on the same client: once, in the same order
+    assert len(checked) == 4 and b"<Contents>" not in checked[-1]
+
+
 def test_an_empty_root_is_left_to_find(s3_emulator, bucket):
     assert s3_listing.list_objects(_target(s3_emulator, f"{bucket}/nothing-here")) is None
 
 
-def _read(body: bytes, ours: bool = True):
+def _read(body: bytes, ours: bool = True, operation: str = "ListObjectsV2"):
     response, custom = {"status_code": 200, "body": body}, {}
     token = s3_listing._OURS.set(ours)
     try:
-        s3_listing._read_contents(response_dict=response, customized_response_dict=custom)
+        s3_listing._read_contents(response_dict=response, customized_response_dict=custom,
+                                  operation_model=SimpleNamespace(name=operation))
     finally:
         s3_listing._OURS.reset(token)
     return response["body"], custom
@@ -91,5 +114,6 @@ def test_pages_it_does_not_recognise_or_does_not_own_are_left_to_botocore():
     without_etag = PAGE.replace(b"<ETag>&quot;0cc175b9c0f1b6a831c399e269772661&quot;</ETag>", b"")
     assert _read(without_etag) == (without_etag, {})
     assert _read(PAGE, ours=False) == (PAGE, {})  # another request of the same client
+    assert _read(PAGE, operation="ListObjects") == (PAGE, {})  # registered for every S3 operation: not theirs
     error = b'<?xml version="1.0"?><Error><Code>SlowDown</Code></Error>'
     assert _read(error) == (error, {})
