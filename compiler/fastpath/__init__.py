@@ -9,6 +9,8 @@ What is behind the door (each module says why it pays; docs/benchmarks.md has th
     verdict.py   validate's whole answer, and plan's against a local target, replayed while
                  the manifest, the settings, the tool and every file under its local sources
                  (and the target folder) are unchanged (stat keys)
+    plan_half.py plan against an object store: the local half (wanted files, their digests, what
+                 is printed before the plan) kept under verdict.py's key; the target read each run
     results.py   a per-model result cache: the parsed manifest, each model's ModelConfig,
                  its rendered config.pbtxt and Triton's rules' findings, reused while their
                  inputs (the model's text, its sources' stamps, what other models it
