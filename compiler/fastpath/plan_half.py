@@ -46,6 +46,7 @@ class Half:
         from compiler.sync import engine  # noqa: PLC0415 - see above
         from compiler.sync.hashing import Want  # noqa: PLC0415 - see above
 
+        engine.quiet_libraries()  # as engine.prepare does: the SDKs' log records stay off stderr
         if early is not None:
             early.send(self.target)
         cache = Cache(self.settings.cache_root)
