@@ -94,7 +94,7 @@ def _register(client) -> None:
     error inside a 200 answer (handlers.py, `_handle_200_error`). That one is registered first
     on `before-parse.s3.*`, which botocore calls before the handlers of a named operation, and it
     builds an ElementTree of the whole page only to look at its root's tag: at 31 pages of 1,000
-    objects that was ~1 s of the helper's ~1.3 s of listing. Registered first on the same event
+    objects (7.7 MB) that was 0.28-0.37 s of the 0.8-0.9 s of CPU the listing took. Registered first on the same event
     and that check then registered again behind it, ours takes the objects out beforehand, and
     the check still reads what is left (the page's own tags; a page that is an error, or cut
     short inside an object, is not ours to read and reaches it whole)."""
