@@ -128,7 +128,7 @@ def measure(work: Path, models: int, versions: int, repeat: int, clis: dict, s3=
         for step, args in steps.items():
             for i, (label, cli) in enumerate(clis.items()):
                 results[label, step].append(run(cli + [a.format(i=i) for a in args], work, env=envs[i]))
-            if step == S3_STEP:  # the emulator's share, at the same moment: the listing alone
+            if step == S3_STEP:  # the emulator's share, at the same moment: the listing alone (with imports)
                 results["", BARE_LISTING].append(bare_listing(s3, bucket, "models/"))
     return results
 
@@ -137,17 +137,15 @@ BARE_LISTING = "bare boto3 listing (moto's share)"
 
 
 def bare_listing(s3, bucket: str, prefix: str) -> tuple[float, float, float]:
-    """(seconds, CPU seconds of this process, 0) of listing the bucket's prefix with a plain boto3
+    """(seconds, CPU seconds, MB) of a process listing the bucket's prefix with a plain boto3
     paginator and nothing else: the same ListObjectsV2 pages the plan asks for, so its wall time
-    minus its own CPU is about what the emulator takes to answer them."""
-    import boto3
-
-    client = boto3.client("s3", endpoint_url=s3.endpoint, aws_access_key_id=s3.key, aws_secret_access_key=s3.secret,
-                          region_name=s3.region)
-    start, cpu = time.perf_counter(), time.process_time()
-    pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-    sum(len(page.get("Contents", ())) for page in pages)
-    return time.perf_counter() - start, time.process_time() - cpu, 0.0
+    minus its own CPU is about what the emulator takes to answer them. In a process of its own:
+    boto3 imported here would be in every later child's peak RSS (a fork's is inherited)."""
+    script = ("import sys, boto3; c = boto3.client('s3', endpoint_url=sys.argv[1], aws_access_key_id=sys.argv[2], "
+              "aws_secret_access_key=sys.argv[3], region_name=sys.argv[4]); "
+              "sum(len(p.get('Contents', ())) for p in c.get_paginator('list_objects_v2').paginate("
+              "Bucket=sys.argv[5], Prefix=sys.argv[6]))")
+    return run([sys.executable, "-c", script, s3.endpoint, s3.key, s3.secret, s3.region, bucket, prefix], HERE)
 
 
 def main() -> int:
