@@ -9,7 +9,6 @@ import json
 
 import pytest
 
-from compiler import notes
 from compiler.commands import plan
 from compiler.fastpath import verdict
 from compiler.sync.state import STATE_NAME
@@ -64,7 +63,6 @@ def _plan(folder, monkeypatch, fastpath: bool = True, *extra) -> list:
     monkeypatch.setenv("TRITON_GITOPS_FASTPATH", "1" if fastpath else "0")
     out = []
     for output in ("text", "json"):
-        notes.reset()
         out.append(run_cli("plan", "models.yaml", "--target", "store", "--output", output, *extra, cwd=folder))
     return out
 
@@ -149,7 +147,6 @@ def test_a_url_on_the_command_line_is_resolved_again_at_replay(project, bucket, 
     monkeypatch.setenv("TRITON_GITOPS_FASTPATH", "1")
     runs = []
     for _ in range(2):
-        notes.reset()
         runs.append(run_cli("plan", "models.yaml", "--target", f"s3://{root}", cwd=project))
     assert counted == {"full": 1, "half": 1} and runs[0] == runs[1] and "store (s3://" in runs[0][1]
 

@@ -327,10 +327,8 @@ def test_a_changed_target_is_walked_once(project, synced, monkeypatch, planned):
     walks: list = []
     plain_signature = verdict._target_signature
     monkeypatch.setattr(verdict, "_target_signature", lambda root: walks.append(root) or plain_signature(root))
-    notes.reset()
     run_cli("plan", "models.yaml", "--target", "local", cwd=project)
     assert walks == [str(synced)] and len(planned) == 3
-    notes.reset()
     run_cli("plan", "models.yaml", "--target", "local", cwd=project)
     assert len(planned) == 3, "kept with that walk, replayed"
 
