@@ -6,6 +6,10 @@ the same."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -13,7 +17,7 @@ from compiler.commands import plan
 from compiler.fastpath import verdict
 from compiler.sync.state import STATE_NAME
 from tests.fastpath.test_verdict import CHANGES, _break, example_project
-from tests.helpers import run_cli
+from tests.helpers import REPO, run_cli
 
 
 @pytest.fixture
@@ -156,3 +160,25 @@ def test_a_racy_half_is_not_kept(project, bucket, monkeypatch, counted, tmp_path
     _plan(project, monkeypatch)
     _plan(project, monkeypatch)
     assert counted == {"full": 4, "half": 0}
+
+
+def test_a_replayed_half_with_the_prefetch_helper_says_the_same(project, bucket, tmp_path):
+    """As a user runs it: a process of its own, the target read by the forked helper."""
+    fs, root = bucket
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TRITON_GITOPS_PREFETCH": "1", "TRITON_GITOPS_FASTPATH": "1"}
+
+    def plan_(**extra):
+        done = subprocess.run([sys.executable, "-m", "compiler", "plan", "models.yaml", "--target", "store"],
+                              env={**env, **extra}, cwd=project, capture_output=True, text=True, timeout=120)
+        return done.returncode, done.stdout
+
+    time.sleep(verdict.RACY_SECONDS + 2.1)  # no racy window here: the project was written just now (0 in this process)
+    kept = plan_()
+    (entry,) = (tmp_path / "cache" / "results").glob("*.plan")
+    stamp = entry.stat().st_mtime_ns
+    assert kept[0] == 0
+    _touch(fs, root, "extra object")
+    replayed = plan_()
+    assert entry.stat().st_mtime_ns == stamp, "replayed, not computed and kept again"
+    assert replayed == plan_(TRITON_GITOPS_FASTPATH="0") and "stray/notes.txt" not in kept[1]
+    assert replayed[0] == 0 and "1 file not written by triton-gitops left alone" in replayed[1]
