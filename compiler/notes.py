@@ -9,9 +9,20 @@ kept and replayed with the answers of the fast path like problems are.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import NamedTuple
 
 
 class Note(NamedTuple):
     key: str  # the kind of note: a run shows the first of each kind
     text: str
+
+
+def as_data(notes: Iterable[Note]) -> list:
+    """[[key, text], ...]: notes as the fast path's files keep them (marshal, JSON)."""
+    return [list(note) for note in notes]
+
+
+def from_data(pairs: Iterable) -> list[Note]:
+    """The notes `as_data` kept."""
+    return [Note(str(key), str(text)) for key, text in pairs]

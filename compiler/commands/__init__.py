@@ -27,11 +27,12 @@ def run_settings(options, with_policy: bool = True) -> Settings:
                             storage_timeout=getattr(options, "storage_timeout", None), with_policy=with_policy)
 
 
-def show_notes(*notes: Iterable[Note]) -> None:
+def show_notes(*notes: Iterable[Note], already: Iterable[Note] = ()) -> None:
     """The notes the stages collected (compiler/notes.py), on stderr: the first of each key, so
     that a run says each kind of note once; stdout (JSON output) stays as it is. A command calls
-    it once, with the notes of every manifest (or lint or import result) it loaded."""
-    shown = set()
+    it once, with the notes of every manifest (or lint or import result) it loaded; `already`:
+    notes it showed before, whose keys are not shown again."""
+    shown = {note.key for note in already}
     for note in (note for group in notes for note in group):
         if note.key not in shown:
             shown.add(note.key)

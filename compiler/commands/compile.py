@@ -20,7 +20,7 @@ from compiler.compile.output import CREATE, DELETE, UPDATE, DiffResult, check_re
 from compiler.console import human_size, json_text, paint, plural, report_problems, use_colour
 from compiler.errors import FatalError, printable
 from compiler.fastpath import results_for
-from compiler.notes import Note
+from compiler.notes import as_data, from_data
 from compiler.storage.env import expand
 
 if TYPE_CHECKING:  # for annotations only: never imported at run time
@@ -97,7 +97,7 @@ def _print_dry_run(diff, out: Path, options, sources: list, sources_text: str) -
 
 def _answer_from_record(report: dict, out: Path, options) -> int:
     """The same output as the full run, with nothing to change."""
-    show_notes(Note(str(key), str(text)) for key, text in report.get("notes", ()))
+    show_notes(from_data(report.get("notes", ())))
     if options.dry_run:
         sources = json.loads(report["sources_json"]) if options.output == "json" else []
         _print_dry_run(DiffResult(), out, options, sources, report["sources_text"])
@@ -119,7 +119,7 @@ def _keep_record(loaded, summary: dict, out: Path, settings: Settings, key, star
     if manifest.has_remote_sources:
         return
     report = {"summary": summary, "sources": source_records(manifest), "sources_text": sources_block(manifest),
-              "notes": [list(note) for note in loaded.notes]}  # shown again by the up-to-date answer
+              "notes": as_data(loaded.notes)}  # shown again by the up-to-date answer
     names = build_record.storage_names(manifest)
     storage = None if names is None else (names, build_record.storage_digest(settings.policy, names))
     try:

@@ -67,7 +67,7 @@ def _validated(path: Path, text: str, policy, shown: list) -> None:
         loaded = load_manifest(temporary, display=str(path), policy=policy)
     finally:
         Path(temporary).unlink(missing_ok=True)
-    show_notes([note for note in loaded.notes if note.key not in {old.key for old in shown}])
+    show_notes(loaded.notes, already=shown)
     errors = [p for p in loaded.problems if p.is_error]
     if errors:
         report_problems(errors[:_MAX_PROBLEMS], "text", stream=sys.stderr)

@@ -43,7 +43,7 @@ from compiler.answers import PLAIN, Plain  # noqa: F401 - PLAIN: what compiler.f
 from compiler.fastpath import cache_file
 from compiler.manifest.normalize import WarmupSource
 from compiler.manifest.yaml_source import MAX_BYTES, Document
-from compiler.notes import Note
+from compiler.notes import as_data, from_data
 from compiler.proto import ModelConfig
 from compiler.rules import Findings
 
@@ -154,7 +154,7 @@ class Results(Plain):
         if isinstance(found, list) and len(found) == 3 and _replays(found[0], ctx.model_folder):
             try:
                 return Findings([cache_file.problem_from(fields) for fields in found[1]],
-                                [Note(str(k), str(text)) for k, text in found[2]])
+                                from_data(found[2]))
             except (TypeError, ValueError):  # a malformed entry: computed again
                 pass
         self.new["rules"].pop(key, None)
@@ -163,7 +163,7 @@ class Results(Plain):
         if folder is None or folder.cacheable:
             self._keep("rules", key, [folder.calls if folder else [],
                                       [cache_file.problem_fields(p) for p in findings.problems],
-                                      [list(note) for note in findings.notes]])
+                                      as_data(findings.notes)])
         return findings
 
     def save(self) -> None:

@@ -42,7 +42,7 @@ from compiler.console import use_colour
 from compiler.fastpath import cache_file, plan_half
 from compiler.manifest.sources import source_boundary
 from compiler.manifest.yaml_source import MAX_BYTES
-from compiler.notes import Note
+from compiler.notes import as_data, from_data
 from compiler.storage.files import stat_key
 from compiler.sync.listing import staging_leftovers
 
@@ -139,11 +139,11 @@ class Verdict(_Kept):
 
     def keep(self, loaded, answer: Answer) -> None:
         self._keep(loaded, {"problems": [cache_file.problem_fields(p) for p in answer.problems], "ok": answer.ok,
-                            "models": answer.models, "files": answer.files, "notes": [list(n) for n in answer.notes]})
+                            "models": answer.models, "files": answer.files, "notes": as_data(answer.notes)})
 
 
 def _notes(entry) -> list:
-    return [Note(str(k), str(t)) for k, t in entry["notes"]]
+    return from_data(entry["notes"])
 
 
 class PlanVerdict(_Kept):
@@ -191,7 +191,7 @@ class PlanVerdict(_Kept):
         if not target.local:
             found = plan_half.fields(loaded.manifest, ctx, head, sources or []) if ctx is not None else None
             if found is not None:
-                self._keep(loaded, {**found, "notes": [list(n) for n in notes]})
+                self._keep(loaded, {**found, "notes": as_data(notes)})
             return
         if target.values or not target.name:
             return
@@ -200,7 +200,7 @@ class PlanVerdict(_Kept):
         if found is None:
             return
         self._keep(loaded, {"target": target.root, "target_signature": found[0], "out": out, "code": code,
-                            "notes": [list(n) for n in notes]}, newest=found[1])
+                            "notes": as_data(notes)}, newest=found[1])
 
 
 def _target_signature(root: str):
