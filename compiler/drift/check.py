@@ -135,11 +135,11 @@ def check_servers(manifest, check: TargetCheck, timeout: float, nameserver=None)
             check.servers.append(server)
 
 
-def check_all(loaded, tree, settings, names, timeout: float = 30.0, nameserver=None, cache=None) -> list:
+def check_all(loaded, tree, settings, names, cache: Cache, timeout: float = 30.0, nameserver=None) -> list:
     """A TargetCheck for each of `names` (targets of the loaded manifest, whose `tree` the
     command built with this run's `settings` and `cache`, its hash index)."""
     manifest = loaded.manifest
-    built = engine.IndexedTree(tree, cache if cache is not None else Cache(settings.cache_root))
+    built = engine.IndexedTree(tree, cache)
     out = []
     for name in names:
         check = TargetCheck(name, redact_url(manifest.targets[name].url))

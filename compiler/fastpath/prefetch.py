@@ -88,7 +88,7 @@ class Prefetch:
             raise FatalError(answer[1], answer[2])
         return answer[1:] if answer and answer[0] == "ok" else None
 
-    def write(self, ctx, job, progress, on_plan=None, revision=None):
+    def write(self, ctx, job, progress, on_plan, revision):
         """Have the child (its SDK imported, its client made) carry out `job` (engine.WriteJob) as
         engine.write does here; its progress is shown through `progress`, `on_plan` called here,
         `revision()` (the git revision, looked up here meanwhile) answered when the child asks.
@@ -135,7 +135,7 @@ class Prefetch:
                 if on_plan:
                     on_plan(rest[0])
             elif kind == "revision?":
-                _write_frame(self._to_child, pickle.dumps(revision() if revision is not None else None))
+                _write_frame(self._to_child, pickle.dumps(revision()))
             elif kind == "result":
                 if interrupted:
                     raise KeyboardInterrupt

@@ -28,7 +28,6 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Optional
 
-from compiler.artifacts.settings import DEFAULT_PART_JOBS
 from compiler.errors import FatalError
 from compiler.storage.stores import store_md5
 from compiler.sync.listing import fingerprint, list_target
@@ -49,7 +48,7 @@ class RemoteWriter:
 
     local = False
 
-    def __init__(self, target, part_jobs: int = DEFAULT_PART_JOBS):
+    def __init__(self, target, part_jobs: int):
         self.target, self.part_jobs = target, part_jobs
 
     def put(self, change):
@@ -96,7 +95,7 @@ class Outcome:
 
 class Applier:
     def __init__(self, target, plan, state, ensembles, jobs, progress, revision, manifest_name,
-                 part_jobs=DEFAULT_PART_JOBS):
+                 part_jobs):
         self.target = target
         self.part_jobs = part_jobs  # parts of one big file in flight (Settings.part_jobs)
         self.plan = plan

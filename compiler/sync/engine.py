@@ -22,7 +22,6 @@ from compiler.answers import PLAIN
 from compiler.artifacts.cache import Cache
 from compiler.artifacts.checksum import checksum_warnings
 from compiler.artifacts.resolve import locked_precheck
-from compiler.artifacts.settings import DEFAULT_PART_JOBS
 from compiler.errors import FatalError
 from compiler.pipeline import build
 from compiler.storage.stores import speaks
@@ -61,7 +60,7 @@ class TargetReader(Protocol):
 
     def result(self, keep: bool = False): ...
 
-    def write(self, ctx: Context, job: WriteJob, progress, on_plan=None, revision=None) -> Result: ...
+    def write(self, ctx: Context, job: WriteJob, progress, on_plan, revision) -> Result: ...
 
     def cancel(self) -> None: ...
 
@@ -320,7 +319,7 @@ class WriteJob:
     force_unlock: bool
     lock_wait: float
     overwrite_unmanaged: bool
-    part_jobs: int = DEFAULT_PART_JOBS  # the run's Settings.part_jobs (the helper that writes has no Settings)
+    part_jobs: int  # the run's Settings.part_jobs (the helper that writes has no Settings)
 
 
 def sync(ctx: Context, prune: bool, dry_run: bool, jobs: int, progress, force_unlock: bool = False,
@@ -367,7 +366,7 @@ def sync(ctx: Context, prune: bool, dry_run: bool, jobs: int, progress, force_un
             writer.close()
 
 
-def write(ctx: Context, job: WriteJob, progress, on_plan=None, revision=None) -> Result:
+def write(ctx: Context, job: WriteJob, progress, on_plan, revision) -> Result:
     """Under the target's lock: check the plan still stands (or make it again), then carry it out.
     `revision()`: the manifest's git revision for the final state (sync looks it up meanwhile)."""
     from compiler.sync.apply import Applier  # noqa: PLC0415 - ~35 ms: only a plan with work writes (plan never does)

@@ -192,7 +192,7 @@ def _part_options(fs, part_jobs: int) -> dict:
     return {}
 
 
-def put_large(fs, source, dest: str, want, part_jobs: int = DEFAULT_PART_JOBS) -> Sent:
+def put_large(fs, source, dest: str, want, part_jobs: int) -> Sent:
     """A big file through the store's own upload (fsspec `put_file`: S3 multipart with `part_jobs`
     parts of BLOCK in flight, Azure blocks likewise). Meanwhile this thread reads the same file
     (from the page cache, mostly) for the md5s the store will report; the stat key, checked
