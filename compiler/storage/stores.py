@@ -60,11 +60,6 @@ class Bounded:
     def wrapped(self):
         return self._fs
 
-    @property
-    def seconds(self) -> float:
-        """The bound of each metadata call."""
-        return self._seconds
-
     def within(self, what: str, call, *args, **kwargs):
         """call(*args, **kwargs), given `timeout=seconds` (fsspec's sync wrappers, fsspec.asyn.sync),
         its time-out raised as StorageTimeout(seconds, what)."""

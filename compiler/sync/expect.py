@@ -20,8 +20,7 @@ import json
 import os
 from pathlib import Path
 
-from compiler.artifacts.file_digest import stat_key
-from compiler.storage.files import write_atomic
+from compiler.storage.files import stat_key, write_atomic
 
 _LIMIT = 1000  # targets remembered; the oldest are dropped first
 
@@ -74,7 +73,7 @@ def remember_done(target, wants: dict, cache_root: Path) -> None:
 
 
 # The local files behind the wanted files of the last run that left a target done, with their
-# stat keys (compiler/artifacts/file_digest.stat_key): read before the manifest is loaded, they
+# stat keys (compiler/storage/files.stat_key): read before the manifest is loaded, they
 # tell "a few sources changed since" (an edit: work ahead, almost surely) from "none changed"
 # (a no-op) and "all changed" (a fresh checkout: new inodes, most likely the same content).
 # The prefetch helper imports the storage SDK early on the first only (compiler/fastpath).
@@ -87,6 +86,8 @@ def _sources_file(target, cache_root: Path) -> Path:
 def _remember_sources(target, wants: dict, cache_root: Path) -> None:
     sources = sorted([str(want.entry.source), *want.key] for want in wants.values()
                      if getattr(want, "key", None) is not None and getattr(want.entry, "source", None) is not None)
+    if not sources:  # a run that knows no stat keys (plan's replayed local half) has nothing to say
+        return
     path = _sources_file(target, cache_root)
     text = json.dumps(sources)
     try:
