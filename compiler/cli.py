@@ -157,14 +157,17 @@ def main(argv=None) -> int:
     except BrokenPipeError:
         return 1
     except Exception as exc:  # noqa: BLE001 - the last line of defence: never a traceback for a user
+        # An unexpected error's text may quote a request (a header, a signed URL) or a value the
+        # run read from the environment: scrubbed like the debug logs, with or without the traceback.
+        from compiler.storage.redact import environment_secrets, scrub
+
         if os.environ.get("TRITON_GITOPS_DEBUG"):  # the traceback, with no credential in it
             import traceback
-
-            from compiler.storage.redact import environment_secrets, scrub
 
             for line in scrub(traceback.format_exc(), environment_secrets()).splitlines():
                 print(printable(line), file=sys.stderr)
             return 1
-        print(f"triton-gitops: internal error: {type(exc).__name__}: {printable(str(exc))}", file=sys.stderr)
+        text = scrub(f"{type(exc).__name__}: {exc}", environment_secrets())
+        print(f"triton-gitops: internal error: {printable(text)}", file=sys.stderr)
         print("    hint: rerun with TRITON_GITOPS_DEBUG=1 for a traceback and report it", file=sys.stderr)
         return 1

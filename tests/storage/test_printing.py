@@ -88,3 +88,21 @@ def test_debug_traceback_is_scrubbed(project, monkeypatch):
     code, out, err = run_cli("validate", project.manifest)
     assert code == 1 and "Traceback" in err and "RuntimeError: boom with ***" in err
     assert RUNNER_SECRETS["AWS_SESSION_TOKEN"] not in err
+
+
+def test_internal_error_line_is_scrubbed(project, monkeypatch):
+    """Without TRITON_GITOPS_DEBUG the one-line internal error is scrubbed too: an SDK's message
+    may quote a header or a value read from the environment."""
+    import compiler.commands.validate as validate
+
+    token = RUNNER_SECRETS["AWS_SESSION_TOKEN"]
+
+    def broken(options):
+        raise RuntimeError(f"boom with {token} and Authorization: AWS4-HMAC-SHA256 Credential=AKIAEXAMPLE99/x")
+
+    monkeypatch.setattr(validate, "run", broken)
+    monkeypatch.delenv("TRITON_GITOPS_DEBUG", raising=False)
+    monkeypatch.setenv("AWS_SESSION_TOKEN", token)
+    code, out, err = run_cli("validate", project.manifest)
+    assert code == 1 and "triton-gitops: internal error: RuntimeError: boom with ***" in err, err
+    assert token not in err and "AKIAEXAMPLE99" not in err and "Traceback" not in err
