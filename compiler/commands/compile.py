@@ -21,7 +21,7 @@ from compiler.console import human_size, json_text, paint, plural, report_proble
 from compiler.errors import FatalError, printable
 from compiler.fastpath import results_for
 from compiler.notes import as_data, from_data
-from compiler.storage.env import expand
+from compiler.storage.env import expand, target_variables, variables_digest
 
 if TYPE_CHECKING:  # for annotations only: never imported at run time
     from compiler.artifacts.settings import Settings
@@ -120,8 +120,8 @@ def _keep_record(loaded, summary: dict, out: Path, settings: Settings, key, star
         return
     report = {"summary": summary, "sources": source_records(manifest), "sources_text": sources_block(manifest),
               "notes": as_data(loaded.notes)}  # shown again by the up-to-date answer
-    names = build_record.storage_names(manifest)
-    storage = None if names is None else (names, build_record.storage_digest(settings.policy, names))
+    names = target_variables(manifest.targets.values())
+    storage = None if names is None else (names, variables_digest(settings.policy, names))
     try:
         build_record.save(out, settings.cache_root, key, started, build_record.input_paths(manifest, lock_path(manifest.path)),
                           written, report, storage)
@@ -160,7 +160,7 @@ def run(options) -> int:
     manifest_path = Path(options.manifest)
     # The up-to-date check reads the lock mode and the cache folder, not the storage policy,
     # which TRITON_GITOPS_POLICY=git:REF:PATH reads with `git show` (docs/benchmarks.md, Compile):
-    # that is loaded once, when a record's answer depends on it (build_record.storage_names) or
+    # that is loaded once, when a record's answer depends on it (storage.env.target_variables) or
     # for the full run. (An unreadable policy file is then reported by the first run that needs it.)
     early = run_settings(options, with_policy=False)
     full_settings = functools.cache(early.with_run_policy)

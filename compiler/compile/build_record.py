@@ -29,9 +29,8 @@ from compiler import __version__
 from compiler.compile.assemble import stamp
 from compiler.control_files import COMPILED_NAME, CONTROL_NAMES
 from compiler.manifest.sources import source_boundary
-from compiler.storage.env import references
+from compiler.storage.env import variables_digest
 from compiler.storage.files import sha256_file, write_atomic
-from compiler.storage.urls import is_local_url
 
 FORMAT = 3  # 3: the storage the answer depends on (2: paths in lists, one digest of their stamps)
 MARKER = COMPILED_NAME  # says "this folder is ours to replace"
@@ -194,33 +193,12 @@ def record_path(out: Path, cache_root: Path) -> Path:
     return cache_root / "builds" / (hashlib.sha256(where.encode()).hexdigest()[:32] + ".json")
 
 
-def storage_names(manifest):
-    """The variables a manifest's remote targets name, sorted; None when it has no remote target.
-
-    A compile checks remote targets against the storage policy (endpoints, variables) and
-    expands the variables it allows: only then does its answer depend on the policy and on
-    those variables' values (remote sources, the other such case, are never recorded). So a
-    record of a manifest without one is checked without loading the policy, which with
-    TRITON_GITOPS_POLICY=git:REF:PATH runs `git show` (docs/benchmarks.md, Compile)."""
-    remote = [t for t in manifest.targets.values() if not is_local_url(t.url)]
-    if not remote:
-        return None
-    return sorted({name for t in remote for name, _ in references([t.url, t.storage_options])})
-
-
-def storage_digest(policy, names: list) -> str:
-    """What the remote targets' checks read besides the manifest: the policy (its endpoints,
-    variables and the endpoints the environment names) and the values of the variables used."""
-    seen = (repr(policy), [(name, os.environ.get(name)) for name in names])
-    return hashlib.sha256(json.dumps(seen).encode("utf-8", "surrogatepass")).hexdigest()
-
-
 def save(out: Path, cache_root: Path, key: dict, started, inputs: list, written: dict, report: dict,
          storage=None) -> None:
     """Stamp the inputs and the output's folders (after the swap, so the stamps are final) and
     write the record. The files' stamps are the ones taken as each was written (`written`): an
     edit made to one since then must not be vouched for. `storage`: None, or (names, digest)
-    from storage_names and storage_digest when the answer depends on the storage policy."""
+    from storage.env's target_variables and variables_digest when the answer depends on the storage policy."""
     finished = clock_now(out)
     if finished is None:
         return
@@ -336,7 +314,7 @@ def current_key(out: Path, manifest_path: Path, display: str, lock_mode: str):
 def up_to_date(out: Path, key, cache_root: Path, policy) -> dict | None:
     """The recorded report if `out` is exactly what compiling with `key` would write, and the
     run would say the same. `policy()`: the run's storage policy, asked for only when the
-    record's answer depends on it (storage_names)."""
+    record's answer depends on it (storage.env.target_variables)."""
     if key is None or not (out / MARKER).is_file():
         return None
     record = load(out, cache_root)
@@ -345,7 +323,7 @@ def up_to_date(out: Path, key, cache_root: Path, policy) -> dict | None:
     try:
         storage = record["storage"]
         if inputs_unchanged(record, key) and outputs_unchanged(record, out) and \
-                (storage is None or storage_digest(policy(), storage["names"]) == storage["digest"]):
+                (storage is None or variables_digest(policy(), storage["names"]) == storage["digest"]):
             _used(out, cache_root)
             return record["report"]
     except (KeyError, TypeError, IndexError, ValueError, OSError):  # damaged or foreign: the full run

@@ -9,7 +9,8 @@ is a function of, and replayed without loading the manifest at all:
 - the manifest's bytes, its path (absolute, real, and as shown in messages), and models.lock's
   bytes;
 - the run's settings (lock mode, cache folder, ...), the storage policy, where the git work
-  tree begins (the boundary for local sources);
+  tree begins (the boundary for local sources), and the values of the variables a remote
+  target's URL uses (kept with the answer, as compile's build record keeps them);
 - the tool itself (cache_file.fingerprint: version, Python, protobuf, the stamps of its files);
 - the file system under every local path the manifest names (sources, `files:`, warmup files,
   found or missing): each folder on the way there (type, inode, device), and everything
@@ -43,6 +44,7 @@ from compiler.fastpath import cache_file, plan_half
 from compiler.manifest.sources import source_boundary
 from compiler.manifest.yaml_source import MAX_BYTES
 from compiler.notes import as_data, from_data
+from compiler.storage.env import target_variables, variables_digest
 from compiler.storage.files import stat_key
 from compiler.sync.listing import staging_leftovers
 
@@ -91,6 +93,8 @@ class _Kept:
             paths = entry["paths"]
             if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
                 return None
+            if not _same_storage(entry.get("storage"), self.settings.policy):
+                return None
             found = _signature(paths)
             self._walked = (paths, found)  # taken after the run began: `_keep` may use it (see there)
             return entry if found is not None and found[0] == entry["signature"] else None
@@ -117,7 +121,22 @@ class _Kept:
             return
         if _key(self.manifest_path, self.settings, self.extra) != self.key:  # the manifest or lock changed meanwhile
             return
-        cache_file.write(self.file, _MAGIC, {"key": self.key, "paths": paths, "signature": found[0], **fields})
+        names = target_variables(manifest.targets.values())
+        storage = None if names is None else {"names": names, "digest": variables_digest(self.settings.policy, names)}
+        cache_file.write(self.file, _MAGIC, {"key": self.key, "paths": paths, "signature": found[0],
+                                             "storage": storage, **fields})
+
+
+def _same_storage(kept, policy) -> bool:
+    """Whether the variables a remote target's URL uses hold the values the answer was checked
+    with (validate expands them, and the result decides where credentials may go); the policy
+    itself is in the key."""
+    if kept is None:
+        return True
+    names = kept["names"]
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        return False
+    return variables_digest(policy, names) == kept["digest"]
 
 
 

@@ -8,10 +8,13 @@ reference becomes a located `Problem`; callers that must stop raise the first on
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 
 from compiler.errors import Problem
+from compiler.storage.urls import is_local_url
 
 ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 HOW_TO_ALLOW = ("if the value is meant for this storage, allow the variable outside the pull request: "
@@ -84,3 +87,22 @@ def expanded(value, doc_path: tuple, problems: list, policy=None, rule: str = "s
             return found
         return ENV_REF.sub(replace, item)
     return walk(value, ()), used
+
+
+def target_variables(targets) -> list | None:
+    """The variables the remote ones of `targets` name (URL and storage options), sorted; None
+    when none is remote. A remote target is checked against the storage policy with the allowed
+    variables expanded: only then does a check's answer depend on their values (a local path's
+    expansion never leaves the machine and is part of the manifest's own result)."""
+    remote = [t for t in targets if not is_local_url(t.url)]
+    if not remote:
+        return None
+    return sorted({name for t in remote for name, _ in references([t.url, t.storage_options])})
+
+
+def variables_digest(policy, names: list) -> str:
+    """What a remote target's check reads besides the manifest: the policy (its endpoints,
+    variables and the endpoints the environment names) and the values of the variables used.
+    Kept by compile's build record and validate's kept answer, and compared before replaying."""
+    seen = (repr(policy), [(name, os.environ.get(name)) for name in names])
+    return hashlib.sha256(json.dumps(seen).encode("utf-8", "surrogatepass")).hexdigest()

@@ -343,3 +343,23 @@ def test_only_what_the_listing_calls_a_staging_leftover_matters_beside_the_targe
     (synced.parent / f".{synced.name}{TMP_PREFIX}2").mkdir()
     assert _plan(project, monkeypatch) == _plan(project, monkeypatch, False)
     assert len(planned) == 6
+
+
+def test_a_remote_targets_variable_values_are_part_of_the_key(project, monkeypatch, computed):
+    """validate expands the variables a remote target's URL may use (TRITON_GITOPS_ALLOWED_ENV)
+    and checks where the result sends credentials: a kept OK must not outlive the value it was
+    checked with, nor a kept refusal the value that fixed it."""
+    monkeypatch.setenv("TRITON_GITOPS_ALLOWED_ENV", "MODELS_CONTAINER")
+    monkeypatch.setenv("MODELS_CONTAINER", "models")
+    manifest = project / "models.yaml"
+    text = manifest.read_text()
+    manifest.write_text(text.replace("targets:", 'targets:\n  prod: {url: "abfs://${MODELS_CONTAINER}/prod"}', 1))
+    assert manifest.read_text() != text
+    allowed = _validate(project, monkeypatch)
+    assert allowed[0][0] == 0 and _validate(project, monkeypatch) == allowed and len(computed) == 1  # kept
+    monkeypatch.setenv("MODELS_CONTAINER", "models@evil.example.com")  # the account's endpoint: elsewhere
+    refused = _validate(project, monkeypatch)
+    assert refused == _validate(project, monkeypatch, fastpath=False)
+    assert refused[0][0] == 1 and "https://evil.example.com, which the storage policy" in refused[0][1], refused[0]
+    monkeypatch.setenv("MODELS_CONTAINER", "models")
+    assert _validate(project, monkeypatch) == allowed
