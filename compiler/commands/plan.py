@@ -12,7 +12,7 @@ from compiler.fastpath import results_for
 def run(options) -> int:
     # Before the stages are imported (_run), like sync: the target is read by a helper meanwhile
     # (compiler/fastpath/prefetch.py).
-    early = fastpath.target_reader(options.target, (options.manifest,))
+    early = fastpath.target_reader(options.target, (options.manifest,), writes=False)
     settings = run_settings(options)  # once: with a git:REF:PATH policy it runs `git show`
     kept = fastpath.plan_verdict_for(options, settings)
     replayed = kept.replay() if kept is not None else None

@@ -22,7 +22,9 @@ def run(options, settings=None) -> int:
     started = time.monotonic()
     # First thing, before the stages are imported (_run): the helper that reads the target
     # (compiler/fastpath/prefetch.py) forks from a small process.
-    return _run(options, started, fastpath.target_reader(options.target, (options.manifest,)), settings)
+    # A dry run and a promotion (written here: --from-target) hand the helper no plan to carry out.
+    writes = not options.dry_run and not getattr(options, "from_target", None)
+    return _run(options, started, fastpath.target_reader(options.target, (options.manifest,), writes), settings)
 
 
 def _run(options, started, early, settings=None) -> int:

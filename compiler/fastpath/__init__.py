@@ -55,14 +55,18 @@ def begin(argv: list) -> None:
     collector.fewer_passes()
 
 
-def target_reader(requested, manifests):
+def target_reader(requested, manifests, writes: bool = True):
     """The helper reading target `requested` (forked by `begin`, or now), or None: the engine
-    reads the target itself. See prefetch.py."""
+    reads the target itself. `writes`: whether the command may hand it a plan to carry out (not
+    `plan`, `sync --dry-run`, a promotion). See prefetch.py."""
     if not enabled():
         return None
     from compiler.fastpath import prefetch  # noqa: PLC0415 - fastpath: ~6 ms, only sync/plan fork the helper
 
-    return prefetch.start(requested, manifests)
+    helper = prefetch.start(requested, manifests)
+    if helper is not None:
+        helper.writes = writes
+    return helper
 
 
 def verdict_for(manifest_path, settings):

@@ -110,6 +110,7 @@ def serve(target, from_parent: int, to_parent: int) -> None:  # pragma: no cover
     relay = _Relay(send)
     try:
         job = pickle.loads(data)
+        _open(target, job.work.plan)
         answer = ("result", _run(target, job, relay, lambda: _ask_revision(relay, from_parent)))
     except KeyboardInterrupt:
         answer = ("interrupted",)
@@ -117,6 +118,16 @@ def serve(target, from_parent: int, to_parent: int) -> None:  # pragma: no cover
         answer = _described(exc)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the answer must get out whole
     send(answer)
+
+
+def _open(target, plan) -> None:  # pragma: no cover - runs in the helper
+    """How this process writes: a target read without the SDK is written without it too when the
+    plan allows (s3_store.py: one-request uploads and deletes); else the SDK, imported now."""
+    from compiler.fastpath import s3_store  # noqa: PLC0415 - fastpath: the helper's, with a plan to carry out
+    from compiler.fastpath.sdk_guess import import_sdk  # noqa: PLC0415 - fastpath: the helper's, with a plan to carry out
+
+    if not target.opened and not s3_store.provide(target, plan):
+        import_sdk(target.url, ())  # s3: without aiohttp's CA parsing; target.fs opens it when first used
 
 
 def _ask_revision(relay: _Relay, from_parent: int):  # pragma: no cover - runs in the helper

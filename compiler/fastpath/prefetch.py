@@ -43,6 +43,10 @@ class Prefetch:
     def __init__(self, pid: int, to_child: int, from_child: int):
         self.pid, self._to_child, self._from_child = pid, to_child, from_child
         self._sent = False
+        # Can a plan follow for the child to carry out? Not for `plan`, `sync --dry-run` or a
+        # promotion (written here): the child then ends right after the read, importing nothing
+        # for a write that cannot come, and whoever waits for it (close) waits for nothing more.
+        self.writes = True
 
     def send(self, target) -> None:
         """Hand over the resolved target; a local one needs no helper, so the child is told to stop."""
@@ -54,7 +58,8 @@ class Prefetch:
         import pickle  # noqa: PLC0415 - fastpath: ~8 ms, only with a helper running
 
         try:
-            _write_frame(self._to_child, pickle.dumps((target, _work_ahead(target))))
+            ahead = self.writes and _work_ahead(target)
+            _write_frame(self._to_child, pickle.dumps((target, ahead, self.writes)))
             self._sent = True
         except OSError:
             self._close_to_child()  # the child is gone: result() says so
@@ -231,7 +236,7 @@ def _child(requested: str, manifests: tuple, from_parent: int, to_parent: int) -
     # thousands of import-time objects again and again (docs/benchmarks.md, Sync), to free nothing.
     gc.disable()
     answer: tuple = ("failed",)
-    target, work_ahead = None, False
+    target, work_ahead, writes = None, False, False
     try:
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C: end quietly, the parent reports it
         if not os.environ.get("TRITON_GITOPS_DEBUG"):
@@ -245,17 +250,17 @@ def _child(requested: str, manifests: tuple, from_parent: int, to_parent: int) -
         data = _read_frame(from_parent)
         if not data:
             os._exit(0)
-        target, work_ahead = pickle.loads(data)
+        target, work_ahead, writes = pickle.loads(data)
         answer = ("ok", *_observe(target))
     except BaseException as exc:  # noqa: BLE001 - any other failure: the parent reads the target itself
         answer = _timed_out(exc) or _explained(exc) or ("failed",)
     try:
         _write_frame(to_parent, pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL))
         if answer[0] == "ok" and work_ahead and target is not None and "s3fs" not in sys.modules:
-            # Read without the SDK, but a write is likely: import it now, while the parent still
-            # loads the manifest, rather than once the plan arrives.
+            # Read without the SDK, and a write the SDK must make (a big file changed) is likely:
+            # import it now, while the parent still loads the manifest, rather than once the plan arrives.
             import_sdk(target.url, ())
-        if answer[0] == "ok":
+        if answer[0] == "ok" and writes:
             from compiler.fastpath.handover import serve  # noqa: PLC0415 - fastpath: the child's, after the fork
 
             serve(target, from_parent, to_parent)
@@ -265,14 +270,16 @@ def _child(requested: str, manifests: tuple, from_parent: int, to_parent: int) -
 
 
 def _work_ahead(target) -> bool:
-    """The parent's guess, before the manifest is loaded, that this run will write: a few of the
-    local sources of the last run that left the target done changed since (an edit; neither a
-    no-op nor a fresh checkout). Only decides when the helper imports the SDK."""
+    """The parent's guess, before the manifest is loaded, that this run will write through the
+    SDK: a few of the local sources of the last run that left the target done changed since (an
+    edit; neither a no-op nor a fresh checkout), one of them too big for one request (a write of
+    small files needs no SDK: s3_store.py). Only decides when the helper imports the SDK."""
     try:
         from compiler.artifacts.settings import default_cache_dir  # noqa: PLC0415 - loaded already (the run's Settings)
         from compiler.sync import expect  # noqa: PLC0415 - loaded already (the engine)
+        from compiler.sync.transfer import STREAM_LIMIT  # noqa: PLC0415 - loaded already (the engine)
 
-        return expect.few_sources_changed(target, default_cache_dir())
+        return expect.few_sources_changed(target, default_cache_dir(), larger_than=STREAM_LIMIT)
     except Exception:  # noqa: BLE001 - a guess: never a reason to fail
         return False
 

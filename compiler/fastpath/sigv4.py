@@ -1,4 +1,4 @@
-"""AWS Signature Version 4 for the few S3 GETs the prefetch helper makes without the SDK.
+"""AWS Signature Version 4 for the few S3 requests the prefetch helper makes without the SDK.
 
 Written from AWS's description of the scheme (header-based authentication, service "s3"):
 a canonical request (method, path, sorted query, signed headers, payload hash) is hashed
@@ -6,7 +6,8 @@ into a string to sign, which an HMAC-SHA256 chain derived from the secret (date,
 service, "aws4_request") signs. S3 differs from other services in two points kept here:
 the path is encoded once (not twice), and the payload hash is sent as a header.
 
-Only GET requests without a body are signed, so the payload hash is always that of b"".
+A request without a body (GET, HEAD, DELETE) signs the hash of b""; a PUT signs the sha256 of
+its body (`payload_hash`), which S3 checks against what it received.
 Nothing here logs or raises with a credential in it.
 """
 from __future__ import annotations
@@ -60,11 +61,12 @@ def signing_key(secret: str, date: str, region: str, service: str = "s3") -> byt
 
 
 def sign(method: str, host: str, path: str, query: str, region: str, credentials: Credentials, amz_date: str,
-         extra: dict | None = None) -> dict:
+         extra: dict | None = None, payload_hash: str = EMPTY_SHA256) -> dict:
     """The headers to send with the request (Host, x-amz-date, x-amz-content-sha256, the token,
     Authorization, and `extra`, all signed). `path`: already encoded (uri_encode with the
-    slashes kept); `query`: query_string's; `amz_date`: YYYYMMDDTHHMMSSZ, UTC."""
-    headers = {"host": host, "x-amz-content-sha256": EMPTY_SHA256, "x-amz-date": amz_date}
+    slashes kept); `query`: query_string's; `amz_date`: YYYYMMDDTHHMMSSZ, UTC; `payload_hash`:
+    the hex sha256 of the body."""
+    headers = {"host": host, "x-amz-content-sha256": payload_hash, "x-amz-date": amz_date}
     if credentials.token:
         headers["x-amz-security-token"] = credentials.token
     for name, value in (extra or {}).items():
@@ -72,7 +74,7 @@ def sign(method: str, host: str, path: str, query: str, region: str, credentials
     names = sorted(headers)
     canonical_headers = "".join(f"{name}:{' '.join(str(headers[name]).split())}\n" for name in names)
     signed_headers = ";".join(names)
-    canonical = "\n".join((method, path, query, canonical_headers, signed_headers, EMPTY_SHA256))
+    canonical = "\n".join((method, path, query, canonical_headers, signed_headers, payload_hash))
     scope = f"{amz_date[:8]}/{region}/s3/aws4_request"
     to_sign = "\n".join((ALGORITHM, amz_date, scope, hashlib.sha256(canonical.encode("utf-8")).hexdigest()))
     signature = hmac.new(signing_key(credentials.secret, amz_date[:8], region), to_sign.encode("utf-8"),

@@ -392,6 +392,7 @@ def write(ctx: Context, job: WriteJob, progress, on_plan, revision) -> Result:
         if not plan.needs_write:
             return Result(plan, None, state)
         check_plan(plan, ctx.target, job.overwrite_unmanaged)  # again: another sync may have run meanwhile
+        ctx.target.fit(plan)  # a plan made again may need what the provided filesystem cannot do
         applier = Applier(ctx.target, plan, state, ctx.ensembles, job.jobs, progress, revision, ctx.manifest_name,
                           job.part_jobs)
         outcome = applier.run()

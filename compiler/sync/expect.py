@@ -76,7 +76,8 @@ def remember_done(target, wants: dict, cache_root: Path) -> None:
 # stat keys (compiler/storage/files.stat_key): read before the manifest is loaded, they
 # tell "a few sources changed since" (an edit: work ahead, almost surely) from "none changed"
 # (a no-op) and "all changed" (a fresh checkout: new inodes, most likely the same content).
-# The prefetch helper imports the storage SDK early on the first only (compiler/fastpath).
+# The prefetch helper imports the storage SDK early on the first only, and only when a changed
+# file is too big for the write without the SDK (compiler/fastpath/prefetch.py, s3_store.py).
 
 
 def _sources_file(target, cache_root: Path) -> Path:
@@ -99,20 +100,21 @@ def _remember_sources(target, wants: dict, cache_root: Path) -> None:
         pass  # a read-only cache: no early guess
 
 
-def few_sources_changed(target, cache_root: Path) -> bool:
+def few_sources_changed(target, cache_root: Path, larger_than: int = -1) -> bool:
     """Did some, but not all, of the local sources of the last run that left `target` done change
-    (stat key) since? False when unknown."""
+    (stat key) since, one of them now larger than `larger_than` bytes? False when unknown."""
     try:
         sources = json.loads(_sources_file(target, cache_root).read_text())
     except (OSError, ValueError):
         return False
-    changed = 0
+    changed, largest = 0, -1
     for path, *key in sources if isinstance(sources, list) else ():
         try:
             stat = os.stat(path)
         except (OSError, TypeError, ValueError):
-            changed += 1
+            changed, largest = changed + 1, max(largest, 0)
             continue
         if stat_key(stat) != key:
             changed += 1
-    return 0 < changed < len(sources)
+            largest = max(largest, stat.st_size)
+    return 0 < changed < len(sources) and largest > larger_than

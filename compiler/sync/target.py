@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
@@ -45,6 +46,7 @@ class Target:
     written: str = ""  # the URL as the manifest or the command line wrote it: what messages show
     values: dict = field(default_factory=dict, repr=False)  # {variable: value} expanded into url and options
     timeout: float = 0.0  # seconds a listing or small read may take, retries included (0: the setting)
+    _carries: Optional[Callable] = field(default=None, repr=False)  # see `provide`
 
     @property
     def fs(self):
@@ -53,6 +55,23 @@ class Target:
         if self._fs is None and not self.local:
             self._fs, self._root = _open_store(self)
         return self._fs
+
+    def provide(self, fs, root: str, carries: Callable) -> None:
+        """Use `fs` instead of opening the SDK: an object offering the filesystem methods a sync
+        calls (compiler/fastpath/s3_store.py). `carries(plan)`: whether it can carry out `plan`."""
+        self._fs, self._root, self._carries = fs, root, carries
+
+    @property
+    def opened(self) -> bool:
+        """Has a filesystem been opened (or provided) for it yet?"""
+        return self._fs is not None
+
+    def fit(self, plan) -> None:
+        """Before the first write of `plan`: a target provided with a filesystem that cannot carry
+        it out whole (a multipart upload, a server-side copy) opens its SDK instead, now."""
+        if self._carries is not None and not self._carries(plan):
+            self._fs, self._root = _open_store(self)
+            self._carries = None
 
     @property
     def root(self) -> str:

@@ -157,6 +157,12 @@ class TargetLock:
             elif holder is None:  # the create failed: someone holds it
                 self.contended = True
                 holder = self._current()
+                if holder is not None and holder.id == self.id:
+                    # Ours: the create arrived but its answer was lost, and the retried request
+                    # (the SDK's, or the plain writer's) found the lock there. Held, not read beside.
+                    self.held = True
+                    self._start_refresh()
+                    return
             if holder is not None:
                 self.contended = True
             if holder is None:

@@ -53,6 +53,7 @@ class FaultProxy:
         self.kill_after_match = None  # (predicate(method, path), pid)
         self.killed = False  # after a kill, requests still in flight are dropped: nothing more arrives
         self.log: list = []  # (n, method, path, fault or "")
+        self.agents: Counter = Counter()  # (method, User-Agent up to its first "/" or space): who sent what
         self.server = None
 
     # -- control -------------------------------------------------------------------------------
@@ -92,6 +93,7 @@ class FaultProxy:
             self.kill_after_match = None
             self.killed = False
             self.log = []
+            self.agents = Counter()
 
     # -- per request ---------------------------------------------------------------------------
     def decide(self, method: str, path: str) -> str:
@@ -174,6 +176,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self) -> None:
         body = self._body()
+        agent = (self.headers.get("User-Agent") or "").replace("/", " ").split(" ")[0]
+        with self.owner.lock:
+            self.owner.agents[(self.command, agent)] += 1
         fault = self.owner.decide(self.command, self.path)
         if fault in ("drop", "killed"):
             return self._drop()
