@@ -243,10 +243,11 @@ def _child(requested: str, manifests: tuple, from_parent: int, to_parent: int) -
             quiet = os.open(os.devnull, os.O_WRONLY)
             os.dup2(quiet, 1)  # stdout belongs to the parent (JSON output); errors are its to report
             os.dup2(quiet, 2)
-        from compiler.fastpath.sdk_guess import import_sdk  # noqa: PLC0415 - fastpath: the child's, after the fork
+        from compiler.fastpath.sdk_guess import guess, import_sdk  # noqa: PLC0415 - fastpath: the child's, after the fork
 
-        if not _plain_s3_likely(requested, manifests):
-            import_sdk(requested, manifests)  # while the parent loads the manifest
+        scheme, text = guess(requested, manifests)  # the manifest read once for both questions
+        if not _plain_s3_likely(scheme, text):
+            import_sdk(requested, manifests, scheme)  # while the parent loads the manifest
         data = _read_frame(from_parent)
         if not data:
             os._exit(0)
@@ -297,19 +298,13 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child
         os._exit(0)
 
 
-def _plain_s3_likely(requested: str, manifests: tuple) -> bool:  # pragma: no cover - runs in the child
+def _plain_s3_likely(scheme: str, text: str) -> bool:  # pragma: no cover - runs in the child
     """Will the target probably be read without the SDK (s3_raw.py)? Then it is not imported
     before the target is known: a no-op never needs it. An S3 target, nothing in the
     environment against it, and static credentials in sight (the environment's, or a `secret`
-    in the target's storage options)."""
+    in the target's storage options: `text`, its lines in the manifest)."""
     from compiler.fastpath.s3_route import environment_allows  # noqa: PLC0415 - fastpath: the child's, after the fork
-    from compiler.fastpath.sdk_guess import scheme_of_target, target_text  # noqa: PLC0415 - fastpath: the child's, after the fork
 
-    if "://" in requested:
-        scheme, text = requested.split("://", 1)[0].lower(), ""
-    else:
-        text = target_text(requested, manifests)
-        scheme = scheme_of_target(requested, manifests)
     credentials = bool(os.environ.get("AWS_ACCESS_KEY_ID") and os.environ.get("AWS_SECRET_ACCESS_KEY")) or \
         "secret" in text
     return scheme == "s3" and credentials and environment_allows()

@@ -62,10 +62,10 @@ class StoreError(OSError):
 
     def __init__(self, status: int, code: str, message: str = ""):
         super().__init__(f"{code or 'HTTP ' + str(status)} ({status}){': ' + message if message else ''}")
-        self.status, self.code_name = status, code
+        self.status, self.code_name, self.detail = status, code, message
 
-    def __reduce__(self):
-        return (StoreError, (self.status, self.code_name, ""))
+    def __reduce__(self):  # across the helper's pipe (handover.py) as it left
+        return (StoreError, (self.status, self.code_name, self.detail))
 
 
 def carries(plan) -> bool:
@@ -226,9 +226,12 @@ class PlainS3:
                 status, answer, data = self._send(method, path, params, body, headers or {}, deadline, what)
             except StorageTimeout:
                 raise
-            except (OSError, http.client.HTTPException):
+            except OSError:  # refused, reset, dropped: classified (and retried again) like botocore's
                 if attempt == ATTEMPTS - 1:
                     raise
+            except http.client.HTTPException as exc:
+                if attempt == ATTEMPTS - 1:
+                    raise StoreError(0, "NotHTTP", f"the store's answer is not HTTP ({type(exc).__name__})") from None
             else:
                 if not _retried(status, data) or attempt == ATTEMPTS - 1:
                     return status, answer, data

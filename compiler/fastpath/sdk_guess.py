@@ -20,12 +20,12 @@ _URL = re.compile(r"""\burl\s*:\s*["']?([A-Za-z][A-Za-z0-9+.-]*)://""")
 _BYTES = 1 << 20  # a manifest longer than this is looked at no further
 
 
-def import_sdk(requested: str, manifests) -> None:
-    """Import fsspec and the filesystem class the target `requested` probably needs."""
+def import_sdk(requested: str, manifests, scheme: str = "") -> None:
+    """Import fsspec and the filesystem class the target `requested` probably needs (`scheme`:
+    already found by `guess`)."""
     import fsspec  # noqa: PLC0415 - fastpath: the child's, after the fork (fsspec ~130 ms)
 
-    scheme = requested.split("://", 1)[0] if "://" in requested else scheme_of_target(requested, manifests)
-    scheme = scheme.lower()
+    scheme = (scheme or guess(requested, manifests)[0]).lower()
     if not scheme:
         return
     try:
@@ -36,6 +36,16 @@ def import_sdk(requested: str, manifests) -> None:
     except Exception:  # noqa: BLE001 - the parent will say what is wrong with the URL
         return
     quick_timestamps()
+
+
+def guess(requested: str, manifests) -> tuple:
+    """(scheme, the target's lines in the manifest) of `requested`, a URL or a target name,
+    from one read of the manifest ("" for what is not known)."""
+    if "://" in requested:
+        return requested.split("://", 1)[0].lower(), ""
+    text = target_text(requested, manifests)
+    url = _URL.search(text)
+    return (url.group(1).lower() if url else ""), text
 
 
 def scheme_of_target(name: str, manifests) -> str:

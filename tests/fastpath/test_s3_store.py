@@ -377,3 +377,40 @@ def test_a_plan_made_again_under_the_lock_that_needs_the_sdk_opens_it_before_wri
     assert isinstance(target.fs, s3_store.PlainS3)
     target.fit(SimpleNamespace(active=[_change(method="server-side")]))
     assert not isinstance(target.fs, s3_store.PlainS3) and target.root == f"{bucket}/models"
+
+
+def _audited(project, log, *args):
+    """(exit code, output, [(pid, module)], the main process's pid) of `triton-gitops ARGS`."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TRITON_GITOPS_PREFETCH": "1"}
+    done = subprocess.run([sys.executable, "-c", _AUDIT, str(log), *args, str(project.manifest), "--target", "t"],
+                          env=env, cwd=project.folder, capture_output=True, text=True, timeout=300)
+    imported = [line.split() for line in log.read_text().splitlines()] if log.exists() else []
+    log.unlink(missing_ok=True)
+    code, parent = done.stdout.split()[-2:] if done.returncode == 0 else ("-1", "?")
+    return int(code), done.stdout + done.stderr, imported, parent
+
+
+def test_a_big_edit_imports_the_sdk_early_for_sync_only(project, backend, tmp_path):
+    """An edited file too big for one request is written through the SDK, which the helper then
+    imports right after its read (the early guess). `plan` and `sync --dry-run` hand it no plan:
+    it ends after the read and imports nothing (before, they waited for that import)."""
+    _s3_only(backend)
+    from compiler.sync.transfer import STREAM_LIMIT
+
+    log = tmp_path / "imports.log"
+    big = project.folder / "examples" / "text_classifier" / "1" / "weights.bin"
+    big.write_bytes(os.urandom(1 << 16) * ((STREAM_LIMIT >> 16) + 1))
+    assert _audited(project, log, "sync")[0] == 0
+    with open(big, "r+b") as handle:  # same size, other bytes
+        handle.write(b"edited")
+    for command in (("plan",), ("sync", "--dry-run")):
+        code, output, imported, _ = _audited(project, log, *command)
+        assert code == 2, output
+        assert "text_classifier/1/weights.bin" in output
+        assert any(module == "http.client" for _, module in imported), "the helper read the target"
+        assert _no_sdk(imported) == [], command
+    code, output, imported, parent = _audited(project, log, "sync")
+    assert code == 0, output
+    assert {module for pid, module in imported if pid != parent} >= {"s3fs", "botocore"}, "the helper wrote"
+    assert [module for pid, module in imported if pid == parent and module.split(".")[0] in SDK] == []
+    assert backend.files() == project.expected()

@@ -17,7 +17,10 @@ upstream connection per request), or, on a seeded fraction `rate` of requests, o
 away in the middle"; `kill_at=(N, pid)` sends SIGKILL to `pid` when the N-th request
 arrives, before it is forwarded, for "the sync died at the N-th request";
 `kill_after_match=(predicate, pid)` forwards the first request for which
-predicate(method, path) holds, then kills `pid` before answering it.
+predicate(method, path) holds, then kills `pid` before answering it;
+`answer_match=(predicate, kind, location)` answers every request it matches with a redirect to
+`location`, a 403, a 500 or bytes that are not HTTP, without forwarding it. `agents` counts
+requests by (method, User-Agent's first word).
 """
 from __future__ import annotations
 
@@ -51,6 +54,9 @@ class FaultProxy:
         self.fail_after = None  # int: every request after that many fails
         self.kill_at = None  # (n, pid)
         self.kill_after_match = None  # (predicate(method, path), pid)
+        # (predicate(method, path), "redirect" | "403" | "500" | "garbage", where a redirect points):
+        # every matching request is answered so, never forwarded
+        self.answer_match = None
         self.killed = False  # after a kill, requests still in flight are dropped: nothing more arrives
         self.log: list = []  # (n, method, path, fault or "")
         self.agents: Counter = Counter()  # (method, User-Agent up to its first "/" or space): who sent what
@@ -91,6 +97,7 @@ class FaultProxy:
             self.fail_after = None
             self.kill_at = None
             self.kill_after_match = None
+            self.answer_match = None
             self.killed = False
             self.log = []
             self.agents = Counter()
@@ -113,6 +120,8 @@ class FaultProxy:
             elif self.kill_after_match and self.kill_after_match[0](method, path):
                 fault = "kill-after"
                 self.killed = True  # this one is forwarded; nothing after it
+            elif self.answer_match and self.answer_match[0](method, path):
+                fault = f"answer-{self.answer_match[1]}"
             elif self.fail_after is not None and n > self.fail_after:
                 fault = self.rng.choice(FAILING)
             elif self.rate and self.rng.random() < self.rate:
@@ -160,6 +169,21 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
+    def _answer(self, kind: str) -> None:
+        """A hostile store's answer (answer_match)."""
+        if kind == "redirect":
+            self.send_response(307)
+            self.send_header("Location", self.owner.answer_match[2] if self.owner.answer_match else "/")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        elif kind == "403":
+            self._error(403, "AccessDenied", "Access Denied")
+        elif kind == "500":
+            self._error(500, "InternalError", "We encountered an internal error. Please try again.")
+        else:  # garbage: not HTTP at all
+            self.close_connection = True
+            self.wfile.write(b"\x00\xffSSH-2.0-not-http\r\n")
+
     def _forward(self, body: bytes):
         host, port = self.owner.upstream
         conn = http.client.HTTPConnection(host, port, timeout=60)
@@ -186,6 +210,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._error(500, "InternalError", "We encountered an internal error. Please try again.")
         if fault == "503":
             return self._error(503, "SlowDown", "Please reduce your request rate.")
+        if fault.startswith("answer-"):
+            return self._answer(fault[len("answer-"):])
         if fault == "slow":
             time.sleep(self.owner.delay)
         try:

@@ -121,6 +121,7 @@ def test_sync_completes_through_10_percent_faults_byte_exact(site):
         assert code == 0, out + err
         assert repository(site.files()) == site.expected[project.folder.name]
         requests, faults = requests + site.proxy.requests, faults + sum(site.proxy.faults.values())
+        assert plain_writes(site), site.proxy.agents
     print(f"4 syncs through 10% faults: {faults} faults injected in {requests} requests, all byte-exact")
     assert faults > 0 and requests > 50, f"{faults} faults in {requests} requests: the test tested nothing"
     # and once more, now that nothing is to be done: still no change, still exact
@@ -188,6 +189,13 @@ def test_storage_failing_midway_leaves_a_loadable_target_and_a_rerun_converges(q
     assert repository(site.files()) == site.expected["v2"]
 
 
+def plain_writes(site) -> bool:
+    """Did the last sync write only through the prefetch helper's plain S3 writer
+    (compiler/fastpath/s3_store.py), not through botocore?"""
+    agents = {agent for (method, agent) in site.proxy.agents if method in WRITES}
+    return agents == {"triton-gitops"}
+
+
 def writes(log) -> int:
     """How many requests of a proxy log changed the store."""
     return sum(method in WRITES for _, method, _, _ in log)
@@ -233,6 +241,7 @@ def test_sync_killed_after_each_write_leaves_a_loadable_target_and_a_rerun_conve
     for project in (site.v2, site.v1):
         site.clean_sync(project)
         clean_writes[project.folder.name] = writes(site.proxy.log)
+        assert plain_writes(site), site.proxy.agents  # the kills below hit the writer without the SDK
     assert min(clean_writes.values()) >= 8, clean_writes  # lock, state, pin, files, config, state, lock
     runs, half = [], 0  # runs: (how the kill was aimed, where it was aimed)
     for k in range(1, max(clean_writes.values())):  # the last write is the lock's release: nothing after it
@@ -310,3 +319,28 @@ def test_two_syncs_started_together_end_exactly_as_one_of_them(site):
     assert final in (site.expected["v1"], site.expected["v2"]), "two syncs left a mix of both"
     if len(finished) == 1:
         assert final == site.expected[finished[0]]
+
+
+@pytest.mark.parametrize("answer", ["redirect", "403", "500", "garbage"])
+def test_a_hostile_answer_to_a_file_write_fails_cleanly_and_leaves_nothing_half_written(site, answer):
+    """The store answers the first upload of a new version file with a redirect (to a host that
+    must never be asked), a denial, 500s or bytes that are not HTTP: the plain writer follows
+    no redirect, retries the 500s and the garbage as botocore would, and the sync fails
+    explained, with no config naming the version it could not finish; a rerun converges."""
+    from tests.storage.servers import Recorder
+
+    site.clean_sync(site.v1)
+    with Recorder(status=200, payload=b"") as elsewhere:
+        site.proxy.reset(rate=0.0)
+        site.proxy.answer_match = (lambda method, path: method == "PUT" and "/preprocess/2/" in path, answer,
+                                   f"{elsewhere.url}/stolen")
+        code, out, err = site.sync(site.v2)
+        assert elsewhere.log == []
+    assert plain_writes(site), site.proxy.agents
+    assert_clean_failure(code, out, err)
+    assert "preprocess/2/" in err and site.emulator.secret not in err.replace("${TG_SECRET}", "")
+    loadable(site, f"the store answered {answer}")
+    site.proxy.reset(rate=0.0)
+    code, out, err = site.sync(site.v2)
+    assert code == 0, out + err
+    assert repository(site.files()) == site.expected["v2"]
