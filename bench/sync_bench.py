@@ -219,18 +219,19 @@ def explain(requests, bucket: str) -> list:
     """Each request of a run, with why a sync of ours makes it (read from the method, the key
     and what came before: the lock is looked at, created, read back, then removed)."""
     control = {f"/{bucket}/models/{name}": name for name in CONTROL}
-    lines, sent = [], False
+    lines, sent, locked = [], False, False
     for method, path, query in requests:
         name = control.get(path)
         if method == "GET" and "list-type" in query:
             why = "list the target (sizes, ETags): what is there now"
         elif name == CONTROL[0] and method == "GET":
-            why = "read the sync state: what we wrote last time"
+            why = ("read the state again, beside the lock's read-back: unchanged, so the plan stands without "
+                   "a second listing" if locked else "read the sync state: what we wrote last time")
         elif name == CONTROL[0] and method == "PUT":
             why = ("write the state: what arrived, with its stamps" if sent else
                    "write the state with the new files marked pending (a kill leaves them ours)")
         elif name == CONTROL[1] and method == "PUT":
-            why = "take the lock: create it only if absent (If-None-Match)"
+            locked, why = True, "take the lock: create it only if absent (If-None-Match)"
         elif name == CONTROL[1] and method == "GET":
             why = "read the lock: whose it is (look, read back, or check it is ours before removing it)"
         elif name == CONTROL[1] and method == "DELETE":
@@ -240,7 +241,7 @@ def explain(requests, bucket: str) -> list:
         elif method == "PUT" and path.endswith(".pbtxt"):
             why = "write a config (a pin, or the wanted config last)"
         elif method in ("PUT", "POST"):
-            sent, why = True, "send a changed file"
+            sent, why = True, "send a changed file (Content-MD5; the ETag answered is the check of what arrived)"
         elif method == "DELETE":
             why = "delete a file the manifest dropped"
         else:

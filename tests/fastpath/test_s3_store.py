@@ -411,6 +411,6 @@ def test_a_big_edit_imports_the_sdk_early_for_sync_only(project, backend, tmp_pa
         assert _no_sdk(imported) == [], command
     code, output, imported, parent = _audited(project, log, "sync")
     assert code == 0, output
-    assert {module for pid, module in imported if pid != parent} >= {"s3fs", "botocore"}, "the helper wrote"
+    assert {module for pid, module in imported if pid != parent} >= {"aiobotocore", "botocore"}, "the helper wrote"
     assert [module for pid, module in imported if pid == parent and module.split(".")[0] in SDK] == []
     assert backend.files() == project.expected()
