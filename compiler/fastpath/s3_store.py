@@ -36,6 +36,7 @@ import base64
 import hashlib
 import http.client
 import random
+import re
 import threading
 import time
 from typing import Optional
@@ -300,12 +301,10 @@ class _Download:
         self._store, self._path = store, path
         self._connection = store._new_connection()
         try:
-            query = ""
             object_path = store._object(path)
             amz_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
             where = store.where
-            signed = sigv4.sign("GET", where.host_header, object_path, query, where.region, where.credentials,
-                                amz_date)
+            signed = sigv4.sign("GET", where.host_header, object_path, "", where.region, where.credentials, amz_date)
             self._connection.request("GET", object_path, headers={**signed, "user-agent": USER_AGENT})
             self._response = self._connection.getresponse()
             if self._response.status != 200:
@@ -339,10 +338,12 @@ def _left(deadline: float, seconds: float, what: str) -> float:
     return left
 
 
-def _message(body: bytes) -> str:
-    import re  # noqa: PLC0415 - only for an error answer
+_MESSAGE = re.compile(rb"<Message>([^<]{1,400})</Message>")
 
-    found = re.search(rb"<Message>([^<]{1,400})</Message>", body or b"")
+
+def _message(body: bytes) -> str:
+    """The store's <Message>, printable and short."""
+    found = _MESSAGE.search(body or b"")
     if not found:
         return ""
     try:
