@@ -16,25 +16,22 @@ and outputs touched at or after the compile finished writing are checked by sha2
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import os
 import stat as stat_mod
-import sys
 import tempfile
 from array import array
 from pathlib import Path
 
-from compiler import __version__
+from compiler.compile import tool_stamp
 from compiler.compile.assemble import stamp
 from compiler.control_files import COMPILED_NAME, CONTROL_NAMES
 from compiler.manifest.sources import source_boundary
 from compiler.storage.env import variables_digest
 from compiler.storage.files import sha256_file, write_atomic
 
-FORMAT = 3  # 3: the storage the answer depends on (2: paths in lists, one digest of their stamps)
+FORMAT = 4  # 4: the tool is tool_stamp.fingerprint (3: the storage the answer depends on; 2: paths in lists)
 MARKER = COMPILED_NAME  # says "this folder is ours to replace"
-_SKIPPED = {"__pycache__"}  # Python writes these next to the tool's own modules
 _MISSING = (-1, -1, -1, -1)  # the stamp of a path that does not exist
 _FORMAT_BITS = 0o170000  # stat.S_IFMT's mask, inlined in the loop that stats every path
 
@@ -95,36 +92,6 @@ def _latest(stamps: list) -> int:
     return max(max(stamps[1::4], default=-1), max(stamps[2::4], default=-1))
 
 
-def tool_fingerprint() -> str:
-    """Changes whenever the code that renders could: this package's files, the protobuf and
-    tritonclient modules it renders with, the Python running it; and whether the optional onnx
-    package is there (the rules' ONNX graph checks, skipped with a note without it)."""
-    digest = hashlib.sha256(f"{__version__} {sys.version}".encode())
-    package = Path(__file__).resolve().parents[1]
-    for folder, subfolders, files in os.walk(package):
-        subfolders[:] = sorted(d for d in subfolders if d not in _SKIPPED)
-        for name in sorted(files):
-            if name.endswith(".py"):
-                path = os.path.join(folder, name)
-                digest.update(f"{path} {stamp(os.stat(path))}".encode())
-    # Located without importing them (tritonclient.grpc pulls in numpy): an upgrade rewrites
-    # these files, which changes their stamps.
-    packages: tuple[tuple[str, tuple[str, ...]], ...] = (
-        ("google.protobuf", ("__init__.py", "text_format.py", "json_format.py")),
-        ("tritonclient", ("__init__.py", "grpc/model_config_pb2.py")),
-        ("onnx", ("__init__.py",)))
-    for package_name, package_files in packages:
-        spec = importlib.util.find_spec(package_name)
-        package_folder = os.path.dirname(spec.origin) if spec and spec.origin else ""
-        if not package_folder:
-            digest.update(f"{package_name} absent".encode())
-            continue
-        for name in package_files:
-            path = os.path.join(package_folder, name)
-            digest.update(f"{path} {fingerprint(path)}".encode())
-    return digest.hexdigest()
-
-
 def clock_now(out: Path):
     """The file system's own "now" (ns) where the output goes: a temporary file's mtime in
     the nearest existing folder above `out` (not in it: that would change the folder's own
@@ -172,8 +139,8 @@ def input_paths(manifest, lock_file: Path) -> list:
 
 def key_of(out: Path, manifest: Path, manifest_sha256: str, display: str, lock_mode: str, boundary) -> dict:
     # The manifest's real path too: the same bytes elsewhere name other sources.
-    return {"format": FORMAT, "tool": tool_fingerprint(), "out": os.path.abspath(out), "manifest": str(manifest),
-            "manifest_sha256": manifest_sha256, "display": display, "lock": lock_mode,
+    return {"format": FORMAT, "tool": tool_stamp.fingerprint().decode(), "out": os.path.abspath(out),
+            "manifest": str(manifest), "manifest_sha256": manifest_sha256, "display": display, "lock": lock_mode,
             "boundary": str(boundary) if boundary else None}
 
 

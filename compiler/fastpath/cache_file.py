@@ -1,52 +1,16 @@
 """The files the fast path keeps in the cache folder (results.py, verdict.py): each stamped with
-the tool that wrote it and read back only by that same tool; marshal of plain data, never
-pickle. Light on purpose: a replayed answer (verdict.py) imports this, not protobuf's generated
-classes."""
+the tool that wrote it (compiler/compile/tool_stamp.py, as compile's build record is) and read
+back only by that same tool; marshal of plain data, never pickle. Light on purpose: a replayed
+answer (verdict.py) imports this, not protobuf's generated classes."""
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import importlib.util
 import marshal
-import os
-import sys
 from pathlib import Path
 
-import google.protobuf
-
-from compiler import __version__
+from compiler.compile import tool_stamp
 from compiler.errors import Problem
 from compiler.storage.files import write_atomic
-
-_FINGERPRINT: list = []
-
-
-def fingerprint() -> bytes:
-    """The tool that wrote a cache: its version, Python's and protobuf's, the stamps of every
-    file of the package (an edited checkout is another tool), and whether the optional onnx
-    package is there (without it the rules skip the ONNX graph checks, with a note: installing
-    it must bring them back)."""
-    if not _FINGERPRINT:
-        digest = hashlib.sha256(f"{__version__}\0{sys.version}\0{google.protobuf.__version__}".encode())
-        onnx = importlib.util.find_spec("onnx")  # located, not imported (~220 ms)
-        digest.update(f"\0onnx {_stamp(onnx.origin) if onnx is not None and onnx.origin else None}\n".encode())
-        package = Path(__file__).resolve().parent.parent
-        for here, dirs, names in os.walk(package):
-            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
-            for name in sorted(names):
-                if name.endswith((".py", ".json")):
-                    digest.update(f"{os.path.join(here, name)}\0{_stamp(os.path.join(here, name))}\n".encode())
-        _FINGERPRINT.append(digest.hexdigest().encode())
-    return _FINGERPRINT[0]
-
-
-def _stamp(path) -> tuple:
-    """(size, mtime_ns, inode) of a file, or () when it cannot be read."""
-    try:
-        info = os.stat(path)
-    except (OSError, ValueError):
-        return ()
-    return (info.st_size, info.st_mtime_ns, info.st_ino)
 
 
 def read(file: Path, magic: bytes):
@@ -57,7 +21,7 @@ def read(file: Path, magic: bytes):
             raw = handle.read()
     except OSError:
         return None
-    head = magic + fingerprint() + b"\n"
+    head = magic + tool_stamp.fingerprint() + b"\n"
     if not raw.startswith(head):
         return None  # another tool version, or not ours
     try:
@@ -72,7 +36,7 @@ def write(file: Path, magic: bytes, value) -> None:
     try:
         payload = marshal.dumps(value)
         file.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(file, magic + fingerprint() + b"\n" + payload)
+        write_atomic(file, magic + tool_stamp.fingerprint() + b"\n" + payload)
     except (OSError, ValueError):
         pass
 

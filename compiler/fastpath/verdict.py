@@ -11,7 +11,8 @@ is a function of, and replayed without loading the manifest at all:
 - the run's settings (lock mode, cache folder, ...), the storage policy, where the git work
   tree begins (the boundary for local sources), and the values of the variables a remote
   target's URL uses (kept with the answer, as compile's build record keeps them);
-- the tool itself (cache_file.fingerprint: version, Python, protobuf, the stamps of its files);
+- the tool itself (compiler/compile/tool_stamp.py: version, Python, the stamps of its files and of
+  protobuf's, tritonclient's and onnx's);
 - the file system under every local path the manifest names (sources, `files:`, warmup files,
   found or missing): each folder on the way there (type, inode, device), and everything
   under it (name, type, and the stat key the hash index trusts: size, mtime, ctime, inode,

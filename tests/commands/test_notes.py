@@ -151,7 +151,7 @@ def test_installing_onnx_brings_the_graph_checks_back(tmp_path, monkeypatch):
     onnx = pytest.importorskip("onnx")
     from onnx import TensorProto, helper
 
-    from compiler.fastpath import cache_file
+    from compiler.compile import tool_stamp
 
     graph = helper.make_graph([helper.make_node("Identity", ["X"], ["Y"])], "g",
                               [helper.make_tensor_value_info("X", TensorProto.FLOAT, ["batch", 4])],
@@ -166,7 +166,7 @@ def test_installing_onnx_brings_the_graph_checks_back(tmp_path, monkeypatch):
     loads = _count_compile_loads(monkeypatch)
 
     def runs() -> list:
-        monkeypatch.setattr(cache_file, "_FINGERPRINT", [])  # a new process would take it anew
+        monkeypatch.setattr(tool_stamp, "_FINGERPRINT", [])  # a new process would take it anew
         return [run_cli(*args, cwd=tmp_path)[::2] for args in [("validate", "models.yaml")] * 2
                 + [("compile", "models.yaml", "--out", "out")] * 2]
 

@@ -346,3 +346,23 @@ def test_with_a_remote_target_the_record_holds_the_policy_it_was_checked_against
     full_runs.clear()
     code, out, _ = _dry_run(tmp_path)
     assert full_runs and code == 1 and "127.0.0.1:9000, which the storage policy" in out
+
+
+def test_the_record_and_the_kept_answers_are_stamped_with_one_tool_digest(project, monkeypatch, tmp_path):
+    """compile's record and the fast path's files (compiler/fastpath/cache_file.py) name the tool
+    by the same digest, taken once a process: one walk of the package, one look for onnx."""
+    import importlib.util
+
+    from compiler.compile import tool_stamp
+    from compiler.fastpath import cache_file
+
+    monkeypatch.setattr(tool_stamp, "_FINGERPRINT", [])  # as in a new process
+    walks, looks = [], []
+    walk, find_spec = os.walk, importlib.util.find_spec
+    monkeypatch.setattr(os, "walk", lambda *args, **kw: walks.append(args) or walk(*args, **kw))
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *rest: looks.append(name) or find_spec(name, *rest))
+    key = build_record.current_key(tmp_path / "out", project / "models.yaml", "models.yaml", "auto")
+    cache_file.write(tmp_path / "kept", b"KEPT\n", ["an answer"])
+    assert cache_file.read(tmp_path / "kept", b"KEPT\n") == ["an answer"]
+    assert (tmp_path / "kept").read_bytes().startswith(b"KEPT\n" + key["tool"].encode() + b"\n")
+    assert len(walks) == 1 and looks.count("onnx") == 1

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from compiler.commands import validate
+from compiler.compile import tool_stamp
 from compiler.control_files import STATE_NAME, TMP_PREFIX
-from compiler.fastpath import cache_file, verdict
+from compiler.fastpath import verdict
 from tests.helpers import REPO, run_cli
 
 
@@ -107,7 +108,7 @@ def _break(project: Path, change: str, monkeypatch) -> None:
     elif change == "storage policy":
         monkeypatch.setenv("TRITON_GITOPS_ALLOWED_ENDPOINTS", "storage.example.com")
     elif change == "tool":
-        monkeypatch.setattr(cache_file, "_FINGERPRINT", [b"0" * 64])
+        monkeypatch.setattr(tool_stamp, "_FINGERPRINT", [b"0" * 64])
     elif change == "git boundary":
         (project / ".git").mkdir()
     else:
@@ -166,7 +167,7 @@ def test_a_corrupt_or_foreign_verdict_is_ignored(project, monkeypatch, computed,
     elif content == "poisoned key":  # the same tool's header, an entry for other inputs
         import marshal
 
-        head = verdict._MAGIC + cache_file.fingerprint() + b"\n"
+        head = verdict._MAGIC + tool_stamp.fingerprint() + b"\n"
         entry = marshal.loads(raw[len(head):])
         entry["key"] = b"\0" * 32
         entry["problems"] = []
