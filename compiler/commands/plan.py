@@ -73,7 +73,7 @@ def _run(options, early, settings, kept=None) -> int:
     finally:
         sys.stdout = out.stream
     if kept is not None and not getattr(options, "from_target", None):
-        kept.keep(loaded, ctx.target, "".join(out.parts), code, loaded.notes, ctx=ctx, head=head, sources=records)
+        kept.keep(loaded, ctx, "".join(out.parts), code, head, records)
     return code
 
 

@@ -204,14 +204,15 @@ class PlanVerdict(_Kept):
         except Exception:  # noqa: BLE001 - a malformed entry: computed again
             return None
 
-    def keep(self, loaded, target, out: str, code: int, notes: list, ctx=None, head: str = "",
-             sources: Optional[list] = None) -> None:
-        """Keep the plan's output (a local target), or its local half (an object store: `ctx`, the
-        engine's Context, `head` the text before the plan's lines, `sources` the JSON's records)."""
+    def keep(self, loaded, ctx, out: str, code: int, head: str, sources: list) -> None:
+        """Keep the plan's output `out` (a local target), or its local half (an object store:
+        `head` the text before the plan's lines, `sources` the JSON's records); ctx is the
+        engine's Context the plan was made with, loaded.notes the notes a replay shows."""
+        target, notes = ctx.target, as_data(loaded.notes)
         if not target.local:
-            found = plan_half.fields(loaded.manifest, ctx, head, sources or []) if ctx is not None else None
+            found = plan_half.fields(loaded.manifest, ctx, head, sources)
             if found is not None:
-                self._keep(loaded, {**found, "notes": as_data(notes)})
+                self._keep(loaded, {**found, "notes": notes})
             return
         if target.values or not target.name:
             return
@@ -220,7 +221,7 @@ class PlanVerdict(_Kept):
         if found is None:
             return
         self._keep(loaded, {"target": target.root, "target_signature": found[0], "out": out, "code": code,
-                            "notes": as_data(notes)}, newest=found[1])
+                            "notes": notes}, newest=found[1])
 
 
 def _target_signature(root: str):
