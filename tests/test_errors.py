@@ -30,16 +30,6 @@ def _defined() -> list:
     return sorted(found, key=lambda cls: f"{cls.__module__}.{cls.__qualname__}")
 
 
-def _fatal_types() -> list:
-    _modules()  # a subclass exists once its module is imported
-    out, todo = [], [FatalError]
-    while todo:
-        cls = todo.pop()
-        out.append(cls)
-        todo.extend(cls.__subclasses__())
-    return sorted(set(out), key=lambda cls: f"{cls.__module__}.{cls.__qualname__}")
-
-
 _SAMPLES = {"str": "a message: s3://bucket/key", "float": 2.5, "int": 7, "Problem": Problem("bad", "rule")}
 
 
@@ -62,16 +52,6 @@ def _same(exc, back) -> None:
     assert vars(back) == vars(exc)  # message, hint, seconds, label, line, ...
 
 
-def test_every_fatal_error_type_round_trips_with_its_message_and_hint():
-    types = _fatal_types()
-    assert FatalError in types
-    for cls in types:
-        exc = _instance(cls)
-        back = pickle.loads(pickle.dumps(exc, protocol=pickle.HIGHEST_PROTOCOL))
-        _same(exc, back)
-        assert (back.message, back.hint) == (exc.message, exc.hint) == (exc.message, "a hint")
-
-
 class Refused(FatalError):
     """The shape a future subclass may take: arguments of its own, the message made from them."""
 
@@ -87,11 +67,13 @@ def test_a_fatal_error_subclass_with_its_own_arguments_round_trips_too():
     assert back.path == "models.yaml" and back.hint == "fix it"
 
 
-@pytest.mark.parametrize("cls", [c for c in _defined() if not c.__name__.startswith("_")],
+@pytest.mark.parametrize("cls", [c for c in _defined() if not c.__name__.startswith("_") or issubclass(c, FatalError)],
                          ids=lambda cls: f"{cls.__module__}.{cls.__name__}")
 def test_every_exception_type_of_the_package_round_trips(cls):
     """Private ones (a parser's internal signals) never leave their module; every other may
-    reach the helper's answer (a StorageTimeout does, bare, when a store stops answering)."""
+    reach the helper's answer (a StorageTimeout does, bare, when a store stops answering), and
+    a FatalError of any name does. FatalError itself is one of them: its message and hint are
+    among the attributes compared, the hint set by `_instance`."""
     exc = _instance(cls)
     _same(exc, pickle.loads(pickle.dumps(exc, protocol=pickle.HIGHEST_PROTOCOL)))
 
