@@ -9,12 +9,15 @@ console script (start-up and imports count):
 - `validate`
 - `plan --target local` on a target that is up to date (a no-op)
 - `compile --dry-run --exit-code` on an output that is up to date
-- with --s3: `plan --target s3://...` on a bucket of moto (tests/support/emulators.py, on
-  loopback) that a first sync filled: a no-op against an object store. The first sync of
-  10,000 models to moto takes 10-40 minutes (moto's listing is linear in the bucket's size per
-  page); `--s3-endpoint URL --s3-bucket NAME` reuse a moto started beforehand whose bucket a
-  run of the same size filled (the tree is generated the same each time, so that setup sync is
-  a no-op).
+- with --s3: `plan --target s3://...` on a bucket of an S3 emulator (tests/support/emulators.py,
+  on loopback) that a first sync filled: a no-op against an object store. `--s3-emulator`
+  names the emulators, each a step of its own (taking turns with the others): moto (the
+  default) and s3rver (`bash scripts/install_s3rver.sh` first), whose listing costs about half
+  of moto's CPU per page. The first sync of 10,000 models to moto takes 10-40 minutes (moto's
+  listing is linear in the bucket's size per page); `--s3-endpoint [moto=]URL --s3-bucket NAME`
+  reuse a moto started beforehand whose bucket a run of the same size filled (the tree is generated
+  the same each time, so that setup sync is a no-op). s3rver keeps its objects as files under
+  the work folder (`<workdir>/s3rver/data`), so a later run finds its bucket filled already.
 
 The per-model result cache (compiler/fastpath/results.py) lives in the cache folder; each
 --cli gets a folder of its own under the work tree. The setup (compile, sync, then one untimed
@@ -27,7 +30,8 @@ child's own too, and less at the mercy of a loaded machine than the wall time. E
 a table (median of --repeat runs, the min and max, the peak RSS), then the cost per model
 from one size to the next, and the targets of issue 18 for the largest size (on CPU seconds, the tool's own cost; the wall
 time beside, and with --s3 a bare boto3 listing of the same pages timed right after each S3
-plan: the emulator's share of that wall time); exits 1 if a target is missed.
+plan, and the emulator's own CPU during the plan when the bench started it: the emulator's
+share of that wall time); exits 1 if a target is missed.
 """
 from __future__ import annotations
 
@@ -90,50 +94,74 @@ STEPS = {
 }
 
 
-S3_STEP = "plan --target s3 (no-op)"
+def s3_step(store) -> str:
+    return f"plan --target s3 (no-op, {store.name})"
 
 
-def measure(work: Path, models: int, versions: int, repeat: int, clis: dict, s3=None) -> dict:
-    """{(label, step): [(seconds, CPU seconds, MB)]}. With several commands to compare, each
-    has an output folder of its own (the build record belongs to the code that wrote it),
-    they share the synced target, and they take turns step by step."""
+def bare_step(store) -> str:
+    return f"bare boto3 listing ({store.name}'s share)"
+
+
+def measure(work: Path, models: int, versions: int, repeat: int, clis: dict, stores=()) -> dict:
+    """{(label, step): [(seconds, CPU seconds, MB, the emulator's CPU seconds or None)]}. With
+    several commands to compare, each has an output folder of its own (the build record belongs
+    to the code that wrote it), they share the synced targets, and they take turns step by step."""
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     generate(work, models, versions)
-    steps, extra = dict(STEPS), {}
-    if s3 is not None:
-        bucket = s3.make_bucket(s3.bucket or f"scale{models}")
-        extra = s3.env()
-        steps[S3_STEP] = ["plan", "models.yaml", "--target", f"s3://{bucket}/models"]
+    steps, envs_of = dict(STEPS), {}
     # Each CLI gets a result cache of its own (compiler/fastpath/results.py): two code trees
     # sharing one would overwrite each other's (a cache of other code is never read), and every
-    # timed run would be a cold one.
-    envs = [{**os.environ, **extra, "TRITON_GITOPS_CACHE_DIR": str(work / f".cache-{i}")} for i in range(len(clis))]
+    # timed run would be a cold one. Each emulator too: the same s3:// URL names another store.
+    envs = [{**os.environ, "TRITON_GITOPS_CACHE_DIR": str(work / f".cache-{i}")} for i in range(len(clis))]
+    for store in stores:
+        bucket = store.make_bucket(store.bucket or f"scale{models}")
+        steps[s3_step(store)] = ["plan", "models.yaml", "--target", f"s3://{bucket}/models"]
+        envs_of[s3_step(store)] = [{**env, **store.env(), "TRITON_GITOPS_CACHE_DIR": f"{env['TRITON_GITOPS_CACHE_DIR']}-{store.name}"}
+                                   for env in envs]
     for i, cli in enumerate(clis.values()):
         run(cli + ["compile", "models.yaml", "--out", f"build/compiled-{i}"], work, env=envs[i])
     run(next(iter(clis.values())) + ["sync", "models.yaml", "--target", "local"], work, env=envs[0])
-    if s3 is not None:
-        run(next(iter(clis.values())) + ["sync", "models.yaml", "--target", f"s3://{bucket}/models", "--jobs", "32"],
-            work, env=envs[0])
+    for store in stores:
+        run(next(iter(clis.values())) + ["sync"] + steps[s3_step(store)][1:] + ["--jobs", "32"], work,
+            env=envs_of[s3_step(store)][0])
     # One untimed round: the answers a step keeps whole (validate's and plan's, compiler/fastpath/
     # verdict.py) are written by the step itself, not by compile or sync, and only for inputs
     # that have not changed for 2 s (its RACY_SECONDS: the sync just wrote the target).
     time.sleep(2.5)
-    for args in steps.values():
+    for step, args in steps.items():
         for i, cli in enumerate(clis.values()):
-            run(cli + [a.format(i=i) for a in args], work, env=envs[i])
+            run(cli + [a.format(i=i) for a in args], work, env=envs_of.get(step, envs)[i])
     results = {(label, step): [] for label in clis for step in steps}
-    results["", BARE_LISTING] = []
+    results.update({("", bare_step(store)): [] for store in stores})
+    by_step = {s3_step(store): store for store in stores}
     for _ in range(repeat):          # the steps take turns, so noise spreads over all of them
         for step, args in steps.items():
+            store = by_step.get(step)
             for i, (label, cli) in enumerate(clis.items()):
-                results[label, step].append(run(cli + [a.format(i=i) for a in args], work, env=envs[i]))
-            if step == S3_STEP:  # the emulator's share, at the same moment: the listing alone (with imports)
-                results["", BARE_LISTING].append(bare_listing(s3, bucket, "models/"))
+                before = emulator_cpu(store)
+                found = run(cli + [a.format(i=i) for a in args], work, env=envs_of.get(step, envs)[i])
+                after = emulator_cpu(store)
+                results[label, step].append(found + (None if before is None else after - before,))
+            if store is not None:  # the emulator's share, at the same moment: the listing alone (with imports)
+                before = emulator_cpu(store)
+                found = bare_listing(store, steps[step][-1][len("s3://"):].split("/", 1)[0], "models/")
+                after = emulator_cpu(store)
+                results["", bare_step(store)].append(found + (None if before is None else after - before,))
     return results
 
 
-BARE_LISTING = "bare boto3 listing (moto's share)"
+def emulator_cpu(store):
+    """CPU seconds (user + system) the emulator has used so far, when the bench started it (its
+    process is known); None otherwise."""
+    if store is None or store.proc is None or store.proc.returncode is not None:
+        return None
+    try:
+        with open(f"/proc/{store.proc.pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def bare_listing(s3, bucket: str, prefix: str) -> tuple[float, float, float]:
@@ -157,8 +185,12 @@ def main() -> int:
     parser.add_argument("--cli", action="append", metavar="LABEL=COMMAND",
                         help="a command to time (default: this venv's console script); give several to "
                              "compare, e.g. before='env PYTHONPATH=/tmp/old .venv/bin/python -m compiler'")
-    parser.add_argument("--s3", action="store_true", help="also time a no-op plan against moto (S3 on loopback)")
-    parser.add_argument("--s3-endpoint", help="with --s3: a moto already running (e.g. http://127.0.0.1:PORT)")
+    parser.add_argument("--s3", action="store_true", help="also time a no-op plan against an S3 emulator on loopback")
+    parser.add_argument("--s3-emulator", default="moto", help="with --s3: which, comma-separated: moto, s3rver "
+                        "(bash scripts/install_s3rver.sh first); each is a step of its own")
+    parser.add_argument("--s3-endpoint", action="append", default=[], metavar="[NAME=]URL",
+                        help="with --s3: an emulator already running (e.g. moto=http://127.0.0.1:PORT; a URL "
+                             "alone is moto's); the others named by --s3-emulator are started here")
     parser.add_argument("--s3-bucket", help="with --s3-endpoint: its bucket to plan against (filled by an earlier run)")
     args = parser.parse_args()
     clis = {"": CLI}
@@ -166,54 +198,74 @@ def main() -> int:
         clis = {label: shlex.split(command) for label, command in (c.split("=", 1) for c in args.cli)}
     sizes = [int(s) for s in args.sizes.split(",")]
 
-    s3 = None
-    if args.s3:
-        from tests.support.emulators import S3Emulator
-
-        args.workdir.mkdir(parents=True, exist_ok=True)
-        s3 = S3Emulator(args.workdir / "moto")
-        if args.s3_endpoint:  # started by someone else: neither started nor stopped here
-            s3.port = int(args.s3_endpoint.rsplit(":", 1)[1].strip("/"))
-        else:
-            s3.start()
-        s3.bucket = args.s3_bucket
-        STEPS[S3_STEP] = []
-        TARGETS[S3_STEP] = 3.0
+    stores: list = []
     table = {}
     try:
+        if args.s3:
+            stores = start_stores(args)
         for size in sizes:
-            table[size] = measure(args.workdir / str(size), size, args.versions, args.repeat, clis, s3)
+            table[size] = measure(args.workdir / str(size), size, args.versions, args.repeat, clis, stores)
     finally:
-        if s3 is not None:
-            s3.stop()
+        for store in stores:
+            store.stop()
     missed = []
     for label in clis:
         if label:
             print(f"\n== {label}: {' '.join(clis[label])}")
-        missed += report({size: {step: table[size][label, step] for step in STEPS}
-                          | {BARE_LISTING: table[size].get(("", BARE_LISTING), [])} for size in sizes}, sizes, args)
+        missed += report({size: {step: found for (owner, step), found in table[size].items() if owner in (label, "")}
+                          for size in sizes}, sizes, args, stores)
     return 1 if missed else 0
 
 
-def report(table: dict, sizes: list, args) -> list:
-    """Prints one command's table, growth and targets; returns the targets missed."""
+def start_stores(args) -> list:
+    """The emulators --s3-emulator names, each started here (stopped by `stop`) or, named by
+    --s3-endpoint, one started beforehand (then `proc` is None: stop() leaves it alone, and its
+    CPU is not known)."""
+    from tests.support.emulators import S3Emulator, S3rverEmulator
+
+    kinds = {"moto": S3Emulator, "s3rver": S3rverEmulator}
+    names = [name.strip() for name in args.s3_emulator.split(",") if name.strip()]
+    unknown = [name for name in names if name not in kinds]
+    if unknown or not names:
+        sys.exit(f"--s3-emulator: {', '.join(unknown) or 'none named'}; known: {', '.join(kinds)}")
+    running = dict(value.split("=", 1) if "=" in value.split("://", 1)[0] else ("moto", value)
+                   for value in args.s3_endpoint)
+    if set(running) - set(names):
+        sys.exit(f"--s3-endpoint: {', '.join(sorted(set(running) - set(names)))} not named by --s3-emulator")
+    stores = []
+    for name in names:
+        store = kinds[name](args.workdir / name)
+        if name in running:  # started by someone else: neither started nor stopped here
+            store.port = int(running[name].rsplit(":", 1)[1].strip("/"))
+        else:
+            store.start()
+        store.bucket = args.s3_bucket
+        stores.append(store)
+        TARGETS[s3_step(store)] = 3.0
+    return stores
+
+
+def report(table: dict, sizes: list, args, stores: list) -> list:
+    """Prints one command's table, growth and targets; returns the targets missed. Each of
+    table[size][step] is a list of (seconds, CPU seconds, MB, the emulator's CPU or None)."""
     load = os.getloadavg()
     missed = []
+    shown = list(STEPS) + [s3_step(store) for store in stores]
     print(f"models x {args.versions} versions; median of {args.repeat} runs; "
           f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} CPUs")
     print(f"{'step':<34}{'models':>8}{'seconds':>9}{'min':>7}{'max':>7}{'CPU s':>7}{'peak RSS':>10}")
-    for step in STEPS:
+    for step in shown:
         for size in sizes:
-            times = [t for t, _, _ in table[size][step]]
-            cpu = statistics.median(c for _, c, _ in table[size][step])
-            rss = max(r for _, _, r in table[size][step])
+            times = [found[0] for found in table[size][step]]
+            cpu = statistics.median(found[1] for found in table[size][step])
+            rss = max(found[2] for found in table[size][step])
             print(f"{step:<34}{size:>8}{statistics.median(times):>9.2f}{min(times):>7.2f}"
                   f"{max(times):>7.2f}{cpu:>7.2f}{rss:>7.0f} MB")
 
     print("\ngrowth: cost per added model from one size to the next, ms of wall time (of CPU time)")
-    for step in STEPS:
-        wall = [statistics.median(t for t, _, _ in table[size][step]) for size in sizes]
-        cpu = [statistics.median(c for _, c, _ in table[size][step]) for size in sizes]
+    for step in shown:
+        wall = [statistics.median(found[0] for found in table[size][step]) for size in sizes]
+        cpu = [statistics.median(found[1] for found in table[size][step]) for size in sizes]
         steps = [f"{sizes[i]}->{sizes[i + 1]}: {1000 * (wall[i + 1] - wall[i]) / (sizes[i + 1] - sizes[i]):.2f} "
                  f"({1000 * (cpu[i + 1] - cpu[i]) / (sizes[i + 1] - sizes[i]):.2f})" for i in range(len(sizes) - 1)]
         print(f"  {step:<34}{'   '.join(steps)}")
@@ -223,21 +275,36 @@ def report(table: dict, sizes: list, args) -> list:
     # is shown beside it, and for S3 how long the emulator alone takes to answer the listing.
     print(f"\ntargets at {largest} models (CPU seconds, the wall time beside):")
     for step, limit in TARGETS.items():
-        cpu = statistics.median(c for _, c, _ in table[largest][step])
-        wall = statistics.median(t for t, _, _ in table[largest][step])
+        found = table[largest][step]
+        cpu = statistics.median(f[1] for f in found)
+        wall = statistics.median(f[0] for f in found)
         ok = cpu <= limit
         missed += [] if ok else [step]
         line = f"  {step:<34}{cpu:>6.2f} s CPU  (<= {limit:.0f} s)  {'ok' if ok else 'MISSED':<7} wall {wall:.2f} s"
-        bare = table[largest].get(BARE_LISTING) if step == S3_STEP else None
-        if bare:
-            line += (f"; a bare boto3 listing of the same pages at the same time: {statistics.median(t for t, _, _ in bare):.2f} s "
-                     f"wall, {statistics.median(c for _, c, _ in bare):.2f} s of it the client's CPU")
+        store = next((store for store in stores if s3_step(store) == step), None)
+        if store is not None:
+            line += _emulator_share(found, table[largest].get(bare_step(store), []))
         print(line)
-    rss = max(r for step in STEPS for _, _, r in table[largest][step])
+    rss = max(found[2] for step in shown for found in table[largest][step])
     print(f"  {'peak RSS':<34}{rss:>6.0f} MB (<= {RSS_TARGET_MB} MB) {'ok' if rss <= RSS_TARGET_MB else 'MISSED'}")
     if rss > RSS_TARGET_MB:
         missed.append("peak RSS")
     return missed
+
+
+def _emulator_share(plan: list, bare: list) -> str:
+    """The emulator's CPU during the plan (when known), and the bare listing's wall and CPU."""
+    text = ""
+    served = [f[3] for f in plan if f[3] is not None]
+    if served:
+        text += f", the emulator's own CPU meanwhile {statistics.median(served):.2f} s"
+    if bare:
+        text += (f"; a bare boto3 listing of the same pages at the same time: {statistics.median(f[0] for f in bare):.2f} s "
+                 f"wall, {statistics.median(f[1] for f in bare):.2f} s of it the client's CPU")
+        served = [f[3] for f in bare if f[3] is not None]
+        if served:
+            text += f", {statistics.median(served):.2f} s the emulator's"
+    return text
 
 
 if __name__ == "__main__":
