@@ -3,9 +3,12 @@
 Files up to STREAM_LIMIT are read into memory once, md5-hashed and sent in one request
 (`pipe_file`). Either way the source's stat key (size, mtime, ctime, inode) must still be
 the one it had when its sha256 was taken, the premise the hash cache rests on too: a file
-changed since is not sent under the digest of its old content. Bigger files are copied through `fs.open(..., "wb")` in CHUNK pieces with a
-BLOCK-sized buffer, hashed on the way. All transfers together hold at most MEMORY_BUDGET
-bytes of file data, whatever the file sizes and --jobs: memory does not grow with them.
+changed since is not sent under the digest of its old content. Bigger files go through the
+store's own upload (fsspec `put_file`: an S3 multipart upload of `part_size` parts, several in
+flight), read once more beside it for the md5s the store will report. All transfers together
+hold at most MEMORY_BUDGET bytes of file data, whatever the file sizes and --jobs: memory
+does not grow with them (a big file holds its parts in flight, so two big files go up together
+with the default part_jobs).
 
 Verification compares a listing with what we sent: size always; the md5 when the store
 reports one (S3 single-part ETag, GCS md5Hash, Azure Content-MD5); for an S3 multipart
@@ -32,7 +35,11 @@ from compiler.storage.stores import speaks
 from compiler.sync.storage_failures import VerifyError
 
 CHUNK = 1 << 20
-BLOCK = 16 << 20  # part size when streaming: a multiple of S3's 5 MiB minimum and GCS's 256 KiB
+# Part size of an S3 multipart upload (at least S3's 5 MiB), as awscli's: with part_jobs parts
+# of a file in flight, two big files fit the memory budget together, so one file's slow
+# CompleteMultipartUpload (the store joins the parts) overlaps the other's parts.
+BLOCK = 8 << 20
+MAX_PARTS = 10_000  # S3's limit: a bigger file (above 78 GiB at BLOCK) gets bigger parts
 STREAM_LIMIT = 32 << 20  # up to this, one request (a 20 MB model file is common; parts cost requests)
 # Bytes of file data all transfers may hold at once. The SDKs copy a request body two or three
 # times more: measured on moto with seven 30-300 MB files and --jobs 8, the process peaks at
@@ -172,8 +179,18 @@ def send(fs, want, dest: str, method: str = UPLOAD, origin=None, part_jobs: int 
             md5 = hashlib.md5(data).hexdigest()
             reply = fs.pipe_file(dest, data)
             return Sent(want.size, md5, answer=_answer(reply, len(data)))
-    with MEMORY.hold(BLOCK * part_jobs):
-        return put_large(fs, source, dest, want, part_jobs)
+    part = part_size(want.size)
+    jobs = max(1, min(part_jobs, MEMORY_BUDGET // part))  # a file of huge parts holds fewer at once
+    with MEMORY.hold(part * jobs):
+        return put_large(fs, source, dest, want, jobs, part)
+
+
+def part_size(size: int) -> int:
+    """The part size of a multipart upload of `size` bytes: BLOCK, or for a file of more than
+    MAX_PARTS blocks the smallest whole MiB that keeps it within MAX_PARTS parts (s3fs takes
+    the size it is given; part 10,001 would fail)."""
+    smallest = -(-size // MAX_PARTS)
+    return max(BLOCK, -(-smallest // CHUNK) * CHUNK)
 
 
 class _Discard:
@@ -181,28 +198,28 @@ class _Discard:
         pass
 
 
-def _part_options(fs, part_jobs: int) -> dict:
+def _part_options(fs, part_jobs: int, part: int) -> dict:
     """fsspec put_file arguments for parts in parallel: s3fs and adlfs take `max_concurrency`;
-    s3fs also the part size, which must be BLOCK for the multipart ETag we compute to match.
+    s3fs also the part size, which must be `part` for the multipart ETag we compute to match.
     Others (gcsfs: a resumable upload, one chunk after another) take their defaults."""
     if speaks(fs, "s3"):
-        return {"chunksize": BLOCK, "max_concurrency": part_jobs}
+        return {"chunksize": part, "max_concurrency": part_jobs}
     if speaks(fs, "abfs", "az"):
         return {"max_concurrency": part_jobs}
     return {}
 
 
-def put_large(fs, source, dest: str, want, part_jobs: int) -> Sent:
+def put_large(fs, source, dest: str, want, part_jobs: int, part: int) -> Sent:
     """A big file through the store's own upload (fsspec `put_file`: S3 multipart with `part_jobs`
-    parts of BLOCK in flight, Azure blocks likewise). Meanwhile this thread reads the same file
-    (from the page cache, mostly) for the md5s the store will report; the stat key, checked
+    parts of `part` bytes in flight, Azure blocks likewise). Meanwhile this thread reads the same
+    file (from the page cache, mostly) for the md5s the store will report; the stat key, checked
     before and after the upload has read it all, shows the bytes sent are the ones hashed."""
-    options = _part_options(fs, part_jobs)
+    options = _part_options(fs, part_jobs, part)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="triton-gitops-put") as pool:
         upload = pool.submit(fs.put_file, str(source), dest, **options)
         try:
-            # raises if the file is not the one hashed; S3 (parts of BLOCK): the parts' md5s suffice
-            sent = _pump(source, _Discard(), want, whole="chunksize" not in options)
+            # raises if the file is not the one hashed; S3 (parts of `part`): the parts' md5s suffice
+            sent = _pump(source, _Discard(), want, block=part, whole="chunksize" not in options)
             if not sent.md5:
                 sent = Sent(sent.size, "", sent.multipart_etag, whole_md5=lambda: want.md5)  # index, or a read
         finally:

@@ -1,10 +1,11 @@
 """A file above the one-request limit goes up as an S3 multipart upload, parts in parallel, and
-arrives intact (the limits are lowered here: the real ones are 32 MiB and 16 MiB parts)."""
+arrives intact (the limits are lowered here: the real ones are 32 MiB and 8 MiB parts)."""
 from __future__ import annotations
 
 import hashlib
 import os
 import re
+import threading
 import time
 
 import pytest
@@ -77,3 +78,61 @@ def test_a_big_file_changed_while_it_is_sent_is_not_recorded_as_sent(tmp_path, s
     assert code == 1 and "changed while it was being sent" in out + err, out + err
     assert "configs" not in out
     assert not s3_emulator.fs().exists(f"{bucket}/repo/m/config.pbtxt")  # no config names the file
+
+
+def test_two_big_files_go_up_together_and_the_memory_budget_stops_a_third(tmp_path, s3_emulator, monkeypatch):
+    # The real part size and the default parts in flight: what lets one file's slow
+    # CompleteMultipartUpload overlap the other's parts, within the memory budget.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("TRITON_GITOPS_PART_JOBS", raising=False)
+    monkeypatch.setattr(transfer, "STREAM_LIMIT", 1 << 20)
+    folder = tmp_path / "src" / "v1"
+    folder.mkdir(parents=True)
+    data = {name: os.urandom(2 * transfer.BLOCK + 1) for name in ("model.onnx", "a.bin", "b.bin")}
+    for name, content in data.items():
+        (folder / name).write_bytes(content)
+    bucket = s3_emulator.make_bucket()
+    manifest = write_manifest(tmp_path, {1: "src/v1"}, targets={
+        "t": {"url": f"s3://{bucket}/repo", "storage_options": s3_emulator.storage_options()}})
+    real_put, lock, together = transfer.put_large, threading.Condition(), {"now": 0, "most": 0}
+
+    def counted(*args):
+        with lock:
+            together["now"] += 1
+            together["most"] = max(together["most"], together["now"])
+            lock.wait_for(lambda: together["now"] >= 2, timeout=5)  # give a second file the time to start
+            lock.notify_all()
+        try:
+            return real_put(*args)
+        finally:
+            with lock:
+                together["now"] -= 1
+
+    monkeypatch.setattr(transfer, "put_large", counted)
+    code, out, err = run_cli("sync", manifest, "--target", "t")
+    assert code == 0, out + err
+    assert together["most"] == 2, together  # two at once (was one), never three (64 MiB of parts)
+    fs = s3_emulator.fs()
+    for name, content in data.items():
+        assert fs.cat_file(f"{bucket}/repo/m/1/{name}") == content
+
+
+def test_a_file_of_more_than_max_parts_blocks_gets_bigger_parts(tmp_path, s3_emulator, monkeypatch):
+    # S3 takes at most 10,000 parts (a 78 GiB file at 8 MiB): lowered here to 3.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(transfer, "STREAM_LIMIT", 1 << 20)
+    monkeypatch.setattr(transfer, "BLOCK", PART)
+    monkeypatch.setattr(transfer, "MAX_PARTS", 3)
+    data = os.urandom(4 * PART + 1)  # 5 parts of PART; in 3 parts: 7 MiB, the smallest whole MiB
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "model.onnx").write_bytes(data)
+    bucket = s3_emulator.make_bucket()
+    manifest = write_manifest(tmp_path, {1: "src/model.onnx"}, targets={
+        "t": {"url": f"s3://{bucket}/repo", "storage_options": s3_emulator.storage_options()}})
+    code, out, err = run_cli("sync", manifest, "--target", "t")
+    assert code == 0, out + err
+    fs = s3_emulator.fs()
+    assert fs.cat_file(f"{bucket}/repo/m/1/model.onnx") == data
+    record = State.from_bytes(fs.cat_file(f"{bucket}/repo/{STATE_NAME}")).files["m/1/model.onnx"]
+    assert not record.pending and record.stamp.endswith("-3")  # checked against the ETag of 3 parts
+    assert transfer.part_size(4 * PART + 1) == 7 << 20
