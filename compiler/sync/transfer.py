@@ -7,8 +7,7 @@ changed since is not sent under the digest of its old content. Bigger files go t
 store's own upload (fsspec `put_file`: an S3 multipart upload of `part_size` parts, several in
 flight), read once more beside it for the md5s the store will report. All transfers together
 hold at most MEMORY_BUDGET bytes of file data, whatever the file sizes and --jobs: memory
-does not grow with them (a big file holds its parts in flight, so two big files go up together
-with the default part_jobs).
+does not grow with them (a big file holds its parts in flight).
 
 Verification compares a listing with what we sent: size always; the md5 when the store
 reports one (S3 single-part ETag, GCS md5Hash, Azure Content-MD5); for an S3 multipart
@@ -35,11 +34,11 @@ from compiler.storage.stores import speaks
 from compiler.sync.storage_failures import VerifyError
 
 CHUNK = 1 << 20
-# Part size of an S3 multipart upload (at least S3's 5 MiB), as awscli's: with part_jobs parts
-# of a file in flight, two big files fit the memory budget together, so one file's slow
-# CompleteMultipartUpload (the store joins the parts) overlaps the other's parts.
-BLOCK = 8 << 20
-MAX_PARTS = 10_000  # S3's limit: a bigger file (above 78 GiB at BLOCK) gets bigger parts
+# Part size of an S3 multipart upload (at least S3's 5 MiB). awscli's 8 MiB, which lets two
+# big files go up together within the budget, was measured on moto (docs/benchmarks.md): not
+# faster, twice the requests.
+BLOCK = 16 << 20
+MAX_PARTS = 10_000  # S3's limit: a bigger file (above 156 GiB at BLOCK) gets bigger parts
 STREAM_LIMIT = 32 << 20  # up to this, one request (a 20 MB model file is common; parts cost requests)
 # Bytes of file data all transfers may hold at once. The SDKs copy a request body two or three
 # times more: measured on moto with seven 30-300 MB files and --jobs 8, the process peaks at

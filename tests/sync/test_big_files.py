@@ -1,5 +1,5 @@
 """A file above the one-request limit goes up as an S3 multipart upload, parts in parallel, and
-arrives intact (the limits are lowered here: the real ones are 32 MiB and 8 MiB parts)."""
+arrives intact (the limits are lowered here: the real ones are 32 MiB and 16 MiB parts)."""
 from __future__ import annotations
 
 import hashlib
@@ -80,15 +80,18 @@ def test_a_big_file_changed_while_it_is_sent_is_not_recorded_as_sent(tmp_path, s
     assert not s3_emulator.fs().exists(f"{bucket}/repo/m/config.pbtxt")  # no config names the file
 
 
-def test_two_big_files_go_up_together_and_the_memory_budget_stops_a_third(tmp_path, s3_emulator, monkeypatch):
-    # The real part size and the default parts in flight: what lets one file's slow
-    # CompleteMultipartUpload overlap the other's parts, within the memory budget.
+def test_the_memory_budget_bounds_the_big_files_in_flight(tmp_path, s3_emulator, monkeypatch):
+    # A big file holds its parts in flight (part_jobs x part size) while it goes up: a budget
+    # of two such files lets two go up together and stops a third, whatever --jobs says.
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.delenv("TRITON_GITOPS_PART_JOBS", raising=False)
+    monkeypatch.setenv("TRITON_GITOPS_PART_JOBS", "2")
     monkeypatch.setattr(transfer, "STREAM_LIMIT", 1 << 20)
+    monkeypatch.setattr(transfer, "BLOCK", PART)
+    monkeypatch.setattr(transfer, "MEMORY_BUDGET", 2 * 2 * PART)
+    monkeypatch.setattr(transfer, "MEMORY", transfer._Budget(2 * 2 * PART))
     folder = tmp_path / "src" / "v1"
     folder.mkdir(parents=True)
-    data = {name: os.urandom(2 * transfer.BLOCK + 1) for name in ("model.onnx", "a.bin", "b.bin")}
+    data = {name: os.urandom(2 * PART + 1) for name in ("model.onnx", "a.bin", "b.bin")}
     for name, content in data.items():
         (folder / name).write_bytes(content)
     bucket = s3_emulator.make_bucket()
@@ -100,7 +103,7 @@ def test_two_big_files_go_up_together_and_the_memory_budget_stops_a_third(tmp_pa
         with lock:
             together["now"] += 1
             together["most"] = max(together["most"], together["now"])
-            lock.wait_for(lambda: together["now"] >= 2, timeout=5)  # give a second file the time to start
+            lock.wait_for(lambda: together["now"] >= 3, timeout=3)  # give a third file the time to start
             lock.notify_all()
         try:
             return real_put(*args)
@@ -109,16 +112,16 @@ def test_two_big_files_go_up_together_and_the_memory_budget_stops_a_third(tmp_pa
                 together["now"] -= 1
 
     monkeypatch.setattr(transfer, "put_large", counted)
-    code, out, err = run_cli("sync", manifest, "--target", "t")
+    code, out, err = run_cli("sync", manifest, "--target", "t", "--jobs", "8")
     assert code == 0, out + err
-    assert together["most"] == 2, together  # two at once (was one), never three (64 MiB of parts)
+    assert together["most"] == 2, together  # never three: their parts would not fit the budget
     fs = s3_emulator.fs()
     for name, content in data.items():
         assert fs.cat_file(f"{bucket}/repo/m/1/{name}") == content
 
 
 def test_a_file_of_more_than_max_parts_blocks_gets_bigger_parts(tmp_path, s3_emulator, monkeypatch):
-    # S3 takes at most 10,000 parts (a 78 GiB file at 8 MiB): lowered here to 3.
+    # S3 takes at most 10,000 parts (a 156 GiB file at 16 MiB): lowered here to 3.
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setattr(transfer, "STREAM_LIMIT", 1 << 20)
     monkeypatch.setattr(transfer, "BLOCK", PART)
