@@ -4,7 +4,8 @@ requests go through and answer what the SDK answers; with any other trust (the d
 the handshake fails, and not a byte of a request, signed or not, reaches the server."""
 from __future__ import annotations
 
-import subprocess
+import datetime
+import ipaddress
 import tempfile
 from pathlib import Path
 
@@ -26,10 +27,7 @@ class TlsS3Emulator(S3Emulator):
     def __init__(self, folder: Path):
         super().__init__(folder)
         self.cert, self.key_file = folder / "cert.pem", folder / "key.pem"
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                        "-keyout", str(self.key_file), "-out", str(self.cert)],
-                       check=True, capture_output=True)
+        _self_signed(self.cert, self.key_file)
 
     def command(self):
         return [*super().command(), "-c", str(self.cert), "-k", str(self.key_file)]
@@ -42,6 +40,28 @@ class TlsS3Emulator(S3Emulator):
         options = super().storage_options()
         options["client_kwargs"]["verify"] = str(self.cert)  # the SDK's own trust, for seeding and comparing
         return options
+
+
+def _self_signed(cert: Path, key_file: Path) -> None:
+    """A certificate for 127.0.0.1 signed by its own key (cryptography: moto[server] needs it)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                   .serial_number(x509.random_serial_number())
+                   .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
+                   .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                                  critical=False)
+                   .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+                   .sign(key, hashes.SHA256()))
+    cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
 
 
 @pytest.fixture(scope="module")
