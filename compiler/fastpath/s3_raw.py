@@ -107,26 +107,17 @@ class _Client:
 
     def objects(self) -> dict:
         """{BUCKET/KEY: info} of every object under the route's folder, in the store's order."""
-        bucket, found = self.where.bucket, {}
-        params = [("list-type", "2"), ("prefix", listing_prefix(self.where.key)), ("encoding-type", "url")]
-        cursor: list = []
-        while True:
-            status, body = self._request("GET", self.where.base or "/", params + cursor)
+        def page(params) -> bytes:
+            status, body = self._request("GET", self.where.base or "/", params)
             if status == 404 and _code(body) == "NoSuchBucket":
                 raise _NoBucket
-            objects = page_objects(body) if status == 200 else None
-            if objects is None:
+            if status != 200:
                 raise Unsupported
-            decode = _URL_ENCODED.search(body) is not None  # as botocore decodes a listing it asked encoded
-            for key, etag, size in objects:
-                key = unquote_plus(key) if decode else key
-                found[f"{bucket}/{key}"] = {"Key": key, "Size": size, "ETag": etag, "type": "file", "size": size}
-            if not _TRUNCATED.search(body):
-                return found
-            token = _TOKEN.search(body)
-            if token is None:
-                raise Unsupported
-            cursor = [("continuation-token", xml_text(token.group(1)))]
+            return body
+
+        bucket = self.where.bucket
+        return {f"{bucket}/{key}": {"Key": key, "Size": size, "ETag": etag, "type": "file", "size": size}
+                for key, etag, size in listed(page, self.where.key, lambda why: Unsupported(why))}
 
     def _key(self, name: str) -> str:
         return f"{self.where.key}/{name}" if self.where.key else name
@@ -182,6 +173,29 @@ class _Client:
             self._local.connection = connection
             self._open.append(connection)
         return connection
+
+
+def listed(page, key: str, odd):
+    """(key, ETag, size) of every object under the folder `key`, page by page of ListObjectsV2
+    (the plain reader's and the plain writer's one loop). `page(params)`: a page's body, or
+    raises for an answer that is not one; `odd(why)`: the exception for a 200 that is not a
+    listing, or a truncated one without a continuation token."""
+    params = [("list-type", "2"), ("prefix", listing_prefix(key)), ("encoding-type", "url")]
+    cursor: list = []
+    while True:
+        body = page(params + cursor)
+        objects = page_objects(body)
+        if objects is None:
+            raise odd("not a listing")
+        decode = _URL_ENCODED.search(body) is not None  # as botocore decodes a listing it asked encoded
+        for name, etag, size in objects:
+            yield (unquote_plus(name) if decode else name), etag, size
+        if not _TRUNCATED.search(body):
+            return
+        token = _TOKEN.search(body)
+        if token is None:
+            raise odd("a truncated listing without a continuation token")
+        cursor = [("continuation-token", xml_text(token.group(1)))]
 
 
 def _tls(cafile: str):

@@ -40,11 +40,10 @@ import re
 import threading
 import time
 from typing import Optional
-from urllib.parse import unquote_plus
 
 from compiler.fastpath import sigv4
-from compiler.fastpath.s3_listing import listing_prefix, page_objects, xml_text
-from compiler.fastpath.s3_raw import _TOKEN, _TRUNCATED, _URL_ENCODED, _code, _tls
+from compiler.fastpath.s3_listing import xml_text
+from compiler.fastpath.s3_raw import _code, _tls, listed
 from compiler.fastpath.s3_route import Route, route
 from compiler.storage.stores import StorageTimeout, storage_timeout
 from compiler.sync.plan import DELETE
@@ -169,26 +168,16 @@ class PlainS3:
         if not detail or withdirs or kwargs:
             raise NotImplementedError("find: detail=True, withdirs=False only")
         bucket, key = self._split(path)
-        params = [("list-type", "2"), ("prefix", listing_prefix(key)), ("encoding-type", "url")]
-        found: dict = {}
-        cursor: list = []
-        while True:
-            status, _, body = self._call("find", "GET", self.where.base or "/", params + cursor)
-            objects = page_objects(body) if status == 200 else None
-            if objects is None:
-                raise self._failure(status, body, path) if status != 200 else \
-                    StoreError(status, "UnexpectedAnswer", "not a listing")
-            decode = _URL_ENCODED.search(body) is not None
-            for name, etag, size in objects:
-                name = unquote_plus(name) if decode else name
-                found[f"{bucket}/{name}"] = {"name": f"{bucket}/{name}", "Key": name, "Size": size, "ETag": etag,
-                                             "type": "file", "size": size}
-            if not _TRUNCATED.search(body):
-                return found
-            token = _TOKEN.search(body)
-            if token is None:
-                raise StoreError(status, "UnexpectedAnswer", "a truncated listing without a continuation token")
-            cursor = [("continuation-token", xml_text(token.group(1)))]
+
+        def page(params) -> bytes:
+            status, _, body = self._call("find", "GET", self.where.base or "/", params)
+            if status != 200:
+                raise self._failure(status, body, path)
+            return body
+
+        return {f"{bucket}/{name}": {"name": f"{bucket}/{name}", "Key": name, "Size": size, "ETag": etag,
+                                     "type": "file", "size": size}
+                for name, etag, size in listed(page, key, lambda why: StoreError(200, "UnexpectedAnswer", why))}
 
     def open(self, path: str, mode: str = "rb", **kwargs):
         """A streamed read (engine._remote_sha256 hashes a dropped file to prove it ours)."""
