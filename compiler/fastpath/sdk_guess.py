@@ -40,19 +40,13 @@ def import_sdk(requested: str, manifests, scheme: str = "") -> None:
 
 def guess(requested: str, manifests) -> tuple:
     """(scheme, the target's lines in the manifest) of `requested`, a URL or a target name,
-    from one read of the manifest ("" for what is not known)."""
+    from one read of the first readable manifest of `manifests`, as text: the lines of the key
+    under `targets:` (flow or block style); "" for what is not known."""
     if "://" in requested:
         return requested.split("://", 1)[0].lower(), ""
     text = target_text(requested, manifests)
     url = _URL.search(text)
     return (url.group(1).lower() if url else ""), text
-
-
-def scheme_of_target(name: str, manifests) -> str:
-    """The scheme of target `name`'s `url:` in the first readable manifest of `manifests`, read
-    as text: the lines of the key `name` under `targets:` (flow or block style). "" if unsure."""
-    url = _URL.search(target_text(name, manifests))
-    return url.group(1) if url else ""
 
 
 def target_text(name: str, manifests) -> str:

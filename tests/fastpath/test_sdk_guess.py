@@ -49,21 +49,21 @@ def manifest(tmp_path):
     ("absent", ""),
 ])
 def test_the_scheme_of_a_named_target_is_read_from_the_manifest_text(manifest, name, scheme):
-    assert early.scheme_of_target(name, [manifest]) == scheme
+    assert early.guess(name, [manifest])[0] == scheme
 
 
 def test_the_first_readable_manifest_counts(tmp_path, manifest):
     other = tmp_path / "other.yaml"
     other.write_text("version: 1\ntargets:\n  prod: {url: gs://elsewhere/x}\n")
-    assert early.scheme_of_target("prod", [tmp_path / "missing.yaml", tmp_path, manifest, other]) == "s3"
-    assert early.scheme_of_target("prod", [other, manifest]) == "gs"
-    assert early.scheme_of_target("prod", [tmp_path / "missing.yaml"]) == ""
+    assert early.guess("prod", [tmp_path / "missing.yaml", tmp_path, manifest, other])[0] == "s3"
+    assert early.guess("prod", [other, manifest])[0] == "gs"
+    assert early.guess("prod", [tmp_path / "missing.yaml"])[0] == ""
 
 
 def test_a_manifest_without_targets_gives_no_guess(tmp_path):
     path = tmp_path / "models.yaml"
     path.write_text("version: 1\nmodels:\n  prod:\n    url: s3://not/a/target\n")
-    assert early.scheme_of_target("prod", [path]) == ""
+    assert early.guess("prod", [path])[0] == ""
 
 
 @pytest.mark.parametrize("before", [None, "/some/bundle.pem"])
