@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from compiler import __version__
+from compiler.storage.files import stat_key
 
 # Other packages whose files make an answer: protobuf and tritonclient render and parse the
 # model configs, and onnx, optional, decides whether the rules check ONNX graphs (without it
@@ -49,11 +50,10 @@ def fingerprint() -> bytes:
     return _FINGERPRINT[0]
 
 
-def _stamp(path: str) -> tuple:
-    """(size, mtime, ctime, inode) of a file (a link's target), () when it cannot be read: any
+def _stamp(path: str) -> list:
+    """The hash index's stat key of a file (a link's target), [] when it cannot be read: any
     write changes mtime or ctime, a replacement the inode."""
     try:
-        info = os.stat(path)
+        return stat_key(os.stat(path))
     except (OSError, ValueError):
-        return ()
-    return (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
+        return []
