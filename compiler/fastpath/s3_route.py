@@ -23,7 +23,7 @@ import re
 from typing import NamedTuple, Optional
 from urllib.parse import urlsplit
 
-from compiler.fastpath.sigv4 import Credentials
+from compiler.fastpath.sigv4 import Credentials, uri_encode
 
 # What may be set without changing where botocore sends a request or what it signs it with.
 _KNOWN_ENV = frozenset({
@@ -62,6 +62,10 @@ class Route(NamedTuple):
     def root(self) -> str:
         """The target's root as s3fs names it: BUCKET/KEY."""
         return f"{self.bucket}/{self.key}" if self.key else self.bucket
+
+    def object_path(self, key: str) -> str:
+        """The request path of the object `key` of the bucket, encoded as it is signed."""
+        return f"{self.base}/{uri_encode(key, keep_slash=True)}"
 
     def __repr__(self) -> str:  # the credentials never
         return f"Route({self.scheme}://{self.host_header}{self.base}, key={self.key!r}, region={self.region!r})"

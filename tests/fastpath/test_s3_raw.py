@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from compiler.fastpath import s3_raw, s3_route, sigv4
+from compiler.fastpath import s3_http, s3_raw, s3_route, sigv4
 from compiler.fastpath.s3_listing import list_objects
 from compiler.storage.stores import Bounded, StorageTimeout
 from compiler.sync.read import read_target
@@ -215,6 +215,7 @@ def test_odd_answers_are_left_to_the_sdk_and_no_redirect_is_followed(status, pay
         headers = {name.lower(): value for name, value in request["headers"].items()}
         assert headers["authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIAEXAMPLE/")
         assert headers["host"] == attacker.url.split("://")[1]
+        assert headers["user-agent"] == s3_http.USER_AGENT  # as the plain writer's: the same request function
 
 
 def test_a_store_that_never_answers_stops_the_read_at_the_storage_timeout():
