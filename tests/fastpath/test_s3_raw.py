@@ -7,6 +7,7 @@ import os
 import socket
 import threading
 import time
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -15,7 +16,7 @@ from compiler.fastpath.s3_listing import list_objects
 from compiler.storage.stores import Bounded, StorageTimeout
 from compiler.sync.read import read_target
 from compiler.sync.state import STATE_NAME
-from compiler.sync.target import Target
+from compiler.sync.target import Target, explicit_endpoint
 from tests.fastpath.test_s3_listing import ODD_NAMES
 from tests.storage.servers import Recorder
 
@@ -135,7 +136,7 @@ def test_requests_go_where_botocore_sends_them_signed_as_botocore_signs(options,
         client.list_objects_v2(Bucket="models-bucket", Prefix="a b+c/ü/")
     except Exception:  # noqa: BLE001 - the empty answer does not parse: the request is what counts
         pass
-    from urllib.parse import parse_qsl, urlsplit
+    from urllib.parse import parse_qsl
 
     url = urlsplit(sent["url"])
     assert (url.scheme, url.netloc, url.path or "/") == (where.scheme, where.host_header, where.base or "/")
@@ -149,6 +150,22 @@ def test_requests_go_where_botocore_sends_them_signed_as_botocore_signs(options,
         amz_date = amz_date.decode() if isinstance(amz_date, bytes) else amz_date
         mine = sigv4.sign("GET", where.host_header, where.base or "/", ours, where.region, where.credentials, amz_date)
         assert mine["authorization"].replace(", ", ",") == authorization.replace(", ", ",")
+
+
+@pytest.mark.parametrize("options,environ", ROUTES)
+def test_the_probe_checks_the_endpoint_the_requests_go_to(options, environ):
+    """One derivation of the endpoint (compiler/sync/target.py): what Target.endpoint probes is
+    where the plain path connects, and no endpoint named means AWS's own."""
+    environ = {**environ, "AWS_CONFIG_FILE": os.devnull}
+    target = Target("", "s3://models-bucket/models", None, "", False, options=options)
+    where = s3_route.route(target, environ)
+    named = explicit_endpoint(target.url, options, environ)
+    if named:
+        parts = urlsplit(named)
+        port = parts.port or {"http": 80, "https": 443}[parts.scheme]
+        assert (parts.scheme, parts.hostname, port) == (where.scheme, where.host, where.port)
+    else:
+        assert where.host.endswith(".amazonaws.com")
 
 
 @pytest.mark.parametrize("options,environ", [
