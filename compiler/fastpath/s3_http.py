@@ -24,6 +24,7 @@ import http.client
 import re
 import threading
 import time
+import weakref
 from typing import NamedTuple
 
 from compiler.fastpath import sigv4
@@ -48,7 +49,9 @@ class SignedRequests:
         self.where, self.seconds = where, seconds  # seconds: a connection's first timeout, StorageTimeout's figure
         self._context = _tls(where.cafile) if where.scheme == "https" else None
         self._local = threading.local()
-        self._open: list = []
+        # For `close`; a thread's connection still goes with the thread (the applier's pools come
+        # and go, and the writer is never closed: its process ends).
+        self._open: weakref.WeakSet = weakref.WeakSet()
 
     def request(self, method: str, path: str, deadline: float, what: str, params=(), body: bytes = b"",
                 headers=None) -> Answer:
@@ -107,14 +110,14 @@ class SignedRequests:
 
     def close(self) -> None:
         """Close every thread's connection."""
-        for connection in self._open:
+        for connection in list(self._open):
             connection.close()
 
     def _connection(self):
         connection = getattr(self._local, "connection", None)
         if connection is None:
             connection = self._local.connection = self.new_connection()
-            self._open.append(connection)
+            self._open.add(connection)
         return connection
 
 

@@ -229,6 +229,7 @@ class PlainS3:
             time.sleep(pause)
         raise AssertionError("unreachable")  # pragma: no cover
 
+
 class _Download:
     """A GET read as a file, on a connection of its own (the caller reads it in pieces)."""
 
