@@ -63,10 +63,7 @@ def target_reader(requested, manifests, writes: bool = True):
         return None
     from compiler.fastpath import prefetch  # noqa: PLC0415 - fastpath: ~6 ms, only sync/plan fork the helper
 
-    helper = prefetch.start(requested, manifests)
-    if helper is not None:
-        helper.writes = writes
-    return helper
+    return prefetch.start(requested, manifests, writes)
 
 
 def verdict_for(manifest_path, settings):

@@ -40,13 +40,14 @@ class Prefetch:
     """The parent's end: send the target once, collect what the child saw, and (sync) hand it
     the plan to carry out. Messages both ways are pickles, each preceded by its length."""
 
-    def __init__(self, pid: int, to_child: int, from_child: int):
+    def __init__(self, pid: int, to_child: int, from_child: int, writes: bool = True):
         self.pid, self._to_child, self._from_child = pid, to_child, from_child
         self._sent = False
         # Can a plan follow for the child to carry out? Not for `plan`, `sync --dry-run` or a
         # promotion (written here): the child then ends right after the read, importing nothing
         # for a write that cannot come, and whoever waits for it (close) waits for nothing more.
-        self.writes = True
+        # Told the child with the target (send): the early fork cannot know it yet.
+        self.writes = writes
 
     def send(self, target) -> None:
         """Hand over the resolved target; a local one needs no helper, so the child is told to stop."""
@@ -189,14 +190,16 @@ def start_early(argv: list) -> None:
         _early.append((requested, helper))
 
 
-def start(requested, manifests=("models.yaml",)):
+def start(requested, manifests=("models.yaml",), writes: bool = True):
     """Fork the helper when it can help: a --target that names or may name an object store.
-    `manifests`: where a target name may be defined (the first that can be read counts).
-    Returns the one `start_early` forked for this very target, if any; stops one forked for
+    `manifests`: where a target name may be defined (the first that can be read counts);
+    `writes`: whether a plan may be handed over (Prefetch.writes). Returns the one
+    `start_early` forked for this very target, if any, told `writes` now; stops one forked for
     another."""
     while _early:
         guessed, helper = _early.pop()
         if guessed == requested:
+            helper.writes = writes
             return helper
         helper.cancel()
     if not requested or sys.platform != "linux" or os.environ.get("TRITON_GITOPS_PREFETCH") == "0":
@@ -222,7 +225,7 @@ def start(requested, manifests=("models.yaml",)):
         _child(requested, manifests, to_child_r, from_child_w)
     os.close(to_child_r)
     os.close(from_child_w)
-    return Prefetch(pid, to_child_w, from_child_r)
+    return Prefetch(pid, to_child_w, from_child_r, writes)
 
 
 def _child(requested: str, manifests: tuple, from_parent: int, to_parent: int) -> None:  # pragma: no cover

@@ -3,9 +3,9 @@
 A Python process that imports s3fs (aiobotocore, aiohttp, botocore), makes a client and lists
 a bucket once already takes about as long as `rclone sync` takes for the whole no-op
 (docs/benchmarks.md, Sync). A sync that finds nothing to do needs two GETs, the state
-object and the ListObjectsV2 pages; this module makes exactly those over http.client,
-signed with SigV4 (sigv4.py), when s3_route.py says where botocore would send them and
-with which static credentials. The pages are read by s3_listing.py's parser, the listing
+object and the ListObjectsV2 pages; this module makes exactly those over http.client
+(s3_http.py: signed with SigV4, within the storage timeout, no redirect followed), when
+s3_route.py says where botocore would send them and with which static credentials. The pages are read by s3_listing.py's parser, the listing
 sorted by compiler/sync/listing.py: what the helper hands back is what the SDK path answers
 (tests/fastpath/test_s3_raw.py compares the two on moto).
 
@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import http.client
 import re
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Optional
 from urllib.parse import unquote_plus
 
-from compiler.fastpath import sigv4
+from compiler.fastpath.s3_http import SignedRequests, error_code
 from compiler.fastpath.s3_listing import listing_prefix, page_objects, xml_text
 from compiler.fastpath.s3_route import Route, route
 from compiler.storage.stores import StorageTimeout, storage_timeout
@@ -35,7 +34,6 @@ from compiler.sync.state import STATE_NAME
 from compiler.sync.storage_failures import explain
 from compiler.sync.target import probe
 
-_CODE = re.compile(rb"<Code>([^<]{1,100})</Code>")
 _TRUNCATED = re.compile(rb"<IsTruncated>\s*true\s*</IsTruncated>")
 _TOKEN = re.compile(rb"<NextContinuationToken>([^<]+)</NextContinuationToken>")
 _URL_ENCODED = re.compile(rb"<EncodingType>\s*url\s*</EncodingType>")
@@ -75,30 +73,26 @@ def read_target(target, environ=None) -> Optional[tuple]:
 
 
 class _Client:
-    """GET and HEAD requests to one route, each on a connection of its calling thread, all
-    within one deadline."""
+    """The reader's GET and HEAD requests to one route (s3_http.py), all within one deadline."""
 
     def __init__(self, where: Route, seconds: float):
-        self.where, self.seconds = where, seconds
+        self.where = where
         self.deadline = time.monotonic() + seconds
-        self._context = _tls(where.cafile) if where.scheme == "https" else None
-        self._local = threading.local()
-        self._open: list = []
+        self._http = SignedRequests(where, seconds)
 
     def close(self) -> None:
-        for connection in self._open:
-            connection.close()
+        self._http.close()
 
     def state(self) -> Optional[bytes]:
-        status, body = self._request("GET", self._object_path(self._key(STATE_NAME)))
+        status, body = self._request("GET", self.where.object_path(self._key(STATE_NAME)))
         if status == 200:
             return body
-        if status == 404 and _code(body) in ("NoSuchKey", "NoSuchBucket"):
+        if status == 404 and error_code(body) in ("NoSuchKey", "NoSuchBucket"):
             return None  # as s3fs's FileNotFoundError for both, which read_control takes for "no state"
         raise Unsupported
 
     def exists(self, key: str) -> bool:
-        status, _ = self._request("HEAD", self._object_path(key))
+        status, _ = self._request("HEAD", self.where.object_path(key))
         if status == 404:
             return False
         if status == 200:
@@ -109,7 +103,7 @@ class _Client:
         """{BUCKET/KEY: info} of every object under the route's folder, in the store's order."""
         def page(params) -> bytes:
             status, body = self._request("GET", self.where.base or "/", params)
-            if status == 404 and _code(body) == "NoSuchBucket":
+            if status == 404 and error_code(body) == "NoSuchBucket":
                 raise _NoBucket
             if status != 200:
                 raise Unsupported
@@ -122,57 +116,15 @@ class _Client:
     def _key(self, name: str) -> str:
         return f"{self.where.key}/{name}" if self.where.key else name
 
-    def _object_path(self, key: str) -> str:
-        return f"{self.where.base}/{sigv4.uri_encode(key, keep_slash=True)}"
-
     def _request(self, method: str, path: str, params=()) -> tuple:
-        """(status, body); never follows a redirect (http.client does not)."""
-        query = sigv4.query_string(params)
-        amz_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-        headers = sigv4.sign(method, self.where.host_header, path, query, self.where.region, self.where.credentials,
-                             amz_date)
-        connection = self._connection()
+        """(status, body); a connection that fails is left to the SDK (no retry here)."""
         try:
-            connection.timeout = self._remaining()
-            if connection.sock is not None:
-                connection.sock.settimeout(connection.timeout)
-            connection.request(method, f"{path}?{query}" if query else path, headers=headers)
-            response = connection.getresponse()
-            chunks = []
-            while True:
-                if connection.sock is not None:
-                    connection.sock.settimeout(self._remaining())
-                chunk = response.read(1 << 16)
-                if not chunk:
-                    break
-                chunks.append(chunk)
-            return response.status, b"".join(chunks)
-        except TimeoutError as exc:  # socket.timeout: the deadline, which every wait was given
-            connection.close()
-            raise StorageTimeout(self.seconds, "read the target") from exc
+            answer = self._http.request(method, path, self.deadline, "read the target", params)
+        except StorageTimeout:
+            raise
         except (OSError, http.client.HTTPException) as exc:
-            connection.close()
             raise Unsupported from exc
-
-    def _remaining(self) -> float:
-        left = self.deadline - time.monotonic()
-        if left <= 0:
-            raise StorageTimeout(self.seconds, "read the target")
-        return left
-
-    def _connection(self):
-        """This thread's connection (kept alive from page to page)."""
-        connection = getattr(self._local, "connection", None)
-        if connection is None:
-            where = self.where
-            if self._context is not None:
-                connection = http.client.HTTPSConnection(where.host, where.port, timeout=self.seconds,
-                                                         context=self._context)
-            else:
-                connection = http.client.HTTPConnection(where.host, where.port, timeout=self.seconds)
-            self._local.connection = connection
-            self._open.append(connection)
-        return connection
+        return answer.status, answer.body
 
 
 def listed(page, key: str, odd):
@@ -196,18 +148,3 @@ def listed(page, key: str, odd):
         if token is None:
             raise odd("a truncated listing without a continuation token")
         cursor = [("continuation-token", xml_text(token.group(1)))]
-
-
-def _tls(cafile: str):
-    """What botocore verifies an https endpoint with: its CA bundle only, host names checked."""
-    import ssl  # noqa: PLC0415 - fastpath: https endpoints only
-
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED and check_hostname
-    context.load_verify_locations(cafile)
-    return context
-
-
-def _code(body: bytes) -> str:
-    found = _CODE.search(body or b"")
-    return found.group(1).decode("ascii", "replace") if found else ""
-

@@ -23,7 +23,8 @@ import re
 from typing import NamedTuple, Optional
 from urllib.parse import urlsplit
 
-from compiler.fastpath.sigv4 import Credentials
+from compiler.fastpath.sigv4 import Credentials, uri_encode
+from compiler.sync.target import explicit_endpoint
 
 # What may be set without changing where botocore sends a request or what it signs it with.
 _KNOWN_ENV = frozenset({
@@ -63,6 +64,10 @@ class Route(NamedTuple):
         """The target's root as s3fs names it: BUCKET/KEY."""
         return f"{self.bucket}/{self.key}" if self.key else self.bucket
 
+    def object_path(self, key: str) -> str:
+        """The request path of the object `key` of the bucket, encoded as it is signed."""
+        return f"{self.base}/{uri_encode(key, keep_slash=True)}"
+
     def __repr__(self) -> str:  # the credentials never
         return f"Route({self.scheme}://{self.host_header}{self.base}, key={self.key!r}, region={self.region!r})"
 
@@ -96,9 +101,10 @@ def route(target, environ=None) -> Optional[Route]:
         return None
     bucket, key = where
     region = client.get("region_name") or environ.get("AWS_DEFAULT_REGION") or _config_region(environ) or ""
-    endpoint = _endpoint(options, client, environ)
-    if endpoint is None:
-        return None
+    if len({options.get("endpoint_url"), client.get("endpoint_url")} - {None}) > 1:
+        return None  # two endpoints named: s3fs would pass both
+    # The one the probe checks (Target.endpoint): with only the options allowed above, the client's.
+    endpoint = explicit_endpoint(target.url, options, environ)
     https = endpoint == "" or endpoint.lower().startswith("https:")
     cafile = (environ.get("AWS_CA_BUNDLE") or _certifi()) if https else ""
     if endpoint == "":  # AWS's own: virtual-hosted, as botocore addresses a plain bucket name
@@ -129,17 +135,6 @@ def _credentials(options: dict, environ) -> Optional[Credentials]:
     if not key or not secret:
         return None
     return Credentials(key, secret, environ.get("AWS_SESSION_TOKEN") or "")
-
-
-def _endpoint(options: dict, client: dict, environ) -> Optional[str]:
-    """The endpoint URL the client gets ("" for AWS's own); None when the options disagree (s3fs
-    would pass it twice)."""
-    given = {value for value in (options.get("endpoint_url"), client.get("endpoint_url")) if value}
-    if len(given) > 1:
-        return None
-    if given:
-        return given.pop()
-    return environ.get("AWS_ENDPOINT_URL_S3") or environ.get("AWS_ENDPOINT_URL") or ""
 
 
 def _bucket_and_key(url: str) -> Optional[tuple]:

@@ -23,7 +23,8 @@ out whole (`carries`: uploads of one request, deletes; no multipart upload, no s
 copy): decided before the first write, never switched in the middle of one (engine.write
 asks again, before writing, when it made the plan again under the lock).
 
-Each call is bounded like the SDK's (compiler.storage.stores.Bounded): retried on a dropped
+Its requests are the plain reader's (s3_http.py: signed, a connection per thread). Each call
+is bounded like the SDK's (compiler.storage.stores.Bounded): retried on a dropped
 connection, 5xx and throttling, as botocore does (up to ATTEMPTS), within the storage timeout,
 past which it raises StorageTimeout. Its failures carry the store's status and error code,
 which compiler/sync/storage_failures.py classifies and explains as it does botocore's. A
@@ -37,20 +38,18 @@ import hashlib
 import http.client
 import random
 import re
-import threading
 import time
 from typing import Optional
 
-from compiler.fastpath import sigv4
+from compiler.fastpath.s3_http import SignedRequests, error_code
 from compiler.fastpath.s3_listing import xml_text
-from compiler.fastpath.s3_raw import _code, _tls, listed
+from compiler.fastpath.s3_raw import listed
 from compiler.fastpath.s3_route import Route, route
 from compiler.storage.stores import StorageTimeout, storage_timeout
 from compiler.sync.plan import DELETE
 from compiler.sync.storage_failures import VerifyError
 from compiler.sync.transfer import STREAM_LIMIT, UPLOAD
 
-USER_AGENT = "triton-gitops (plain S3)"  # not signed; tells these requests from botocore's in a store's logs
 ATTEMPTS = 5  # botocore's default (legacy mode): the first try and four more
 _BASE = 0.1  # seconds; the n-th retry waits up to _BASE * 2**n, jittered (botocore: rand * 2**n)
 _MESSAGE_LIMIT = 200  # characters of the store's <Message> kept in an error
@@ -103,8 +102,7 @@ class PlainS3:
 
     def __init__(self, where: Route, seconds: float):
         self.where, self.seconds = where, seconds
-        self._context = _tls(where.cafile) if where.scheme == "https" else None
-        self._local = threading.local()
+        self._http = SignedRequests(where, seconds)
 
     def __repr__(self) -> str:
         return f"PlainS3({self.where!r})"
@@ -132,7 +130,7 @@ class PlainS3:
             return {"ETag": etag} if etag else {}
         if mode == "create" and status == 412:
             raise FileExistsError(path)
-        if status == 400 and _code(body) == "BadDigest":  # the body was damaged on the way: send it again
+        if status == 400 and error_code(body) == "BadDigest":  # the body was damaged on the way: send it again
             raise VerifyError(f"{path}: the store received other bytes than were sent (BadDigest)")
         raise self._failure(status, body, path)
 
@@ -194,12 +192,12 @@ class PlainS3:
 
     def _object(self, path: str) -> str:
         _, key = self._split(path)
-        return f"{self.where.base}/{sigv4.uri_encode(key, keep_slash=True)}"
+        return self.where.object_path(key)
 
     def _failure(self, status: int, body: bytes, path: str) -> Exception:
         """What s3fs raises for the same answer: FileNotFoundError for a missing key (or bucket),
         else the status and the store's error code, classified like botocore's."""
-        code = _code(body)
+        code = error_code(body)
         if status == 404:
             return FileNotFoundError(f"{code or 'NoSuchKey'}: {path}")
         if 300 <= status < 400:
@@ -213,7 +211,7 @@ class PlainS3:
         deadline = time.monotonic() + self.seconds
         for attempt in range(ATTEMPTS):
             try:
-                status, answer, data = self._send(method, path, params, body, headers or {}, deadline, what)
+                status, answer, data = self._http.request(method, path, deadline, what, params, body, headers)
             except StorageTimeout:
                 raise
             except OSError:  # refused, reset, dropped: classified (and retried again) like botocore's
@@ -231,70 +229,16 @@ class PlainS3:
             time.sleep(pause)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _send(self, method, path, params, body, headers, deadline, what) -> tuple:
-        query = sigv4.query_string(params)
-        amz_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-        payload = hashlib.sha256(body).hexdigest() if body else sigv4.EMPTY_SHA256
-        signed = sigv4.sign(method, self.where.host_header, path, query, self.where.region, self.where.credentials,
-                            amz_date, headers, payload_hash=payload)
-        if body or method == "PUT":
-            signed["content-length"] = str(len(body))
-        signed["user-agent"] = USER_AGENT
-        connection = self._connection()
-        try:
-            connection.timeout = _left(deadline, self.seconds, what)
-            if connection.sock is not None:
-                connection.sock.settimeout(connection.timeout)
-            connection.request(method, f"{path}?{query}" if query else path, body=body or None, headers=signed)
-            response = connection.getresponse()
-            chunks = []
-            while method != "HEAD":
-                if connection.sock is not None:
-                    connection.sock.settimeout(_left(deadline, self.seconds, what))
-                chunk = response.read(1 << 16)
-                if not chunk:
-                    break
-                chunks.append(chunk)
-            if method == "HEAD":
-                response.read()
-            answer = {name.lower(): value for name, value in response.getheaders()}
-            if answer.get("connection", "").lower() == "close":
-                connection.close()
-            return response.status, answer, b"".join(chunks)
-        except TimeoutError as exc:  # socket.timeout: the deadline, which every wait was given
-            connection.close()
-            raise StorageTimeout(self.seconds, what) from exc
-        except (OSError, http.client.HTTPException):
-            connection.close()  # a fresh one next time: the old one may be mid-answer
-            raise
-
-    def _connection(self):
-        """This thread's connection (kept alive from request to request)."""
-        connection = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = self._new_connection()
-            self._local.connection = connection
-        return connection
-
-    def _new_connection(self):
-        where = self.where
-        if self._context is not None:
-            return http.client.HTTPSConnection(where.host, where.port, timeout=self.seconds, context=self._context)
-        return http.client.HTTPConnection(where.host, where.port, timeout=self.seconds)
-
 
 class _Download:
     """A GET read as a file, on a connection of its own (the caller reads it in pieces)."""
 
     def __init__(self, store: PlainS3, path: str):
         self._store, self._path = store, path
-        self._connection = store._new_connection()
+        self._connection = store._http.new_connection()
         try:
             object_path = store._object(path)
-            amz_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-            where = store.where
-            signed = sigv4.sign("GET", where.host_header, object_path, "", where.region, where.credentials, amz_date)
-            self._connection.request("GET", object_path, headers={**signed, "user-agent": USER_AGENT})
+            self._connection.request("GET", object_path, headers=store._http.signed("GET", object_path))
             self._response = self._connection.getresponse()
             if self._response.status != 200:
                 raise store._failure(self._response.status, self._response.read(1 << 16), path)
@@ -317,14 +261,7 @@ class _Download:
 
 def _retried(status: int, body: bytes) -> bool:
     """Worth another try, as botocore retries: throttling, 5xx, a request timed out."""
-    return status >= 500 or status == 429 or (status == 400 and _code(body) in ("RequestTimeout", "SlowDown"))
-
-
-def _left(deadline: float, seconds: float, what: str) -> float:
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise StorageTimeout(seconds, what)
-    return left
+    return status >= 500 or status == 429 or (status == 400 and error_code(body) in ("RequestTimeout", "SlowDown"))
 
 
 _MESSAGE = re.compile(rb"<Message>([^<]{1,400})</Message>")

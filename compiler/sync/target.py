@@ -177,7 +177,7 @@ def resolve_target(manifest, requested, policy: Policy, cwd: Path | None = None,
         root = os.path.abspath(local_path(url, base))
         fs = fsspec.filesystem("file")
         return Target(name, url, fs, root.rstrip("/") or "/", True, secrets, written=written, values=used)
-    return Target(name, url, None, "", False, secrets, _endpoint(url, options), options, written=written,
+    return Target(name, url, None, "", False, secrets, explicit_endpoint(url, options), options, written=written,
                   values=used, timeout=timeout)
 
 
@@ -215,8 +215,11 @@ _ENDPOINT_ENV = {"s3": ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"), "gs": ("STOR
                  "gcs": ("STORAGE_EMULATOR_HOST",)}
 
 
-def _endpoint(url: str, options: dict) -> str:
-    """The endpoint the user pointed this target at, if any: worth a quick reachability probe."""
+def explicit_endpoint(url: str, options: dict, environ=None) -> str:
+    """The endpoint the user pointed this target at, if any ("" for the cloud's own): worth a
+    quick reachability probe, and on S3 the one the client gets (compiler/fastpath/s3_route.py).
+    `environ`: os.environ unless given."""
+    environ = os.environ if environ is None else environ
     for where in (options, options.get("client_kwargs") or {}):
         for key in _ENDPOINT_KEYS:
             if isinstance(where.get(key), str) and where[key]:
@@ -224,13 +227,13 @@ def _endpoint(url: str, options: dict) -> str:
     connection = options.get("connection_string") or ""
     scheme = url.split("://", 1)[0].lower()
     if not connection and scheme in ("az", "abfs", "abfss"):
-        connection = os.environ.get("AZURE_STORAGE_CONNECTION_STRING", "")
+        connection = environ.get("AZURE_STORAGE_CONNECTION_STRING", "")
     match = re.search(r"BlobEndpoint=([^;]+)", connection)
     if match:
         return match.group(1)
     for name in _ENDPOINT_ENV.get(scheme, ()):
-        if os.environ.get(name):
-            return os.environ[name]
+        if environ.get(name):
+            return environ[name]
     return ""
 
 

@@ -7,15 +7,16 @@ import os
 import socket
 import threading
 import time
+from urllib.parse import urlsplit
 
 import pytest
 
-from compiler.fastpath import s3_raw, s3_route, sigv4
+from compiler.fastpath import s3_http, s3_raw, s3_route, sigv4
 from compiler.fastpath.s3_listing import list_objects
 from compiler.storage.stores import Bounded, StorageTimeout
 from compiler.sync.read import read_target
 from compiler.sync.state import STATE_NAME
-from compiler.sync.target import Target
+from compiler.sync.target import Target, explicit_endpoint
 from tests.fastpath.test_s3_listing import ODD_NAMES
 from tests.storage.servers import Recorder
 
@@ -135,7 +136,7 @@ def test_requests_go_where_botocore_sends_them_signed_as_botocore_signs(options,
         client.list_objects_v2(Bucket="models-bucket", Prefix="a b+c/ü/")
     except Exception:  # noqa: BLE001 - the empty answer does not parse: the request is what counts
         pass
-    from urllib.parse import parse_qsl, urlsplit
+    from urllib.parse import parse_qsl
 
     url = urlsplit(sent["url"])
     assert (url.scheme, url.netloc, url.path or "/") == (where.scheme, where.host_header, where.base or "/")
@@ -149,6 +150,22 @@ def test_requests_go_where_botocore_sends_them_signed_as_botocore_signs(options,
         amz_date = amz_date.decode() if isinstance(amz_date, bytes) else amz_date
         mine = sigv4.sign("GET", where.host_header, where.base or "/", ours, where.region, where.credentials, amz_date)
         assert mine["authorization"].replace(", ", ",") == authorization.replace(", ", ",")
+
+
+@pytest.mark.parametrize("options,environ", ROUTES)
+def test_the_probe_checks_the_endpoint_the_requests_go_to(options, environ):
+    """One derivation of the endpoint (compiler/sync/target.py): what Target.endpoint probes is
+    where the plain path connects, and no endpoint named means AWS's own."""
+    environ = {**environ, "AWS_CONFIG_FILE": os.devnull}
+    target = Target("", "s3://models-bucket/models", None, "", False, options=options)
+    where = s3_route.route(target, environ)
+    named = explicit_endpoint(target.url, options, environ)
+    if named:
+        parts = urlsplit(named)
+        port = parts.port or {"http": 80, "https": 443}[parts.scheme]
+        assert (parts.scheme, parts.hostname, port) == (where.scheme, where.host, where.port)
+    else:
+        assert where.host.endswith(".amazonaws.com")
 
 
 @pytest.mark.parametrize("options,environ", [
@@ -215,6 +232,7 @@ def test_odd_answers_are_left_to_the_sdk_and_no_redirect_is_followed(status, pay
         headers = {name.lower(): value for name, value in request["headers"].items()}
         assert headers["authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIAEXAMPLE/")
         assert headers["host"] == attacker.url.split("://")[1]
+        assert headers["user-agent"] == s3_http.USER_AGENT  # as the plain writer's: the same request function
 
 
 def test_a_store_that_never_answers_stops_the_read_at_the_storage_timeout():

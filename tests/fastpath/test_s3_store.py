@@ -16,7 +16,7 @@ from types import SimpleNamespace
 import pytest
 
 from compiler.errors import FatalError
-from compiler.fastpath import s3_store
+from compiler.fastpath import s3_http, s3_store
 from compiler.fastpath.s3_route import route
 from compiler.storage.stores import StorageTimeout
 from compiler.sync.state import LOCK_NAME, STATE_NAME, State
@@ -294,7 +294,7 @@ def test_a_hostile_answer_to_a_write_is_explained_never_followed(status, payload
     for request in attacker.log:
         headers = {name.lower(): value for name, value in request["headers"].items()}
         assert headers["authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIAEXAMPLE/")
-        assert headers["user-agent"] == s3_store.USER_AGENT
+        assert headers["user-agent"] == s3_http.USER_AGENT
 
 
 def _garbage_server(answer: bytes):
