@@ -219,9 +219,10 @@ class SeaweedEmulator(S3Emulator):
     PARTS = ("master", "volume", "filer", "admin")
     GRPC_OFFSET = 10000  # SeaweedFS's gRPC port is HTTP + 10000 unless told otherwise
 
-    def __init__(self, workdir: str | os.PathLike, start_timeout: float = 60.0):
+    def __init__(self, workdir: str | os.PathLike, start_timeout: float = 60.0, metrics: bool = False):
         super().__init__(workdir, start_timeout)
         self.ports: dict[str, int] = {}
+        self.metrics = metrics  # serve Prometheus metrics (requests per bucket and type) on ports["metrics"]
 
     def command(self):
         weed = VENV_BIN / "weed"
@@ -244,12 +245,27 @@ class SeaweedEmulator(S3Emulator):
         flags = [f"-{part}.port={port}" for part, port in self.ports.items()]
         flags += [f"-{part}.port.grpc={port + self.GRPC_OFFSET}" for part, port in self.ports.items()]
         self.ports["s3.grpc"] = free_port()
+        if self.metrics:
+            self.ports["metrics"] = free_port()
+            flags += [f"-metricsPort={self.ports['metrics']}", "-metricsIp=127.0.0.1"]
         return [str(weed), "mini", f"-dir={data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
                 f"-s3.port={self.port}", f"-s3.port.grpc={self.ports['s3.grpc']}", *flags,
                 "-s3.port.iceberg=0", "-s3.port.lance=0",  # 0: not started
                 f"-s3.config={config}", "-admin.ui=false", "-webdav=false", "-master.telemetry=false",
                 f"-filer.localSocket={self.workdir / 'filer.sock'}",
                 f"-s3.localSocket={self.workdir / 's3.sock'}"]
+
+    def request_counts(self) -> dict[tuple[str, str], float]:
+        """{(bucket, request type): requests answered so far}, from the metrics (metrics=True)."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.ports['metrics']}/metrics", timeout=10) as answer:
+            text = answer.read().decode()
+        counts: dict[tuple[str, str], float] = {}
+        for line in text.splitlines():
+            if line.startswith("SeaweedFS_s3_request_seconds_count{"):
+                labels = dict(part.split("=", 1) for part in line[line.index("{") + 1:line.index("}")].split(","))
+                key = (labels.get("bucket", "").strip('"'), labels.get("type", "").strip('"'))
+                counts[key] = counts.get(key, 0.0) + float(line.rsplit(" ", 1)[1])
+        return counts
 
     def process_env(self):
         # glog writes its log files to Go's os.TempDir(): here under workdir, not in /tmp.
