@@ -12,12 +12,14 @@ console script (start-up and imports count):
 - with --s3: `plan --target s3://...` on a bucket of an S3 emulator (tests/support/emulators.py,
   on loopback) that a first sync filled: a no-op against an object store. `--s3-emulator`
   names the emulators, each a step of its own (taking turns with the others): moto (the
-  default) and s3rver (`bash scripts/install_s3rver.sh` first), whose listing costs about half
-  of moto's CPU per page. The first sync of 10,000 models to moto takes 10-40 minutes (moto's
+  default), s3rver (`bash scripts/install_s3rver.sh` first), whose listing costs about half
+  of moto's CPU per page, and seaweedfs (SeaweedFS, a real object store in Go; bootstrap.sh
+  installs it). The first sync of 10,000 models to moto takes 10-40 minutes (moto's
   listing is linear in the bucket's size per page); `--s3-endpoint [moto=]URL --s3-bucket NAME`
   reuse a moto started beforehand whose bucket a run of the same size filled (the tree is generated
-  the same each time, so that setup sync is a no-op). s3rver keeps its objects as files under
-  the work folder (`<workdir>/s3rver/data`), so a later run finds its bucket filled already.
+  the same each time, so that setup sync is a no-op). s3rver and seaweedfs keep their objects as
+  files under the work folder (`<workdir>/s3rver/data`, `<workdir>/seaweedfs/data`), so a later
+  run finds its bucket filled already.
 
 The per-model result cache (compiler/fastpath/results.py) lives in the cache folder; each
 --cli gets a folder of its own under the work tree. The setup (compile, sync, then one untimed
@@ -187,7 +189,7 @@ def main() -> int:
                              "compare, e.g. before='env PYTHONPATH=/tmp/old .venv/bin/python -m compiler'")
     parser.add_argument("--s3", action="store_true", help="also time a no-op plan against an S3 emulator on loopback")
     parser.add_argument("--s3-emulator", default="moto", help="with --s3: which, comma-separated: moto, s3rver "
-                        "(bash scripts/install_s3rver.sh first); each is a step of its own")
+                        "(bash scripts/install_s3rver.sh first), seaweedfs; each is a step of its own")
     parser.add_argument("--s3-endpoint", action="append", default=[], metavar="[NAME=]URL",
                         help="with --s3: an emulator already running (e.g. moto=http://127.0.0.1:PORT; a URL "
                              "alone is moto's); the others named by --s3-emulator are started here")
@@ -221,9 +223,9 @@ def start_stores(args) -> list:
     """The emulators --s3-emulator names, each started here (stopped by `stop`) or, named by
     --s3-endpoint, one started beforehand (then `proc` is None: stop() leaves it alone, and its
     CPU is not known)."""
-    from tests.support.emulators import S3Emulator, S3rverEmulator
+    from tests.support.emulators import S3Emulator, S3rverEmulator, SeaweedEmulator
 
-    kinds = {"moto": S3Emulator, "s3rver": S3rverEmulator}
+    kinds = {"moto": S3Emulator, "s3rver": S3rverEmulator, "seaweedfs": SeaweedEmulator}
     names = [name.strip() for name in args.s3_emulator.split(",") if name.strip()]
     unknown = [name for name in names if name not in kinds]
     if unknown or not names:

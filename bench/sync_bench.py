@@ -1,6 +1,6 @@
 """Benchmark: `triton-gitops sync` against `aws s3 sync` and `rclone sync`, on moto over loopback.
 
-    .venv/bin/python bench/sync_bench.py [--models 200] [--big 10] [--jobs 8]
+    .venv/bin/python bench/sync_bench.py [--models 200] [--big 10] [--jobs 8] [--s3-emulator seaweedfs]
 
 A generated manifest of MODELS models x 2 versions (100 kB files, BIG of them 20 MB) plus
 one config.pbtxt each; the other tools sync the repository `triton-gitops compile` wrote
@@ -20,6 +20,12 @@ runs another code tree of ours beside this one (before and after a change, same 
 from moto's access log (files moved = distinct objects PUT, our state and lock files left
 out); "right" means the bucket then holds exactly the source, byte for byte where it changed,
 and nothing was sent that did not need to be.
+
+`--s3-emulator seaweedfs` runs the same against SeaweedFS (a real object store in Go;
+tests/support/emulators.py). Its requests are counted from its own metrics (requests per
+bucket, nothing in the way of the tools' requests, no access log written), so there is no
+per-request list to explain; files moved are the objects (our control files left out) that
+are new or whose ETag or LastModified changed, from a listing before and after each run.
 """
 from __future__ import annotations
 
@@ -39,7 +45,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.support.emulators import S3Emulator  # noqa: E402
+from tests.support.emulators import S3Emulator, SeaweedEmulator  # noqa: E402
 
 SMALL, BIG = 100_000, 20_000_000
 _REQUEST = re.compile(r'"(?:\x1b\[[0-9;]*m)*(GET|PUT|POST|HEAD|DELETE) (/[^ ?]*)(\?[^ ]*)? HTTP')
@@ -108,7 +114,7 @@ class Moto:
         self.emulator.start()
         self.offset = 0
 
-    def mark(self) -> None:
+    def mark(self, bucket: str) -> None:
         self.offset = self.emulator.log_path.stat().st_size
 
     def requests(self):
@@ -117,6 +123,39 @@ class Moto:
             log.seek(self.offset)
             text = log.read().decode(errors="replace")
         return [(m.group(1), m.group(2), m.group(3) or "") for m in _REQUEST.finditer(text)]
+
+    def observed(self, bucket: str) -> tuple[int, set, list]:
+        """(requests to `bucket` since mark, the objects written, those requests) of one run."""
+        requests = [r for r in self.requests() if f"/{bucket}" == r[1] or r[1].startswith(f"/{bucket}/")]
+        moved = {path for method, path, query in requests
+                 if method in ("PUT", "POST") and not path.endswith(CONTROL) and path != f"/{bucket}"}
+        return len(requests), moved, requests
+
+
+class Seaweed(Moto):
+    """SeaweedFS: requests from its metrics, files moved from listings (see the module's text)."""
+
+    def __init__(self, workdir: Path):
+        self.emulator = SeaweedEmulator(workdir, metrics=True)
+        self.emulator.start()
+        self.before: tuple = ({}, {})
+
+    def _objects(self, bucket: str) -> dict:
+        found = self.emulator.fs().find(bucket, detail=True)
+        return {path: (info.get("ETag"), str(info.get("LastModified"))) for path, info in found.items()
+                if not path.endswith(CONTROL)}
+
+    def _requests_to(self, bucket: str) -> float:
+        return sum(n for (name, _), n in self.emulator.request_counts().items() if name == bucket)
+
+    def mark(self, bucket: str) -> None:
+        objects = self._objects(bucket)  # listed first: the count after it leaves this listing out
+        self.before = (self._requests_to(bucket), objects)
+
+    def observed(self, bucket: str) -> tuple[int, set, list]:
+        count, objects = self._requests_to(bucket), self._objects(bucket)
+        moved = {path for path, seen in objects.items() if self.before[1].get(path) != seen}
+        return int(count - self.before[0]), moved, []
 
 
 BASELINE = "triton-gitops sync (baseline tree)"
@@ -194,7 +233,7 @@ def one_round(args, moto: Moto, work: Path, rep: int, results: dict) -> None:
             # flushed to disk for a few seconds, in kernel threads that take CPU from whichever
             # tool runs first. Every tool starts with nothing left to flush.
             os.sync()
-            moto.mark()
+            moto.mark(bucket)
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
             started = time.monotonic()
             done = subprocess.run(command, env=tool_env, cwd=work, capture_output=True, text=True)
@@ -202,14 +241,12 @@ def one_round(args, moto: Moto, work: Path, rep: int, results: dict) -> None:
             cpu = _cpu(before)
             if done.returncode != 0:
                 raise SystemExit(f"{tool} failed ({done.returncode}):\n{done.stderr[-2000:]}")
-            requests = [r for r in moto.requests() if f"/{bucket}" == r[1] or r[1].startswith(f"/{bucket}/")]
-            moved = {path for method, path, query in requests
-                     if method in ("PUT", "POST") and not path.endswith(CONTROL) and path != f"/{bucket}"}
+            count, moved, requests = moto.observed(bucket)
             right = bucket_matches(moto, bucket, work / "repo", [edited]) and len(moved) == needed
-            results.setdefault((scenario, tool), []).append((seconds, len(requests), len(moved), right, cpu))
-            if args.verbose or (tool == "triton-gitops sync" and len(requests) <= 40):
+            results.setdefault((scenario, tool), []).append((seconds, count, len(moved), right, cpu))
+            if requests and (args.verbose or (tool == "triton-gitops sync" and len(requests) <= 40)):
                 print("\n".join(explain(requests, bucket)[:40]))
-            print(f"{rep}: {scenario:<15} {tool:<36} {seconds:6.2f} s {cpu:5.2f} s CPU {len(requests):6d} requests "
+            print(f"{rep}: {scenario:<15} {tool:<36} {seconds:6.2f} s {cpu:5.2f} s CPU {count:6d} requests "
                   f"{len(moved):4d} moved  {'right' if right else 'WRONG'}", flush=True)
         if scenario == "no-op" and "triton-gitops sync" in table:
             floor(moto, table["triton-gitops sync"], rep, results)
@@ -285,7 +322,7 @@ def run(args) -> dict:
     top = Path(tempfile.mkdtemp(prefix="sync-bench-"))
     results: dict = {}
     try:
-        moto = Moto(top / "moto")
+        moto = Seaweed(top / "seaweedfs") if args.s3_emulator == "seaweedfs" else Moto(top / "moto")
         try:
             for rep in range(args.repeat):
                 work = top / f"round{rep}"
@@ -354,6 +391,8 @@ def main() -> None:
     parser.add_argument("--edits", type=int, default=1, help="same-size edits per round (each tool in turn)")
     parser.add_argument("--baseline", type=Path, help="another code tree of ours to run beside this one "
                         "(e.g. git archive COMMIT | tar -x -C DIR): before and after under the same load")
+    parser.add_argument("--s3-emulator", choices=("moto", "seaweedfs"), default="moto",
+                        help="the S3 the tools sync to (seaweedfs: SeaweedFS, installed by bootstrap.sh)")
     parser.add_argument("--scenarios", help="comma-separated scenarios to run (default: all; first upload always "
                         "runs, since the others start from it)")
     args = parser.parse_args()

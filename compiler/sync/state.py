@@ -79,7 +79,24 @@ def create_control(target, name: str, data: bytes) -> bool:
         target.fs.pipe_file(path, data, mode="create")
     except FileExistsError:
         return False
+    except OSError as exc:
+        if _refused_create(exc):
+            return False
+        raise
     return True
+
+
+def _refused_create(exc: OSError) -> bool:
+    """Is `exc` an S3 store's 412 to our create (If-None-Match: *, the only condition we send), that
+    is, the object exists? s3fs calls a 412 FileExistsError only when the error names the
+    condition (<Condition>If-None-Match</Condition>, as AWS and moto send); SeaweedFS names none,
+    and s3fs then raises OSError(EINVAL) with botocore's error as the cause."""
+    cause = exc.__cause__
+    response = getattr(cause, "response", None)
+    if not isinstance(response, dict):
+        return False
+    error, meta = response.get("Error") or {}, response.get("ResponseMetadata") or {}
+    return error.get("Code") == "PreconditionFailed" or meta.get("HTTPStatusCode") == 412
 
 
 def remove_control(target, name: str) -> None:

@@ -20,7 +20,8 @@ arrives, before it is forwarded, for "the sync died at the N-th request";
 predicate(method, path) holds, then kills `pid` before answering it;
 `answer_match=(predicate, kind, location)` answers every request it matches with a redirect to
 `location`, a 403, a 500 or bytes that are not HTTP, without forwarding it. `agents` counts
-requests by (method, User-Agent's first word).
+requests by (method, User-Agent's first word); `seen` keeps every request's method, path and
+headers (lower-case names), bodies left out.
 """
 from __future__ import annotations
 
@@ -60,6 +61,7 @@ class FaultProxy:
         self.killed = False  # after a kill, requests still in flight are dropped: nothing more arrives
         self.log: list = []  # (n, method, path, fault or "")
         self.agents: Counter = Counter()  # (method, User-Agent up to its first "/" or space): who sent what
+        self.seen: list = []  # (method, path, {header: value}) of every request, in arrival order
         self.server = None
 
     # -- control -------------------------------------------------------------------------------
@@ -101,6 +103,7 @@ class FaultProxy:
             self.killed = False
             self.log = []
             self.agents = Counter()
+            self.seen = []
 
     # -- per request ---------------------------------------------------------------------------
     def decide(self, method: str, path: str) -> str:
@@ -203,6 +206,7 @@ class _Handler(BaseHTTPRequestHandler):
         agent = (self.headers.get("User-Agent") or "").replace("/", " ").split(" ")[0]
         with self.owner.lock:
             self.owner.agents[(self.command, agent)] += 1
+            self.owner.seen.append((self.command, self.path, {k.lower(): v for k, v in self.headers.items()}))
         fault = self.owner.decide(self.command, self.path)
         if fault in ("drop", "killed"):
             return self._drop()

@@ -5,7 +5,7 @@ import pytest
 pytestmark = pytest.mark.emulators
 
 
-@pytest.fixture(params=["s3", "gcs", "azure"])
+@pytest.fixture(params=["s3", "gcs", "azure", "seaweedfs"])
 def emulator(request):
     # Resolve lazily so each session fixture starts only when its case runs.
     return request.getfixturevalue(f"{request.param}_emulator")
