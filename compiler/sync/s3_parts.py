@@ -19,9 +19,7 @@ stored (and billed) and no object written.
 """
 from __future__ import annotations
 
-import asyncio
 import base64
-import mimetypes
 import zlib
 from collections.abc import Callable
 from typing import Optional
@@ -65,6 +63,9 @@ def _read(handle, part: int) -> tuple:
 
 
 async def _upload(s3, source: str, bucket: str, key: str, part: int, jobs: int, check: Callable) -> tuple:
+    import asyncio  # noqa: PLC0415 - with ssl 0.1-0.2 s (importtime, load 10): the main process imports transfer, not this
+    import mimetypes  # noqa: PLC0415 - likewise: only an upload of a big file
+
     where = {"Bucket": bucket, "Key": key}
     content_type, _ = mimetypes.guess_type(source)  # as s3fs's put_file sets it
     extra = {"ContentType": content_type} if content_type else {}
