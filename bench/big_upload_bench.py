@@ -92,6 +92,8 @@ def main() -> int:
     parser.add_argument("--workdir", type=Path, help="keep the generated files here (default: a temporary folder)")
     parser.add_argument("--s3-emulator", choices=("moto", "seaweedfs"), default="moto",
                         help="the S3 the tools upload to (seaweedfs: SeaweedFS, installed by bootstrap.sh)")
+    parser.add_argument("--baseline", type=Path, help="another source tree of the project (e.g. `git archive main`): "
+                        "its sync too, in the same rounds, as `baseline` rows")
     args = parser.parse_args()
     size = int(args.gib * (1 << 30))
     # the bench target's bucket comes from the environment, which the storage policy must allow
@@ -130,10 +132,17 @@ def main() -> int:
                                                      str(work / "repo"), f"s3://{b}/models",
                                                      "--endpoint-url", endpoint], aws_env, None),
             ]
+            if args.baseline:
+                base_env = {**ours_env, "PYTHONPATH": str(args.baseline)}
+                table[2:2] = [(f"baseline {label[len('triton-gitops '):]}", command, base_env,
+                               before and [*before[:-2], "lock", str(manifest)])
+                              for label, command, _, before in table[:2]]
             table = table[rep % len(table):] + table[:rep % len(table)]
             for label, command, env, before in table:
                 bucket = moto.emulator.make_bucket()
-                env = {**env, "BIG_BENCH_BUCKET": bucket}
+                # a hash index of its own per row: "index empty" must not find the one a "hashed
+                # already" row filled before it in a rotated round
+                env = {**env, "BIG_BENCH_BUCKET": bucket, "XDG_CACHE_HOME": str(top / f"cache{rep}" / label[:40])}
                 if before:
                     subprocess.run(before, env=env, cwd=work, check=True, capture_output=True)
                 os.sync()

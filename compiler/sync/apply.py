@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from typing import Optional
 
 from compiler.errors import FatalError
-from compiler.storage.stores import store_md5
 from compiler.sync.listing import fingerprint, list_target
 from compiler.sync.local import LocalWriter
 from compiler.sync.pinning import find_pins, write_pins
@@ -191,12 +190,13 @@ class Applier:
         """What the store holds at the changed paths: a few are asked one by one, in parallel (one
         round trip, where a listing of a big repository takes a page per thousand files); more,
         with one listing. Either way the store's own answer: size, stamp and md5. A file whose
-        write was answered with the md5 of what we sent (S3's PutObject ETag) is not asked again:
-        that reply is the store's answer, given after it stored the bytes."""
+        write was answered with the md5 of what we sent (S3's PutObject ETag), or with the
+        checksum of the parts we sent (S3's CompleteMultipartUpload, transfer.s3_parts), is not
+        asked again: that reply is the store's answer, given after it stored the bytes."""
         answered = {}
         for change in changes:
             sent = self.sent.get(change.path)
-            if sent is not None and sent.answer is not None and store_md5(sent.answer) == sent.md5:
+            if sent is not None and sent.answered():
                 answered[change.path] = fingerprint(sent.answer)
         changes = [c for c in changes if c.path not in answered]
         if not changes:

@@ -3,15 +3,18 @@
 Files up to STREAM_LIMIT are read into memory once, md5-hashed and sent in one request
 (`pipe_file`). Either way the source's stat key (size, mtime, ctime, inode) must still be
 the one it had when its sha256 was taken, the premise the hash cache rests on too: a file
-changed since is not sent under the digest of its old content. Bigger files go through the
-store's own upload (fsspec `put_file`: an S3 multipart upload of `part_size` parts, several in
-flight), read once more beside it for the md5s the store will report. All transfers together
+changed since is not sent under the digest of its old content. Bigger files go to S3 as a
+multipart upload of `part_size` parts, several in flight, each sent with its CRC32
+(`s3_parts.py`: the file read once); to other stores through the store's own upload (fsspec
+`put_file`), read once more beside it for the md5 the store will report. All transfers together
 hold at most MEMORY_BUDGET bytes of file data, whatever the file sizes and --jobs: memory
 does not grow with them (a big file holds its parts in flight).
 
 Verification compares a listing with what we sent: size always; the md5 when the store
 reports one (S3 single-part ETag, GCS md5Hash, Azure Content-MD5); for an S3 multipart
-upload the ETag is md5(part md5s)-N, which we can compute because we chose the parts.
+upload the store's composite CRC32 of the parts, which it answers the complete with and we
+computed from the bytes we sent; from a store that answers none, the ETag, md5(part md5s)-N,
+which we can compute because we chose the parts (one more read of the file, then).
 
 A version file with a remote origin on the target's own store is copied there by the store
 (`compiler.artifacts.remote_copy`); from anywhere else it is uploaded from its verified cache
@@ -30,7 +33,8 @@ from typing import Optional
 
 from compiler.artifacts.remote_copy import SERVER_SIDE, UPLOAD, copy_method, local_copy, server_side_copy
 from compiler.artifacts.settings import DEFAULT_PART_JOBS
-from compiler.storage.stores import speaks
+from compiler.storage.stores import object_stamp, speaks, store_md5
+from compiler.sync import s3_parts
 from compiler.sync.storage_failures import VerifyError
 
 CHUNK = 1 << 20
@@ -84,6 +88,32 @@ class Sent:
     answer: Optional[dict] = None  # the store's reply to a one-request write, when it names the content (S3 ETag)
     # md5 left out (an S3 multipart upload): how to get it if the store reports one after all
     whole_md5: Optional[Callable[[], str]] = field(default=None, compare=False)
+    # An S3 multipart upload with CRC32s (s3_parts.py): the composite checksum of what we sent,
+    # which the store's answer to the complete (`answer`) must report
+    checksum: Optional[str] = None
+    # ... and, for a store that reports none, how to get the multipart ETag (reads the file again)
+    parts_etag: Optional[Callable[[], Optional[str]]] = field(default=None, compare=False)
+
+    def answered(self) -> bool:
+        """Does the store's reply to the write itself say it holds what we sent (so no need to ask)?"""
+        if self.answer is None:
+            return False
+        if self.checksum is not None:
+            return self.checksum_verdict() is True
+        return bool(self.md5) and store_md5(self.answer) == self.md5
+
+    def checksum_verdict(self) -> Optional[bool]:
+        """An S3 multipart upload with CRC32s: does the checksum the store answered (s3_parts.py)
+        match ours? None when it answered none, or one that may be of another kind: then the
+        md5s decide, as for a store without checksums."""
+        if self.checksum is None:
+            return None
+        reported = str((self.answer or {}).get(s3_parts.CHECKSUM) or "")
+        if "-" in reported:  # a composite (S3): of our parts, or not our object
+            return reported == self.checksum
+        if reported and reported == self.checksum.rsplit("-", 1)[0]:  # the same without "-N" (moto)
+            return True
+        return None  # none, or without "-N" and another value (a full-object CRC32?): not a verdict
 
 
 def _answer(reply, size: int) -> Optional[dict]:
@@ -209,10 +239,13 @@ def _part_options(fs, part_jobs: int, part: int) -> dict:
 
 
 def put_large(fs, source, dest: str, want, part_jobs: int, part: int) -> Sent:
-    """A big file through the store's own upload (fsspec `put_file`: S3 multipart with `part_jobs`
-    parts of `part` bytes in flight, Azure blocks likewise). Meanwhile this thread reads the same
-    file (from the page cache, mostly) for the md5s the store will report; the stat key, checked
-    before and after the upload has read it all, shows the bytes sent are the ones hashed."""
+    """A big file in parts of `part` bytes, `part_jobs` in flight: to S3 (s3fs) with a CRC32 per
+    part (`s3_parts.upload`); elsewhere through the store's own upload (fsspec `put_file`: Azure
+    blocks likewise), while this thread reads the same file (from the page cache, mostly) for the
+    md5 the store will report. Either way the stat key, checked before the first byte is read and
+    after the last, shows the bytes sent are the ones planned."""
+    if speaks(fs, "s3") and s3_parts.speaks_checksums(fs):
+        return _put_parts(fs, source, dest, want, part_jobs, part)
     options = _part_options(fs, part_jobs, part)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="triton-gitops-put") as pool:
         upload = pool.submit(fs.put_file, str(source), dest, **options)
@@ -227,6 +260,20 @@ def put_large(fs, source, dest: str, want, part_jobs: int, part: int) -> Sent:
         if not want.unchanged(os.fstat(handle.fileno())):
             raise _changed(source, want)
     return sent
+
+
+def _put_parts(fs, source, dest: str, want, part_jobs: int, part: int) -> Sent:
+    def check(handle, size: Optional[int]) -> None:
+        if (size is not None and size != want.size) or not want.unchanged(os.fstat(handle.fileno())):
+            raise _changed(source, want)
+
+    reply, checksum = s3_parts.upload(fs, source, dest, part, part_jobs, check)
+    answer = {"ETag": reply.get("ETag"), "size": want.size, s3_parts.CHECKSUM: reply.get(s3_parts.CHECKSUM)}
+
+    def parts_etag() -> Optional[str]:  # a store without checksums: today's check, one more read
+        return _pump(source, _Discard(), want, block=part, whole=False).multipart_etag
+
+    return Sent(want.size, "", answer=answer, whole_md5=lambda: want.md5, checksum=checksum, parts_etag=parts_etag)
 
 
 def write_local(want, dest: str) -> Sent:
@@ -244,12 +291,17 @@ def arrived(remote, sent: Sent) -> bool:
     """Does the listed object hold what we sent? (remote: listing.Remote or None)"""
     if remote is None or remote.size != sent.size:
         return False
+    verdict = sent.checksum_verdict()  # an S3 multipart upload with CRC32s: what the store answered
+    if verdict is not None:  # ... and the object listed is the one it answered for
+        answer = sent.answer or {}
+        return verdict and (not answer.get("ETag") or remote.stamp == object_stamp(answer))
     if remote.md5 and not sent.md5 and sent.whole_md5 is not None:  # a store that answers a multipart
         return remote.md5 == sent.whole_md5()  # upload with the md5 of the whole (not S3 itself)
     if remote.md5 and sent.md5:  # sent.md5 is "" after a server-side copy of an object of unknown md5
         return remote.md5 == sent.md5
-    if sent.multipart_etag and remote.stamp.count("-") == 1:
+    if remote.stamp.count("-") == 1 and (sent.multipart_etag or sent.parts_etag is not None):
+        etag = sent.multipart_etag or (sent.parts_etag() if sent.parts_etag is not None else None)
         suffix = remote.stamp.rsplit("-", 1)[1]
-        if suffix == sent.multipart_etag.rsplit("-", 1)[1]:
-            return remote.stamp.lower() == sent.multipart_etag
+        if etag and suffix == etag.rsplit("-", 1)[1]:
+            return remote.stamp.lower() == etag
     return True  # the store reports no digest for this object: the size is all we can check

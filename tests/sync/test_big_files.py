@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from compiler.sync import transfer
+from compiler.sync import s3_parts, transfer
 from compiler.sync.state import STATE_NAME, State
 from tests.artifacts.manifests import write_manifest
 from tests.helpers import run_cli
@@ -26,8 +26,9 @@ def test_a_file_above_the_multipart_limit_arrives_intact(tmp_path, s3_emulator, 
     monkeypatch.setattr(transfer, "STREAM_LIMIT", 1 << 20)
     monkeypatch.setattr(transfer, "BLOCK", PART)
     options: list = []
-    plain_options = transfer._part_options
-    monkeypatch.setattr(transfer, "_part_options", lambda *args: options.append(plain_options(*args)) or options[-1])
+    plain_upload = s3_parts.upload
+    monkeypatch.setattr(s3_parts, "upload", lambda fs, source, dest, part, jobs, check: options.append(
+        (part, jobs)) or plain_upload(fs, source, dest, part, jobs, check))
     data = os.urandom(2 * PART + 12345)  # three parts, the last one short
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "model.onnx").write_bytes(data)
@@ -50,8 +51,8 @@ def test_a_file_above_the_multipart_limit_arrives_intact(tmp_path, s3_emulator, 
     assert hashlib.sha256(fs.cat_file(key.lstrip("/"))).digest() == hashlib.sha256(data).digest()
     record = State.from_bytes(fs.cat_file(f"{bucket}/repo/{STATE_NAME}")).files["m/1/model.onnx"]
     assert not record.pending and record.sha256 == hashlib.sha256(data).hexdigest()
-    assert record.stamp.endswith("-3")  # verified against the multipart ETag we computed
-    assert options == [{"chunksize": PART, "max_concurrency": 2}]
+    assert record.stamp.endswith("-3")  # the multipart ETag, as the store wrote it
+    assert options == [(PART, 2)]
     code, out, err = run_cli("sync", manifest, "--target", "t")
     assert code == 0 and "in sync, nothing to do" in out, out + err
 
