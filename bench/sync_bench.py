@@ -16,8 +16,8 @@ Each run is a whole process (start-up and imports count); wall time and CPU seco
 system of the process and every child it waited for) are printed for each, and the ratios to
 `rclone sync --checksum --fast-list` over the runs that took turns with it. `--baseline DIR`
 runs another code tree of ours beside this one (before and after a change, same load);
-`--edits N` repeats the same-size edit N times a round, `--fresh N` the fresh checkout. Requests and files moved are read
-from moto's access log (files moved = distinct objects PUT, our state and lock files left
+`--edits N` repeats the same-size edit N times a round, `--fresh N` the fresh checkout.
+Requests and files moved are read from moto's access log (files moved = distinct objects PUT, our state and lock files left
 out); "right" means the bucket then holds exactly the source, byte for byte where it changed,
 and nothing was sent that did not need to be.
 
