@@ -16,8 +16,8 @@ Each run is a whole process (start-up and imports count); wall time and CPU seco
 system of the process and every child it waited for) are printed for each, and the ratios to
 `rclone sync --checksum --fast-list` over the runs that took turns with it. `--baseline DIR`
 runs another code tree of ours beside this one (before and after a change, same load);
-`--edits N` repeats the same-size edit N times a round. Requests and files moved are read
-from moto's access log (files moved = distinct objects PUT, our state and lock files left
+`--edits N` repeats the same-size edit N times a round, `--fresh N` the fresh checkout.
+Requests and files moved are read from moto's access log (files moved = distinct objects PUT, our state and lock files left
 out); "right" means the bucket then holds exactly the source, byte for byte where it changed,
 and nothing was sent that did not need to be.
 
@@ -213,8 +213,9 @@ def one_round(args, moto: Moto, work: Path, rep: int, results: dict) -> None:
         moto.emulator.make_bucket(bucket)
     files = sum(1 for p in (work / "repo").rglob("*") if p.is_file())
     edited = f"m{args.models // 2:03d}/1/model.onnx"
-    scenarios = [("first upload", None, files), ("no-op", None, 0),
-                 ("fresh checkout", "fresh", 0)] + [("same-size edit", "edit", 1)] * args.edits
+    scenarios = [("first upload", None, files), ("no-op", None, 0)] + [("fresh checkout", "fresh", 0)] * args.fresh \
+        + [("same-size edit", "edit", 1)] * args.edits
+    repeats: dict = {}
     for scenario, change, needed in scenarios:
         if args.scenarios and scenario != "first upload" and scenario not in args.scenarios.split(","):
             continue
@@ -224,10 +225,12 @@ def one_round(args, moto: Moto, work: Path, rep: int, results: dict) -> None:
         elif change == "edit":
             edit_keeping_size_and_mtime(work / "src" / edited)
             edit_keeping_size_and_mtime(work / "repo" / edited)
-        # Each round starts the scenario with another tool, so no tool always meets the emulator
-        # (and the disk) in the same state.
+        # Each round, and each repeat of a scenario in a round, starts with another tool, so no
+        # tool always meets the emulator (and the disk) in the same state.
+        turn = rep + repeats.get(scenario, 0)
+        repeats[scenario] = repeats.get(scenario, 0) + 1
         order = list(table.items())
-        order = order[rep % len(order):] + order[:rep % len(order)]
+        order = order[turn % len(order):] + order[:turn % len(order)]
         for tool, (command, tool_env, bucket) in order:
             # The scenario's own writes (hundreds of MB for a fresh checkout) are still being
             # flushed to disk for a few seconds, in kernel threads that take CPU from whichever
@@ -389,6 +392,7 @@ def main() -> None:
     parser.add_argument("--verbose", action="store_true", help="list each run's requests (ours: always, up to 40)")
     parser.add_argument("--tools", help="comma-separated tool labels to run (default: all)")
     parser.add_argument("--edits", type=int, default=1, help="same-size edits per round (each tool in turn)")
+    parser.add_argument("--fresh", type=int, default=1, help="fresh checkouts per round (each tool in turn)")
     parser.add_argument("--baseline", type=Path, help="another code tree of ours to run beside this one "
                         "(e.g. git archive COMMIT | tar -x -C DIR): before and after under the same load")
     parser.add_argument("--s3-emulator", choices=("moto", "seaweedfs"), default="moto",

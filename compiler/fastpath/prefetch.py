@@ -48,6 +48,7 @@ class Prefetch:
         # for a write that cannot come, and whoever waits for it (close) waits for nothing more.
         # Told the child with the target (send): the early fork cannot know it yet.
         self.writes = writes
+        self._handed_over = False  # a plan was sent to the child to carry out (`write`)
 
     def send(self, target) -> None:
         """Hand over the resolved target; a local one needs no helper, so the child is told to stop."""
@@ -104,6 +105,7 @@ class Prefetch:
 
         from compiler.fastpath.handover import Job  # noqa: PLC0415 - fastpath: only a sync with work hands it over
 
+        self._handed_over = True  # from here on the child may write: `close` lets it finish
         _write_frame(self._to_child, pickle.dumps(Job.of(ctx, job), protocol=pickle.HIGHEST_PROTOCOL))
         interrupted: list = []
 
@@ -161,6 +163,11 @@ class Prefetch:
         if self._from_child >= 0:
             os.close(self._from_child)
             self._from_child = -1
+            if not self._handed_over:
+                # Never given a plan, the child can have written nothing and will write nothing:
+                # all it may still be doing is importing what a write would need (handover.py,
+                # ~0.1 s after its answer), which a no-op or a fresh checkout would wait for here.
+                _kill(self.pid)
             _reap(self.pid, wait=wait)
 
     def _close_to_child(self) -> None:
@@ -251,6 +258,9 @@ def _child(requested: str, manifests: tuple, from_parent: int, to_parent: int) -
         scheme, text = guess(requested, manifests)  # the manifest read once for both questions
         if not _plain_s3_likely(scheme, text):
             import_sdk(requested, manifests, scheme)  # while the parent loads the manifest
+        else:
+            from compiler.fastpath import s3_raw  # noqa: F401, PLC0415 - the read's (~25 ms): now, while the parent loads the manifest
+        from compiler.sync import target as _  # noqa: F401, PLC0415 - what the target's pickle needs (~30 ms): now rather than once it arrives
         data = _read_frame(from_parent)
         if not data:
             os._exit(0)
@@ -350,6 +360,15 @@ def _reap(pid: int, wait: bool = True) -> None:
     try:
         os.waitpid(pid, 0 if wait else os.WNOHANG)
     except ChildProcessError:
+        pass
+
+
+def _kill(pid: int) -> None:
+    import signal  # noqa: PLC0415 - fastpath: ~1 ms, only to stop the child; the top stays os and sys (the fork)
+
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
         pass
 
 

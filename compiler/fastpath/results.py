@@ -21,7 +21,11 @@ answer is the answer the plain code would give:
   will hold; the Triton release and who said it; the server's declared backends and agents;
   for an ensemble, each step's config, versions and whether the repository has it; and every
   look the rules took into the model's folder, replayed against the folder as it is now, with
-  the (path, size, mtime_ns, inode) of each file they were given to read;
+  the stat key (size, mtime, ctime, inode, device: compiler/storage/files.stat_key) of each
+  file they were given to read; an ONNX graph, which the rule reads through a look of its own
+  (onnx_graph), with its stat key and what was read of it (its inputs and outputs, or why
+  not): a graph whose stamp changed is read again and compared, so a fresh checkout (every
+  stamp new, the same graphs) does not run the rules again;
 - and, around all of it, the tool itself: its version, the stamps of its own files, Python's
   and protobuf's versions. A cache written by other code is never read.
 
@@ -37,6 +41,7 @@ import dataclasses
 import hashlib
 import marshal
 import os
+import stat
 from pathlib import Path
 
 from compiler.answers import PLAIN, Plain  # noqa: F401 - PLAIN: what compiler.fastpath hands out when off
@@ -46,6 +51,8 @@ from compiler.manifest.yaml_source import MAX_BYTES, Document
 from compiler.notes import as_data, from_data
 from compiler.proto import ModelConfig
 from compiler.rules import Findings
+from compiler.rules.onnx_model import Tensor
+from compiler.storage.files import stat_key
 
 _MAGIC = b"triton-gitops results 2\n"  # 2: the rules' entries keep their notes
 _SECTIONS = ("doc", "normal", "parse", "render", "rules")
@@ -151,12 +158,16 @@ class Results(Plain):
     def check(self, config, ctx, check) -> Findings:
         key = _rules_key(config, ctx)
         found = self._hit("rules", key)
-        if isinstance(found, list) and len(found) == 3 and _replays(found[0], ctx.model_folder):
+        calls = _replayed(found[0], ctx.model_folder) if isinstance(found, list) and len(found) == 3 else None
+        if calls is not None:
             try:
-                return Findings([cache_file.problem_from(fields) for fields in found[1]],
-                                from_data(found[2]))
+                findings = Findings([cache_file.problem_from(fields) for fields in found[1]], from_data(found[2]))
             except (TypeError, ValueError):  # a malformed entry: computed again
                 pass
+            else:
+                if calls != found[0]:  # the same answers under new stamps (a fresh checkout): kept with those
+                    self._keep("rules", key, [calls, found[1], found[2]])
+                return findings
         self.new["rules"].pop(key, None)
         folder = _Recorder(ctx.model_folder) if ctx.model_folder is not None else None
         findings = check(config, dataclasses.replace(ctx, model_folder=folder) if folder else ctx)
@@ -233,6 +244,18 @@ class _Recorder:
     def model_file(self, rel):
         return self._record("model_file", rel)
 
+    def onnx_graph(self, version, filename):
+        # The file's stamp, taken before it is read (an edit after it shows as another stamp),
+        # and what was read of it: a replay whose stamp differs reads the graph again and
+        # compares (a fresh checkout: every stamp changed, the graphs the same).
+        stamp = _seen(self.folder.onnx_file(version, filename))
+        answer = self.folder.onnx_graph(version, filename)
+        seen = _seen(answer)
+        if stamp is _UNCACHEABLE or seen is _UNCACHEABLE:
+            self.cacheable = False
+        self.calls.append(["onnx_graph", [version, filename], [stamp, seen]])
+        return answer
+
     def __getattr__(self, name):  # anything else a rule reads: not known to replay
         self.cacheable = False
         return getattr(self.folder, name)
@@ -242,38 +265,63 @@ _UNCACHEABLE = object()
 
 
 def _seen(answer):
-    """What a folder answer looked like, as plain data to compare with a later replay."""
-    if answer is None or isinstance(answer, (bool, str)):
+    """What a folder answer looked like, as plain data to compare with a later replay: a path
+    handed out to be read, as the file's stat key (size, mtime, ctime, inode, device: ctime
+    shows an edit that kept size and mtime); an ONNX graph (onnx_graph) as its tensors."""
+    if answer is None or isinstance(answer, (bool, int, float, str)):
         return answer
     if isinstance(answer, (set, frozenset)):
         return sorted(answer)
-    if isinstance(answer, tuple):
-        return list(answer)
+    if isinstance(answer, (tuple, list)):  # a Note is a tuple too: (key, text)
+        items = [_seen(item) for item in answer]
+        return _UNCACHEABLE if any(item is _UNCACHEABLE for item in items) else items
+    if isinstance(answer, Tensor):
+        return [answer.name, answer.data_type, list(answer.dims)]
     if isinstance(answer, Path):
         try:
             info = os.stat(answer)
         except (OSError, ValueError):
             return [str(answer)]
-        if not os.path.isfile(answer):
+        if not stat.S_ISREG(info.st_mode):
             return _UNCACHEABLE  # a folder: its stamp does not cover what is inside
-        return [str(answer), info.st_size, info.st_mtime_ns, info.st_ino]
+        return [str(answer), *stat_key(info)]
     return _UNCACHEABLE
 
 
-def _replays(calls, folder) -> bool:
-    """Does the folder, as it is now, answer every recorded look the same way?"""
+def _replayed(calls, folder):
+    """The recorded looks as the folder, as it is now, answers them (an ONNX graph's stamp the
+    file's now), or None when one answer differs."""
     if not isinstance(calls, list):
-        return False
+        return None
     if calls and folder is None:
-        return False
+        return None
+    now = []
     try:
         for name, args, seen in calls:
-            if name not in ("version_files", "version_path", "has", "version_doc_path", "model_file"):
-                return False
-            if _seen(getattr(folder, name)(*args)) != seen:
-                return False
+            if name == "onnx_graph":
+                seen = _graph_replayed(folder, args, seen)
+                if seen is None:
+                    return None
+            elif name not in ("version_files", "version_path", "has", "version_doc_path", "model_file") or \
+                    _seen(getattr(folder, name)(*args)) != seen:
+                return None
+            now.append([name, args, seen])
     except Exception:  # noqa: BLE001 - a malformed entry: computed again
-        return False
-    return True
+        return None
+    return now
+
+
+def _graph_replayed(folder, args, seen):
+    """[stamp, graph] of the folder's ONNX graph now, or None when it reads differently. The same
+    file with the same stamp is not read again; another stamp (the same bytes in a fresh
+    checkout, or an edit) and the graph is read and compared: the rule learns nothing else
+    from the file. The stamp is taken before the read, as when it was recorded."""
+    stamp, graph = seen
+    now = _seen(folder.onnx_file(*args))
+    if now is _UNCACHEABLE:
+        return None
+    if now == stamp:
+        return seen
+    return [now, graph] if _seen(folder.onnx_graph(*args)) == graph else None
 
 

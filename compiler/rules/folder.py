@@ -51,6 +51,21 @@ class ModelFolder:
         """Where a problem about the version folder is reported (relative to the model)."""
         return ()
 
+    def onnx_file(self, version: int, filename: str) -> Optional[Path]:
+        """The version's ONNX graph: the file `filename`, or `filename`/model.onnx (a large model
+        is a folder holding model.onnx and its external weights); None when neither is there."""
+        return self.version_path(version, filename) or self.version_path(version, f"{filename}/model.onnx")
+
+    def onnx_graph(self, version: int, filename: str):
+        """What the ONNX rule reads of the version's graph (onnx_model.read_graph's answer: its
+        inputs and outputs, or a Note saying why not), None when there is no such file. A look of
+        its own rather than a path the rule reads, so that the result cache can check a cached
+        verdict against the graph itself when the file's stamps changed (a fresh checkout)."""
+        from compiler.rules import onnx_model  # noqa: PLC0415 - the rule's module; the folder is made before any rule runs
+
+        path = self.onnx_file(version, filename)
+        return None if path is None else onnx_model.read_graph(path)
+
     def model_file(self, rel: str) -> Optional[Path]:
         """A local path to read the file or folder `rel` (POSIX, relative to the model folder:
         `1/model.py`, `warmup/x.bin`, `env.tar.gz`) from, or None when it is not there or unknown."""

@@ -245,12 +245,9 @@ def check(config, ctx) -> list:
     out: list = []
     notes: list = []
     for version in sorted(versions_to_load(config, ctx.versions)):
-        # A large model is a folder model.onnx/ holding model.onnx and its external weights.
-        path = ctx.model_folder.version_path(version, filename) or \
-            ctx.model_folder.version_path(version, f"{filename}/model.onnx")
-        if path is None:
+        graph = ctx.model_folder.onnx_graph(version, filename)  # read_graph's answer, None: no such file
+        if graph is None:
             continue
-        graph = read_graph(path)
         if isinstance(graph, Note):
             notes.append(graph)  # for the command to show; the next version's graph may still be read
             continue

@@ -238,3 +238,37 @@ def test_the_helper_dies_with_the_main_process(tmp_path):
             return  # dead, not yet reaped by whoever adopted it
         time.sleep(0.1)
     raise AssertionError(f"the helper {child} outlived its parent by 5 s")
+
+
+_CLOSE = """
+import os, sys, time
+from compiler.fastpath import prefetch
+
+to_r, to_w = os.pipe()
+from_r, from_w = os.pipe()
+pid = os.fork()
+if pid == 0:  # a helper still busy when the run ends (after its answer it imports the writing code)
+    time.sleep(float(sys.argv[1]))
+    os._exit(0)
+os.close(to_r)
+os.close(from_w)
+helper = prefetch.Prefetch(pid, to_w, from_r)
+helper._handed_over = sys.argv[2] == "plan"  # as `write` marks it when it sends the plan
+started = time.monotonic()
+helper.close()
+print(time.monotonic() - started)
+"""
+
+
+@pytest.mark.parametrize("given", ["no plan", "plan"])
+def test_a_helper_given_no_plan_is_stopped_at_the_end_one_writing_is_waited_for(tmp_path, given):
+    """A run that found nothing to write does not wait for its helper (it can have written
+    nothing); one that handed its helper a plan waits for it to finish, as always."""
+    busy = "30" if given == "no plan" else "1"
+    done = _python(SimpleNamespace(folder=tmp_path), "-c", _CLOSE, busy, given)
+    assert done.returncode == 0, done.stderr
+    waited = float(done.stdout)
+    if given == "no plan":
+        assert waited < 5, waited
+    else:
+        assert waited >= 0.9, waited

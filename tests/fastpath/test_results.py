@@ -5,6 +5,7 @@ ensemble references, another `triton:` release)."""
 from __future__ import annotations
 
 import marshal
+import os
 import shutil
 from pathlib import Path
 
@@ -204,3 +205,86 @@ def test_a_manifest_that_may_hold_a_credential_is_not_kept_on_disk(project, monk
     assert secret.encode() not in payload
     data = marshal.loads(payload.split(b"\n", 2)[2])
     assert (len(data["doc"]) == 1) == (where == "none"), data["doc"].keys()  # the safe one is still cached
+
+
+ONNX_MANIFEST = """\
+version: 1
+models:
+  m:
+    backend: onnxruntime
+    max_batch_size: 8
+    input: [{name: X, data_type: FP32, dims: [4]}]
+    output: [{name: Y, data_type: FP32, dims: [4]}]
+    versions:
+      1: {source: src/model.onnx}
+"""
+
+
+@pytest.fixture
+def onnx_project(tmp_path, monkeypatch):
+    """One ONNX Runtime model whose graph matches its config, a cache folder of its own, and
+    the rules' runs counted (none when their findings come from the result cache)."""
+    pytest.importorskip("onnx")
+    from compiler.rules import registry
+
+    folder = tmp_path / "project"
+    _graph(folder / "src" / "model.onnx", "X")
+    (folder / "models.yaml").write_text(ONNX_MANIFEST)
+    monkeypatch.setenv("TRITON_GITOPS_CACHE_DIR", str(tmp_path / "cache"))
+    runs: list = []
+    plain = registry.run_all
+    monkeypatch.setattr(registry, "run_all", lambda config, ctx: runs.append(config.name) or plain(config, ctx))
+    return folder / "models.yaml", runs
+
+
+def _graph(path: Path, input_name: str) -> Path:
+    from onnx import TensorProto
+
+    from tests.rules.test_onnx_model import graph_file
+
+    return graph_file(path, [(input_name, TensorProto.FLOAT, [-1, 4])], [("Y", TensorProto.FLOAT, [-1, 4])])
+
+
+def _fresh_checkout(path: Path, data=None) -> None:
+    """What a new clone does to a file: a new inode, new mtime and ctime; the same bytes unless
+    `data` is given."""
+    data = path.read_bytes() if data is None else data
+    path.unlink()
+    path.write_bytes(data)
+
+
+def test_a_fresh_checkout_replays_the_rules_findings_when_the_graphs_read_the_same(onnx_project, monkeypatch):
+    """The ONNX rule learns from a version file only what its graph says (its inputs and outputs):
+    a file with new stamps but the same graph keeps the cached findings, with the new stamps."""
+    manifest, runs = onnx_project
+    plain = _loaded(manifest, monkeypatch, fastpath=False)
+    assert plain[0] == [] and runs == ["m"]
+    assert _loaded(manifest, monkeypatch, fastpath=True) == plain and runs == ["m", "m"]  # cold
+    _fresh_checkout(manifest.parent / "src" / "model.onnx")
+    assert _loaded(manifest, monkeypatch, fastpath=True) == plain and runs == ["m", "m"]  # replayed
+    assert _loaded(manifest, monkeypatch, fastpath=True) == plain and runs == ["m", "m"]  # the new stamps kept
+
+
+@pytest.mark.parametrize("how", ["fresh checkout", "in place, size and mtime kept"])
+def test_a_graph_that_changed_is_checked_again(onnx_project, monkeypatch, how):
+    """A cached verdict never outlives a change of what the rule reads: the graph's input renamed,
+    in a file with new stamps, or edited in place with its size and mtime put back (only its
+    ctime shows it)."""
+    manifest, runs = onnx_project
+    source = manifest.parent / "src" / "model.onnx"
+    assert _loaded(manifest, monkeypatch, fastpath=True)[0] == []
+    renamed = _graph(manifest.parent / "other.onnx", "Z").read_bytes()
+    assert len(renamed) == source.stat().st_size  # the same size: only the content tells
+    if how == "fresh checkout":
+        _fresh_checkout(source, renamed)
+    else:
+        before = source.stat()
+        with open(source, "r+b") as handle:
+            handle.write(renamed)
+        os.utime(source, ns=(before.st_atime_ns, before.st_mtime_ns))
+        assert (source.stat().st_ino, source.stat().st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    problems = _loaded(manifest, monkeypatch, fastpath=True)[0]
+    assert [p["rule"] for p in problems] == ["onnx-io"], problems
+    assert "allowed inputs are: Z" in problems[0]["message"]
+    assert runs == ["m", "m"]
+    assert _loaded(manifest, monkeypatch, fastpath=False)[0] == problems
