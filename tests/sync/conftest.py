@@ -26,6 +26,16 @@ from tests.helpers import REPO, run_cli, run_json
 BACKENDS = ["local", "s3", "gcs", "azure"]
 
 
+def echo_model() -> dict:
+    """A second model for a project (a fresh dict each time): one python version, two files."""
+    return {
+        "max_batch_size": 0,
+        "input": [{"name": "IN", "data_type": "FP32", "dims": [2]}],
+        "output": [{"name": "OUT", "data_type": "FP32", "dims": [2]}],
+        "versions": {1: {"source": "examples/text_classifier/3/model.py"}},
+    }
+
+
 class Backend:
     """A target as the tool sees it (manifest spec) and as a test sees it (an fsspec fs)."""
 

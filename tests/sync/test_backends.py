@@ -10,6 +10,7 @@ import time
 import pytest
 
 from compiler.sync.state import LOCK_NAME, STATE_NAME, TMP_PREFIX, Record, State
+from tests.sync.conftest import echo_model
 
 pytestmark = pytest.mark.emulators
 
@@ -66,12 +67,7 @@ def test_a_fresh_checkout_moves_nothing_and_a_same_size_edit_is_caught(project, 
 @pytest.mark.usefixtures("both_ways")  # the key scenarios, with and without compiler/fastpath
 def test_a_model_added_sends_only_its_files(project, backend):
     assert project.cli("sync")[0] == 0
-    project.models["echo"] = {
-        "max_batch_size": 0,
-        "input": [{"name": "IN", "data_type": "FP32", "dims": [2]}],
-        "output": [{"name": "OUT", "data_type": "FP32", "dims": [2]}],
-        "versions": {1: {"source": "examples/text_classifier/3/model.py"}},
-    }
+    project.models["echo"] = echo_model()
     project.save()
     code, plan, _ = project.json("plan")
     assert code == 2 and plan["models"] == {"echo": {"status": "new", "create": 2}}

@@ -36,7 +36,7 @@ from compiler.sync.target_lock import TargetLock
 from tests.artifacts.manifests import sha256, write_manifest
 from tests.hardening.faultproxy import FaultProxy
 from tests.helpers import REPO, run_cli, run_json
-from tests.sync.conftest import Backend
+from tests.sync.conftest import Backend, echo_model
 
 pytestmark = pytest.mark.emulators
 
@@ -128,12 +128,7 @@ def test_upload_noop_edit_new_model_and_prune(project, backend, both_ways):
         lock_puts = [h for m, p, h in proxy.seen if m == "PUT" and p.endswith(LOCK_NAME)]
         assert lock_puts and all(h.get("if-none-match") == "*" for h in lock_puts[:1]), proxy.seen
 
-    project.models["echo"] = {
-        "max_batch_size": 0,
-        "input": [{"name": "IN", "data_type": "FP32", "dims": [2]}],
-        "output": [{"name": "OUT", "data_type": "FP32", "dims": [2]}],
-        "versions": {1: {"source": "examples/text_classifier/3/model.py"}},
-    }
+    project.models["echo"] = echo_model()
     project.save()
     proxy.reset()
     code, result, err = _cli(project, "sync")

@@ -9,6 +9,7 @@ import pytest
 import compiler.sync.apply as apply_mod
 from compiler.sync.apply import LOOK_ONE_BY_ONE
 from compiler.sync.transfer import Sent
+from tests.sync.conftest import echo_model
 
 pytestmark = pytest.mark.emulators
 
@@ -40,12 +41,7 @@ def test_bytes_that_do_not_read_back_are_sent_again(project, backend, monkeypatc
         source.write_text(source.read_text() + "# changed\n")
     else:  # enough new files that a listing is the cheaper check
         for i in range(LOOK_ONE_BY_ONE + 1):
-            project.models[f"echo{i}"] = {
-                "max_batch_size": 0,
-                "input": [{"name": "IN", "data_type": "FP32", "dims": [2]}],
-                "output": [{"name": "OUT", "data_type": "FP32", "dims": [2]}],
-                "versions": {1: {"source": "examples/text_classifier/3/model.py"}},
-            }
+            project.models[f"echo{i}"] = echo_model()
         project.save()
         victims.add("echo3/1/model.py")
     hit = _garble_first_upload_of(monkeypatch, victims)
