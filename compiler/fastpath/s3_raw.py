@@ -52,6 +52,7 @@ _URL_ENCODED = re.compile(rb"<EncodingType>\s*url\s*</EncodingType>")
 _STATE_PATH = re.compile(rb'\n  "((?:[^"\\\n]|\\.)*)": \{')
 RANGED_FROM = 2000  # files in the state from which a listing longer than a page is read in ranges
 RANGES = 8  # at most: one connection each
+_PAGE = 1000  # keys in a page of ListObjectsV2 (S3's most and default)
 
 
 class Unsupported(Exception):
@@ -186,16 +187,17 @@ def listed_pages(page, key: str, odd, after: Optional[str] = None):
 
 
 def split_points(raw: Optional[bytes], prefix: str, seen: str) -> list:
-    """Keys splitting a listing in up to RANGES ranges: paths of the state `raw` at even
+    """Keys splitting a listing in up to RANGES ranges (of about a page or more each): paths of the state `raw` at even
     intervals (with `prefix`), in S3's order (UTF-8 bytes), past the last key `seen` already;
     none when the state lists fewer than RANGED_FROM files (or is none, or not ours to read)."""
     paths = _STATE_PATH.findall(raw) if raw else []
     if len(paths) < RANGED_FROM:
         return []
+    ranges = min(RANGES, len(paths) // _PAGE)  # a page's worth of keys each, or about
     points = set()
-    for index in range(1, RANGES):
+    for index in range(1, ranges):
         try:
-            path = json.loads(b'"' + paths[len(paths) * index // RANGES] + b'"')
+            path = json.loads(b'"' + paths[len(paths) * index // ranges] + b'"')
         except ValueError:
             continue  # a split point is only a hint: one fewer range
         points.add((prefix + path).encode("utf-8", "surrogatepass"))

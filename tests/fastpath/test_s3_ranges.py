@@ -45,6 +45,12 @@ def ranged_bucket(s3_emulator):
     return name
 
 
+@pytest.fixture(autouse=True)
+def _ranges_of_a_tenth_of_a_page(monkeypatch):
+    """8 ranges of these 3,200 state files (one a page's worth would make 3)."""
+    monkeypatch.setattr(s3_raw, "_PAGE", 100)
+
+
 @pytest.fixture
 def spy(monkeypatch):
     """The split points each ranged listing used."""
@@ -58,11 +64,13 @@ def spy(monkeypatch):
     return used
 
 
-def test_the_split_points_come_from_the_state_past_the_first_page():
+def test_the_split_points_come_from_the_state_past_the_first_page(monkeypatch):
     points = s3_raw.split_points(_state(), "r/", "r/m_0997/1/model.py")
     every = [f"r/{STATE_FILES[len(STATE_FILES) * i // s3_raw.RANGES]}" for i in range(1, s3_raw.RANGES)]
     assert points == [point for point in every if point > "r/m_0997/1/model.py"] and len(points) >= 4
     assert "r/n_gone/ü0000" in points and "r/n_gone/ü0400" in points  # keys the bucket holds too
+    monkeypatch.setattr(s3_raw, "_PAGE", 1000)  # ranges of a page or more each: 3 of 3,200 files
+    assert s3_raw.split_points(_state(), "r/", "r/m_0997/1/model.py") == ["r/m_1066/1/model.py", "r/n_gone/ü0933"]
     assert s3_raw.split_points(_state(), "r/", "r/zzz") == []
     assert s3_raw.split_points(None, "r/", "") == [] and s3_raw.split_points(b"<html>", "r/", "") == []
     few = json.dumps({"format": 1, "files": {p: {} for p in MODELS}}, indent=1).encode()
