@@ -121,9 +121,9 @@ class _Client:
         bucket = self.where.bucket
         pages = listed_pages(self._page, self.where.key, _odd)
         first, more = next(pages)
-        bounds = split_points(state(), listing_prefix(self.where.key), first[-1][0] if first else "") \
-            if more and state is not None else []
-        found = first + (_ranged(pages, self._page, self.where.key, bounds) if bounds else
+        seen = first[-1][0] if first else ""
+        bounds = split_points(state(), listing_prefix(self.where.key), seen) if more and state is not None else []
+        found = first + (_ranged(pages, seen, self._page, self.where.key, bounds) if bounds else
                          [item for objects, _ in pages for item in objects])
         return {f"{bucket}/{key}": {"Key": key, "Size": size, "ETag": etag, "type": "file", "size": size}
                 for key, etag, size in found}
@@ -205,27 +205,34 @@ def split_points(raw: Optional[bytes], prefix: str, seen: str) -> list:
     return [point.decode("utf-8", "surrogatepass") for point in sorted(points) if point > after]
 
 
-def _ranged(first, page, key: str, bounds: list) -> list:
-    """The rest of a listing: `first` (its pages, going on) up to bounds[0], then each range
-    (bounds[i-1], bounds[i]], the last one to the end, read at once on their own connections
-    and joined in order. Any range's failure is the whole listing's: the others stop."""
+def _ranged(first, seen: str, page, key: str, bounds: list) -> list:
+    """The rest of a listing: `first` (its pages, going on after the key `seen`) up to bounds[0],
+    then each range (bounds[i-1], bounds[i]], the last one to the end, read at once on their own
+    connections and joined in order. Any range's failure is the whole listing's: the others
+    stop. So is a key out of S3's order (UTF-8 bytes), which the bounds rely on: a store that
+    sorts otherwise would have its ranges overlap or leave gaps."""
     failed = threading.Event()
 
-    def upto(pages, bound: Optional[str]) -> list:
+    def upto(pages, low: str, bound: Optional[str]) -> list:
+        last = low.encode("utf-8", "surrogatepass")
         limit = bound.encode("utf-8", "surrogatepass") if bound is not None else None
         found: list = []
         for objects, _ in pages:
             for item in objects:
-                if limit is not None and item[0].encode("utf-8", "surrogatepass") > limit:
+                name = item[0].encode("utf-8", "surrogatepass")
+                if name <= last:  # not in S3's order (UTF-8 bytes), which the bounds assume
+                    raise Unsupported("a listing out of order")
+                if limit is not None and name > limit:
                     return found  # past the range: the next one lists it (no more pages here)
                 found.append(item)
+                last = name
             if failed.is_set():
                 raise Unsupported("another range failed")
         return found
 
     def after(index: int) -> list:
         try:
-            return upto(listed_pages(page, key, _odd, after=bounds[index]),
+            return upto(listed_pages(page, key, _odd, after=bounds[index]), bounds[index],
                         bounds[index + 1] if index + 1 < len(bounds) else None)
         except BaseException:
             failed.set()
@@ -234,7 +241,7 @@ def _ranged(first, page, key: str, bounds: list) -> list:
     with ThreadPoolExecutor(max_workers=len(bounds), thread_name_prefix="triton-gitops-range") as pool:
         rest = [pool.submit(after, index) for index in range(len(bounds))]
         try:
-            found = upto(first, bounds[0])
+            found = upto(first, seen, bounds[0])
         except BaseException:
             failed.set()
             raise

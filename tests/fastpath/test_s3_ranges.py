@@ -57,9 +57,9 @@ def spy(monkeypatch):
     used: list = []
     ranged = s3_raw._ranged
 
-    def record(first, page, key, bounds):
+    def record(first, seen, page, key, bounds):
         used.append(list(bounds))
-        return ranged(first, page, key, bounds)
+        return ranged(first, seen, page, key, bounds)
     monkeypatch.setattr(s3_raw, "_ranged", record)
     return used
 
@@ -111,3 +111,26 @@ def test_a_range_that_fails_leaves_the_whole_read_to_the_sdk(s3_emulator, ranged
     finally:
         proxy.stop()
     assert spy and proxy.faults, "a range was asked for and failed"
+
+
+def _page_of(keys, truncated=False) -> bytes:
+    contents = "".join(f"<Contents><Key>{key}</Key><ETag>&quot;e&quot;</ETag><Size>1</Size></Contents>" for key in keys)
+    more = "<IsTruncated>true</IsTruncated><NextContinuationToken>t</NextContinuationToken>" if truncated else ""
+    return f'<?xml version="1.0"?><ListBucketResult>{contents}{more}</ListBucketResult>'.encode()
+
+
+def test_a_store_that_sorts_otherwise_is_left_to_the_sdk():
+    """The bounds assume S3's order (UTF-8 bytes: an emoji after U+FFFD); a store answering in
+    another (UTF-16's, where the emoji's surrogates come first) would have ranges overlap or
+    leave gaps, so its listing is not taken."""
+    def page(params):
+        after = dict(params).get("start-after")
+        if after is None:
+            return _page_of(["r/b"])  # range 0's next page, after the first one's "r/a"
+        return _page_of(["r/c", "r/\U0001F600", "r/\ufffd"] if after == "r/b" else [])
+
+    first = s3_raw.listed_pages(page, "r", s3_raw._odd)
+    with pytest.raises(s3_raw.Unsupported):
+        s3_raw._ranged(first, "r/a", page, "r", ["r/b"])
+    in_order = s3_raw._ranged(s3_raw.listed_pages(page, "r", s3_raw._odd), "r/a", page, "r", ["r/c"])
+    assert [key for key, _, _ in in_order] == ["r/b"]  # in order: taken
