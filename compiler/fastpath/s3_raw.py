@@ -9,6 +9,15 @@ s3_route.py says where botocore would send them and with which static credential
 sorted by compiler/sync/listing.py: what the helper hands back is what the SDK path answers
 (tests/fastpath/test_s3_raw.py compares the two on moto).
 
+A long listing is read in key ranges at once (`_ranged`): ListObjectsV2 pages follow one
+another (each names the next), so 30,000 keys are 31 round trips in a row, 1.5-6 s of latency
+on S3 alone (docs/benchmarks.md). When the first page is not the last and the state (asked for
+at the same time) lists at least RANGED_FROM files, keys taken from it at even intervals split
+the rest of the key space: each range starts after its lower bound (start-after) and stops
+at the first key past its upper one, every key in exactly one range whatever it is (ours,
+foreign, equal to a bound); the bounds only balance the work. A range that fails fails the
+whole read, as the single loop would: never a partial listing.
+
 It only ever answers what it is sure of. Any other answer of the store (an error code, a
 redirect, which it never follows, a page it does not recognise, a dropped connection) makes
 it give up (None), and the helper reads the target through the SDK as before: the same
@@ -19,7 +28,9 @@ and no answer within the target's storage timeout (StorageTimeout, as the SDK pa
 from __future__ import annotations
 
 import http.client
+import json
 import re
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Optional
@@ -37,6 +48,11 @@ from compiler.sync.target import probe
 _TRUNCATED = re.compile(rb"<IsTruncated>\s*true\s*</IsTruncated>")
 _TOKEN = re.compile(rb"<NextContinuationToken>([^<]+)</NextContinuationToken>")
 _URL_ENCODED = re.compile(rb"<EncodingType>\s*url\s*</EncodingType>")
+# A file's path in the state (control_files.State.to_bytes: indent=1, the files two deep).
+_STATE_PATH = re.compile(rb'\n  "((?:[^"\\\n]|\\.)*)": \{')
+RANGED_FROM = 2000  # files in the state from which a listing longer than a page is read in ranges
+RANGES = 8  # at most: one connection each
+_PAGE = 1000  # keys in a page of ListObjectsV2 (S3's most and default)
 
 
 class Unsupported(Exception):
@@ -59,7 +75,7 @@ def read_target(target, environ=None) -> Optional[tuple]:
     try:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="triton-gitops-state") as pool:
             state = pool.submit(client.state)  # both requests in flight at once, as read_target
-            found = client.objects()
+            found = client.objects(state.result)
             raw = state.result()
         if not found and where.key and client.exists(where.key):
             return None  # the root is an object itself: s3fs's find lists it, and the SDK says what that means
@@ -99,19 +115,26 @@ class _Client:
             return True
         raise Unsupported
 
-    def objects(self) -> dict:
-        """{BUCKET/KEY: info} of every object under the route's folder, in the store's order."""
-        def page(params) -> bytes:
-            status, body = self._request("GET", self.where.base or "/", params)
-            if status == 404 and error_code(body) == "NoSuchBucket":
-                raise _NoBucket
-            if status != 200:
-                raise Unsupported
-            return body
-
+    def objects(self, state=None) -> dict:
+        """{BUCKET/KEY: info} of every object under the route's folder, in the store's order.
+        `state()`: the state's bytes (or None), whose paths split a long listing (`_ranged`)."""
         bucket = self.where.bucket
+        pages = listed_pages(self._page, self.where.key, _odd)
+        first, more = next(pages)
+        seen = first[-1][0] if first else ""
+        bounds = split_points(state(), listing_prefix(self.where.key), seen) if more and state is not None else []
+        found = first + (_ranged(pages, seen, self._page, self.where.key, bounds) if bounds else
+                         [item for objects, _ in pages for item in objects])
         return {f"{bucket}/{key}": {"Key": key, "Size": size, "ETag": etag, "type": "file", "size": size}
-                for key, etag, size in listed(page, self.where.key, lambda why: Unsupported(why))}
+                for key, etag, size in found}
+
+    def _page(self, params) -> bytes:
+        status, body = self._request("GET", self.where.base or "/", params)
+        if status == 404 and error_code(body) == "NoSuchBucket":
+            raise _NoBucket
+        if status != 200:
+            raise Unsupported
+        return body
 
     def _key(self, name: str) -> str:
         return f"{self.where.key}/{name}" if self.where.key else name
@@ -127,24 +150,101 @@ class _Client:
         return answer.status, answer.body
 
 
+def _odd(why: str) -> Exception:
+    return Unsupported(why)
+
+
 def listed(page, key: str, odd):
     """(key, ETag, size) of every object under the folder `key`, page by page of ListObjectsV2
     (the plain reader's and the plain writer's one loop). `page(params)`: a page's body, or
     raises for an answer that is not one; `odd(why)`: the exception for a 200 that is not a
     listing, or a truncated one without a continuation token."""
+    for objects, _ in listed_pages(page, key, odd):
+        yield from objects
+
+
+def listed_pages(page, key: str, odd, after: Optional[str] = None):
+    """([(key, ETag, size)] of a page, whether more follow), page by page, as `listed`; from the
+    first key after `after` (start-after) if given. The next page is asked for only once the
+    previous one is used."""
     params = [("list-type", "2"), ("prefix", listing_prefix(key)), ("encoding-type", "url")]
-    cursor: list = []
+    cursor: list = [("start-after", after)] if after is not None else []
     while True:
         body = page(params + cursor)
         objects = page_objects(body)
         if objects is None:
             raise odd("not a listing")
         decode = _URL_ENCODED.search(body) is not None  # as botocore decodes a listing it asked encoded
-        for name, etag, size in objects:
-            yield (unquote_plus(name) if decode else name), etag, size
-        if not _TRUNCATED.search(body):
+        more = _TRUNCATED.search(body) is not None
+        yield [((unquote_plus(name) if decode else name), etag, size) for name, etag, size in objects], more
+        if not more:
             return
         token = _TOKEN.search(body)
         if token is None:
             raise odd("a truncated listing without a continuation token")
+        # The token alone: it says where the listing goes on (S3 ignores start-after beside it).
         cursor = [("continuation-token", xml_text(token.group(1)))]
+
+
+def split_points(raw: Optional[bytes], prefix: str, seen: str) -> list:
+    """Keys splitting a listing in up to RANGES ranges (of about a page or more each): paths of the state `raw` at even
+    intervals (with `prefix`), in S3's order (UTF-8 bytes), past the last key `seen` already;
+    none when the state lists fewer than RANGED_FROM files (or is none, or not ours to read)."""
+    paths = _STATE_PATH.findall(raw) if raw else []
+    if len(paths) < RANGED_FROM:
+        return []
+    ranges = min(RANGES, len(paths) // _PAGE)  # a page's worth of keys each, or about
+    points = set()
+    for index in range(1, ranges):
+        try:
+            path = json.loads(b'"' + paths[len(paths) * index // ranges] + b'"')
+        except ValueError:
+            continue  # a split point is only a hint: one fewer range
+        points.add((prefix + path).encode("utf-8", "surrogatepass"))
+    after = seen.encode("utf-8", "surrogatepass")
+    return [point.decode("utf-8", "surrogatepass") for point in sorted(points) if point > after]
+
+
+def _ranged(first, seen: str, page, key: str, bounds: list) -> list:
+    """The rest of a listing: `first` (its pages, going on after the key `seen`) up to bounds[0],
+    then each range (bounds[i-1], bounds[i]], the last one to the end, read at once on their own
+    connections and joined in order. Any range's failure is the whole listing's: the others
+    stop. So is a key out of S3's order (UTF-8 bytes), which the bounds rely on: a store that
+    sorts otherwise would have its ranges overlap or leave gaps."""
+    failed = threading.Event()
+
+    def upto(pages, low: str, bound: Optional[str]) -> list:
+        last = low.encode("utf-8", "surrogatepass")
+        limit = bound.encode("utf-8", "surrogatepass") if bound is not None else None
+        found: list = []
+        for objects, _ in pages:
+            for item in objects:
+                name = item[0].encode("utf-8", "surrogatepass")
+                if name <= last:  # not in S3's order (UTF-8 bytes), which the bounds assume
+                    raise Unsupported("a listing out of order")
+                if limit is not None and name > limit:
+                    return found  # past the range: the next one lists it (no more pages here)
+                found.append(item)
+                last = name
+            if failed.is_set():
+                raise Unsupported("another range failed")
+        return found
+
+    def after(index: int) -> list:
+        try:
+            return upto(listed_pages(page, key, _odd, after=bounds[index]), bounds[index],
+                        bounds[index + 1] if index + 1 < len(bounds) else None)
+        except BaseException:
+            failed.set()
+            raise
+
+    with ThreadPoolExecutor(max_workers=len(bounds), thread_name_prefix="triton-gitops-range") as pool:
+        rest = [pool.submit(after, index) for index in range(len(bounds))]
+        try:
+            found = upto(first, seen, bounds[0])
+        except BaseException:
+            failed.set()
+            raise
+        for future in rest:
+            found += future.result()  # raises the first failed range's error, in key order
+    return found
