@@ -133,8 +133,7 @@ def _pump(src, out, want, block: int = BLOCK, whole: bool = True) -> Sent:
     multipart = want.size > block  # then S3 reports md5(part md5s)-N: keep the parts' digests
     parts, part, part_fill = [], hashlib.md5(), 0
     with open(src, "rb") as source:
-        if not want.unchanged(os.fstat(source.fileno())):
-            raise _changed(src, want)
+        _still_planned(source, src, want)
         while True:
             chunk = source.read(CHUNK)
             if not chunk:
@@ -152,13 +151,18 @@ def _pump(src, out, want, block: int = BLOCK, whole: bool = True) -> Sent:
                 if part_fill == block:
                     parts.append(part.digest())
                     part, part_fill = hashlib.md5(), 0
-        changed = size != want.size or not want.unchanged(os.fstat(source.fileno()))
-    if changed:
-        raise _changed(src, want)
+        _still_planned(source, src, want, size)
     if part_fill:
         parts.append(part.digest())
     etag = hashlib.md5(b"".join(parts)).hexdigest() + f"-{len(parts)}" if len(parts) > 1 else None
     return Sent(size, md5.hexdigest() if md5 is not None else "", etag)
+
+
+def _still_planned(handle, src, want, size: Optional[int] = None) -> None:
+    """Raise unless the open file `handle` (of `src`) is still the one planned: its stat key the
+    one `want` was hashed under, and, given `size` (the bytes read, at the end), all of it."""
+    if (size is not None and size != want.size) or not want.unchanged(os.fstat(handle.fileno())):
+        raise _changed(src, want)
 
 
 def _changed(src, want) -> VerifyError:
@@ -202,9 +206,7 @@ def send(fs, want, dest: str, method: str = UPLOAD, origin=None, part_jobs: int 
         with MEMORY.hold(want.size):
             with open(source, "rb") as handle:
                 data = handle.read(want.size + 1)  # one byte more shows a file that grew; no 32 MiB buffer
-                held = want.unchanged(os.fstat(handle.fileno()))
-            if len(data) != want.size or not held:
-                raise _changed(source, want)
+                _still_planned(handle, source, want, len(data))
             md5 = hashlib.md5(data).hexdigest()
             reply = fs.pipe_file(dest, data)
             return Sent(want.size, md5, answer=_answer(reply, len(data)))
@@ -257,15 +259,13 @@ def put_large(fs, source, dest: str, want, part_jobs: int, part: int) -> Sent:
         finally:
             upload.result()  # the upload's own error comes first; never leave it running
     with open(source, "rb") as handle:
-        if not want.unchanged(os.fstat(handle.fileno())):
-            raise _changed(source, want)
+        _still_planned(handle, source, want)
     return sent
 
 
 def _put_parts(fs, source, dest: str, want, part_jobs: int, part: int) -> Sent:
     def check(handle, size: Optional[int]) -> None:
-        if (size is not None and size != want.size) or not want.unchanged(os.fstat(handle.fileno())):
-            raise _changed(source, want)
+        _still_planned(handle, source, want, size)
 
     reply, checksum = s3_parts.upload(fs, source, dest, part, part_jobs, check)
     answer = {"ETag": reply.get("ETag"), "size": want.size, s3_parts.CHECKSUM: reply.get(s3_parts.CHECKSUM)}
