@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from compiler.control_files import Record, State
 from compiler.fastpath import s3_raw
 from compiler.fastpath.s3_listing import list_objects
 from compiler.sync.read import read_target
@@ -75,6 +76,32 @@ def test_the_split_points_come_from_the_state_past_the_first_page(monkeypatch):
     assert s3_raw.split_points(None, "r/", "") == [] and s3_raw.split_points(b"<html>", "r/", "") == []
     few = json.dumps({"format": 1, "files": {p: {} for p in MODELS}}, indent=1).encode()
     assert s3_raw.split_points(few, "r/", "") == []  # fewer than RANGED_FROM files: one loop
+
+
+# Names a model's files may have, as they reach the state: quotes, backslashes, JSON's escapes,
+# unicode (escaped as \uXXXX, a surrogate pair past the BMP), a name that is not UTF-8 on disk
+# (a lone surrogate), and look-alikes of the state's own layout.
+AWKWARD = ['a"quote', "back\\slash", 'end\\', '\\"', "tab\tand\nnewline", "ctrl\x01\x7f", "ü", "漢字",
+           "\U0001F600", "bad\udcff", ' "not": {', '": {', "{}", "a b", "", "  x"]
+
+
+def test_split_points_find_exactly_the_paths_of_a_state_the_sync_writes():
+    """split_points reads the paths out of the state's bytes with a pattern (_STATE_PATH) made for
+    State.to_bytes's layout, not with a JSON parser: a change of that layout must fail here, not
+    quietly turn the ranged listing off (no path found: one loop) or split it at wrong keys."""
+    paths = [f"m_{i:04d}/1/{name}" for i in range(s3_raw.RANGED_FROM // len(AWKWARD) + 1) for name in AWKWARD]
+    paths += [f"{name}/1/model.py" for name in AWKWARD]
+    state = State({path: Record(i, f"{i:064x}", f"{i:032x}", f"stamp {name}", pending=i % 2 == 0)
+                   for i, (path, name) in enumerate(zip(paths, AWKWARD * len(paths)))},
+                  revision='rev "x" \\', manifest='models "yaml" \\', synced_at="now", ensembles=['e"ns', "ü"])
+    raw = state.to_bytes()
+    assert State.from_bytes(raw).files == state.files  # the state as a sync reads it back
+    found = [json.loads(b'"' + match + b'"') for match in s3_raw._STATE_PATH.findall(raw)]
+    assert found == sorted(paths) and len(found) >= s3_raw.RANGED_FROM
+    every = sorted(paths)  # the state's order; S3's is that of the UTF-8 bytes
+    expected = {f"r/{every[len(every) * i // s3_raw.RANGES]}" for i in range(1, s3_raw.RANGES)}
+    points = s3_raw.split_points(raw, "r/", "")
+    assert points == sorted(expected, key=lambda key: key.encode("utf-8", "surrogatepass")) and len(points) == 7
 
 
 @pytest.mark.emulators
