@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,8 +21,9 @@ from compiler.compile.output import CREATE, DELETE, UPDATE, DiffResult, check_re
 from compiler.console import human_size, json_text, paint, plural, report_problems, use_colour
 from compiler.errors import FatalError, printable
 from compiler.fastpath import results_for
+from compiler.manifest.local_target import folder_problem, local_path
 from compiler.notes import as_data, from_data
-from compiler.storage.env import expand, target_variables, variables_digest
+from compiler.storage.env import expand, expanded, target_variables, variables_digest
 
 if TYPE_CHECKING:  # for annotations only: never imported at run time
     from compiler.artifacts.settings import Settings
@@ -129,17 +131,25 @@ def _keep_record(loaded, summary: dict, out: Path, settings: Settings, key, star
         pass  # only a shortcut lost: the next run does the full compile
 
 
-def _local_target(manifest_path: Path, targets: dict) -> Path:
-    """The folder of the manifest's local target (as `sync` picks it), relative to the manifest."""
-    from compiler.sync.target import default_local, local_path  # noqa: PLC0415 - sync.target ~35 ms: only without --out
+def _local_target(manifest_path: Path, targets: dict) -> Path | None:
+    """The folder of the manifest's local target (as `sync` picks it), relative to the manifest;
+    None when the manifest may not name it (a variable not set, a folder outside its repository:
+    compiler/manifest/local_target.py), which the full run then reports at its line."""
+    from compiler.sync.target import default_local  # noqa: PLC0415 - sync.target ~35 ms: only without --out
 
     urls = {name: expand(spec["url"], (), []) for name, spec in targets.items()}  # unset variables: ""
     name = default_local(urls, manifest_path.name, "--out DIR")
     problems: list = []
-    url = expand(targets[name]["url"], ("targets", name, "url"), problems)
+    url, used = expanded(targets[name]["url"], ("targets", name), problems)
     if problems:
-        raise FatalError(f"target {name!r}: {problems[0].message}", problems[0].hint)
-    return local_path(url, manifest_path.parent)
+        return None
+    try:
+        out = local_path(url, manifest_path.parent)
+    except FatalError:  # ~user of no user
+        return None
+    if folder_problem(targets[name]["url"], os.path.abspath(out), manifest_path.resolve(), (), used) is not None:
+        return None
+    return out
 
 
 def default_out(manifest_path: Path) -> Path | None:

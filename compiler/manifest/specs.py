@@ -11,6 +11,7 @@ from google.protobuf import json_format
 
 from compiler.answers import PLAIN
 from compiler.errors import Problem
+from compiler.manifest import local_target
 from compiler.manifest import triton as triton_key
 from compiler.manifest import variants as config_variants
 from compiler.manifest.normalize import canonical_config, merge_defaults
@@ -142,6 +143,8 @@ def build_manifest(data: dict, manifest_path: Path, skip=frozenset(), schema_pro
                           list(target.get("servers") or []), config_name=target.get("config_name", ""))
         if not is_local_url(spec.url):
             problems.extend(destinations.check(spec.url, spec.storage_options, spec.doc_path, policy, "target"))
+        else:
+            problems.extend(local_target.target_problems(spec, manifest_path))
         manifest.targets[name] = spec
     defaults = data.get("defaults") or {}
     scope = SourceScope(root, source_boundary(root))

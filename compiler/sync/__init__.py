@@ -5,7 +5,7 @@
     listing.py   what is there: one listing, reduced to size/stamp/md5
     state.py     what we wrote: the state and control files at the target root
     plan.py      the difference: create / update / repair / delete per file (and drift prune leaves)
-    boundary.py  a manifest's local target stays inside the manifest's repository
+    boundary.py  a manifest's local target stays inside the manifest's repository (checked again on the folder resolved)
     guard.py     what a plan may not do: replace files we did not write, write through links
     apply.py     doing it in Triton-safe order, in parallel, verified
     local.py     atomic renames and folder swaps for local and mounted targets

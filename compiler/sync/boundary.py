@@ -1,23 +1,14 @@
-"""Where a local target named by the manifest may be: inside the repository the manifest is in.
+"""A manifest's local target, checked once more on the folder `plan` or `sync` resolved.
 
-A reviewer reads `targets: {local: {url: ../elsewhere}}` as a folder name, not as "write
-next to the deploy scripts". So a local target that comes from the manifest (no --target,
-or --target NAME) must resolve, links followed, inside the manifest's git work tree, or its
-folder when it is not in git, and must not hold the manifest itself (a model named like one
-of the repository's own folders would then be written among its files). A folder or URL
-given on the command line is the user's own choice and is not checked here.
+The rule and its reasons: compiler/manifest/local_target.py, which also reports it when the
+manifest is built (so `validate` says it). Here it runs on the folder about to be used, right
+before the first read of it. A folder or URL given on the command line is the user's own
+choice and is not checked.
 """
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 from compiler.errors import FatalError, printable
-from compiler.manifest.sources import source_boundary
-
-
-def _inside(path: str, root: str) -> bool:
-    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+from compiler.manifest.local_target import folder_problem
 
 
 def from_command_line(manifest, requested) -> bool:
@@ -29,23 +20,14 @@ def check_local_target(target, manifest, requested, document=None) -> None:
     """FatalError, located in the manifest, when its local target leaves its repository."""
     if not target.local or from_command_line(manifest, requested):
         return
-    folder = Path(os.path.abspath(manifest.path)).parent
-    boundary = source_boundary(folder) or folder.resolve()
-    real = os.path.realpath(target.root)
-    manifest_real = os.path.realpath(manifest.path)
-    where = "its git work tree" if (Path(boundary) / ".git").exists() else "the manifest's folder"
-    if not _inside(real, str(boundary)):
-        problem = f"is outside {where} {boundary}"
-    elif _inside(manifest_real, real):
-        problem = "holds the manifest itself; the model repository must be a folder of its own"
-    else:
-        return
     spec = manifest.targets.get(target.name)
+    written = spec.url if spec is not None else target.written  # as written: never a variable's value
+    doc_path = spec.doc_path if spec is not None else ("targets", target.name)
+    problem = folder_problem(written, target.root, manifest.path, doc_path, target.values)
+    if problem is None:
+        return
     place = ""
     if document is not None and spec is not None:
-        line, column = document.locate((*spec.doc_path, "url"))
+        line, column = document.locate(problem.path)
         place = f"{document.file}:{line}:{column}: "
-    shown = printable(spec.url if spec is not None else target.url)
-    raise FatalError(f"{place}target {printable(target.name)!r}: local folder {shown!r} ({real}) {problem}",
-                     "keep a manifest's local target inside its repository (e.g. build/model_repository); "
-                     "to sync to a folder elsewhere, name it on the command line: --target /path/to/folder")
+    raise FatalError(f"{place}target {printable(target.name)!r}: {problem.message}", problem.hint)

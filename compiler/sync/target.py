@@ -21,11 +21,12 @@ from urllib.parse import urlsplit
 
 from compiler.errors import FatalError, format_path, printable
 from compiler.extras import missing_extra
+from compiler.manifest.local_target import local_path
 from compiler.storage import destinations
 from compiler.storage.env import expanded
 from compiler.storage.redact import scrub, secrets_of
 from compiler.storage.stores import open_url
-from compiler.storage.urls import is_local_url, local_part, redact_url
+from compiler.storage.urls import is_local_url, redact_url
 
 if TYPE_CHECKING:  # for annotations only: never imported at run time
     from fsspec import AbstractFileSystem
@@ -102,11 +103,6 @@ class Target:
         return text
 
 
-def local_path(url: str, base: Path) -> Path:
-    path = Path(local_part(url)).expanduser()
-    return path if path.is_absolute() else (base / path)
-
-
 def _choose(manifest, requested, policy: Policy):
     """(name, url, storage options) for --target NAME, --target URL or the default local target."""
     targets = manifest.targets
@@ -171,10 +167,13 @@ def resolve_target(manifest, requested, policy: Policy, cwd: Path | None = None,
     used.update(used_options)
     secrets = tuple(sorted(set(secrets_of(options)), key=len, reverse=True))
     if local:
-        import fsspec  # noqa: PLC0415 - fsspec ~90 ms: compile loads this module (local_path) without resolving a target
+        import fsspec  # noqa: PLC0415 - fsspec ~90 ms: compile loads this module (default_local) without resolving a target
 
         base = manifest.root if name else (cwd or Path.cwd())
-        root = os.path.abspath(local_path(url, base))
+        try:
+            root = os.path.abspath(local_path(url, base))
+        except FatalError as exc:  # ~user of no user
+            raise FatalError(f"target {printable(label)!r}: {exc.message}", exc.hint)
         fs = fsspec.filesystem("file")
         return Target(name, url, fs, root.rstrip("/") or "/", True, secrets, written=written, values=used)
     return Target(name, url, None, "", False, secrets, explicit_endpoint(url, options), options, written=written,

@@ -77,7 +77,7 @@ sys.exit(code)
 class LocalSite:
     def __init__(self, tmp_path: Path):
         self.target = tmp_path / "target" / "repo"
-        spec = {"url": str(self.target)}
+        spec = {"url": "build/repo"}  # a manifest's own must stay inside it; they sync to self.target (below)
         self.v1 = Project(tmp_path / "v1", "v1", spec)
         self.v2 = Project(tmp_path / "v2", "v2", spec)
         self.expected = {"v1": self.v1.expected(), "v2": self.v2.expected()}

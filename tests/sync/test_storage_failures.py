@@ -112,7 +112,7 @@ def test_variables_expand_with_defaults(tmp_path, monkeypatch):
 
 def test_the_default_target_is_the_local_one(tmp_path):
     manifest = _manifest(tmp_path, {"prod": {"url": "s3://bucket/x"}, "local": {"url": "build/repo"},
-                                    "other": {"url": "file:///nonexistent/else"}})
+                                    "other": {"url": "file://" + str(tmp_path / "else")}})
     code, out, _ = run_cli("sync", manifest, cwd=tmp_path / "src")  # relative to the manifest, not cwd
     assert code == 0 and "\nsynced local (build/repo): 2 created" in out
     assert (tmp_path / "build" / "repo" / "m" / "config.pbtxt").is_file()

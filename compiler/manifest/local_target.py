@@ -1,0 +1,116 @@
+"""Where a local target the manifest names may be: inside the repository the manifest is in.
+
+A reviewer reads `targets: {local: {url: ../elsewhere}}` as a folder name, not as "write
+next to the deploy scripts". So a manifest's local target must resolve, links followed, inside
+the manifest's git work tree, or its folder when it is not in git, and must not hold the
+manifest itself (a model named like one of the repository's own folders would then be written
+among its files). A folder or URL given on the command line (`--target /path`) is the user's own
+choice and is not checked (compiler/sync/boundary.py).
+
+One rule, checked twice: when the manifest is built (`build_manifest` reports each local target
+that leaves, located at its `url`, so `validate` and every command that loads the manifest say
+so), and once more by `plan`/`sync` on the folder they resolved, right before using it.
+
+The URL is checked as the run would use it: every `${VAR}` expanded (a local path's variables
+are all expanded, compiler/storage/env.py), then `~`. A variable that is not set (and has no
+default) is reported as `plan` reports it, since the run refuses such a target; a value never
+appears in a message (the folder shown has each value put back as its `${VAR}`).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Optional
+
+from compiler.errors import FatalError, Problem, printable
+from compiler.manifest.sources import source_boundary
+from compiler.storage.env import expanded
+from compiler.storage.urls import local_part
+
+RULE = "target-outside"
+HINT = ("keep a manifest's local target inside its repository (e.g. build/model_repository); "
+        "to sync to a folder elsewhere, name it on the command line: --target /path/to/folder")
+
+
+def local_path(url: str, base: Path) -> Path:
+    """The folder a local URL (its variables expanded) names: `~` and `~user` expanded, a
+    relative path taken from `base`. FatalError when `~user` names no user on this machine."""
+    path = local_part(url)
+    if path.startswith("~"):
+        home = os.path.expanduser(path)
+        if home.startswith("~"):  # os.path leaves an unknown ~user as it is; pathlib would raise
+            user = path[1:].split("/", 1)[0]
+            raise FatalError(f"local folder {printable(url)!r}: there is no user {printable(user)!r} whose home "
+                             f"folder ~{printable(user)} could name", "write the folder's path without ~user")
+        path = home
+    found = Path(path)
+    return found if found.is_absolute() else base / found
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _hidden(text: str, values: dict) -> str:
+    """`text` with each expanded value put back as the `${VAR}` it came from (as Target.scrub)."""
+    for name, value in sorted(values.items(), key=lambda item: len(item[1]), reverse=True):
+        if len(value) >= 3:
+            text = text.replace(value, f"${{{name}}}")
+    return text
+
+
+def folder_problem(written: str, folder: str, manifest_path, doc_path: tuple, values=None) -> Optional[Problem]:
+    """The problem (located at `doc_path`'s `url`) when `folder`, the absolute path a manifest's
+    local target written `written` names, leaves the manifest's repository or holds the manifest
+    itself; None when it may be used. `values`: {variable: value} expanded into it (not shown)."""
+    manifest = Path(os.path.abspath(manifest_path))
+    git = source_boundary(manifest.parent)
+    boundary = str(git) if git is not None else str(manifest.parent.resolve())
+    where = "its git work tree" if git is not None else "the manifest's folder"
+    real = os.path.realpath(folder)
+    if not _inside(real, boundary):
+        why = f"is outside {where} {boundary}"
+    elif _inside(os.path.realpath(manifest), real):
+        why = "holds the manifest itself; the model repository must be a folder of its own"
+    else:
+        return None
+    shown = _hidden(real, values or {})
+    return Problem(f"local folder {printable(written)!r} ({shown}) {why}", RULE, doc_path + ("url",), hint=HINT)
+
+
+def resolve(url: str, manifest_path, doc_path: tuple = (), environ=None) -> tuple:
+    """(absolute folder or None, {variable: value} used, problems) of a manifest's local target
+    URL as the run resolves it. The problems: a variable that is not set, a `~user` of no user."""
+    problems: list = []
+    text, used = expanded(url, doc_path + ("url",), problems, None, "target-env", environ)
+    for problem in problems:
+        # plan's own words for it (compiler/sync/target.py: _raise_env), since the run refuses it
+        problem.message = f"refers to {problem.message[:-len(' is not set')]}, which is not set"
+    if problems:
+        return None, used, problems
+    try:
+        folder = local_path(text, Path(os.path.abspath(manifest_path)).parent)
+    except FatalError as exc:
+        return None, used, [Problem(exc.message, "target-home", doc_path + ("url",), hint=exc.hint)]
+    return os.path.abspath(folder), used, []
+
+
+def target_problems(spec, manifest_path, environ=None) -> list:
+    """Everything wrong with where the manifest's local target `spec` (a TargetSpec) points."""
+    folder, used, problems = resolve(spec.url, manifest_path, spec.doc_path, environ)
+    if folder is None:
+        return problems
+    problem = folder_problem(spec.url, folder, manifest_path, spec.doc_path, used)
+    return [problem] if problem is not None else []
+
+
+def fingerprint(url: str, manifest_path) -> str:
+    """What a check of the local target `url` depends on besides the manifest and the
+    repository's place: the real folder it names now (variables, `~` and links resolved), or
+    why there is none. A kept answer (compiler/fastpath/verdict.py) is replayed only while
+    each of its local targets still gives the same."""
+    folder, _, problems = resolve(url, Path(manifest_path).resolve())  # as build_manifest is given it
+    found = "\0".join(p.message for p in problems) if folder is None else os.path.realpath(folder)
+    # hashed: the folder may hold a variable's value, and the answer is kept in a file
+    return hashlib.sha256(found.encode("utf-8", "surrogatepass")).hexdigest()
