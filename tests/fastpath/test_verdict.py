@@ -111,13 +111,16 @@ def _break(project: Path, change: str, monkeypatch) -> None:
         monkeypatch.setattr(tool_stamp, "_FINGERPRINT", [b"0" * 64])
     elif change == "git boundary":
         (project / ".git").mkdir()
+    elif change == "local target turned into a link out":  # the manifest's target: build/model_repository
+        (project.parent / "elsewhere").mkdir()
+        (project / "build").symlink_to(project.parent / "elsewhere")
     else:
         raise AssertionError(change)
 
 
 CHANGES = ["manifest", "source file edited", "source file added", "source file removed",
            "source folder replaced by a symlink", "models.lock", "settings", "storage policy", "tool",
-           "git boundary"] + (["source file made unreadable"] if os.geteuid() != 0 else [])
+           "git boundary", "local target turned into a link out"] + (["source file made unreadable"] if os.geteuid() != 0 else [])
 
 
 @pytest.mark.parametrize("change", CHANGES)
@@ -130,7 +133,8 @@ def test_each_key_part_makes_it_compute_again(project, monkeypatch, computed, ch
     after = _validate(project, monkeypatch)
     assert len(computed) > before, f"{change}: replayed an answer to other inputs"
     assert after == _validate(project, monkeypatch, fastpath=False)
-    if change in ("manifest", "source file edited", "source file removed", "models.lock"):
+    if change in ("manifest", "source file edited", "source file removed", "models.lock",
+                  "local target turned into a link out"):
         assert after != first  # the change is found (an error, or a warning of models.lock)
     if change != "source folder replaced by a symlink":  # kept again (after an edited source, with the
         computed.clear()                                   # walk that found the change), and replayed
@@ -363,4 +367,25 @@ def test_a_remote_targets_variable_values_are_part_of_the_key(project, monkeypat
     assert refused == _validate(project, monkeypatch, fastpath=False)
     assert refused[0][0] == 1 and "https://evil.example.com, which the storage policy" in refused[0][1], refused[0]
     monkeypatch.setenv("MODELS_CONTAINER", "models")
+    assert _validate(project, monkeypatch) == allowed
+
+
+def test_a_local_targets_variable_values_are_part_of_the_key(project, monkeypatch, computed, tmp_path):
+    """validate checks a local target where its variables put it (manifest/local_target.py): a kept
+    OK must not outlive the value it was checked with, nor a kept refusal the value that fixed it."""
+    monkeypatch.setenv("TG_OUT", str(project / "build"))
+    manifest = project / "models.yaml"
+    text = manifest.read_text()
+    manifest.write_text(text.replace("url: build/model_repository", 'url: "${TG_OUT}/repo"', 1))
+    assert manifest.read_text() != text
+    allowed = _validate(project, monkeypatch)
+    assert allowed[0][0] == 0 and _validate(project, monkeypatch) == allowed and len(computed) == 1  # kept
+    monkeypatch.setenv("TG_OUT", str(tmp_path / "elsewhere"))
+    refused = _validate(project, monkeypatch)
+    assert refused == _validate(project, monkeypatch, fastpath=False)
+    assert refused[0][0] == 1 and "[target-outside]" in refused[0][1], refused[0]
+    monkeypatch.delenv("TG_OUT")
+    unset = _validate(project, monkeypatch)
+    assert unset[0][0] == 1 and "refers to ${TG_OUT}, which is not set" in unset[0][1], unset[0]
+    monkeypatch.setenv("TG_OUT", str(project / "build"))
     assert _validate(project, monkeypatch) == allowed
