@@ -14,7 +14,8 @@ so), and once more by `plan`/`sync` on the folder they resolved, right before us
 The URL is checked as the run would use it: every `${VAR}` expanded (a local path's variables
 are all expanded, compiler/storage/env.py), then `~`. A variable that is not set (and has no
 default) is reported as `plan` reports it, since the run refuses such a target; a value never
-appears in a message (the folder shown has each value put back as its `${VAR}`).
+appears in a message (the URL is shown as written, and the real folder only when no variable
+went into it).
 """
 from __future__ import annotations
 
@@ -52,14 +53,6 @@ def _inside(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
-def _hidden(text: str, values: dict) -> str:
-    """`text` with each expanded value put back as the `${VAR}` it came from (as Target.scrub)."""
-    for name, value in sorted(values.items(), key=lambda item: len(item[1]), reverse=True):
-        if len(value) >= 3:
-            text = text.replace(value, f"${{{name}}}")
-    return text
-
-
 def folder_problem(written: str, folder: str, manifest_path, doc_path: tuple, values=None) -> Optional[Problem]:
     """The problem (located at `doc_path`'s `url`) when `folder`, the absolute path a manifest's
     local target written `written` names, leaves the manifest's repository or holds the manifest
@@ -75,8 +68,11 @@ def folder_problem(written: str, folder: str, manifest_path, doc_path: tuple, va
         why = "holds the manifest itself; the model repository must be a folder of its own"
     else:
         return None
-    shown = _hidden(real, values or {})
-    return Problem(f"local folder {printable(written)!r} ({shown}) {why}", RULE, doc_path + ("url",), hint=HINT)
+    # The real folder helps (a link on the way, `..`), unless a variable's value went into it:
+    # values are not printed, and putting `${VAR}` back for each cannot be trusted once the
+    # path was normalized or followed through links.
+    shown = "" if values else f" ({real})"
+    return Problem(f"local folder {printable(written)!r}{shown} {why}", RULE, doc_path + ("url",), hint=HINT)
 
 
 def resolve(url: str, manifest_path, doc_path: tuple = (), environ=None) -> tuple:
