@@ -36,14 +36,14 @@ HINT = ("keep a manifest's local target inside its repository (e.g. build/model_
 
 def local_path(url: str, base: Path) -> Path:
     """The folder a local URL (its variables expanded) names: `~` and `~user` expanded, a
-    relative path taken from `base`. FatalError when `~user` names no user on this machine."""
+    relative path taken from `base`. FatalError when `~user` names no user on this machine; its
+    message does not quote the URL, which may hold a variable's value (callers show it as written)."""
     path = local_part(url)
     if path.startswith("~"):
         home = os.path.expanduser(path)
         if home.startswith("~"):  # os.path leaves an unknown ~user as it is; pathlib would raise
-            user = path[1:].split("/", 1)[0]
-            raise FatalError(f"local folder {printable(url)!r}: there is no user {printable(user)!r} whose home "
-                             f"folder ~{printable(user)} could name", "write the folder's path without ~user")
+            raise FatalError("its ~user is no user of this machine, so it names no home folder",
+                             "write the folder's path without ~user")
         path = home
     found = Path(path)
     return found if found.is_absolute() else base / found
@@ -88,7 +88,8 @@ def resolve(url: str, manifest_path, doc_path: tuple = (), environ=None) -> tupl
     try:
         folder = local_path(text, Path(os.path.abspath(manifest_path)).parent)
     except FatalError as exc:
-        return None, used, [Problem(exc.message, "target-home", doc_path + ("url",), hint=exc.hint)]
+        return None, used, [Problem(f"local folder {printable(url)!r}: {exc.message}", "target-home",
+                                    doc_path + ("url",), hint=exc.hint)]
     return os.path.abspath(folder), used, []
 
 

@@ -173,7 +173,8 @@ def resolve_target(manifest, requested, policy: Policy, cwd: Path | None = None,
         try:
             root = os.path.abspath(local_path(url, base))
         except FatalError as exc:  # ~user of no user
-            raise FatalError(f"target {printable(label)!r}: {exc.message}", exc.hint)
+            raise FatalError(f"target {printable(label)!r}: local folder {printable(written)!r}: {exc.message}",
+                             exc.hint)
         fs = fsspec.filesystem("file")
         return Target(name, url, fs, root.rstrip("/") or "/", True, secrets, written=written, values=used)
     return Target(name, url, None, "", False, secrets, explicit_endpoint(url, options), options, written=written,
