@@ -17,6 +17,7 @@ import pytest
 
 from compiler.errors import FatalError
 from compiler.manifest import load_manifest
+from compiler.manifest.local_target import local_path
 from compiler.storage import policy
 from compiler.sync.boundary import check_local_target
 from compiler.sync.target import resolve_target
@@ -212,8 +213,6 @@ def test_sync_checks_the_folder_again_right_before_using_it(project, tmp_path):
 
 
 def test_local_path_expands_home_and_refuses_an_unknown_user(tmp_path, monkeypatch):
-    from compiler.manifest.local_target import local_path
-
     monkeypatch.setenv("HOME", str(tmp_path))
     assert local_path("~/x", Path("/base")) == tmp_path / "x"
     assert local_path("file://~/x", Path("/base")) == tmp_path / "x"
