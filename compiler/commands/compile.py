@@ -21,7 +21,7 @@ from compiler.compile.output import CREATE, DELETE, UPDATE, DiffResult, check_re
 from compiler.console import human_size, json_text, paint, plural, report_problems, use_colour
 from compiler.errors import FatalError, printable
 from compiler.fastpath import results_for
-from compiler.manifest.local_target import folder_problem, local_path
+from compiler.manifest.local_target import fingerprints, folder_problem, local_path
 from compiler.notes import as_data, from_data
 from compiler.storage.env import expand, expanded, target_variables, variables_digest
 
@@ -111,7 +111,9 @@ def _answer_from_record(report: dict, out: Path, options) -> int:
 def _keep_record(loaded, summary: dict, out: Path, settings: Settings, key, started, written) -> None:
     """Record this run for the next one, where a stat can vouch for every input: local
     sources only, and no warnings (which the next run would otherwise have to repeat); with
-    what its remote targets were checked against, if it has any (the storage policy)."""
+    what its remote targets were checked against, if it has any (the storage policy), and
+    where its local targets resolve (manifest/local_target.py: the manifest builds only while
+    they stay in its repository)."""
     from compiler.artifacts.lockfile import lock_path  # noqa: PLC0415 - ~50 ms: the up-to-date answer (build record) never loads it
     from compiler.artifacts.plan_sources import source_records, sources_block  # noqa: PLC0415 - ~50 ms: the up-to-date answer (build record) never loads it
 
@@ -126,7 +128,7 @@ def _keep_record(loaded, summary: dict, out: Path, settings: Settings, key, star
     storage = None if names is None else (names, variables_digest(settings.policy, names))
     try:
         build_record.save(out, settings.cache_root, key, started, build_record.input_paths(manifest, lock_path(manifest.path)),
-                          written, report, storage)
+                          written, report, storage, fingerprints(manifest.targets.values(), manifest.path))
     except OSError:
         pass  # only a shortcut lost: the next run does the full compile
 

@@ -4,7 +4,8 @@ in a few milliseconds that nothing changed (as make, ninja and git's index do).
 Kept in the cache folder, one file per output folder, never in the output itself (whose
 bytes must depend on the manifest alone). It holds the stat stamp (size, mtime, ctime,
 inode) of every input (the manifest, models.lock, each source file and folder) and of
-every output file and folder, with each output's sha256. The record is only a shortcut: when anything
+every output file and folder, with each output's sha256, and where each of the manifest's local
+targets resolves (which decides whether it builds at all). The record is only a shortcut: when anything
 differs, or cannot be told apart with certainty, the caller does the full run, which
 decides by content. It is never written for remote sources, whose state a stat cannot see.
 
@@ -26,11 +27,12 @@ from pathlib import Path
 from compiler.compile import tool_stamp
 from compiler.compile.assemble import stamp
 from compiler.control_files import COMPILED_NAME, CONTROL_NAMES
+from compiler.manifest import local_target
 from compiler.manifest.sources import source_boundary
 from compiler.storage.env import variables_digest
 from compiler.storage.files import sha256_file, write_atomic
 
-FORMAT = 4  # 4: the tool is tool_stamp.fingerprint (3: the storage the answer depends on; 2: paths in lists)
+FORMAT = 5  # 5: the local targets' fingerprints (4: the tool is tool_stamp.fingerprint; 3: the storage the answer depends on; 2: paths in lists)
 MARKER = COMPILED_NAME  # says "this folder is ours to replace"
 _MISSING = (-1, -1, -1, -1)  # the stamp of a path that does not exist
 _FORMAT_BITS = 0o170000  # stat.S_IFMT's mask, inlined in the loop that stats every path
@@ -161,11 +163,13 @@ def record_path(out: Path, cache_root: Path) -> Path:
 
 
 def save(out: Path, cache_root: Path, key: dict, started, inputs: list, written: dict, report: dict,
-         storage=None) -> None:
+         storage=None, local_targets=()) -> None:
     """Stamp the inputs and the output's folders (after the swap, so the stamps are final) and
     write the record. The files' stamps are the ones taken as each was written (`written`): an
     edit made to one since then must not be vouched for. `storage`: None, or (names, digest)
-    from storage.env's target_variables and variables_digest when the answer depends on the storage policy."""
+    from storage.env's target_variables and variables_digest when the answer depends on the storage policy.
+    `local_targets`: manifest/local_target.py's fingerprints of the manifest's local targets
+    (where each resolves decides whether the manifest builds at all)."""
     finished = clock_now(out)
     if finished is None:
         return
@@ -179,6 +183,7 @@ def save(out: Path, cache_root: Path, key: dict, started, inputs: list, written:
               "folders": folders, "files": files, "output_links": folder_links,
               "output_digest": digest(output_stamps), "sha256": [written[rel][4] for rel in files],
               "storage": None if storage is None else {"names": storage[0], "digest": storage[1]},
+              "local_targets": list(local_targets),
               # the sources for --output json only, kept as text: decoding them costs as much again
               "report": {"summary": report["summary"], "sources_text": report["sources_text"],
                          "sources_json": json.dumps(report["sources"], separators=(",", ":")),
@@ -290,7 +295,8 @@ def up_to_date(out: Path, key, cache_root: Path, policy) -> dict | None:
     try:
         storage = record["storage"]
         if inputs_unchanged(record, key) and outputs_unchanged(record, out) and \
-                (storage is None or variables_digest(policy(), storage["names"]) == storage["digest"]):
+                (storage is None or variables_digest(policy(), storage["names"]) == storage["digest"]) and \
+                local_target.unchanged(record["local_targets"], key["manifest"]):
             _used(out, cache_root)
             return record["report"]
     except (KeyError, TypeError, IndexError, ValueError, OSError):  # damaged or foreign: the full run

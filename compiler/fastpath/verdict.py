@@ -44,13 +44,12 @@ from typing import Optional
 from compiler.artifacts.lockfile import lock_path
 from compiler.console import use_colour
 from compiler.fastpath import cache_file, plan_half
-from compiler.manifest.local_target import fingerprint
+from compiler.manifest import local_target
 from compiler.manifest.sources import source_boundary
 from compiler.manifest.yaml_source import MAX_BYTES
 from compiler.notes import as_data, from_data
 from compiler.storage.env import target_variables, variables_digest
 from compiler.storage.files import stat_key
-from compiler.storage.urls import is_local_url
 from compiler.sync.listing import staging_leftovers
 
 _MAGIC = b"triton-gitops verdict 1\n"
@@ -100,7 +99,7 @@ class _Kept:
                 return None
             if not _same_storage(entry.get("storage"), self.settings.policy):
                 return None
-            if not _same_local_targets(entry.get("local_targets"), self.manifest_path):
+            if not local_target.unchanged(entry.get("local_targets"), self.manifest_path):
                 return None
             found = _signature(paths)
             self._walked = (paths, found)  # taken after the run began: `_keep` may use it (see there)
@@ -130,8 +129,7 @@ class _Kept:
             return
         names = target_variables(manifest.targets.values())
         storage = None if names is None else {"names": names, "digest": variables_digest(self.settings.policy, names)}
-        local_targets = [[spec.url, fingerprint(spec.url, self.manifest_path)]
-                         for spec in manifest.targets.values() if is_local_url(spec.url)]
+        local_targets = local_target.fingerprints(manifest.targets.values(), self.manifest_path)
         cache_file.write(self.file, _MAGIC, {"key": self.key, "paths": paths, "signature": found[0],
                                              "storage": storage, "local_targets": local_targets, **fields})
 
@@ -147,18 +145,6 @@ def _same_storage(kept, policy) -> bool:
         return False
     return variables_digest(policy, names) == kept["digest"]
 
-
-def _same_local_targets(kept, manifest_path) -> bool:
-    """Whether each local target still names the folder it was checked as (its variables, `~`
-    and the links on the way resolved now: compiler/manifest/local_target.py)."""
-    if not isinstance(kept, list):
-        return False
-    for item in kept:
-        if not (isinstance(item, list) and len(item) == 2 and all(isinstance(part, str) for part in item)):
-            return False
-        if fingerprint(item[0], manifest_path) != item[1]:
-            return False
-    return True
 
 
 class Verdict(_Kept):

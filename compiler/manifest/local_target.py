@@ -27,7 +27,7 @@ from typing import Optional
 from compiler.errors import FatalError, Problem, printable
 from compiler.manifest.sources import source_boundary
 from compiler.storage.env import expanded
-from compiler.storage.urls import local_part
+from compiler.storage.urls import is_local_url, local_part
 
 RULE = "target-outside"
 HINT = ("keep a manifest's local target inside its repository (e.g. build/model_repository); "
@@ -111,3 +111,22 @@ def fingerprint(url: str, manifest_path) -> str:
     found = "\0".join(p.message for p in problems) if folder is None else os.path.realpath(folder)
     # hashed: the folder may hold a variable's value, and the answer is kept in a file
     return hashlib.sha256(found.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def fingerprints(targets, manifest_path) -> list:
+    """[[URL as written, fingerprint]] of the local ones of `targets` (TargetSpecs): what a kept
+    answer about the manifest (validate's verdict, compile's build record) keeps, for `unchanged`."""
+    return [[spec.url, fingerprint(spec.url, manifest_path)] for spec in targets if is_local_url(spec.url)]
+
+
+def unchanged(kept, manifest_path) -> bool:
+    """Whether each local target of a kept `fingerprints` list still names the folder it was
+    checked as; False for anything else (an older or damaged entry: computed again)."""
+    if not isinstance(kept, list):
+        return False
+    for item in kept:
+        if not (isinstance(item, list) and len(item) == 2 and all(isinstance(part, str) for part in item)):
+            return False
+        if fingerprint(item[0], manifest_path) != item[1]:
+            return False
+    return True

@@ -247,6 +247,21 @@ def test_no_record_for_remote_sources(tmp_path):
         assert not build_record.record_path(tmp_path / "out", _cache()).exists()
 
 
+def test_a_local_target_that_now_leads_out_of_the_repository_is_seen(project, tmp_path_factory, full_runs):
+    """The manifest's bytes are the same, but its local target now resolves elsewhere (a link on
+    the way): the manifest no longer builds (manifest/local_target.py), whatever --out says."""
+    manifest = project / "models.yaml"
+    manifest.write_text(MANIFEST.replace("version: 1\n", "version: 1\ntargets:\n  local: {url: build/repo}\n", 1))
+    _compile_after_a_pause(project)
+    full_runs.clear()
+    assert _dry_run(project)[0] == 0 and full_runs == []  # answered from the record
+    (project / "build").symlink_to(tmp_path_factory.mktemp("elsewhere"))
+    code, out, _ = _dry_run(project)
+    assert full_runs and code == 1 and "[target-outside]" in out, out
+    (project / "build").unlink()
+    assert _dry_run(project)[0] == 0
+
+
 def test_the_same_manifest_bytes_elsewhere_are_not_up_to_date(project, tmp_path_factory, full_runs):
     """Another checkout compiling into the same folder names other source files."""
     other = tmp_path_factory.mktemp("other")
