@@ -27,7 +27,7 @@ from typing import Optional
 from compiler.errors import FatalError, Problem, printable
 from compiler.manifest.sources import source_boundary
 from compiler.storage.env import expanded
-from compiler.storage.urls import is_local_url, local_part
+from compiler.storage.urls import is_local_url, local_part, scheme_of
 
 RULE = "target-outside"
 HINT = ("keep a manifest's local target inside its repository (e.g. build/model_repository); "
@@ -85,6 +85,13 @@ def resolve(url: str, manifest_path, doc_path: tuple = (), environ=None) -> tupl
         problem.message = f"refers to {problem.message[:-len(' is not set')]}, which is not set"
     if problems:
         return None, used, problems
+    if scheme_of(text) != scheme_of(url):
+        # `url: ${DEPLOY_URL}` set to s3://... would otherwise be read as a folder `s3:` in the
+        # repository: the kind of target (and so where credentials go) is the manifest's to say.
+        return None, used, [Problem(f"local folder {printable(url)!r}: a variable's value changes the URL's scheme",
+                                    "target-env", doc_path + ("url",),
+                                    hint="write the scheme in the manifest itself (e.g. s3://${BUCKET}/models "
+                                         "or build/${FOLDER}); a variable may only fill in a part of the path")]
     try:
         folder = local_path(text, Path(os.path.abspath(manifest_path)).parent)
     except FatalError as exc:

@@ -154,6 +154,24 @@ def test_an_unset_variable_is_reported_as_plan_reports_it(project, monkeypatch):
     assert code == 1 and found in out.splitlines(), out + err
 
 
+@pytest.mark.parametrize("value", ["s3://s3cr3t-bucket/models", "file:///etc/s3cr3t"])
+def test_a_variable_cannot_give_a_local_target_another_scheme(project, monkeypatch, value):
+    """`url: ${DEPLOY_URL}` is a local folder as written; set to s3://... it would be read as a folder
+    `s3:` in the repository. The kind of target is the manifest's to say, so it is refused."""
+    monkeypatch.setenv("TG_DEPLOY_URL", value)
+    line = _target(project, "${TG_DEPLOY_URL}")
+    code, out, err = run_cli("validate", "models.yaml", cwd=project)
+    found = _error_line(out, "target-env")
+    assert code == 1 and found.startswith(f"models.yaml:{line}:16: error: targets.local.url: local folder "
+                                          "'${TG_DEPLOY_URL}': a variable's value changes the URL's scheme"), out
+    assert "s3cr3t" not in out + err
+    code, out, err = run_cli("plan", "models.yaml", cwd=project)
+    assert code == 1 and found in out.splitlines() and "s3cr3t" not in out + err
+    assert not (project / "s3:").exists()
+    monkeypatch.setenv("TG_DEPLOY_URL", "build/model_repository")  # a path: fine
+    assert run_cli("validate", "models.yaml", cwd=project)[0] == 0
+
+
 @pytest.mark.parametrize("url", ["~no-such-user-tg/models", "~${TG_USER}/models"])
 def test_a_home_folder_of_no_user_is_a_located_error_not_a_crash(project, monkeypatch, url):
     monkeypatch.setenv("TG_USER", "s3cr3t-no-such-user")
