@@ -18,7 +18,8 @@ CPU away and keeps what real S3 costs the tool, a latency per request:
 3. SeaweedFS is stopped (unless --direct: then it stays, and the plan against it is timed too,
    in turns), and each latency gets a replay server (bench/s3_replay.py serve) in a process of
    its own, answering the recorded requests that many seconds after each arrives;
-4. one untimed plan per replay and command (the local half is kept per endpoint), then --repeat
+4. one untimed plan per endpoint and command (each with a cache folder of its own, where it keeps
+   the plan's local half: a kept half is valid for one storage environment), then --repeat
    rounds, the steps and commands taking turns: each run's wall time, its CPU (user + system, the
    prefetch helper's included: os.wait4), the replay's own CPU and the requests it answered. A
    plan whose output differs from the recorded one's, or that asks a request the recording has
@@ -144,26 +145,31 @@ def main() -> int:
         if not args.direct:
             store.stop()  # from now on no store's CPU on our cores but the replay's
 
-        steps: dict = {}  # step -> {label: env}
+        # Each endpoint a cache folder of its own: the kept local half is one file per manifest and
+        # command line, valid for one storage environment (AWS_ENDPOINT_URL among it), so steps
+        # sharing one would overwrite each other's and every timed run would be a cold one.
+        endpoints: dict = {}  # step -> endpoint
         for latency in latencies:
             process, endpoint = start_replay(recording, latency)
             replays[latency] = (process, endpoint)
-            steps[f"replay, {latency * 1000:.0f} ms a request"] = {
-                label: {**env, "AWS_ENDPOINT_URL": endpoint} for label, env in envs.items()}
+            endpoints[f"replay, {latency * 1000:.0f} ms a request"] = endpoint
         if args.direct:
-            steps["SeaweedFS itself"] = envs
-        endpoint_of = {step: next(iter(env.values()))["AWS_ENDPOINT_URL"] for step, env in steps.items()}
-        for step, by_label in steps.items():  # untimed: each endpoint keeps a local half of its own
+            endpoints["SeaweedFS itself"] = store.endpoint
+        steps = {step: {label: {**env, "AWS_ENDPOINT_URL": endpoint,
+                                "TRITON_GITOPS_CACHE_DIR": f"{env['TRITON_GITOPS_CACHE_DIR']}-{index}"}
+                        for label, env in envs.items()}
+                 for index, (step, endpoint) in enumerate(endpoints.items())}
+        for step, by_label in steps.items():  # untimed: each keeps the local half in its cache folder
             for label, cli in clis.items():
-                check(plan(cli, work, by_label[label], plan_args)[2], expected, step, endpoint_of[step], store)
+                check(plan(cli, work, by_label[label], plan_args)[2], expected, step, endpoints[step], store)
         results: dict = {(step, label): [] for step in steps for label in clis}
         for _ in range(args.repeat):
             for step, by_label in steps.items():
                 for label, cli in clis.items():
-                    before = served(endpoint_of[step], store)
+                    before = served(endpoints[step], store)
                     seconds, cpu, output = plan(cli, work, by_label[label], plan_args)
-                    after = served(endpoint_of[step], store)
-                    check(output, expected, step, endpoint_of[step], store)
+                    after = served(endpoints[step], store)
+                    check(output, expected, step, endpoints[step], store)
                     results[step, label].append((seconds, cpu, after[0] - before[0], after[1] - before[1]))
     finally:
         for process, _ in replays.values():

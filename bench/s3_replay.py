@@ -38,10 +38,11 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 STATS_PATH = "/__replay__/stats"
-# Query parameters of a presigned request, which change with every signature; a request signed in
-# its Authorization header (what the tool sends) has none of them.
+# Query parameters of a presigned request (SigV4's, then SigV2's, which boto3 still presigns with),
+# which change with every signature; a request signed in its Authorization header (what the tool
+# sends) has none of them.
 SIGNATURE_PARAMS = {"x-amz-algorithm", "x-amz-credential", "x-amz-date", "x-amz-expires", "x-amz-signature",
-                    "x-amz-signedheaders", "x-amz-security-token"}
+                    "x-amz-signedheaders", "x-amz-security-token", "awsaccesskeyid", "signature", "expires"}
 # Hop-by-hop headers, and those the server writes itself (the length of the body it sends).
 _NOT_REPLAYED = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade",
                  "content-length"}
