@@ -30,7 +30,10 @@ _CONTENTS = re.compile(rb"<Contents>.*?</Contents>", re.S)
 # Key, ETag and Size come in this order in every object (the schema's sequence: Key,
 # LastModified, ETag, checksums, Size, Owner, StorageClass); one match per object is checked.
 _OBJECT = re.compile(rb"<Contents>\s*<Key>([^<]*)</Key>.*?<ETag>([^<]*)</ETag>.*?<Size>(\d+)</Size>.*?</Contents>", re.S)
-_QUOTE = b"&quot;"
+# How stores escape an ETag's quotes: S3 as &quot;, those written in Go (encoding/xml: SeaweedFS,
+# MinIO) as &#34;. Each escape's own length, so both are undone without html.unescape (a regular
+# expression per character reference: 0.06 s of the helper's CPU on the 30,000 keys of a listing).
+_QUOTES = (b"&quot;", b"&#34;")
 _HANDLER_ID = "triton-gitops-lean-listing"
 
 
@@ -125,9 +128,11 @@ def _read_contents(response_dict=None, customized_response_dict=None, operation_
 
 
 def _etag(raw: bytes) -> str:
-    """S3 writes the quotes of an ETag as &quot;: the usual case without html.unescape."""
-    if raw.startswith(_QUOTE) and raw.endswith(_QUOTE) and raw.count(b"&") == 2:
-        return '"' + raw[6:-6].decode("ascii", "replace") + '"'
+    """An ETag's text: quotes escaped as &quot; or &#34; (_QUOTES) and nothing else escaped, the
+    usual case, without html.unescape."""
+    for quote in _QUOTES:
+        if raw.startswith(quote) and raw.endswith(quote) and raw.count(b"&") == 2:
+            return '"' + raw[len(quote):-len(quote)].decode("ascii", "replace") + '"'
     return xml_text(raw)
 
 

@@ -110,6 +110,19 @@ def test_a_page_is_read_without_its_objects_left_for_botocore():
     assert b"Contents" not in body and b"<IsTruncated>false</IsTruncated>" in body
 
 
+def test_an_etag_reads_the_same_however_its_quotes_are_escaped():
+    # &quot; as S3 writes them, &#34; as stores written in Go do (SeaweedFS, MinIO), &#x22; and
+    # mixed forms through html.unescape; anything else escaped inside is undone too.
+    for quote in (b"&quot;", b"&#34;", b"&#x22;"):
+        for etag, read in ((b"0cc175b9", '"0cc175b9"'), (b"abc-2", '"abc-2"')):
+            assert s3_listing._etag(quote + etag + quote) == read
+    assert s3_listing._etag(b"&quot;a&amp;b&#34;") == '"a&b"'
+    assert s3_listing._etag(b"&#34;a&#34;b&#34;") == '"a"b"'
+    assert s3_listing._etag(b"0cc175b9") == "0cc175b9"
+    body, custom = _read(PAGE.replace(b"&quot;", b"&#34;"))
+    assert custom["Contents"] == [{"Key": "a&b", "Size": 3, "ETag": '"0cc175b9c0f1b6a831c399e269772661"'}]
+
+
 def test_pages_it_does_not_recognise_or_does_not_own_are_left_to_botocore():
     without_etag = PAGE.replace(b"<ETag>&quot;0cc175b9c0f1b6a831c399e269772661&quot;</ETag>", b"")
     assert _read(without_etag) == (without_etag, {})
