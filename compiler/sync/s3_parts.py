@@ -45,16 +45,19 @@ def speaks_checksums(fs) -> bool:
     return callable(getattr(getattr(fs, "wrapped", fs), "_call_s3", None))
 
 
-def upload(fs, source, dest: str, part: int, jobs: int, check: Callable) -> tuple:
+def upload(fs, source, dest: str, part: int, jobs: int, check: Callable,
+           parts_sent: Optional[Callable[[], None]] = None) -> tuple:
     """Send the local file `source` to `dest` (BUCKET/KEY inside the s3fs `fs`) in parts of `part`
     bytes, `jobs` in flight. `check(handle, size)`: raises if the open file is not the one planned
     (its stat key; size None before the first read, else the bytes read, at the end, before the
-    complete). Returns (the complete's answer, the composite checksum of what we sent)."""
+    complete). `parts_sent()`: called on the event loop (it must not wait) once every part is
+    sent, their bodies dropped, before the complete. Returns (the complete's answer, the
+    composite checksum of what we sent)."""
     from fsspec.asyn import sync  # noqa: PLC0415 - fsspec ~140 ms: only a sync with a big file to send loads it
 
     s3 = getattr(fs, "wrapped", fs)
     bucket, key, _ = s3.split_path(dest)
-    return sync(s3.loop, _upload, s3, str(source), bucket, key, part, max(1, jobs), check)
+    return sync(s3.loop, _upload, s3, str(source), bucket, key, part, max(1, jobs), check, parts_sent)
 
 
 def _read(handle, part: int) -> tuple:
@@ -62,7 +65,8 @@ def _read(handle, part: int) -> tuple:
     return body, zlib.crc32(body)
 
 
-async def _upload(s3, source: str, bucket: str, key: str, part: int, jobs: int, check: Callable) -> tuple:
+async def _upload(s3, source: str, bucket: str, key: str, part: int, jobs: int, check: Callable,
+                  parts_sent: Optional[Callable[[], None]] = None) -> tuple:
     import asyncio  # noqa: PLC0415 - with ssl 0.1-0.2 s (importtime, load 10): the main process imports transfer, not this
     import mimetypes  # noqa: PLC0415 - likewise: only an upload of a big file
 
@@ -99,6 +103,8 @@ async def _upload(s3, source: str, bucket: str, key: str, part: int, jobs: int, 
                 sending.append(asyncio.ensure_future(send(len(crcs), body, crc)))
                 del body
             await asyncio.gather(*sending)  # the first part's failure, if any
+            if parts_sent is not None:  # no part body is held any more: the next file's may go
+                parts_sent()
             check(handle, size)  # before the complete: a file changed meanwhile is never an object
         parts = [{"PartNumber": n, "ETag": etags[n], CHECKSUM: crc32_b64(crc)} for n, crc in enumerate(crcs, 1)]
         answer = await s3._call_s3("complete_multipart_upload", **where, UploadId=upload_id,

@@ -8,7 +8,8 @@ multipart upload of `part_size` parts, several in flight, each sent with its CRC
 (`s3_parts.py`: the file read once); to other stores through the store's own upload (fsspec
 `put_file`), read once more beside it for the md5 the store will report. All transfers together
 hold at most MEMORY_BUDGET bytes of file data, whatever the file sizes and --jobs: memory
-does not grow with them (a big file holds its parts in flight).
+does not grow with them (a big file holds its parts in flight, until the last is sent: to S3 the
+complete then runs while the next file's parts go).
 
 Verification compares a listing with what we sent: size always; the md5 when the store
 reports one (S3 single-part ETag, GCS md5Hash, Azure Content-MD5); for an S3 multipart
@@ -63,16 +64,33 @@ class _Budget:
 
     @contextmanager
     def hold(self, size: int):
+        """Wait for `size` bytes, hold them inside the block; the `_Held` it yields can give them
+        back sooner (a big file's parts sent, its complete still running)."""
         size = min(size, self.limit)
         with self._cond:
             self._cond.wait_for(lambda: self.used + size <= self.limit)
             self.used += size
+        held = _Held(self, size)
         try:
-            yield
+            yield held
         finally:
-            with self._cond:
-                self.used -= size
-                self._cond.notify_all()
+            held.release()
+
+
+class _Held:
+    """Bytes held from a `_Budget`; `release` gives them back once, whoever calls it first (the
+    upload's event loop when its parts are sent, or the holder's block when it ends)."""
+
+    def __init__(self, budget: _Budget, size: int):
+        self._budget, self._size = budget, size
+
+    def release(self) -> None:
+        # Only the lock, briefly, never its wait: this runs on s3fs's event loop too.
+        with self._budget._cond:
+            if self._size:
+                self._budget.used -= self._size
+                self._size = 0
+                self._budget._cond.notify_all()
 
 
 MEMORY = _Budget(MEMORY_BUDGET)
@@ -212,8 +230,8 @@ def send(fs, want, dest: str, method: str = UPLOAD, origin=None, part_jobs: int 
             return Sent(want.size, md5, answer=_answer(reply, len(data)))
     part = part_size(want.size)
     jobs = max(1, min(part_jobs, MEMORY_BUDGET // part))  # a file of huge parts holds fewer at once
-    with MEMORY.hold(part * jobs):
-        return put_large(fs, source, dest, want, jobs, part)
+    with MEMORY.hold(part * jobs) as held:  # given back once the parts are sent, before the complete (S3)
+        return put_large(fs, source, dest, want, jobs, part, parts_sent=held.release)
 
 
 def part_size(size: int) -> int:
@@ -240,14 +258,17 @@ def _part_options(fs, part_jobs: int, part: int) -> dict:
     return {}
 
 
-def put_large(fs, source, dest: str, want, part_jobs: int, part: int) -> Sent:
+def put_large(fs, source, dest: str, want, part_jobs: int, part: int,
+              parts_sent: Optional[Callable[[], None]] = None) -> Sent:
     """A big file in parts of `part` bytes, `part_jobs` in flight: to S3 (s3fs) with a CRC32 per
     part (`s3_parts.upload`); elsewhere through the store's own upload (fsspec `put_file`: Azure
     blocks likewise), while this thread reads the same file (from the page cache, mostly) for the
     md5 the store will report. Either way the stat key, checked before the first byte is read and
-    after the last, shows the bytes sent are the ones planned."""
+    after the last, shows the bytes sent are the ones planned. `parts_sent`: called (S3) once every
+    part is sent, before the complete, which on moto takes seconds per GiB (S3's too grows with
+    the parts): the memory it frees lets the next big file's parts go meanwhile, as awscli's do."""
     if speaks(fs, "s3") and s3_parts.speaks_checksums(fs):
-        return _put_parts(fs, source, dest, want, part_jobs, part)
+        return _put_parts(fs, source, dest, want, part_jobs, part, parts_sent)
     options = _part_options(fs, part_jobs, part)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="triton-gitops-put") as pool:
         upload = pool.submit(fs.put_file, str(source), dest, **options)
@@ -263,11 +284,12 @@ def put_large(fs, source, dest: str, want, part_jobs: int, part: int) -> Sent:
     return sent
 
 
-def _put_parts(fs, source, dest: str, want, part_jobs: int, part: int) -> Sent:
+def _put_parts(fs, source, dest: str, want, part_jobs: int, part: int,
+               parts_sent: Optional[Callable[[], None]] = None) -> Sent:
     def check(handle, size: Optional[int]) -> None:
         _still_planned(handle, source, want, size)
 
-    reply, checksum = s3_parts.upload(fs, source, dest, part, part_jobs, check)
+    reply, checksum = s3_parts.upload(fs, source, dest, part, part_jobs, check, parts_sent)
     answer = {"ETag": reply.get("ETag"), "size": want.size, s3_parts.CHECKSUM: reply.get(s3_parts.CHECKSUM)}
 
     def parts_etag() -> Optional[str]:  # a store without checksums: today's check, one more read
