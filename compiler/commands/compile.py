@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,9 +20,9 @@ from compiler.compile.output import CREATE, DELETE, UPDATE, DiffResult, check_re
 from compiler.console import human_size, json_text, paint, plural, report_problems, use_colour
 from compiler.errors import FatalError, printable
 from compiler.fastpath import results_for
-from compiler.manifest.local_target import fingerprints, folder_problem, local_path
+from compiler.manifest.local_target import fingerprints, folder_problem, resolve
 from compiler.notes import as_data, from_data
-from compiler.storage.env import expand, expanded, target_variables, variables_digest
+from compiler.storage.env import expand, target_variables, variables_digest
 
 if TYPE_CHECKING:  # for annotations only: never imported at run time
     from compiler.artifacts.settings import Settings
@@ -135,21 +134,15 @@ def _keep_record(loaded, summary: dict, out: Path, settings: Settings, key, star
 
 def _local_target(manifest_path: Path, targets: dict) -> Path | None:
     """The folder of the manifest's local target (as `sync` picks it), relative to the manifest;
-    None when the manifest may not name it (a variable not set, a folder outside its repository:
+    None when the manifest may not name it (a variable not set or changing its scheme, a folder outside its repository:
     compiler/manifest/local_target.py), which the full run then reports at its line."""
     from compiler.sync.target import default_local  # noqa: PLC0415 - sync.target ~35 ms: only without --out
 
     urls = {name: expand(spec["url"], (), []) for name, spec in targets.items()}  # unset variables: ""
     name = default_local(urls, manifest_path.name, "--out DIR")
-    problems: list = []
-    url, used = expanded(targets[name]["url"], ("targets", name), problems)
-    if problems:
-        return None
-    try:
-        out = local_path(url, manifest_path.parent)
-    except FatalError:  # ~user of no user
-        return None
-    if folder_problem(targets[name]["url"], os.path.abspath(out), manifest_path.resolve(), (), used) is not None:
+    written = targets[name]["url"]
+    out, used, _ = resolve(written, manifest_path, ("targets", name))
+    if out is None or folder_problem(written, out, manifest_path.resolve(), (), used) is not None:
         return None
     return out
 

@@ -76,8 +76,10 @@ def folder_problem(written: str, folder: str, manifest_path, doc_path: tuple, va
 
 
 def resolve(url: str, manifest_path, doc_path: tuple = (), environ=None) -> tuple:
-    """(absolute folder or None, {variable: value} used, problems) of a manifest's local target
-    URL as the run resolves it. The problems: a variable that is not set, a `~user` of no user."""
+    """(folder or None, {variable: value} used, problems) of a manifest's local target URL as the
+    run resolves it: the folder relative to the working directory when `manifest_path` is (as
+    compile shows it), else absolute. The problems: a variable that is not set, a value that
+    changes the scheme, a `~user` of no user."""
     problems: list = []
     text, used = expanded(url, doc_path + ("url",), problems, None, "target-env", environ)
     for problem in problems:
@@ -93,11 +95,10 @@ def resolve(url: str, manifest_path, doc_path: tuple = (), environ=None) -> tupl
                                     hint="write the scheme in the manifest itself (e.g. s3://${BUCKET}/models "
                                          "or build/${FOLDER}); a variable may only fill in a part of the path")]
     try:
-        folder = local_path(text, Path(os.path.abspath(manifest_path)).parent)
+        return local_path(text, Path(manifest_path).parent), used, []
     except FatalError as exc:
         return None, used, [Problem(f"local folder {printable(url)!r}: {exc.message}", "target-home",
                                     doc_path + ("url",), hint=exc.hint)]
-    return os.path.abspath(folder), used, []
 
 
 def target_problems(spec, manifest_path, environ=None) -> list:
