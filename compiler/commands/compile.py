@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,10 +23,12 @@ from compiler.errors import FatalError, printable
 from compiler.fastpath import results_for
 from compiler.manifest.local_target import fingerprints, folder_problem, resolve
 from compiler.notes import as_data, from_data
-from compiler.storage.env import expand, target_variables, variables_digest
+from compiler.storage import policy as storage_policy
+from compiler.storage.env import ENV_REF, expand, target_variables, variables_digest
 
 if TYPE_CHECKING:  # for annotations only: never imported at run time
     from compiler.artifacts.settings import Settings
+    from compiler.storage.policy import Policy
 
 _SIGN = {CREATE: "+", UPDATE: "~", DELETE: "-"}
 
@@ -127,30 +130,35 @@ def _keep_record(loaded, summary: dict, out: Path, settings: Settings, key, star
     storage = None if names is None else (names, variables_digest(settings.policy, names))
     try:
         build_record.save(out, settings.cache_root, key, started, build_record.input_paths(manifest, lock_path(manifest.path)),
-                          written, report, storage, fingerprints(manifest.targets.values(), manifest.path))
+                          written, report, storage, fingerprints(manifest.targets.values(), manifest.path, settings.policy))
     except OSError:
         pass  # only a shortcut lost: the next run does the full compile
 
 
-def _local_target(manifest_path: Path, targets: dict) -> Path | None:
+def _local_target(manifest_path: Path, targets: dict, policy: Callable[[], Policy]) -> Path | None:
     """The folder of the manifest's local target (as `sync` picks it), relative to the manifest;
-    None when the manifest may not name it (a variable not set or changing its scheme, a folder outside its repository:
-    compiler/manifest/local_target.py), which the full run then reports at its line."""
+    None when the manifest may not name it (a variable the policy does not allow, not set or
+    changing its scheme, a folder outside its repository: compiler/manifest/local_target.py),
+    which the full run then reports at its line. `policy()`: the run's storage policy, asked for
+    only when a URL names a variable (it decides which ones are expanded)."""
     from compiler.sync.target import default_local  # noqa: PLC0415 - sync.target ~35 ms: only without --out
 
-    urls = {name: expand(spec["url"], (), []) for name, spec in targets.items()}  # unset variables: ""
+    named = any(ENV_REF.search(spec["url"]) for spec in targets.values())
+    run_policy = policy() if named else storage_policy.DEFAULT  # without a variable the policy has no say
+    urls = {name: expand(spec["url"], (), [], run_policy) for name, spec in targets.items()}  # unset or refused: ""
     name = default_local(urls, manifest_path.name, "--out DIR")
     written = targets[name]["url"]
-    out, used, _ = resolve(written, manifest_path, ("targets", name))
+    out, used, _ = resolve(written, manifest_path, run_policy, ("targets", name))
     if out is None or folder_problem(written, out, manifest_path.resolve(), (), used) is not None:
         return None
     return out
 
 
-def default_out(manifest_path: Path) -> Path | None:
+def default_out(manifest_path: Path, policy: Callable[[], Policy]) -> Path | None:
     """compile's --out when none is given: the manifest's local target, the folder `sync`
     writes, so that both commands keep one repository. Read here with a plain YAML load (the
-    up-to-date answer must stay fast); None when that fails: the full run then says why."""
+    up-to-date answer must stay fast); None when that fails: the full run then says why.
+    `policy()`: the run's storage policy, asked for only when a target's URL names a variable."""
     try:
         data = yaml.load(manifest_path.read_bytes(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         targets = data.get("targets") or {}
@@ -158,7 +166,7 @@ def default_out(manifest_path: Path) -> Path | None:
             return None
     except (OSError, yaml.YAMLError, AttributeError, TypeError):
         return None
-    return _local_target(manifest_path, targets)
+    return _local_target(manifest_path, targets, policy)
 
 
 def run(options) -> int:
@@ -172,7 +180,7 @@ def run(options) -> int:
     out, no_target = (Path(options.out) if options.out else None), None
     if out is None:
         try:
-            out = default_out(manifest_path)
+            out = default_out(manifest_path, lambda: full_settings().policy)
         except FatalError as exc:  # no (single) local target: said after the manifest's own problems
             no_target = exc
     if out is None:  # the manifest did not load, or names no folder: the full run reports its problems first

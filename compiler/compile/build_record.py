@@ -286,7 +286,8 @@ def current_key(out: Path, manifest_path: Path, display: str, lock_mode: str):
 def up_to_date(out: Path, key, cache_root: Path, policy) -> dict | None:
     """The recorded report if `out` is exactly what compiling with `key` would write, and the
     run would say the same. `policy()`: the run's storage policy, asked for only when the
-    record's answer depends on it (storage.env.target_variables)."""
+    record's answer depends on it (storage.env.target_variables) or a local target's URL names a
+    variable (manifest/local_target.py: the policy says whether it is expanded)."""
     if key is None or not (out / MARKER).is_file():
         return None
     record = load(out, cache_root)
@@ -296,7 +297,7 @@ def up_to_date(out: Path, key, cache_root: Path, policy) -> dict | None:
         storage = record["storage"]
         if inputs_unchanged(record, key) and outputs_unchanged(record, out) and \
                 (storage is None or variables_digest(policy(), storage["names"]) == storage["digest"]) and \
-                local_target.unchanged(record["local_targets"], key["manifest"]):
+                local_target.unchanged(record["local_targets"], key["manifest"], policy):
             _used(out, cache_root)
             return record["report"]
     except (KeyError, TypeError, IndexError, ValueError, OSError):  # damaged or foreign: the full run

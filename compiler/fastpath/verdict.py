@@ -11,8 +11,9 @@ is a function of, and replayed without loading the manifest at all:
 - the run's settings (lock mode, cache folder, ...), the storage policy, where the git work
   tree begins (the boundary for local sources), and the values of the variables a remote
   target's URL uses (kept with the answer, as compile's build record keeps them);
-- where each local target resolves now (its variables, `~` and the links on the way:
-  manifest/local_target.py's fingerprint), since validate checks it stays in the repository;
+- where each local target resolves now (the variables the policy lets it expand, `~` and the
+  links on the way: manifest/local_target.py's fingerprint), since validate checks it stays in
+  the repository;
 - the tool itself (compiler/compile/tool_stamp.py: version, Python, the stamps of its files and of
   protobuf's, tritonclient's and onnx's);
 - the file system under every local path the manifest names (sources, `files:`, warmup files,
@@ -99,7 +100,7 @@ class _Kept:
                 return None
             if not _same_storage(entry.get("storage"), self.settings.policy):
                 return None
-            if not local_target.unchanged(entry.get("local_targets"), self.manifest_path):
+            if not local_target.unchanged(entry.get("local_targets"), self.manifest_path, lambda: self.settings.policy):
                 return None
             found = _signature(paths)
             self._walked = (paths, found)  # taken after the run began: `_keep` may use it (see there)
@@ -129,7 +130,7 @@ class _Kept:
             return
         names = target_variables(manifest.targets.values())
         storage = None if names is None else {"names": names, "digest": variables_digest(self.settings.policy, names)}
-        local_targets = local_target.fingerprints(manifest.targets.values(), self.manifest_path)
+        local_targets = local_target.fingerprints(manifest.targets.values(), self.manifest_path, self.settings.policy)
         cache_file.write(self.file, _MAGIC, {"key": self.key, "paths": paths, "signature": found[0],
                                              "storage": storage, "local_targets": local_targets, **fields})
 

@@ -144,7 +144,7 @@ def build_manifest(data: dict, manifest_path: Path, skip=frozenset(), schema_pro
         if not is_local_url(spec.url):
             problems.extend(destinations.check(spec.url, spec.storage_options, spec.doc_path, policy, "target"))
         else:
-            problems.extend(local_target.target_problems(spec, manifest_path))
+            problems.extend(local_target.target_problems(spec, manifest_path, policy))
         manifest.targets[name] = spec
     defaults = data.get("defaults") or {}
     scope = SourceScope(root, source_boundary(root))

@@ -2,9 +2,12 @@
 
 A manifest is written by whoever opens a pull request, and the runner's environment holds
 the deploy credentials, so a reference is expanded only for a variable the storage policy
-(compiler/storage/policy.py) names, except in a local path, whose value never leaves the
-machine. The one expansion routine for sources and targets alike: each unset or refused
-reference becomes a located `Problem`; callers that must stop raise the first one.
+(compiler/storage/policy.py) names: in a remote URL and in storage options, where the value
+would reach a storage host, and in a local target's path too (compiler/manifest/local_target.py),
+where it would become a folder's name that a workflow may list, upload as an artifact or commit.
+Only a path the user gives on the command line (`--target /path`) expands every variable: it is
+theirs, not the pull request's. The one expansion routine for sources and targets alike: each
+unset or refused reference becomes a located `Problem`; callers that must stop raise the first one.
 """
 from __future__ import annotations
 
@@ -20,6 +23,10 @@ ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 HOW_TO_ALLOW = ("if the value is meant for this storage, allow the variable outside the pull request: "
                 "TRITON_GITOPS_ALLOWED_ENV={name} in the workflow, or allowed_env in the policy file "
                 "(docs/security.md)")
+# Why a reference is refused: where its value would otherwise go.
+TO_A_HOST = "a pull request could otherwise send the runner's environment to a storage host"
+TO_A_FOLDER = ("a pull request could otherwise write the runner's environment into a folder's name, which a "
+               "workflow may list, upload or commit")
 
 
 def references(value) -> list:
@@ -39,21 +46,21 @@ def references(value) -> list:
     return found
 
 
-def refused(value, doc_path: tuple, policy, rule: str, what: str = "") -> list:
-    """A Problem for each reference to a variable the policy does not allow."""
+def refused(value, doc_path: tuple, policy, rule: str, what: str = "", why: str = TO_A_HOST) -> list:
+    """A Problem for each reference to a variable the policy does not allow; `why`: where its
+    value would otherwise go."""
     problems = []
     for name, where in references(value):
         if not policy.allows_env(name):
             problems.append(Problem(
-                f"{what}${{{name}}} is not allowed by the storage policy, so it is not expanded: a pull request "
-                "could otherwise send the runner's environment to a storage host",
+                f"{what}${{{name}}} is not allowed by the storage policy, so it is not expanded: {why}",
                 rule, doc_path + where, hint=HOW_TO_ALLOW.format(name=name)))
     return problems
 
 
 def expand(value, doc_path: tuple, problems: list, policy=None, rule: str = "storage-env", environ=None):
     """`value` with every reference expanded; a problem per unset (no default) or refused one.
-    `policy` None: every variable may be expanded (a local path, whose value stays here)."""
+    `policy` None: every variable may be expanded (only for a path given on the command line)."""
     return expanded(value, doc_path, problems, policy, rule, environ)[0]
 
 
@@ -92,8 +99,9 @@ def expanded(value, doc_path: tuple, problems: list, policy=None, rule: str = "s
 def target_variables(targets) -> list | None:
     """The variables the remote ones of `targets` name (URL and storage options), sorted; None
     when none is remote. A remote target is checked against the storage policy with the allowed
-    variables expanded: only then does a check's answer depend on their values (a local path's
-    expansion never leaves the machine and is part of the manifest's own result)."""
+    variables expanded: only then does a check's answer depend on their values (where a local
+    target's variables put it, and whether the policy allows them, is its fingerprint's business:
+    compiler/manifest/local_target.py)."""
     remote = [t for t in targets if not is_local_url(t.url)]
     if not remote:
         return None

@@ -5,7 +5,9 @@ s3://, gs://, az://, abfs://, file:// and plain paths share one code path; only 
 local-disk tricks (rename into place) ask `target.local`. Storage options come from the
 manifest with `${ENV}` expanded at run time, only for variables the storage policy allows,
 and only towards endpoints it allows (checked before the store is opened); credentials
-themselves come from each cloud's own chain (environment, profile, workload identity).
+themselves come from each cloud's own chain (environment, profile, workload identity). A
+manifest's local target is resolved by compiler/manifest/local_target.py, under the same
+policy; only a path given on the command line expands every variable (it is the user's own).
 Messages show the URL as written, never an expanded value.
 """
 from __future__ import annotations
@@ -21,12 +23,14 @@ from urllib.parse import urlsplit
 
 from compiler.errors import FatalError, format_path, printable
 from compiler.extras import missing_extra
+from compiler.manifest import local_target
 from compiler.manifest.local_target import local_path
 from compiler.storage import destinations
 from compiler.storage.env import expanded
 from compiler.storage.redact import scrub, secrets_of
 from compiler.storage.stores import open_url
 from compiler.storage.urls import is_local_url, redact_url
+from compiler.sync.boundary import from_command_line
 
 if TYPE_CHECKING:  # for annotations only: never imported at run time
     from fsspec import AbstractFileSystem
@@ -141,8 +145,8 @@ def default_local(urls: dict, manifest_name: str, option: str = "--target NAME")
 
 
 def _expanded_url(spec, policy: Policy) -> str:
-    """The URL with the references the policy allows expanded (local paths: all), for matching."""
-    return expanded(spec.url, (), [], None if is_local_url(spec.url) else policy)[0]
+    """The URL with the references the policy allows expanded (others left empty), for matching."""
+    return expanded(spec.url, (), [], policy)[0]
 
 
 def resolve_target(manifest, requested, policy: Policy, cwd: Path | None = None, timeout: float = 0.0) -> Target:
@@ -153,32 +157,52 @@ def resolve_target(manifest, requested, policy: Policy, cwd: Path | None = None,
     label = name or requested
     written = url
     local = is_local_url(url)
+    if local and name and not from_command_line(manifest, requested):
+        return _manifest_local(manifest, name, policy)
     if not local and name:
         # The manifest's own targets were checked when it was built; once more right before use.
         refused = destinations.check(url, options, ("targets", name), policy, "target", unset_ok=True)
         if refused:
             raise FatalError(f"target {label!r}: {refused[0].message}", refused[0].hint)
     problems: list = []
-    allowed = None if local else policy  # a local path's variables stay on this machine: all are expanded
+    # A path given on the command line is the user's own, not the manifest's: all its variables
+    # are expanded (and the folder may be anywhere, compiler/sync/boundary.py).
+    allowed = None if local else policy
     url, used = expanded(url, (), problems, allowed)
     _raise_env(problems, label, "url")
-    options, used_options = expanded(dict(options or {}), (), problems, allowed)
-    _raise_env(problems, label, "storage_options")
-    used.update(used_options)
-    secrets = tuple(sorted(set(secrets_of(options)), key=len, reverse=True))
-    if local:
-        import fsspec  # noqa: PLC0415 - fsspec ~90 ms: compile loads this module (default_local) without resolving a target
-
+    if local:  # a folder has no storage options
         base = manifest.root if name else (cwd or Path.cwd())
         try:
             root = os.path.abspath(local_path(url, base))
         except FatalError as exc:  # ~user of no user
             raise FatalError(f"target {printable(label)!r}: local folder {printable(written)!r}: {exc.message}",
                              exc.hint)
-        fs = fsspec.filesystem("file")
-        return Target(name, url, fs, root.rstrip("/") or "/", True, secrets, written=written, values=used)
+        return _folder(name, url, root, written, used)
+    options, used_options = expanded(dict(options or {}), (), problems, policy)
+    _raise_env(problems, label, "storage_options")
+    used.update(used_options)
+    secrets = tuple(sorted(set(secrets_of(options)), key=len, reverse=True))
     return Target(name, url, None, "", False, secrets, explicit_endpoint(url, options), options, written=written,
                   values=used, timeout=timeout)
+
+
+def _manifest_local(manifest, name: str, policy: Policy) -> Target:
+    """The manifest's local target `name`, resolved by the one rule validate checked it with
+    (compiler/manifest/local_target.py): only the variables the policy allows are expanded."""
+    spec = manifest.targets[name]
+    folder, used, problems = local_target.resolve(spec.url, manifest.path, policy, spec.doc_path)
+    if problems:
+        problem = problems[0]
+        # resolve's words are said at the `url` (validate: `targets.NAME.url: refers to ...`)
+        place = "url " if problem.message.startswith("refers to ") else ""
+        raise FatalError(f"target {printable(name)!r}: {place}{problem.message}", problem.hint)
+    return _folder(name, os.path.abspath(folder), os.path.abspath(folder), spec.url, used)
+
+
+def _folder(name: str, url: str, root: str, written: str, values: dict) -> Target:
+    import fsspec  # noqa: PLC0415 - fsspec ~90 ms: compile loads this module (default_local) without resolving a target
+
+    return Target(name, url, fsspec.filesystem("file"), root.rstrip("/") or "/", True, written=written, values=values)
 
 
 def _raise_env(problems: list, label: str, where: str) -> None:

@@ -262,6 +262,25 @@ def test_a_local_target_that_now_leads_out_of_the_repository_is_seen(project, tm
     assert _dry_run(project)[0] == 0
 
 
+def test_whether_the_policy_allows_a_local_targets_variable_is_seen(project, monkeypatch, full_runs):
+    """The manifest builds only while the storage policy allows its local target's variable
+    (manifest/local_target.py): a record made while it did must not answer once it does not."""
+    monkeypatch.setenv("TRITON_GITOPS_ALLOWED_ENV", "MODELS_FOLDER")
+    monkeypatch.setenv("MODELS_FOLDER", "team-a")
+    manifest = project / "models.yaml"
+    manifest.write_text(MANIFEST.replace("version: 1\n", 'version: 1\ntargets:\n  local: {url: "build/${MODELS_FOLDER}"}\n', 1))
+    _compile_after_a_pause(project)
+    full_runs.clear()
+    assert _dry_run(project)[0] == 0 and full_runs == []  # answered from the record
+    monkeypatch.setenv("TRITON_GITOPS_ALLOWED_ENV", "TG_*")
+    code, out, err = _dry_run(project)
+    assert full_runs and code == 1 and "${MODELS_FOLDER} is not allowed by the storage policy" in out, out + err
+    assert "team-a" not in out + err
+    monkeypatch.setenv("TRITON_GITOPS_ALLOWED_ENV", "MODELS_*")
+    full_runs.clear()
+    assert _dry_run(project)[0] == 0 and full_runs == []  # the record answers again
+
+
 def test_the_same_manifest_bytes_elsewhere_are_not_up_to_date(project, tmp_path_factory, full_runs):
     """Another checkout compiling into the same folder names other source files."""
     other = tmp_path_factory.mktemp("other")

@@ -373,6 +373,7 @@ def test_a_remote_targets_variable_values_are_part_of_the_key(project, monkeypat
 def test_a_local_targets_variable_values_are_part_of_the_key(project, monkeypatch, computed, tmp_path):
     """validate checks a local target where its variables put it (manifest/local_target.py): a kept
     OK must not outlive the value it was checked with, nor a kept refusal the value that fixed it."""
+    monkeypatch.setenv("TRITON_GITOPS_ALLOWED_ENV", "TG_OUT")  # the storage policy lets it be expanded
     monkeypatch.setenv("TG_OUT", str(project / "build"))
     manifest = project / "models.yaml"
     text = manifest.read_text()
@@ -388,4 +389,24 @@ def test_a_local_targets_variable_values_are_part_of_the_key(project, monkeypatc
     unset = _validate(project, monkeypatch)
     assert unset[0][0] == 1 and "refers to ${TG_OUT}, which is not set" in unset[0][1], unset[0]
     monkeypatch.setenv("TG_OUT", str(project / "build"))
+    assert _validate(project, monkeypatch) == allowed
+
+
+def test_whether_the_policy_allows_a_local_targets_variable_decides_the_answer(project, monkeypatch, computed):
+    """A kept OK must not outlive the policy that let the variable be expanded, nor a kept refusal
+    the policy that allows it now (manifest/local_target.py: a refused variable is never expanded)."""
+    monkeypatch.setenv("TRITON_GITOPS_ALLOWED_ENV", "MODELS_FOLDER")
+    monkeypatch.setenv("MODELS_FOLDER", "team-a")
+    manifest = project / "models.yaml"
+    text = manifest.read_text()
+    manifest.write_text(text.replace("url: build/model_repository", 'url: "build/${MODELS_FOLDER}"', 1))
+    assert manifest.read_text() != text
+    allowed = _validate(project, monkeypatch)
+    assert allowed[0][0] == 0 and _validate(project, monkeypatch) == allowed and len(computed) == 1  # kept
+    monkeypatch.setenv("TRITON_GITOPS_ALLOWED_ENV", "TG_*")
+    refused = _validate(project, monkeypatch)
+    assert refused == _validate(project, monkeypatch, fastpath=False)
+    assert refused[0][0] == 1 and "${MODELS_FOLDER} is not allowed by the storage policy" in refused[0][1], refused[0]
+    assert "team-a" not in refused[0][1] + refused[0][2]
+    monkeypatch.setenv("TRITON_GITOPS_ALLOWED_ENV", "MODELS_*")
     assert _validate(project, monkeypatch) == allowed

@@ -109,6 +109,7 @@ def test_it_is_one_report_with_the_manifests_other_problems(project, tmp_path):
                                  "{project}/out", "${TG_OUT}/repo", "${TG_UNSET_OUT:-build}/repo",
                                  "local://build/repo"])
 def test_a_local_target_inside_the_repository_validates(project, monkeypatch, url):
+    monkeypatch.setenv("TRITON_GITOPS_ALLOWED_ENV", "TG_OUT TG_UNSET_OUT")  # the storage policy allows them
     monkeypatch.setenv("TG_OUT", str(project / "build"))
     monkeypatch.delenv("TG_UNSET_OUT", raising=False)
     _target(project, url.replace("{project}", str(project)))
@@ -128,6 +129,7 @@ def test_the_readme_example_validates_where_it_is(tmp_path, monkeypatch):
 
 def test_a_variable_is_checked_with_its_value_which_is_never_shown(project, tmp_path, monkeypatch):
     secret = f"{tmp_path}/elsewhere//s3cr3t-value/./"  # normalized by the real path: no literal match left
+    monkeypatch.setenv("TRITON_GITOPS_ALLOWED_ENV", "TG_OUT")
     monkeypatch.setenv("TG_OUT", secret)
     line = _target(project, "${TG_OUT}/repo")
     code, out, err = run_cli("validate", "models.yaml", cwd=project)
@@ -143,6 +145,7 @@ def test_a_variable_is_checked_with_its_value_which_is_never_shown(project, tmp_
 
 def test_an_unset_variable_is_reported_as_plan_reports_it(project, monkeypatch):
     """The run cannot tell where the folder is, and refuses the target: validate says so too."""
+    monkeypatch.setenv("TRITON_GITOPS_ALLOWED_ENV", "TG_UNSET_OUT")
     monkeypatch.delenv("TG_UNSET_OUT", raising=False)
     line = _target(project, "${TG_UNSET_OUT}/repo")
     code, out, err = run_cli("validate", "models.yaml", cwd=project)
@@ -158,6 +161,7 @@ def test_an_unset_variable_is_reported_as_plan_reports_it(project, monkeypatch):
 def test_a_variable_cannot_give_a_local_target_another_scheme(project, monkeypatch, value):
     """`url: ${DEPLOY_URL}` is a local folder as written; set to s3://... it would be read as a folder
     `s3:` in the repository. The kind of target is the manifest's to say, so it is refused."""
+    monkeypatch.setenv("TRITON_GITOPS_ALLOWED_ENV", "TG_DEPLOY_URL")
     monkeypatch.setenv("TG_DEPLOY_URL", value)
     line = _target(project, "${TG_DEPLOY_URL}")
     code, out, err = run_cli("validate", "models.yaml", cwd=project)
@@ -174,6 +178,7 @@ def test_a_variable_cannot_give_a_local_target_another_scheme(project, monkeypat
 
 @pytest.mark.parametrize("url", ["~no-such-user-tg/models", "~${TG_USER}/models"])
 def test_a_home_folder_of_no_user_is_a_located_error_not_a_crash(project, monkeypatch, url):
+    monkeypatch.setenv("TRITON_GITOPS_ALLOWED_ENV", "TG_USER")
     monkeypatch.setenv("TG_USER", "s3cr3t-no-such-user")
     line = _target(project, url)
     for command in ("validate", "plan"):
@@ -182,6 +187,91 @@ def test_a_home_folder_of_no_user_is_a_located_error_not_a_crash(project, monkey
         assert code == 1 and found.startswith(f"models.yaml:{line}:16: error: targets.local.url: local folder "
                                               f"'{url}': its ~user is no user of this machine"), out
         assert "internal error" not in err and "Traceback" not in err and "s3cr3t" not in out + err
+
+
+SECRET = "s3cr3t-t0ken-value"
+
+
+def _named_after(root: Path, text: str) -> list:
+    """Every file or folder under `root` whose name holds `text`."""
+    return [os.path.join(folder, name) for folder, folders, files in os.walk(root)
+            for name in folders + files if text in name]
+
+
+def test_a_variable_the_policy_does_not_allow_is_refused_by_every_command_and_never_expanded(
+        project, tmp_path, monkeypatch):
+    """`url: build/${SOME_SECRET}` would otherwise create a folder named after the secret in the work
+    tree, which a workflow may list, upload or commit: the storage policy decides, as for a remote URL."""
+    monkeypatch.setenv("TRITON_GITOPS_ALLOWED_ENV", "TG_OUT")  # a policy that names other variables
+    monkeypatch.setenv("SOME_SECRET", SECRET)
+    line = _target(project, "build/${SOME_SECRET}")
+    code, out, err = run_cli("validate", "models.yaml", cwd=project)
+    found = _error_line(out, "target-env")
+    assert code == 1 and found == (
+        f"models.yaml:{line}:16: error: targets.local.url: ${{SOME_SECRET}} is not allowed by the storage policy, "
+        "so it is not expanded: a pull request could otherwise write the runner's environment into a folder's name, "
+        "which a workflow may list, upload or commit [target-env]"), out
+    assert "TRITON_GITOPS_ALLOWED_ENV=SOME_SECRET in the workflow, or allowed_env in the policy file" in out
+    assert "models.yaml: 1 error, 0 warnings" in out and SECRET not in out + err
+    code, json_out, err = run_cli("validate", "models.yaml", "--output", "json", cwd=project)
+    assert code == 1 and SECRET not in json_out + err
+    assert [(p["rule"], p["line"], p["path"]) for p in json.loads(json_out)["problems"]] == [
+        ("target-env", line, "targets.local.url")]
+    for args in (("plan",), ("sync",), ("sync", "--target", "local"), ("compile",), ("compile", "--dry-run")):
+        code, out, err = run_cli(*args, "models.yaml", cwd=project)
+        assert code == 1 and found in out.splitlines(), (args, out + err)
+        assert SECRET not in out + err and "Traceback" not in err, args
+    assert _named_after(tmp_path, SECRET) == [] and not (project / "build").exists()
+
+
+def test_a_refused_variable_is_not_expanded_where_the_run_resolves_the_target(project, monkeypatch):
+    """The run's own resolution (compiler/sync/target.py, as `sync --revision` and `promote` use
+    it) keeps to the same rule as the manifest's check, with the same words."""
+    monkeypatch.setenv("SOME_SECRET", SECRET)
+    _target(project, "build/${SOME_SECRET}")
+    loaded = load_manifest(project / "models.yaml", policy=policy.Policy(env=("TG_*",)))
+    assert loaded.manifest is not None and [p.rule for p in loaded.problems] == ["target-env"]
+    with pytest.raises(FatalError) as raised:
+        resolve_target(loaded.manifest, None, policy.Policy(env=("TG_*",)))
+    assert str(raised.value).startswith("target 'local': ${SOME_SECRET} is not allowed by the storage policy")
+    assert SECRET not in str(raised.value) + str(raised.value.hint)
+    target = resolve_target(loaded.manifest, "local", policy.Policy(env=("SOME_*",)))
+    assert target.root == str(project / "build" / SECRET) and target.values == {"SOME_SECRET": SECRET}
+
+
+def _sync_into_the_allowed_folder(project: Path) -> None:
+    line = _target(project, "build/${MODELS_FOLDER}")
+    assert line
+    code, out, err = run_cli("validate", "models.yaml", cwd=project)
+    assert code == 0 and "models.yaml: OK (3 models, 12 files)" in out, out + err
+    code, out, err = run_cli("sync", "models.yaml", cwd=project)
+    assert code == 0 and (project / "build" / "team-a" / "preprocess" / "config.pbtxt").is_file(), out + err
+    code, out, err = run_cli("compile", "models.yaml", "--dry-run", cwd=project)  # its default --out: the same folder
+    assert code == 0 and "build/team-a" in out, out + err
+
+
+def test_a_variable_the_environment_policy_allows_is_expanded(project, monkeypatch):
+    monkeypatch.setenv("TRITON_GITOPS_ALLOWED_ENV", "MODELS_FOLDER")
+    monkeypatch.setenv("MODELS_FOLDER", "team-a")
+    _sync_into_the_allowed_folder(project)
+
+
+def test_a_variable_the_policy_file_allows_is_expanded(project, tmp_path, monkeypatch):
+    monkeypatch.delenv("TRITON_GITOPS_ALLOWED_ENV", raising=False)
+    (tmp_path / "policy.yaml").write_text("allowed_env: [MODELS_*]\n")
+    monkeypatch.setenv("TRITON_GITOPS_POLICY", str(tmp_path / "policy.yaml"))
+    monkeypatch.setenv("MODELS_FOLDER", "team-a")
+    _sync_into_the_allowed_folder(project)
+
+
+def test_a_folder_named_on_the_command_line_is_not_under_the_policy(project, tmp_path, monkeypatch):
+    """`--target PATH` is the operator's, not the pull request's: its variables are all expanded."""
+    monkeypatch.setenv("TRITON_GITOPS_ALLOWED_ENV", "TG_OUT")
+    monkeypatch.setenv("OPERATOR_DIR", "mine")
+    code, out, err = run_cli("sync", "models.yaml", "--target", str(tmp_path / "elsewhere") + "/${OPERATOR_DIR}",
+                             cwd=project)
+    assert code == 0, out + err
+    assert (tmp_path / "elsewhere" / "mine" / "preprocess" / "config.pbtxt").is_file()
 
 
 def test_outside_git_the_manifests_folder_is_the_boundary(project, tmp_path):

@@ -104,6 +104,7 @@ def test_an_unset_variable_is_named(tmp_path, monkeypatch):
 
 
 def test_variables_expand_with_defaults(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRITON_GITOPS_ALLOWED_ENV", "TG_OUT TG_MISSING")  # the storage policy allows them
     monkeypatch.setenv("TG_OUT", str(tmp_path / "out"))
     manifest = _manifest(tmp_path, {"local": {"url": "${TG_OUT}/${TG_MISSING:-repo}"}})
     assert run_cli("sync", manifest)[0] == 0
