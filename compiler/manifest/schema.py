@@ -306,7 +306,8 @@ def build_schema(releases: Releases = None) -> dict:
                        "examples": ["e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"]},
             "storage_options": {"type": "object",
                                 "description": "fsspec storage options for a URL source (endpoint, credentials "
-                                               "profile, ...); ${ENV} is expanded",
+                                               "profile, ...); ${ENV} is expanded if "
+                                               "TRITON_GITOPS_ALLOWED_ENV allows it",
                                 "examples": [{"client_kwargs": {"endpoint_url": "${S3_ENDPOINT}"}}]},
         },
         "description": "one version folder of a model and where its files come from",
@@ -343,11 +344,13 @@ def build_schema(releases: Releases = None) -> dict:
                             "examples": ["cpu-small"]},
             "url": {"type": "string", "minLength": 1,
                     "description": "a path (relative to the manifest), file://, s3://, gs://, az:// or abfs:// "
-                                   "URL; ${ENV} and ${ENV:-default} are expanded at run time",
+                                   "URL; ${ENV} and ${ENV:-default} are expanded at run time, only for "
+                                   "variables TRITON_GITOPS_ALLOWED_ENV allows",
                     "examples": ["s3://${MODELS_BUCKET}/triton"]},
             "storage_options": {"type": "object",
                                 "description": "fsspec storage options (s3fs, gcsfs, adlfs), never credentials: "
-                                               "those come from each cloud's own chain; ${ENV} is expanded",
+                                               "those come from each cloud's own chain; ${ENV} is expanded if "
+                                               "TRITON_GITOPS_ALLOWED_ENV allows it",
                                 "examples": [{"client_kwargs": {"region_name": "eu-west-1"}}]},
             "servers": {"type": "array",
                         "items": {"type": "string", "minLength": 1,
