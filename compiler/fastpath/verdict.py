@@ -27,7 +27,8 @@ sources (their stores are read each run), one with a place a credential can be w
 (what it points at is not in the key), one naming a source the plain code refuses to look
 into (outside the git work tree, a device or /proc: never walked), and an answer some input
 of which changed less than RACY_SECONDS before the run began, or during it (its stamps cannot
-tell an edit made while the run read it; like git's racy index, that answer is not kept).
+tell an edit made while the run read it; like git's racy index, that answer is not kept: the
+rule is compiler/storage/files.py's `racy`, shared with the hash index and the rules' results).
 
 One file per manifest beside the per-model cache: `<cache>/results/<hash>.verdict`. A file
 that is corrupt, foreign or unwritable is ignored, never an error.
@@ -50,7 +51,7 @@ from compiler.manifest.sources import source_boundary
 from compiler.manifest.yaml_source import MAX_BYTES
 from compiler.notes import as_data, from_data
 from compiler.storage.env import target_variables, variables_digest
-from compiler.storage.files import stat_key
+from compiler.storage.files import racy, stamp_ns, stat_key
 from compiler.sync.listing import staging_leftovers
 
 _MAGIC = b"triton-gitops verdict 1\n"
@@ -58,7 +59,6 @@ _MAGIC = b"triton-gitops verdict 1\n"
 # links out of a folder): a manifest naming one is never kept, so that nothing walks them.
 _REFUSED_SOURCES = {"source-outside", "source-special", "source-unreadable", "source-symlink-escape",
                     "source-symlink-loop"}
-RACY_SECONDS = 2.0  # file systems with coarse timestamps (FAT: 2 s) cannot tell apart edits closer than this
 
 
 @dataclass
@@ -110,7 +110,7 @@ class _Kept:
 
     def _keep(self, loaded, fields: dict, newest: int = 0) -> None:
         """Write `fields` down with the key, when the answer may be replayed (see the module's
-        list of what is never kept). `newest`: the newest ctime of other inputs seen."""
+        list of what is never kept). `newest`: the newest stamp (stamp_ns) of other inputs seen."""
         manifest = loaded.manifest
         if self.key is None or manifest is None or loaded.document.problems:
             return
@@ -121,10 +121,10 @@ class _Kept:
         paths = list(dict.fromkeys(manifest.local_sources))
         # The walk `_entry` took of the same paths (an edited source: the key matched, the
         # signature did not) is as good as a new one: it was taken after `started`, so a change
-        # before it shows in its ctimes (racy, below) and one after it in the next run's walk.
+        # before it shows in its stamps (racy, below) and one after it in the next run's walk.
         walked = getattr(self, "_walked", None)
         found = walked[1] if walked is not None and walked[0] == paths else _signature(paths)
-        if found is None or max(found[1], newest) >= self.started - int(RACY_SECONDS * 1e9):
+        if found is None or racy(max(found[1], newest), self.started):
             return
         if _key(self.manifest_path, self.settings, self.extra) != self.key:  # the manifest or lock changed meanwhile
             return
@@ -245,7 +245,7 @@ def _key(manifest_path, settings, extra: str = "") -> Optional[bytes]:
     """The digest of everything but the source folders, or None when the manifest (or its lock)
     changed too recently to be trusted, or cannot be read (the plain code then explains)."""
 
-    racy = time.time_ns() - int(RACY_SECONDS * 1e9)
+    moment = time.time_ns()
     digest = hashlib.sha256()
     try:
         for path in (manifest_path, lock_path(manifest_path)):
@@ -253,7 +253,7 @@ def _key(manifest_path, settings, extra: str = "") -> Optional[bytes]:
                 with open(path, "rb") as handle:
                     info = os.fstat(handle.fileno())
                     # Too big to load (yaml_source.MAX_BYTES): never kept, and never read whole here.
-                    if not stat.S_ISREG(info.st_mode) or info.st_ctime_ns >= racy or info.st_size > MAX_BYTES:
+                    if not stat.S_ISREG(info.st_mode) or racy(stamp_ns(info), moment) or info.st_size > MAX_BYTES:
                         return None
                     data = handle.read(MAX_BYTES + 1)
                     if len(data) > MAX_BYTES:  # grew since: as above
@@ -272,7 +272,7 @@ def _key(manifest_path, settings, extra: str = "") -> Optional[bytes]:
 
 
 def _signature(paths: list):
-    """(digest, newest ctime_ns) of the file system under `paths` (see the module's doc), or
+    """(digest, newest stamp_ns) of the file system under `paths` (see the module's doc), or
     None when a symbolic link is on the way to or inside one of them. The text is hashed once,
     at the end: 20,000 source folders are ~100,000 lines, and a call per line cost a third."""
     parts: list = []
@@ -301,7 +301,7 @@ def _signature(paths: list):
             continue
         if stat.S_ISLNK(info.st_mode):
             return None
-        newest = max(newest, info.st_ctime_ns)
+        newest = max(newest, stamp_ns(info))
         parts.append(f"{path}\0{_stamp(info)}")
         if stat.S_ISDIR(info.st_mode):
             below = _walk(path, parts)
@@ -312,7 +312,7 @@ def _signature(paths: list):
 
 
 def _walk(folder: str, parts: list) -> Optional[int]:
-    """Everything under `folder` onto `parts`; the newest ctime seen, or None at a symbolic link."""
+    """Everything under `folder` onto `parts`; the newest stamp (stamp_ns) seen, or None at a symbolic link."""
     newest = 0
     stack = [folder]
     while stack:
@@ -334,8 +334,11 @@ def _walk(folder: str, parts: list) -> Optional[int]:
             except OSError as exc:
                 parts.append(f"{entry.name}\0-{exc.errno}\n")
                 continue
+            # stamp_ns(info), inlined: this runs once per file, 100,000 times at 10,000 models
             if info.st_ctime_ns > newest:
                 newest = info.st_ctime_ns
+            if info.st_mtime_ns > newest:
+                newest = info.st_mtime_ns
             parts.append(f"{entry.name}\0{_stamp(info)}")
             if stat.S_ISDIR(info.st_mode):
                 stack.append(entry.path)

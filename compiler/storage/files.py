@@ -19,6 +19,28 @@ def stat_key(stat) -> list:
     return [stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino, stat.st_dev]
 
 
+# git's "racy" rule, the one place it is decided for every cache kept between runs that trusts
+# a stat key or a file's stamps. Two writes within one tick of a file system's clock leave the
+# same stamps (FAT's ticks every 2 s; SMB servers and other network file systems may round to
+# the second), so a stat key taken that close to a write vouches for no content: such a file
+# is trusted by the run that read it, never by a later one.
+RACY_SECONDS = 2.0
+
+
+def stamp_ns(stat) -> int:
+    """The later of a file's mtime and ctime (ns): what the racy rule compares. Both, because
+    mtime can be set back or ahead by hand and ctime is not a change time everywhere (Windows
+    reports the creation time)."""
+    return max(stat.st_mtime_ns, stat.st_ctime_ns)
+
+
+def racy(stamp: int, moment_ns: int) -> bool:
+    """Whether a stamp (stamp_ns, or the newest of several) is within RACY_SECONDS of
+    `moment_ns` (time.time_ns() taken before the file was looked at), or later: a write made
+    after that look could have left it unchanged."""
+    return stamp >= moment_ns - int(RACY_SECONDS * 1_000_000_000)
+
+
 def write_atomic(path, data, temp_name: str = "") -> None:
     """Replace `path` whole with `data` (bytes or str): readers see the old file or the new one,
     never half of one. The temporary file is beside it (same file system), named `temp_name`

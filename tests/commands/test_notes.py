@@ -11,8 +11,8 @@ import sys
 import pytest
 
 from compiler.commands import plan, validate
-from compiler.fastpath import verdict
 from compiler.rules import onnx_model
+from compiler.storage import files as storage_files
 from tests.helpers import run_cli, write
 
 # Two ONNX Runtime models whose version files are not ONNX, and no `triton:`: three notes found
@@ -81,10 +81,10 @@ def _runs(project, monkeypatch, args: tuple, counted, computed_calls: list) -> l
             out.append((code, stdout, stderr, how, output,
                         len(counted) > before[0], len(computed_calls) > before[1]))
 
-    monkeypatch.setattr(verdict, "RACY_SECONDS", 2.0)  # the files were just written: no answer is kept
+    monkeypatch.setattr(storage_files, "RACY_SECONDS", 2.0)  # the files were just written: no answer is kept
     run("computed")
     run("per-model cache")
-    monkeypatch.setattr(verdict, "RACY_SECONDS", 0.0)
+    monkeypatch.setattr(storage_files, "RACY_SECONDS", 0.0)
     run("kept")
     run("replayed")
     monkeypatch.setenv("TRITON_GITOPS_FASTPATH", "0")
@@ -162,7 +162,7 @@ def test_installing_onnx_brings_the_graph_checks_back(tmp_path, monkeypatch):
           + MODEL.replace("name: X", "name: x") + "    versions: {1: {source: src/a.onnx}}\n")
     monkeypatch.setenv("TRITON_GITOPS_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("TRITON_GITOPS_FASTPATH", raising=False)
-    monkeypatch.setattr(verdict, "RACY_SECONDS", 0.0)
+    monkeypatch.setattr(storage_files, "RACY_SECONDS", 0.0)
     loads = _count_compile_loads(monkeypatch)
 
     def runs() -> list:

@@ -14,7 +14,7 @@ import time
 import pytest
 
 from compiler.commands import plan
-from compiler.fastpath import verdict
+from compiler.storage import files as storage_files
 from compiler.sync.state import STATE_NAME
 from tests.fastpath.test_verdict import CHANGES, _break, example_project
 from tests.helpers import REPO, run_cli
@@ -156,7 +156,7 @@ def test_a_url_on_the_command_line_is_resolved_again_at_replay(project, bucket, 
 
 
 def test_a_racy_half_is_not_kept(project, bucket, monkeypatch, counted, tmp_path):
-    monkeypatch.setattr(verdict, "RACY_SECONDS", 3600.0)
+    monkeypatch.setattr(storage_files, "RACY_SECONDS", 3600.0)
     _plan(project, monkeypatch)
     _plan(project, monkeypatch)
     assert counted == {"full": 4, "half": 0}
@@ -172,7 +172,7 @@ def test_a_replayed_half_with_the_prefetch_helper_says_the_same(project, bucket,
                               env={**env, **extra}, cwd=project, capture_output=True, text=True, timeout=120)
         return done.returncode, done.stdout
 
-    time.sleep(verdict.RACY_SECONDS + 2.1)  # no racy window here: the project was written just now (0 in this process)
+    time.sleep(storage_files.RACY_SECONDS + 2.1)  # no racy window here: the project was written just now (0 in this process)
     kept = plan_()
     (entry,) = (tmp_path / "cache" / "results").glob("*.plan")
     stamp = entry.stat().st_mtime_ns

@@ -15,6 +15,7 @@ from compiler.commands import validate
 from compiler.compile import tool_stamp
 from compiler.control_files import STATE_NAME, TMP_PREFIX
 from compiler.fastpath import verdict
+from compiler.storage import files as storage_files
 from tests.helpers import REPO, run_cli
 
 
@@ -39,7 +40,7 @@ def example_project(tmp_path, monkeypatch) -> Path:
     (folder / "models.lock").write_text(json.dumps(lock))
     monkeypatch.setenv("TRITON_GITOPS_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("TRITON_GITOPS_FASTPATH", raising=False)
-    monkeypatch.setattr(verdict, "RACY_SECONDS", 0.0)
+    monkeypatch.setattr(storage_files, "RACY_SECONDS", 0.0)
     return folder
 
 
@@ -153,7 +154,7 @@ def test_a_folder_on_the_way_to_the_sources_turned_into_a_symlink(project, monke
 
 
 def test_a_racy_answer_is_not_kept(project, monkeypatch, computed, tmp_path):
-    monkeypatch.setattr(verdict, "RACY_SECONDS", 3600.0)  # every input changed "just now"
+    monkeypatch.setattr(storage_files, "RACY_SECONDS", 3600.0)  # every input changed "just now"
     _validate(project, monkeypatch)
     _validate(project, monkeypatch)
     assert len(computed) == 4
