@@ -10,11 +10,12 @@ from the bytes written, so a crash or a mismatch never leaves a partial or unver
 blob. The remote index is what lets a second run skip the download (the store's stamp
 changes whenever the object is rewritten); the local index lets a second run skip
 re-hashing an unchanged local file (like git's index, ctime is in the key because
-nothing can set it back). Remote records are small files of their own; the local index is
-one file, read once and written back once per run (merged with what other runs wrote
-meanwhile), because a manifest may list thousands of small local files. Everything is
-written by rename, so parallel runs never corrupt one another; losing the cache only costs
-time.
+nothing can set it back; and like git's, an entry whose file changed within RACY_SECONDS of
+being hashed is used by that run only, never saved: compiler/artifacts/file_digest.py).
+Remote records are small files of their own; the local index is one file, read once and
+written back once per run (merged with what other runs wrote meanwhile), because a manifest
+may list thousands of small local files. Everything is written by rename, so parallel runs
+never corrupt one another; losing the cache only costs time.
 """
 from __future__ import annotations
 
@@ -142,11 +143,18 @@ class Cache:
                 self._local = self._read_local()
             return self._local.get(path)
 
-    def set_local_record(self, path: str, record: list) -> None:
+    def set_local_record(self, path: str, record: list, keep: bool = True) -> None:
+        """Record a file's stat key and digests; `keep=False`: for this run only, never saved
+        (a racy stat key, file_digest.digest_local: the next run must read the file again)."""
         with self._lock:
             if self._local is None:
                 self._local = self._read_local()
-            self._local[path] = self._local_changed[path] = record
+            self._local[path] = record
+            if keep:
+                self._local_changed[path] = record
+            else:
+                # What this run learnt of an earlier state of the file is no use to the next.
+                self._local_changed.pop(path, None)
 
     def save(self) -> None:
         """Write the local index back: merged with the file as it is now, newest entries last."""

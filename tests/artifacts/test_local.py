@@ -1,16 +1,19 @@
 """Local sources: digests, pins, models.lock and --locked, the hash index, LFS pointers, checksum agent."""
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 
 import pytest
 
 from compiler.artifacts import file_digest as files_mod
+from compiler.artifacts.cache import Cache
 from compiler.artifacts.digest import folder_digest
-from compiler.storage.files import sha256_file
+from compiler.storage import files as storage_files
+from compiler.storage.files import sha256_file, stat_key
 from tests.artifacts.manifests import files_of, sha256, write_manifest
-from tests.helpers import run_cli, run_json
+from tests.helpers import coarse_stamps, run_cli, run_json
 
 
 def make_folder(root, files: dict):
@@ -140,6 +143,62 @@ def test_second_compile_does_not_rehash(tmp_path, monkeypatch):
     assert len(calls) == 2
 
 
+def _rewrite_in_place(path, data: bytes) -> None:
+    """New bytes, the same size and inode (what an editor saving in place, or `cp`, does)."""
+    with open(path, "r+b") as handle:
+        handle.write(data)
+
+
+def test_a_file_rewritten_in_the_tick_it_was_hashed_in_is_hashed_again_by_the_next_run(tmp_path, monkeypatch):
+    """git's racy case: on a file system whose clock ticks coarsely (simulated: coarse_stamps),
+    a file rewritten with the same size in the tick it was hashed in keeps its stat key. The run
+    that hashed it uses the digest; the next run must not trust it."""
+    coarse_stamps(monkeypatch)
+    model = tmp_path / "model.onnx"
+    model.write_bytes(b"a" * 1000)
+    cache = Cache(tmp_path / "cache")
+    calls = []
+    real = files_mod.sha256_file
+    monkeypatch.setattr(files_mod, "sha256_file", lambda path: calls.append(path) or real(path))
+    sha, _, key = files_mod.digest_local(cache, model)
+    assert sha == sha256(b"a" * 1000)
+    assert files_mod.digest_local(cache, model)[0] == sha and len(calls) == 1  # this run: the digest it read
+    cache.save()
+    _rewrite_in_place(model, b"b" * 1000)
+    assert stat_key(os.stat(model)) == key  # what the simulation is for: the stat key cannot tell
+    assert files_mod.digest_local(Cache(tmp_path / "cache"), model)[0] == sha256(b"b" * 1000)  # the next run
+    assert len(calls) == 2
+
+
+def test_a_file_hashed_once_its_stamps_are_old_is_kept_for_the_next_run(tmp_path, monkeypatch):
+    """The other side of the racy rule: stamps older than RACY_SECONDS vouch for the content,
+    and the next run (a new Cache reading the saved index) hashes nothing."""
+    model = tmp_path / "model.onnx"
+    model.write_bytes(b"a" * 1000)
+    monkeypatch.setattr(storage_files, "RACY_SECONDS", 0.0)  # as if written long ago (ctime cannot be set back)
+    cache = Cache(tmp_path / "cache")
+    first = files_mod.digest_local(cache, model)
+    cache.save()
+    calls = []
+    monkeypatch.setattr(files_mod, "sha256_file", lambda path: calls.append(path))
+    assert files_mod.digest_local(Cache(tmp_path / "cache"), model) == first and calls == []
+
+
+def test_lock_records_the_new_digest_of_a_file_rewritten_in_the_tick_it_was_locked_in(tmp_path, monkeypatch):
+    """The racy case end to end: models.lock (what review approves) must hold the sha256 of the
+    bytes the file holds, even when the rewrite left its stat key as it was (coarse_stamps)."""
+    coarse_stamps(monkeypatch)
+    (tmp_path / "big.onnx").write_bytes(b"x" * 100_000)
+    manifest = write_manifest(tmp_path, {1: "big.onnx"})
+    assert run_cli("lock", manifest)[0] == 0
+    key = stat_key(os.stat(tmp_path / "big.onnx"))
+    _rewrite_in_place(tmp_path / "big.onnx", b"y" * 100_000)
+    assert stat_key(os.stat(tmp_path / "big.onnx")) == key
+    assert run_cli("lock", manifest)[0] == 0
+    lock = json.loads((tmp_path / "models.lock").read_text())
+    assert lock["versions"]["m/1"]["sha256"] == sha256(b"y" * 100_000)
+
+
 def test_lfs_pointer_is_reported_with_the_command_that_fixes_it(tmp_path):
     repo = tmp_path / "repo"
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
@@ -206,7 +265,8 @@ def test_names_the_folder_digest_cannot_represent_are_refused(tmp_path, name):
     assert code == 1 and "[source-file-name]" in out
 
 
-def test_cache_prune(tmp_path, isolated_cache):
+def test_cache_prune(tmp_path, isolated_cache, monkeypatch):
+    monkeypatch.setattr(storage_files, "RACY_SECONDS", 0.0)  # a.onnx, written just now, goes into the hash index
     (tmp_path / "a.onnx").write_bytes(b"a")
     manifest = write_manifest(tmp_path, {1: "a.onnx"})
     run_cli("validate", manifest)
@@ -214,7 +274,8 @@ def test_cache_prune(tmp_path, isolated_cache):
     code, out, _ = run_cli("cache", "prune")
     assert code == 0 and "removed 0 files" in out
     code, out, _ = run_cli("cache", "prune", "--all")
-    assert code == 0 and "removed 2 files " in out  # the hash index and the result cache (compiler/fastpath)
+    # the hash index, the result cache and validate's kept answer (compiler/fastpath)
+    assert code == 0 and "removed 3 files " in out
     assert not any(p.is_file() for p in isolated_cache.rglob("*"))
     shutil.rmtree(isolated_cache, ignore_errors=True)
     assert run_cli("cache", "prune")[0] == 0  # no cache at all is fine
