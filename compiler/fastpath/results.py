@@ -22,10 +22,12 @@ answer is the answer the plain code would give:
   for an ensemble, each step's config, versions and whether the repository has it; and every
   look the rules took into the model's folder, replayed against the folder as it is now, with
   the stat key (size, mtime, ctime, inode, device: compiler/storage/files.stat_key) of each
-  file they were given to read; an ONNX graph, which the rule reads through a look of its own
-  (onnx_graph), with its stat key and what was read of it (its inputs and outputs, or why
-  not): a graph whose stamp changed is read again and compared, so a fresh checkout (every
-  stamp new, the same graphs) does not run the rules again;
+  file they were given to read (never kept when one of them changed within RACY_SECONDS of
+  that look: its stamps could not show a rewrite in the same tick); an ONNX graph, which the
+  rule reads through a look of its own (onnx_graph), with its stat key and what was read of it
+  (its inputs and outputs, or why not): a graph whose stamp changed is read again and
+  compared, so a fresh checkout (every stamp new, the same graphs) does not run the rules
+  again once its stamps are RACY_SECONDS old;
 - and, around all of it, the tool itself: its version, the stamps of its own files, Python's
   and protobuf's versions. A cache written by other code is never read.
 
@@ -42,6 +44,7 @@ import hashlib
 import marshal
 import os
 import stat
+import time
 from pathlib import Path
 
 from compiler.answers import PLAIN, Plain  # noqa: F401 - PLAIN: what compiler.fastpath hands out when off
@@ -52,7 +55,7 @@ from compiler.notes import as_data, from_data
 from compiler.proto import ModelConfig
 from compiler.rules import Findings
 from compiler.rules.onnx_model import Tensor
-from compiler.storage.files import stat_key
+from compiler.storage.files import racy, stamp_ns, stat_key
 
 _MAGIC = b"triton-gitops results 2\n"  # 2: the rules' entries keep their notes
 _SECTIONS = ("doc", "normal", "parse", "render", "rules")
@@ -267,7 +270,9 @@ _UNCACHEABLE = object()
 def _seen(answer):
     """What a folder answer looked like, as plain data to compare with a later replay: a path
     handed out to be read, as the file's stat key (size, mtime, ctime, inode, device: ctime
-    shows an edit that kept size and mtime); an ONNX graph (onnx_graph) as its tensors."""
+    shows an edit that kept size and mtime), or uncacheable while its stamps are racy (a
+    rewrite in the same tick would keep them: compiler/storage/files.py); an ONNX graph
+    (onnx_graph) as its tensors."""
     if answer is None or isinstance(answer, (bool, int, float, str)):
         return answer
     if isinstance(answer, (set, frozenset)):
@@ -278,12 +283,15 @@ def _seen(answer):
     if isinstance(answer, Tensor):
         return [answer.name, answer.data_type, list(answer.dims)]
     if isinstance(answer, Path):
+        moment = time.time_ns()  # before the stat, as the hash index does (file_digest.digest_local)
         try:
             info = os.stat(answer)
         except (OSError, ValueError):
             return [str(answer)]
         if not stat.S_ISREG(info.st_mode):
             return _UNCACHEABLE  # a folder: its stamp does not cover what is inside
+        if racy(stamp_ns(info), moment):
+            return _UNCACHEABLE  # this run reads it; the next one must read it again
         return [str(answer), *stat_key(info)]
     return _UNCACHEABLE
 

@@ -14,9 +14,10 @@ CHUNK = 4 << 20
 def stat_key(stat) -> list:
     """What identifies one state of a local file, like git's index: size, mtime, ctime (which
     nothing can set back, so an edit keeping size and mtime still shows), inode and device.
-    The hash index (compiler/artifacts/file_digest.py) and the kept answers
-    (compiler/fastpath/verdict.py) trust a file's digest, or an answer, while it is unchanged,
-    and only when it was not `racy` when they looked."""
+    The hash index (compiler/artifacts/file_digest.py), the rules' results
+    (compiler/fastpath/results.py) and the kept answers (compiler/fastpath/verdict.py) trust a
+    file's digest, or an answer, while it is unchanged, and only when it was not `racy` when
+    they looked."""
     return [stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino, stat.st_dev]
 
 

@@ -13,7 +13,9 @@ import pytest
 
 from compiler.answers import PLAIN
 from compiler.artifacts.settings import Settings
-from tests.helpers import REPO, run_json
+from compiler.storage import files as storage_files
+from compiler.storage.files import stat_key
+from tests.helpers import REPO, coarse_stamps, run_json
 
 
 @pytest.fixture
@@ -231,6 +233,9 @@ def onnx_project(tmp_path, monkeypatch):
     _graph(folder / "src" / "model.onnx", "X")
     (folder / "models.yaml").write_text(ONNX_MANIFEST)
     monkeypatch.setenv("TRITON_GITOPS_CACHE_DIR", str(tmp_path / "cache"))
+    # The graph was written just now: no racy window here, or no findings would be kept
+    # (test_a_graph_rewritten_in_the_tick_it_was_read_in_is_read_again covers the window).
+    monkeypatch.setattr(storage_files, "RACY_SECONDS", 0.0)
     runs: list = []
     plain = registry.run_all
     monkeypatch.setattr(registry, "run_all", lambda config, ctx: runs.append(config.name) or plain(config, ctx))
@@ -288,3 +293,22 @@ def test_a_graph_that_changed_is_checked_again(onnx_project, monkeypatch, how):
     assert "allowed inputs are: Z" in problems[0]["message"]
     assert runs == ["m", "m"]
     assert _loaded(manifest, monkeypatch, fastpath=False)[0] == problems
+
+
+def test_a_graph_rewritten_in_the_tick_it_was_read_in_is_read_again(onnx_project, monkeypatch):
+    """git's racy case: on a file system whose clock ticks coarsely (simulated: coarse_stamps), a
+    graph rewritten in place with the same size, in the tick the rules read it in, keeps its stat
+    key. The findings of a read that close to a write are not kept: the next run reads it again."""
+    manifest, runs = onnx_project
+    coarse_stamps(monkeypatch)
+    source = manifest.parent / "src" / "model.onnx"
+    _fresh_checkout(source)  # written within the simulated tick
+    assert _loaded(manifest, monkeypatch, fastpath=True)[0] == [] and runs == ["m"]
+    key = stat_key(os.stat(source))
+    renamed = _graph(manifest.parent / "other.onnx", "Z").read_bytes()
+    with open(source, "r+b") as handle:
+        handle.write(renamed)  # the same size (the input's name is one letter either way)
+    assert stat_key(os.stat(source)) == key  # what the simulation is for: the stat key cannot tell
+    problems = _loaded(manifest, monkeypatch, fastpath=True)[0]
+    assert [p["rule"] for p in problems] == ["onnx-io"], problems
+    assert runs == ["m", "m"]
