@@ -88,6 +88,7 @@ def main() -> int:
     time.sleep(RACY_SECONDS + 0.5)
     env_root = Path(__file__).resolve().parents[1]
     os.environ["PYTHONPATH"] = str(env_root) + os.pathsep + os.environ.get("PYTHONPATH", "")
+    os.environ["TRITON_GITOPS_CACHE_DIR"] = str(work / ".cache")  # its own, not the user's (nor another run's)
 
     def clear(*names):
         return lambda: [shutil.rmtree(work / n, ignore_errors=True) for n in names]

@@ -48,6 +48,7 @@ sys.path.insert(0, str(HERE.parent))
 
 from bench.s3_replay import Recorder, stats_of  # noqa: E402 - after the path
 from bench.scale_bench import CLI, generate, run  # noqa: E402 - after the path
+from compiler.storage.files import RACY_SECONDS  # noqa: E402 - after the path
 from tests.support.emulators import SeaweedEmulator  # noqa: E402 - after the path
 
 WALL_TARGET = 3.0  # seconds: issue 18's no-op plan on S3 at 10,000 models x 2 versions
@@ -132,7 +133,7 @@ def main() -> int:
         for i, (label, cli) in enumerate(clis.items()):
             run(cli + ["compile", "models.yaml", "--out", f"build/compiled-{i}"], work, env=envs[label])
         run(next(iter(clis.values())) + ["sync"] + plan_args[1:] + ["--jobs", "32"], work, env=next(iter(envs.values())))
-        time.sleep(2.5)  # the plan's local half is kept only for inputs unchanged for 2 s (RACY_SECONDS)
+        time.sleep(RACY_SECONDS + 0.5)  # the plan's local half is kept only for inputs unchanged for RACY_SECONDS
         for label, cli in clis.items():
             plan(cli, work, envs[label], plan_args)
         print(f"setup (compile, sync, one plan): {time.perf_counter() - started:.0f} s", flush=True)
