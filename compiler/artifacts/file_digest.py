@@ -4,7 +4,9 @@ A local file is hashed once; later runs (and the sync, in the same run) find its
 the cache's local index for as long as its stat key (size, mtime, ctime, inode, device) is
 unchanged, unless it was hashed within RACY_SECONDS of its last change (git's racy rule,
 compiler/storage/files.py): then only the run that hashed it uses the digest, and the next
-run hashes it again, until its stamps are old enough to vouch for it. A remote file whose store
+run hashes it again, until its stamps are old enough to vouch for it. A big file that git
+checked out from a Git LFS pointer and vouches for as unmodified takes its sha256 from the
+pointer instead of being read (lfs_digest.py). A remote file whose store
 stamp was seen before is not read again: its digest comes from the remote index and its
 bytes, when needed, from the content-addressed blob. Everything else is downloaded once.
 """
@@ -16,6 +18,7 @@ from dataclasses import replace
 from typing import Optional
 from urllib.parse import urlsplit, urlunsplit
 
+from compiler.artifacts import lfs_digest
 from compiler.artifacts.fetch import Mismatch, download
 from compiler.storage.files import md5_file, racy, sha256_file, stamp_ns, stat_key
 
@@ -32,10 +35,12 @@ def recorded_digests(cache, path: str, stat, want_md5: bool = False) -> Optional
 
 def digest_local(cache, path, want_md5: bool = False) -> tuple:
     """(sha256, md5 or "", stat key) of a local file: from the index while its stat key still
-    matches, else read (md5 only when asked: it is slower than sha256). The key is None when the file changed while it was read (then
-    nothing is recorded, and the digest belongs to no stat anyone will see again). A digest
-    read while the file's stamps were racy (storage/files.py: written within RACY_SECONDS of
-    the stat) serves this run only: a same-tick rewrite would keep its stat key."""
+    matches, else from its Git LFS pointer when git vouches for the file, else read (md5 only
+    when asked, and always read: it is slower than sha256). The key is None when the file
+    changed while it was read (then nothing is recorded, and the digest belongs to no stat
+    anyone will see again). A digest taken while the file's stamps were racy (storage/files.py:
+    written within RACY_SECONDS of the stat) serves this run only: a same-tick rewrite would
+    keep its stat key. The one place a local file's sha256 is taken."""
     key = os.path.abspath(path)
     moment = time.time_ns()  # before the stat: a write after it must not be able to keep the stamps
     stat = os.stat(key)
@@ -44,7 +49,7 @@ def digest_local(cache, path, want_md5: bool = False) -> tuple:
         return known[0], known[1], stat_key(stat)
     record = cache.local_record(key)
     sha = record[5] if record and record[:5] == stat_key(stat) else ""  # then only the md5 is missing
-    sha = sha or sha256_file(key)
+    sha = sha or lfs_digest.pointer_sha256(key, stat) or sha256_file(key)
     md5 = md5_file(key) if want_md5 else ""
     if stat_key(os.stat(key)) == stat_key(stat):  # only remember a digest of a file that held still
         cache.set_local_record(key, stat_key(stat) + [sha, md5], keep=not racy(stamp_ns(stat), moment))
