@@ -16,12 +16,16 @@ it (or cleaned into it), untouched since. So it is trusted only when all of thes
   file's now: size, mtime and ctime to the nanosecond, inode, device (git's own check below
   compares seconds; an edit that sets mtime back within the second of the recorded ctime
   would pass it);
-* the entry is not racily clean: the file's last change (mtime, ctime) is in an earlier
-  second than the index file's mtime (git compares seconds; an entry of the index's own
-  second is one git can only settle by reading the file, which is our job, not a filter's);
-* `git diff-files` says the file is unmodified against the index, with git's full stat check
-  (`core.checkStat`, `core.trustctime`, `core.ignoreStat` and fsmonitor overridden, whatever
-  the repository's config says);
+* the entry is not racily clean: the file's last change (mtime, ctime) is earlier than the
+  index file's mtime, to the nanosecond (an entry of the index's own tick is one only reading
+  the file could settle, which is our job, not a filter's);
+* when the change is also in an earlier second than the index, `git diff-files` says the file
+  is unmodified against the index, with git's full stat check (`core.checkStat`,
+  `core.trustctime`, `core.ignoreStat` and fsmonitor overridden, whatever the repository's
+  config says). An entry of the index's second but of an earlier tick (a fresh clone's last
+  files) is racily clean to git as built here, which compares seconds and would read the file
+  through the clean filter to settle it: there the recorded stat, equal to the nanosecond,
+  settles it, by git's own rule when built with USE_NSEC;
 * our own stat key is the same before git was asked and after it answered.
 
 Anything else, or any failure, gives None and the caller hashes the file. The git commands
@@ -97,8 +101,9 @@ def _vouched_sha256(git: str, folder: str, name: str, stat) -> Optional[str]:
     if where.returncode != 0 or len(lines) != 2 or lines[0] != "true":
         return None
     index = os.stat(os.path.join(folder, lines[1]))  # --git-path answers relative to `folder`, or absolute
-    if max(stat.st_mtime_ns, stat.st_ctime_ns) // 10**9 >= index.st_mtime_ns // 10**9:
-        return None  # racily clean: git could only tell by reading the file
+    changed = max(stat.st_mtime_ns, stat.st_ctime_ns)
+    if changed >= index.st_mtime_ns:
+        return None  # racily clean even to the nanosecond: only reading the file could tell
     listed = run("ls-files", "--stage", "-v", "-t", "--debug", "-z", "--", name)
     entry, _, recorded = listed.stdout.partition(b"\0")
     if listed.returncode != 0 or not entry or b"\0" in recorded:
@@ -113,6 +118,10 @@ def _vouched_sha256(git: str, folder: str, name: str, stat) -> Optional[str]:
     pointer = parse_pointer(text) if text is not None else None
     if pointer is None or not pointer.sha256 or pointer.size != stat.st_size:
         return None
+    if changed // 10**9 == index.st_mtime_ns // 10**9:
+        # racily clean to a git that compares seconds (it would read the file through a filter),
+        # not to the nanosecond: the recorded stat, equal to ours to the nanosecond, settles it
+        return pointer.sha256
     # exit 0: unmodified against the index; 1: modified (stat-dirty counts); else git failed
     unmodified = run("diff-files", "--quiet", "--no-ext-diff", "--no-textconv", "--", name)
     return pointer.sha256 if unmodified.returncode == 0 else None
