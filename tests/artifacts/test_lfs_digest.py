@@ -12,6 +12,7 @@ import pytest
 from compiler.artifacts import file_digest, lfs_digest
 from compiler.artifacts.cache import Cache
 from compiler.artifacts.lfs import parse_pointer
+from compiler.storage import files as storage_files
 from tests.artifacts.lfs_repo import MIB, git, index_blob, lfs_repo, needs_git_lfs, next_second, small_threshold
 from tests.artifacts.manifests import write_manifest
 from tests.helpers import run_json
@@ -36,6 +37,7 @@ def digest(tmp_path, path) -> str:
 
 
 def test_a_committed_lfs_file_is_not_read_and_its_digest_is_the_pointers(tmp_path, small_threshold, monkeypatch):
+    monkeypatch.setattr(storage_files, "RACY_SECONDS", 0.0)
     repo = lfs_repo(tmp_path / "repo", {"models/m/1/model.onnx": DATA})
     pointer = parse_pointer(index_blob(repo, "models/m/1/model.onnx"))
     assert pointer is not None and pointer.size == len(DATA)  # git-lfs made a pointer in the index
@@ -45,7 +47,9 @@ def test_a_committed_lfs_file_is_not_read_and_its_digest_is_the_pointers(tmp_pat
     sha, md5, key = file_digest.digest_local(cache, path)
     assert sha == hashlib.sha256(DATA).hexdigest() == pointer.sha256 and md5 == "" and key is not None
     cache.save()
-    # recorded in the hash index like a hashed digest: the next run asks git nothing
+    # recorded in the hash index like a hashed digest (the file's stamps being old enough: they
+    # are seconds old here, and storage/files.py's racy window is patched away): the next run
+    # asks git nothing
     monkeypatch.setattr(lfs_digest, "_vouched_sha256", lambda *a: pytest.fail("git asked again"))
     assert file_digest.digest_local(Cache(tmp_path / "cache"), path)[0] == sha
 
