@@ -67,6 +67,17 @@ def _validate(folder: Path, monkeypatch, fastpath: bool = True, *extra) -> list:
     return out
 
 
+def _kept_ok_with(project: Path, monkeypatch, computed: list, old: str, new: str) -> list:
+    """validate's answers once the manifest's `old` reads `new`: an OK, computed once and kept."""
+    manifest = project / "models.yaml"
+    text = manifest.read_text()
+    manifest.write_text(text.replace(old, new, 1))
+    assert manifest.read_text() != text
+    allowed = _validate(project, monkeypatch)
+    assert allowed[0][0] == 0 and _validate(project, monkeypatch) == allowed and len(computed) == 1  # kept
+    return allowed
+
+
 def test_a_replay_says_exactly_what_the_plain_code_says(project, monkeypatch, computed, tmp_path):
     plain = _validate(project, monkeypatch, fastpath=False)
     assert computed == ["models.yaml", "models.yaml"]
@@ -357,12 +368,7 @@ def test_a_remote_targets_variable_values_are_part_of_the_key(project, monkeypat
     checked with, nor a kept refusal the value that fixed it."""
     monkeypatch.setenv("TRITON_GITOPS_ALLOWED_ENV", "MODELS_CONTAINER")
     monkeypatch.setenv("MODELS_CONTAINER", "models")
-    manifest = project / "models.yaml"
-    text = manifest.read_text()
-    manifest.write_text(text.replace("targets:", 'targets:\n  prod: {url: "abfs://${MODELS_CONTAINER}/prod"}', 1))
-    assert manifest.read_text() != text
-    allowed = _validate(project, monkeypatch)
-    assert allowed[0][0] == 0 and _validate(project, monkeypatch) == allowed and len(computed) == 1  # kept
+    allowed = _kept_ok_with(project, monkeypatch, computed, "targets:", 'targets:\n  prod: {url: "abfs://${MODELS_CONTAINER}/prod"}')
     monkeypatch.setenv("MODELS_CONTAINER", "models@evil.example.com")  # the account's endpoint: elsewhere
     refused = _validate(project, monkeypatch)
     assert refused == _validate(project, monkeypatch, fastpath=False)
@@ -376,12 +382,7 @@ def test_a_local_targets_variable_values_are_part_of_the_key(project, monkeypatc
     OK must not outlive the value it was checked with, nor a kept refusal the value that fixed it."""
     monkeypatch.setenv("TRITON_GITOPS_ALLOWED_ENV", "TG_OUT")  # the storage policy lets it be expanded
     monkeypatch.setenv("TG_OUT", str(project / "build"))
-    manifest = project / "models.yaml"
-    text = manifest.read_text()
-    manifest.write_text(text.replace("url: build/model_repository", 'url: "${TG_OUT}/repo"', 1))
-    assert manifest.read_text() != text
-    allowed = _validate(project, monkeypatch)
-    assert allowed[0][0] == 0 and _validate(project, monkeypatch) == allowed and len(computed) == 1  # kept
+    allowed = _kept_ok_with(project, monkeypatch, computed, "url: build/model_repository", 'url: "${TG_OUT}/repo"')
     monkeypatch.setenv("TG_OUT", str(tmp_path / "elsewhere"))
     refused = _validate(project, monkeypatch)
     assert refused == _validate(project, monkeypatch, fastpath=False)
@@ -398,12 +399,7 @@ def test_whether_the_policy_allows_a_local_targets_variable_decides_the_answer(p
     the policy that allows it now (manifest/local_target.py: a refused variable is never expanded)."""
     monkeypatch.setenv("TRITON_GITOPS_ALLOWED_ENV", "MODELS_FOLDER")
     monkeypatch.setenv("MODELS_FOLDER", "team-a")
-    manifest = project / "models.yaml"
-    text = manifest.read_text()
-    manifest.write_text(text.replace("url: build/model_repository", 'url: "build/${MODELS_FOLDER}"', 1))
-    assert manifest.read_text() != text
-    allowed = _validate(project, monkeypatch)
-    assert allowed[0][0] == 0 and _validate(project, monkeypatch) == allowed and len(computed) == 1  # kept
+    allowed = _kept_ok_with(project, monkeypatch, computed, "url: build/model_repository", 'url: "build/${MODELS_FOLDER}"')
     monkeypatch.setenv("TRITON_GITOPS_ALLOWED_ENV", "TG_*")
     refused = _validate(project, monkeypatch)
     assert refused == _validate(project, monkeypatch, fastpath=False)
