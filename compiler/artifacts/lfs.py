@@ -9,6 +9,7 @@ lfs_digest.py takes a checked-out file's digest from it when git vouches for the
 """
 from __future__ import annotations
 
+import os
 import posixpath
 import re
 from dataclasses import dataclass
@@ -81,4 +82,6 @@ def pointer_problem(files: list, source: str, doc_path: tuple, remote: bool) -> 
         folder = posixpath.commonpath([posixpath.dirname(r) for r in rels])
         pattern = ",".join(rels) if len(rels) <= 3 else (folder + "/**" if folder else "*")
         hint = f"run `git lfs pull --include=\"{pattern}\"` in {root}"
+        if os.environ.get("GITHUB_ACTIONS") == "true":  # the checkout step is where a workflow fixes it
+            hint += " (in a GitHub Actions workflow: `lfs: true` under the actions/checkout step's `with:`)"
     return Problem(message, "source-lfs-pointer", doc_path, hint=hint)

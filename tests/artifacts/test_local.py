@@ -199,7 +199,8 @@ def test_lock_records_the_new_digest_of_a_file_rewritten_in_the_tick_it_was_lock
     assert lock["versions"]["m/1"]["sha256"] == sha256(b"y" * 100_000)
 
 
-def test_lfs_pointer_is_reported_with_the_command_that_fixes_it(tmp_path):
+def test_lfs_pointer_is_reported_with_the_command_that_fixes_it(tmp_path, monkeypatch):
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
     repo = tmp_path / "repo"
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
     pointer = (b"version https://git-lfs.github.com/spec/v1\n"
@@ -212,6 +213,11 @@ def test_lfs_pointer_is_reported_with_the_command_that_fixes_it(tmp_path):
     assert problem["rule"] == "source-lfs-pointer"
     assert "models/bert/1/model.onnx is a Git LFS pointer" in problem["message"] and "524.3 MB" in problem["message"]
     assert problem["hint"] == f'run `git lfs pull --include="models/bert/1/model.onnx"` in {repo}'
+    # in a workflow the fix is the checkout step's, which the hint then names too
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    (problem,) = run_json("validate", manifest)[1]["problems"]
+    assert problem["hint"] == (f'run `git lfs pull --include="models/bert/1/model.onnx"` in {repo} (in a GitHub '
+                               "Actions workflow: `lfs: true` under the actions/checkout step's `with:`)")
 
 
 def test_checksum_agent_gets_md5_parameters_and_a_cloud_target_warning(tmp_path):
