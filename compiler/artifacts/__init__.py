@@ -13,7 +13,8 @@ content-addressed cache, and checks `sha256:` pins and `models.lock`.
     file_digest.py  one file's digest and bytes with as little work as possible
     resolve.py    the manifest-wide pass: pins, lock, LFS pointers, checksum agent
     lockfile.py   models.lock
-    lfs.py        Git LFS pointer detection
+    lfs.py        a Git LFS pointer given as a source (the format: storage/lfs_pointer.py)
+    lfs_digest.py  a big checked-out file's sha256 from its LFS pointer, when git vouches for it
     checksum.py   Triton's checksum repository agent parameters
     plan_sources.py  what plans print about sources
     remote_copy.py  for sync: server-side copies and local copies of remote files

@@ -2,8 +2,7 @@
 
 Shipping one to Triton fails late and obscurely ("failed to load model: protobuf parse
 error"), so a pointer given as a source is reported up front, with the command that
-fetches the real bytes. A pointer is, by the LFS spec, under 1024 bytes and starts with
-`version https://git-lfs.github.com/spec/v1`; only files that small are ever opened.
+fetches the real bytes. The format itself: compiler/storage/lfs_pointer.py.
 The pointer git holds for a big file also names its content's sha256 (`oid sha256:<hex>`):
 lfs_digest.py takes a checked-out file's digest from it when git vouches for the file.
 """
@@ -11,50 +10,11 @@ from __future__ import annotations
 
 import os
 import posixpath
-import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
 from compiler.console import human_size
 from compiler.errors import Problem
-
-MAX_POINTER = 1024
-_HEADER = b"version https://git-lfs.github.com/spec/v1\n"
-_SIZE = re.compile(rb"^size (\d+)$", re.M)
-_OID = re.compile(rb"^oid sha256:([0-9a-f]{64})$", re.M)
-
-
-@dataclass(frozen=True)
-class Pointer:
-    """What a pointer says, as far as it says it: `sha256` is "" and `size` None when their
-    line is missing, malformed or given twice (no reader may pick one of two)."""
-
-    sha256: str
-    size: Optional[int]
-
-
-def parse_pointer(text: bytes) -> Optional[Pointer]:
-    """The pointer `text` is (the whole of a file or blob), or None when it is not one."""
-    if len(text) >= MAX_POINTER or not text.startswith(_HEADER) or b"\noid sha256:" not in text:
-        return None
-    oids, sizes = _OID.findall(text), _SIZE.findall(text)
-    return Pointer(oids[0].decode() if len(oids) == 1 else "", int(sizes[0]) if len(sizes) == 1 else None)
-
-
-def pointer_size(path: Path, size: int) -> Optional[int]:
-    """The real file's size if `path` is an LFS pointer, else None (0 when it does not say)."""
-    if size >= MAX_POINTER or size < len(_HEADER):
-        return None
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(MAX_POINTER)
-    except OSError:
-        return None
-    pointer = parse_pointer(head)
-    if pointer is None:
-        return None
-    return pointer.size or 0
 
 
 def _repository_root(path: Path) -> Optional[Path]:

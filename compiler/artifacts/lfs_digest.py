@@ -44,8 +44,8 @@ import stat as stat_module
 import subprocess
 from typing import Optional
 
-from compiler.artifacts.lfs import MAX_POINTER, parse_pointer
 from compiler.storage.files import stat_key
+from compiler.storage.lfs_pointer import MAX_POINTER, parse_pointer
 
 # Below this the file is hashed. Measured here (2 cores, load ~2.5): the whole probe, five git
 # processes, 10-13 ms; sha256 of 70 MB ~100 ms, so the two cost the same near 8 MiB. At 32 MiB an

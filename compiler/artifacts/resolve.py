@@ -17,13 +17,14 @@ from compiler.artifacts.checksum import add_md5_parameters, checksum_agent, clou
 from compiler.artifacts.digest import folder_digest
 from compiler.artifacts.fetch import Mismatch, in_parallel
 from compiler.artifacts.file_digest import local_digests, recorded_digests, remote_file
-from compiler.artifacts.lfs import pointer_problem, pointer_size
+from compiler.artifacts.lfs import pointer_problem
 from compiler.artifacts.lockfile import differences, key_of, lock_path, read_lock
 from compiler.artifacts.settings import LOCK_IGNORE, LOCK_STRICT, Settings
 from compiler.artifacts.source import FILE, list_local, list_remote
 from compiler.errors import ERROR, WARNING, FatalError, Problem
 from compiler.storage import destinations
 from compiler.storage.env import expand
+from compiler.storage.lfs_pointer import pointer_size
 from compiler.storage.stores import Filesystems
 from compiler.storage.urls import redact_url
 

@@ -26,6 +26,7 @@ import os
 from compiler.notes import Note
 from compiler.rules.base import error, resolve_backend, type_name
 from compiler.rules.versions import versions_to_load
+from compiler.storage.lfs_pointer import pointer_size
 
 # onnx.TensorProto.DataType -> Triton's TYPE_* name
 ONNX_TYPES = {1: "TYPE_FP32", 2: "TYPE_UINT8", 3: "TYPE_INT8", 4: "TYPE_UINT16", 5: "TYPE_INT16", 6: "TYPE_INT32",
@@ -33,6 +34,7 @@ ONNX_TYPES = {1: "TYPE_FP32", 2: "TYPE_UINT8", 3: "TYPE_INT8", 4: "TYPE_UINT16",
               12: "TYPE_UINT32", 13: "TYPE_UINT64", 16: "TYPE_BF16"}
 
 
+LFS_POINTER = "onnx-lfs-pointer"  # the file is a Git LFS pointer: the artifacts stage reports it, located
 NO_ONNX = Note("onnx", "the onnx package is not installed: ONNX graph checks are skipped "
                       "(pip install 'triton-gitops[onnx]')")
 
@@ -150,8 +152,11 @@ def read_graph(path):
     size; the onnx package (slow to import) is only loaded for a file that is ONNX."""
     try:
         with open(path, "rb") as handle:
-            if os.fstat(handle.fileno()).st_size == 0:
+            size = os.fstat(handle.fileno()).st_size
+            if size == 0:
                 raise _NotOnnx("empty file")
+            if pointer_size(path, size) is not None:
+                return Note(LFS_POINTER, f"{path} is a Git LFS pointer, not the model file: its graph is not checked")
             with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as buf:
                 raw_inputs, raw_outputs, initializers = _scan(buf)
         onnx = _onnx()
@@ -249,7 +254,8 @@ def check(config, ctx) -> list:
         if graph is None:
             continue
         if isinstance(graph, Note):
-            notes.append(graph)  # for the command to show; the next version's graph may still be read
+            if graph.key != LFS_POINTER:  # a pointer is the source's own located error (artifacts/lfs.py)
+                notes.append(graph)  # for the command to show; the next version's graph may still be read
             continue
         inputs, outputs = graph
         if config.input:

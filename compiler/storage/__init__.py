@@ -9,7 +9,8 @@ targets (`sync/`, `rollout/`) alike.
 - `stores`: opening an fsspec filesystem (bounded in time), which store one is (`speaks`), the
   store's stamp and md5;
 - `redact`: scrubbing secrets from anything printed, debug logs included;
-- `files`: atomic writes and streamed digests of local files.
+- `files`: atomic writes and streamed digests of local files;
+- `lfs_pointer`: the Git LFS pointer format (what a big file is in git).
 
 Nothing in here imports from the stages above it.
 """

@@ -11,8 +11,8 @@ import pytest
 
 from compiler.artifacts import file_digest, lfs_digest
 from compiler.artifacts.cache import Cache
-from compiler.artifacts.lfs import parse_pointer
 from compiler.storage import files as storage_files
+from compiler.storage.lfs_pointer import parse_pointer
 from tests.artifacts.lfs_repo import MIB, git, index_blob, lfs_repo, needs_git_lfs, next_second, small_threshold
 from tests.artifacts.manifests import write_manifest
 from tests.helpers import run_json

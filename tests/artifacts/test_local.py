@@ -213,6 +213,9 @@ def test_lfs_pointer_is_reported_with_the_command_that_fixes_it(tmp_path, monkey
     assert problem["rule"] == "source-lfs-pointer"
     assert "models/bert/1/model.onnx is a Git LFS pointer" in problem["message"] and "524.3 MB" in problem["message"]
     assert problem["hint"] == f'run `git lfs pull --include="models/bert/1/model.onnx"` in {repo}'
+    code, out, err = run_cli("validate", manifest)
+    assert code == 1 and "source-lfs-pointer" in out
+    assert "ONNX" not in out + err  # the ONNX rule adds no "not readable as ONNX" note to the located error
     # in a workflow the fix is the checkout step's, which the hint then names too
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     (problem,) = run_json("validate", manifest)[1]["problems"]

@@ -125,6 +125,19 @@ def test_not_an_onnx_file_is_left_alone_with_a_note_and_nothing_printed(tmp_path
     assert capsys.readouterr() == ("", "")  # the rules return notes; the command shows them
 
 
+def test_a_git_lfs_pointer_gets_no_graph_note(tmp_path):
+    """A pointer where the model should be is the source's own located error (artifacts/lfs.py);
+    the rule says nothing more, and read_graph (which the importer shows) says what the file is."""
+    pointer = (b"version https://git-lfs.github.com/spec/v1\n"
+               b"oid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\nsize 524288000\n")
+    (tmp_path / "1").mkdir()
+    (tmp_path / "1" / "model.onnx").write_bytes(pointer)
+    assert check(ONNX, DiskFolder(str(tmp_path))) == []
+    note = onnx_model.read_graph(tmp_path / "1" / "model.onnx")
+    assert note == Note("onnx-lfs-pointer", f"{tmp_path / '1' / 'model.onnx'} is a Git LFS pointer, not the model "
+                                            "file: its graph is not checked")
+
+
 def test_weights_are_skipped_not_parsed(tmp_path):
     """A graph whose initializer carries 8 MB of raw data reads as fast as any: only names are looked at."""
     import numpy as np
