@@ -21,10 +21,9 @@ from compiler.compile.output import CREATE, DELETE, UPDATE, DiffResult, check_re
 from compiler.console import human_size, json_text, paint, plural, report_problems, use_colour
 from compiler.errors import FatalError, printable
 from compiler.fastpath import results_for
-from compiler.manifest.local_target import fingerprints, folder_problem, resolve
+from compiler.manifest.local_target import fingerprints, folder_problem, policy_for, resolve
 from compiler.notes import as_data, from_data
-from compiler.storage import policy as storage_policy
-from compiler.storage.env import ENV_REF, expand, target_variables, variables_digest
+from compiler.storage.env import expand, target_variables, variables_digest
 
 if TYPE_CHECKING:  # for annotations only: never imported at run time
     from compiler.artifacts.settings import Settings
@@ -143,8 +142,7 @@ def _local_target(manifest_path: Path, targets: dict, policy: Callable[[], Polic
     only when a URL names a variable (it decides which ones are expanded)."""
     from compiler.sync.target import default_local  # noqa: PLC0415 - sync.target ~35 ms: only without --out
 
-    named = any(ENV_REF.search(spec["url"]) for spec in targets.values())
-    run_policy = policy() if named else storage_policy.DEFAULT  # without a variable the policy has no say
+    run_policy = policy_for([spec["url"] for spec in targets.values()], policy)
     urls = {name: expand(spec["url"], (), [], run_policy) for name, spec in targets.items()}  # unset or refused: ""
     name = default_local(urls, manifest_path.name, "--out DIR")
     written = targets[name]["url"]

@@ -150,7 +150,13 @@ def unchanged(kept, manifest_path, policy: Callable[[], Policy]) -> bool:
     for item in kept:
         if not (isinstance(item, list) and len(item) == 2 and all(isinstance(part, str) for part in item)):
             return False
-        run_policy = policy() if ENV_REF.search(item[0]) else storage_policy.DEFAULT
-        if fingerprint(item[0], manifest_path, run_policy) != item[1]:
+        if fingerprint(item[0], manifest_path, policy_for([item[0]], policy)) != item[1]:
             return False
     return True
+
+
+def policy_for(urls, policy: Callable[[], Policy]) -> Policy:
+    """The policy to resolve local target `urls` under: the run's, `policy()`, only when one of
+    them names a variable (loading it may run `git show`, TRITON_GITOPS_POLICY=git:...; compile's
+    up-to-date answer must stay fast); without a variable the policy has no say in the folder."""
+    return policy() if any(ENV_REF.search(url) for url in urls) else storage_policy.DEFAULT
